@@ -1,0 +1,35 @@
+"""`cellward detect`: stream a SigMF recording through the detector and print JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from cellward.recording import RecordingError, open_recording
+
+
+def run_detect(path: Path, block_samples: int) -> int:
+    """Print every burst of the recording as JSON (SYSTEM.md 2.1). Returns the process exit status.
+
+    Output is written only after the whole recording has been read, so an error half way (a truncated
+    or unreadable data file) leaves stdout empty rather than holding a partial answer.
+    """
+    from dsp.detector import Detector
+
+    try:
+        recording = open_recording(path)
+        detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
+        bursts = []
+        for block in recording.blocks(block_samples):
+            bursts.extend(detector.process(block))
+        bursts.extend(detector.flush())
+    except RecordingError as exc:
+        print(f"cellward detect: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cellward detect: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    bursts.sort(key=lambda b: b.start_s)
+    sys.stdout.write("".join(json.dumps(b.to_record()) + "\n" for b in bursts))
+    return 0

@@ -1,0 +1,1 @@
+"""Controller: ingests sensor reports, locates phones, tracks incidents, drives requests and blocking."""

@@ -1,0 +1,277 @@
+"""Burst extraction: connected time-frequency regions, split where they join two emissions, and measured.
+
+Regions come from the CFAR seeds and the low-threshold map (hysteresis): a component of the map
+counts only if it holds a seed. Components that join two emissions (a PUCCH blip next to a PUSCH run,
+two GSM slots back to back) are cut recursively where the component's time or frequency profile of
+excess power falls to the noise between two parts (an XY cut).
+
+Measurements, per region (bins k, frames t, Z = |X|^2 / floor, excess = Z - 1):
+- band edges: where the frequency profile (mean excess over the burst's core frames, 3-bin smoothed)
+  crosses `edge_fraction` of its peak, interpolated between bins; bandwidth = upper - lower edge;
+- start and end: where the time profile (excess power summed over the occupied bins) crosses half its
+  plateau, interpolated between frame centres. With a symmetric window the frame whose centre sits on a
+  burst edge holds half the burst's power, so the half-power crossing is the edge (sub-frame precision);
+- power = mean excess power over the frames inside the burst (full-scale units),
+  SNR = power / (noise power in the occupied bins), energy = power * duration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+EIGHT_CONNECTED = np.ones((3, 3), bool)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A rectangle of the spectrogram (frames and bins inclusive) holding one emission."""
+
+    frame0: int
+    frame1: int
+    bin0: int
+    bin1: int
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A burst's extent and levels; frames and bins fractional, in the spectrogram's coordinates."""
+
+    start_frame: float
+    end_frame: float
+    low_bin: float
+    high_bin: float
+    power: float
+    noise_power: float
+    peak_bin: float
+    z_sum: float  # sum of Z over the cells inside the measured extent
+    frames: int  # frames and bins of those cells
+    bins: int
+
+    @property
+    def snr(self) -> float:
+        return self.power / self.noise_power
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentationConfig:
+    min_gap_frames: int = 2
+    min_gap_bins: int = 3
+    split_fraction: float = 0.08
+    split_sigma: float = 4.0
+    edge_fraction: float = 0.1
+    max_split_depth: int = 4
+
+
+def find_regions(
+    seeds: np.ndarray,
+    region_map: np.ndarray,
+    z: np.ndarray,
+    tile_bins: int,
+    config: SegmentationConfig = SegmentationConfig(),
+) -> list[Region]:
+    """Regions of seeded components of the tile map, cut where they join separate emissions."""
+    labels, count = ndimage.label(region_map, structure=EIGHT_CONNECTED)
+    if count == 0:
+        return []
+    seeded = np.unique(labels[seeds])
+    seeded = seeded[seeded > 0]
+    boxes = ndimage.find_objects(labels)
+    regions: list[Region] = []
+    for label in seeded:
+        rows, cols = boxes[label - 1]
+        mask_tiles = labels[rows, cols] == label
+        mask = np.repeat(mask_tiles, tile_bins, axis=1)
+        excess = (z[rows, cols.start * tile_bins : cols.stop * tile_bins] - 1.0) * mask
+        for f0, f1, b0, b1 in _xy_cut(excess, mask, 0, config):
+            regions.append(
+                Region(rows.start + f0, rows.start + f1, cols.start * tile_bins + b0, cols.start * tile_bins + b1)
+            )
+    return regions
+
+
+def _xy_cut(
+    excess: np.ndarray, mask: np.ndarray, depth: int, config: SegmentationConfig
+) -> list[tuple[int, int, int, int]]:
+    """Recursively cut a component where its time or frequency profile drops to noise."""
+    frames, bins = excess.shape
+    whole = [(0, frames - 1, 0, bins - 1)]
+    if depth >= config.max_split_depth:
+        return whole
+    for axis, min_gap in ((0, config.min_gap_frames), (1, config.min_gap_bins)):
+        profile = excess.sum(axis=1 - axis)
+        cells = np.maximum(mask.sum(axis=1 - axis), 1)
+        runs = _active_runs(profile, cells, min_gap, config)
+        if len(runs) > 1:
+            parts = []
+            for lo, hi in runs:
+                sub = excess[lo : hi + 1] if axis == 0 else excess[:, lo : hi + 1]
+                sub_mask = mask[lo : hi + 1] if axis == 0 else mask[:, lo : hi + 1]
+                for f0, f1, b0, b1 in _xy_cut(sub, sub_mask, depth + 1, config):
+                    if axis == 0:
+                        parts.append((lo + f0, lo + f1, b0, b1))
+                    else:
+                        parts.append((f0, f1, lo + b0, lo + b1))
+            return parts
+    return whole
+
+
+def _active_runs(
+    profile: np.ndarray, cells: np.ndarray, min_gap: int, config: SegmentationConfig
+) -> list[tuple[int, int]]:
+    """Runs of a component's profile that each hold significant energy, separated by quiet gaps.
+
+    The profile is the excess summed across the other axis over `cells` cells; its 3-point smoothed mean
+    per cell is active where it is above both `split_fraction` of its peak and `split_sigma` noise
+    standard deviations (adjacent Hann bins are correlated, about twice the variance of independent ones).
+    """
+    mean = smooth3(profile / cells)
+    noise_sigma = np.sqrt(2.0 / (3.0 * cells))
+    active = (mean > config.split_fraction * mean.max()) & (mean > config.split_sigma * noise_sigma)
+    runs: list[tuple[int, int]] = []
+    start = None
+    gap = 0
+    for i, on in enumerate(active):
+        if on:
+            if start is None:
+                start = i
+            elif gap >= min_gap:
+                runs.append((start, i - gap - 1))
+                start = i
+            gap = 0
+        elif start is not None:
+            gap += 1
+    if start is not None:
+        runs.append((start, len(active) - 1 - gap))
+    runs = [
+        (lo, hi)
+        for lo, hi in runs
+        if profile[lo : hi + 1].sum() > 2 * config.split_sigma * np.sqrt(2.0 * cells[lo : hi + 1].sum())
+    ]
+    if len(runs) <= 1:
+        return runs
+    # stretch runs to cover the component so that no energy falls between parts
+    edges = [0] + [(runs[i][1] + runs[i + 1][0] + 1) // 2 for i in range(len(runs) - 1)] + [len(active)]
+    return [(edges[i], edges[i + 1] - 1) for i in range(len(runs))]
+
+
+def merge_fragments(
+    regions: list[Region], measurements: list[Measurement], tolerance_frames: float = 1.5
+) -> list[Region]:
+    """Join regions that are pieces of one emission: same start and end, touching in frequency.
+
+    Cutting a short wideband burst (an SRS symbol, an impulse) along noisy frequency profiles can leave
+    it in pieces that start and end together; separate emissions side by side rarely do.
+    Returns the regions to measure again (merged ones as their bounding box).
+    """
+    groups: list[tuple[Region, float, float, float]] = []  # region, start, end, high edge (bins)
+    for i in sorted(range(len(regions)), key=lambda i: measurements[i].low_bin):
+        region, m = regions[i], measurements[i]
+        tolerance = max(tolerance_frames, 0.1 * (m.end_frame - m.start_frame))
+        width = m.high_bin - m.low_bin
+        for j, (other, start, end, high) in enumerate(groups):
+            same_time = abs(m.start_frame - start) <= tolerance and abs(m.end_frame - end) <= tolerance
+            if same_time and m.low_bin - high <= max(3.0, 0.25 * width):
+                joined = Region(
+                    min(region.frame0, other.frame0),
+                    max(region.frame1, other.frame1),
+                    min(region.bin0, other.bin0),
+                    max(region.bin1, other.bin1),
+                )
+                groups[j] = (joined, min(start, m.start_frame), max(end, m.end_frame), max(high, m.high_bin))
+                break
+        else:
+            groups.append((region, m.start_frame, m.end_frame, m.high_bin))
+    return [g[0] for g in groups]
+
+
+def measure(
+    region: Region,
+    z: np.ndarray,
+    floor_per_bin: np.ndarray,
+    config: SegmentationConfig = SegmentationConfig(),
+) -> Measurement | None:
+    """Extent and levels of the emission inside `region` (see module docstring); None if empty."""
+    f0, f1, b0, b1 = region.frame0, region.frame1, region.bin0, region.bin1
+    excess = z[f0 : f1 + 1, b0 : b1 + 1].astype(np.float64) - 1.0
+    if excess.size == 0:
+        return None
+    coarse_time = excess.sum(axis=1)
+    if coarse_time.max() <= 0:
+        return None
+    core = coarse_time >= 0.5 * plateau(coarse_time)
+    freq_profile = smooth3(excess[core].mean(axis=0))
+    peak = int(np.argmax(freq_profile))
+    if freq_profile[peak] <= 0:
+        return None
+    low_edge, high_edge = _crossings(freq_profile, peak, config.edge_fraction * plateau(freq_profile))
+    k0 = max(0, math.floor(low_edge + 0.5))
+    k1 = min(excess.shape[1] - 1, math.ceil(high_edge - 0.5))
+    floors = floor_per_bin[b0 + k0 : b0 + k1 + 1]
+    time_profile = (excess[:, k0 : k1 + 1] * floors).sum(axis=1)
+    if time_profile.max() <= 0:
+        return None
+    start, end = _crossings(time_profile, int(np.argmax(time_profile)), 0.5 * plateau(time_profile))
+    inside = slice(max(0, math.ceil(start)), min(len(time_profile), math.floor(end) + 1))
+    if inside.stop <= inside.start:
+        top = int(np.argmax(time_profile))
+        inside = slice(top, top + 1)
+    power = float(time_profile[inside].mean())
+    cells = excess[inside, k0 : k1 + 1]
+    return Measurement(
+        start_frame=f0 + start,
+        end_frame=f0 + end,
+        low_bin=b0 + low_edge,
+        high_bin=b0 + high_edge,
+        power=max(power, 1e-30),
+        noise_power=float(floors.sum()),
+        peak_bin=b0 + peak,
+        z_sum=float(cells.sum()) + cells.size,
+        frames=cells.shape[0],
+        bins=cells.shape[1],
+    )
+
+
+def plateau(profile: np.ndarray) -> float:
+    """Typical level of the strongest third of a profile: a burst's body, not a spike riding on it."""
+    top = np.sort(profile)[::-1][: max(1, len(profile) // 3)]
+    return float(np.median(top))
+
+
+def smooth3(profile: np.ndarray) -> np.ndarray:
+    """3-point moving average that keeps the length (edges repeat the end values)."""
+    return ndimage.uniform_filter1d(profile.astype(np.float64), 3, mode="nearest")
+
+
+def _crossings(profile: np.ndarray, peak: int, level: float, max_dip: int = 2) -> tuple[float, float]:
+    """Fractional indices where `profile` crosses `level` on either side of `peak`, interpolated linearly.
+
+    Dips below the level of up to `max_dip` cells inside the span (a DMRS comb, a notched DC bin) do not
+    end it. Where the profile is still above the level at the end of the array, the edge is half a cell
+    beyond it.
+    """
+    n = len(profile)
+    lo = peak
+    while True:
+        ahead = [i for i in range(lo - 1, max(-1, lo - 2 - max_dip), -1) if profile[i] >= level]
+        if not ahead:
+            break
+        lo = ahead[0]
+    hi = peak
+    while True:
+        ahead = [i for i in range(hi + 1, min(n, hi + 2 + max_dip)) if profile[i] >= level]
+        if not ahead:
+            break
+        hi = ahead[0]
+    lower = lo - 0.5
+    if lo > 0:
+        a, b = profile[lo - 1], profile[lo]
+        lower = max(lo - (b - level) / (b - a), lo - 1.0) if b != a else lo - 0.5
+    upper = hi + 0.5
+    if hi < n - 1:
+        a, b = profile[hi], profile[hi + 1]
+        upper = min(hi + (a - level) / (a - b), hi + 1.0) if a != b else hi + 0.5
+    return lower, upper

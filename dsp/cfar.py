@@ -1,0 +1,176 @@
+"""CFAR detection on the floor-normalised spectrogram with a bank of matched time-frequency boxes.
+
+The normalised spectrogram Z = |X|^2 / floor is unit-mean exponential where there is only noise.
+The ideal energy detector for a burst of duration T and bandwidth B sums about T*B such cells; a
+single-cell threshold would need far more SNR. So Z is summed over a small bank of boxes matched to the
+shapes phones transmit (GSM slots, LTE/NR slots and subframes, 1..8 resource blocks), each box compared
+with the threshold that gives the configured false-alarm probability per test for that box's sum under
+noise. Sums are built from 1-frame x `tile_bins` tiles with running sums, so each box costs O(1) per tile.
+
+Adjacent Hann-windowed bins and 50 %-overlapped frames are correlated, so a box of n cells behaves like
+n/c independent ones; c is computed from the window, and the sum's tail is taken as a Gamma with the
+same mean and variance.
+
+Besides the seeds, lower thresholds on small boxes give the region a seed may grow into (hysteresis);
+a grown region is kept only if its own sum passes `verify_false_alarm_probability` for its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy.stats import gamma
+
+from dsp.spectrum import SpectrumGeometry
+
+
+@dataclass(frozen=True, slots=True)
+class CfarConfig:
+    false_alarm_probability: float = 1e-10
+    low_false_alarm_probability: float = 0.02
+    tile_bins: int = 4
+    box_durations_s: tuple[float, ...] = (0.00015, 0.0003, 0.00055, 0.001, 0.002)
+    box_bandwidths_hz: tuple[float, ...] = (150e3, 300e3, 600e3, 1.2e6)
+    # region (hysteresis) boxes: (duration_s, bandwidth_hz, false-alarm probability); a box over its
+    # threshold marks its whole footprint as region a seed may grow into
+    region_boxes: tuple[tuple[float, float, float], ...] = ((0.0001, 75e3, 0.02), (0.0003, 150e3, 1e-3))
+    verify_false_alarm_probability: float = 1e-6
+
+
+@dataclass(frozen=True)
+class BoxBank:
+    """Box sizes in frames x tiles and their thresholds on the sum of Z."""
+
+    frames: np.ndarray  # int64 (n_boxes,)
+    tiles: np.ndarray  # int64 (n_boxes,)
+    thresholds: np.ndarray  # float32 (n_boxes,)
+    is_seed: np.ndarray  # bool (n_boxes,): seed box (marks its centre) or region box (marks its footprint)
+    tile_bins: int
+
+    @classmethod
+    def build(cls, geometry: SpectrumGeometry, config: CfarConfig = CfarConfig()) -> BoxBank:
+        frame_s = geometry.nfft / geometry.sample_rate_hz
+        tile_hz = geometry.bin_hz * config.tile_bins
+        ntiles = geometry.nfft // config.tile_bins
+        shapes: list[tuple[int, int, float, bool]] = []
+        wanted = [
+            (d, b, config.false_alarm_probability, True)
+            for d in config.box_durations_s
+            for b in config.box_bandwidths_hz
+        ]
+        wanted += [(d, b, p, False) for d, b, p in config.region_boxes]
+        for duration_s, bandwidth_hz, probability, is_seed in wanted:
+            kt = max(1, round((duration_s - frame_s) / geometry.hop_s) + 1)
+            kf = min(ntiles, max(1, round(bandwidth_hz / tile_hz)))
+            if all((kt, kf, is_seed) != (s[0], s[1], s[3]) for s in shapes):
+                shapes.append((kt, kf, probability, is_seed))
+        return cls(
+            np.array([s[0] for s in shapes], np.int64),
+            np.array([s[1] for s in shapes], np.int64),
+            np.array(
+                [box_sum_threshold(geometry, kt, kf * config.tile_bins, p) for kt, kf, p, _ in shapes],
+                np.float32,
+            ),
+            np.array([s[3] for s in shapes], np.bool_),
+            config.tile_bins,
+        )
+
+    @property
+    def max_frames(self) -> int:
+        return int(self.frames.max())
+
+
+def correlation_inflation(geometry: SpectrumGeometry, frames: int, bins: int) -> float:
+    """Var(sum of Z over frames x bins) / (frames * bins) for white noise through the Hann STFT.
+
+    |X|^2 of two cells correlate by |rho|^2, where rho is the window's normalised overlap (in time)
+    or the normalised DFT of w^2 (in frequency).
+    """
+    w = geometry.window().astype(np.float64)
+    w2 = w * w
+    energy = w2.sum()
+    freq_rho2 = np.abs(np.fft.fft(w2) / energy) ** 2
+    time_rho2 = np.array(
+        [
+            np.dot(w[: len(w) - h * geometry.hop], w[h * geometry.hop :]) ** 2 / energy**2
+            for h in range(len(w) // geometry.hop)
+        ]
+    )
+
+    def along(rho2: np.ndarray, n: int) -> float:
+        lags = np.arange(1, min(n, len(rho2)))
+        return 1.0 + 2.0 * float(np.sum((1 - lags / n) * rho2[lags]))
+
+    return along(freq_rho2, bins) * along(time_rho2, frames)
+
+
+def box_sum_threshold(geometry: SpectrumGeometry, frames: int, bins: int, false_alarm_probability: float) -> float:
+    """Threshold on a box sum of Z with the given false-alarm probability under noise."""
+    n = frames * bins
+    c = correlation_inflation(geometry, frames, bins)
+    return float(gamma.isf(false_alarm_probability, n / c, scale=c))
+
+
+@njit(cache=True, nogil=True)
+def tile_sums(z: np.ndarray, tile_bins: int, out: np.ndarray) -> None:
+    """out[t, j] = sum of z[t, j*tile_bins : (j+1)*tile_bins]."""
+    frames, ntiles = out.shape
+    for t in range(frames):
+        for j in range(ntiles):
+            acc = np.float32(0.0)
+            base = j * tile_bins
+            for k in range(tile_bins):
+                acc += z[t, base + k]
+            out[t, j] = acc
+
+
+@njit(cache=True, nogil=True)
+def box_detections(
+    tiles_map: np.ndarray,
+    box_frames: np.ndarray,
+    box_tiles: np.ndarray,
+    thresholds: np.ndarray,
+    is_seed: np.ndarray,
+    seeds: np.ndarray,
+    region: np.ndarray,
+) -> None:
+    """Mark seeds (centre tile of every seed box whose sum exceeds its threshold) and the region
+    (footprint of every region box over its threshold, and every seed).
+
+    tiles_map: float32 (frames, ntiles). seeds, region: bool (frames, ntiles), cleared by the caller.
+    """
+    frames, ntiles = tiles_map.shape
+    for b in range(box_frames.shape[0]):
+        kt, kf, thr = box_frames[b], box_tiles[b], thresholds[b]
+        if kt > frames or kf > ntiles:
+            continue
+        nj = ntiles - kf + 1
+        band = np.empty((frames, nj), np.float32)
+        for t in range(frames):
+            acc = np.float32(0.0)
+            for j in range(kf):
+                acc += tiles_map[t, j]
+            band[t, 0] = acc
+            for j in range(1, nj):
+                acc += tiles_map[t, j + kf - 1] - tiles_map[t, j - 1]
+                band[t, j] = acc
+        run = np.zeros(nj, np.float32)
+        for t in range(kt - 1):
+            for j in range(nj):
+                run[j] += band[t, j]
+        ct, cf = kt // 2, kf // 2
+        for t in range(kt - 1, frames):
+            t0 = t - kt + 1
+            for j in range(nj):
+                run[j] += band[t, j]
+                if run[j] > thr:
+                    if is_seed[b]:
+                        seeds[t0 + ct, j + cf] = True
+                        region[t0 + ct, j + cf] = True
+                    else:
+                        for dt in range(kt):
+                            for dj in range(kf):
+                                region[t0 + dt, j + dj] = True
+                run[j] -= band[t0, j]

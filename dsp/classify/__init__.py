@@ -1,0 +1,108 @@
+"""Technology classification: a registry of one-file technology models and the rules that combine them.
+
+For each burst, every model gives the log-likelihood of the burst's features. Bursts that share a
+channel within the context window (bands overlapping by half or more) are taken as the same emitter,
+so their log-likelihoods add up: a weak burst of a call is judged with the call's strong bursts. The
+band plan supplies the prior (a technology not deployed in that block is unlikely, GSM outside the
+900/1800 MHz GSM blocks impossible) and the hard non-phone reasons come first.
+
+A new technology is one module implementing `TechnologyClassifier` and one line in `CLASSIFIERS`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dsp.band_plan import BandPlan
+from dsp.burst import Burst
+from dsp.classify.base import Candidate, Context, TechnologyClassifier
+from dsp.classify.evidence import band_overlap_fraction
+from dsp.classify.gsm import GsmClassifier
+from dsp.classify.lte import LteClassifier
+from dsp.classify.non_phone import NonPhoneClassifier, not_a_phone_reason
+from dsp.classify.nr import NrClassifier
+
+__all__ = ["CLASSIFIERS", "Candidate", "Context", "TechnologyClassifier", "classify_candidates"]
+
+CLASSIFIERS: tuple[TechnologyClassifier, ...] = (
+    GsmClassifier(),
+    LteClassifier(),
+    NrClassifier(),
+    NonPhoneClassifier(),
+)
+PRIOR_IN_USE = 1.0
+PRIOR_NOT_LISTED = 0.05  # LTE/NR in a block the band plan doesn't list them for (plans lag deployments)
+PRIOR_UNKNOWN = 0.2
+NEIGHBOUR_CAP = 6.0  # most one neighbour can add to a technology's log-likelihood lead
+SAME_CHANNEL_OVERLAP = 0.5
+
+
+def classify_candidates(
+    window: list[Candidate],
+    ready: list[Candidate],
+    center_freq_hz: float,
+    band_plan: BandPlan,
+    context_s: float,
+) -> list[Burst]:
+    """Label each candidate in `ready` (time-ordered), seeing the others in `window` as its context."""
+    contexts = {id(c): _context(c, window, band_plan, context_s) for c in window + ready}
+    own = {id(c): _log_likelihoods(c, contexts[id(c)]) for c in window + ready}
+    return [_label(c, contexts[id(c)], own, band_plan) for c in ready]
+
+
+def _context(candidate: Candidate, window: list[Candidate], band_plan: BandPlan, context_s: float) -> Context:
+    neighbours = tuple(
+        c
+        for c in window
+        if c is not candidate and c.end_s > candidate.start_s - context_s and c.start_s < candidate.end_s + context_s
+    )
+    return Context(neighbours, band_plan.technologies(candidate.low_hz, candidate.high_hz))
+
+
+def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]:
+    return {c.technology: c.log_likelihood(candidate, context) for c in CLASSIFIERS}
+
+
+def _label(candidate: Candidate, context: Context, own: dict[int, dict[str, float]], band_plan: BandPlan) -> Burst:
+    reason = not_a_phone_reason(candidate, band_plan)
+    total = dict(own[id(candidate)])
+    for other in context.neighbours:
+        if band_overlap_fraction(candidate, other) < SAME_CHANNEL_OVERLAP or id(other) not in own:
+            continue
+        theirs = own[id(other)]
+        best = max(theirs.values())
+        for technology, value in theirs.items():
+            total[technology] += max(value - best, -NEIGHBOUR_CAP)
+    log_posterior = {t: v + math.log(_prior(t, context)) for t, v in total.items() if _prior(t, context) > 0}
+    technology = "unknown" if reason else max(log_posterior, key=log_posterior.__getitem__)
+    norm = max(log_posterior.values())
+    evidence = sum(math.exp(v - norm) for v in log_posterior.values())
+    features = dict(candidate.features)
+    features.update({f"p_{t}": math.exp(v - norm) / evidence for t, v in log_posterior.items()})
+    band = band_plan.uplink_band(candidate.freq_hz)
+    return Burst(
+        start_s=candidate.start_s,
+        duration_s=candidate.duration_s,
+        freq_hz=candidate.freq_hz,
+        bandwidth_hz=candidate.bandwidth_hz,
+        power_dbfs=_db(candidate.power),
+        snr_db=_db(candidate.snr),
+        energy_dbfs_s=_db(candidate.power * candidate.duration_s),
+        technology=technology,
+        band=band.name if band else None,
+        operators=band_plan.operators(candidate.low_hz, candidate.high_hz) if band else (),
+        features=features,
+        reason=reason,
+    )
+
+
+def _prior(technology: str, context: Context) -> float:
+    if technology == "unknown":
+        return PRIOR_UNKNOWN
+    if technology in context.technologies_in_use:
+        return PRIOR_IN_USE
+    return 0.0 if technology == "gsm" else PRIOR_NOT_LISTED
+
+
+def _db(value: float) -> float:
+    return 10 * math.log10(max(value, 1e-30))

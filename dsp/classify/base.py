@@ -1,0 +1,63 @@
+"""The one small interface every technology classifier implements, and the candidate it judges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A measured burst waiting for its technology. Times in s, frequencies absolute in Hz."""
+
+    start_s: float
+    duration_s: float
+    freq_hz: float
+    bandwidth_hz: float
+    power: float
+    snr: float
+    offset_from_tuner_hz: float
+    capture_half_width_hz: float
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+    @property
+    def low_hz(self) -> float:
+        return self.freq_hz - 0.5 * self.bandwidth_hz
+
+    @property
+    def high_hz(self) -> float:
+        return self.freq_hz + 0.5 * self.bandwidth_hz
+
+    @property
+    def touches_capture_edge(self) -> bool:
+        """True when part of the burst may lie outside the captured band (its bandwidth is then partial)."""
+        margin = 0.85 * self.capture_half_width_hz
+        half = 0.5 * self.bandwidth_hz
+        return abs(self.offset_from_tuner_hz) + half > margin
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a classifier may know beyond the burst: its neighbours and the band plan's view."""
+
+    neighbours: tuple[Candidate, ...]  # other bursts within the context window, any channel
+    technologies_in_use: frozenset[str]  # from the band plan for the burst's band
+
+
+class TechnologyClassifier(Protocol):
+    """One technology's model of what its bursts look like.
+
+    `log_likelihood` is the log of how probable the candidate's measured features are if it were this
+    technology (up to a constant shared by all classifiers); the registry adds the band plan's prior and
+    picks the most probable technology. `unknown` is a classifier too: the model of everything else.
+    """
+
+    technology: str
+    reads: tuple[str, ...]  # the candidate features it uses
+    false_positive_conditions: tuple[str, ...]  # when it is known to say yes wrongly
+
+    def log_likelihood(self, candidate: Candidate, context: Context) -> float: ...

@@ -1,0 +1,58 @@
+"""Shared pieces of evidence the classifiers weigh: soft likelihoods, measurement noise, timing grids."""
+
+from __future__ import annotations
+
+import math
+
+from dsp.classify.base import Candidate
+
+GSM_FRAME_S = 120e-3 / 26  # 4.615 ms TDMA frame
+LTE_SLOT_S = 0.5e-3
+
+
+def log_gauss(x: float, mean: float, sigma: float, floor: float = -8.0) -> float:
+    """log N(x; mean, sigma) without the constant, bounded below so one odd feature can't veto alone."""
+    if math.isnan(x):
+        return 0.0
+    return max(-0.5 * ((x - mean) / sigma) ** 2 - math.log(sigma), floor - math.log(sigma))
+
+
+def log_mixture(x: float, components: tuple[tuple[float, float], ...], floor: float = -8.0) -> float:
+    """Best of several Gaussian components (e.g. GSM normal and access burst durations)."""
+    return max(log_gauss(x, m, s, floor) for m, s in components)
+
+
+def kurtosis_sigma(candidate: Candidate) -> float:
+    """Standard deviation of the noise-corrected envelope kurtosis, from SNR and time-bandwidth product.
+
+    Measured on simulated constant-envelope bursts: about 0.03 at high SNR, growing as 1/SNR at low SNR
+    and as 1/sqrt(T*B) for short or narrow bursts.
+    """
+    samples = max(candidate.duration_s * candidate.bandwidth_hz, 20.0)
+    return 0.04 + 0.7 / max(candidate.snr, 0.3) / math.sqrt(samples / 100.0)
+
+
+def grid_matches(
+    candidate: Candidate,
+    neighbours: tuple[Candidate, ...],
+    period_s: float,
+    tolerance_s: float,
+    max_periods: int,
+    same_shape: bool = True,
+) -> int:
+    """How many neighbours start a whole number (1..max_periods) of `period_s` away from the candidate."""
+    count = 0
+    for other in neighbours:
+        if same_shape and abs(other.duration_s - candidate.duration_s) > 0.15e-3:
+            continue
+        delta = abs(other.start_s - candidate.start_s)
+        periods = round(delta / period_s)
+        if 1 <= periods <= max_periods and abs(delta - periods * period_s) <= tolerance_s:
+            count += 1
+    return count
+
+
+def band_overlap_fraction(a: Candidate, b: Candidate) -> float:
+    """Share of the narrower band that the two bursts' bands have in common."""
+    overlap = min(a.high_hz, b.high_hz) - max(a.low_hz, b.low_hz)
+    return max(0.0, overlap) / max(min(a.bandwidth_hz, b.bandwidth_hz), 1.0)

@@ -1,0 +1,51 @@
+"""Everything that is not a phone uplink: hard reasons first, then the broad model of "other energy".
+
+Hard reasons need no statistics: a frequency where no phone transmits (downlink bands, SRD 863-870
+MHz, outside every uplink band), a spectrum narrower than any uplink channel that lasts (a CW spur or
+the RTL-SDR's DC spike), a burst filling the whole capture for tens of microseconds (an impulse), or
+an envelope far more peaked than any phone waveform. The soft model spreads its probability evenly
+over every bandwidth, duration and kurtosis, so it wins only when no phone model fits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dsp.band_plan import BandPlan
+from dsp.classify.base import Candidate, Context
+
+MAX_BANDWIDTH_KHZ = 2.56e3
+MAX_DURATION_MS = 250.0
+KURTOSIS_RANGE = 5.0
+
+
+def not_a_phone_reason(candidate: Candidate, band_plan: BandPlan) -> str | None:
+    """Why this burst cannot be a phone uplink, or None if it might be."""
+    if band_plan.downlink_band(candidate.freq_hz) is not None:
+        return "in a downlink band (a base station, not a phone)"
+    allocation = band_plan.non_phone_allocation(candidate.freq_hz)
+    if allocation is not None:
+        return f"in {allocation.name}"
+    if band_plan.uplink_band(candidate.freq_hz) is None:
+        return "outside every uplink band"
+    if candidate.bandwidth_hz < 30e3 and (candidate.duration_s > 5e-3 or candidate.snr > 10):
+        return "narrower than any uplink channel (CW spur or carrier)"
+    if abs(candidate.offset_from_tuner_hz) < 20e3 and candidate.bandwidth_hz < 60e3:
+        return "at the tuner's DC offset"
+    if candidate.bandwidth_hz > 1.6 * candidate.capture_half_width_hz and candidate.duration_s < 0.15e-3:
+        return "fills the capture for microseconds (impulse)"
+    if candidate.features.get("envelope_kurtosis", 0.0) > 3.0 and candidate.snr > 3:
+        return "impulsive envelope (kurtosis above any phone waveform)"
+    return None
+
+
+class NonPhoneClassifier:
+    technology = "unknown"
+    reads = ("bandwidth_hz", "duration_s", "envelope_kurtosis")
+    false_positive_conditions = ("a phone burst too weak or too cut by the capture edge for any phone model to fit",)
+
+    def log_likelihood(self, candidate: Candidate, context: Context) -> float:
+        ll = -math.log(MAX_BANDWIDTH_KHZ) - math.log(MAX_DURATION_MS)
+        if not math.isnan(candidate.features.get("envelope_kurtosis", float("nan"))):
+            ll -= math.log(KURTOSIS_RANGE)
+        return ll

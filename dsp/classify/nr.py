@@ -1,0 +1,37 @@
+"""5G NR uplink: CP-OFDM (or DFT-s-OFDM) PUSCH in 12-subcarrier PRBs at 15 or 30 kHz spacing.
+
+Physics (3GPP TS 38.211): a PRB is 180 kHz at 15 kHz SCS and 360 kHz at 30 kHz; a slot is 1 ms or
+0.5 ms. CP-OFDM is a sum of many subcarriers, so its envelope is near-Gaussian (kurtosis about 2),
+and 30 kHz spacing puts the cyclic-prefix correlation at a 33.3 us lag, which LTE never has.
+"""
+
+from __future__ import annotations
+
+from dsp.classify.base import Candidate, Context
+from dsp.classify.evidence import kurtosis_sigma, log_gauss
+
+MAX_CARRIER_KHZ = 20e3
+MAX_RUN_MS = 250.0
+
+
+class NrClassifier:
+    technology = "nr"
+    reads = ("bandwidth_hz", "duration_s", "envelope_kurtosis", "cp30")
+    false_positive_conditions = (
+        "any other OFDM uplink (Wi-Fi-like, LTE with many subcarriers at high order QAM) whose kurtosis is near 2",
+        "DFT-s-OFDM NR looks like LTE and is classified by the band plan's prior alone",
+    )
+
+    def log_likelihood(self, candidate: Candidate, context: Context) -> float:
+        import math
+
+        duration_ms = candidate.duration_s * 1e3
+        ll = -math.log(MAX_CARRIER_KHZ)
+        ll += -math.log(MAX_RUN_MS) if duration_ms > 0.4 else -math.log(MAX_RUN_MS) - 3.0
+        ll += log_gauss(
+            candidate.features.get("envelope_kurtosis", float("nan")), 1.95, kurtosis_sigma(candidate) + 0.1
+        )
+        cp30 = candidate.features.get("cp30", float("nan"))
+        if cp30 >= 2.9:
+            ll += 2.0
+        return ll

@@ -1,0 +1,204 @@
+"""The detector: complex baseband blocks in, classified bursts out, streaming with bounded memory.
+
+Wires the blocks of dsp/: spectrum -> noise_floor -> cfar -> bursts -> features -> classify. Blocks
+may have any length; a burst that straddles blocks is reported once, when it has ended. Bursts are
+held back for `context_s` so that each is classified knowing its neighbours on the same channel
+(GSM's 4.615 ms frame, LTE's 0.5 ms slots), and are returned in time order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsp.band_plan import BandPlan
+from dsp.burst import Burst
+from dsp.bursts import Region, SegmentationConfig, find_regions, measure, merge_fragments
+from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, tile_sums
+from dsp.classify import Candidate, classify_candidates
+from dsp.features import burst_features
+from dsp.noise_floor import FloorConfig, NoiseFloor
+from dsp.spectrum import SpectrumGeometry, power_spectra
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    target_bin_hz: float = 10e3
+    dc_notch_bins: int = 2
+    usable_fraction: float = 0.88  # of the sample rate; the decimator's roll-off and aliases lie outside
+    context_s: float = 0.03
+    max_buffer_s: float = 1.0
+    floor: FloorConfig = field(default_factory=FloorConfig)
+    cfar: CfarConfig = field(default_factory=CfarConfig)
+    segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
+
+
+class Detector:
+    """Streaming burst detector for one tuning (centre frequency and sample rate)."""
+
+    def __init__(
+        self,
+        sample_rate_hz: float,
+        center_freq_hz: float,
+        config: DetectorConfig | None = None,
+        band_plan: BandPlan | None = None,
+    ) -> None:
+        self.config = config or DetectorConfig()
+        self.center_freq_hz = center_freq_hz
+        self.geometry = SpectrumGeometry.for_rate(sample_rate_hz, self.config.target_bin_hz)
+        self.band_plan = band_plan or BandPlan.load()
+        self.boxes = BoxBank.build(self.geometry, self.config.cfar)
+        self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
+        self._window = self.geometry.window()
+        g = self.geometry
+        self._samples = np.zeros(0, np.complex64)  # from absolute sample _frame0 * hop on
+        self._z = np.zeros((0, g.nfft), np.float32)  # rows: absolute frames _frame0, _frame0+1, ...
+        self._frame0 = 0
+        self._next_frame = 0  # first frame not yet computed
+        self._emitted_until = 0  # regions ending before this frame have been reported
+        self._pending: list[Candidate] = []
+        self._history: list[Candidate] = []
+        self._verify_thresholds: dict[tuple[int, int], float] = {}
+        self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
+        self._max_buffer_frames = max(int(self.config.max_buffer_s / g.hop_s), 4 * self.boxes.max_frames)
+
+    @property
+    def sample_rate_hz(self) -> float:
+        return self.geometry.sample_rate_hz
+
+    def process(self, block: np.ndarray) -> list[Burst]:
+        """Feed the next block of complex64 samples; return the bursts now known complete."""
+        self._append(np.asarray(block, np.complex64))
+        force = self._z.shape[0] > self._max_buffer_frames
+        self._find_candidates(final=force)
+        return self._release(final=False)
+
+    def flush(self) -> list[Burst]:
+        """End of stream: report everything still held."""
+        self._find_candidates(final=True)
+        return self._release(final=True)
+
+    def _append(self, block: np.ndarray) -> None:
+        g = self.geometry
+        self._samples = np.concatenate((self._samples, block))
+        available = g.frames_in(self._samples.shape[0])
+        computed = self._next_frame - self._frame0
+        if available <= computed:
+            return
+        new = available - computed
+        spectra = np.empty((new, g.nfft), np.float32)
+        power_spectra(self._samples[computed * g.hop :], self._window, g.hop, spectra)
+        z = np.empty_like(spectra)
+        self.floor.normalise(spectra, z)
+        self._notch_dc(z)
+        z[:, : self._edge_bins] = 1.0
+        z[:, g.nfft - self._edge_bins :] = 1.0
+        self._z = np.concatenate((self._z, z))
+        self._next_frame += new
+
+    def _notch_dc(self, z: np.ndarray) -> None:
+        """Replace the DC-spike bins by their neighbours' mean, keeping bursts across DC connected."""
+        n = self.config.dc_notch_bins
+        if n <= 0:
+            return
+        centre = self.geometry.nfft // 2
+        z[:, centre - n + 1 : centre + n] = 0.5 * (
+            z[:, centre - n : centre - n + 1] + z[:, centre + n : centre + n + 1]
+        )
+
+    def _find_candidates(self, final: bool) -> None:
+        g, boxes = self.geometry, self.boxes
+        frames = self._z.shape[0]
+        if frames == 0:
+            return
+        ntiles = g.nfft // boxes.tile_bins
+        tiles_map = np.empty((frames, ntiles), np.float32)
+        tile_sums(self._z, boxes.tile_bins, tiles_map)
+        seeds = np.zeros((frames, ntiles), np.bool_)
+        region_map = np.zeros((frames, ntiles), np.bool_)
+        box_detections(tiles_map, boxes.frames, boxes.tiles, boxes.thresholds, boxes.is_seed, seeds, region_map)
+        regions = find_regions(seeds, region_map, self._z, boxes.tile_bins, self.config.segmentation)
+        cut = frames if final else frames - boxes.max_frames - 2
+        keep_from = max(0, cut - boxes.max_frames)
+        floor = self.floor.mean_power_per_bin()
+        closed: list[Region] = []
+        for region in regions:
+            if region.frame1 >= cut:
+                keep_from = min(keep_from, region.frame0)
+            elif self._frame0 + region.frame1 >= self._emitted_until:
+                closed.append(region)
+        measured = [(r, measure(r, self._z, floor, self.config.segmentation)) for r in closed]
+        measured = [(r, m) for r, m in measured if m is not None]
+        merged = merge_fragments([r for r, _ in measured], [m for _, m in measured])
+        for region in merged:
+            candidate = self._candidate(region, floor)
+            if candidate is not None:
+                self._pending.append(candidate)
+        self._emitted_until = self._frame0 + max(cut, 0)
+        self._trim(keep_from)
+
+    def _candidate(self, region: Region, floor: np.ndarray) -> Candidate | None:
+        g = self.geometry
+        m = measure(region, self._z, floor, self.config.segmentation)
+        if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
+            return None
+        frame_centre = g.nfft / 2
+        start_sample = (self._frame0 + m.start_frame) * g.hop + frame_centre
+        end_sample = (self._frame0 + m.end_frame) * g.hop + frame_centre
+        if end_sample <= start_sample:
+            return None
+        low_hz = g.bin_offset_hz(m.low_bin)
+        high_hz = g.bin_offset_hz(m.high_bin)
+        local_start = int(start_sample) - self._frame0 * g.hop
+        local_end = int(np.ceil(end_sample)) - self._frame0 * g.hop
+        features = burst_features(
+            self._samples[max(0, local_start) : max(0, local_end)],
+            g.sample_rate_hz,
+            low_hz,
+            high_hz,
+            m,
+            self._z[region.frame0 : region.frame1 + 1, region.bin0 : region.bin1 + 1],
+            g.bin_hz,
+        )
+        return Candidate(
+            start_s=start_sample / g.sample_rate_hz,
+            duration_s=(end_sample - start_sample) / g.sample_rate_hz,
+            freq_hz=self.center_freq_hz + 0.5 * (low_hz + high_hz),
+            bandwidth_hz=high_hz - low_hz,
+            power=m.power,
+            snr=m.snr,
+            offset_from_tuner_hz=0.5 * (low_hz + high_hz),
+            capture_half_width_hz=0.5 * g.sample_rate_hz,
+            features=features,
+        )
+
+    def _verify_threshold(self, frames: int, bins: int) -> float:
+        key = (frames, bins)
+        if key not in self._verify_thresholds:
+            p = self.config.cfar.verify_false_alarm_probability
+            self._verify_thresholds[key] = box_sum_threshold(self.geometry, frames, bins, p)
+        return self._verify_thresholds[key]
+
+    def _trim(self, keep_from: int) -> None:
+        if keep_from <= 0:
+            return
+        self._z = self._z[keep_from:]
+        self._samples = self._samples[keep_from * self.geometry.hop :]
+        self._frame0 += keep_from
+
+    def _release(self, final: bool) -> list[Burst]:
+        """Classify and return pending candidates that have `context_s` of neighbours on both sides."""
+        self._pending.sort(key=lambda c: c.start_s)
+        g = self.geometry
+        horizon = (self._emitted_until * g.hop + g.nfft / 2) / g.sample_rate_hz - self.config.context_s
+        ready = self._pending if final else [c for c in self._pending if c.end_s < horizon]
+        if not ready:
+            return []
+        context = [c for c in self._history if c.end_s > ready[0].start_s - self.config.context_s]
+        window = context + self._pending
+        labelled = classify_candidates(window, ready, self.center_freq_hz, self.band_plan, self.config.context_s)
+        ready_ids = {id(c) for c in ready}
+        self._pending = [c for c in self._pending if id(c) not in ready_ids]
+        self._history = (context + ready)[-256:]
+        return labelled

@@ -1,0 +1,1 @@
+"""Sensor node: scans the uplink bands with an RTL-SDR, runs dsp on each dwell, reports over MQTT."""

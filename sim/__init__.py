@@ -1,0 +1,1 @@
+"""Simulator: stands in for the radios (emitters, propagation, receivers) in tests, CI and the demo."""
