@@ -37,7 +37,7 @@ def burst_features(
     features = _spectral_shape(z_region, bin_hz)
     band = band_limited(samples, sample_rate_hz, low_hz, high_hz)
     noise = measurement.noise_power
-    features["envelope_kurtosis"] = envelope_kurtosis(band, noise)
+    features["envelope_kurtosis"] = envelope_kurtosis(band, noise, sample_rate_hz)
     for name, (useful_s, cp_s) in NUMEROLOGIES_S.items():
         features[name] = cyclic_prefix_score(band, sample_rate_hz, useful_s, cp_s)
     return features
@@ -69,17 +69,28 @@ def band_limited(samples: np.ndarray, sample_rate_hz: float, low_hz: float, high
     return (np.fft.ifft(spectrum) * shift).astype(np.complex64)
 
 
-def envelope_kurtosis(band: np.ndarray, noise_power: float) -> float:
-    """Noise-corrected E|s|^4 / (E|s|^2)^2 of the burst's signal; nan if too weak to tell."""
-    if band.shape[0] < 16:
-        return math.nan
+def envelope_kurtosis(band: np.ndarray, noise_power: float, sample_rate_hz: float) -> float:
+    """Noise-corrected E|s|^4 / (E|s|^2)^2 of the burst's signal; nan if too weak to tell.
+
+    Computed over 100 us chunks, each normalised by its own power, so that a step in level (a PUCCH
+    slot next to an SRS symbol, power control) does not read as a peaked envelope; only peaks shorter
+    than a chunk do (impulses).
+    """
     inner = band[band.shape[0] // 10 : band.shape[0] - band.shape[0] // 10]
-    p = np.abs(inner.astype(np.complex128)) ** 2
-    m2, m4 = float(p.mean()), float((p * p).mean())
-    s = m2 - noise_power
-    if s <= 0.5 * noise_power:
+    chunk = max(32, round(100e-6 * sample_rate_hz))
+    chunks = inner.shape[0] // chunk
+    if chunks == 0:
         return math.nan
-    return (m4 - 4 * s * noise_power - 2 * noise_power**2) / (s * s)
+    p = (np.abs(inner[: chunks * chunk].astype(np.complex128)) ** 2).reshape(chunks, chunk)
+    m2, m4 = p.mean(axis=1), (p * p).mean(axis=1)
+    s = m2 - noise_power
+    usable = s > 0.5 * noise_power
+    if not usable.any():
+        return math.nan
+    s, m4 = s[usable], m4[usable]
+    corrected = (m4 - 4 * s * noise_power - 2 * noise_power**2) / (s * s)
+    weights = s * s
+    return float((corrected * weights).sum() / weights.sum())
 
 
 def cyclic_prefix_score(band: np.ndarray, sample_rate_hz: float, useful_s: float, cp_s: float) -> float:

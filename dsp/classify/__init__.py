@@ -1,7 +1,7 @@
 """Technology classification: a registry of one-file technology models and the rules that combine them.
 
 For each burst, every model gives the log-likelihood of the burst's features. Bursts that share a
-channel within the context window (bands overlapping by half or more) are taken as the same emitter,
+channel within the context window (see `evidence.same_channel`) are taken as the same emitter,
 so their log-likelihoods add up: a weak burst of a call is judged with the call's strong bursts. The
 band plan supplies the prior (a technology not deployed in that block is unlikely, GSM outside the
 900/1800 MHz GSM blocks impossible) and the hard non-phone reasons come first.
@@ -16,7 +16,7 @@ import math
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
 from dsp.classify.base import Candidate, Context, TechnologyClassifier
-from dsp.classify.evidence import band_overlap_fraction
+from dsp.classify.evidence import same_channel
 from dsp.classify.gsm import GsmClassifier
 from dsp.classify.lte import LteClassifier
 from dsp.classify.non_phone import NonPhoneClassifier, not_a_phone_reason
@@ -34,7 +34,6 @@ PRIOR_IN_USE = 1.0
 PRIOR_NOT_LISTED = 0.05  # LTE/NR in a block the band plan doesn't list them for (plans lag deployments)
 PRIOR_UNKNOWN = 0.2
 NEIGHBOUR_CAP = 6.0  # most one neighbour can add to a technology's log-likelihood lead
-SAME_CHANNEL_OVERLAP = 0.5
 
 
 def classify_candidates(
@@ -67,7 +66,7 @@ def _label(candidate: Candidate, context: Context, own: dict[int, dict[str, floa
     reason = not_a_phone_reason(candidate, band_plan)
     total = dict(own[id(candidate)])
     for other in context.neighbours:
-        if band_overlap_fraction(candidate, other) < SAME_CHANNEL_OVERLAP or id(other) not in own:
+        if id(other) not in own or not same_channel(candidate, other):
             continue
         theirs = own[id(other)]
         best = max(theirs.values())

@@ -8,18 +8,35 @@ from dsp.classify.base import Candidate
 
 GSM_FRAME_S = 120e-3 / 26  # 4.615 ms TDMA frame
 LTE_SLOT_S = 0.5e-3
+# ranges over which the broad models spread their probability evenly; shared so that no model gains
+# by the width of its own range: nothing measured can be wider than the capture or longer than a dwell
+MAX_BANDWIDTH_KHZ = 2.56e3
+MAX_DURATION_MS = 250.0
+KURTOSIS_RANGE = 5.0
 
 
-def log_gauss(x: float, mean: float, sigma: float, floor: float = -8.0) -> float:
-    """log N(x; mean, sigma) without the constant, bounded below so one odd feature can't veto alone."""
+def log_uniform(width: float) -> float:
+    return -math.log(width)
+
+
+def log_gauss(x: float, mean: float, sigma: float, floor: float = -10.0, sigma_below: float | None = None) -> float:
+    """log N(x; mean, sigma) without the constant, bounded below by `floor` so one odd feature can't veto
+    alone (measurements have outliers: a burst cut by another, an impulse inside the window).
+
+    `sigma_below`, when given, is the spread below the mean (measurements that can only fall short,
+    such as the width of a weak burst).
+    """
     if math.isnan(x):
         return 0.0
-    return max(-0.5 * ((x - mean) / sigma) ** 2 - math.log(sigma), floor - math.log(sigma))
+    spread = sigma_below if sigma_below is not None and x < mean else sigma
+    return max(-0.5 * ((x - mean) / spread) ** 2 - math.log(spread), floor)
 
 
-def log_mixture(x: float, components: tuple[tuple[float, float], ...], floor: float = -8.0) -> float:
+def log_mixture(
+    x: float, components: tuple[tuple[float, float], ...], floor: float = -10.0, sigma_below: float | None = None
+) -> float:
     """Best of several Gaussian components (e.g. GSM normal and access burst durations)."""
-    return max(log_gauss(x, m, s, floor) for m, s in components)
+    return max(log_gauss(x, m, s, floor, sigma_below) for m, s in components)
 
 
 def kurtosis_sigma(candidate: Candidate) -> float:
@@ -52,7 +69,8 @@ def grid_matches(
     return count
 
 
-def band_overlap_fraction(a: Candidate, b: Candidate) -> float:
-    """Share of the narrower band that the two bursts' bands have in common."""
+def same_channel(a: Candidate, b: Candidate, min_overlap: float = 0.5) -> bool:
+    """Whether two bursts occupy the same channel: their common band is at least `min_overlap` of the
+    wider one (a GSM ARFCN, a PUCCH resource block, the same PUSCH allocation)."""
     overlap = min(a.high_hz, b.high_hz) - max(a.low_hz, b.low_hz)
-    return max(0.0, overlap) / max(min(a.bandwidth_hz, b.bandwidth_hz), 1.0)
+    return overlap >= min_overlap * max(a.bandwidth_hz, b.bandwidth_hz, 1.0)

@@ -23,11 +23,13 @@ class GsmClassifier:
     )
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
+        # a weak burst is measured shorter and narrower than it is, never longer or wider
         weak = 1.0 / max(candidate.snr, 0.3)
-        duration_sigma = 0.03 + 0.25 * weak
-        ll = log_gauss(candidate.bandwidth_hz / 1e3, 205.0, 30.0 + 60.0 * weak)
+        ll = log_gauss(candidate.bandwidth_hz / 1e3, 205.0, 30.0, sigma_below=30.0 + 60.0 * weak)
         ll += log_mixture(
-            candidate.duration_s * 1e3, ((NORMAL_BURST_MS, duration_sigma), (ACCESS_BURST_MS, duration_sigma))
+            candidate.duration_s * 1e3,
+            ((NORMAL_BURST_MS, 0.03), (ACCESS_BURST_MS, 0.03)),
+            sigma_below=0.03 + 0.25 * weak,
         )
         ll += log_gauss(candidate.features.get("envelope_kurtosis", float("nan")), 1.04, kurtosis_sigma(candidate))
         on_grid = grid_matches(candidate, context.neighbours, GSM_FRAME_S, 25e-6, 8)

@@ -12,10 +12,14 @@ from __future__ import annotations
 import math
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import LTE_SLOT_S, grid_matches, kurtosis_sigma, log_gauss
-
-MAX_CARRIER_KHZ = 20e3
-MAX_RUN_MS = 250.0
+from dsp.classify.evidence import (
+    LTE_SLOT_S,
+    MAX_BANDWIDTH_KHZ,
+    MAX_DURATION_MS,
+    grid_matches,
+    kurtosis_sigma,
+    log_gauss,
+)
 
 
 class LteClassifier:
@@ -30,12 +34,12 @@ class LteClassifier:
         bandwidth_khz = candidate.bandwidth_hz / 1e3
         duration_ms = candidate.duration_s * 1e3
         one_rb = 0.4 * math.exp(log_gauss(bandwidth_khz, 200.0, 25.0))
-        any_allocation = 0.6 / MAX_CARRIER_KHZ
+        any_allocation = 0.6 / MAX_BANDWIDTH_KHZ
         ll = math.log(one_rb + any_allocation)
         slot = 0.35 * math.exp(log_gauss(duration_ms, 0.5, 0.03))
         symbol = 0.1 * math.exp(log_gauss(duration_ms, 0.085, 0.03))
         prach = 0.05 * math.exp(log_gauss(duration_ms, 0.9, 0.06))
-        run = 0.5 / MAX_RUN_MS if duration_ms > 0.4 else 0.0
+        run = 0.5 / MAX_DURATION_MS if duration_ms > 0.4 else 0.0
         ll += math.log(slot + symbol + prach + run + 1e-12)
         ll += log_gauss(
             candidate.features.get("envelope_kurtosis", float("nan")), 1.40, kurtosis_sigma(candidate) + 0.1

@@ -3,7 +3,7 @@
 Hard reasons need no statistics: a frequency where no phone transmits (downlink bands, SRD 863-870
 MHz, outside every uplink band), a spectrum narrower than any uplink channel that lasts (a CW spur or
 the RTL-SDR's DC spike), a burst filling the whole capture for tens of microseconds (an impulse), or
-an envelope far more peaked than any phone waveform. The soft model spreads its probability evenly
+The soft model spreads its probability evenly
 over every bandwidth, duration and kurtosis, so it wins only when no phone model fits.
 """
 
@@ -13,10 +13,7 @@ import math
 
 from dsp.band_plan import BandPlan
 from dsp.classify.base import Candidate, Context
-
-MAX_BANDWIDTH_KHZ = 2.56e3
-MAX_DURATION_MS = 250.0
-KURTOSIS_RANGE = 5.0
+from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_uniform
 
 
 def not_a_phone_reason(candidate: Candidate, band_plan: BandPlan) -> str | None:
@@ -34,8 +31,6 @@ def not_a_phone_reason(candidate: Candidate, band_plan: BandPlan) -> str | None:
         return "at the tuner's DC offset"
     if candidate.bandwidth_hz > 1.6 * candidate.capture_half_width_hz and candidate.duration_s < 0.15e-3:
         return "fills the capture for microseconds (impulse)"
-    if candidate.features.get("envelope_kurtosis", 0.0) > 3.0 and candidate.snr > 3:
-        return "impulsive envelope (kurtosis above any phone waveform)"
     return None
 
 
@@ -45,7 +40,7 @@ class NonPhoneClassifier:
     false_positive_conditions = ("a phone burst too weak or too cut by the capture edge for any phone model to fit",)
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
-        ll = -math.log(MAX_BANDWIDTH_KHZ) - math.log(MAX_DURATION_MS)
+        ll = log_uniform(MAX_BANDWIDTH_KHZ) + log_uniform(MAX_DURATION_MS)
         if not math.isnan(candidate.features.get("envelope_kurtosis", float("nan"))):
-            ll -= math.log(KURTOSIS_RANGE)
+            ll += log_uniform(KURTOSIS_RANGE)
         return ll

@@ -8,10 +8,7 @@ and 30 kHz spacing puts the cyclic-prefix correlation at a 33.3 us lag, which LT
 from __future__ import annotations
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import kurtosis_sigma, log_gauss
-
-MAX_CARRIER_KHZ = 20e3
-MAX_RUN_MS = 250.0
+from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, kurtosis_sigma, log_gauss, log_uniform
 
 
 class NrClassifier:
@@ -23,11 +20,10 @@ class NrClassifier:
     )
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
-        import math
-
         duration_ms = candidate.duration_s * 1e3
-        ll = -math.log(MAX_CARRIER_KHZ)
-        ll += -math.log(MAX_RUN_MS) if duration_ms > 0.4 else -math.log(MAX_RUN_MS) - 3.0
+        ll = log_uniform(MAX_BANDWIDTH_KHZ) + log_uniform(MAX_DURATION_MS)
+        if duration_ms < 0.4:  # shorter than any NR PUSCH slot at 15 or 30 kHz
+            ll -= 3.0
         ll += log_gauss(
             candidate.features.get("envelope_kurtosis", float("nan")), 1.95, kurtosis_sigma(candidate) + 0.1
         )
