@@ -62,6 +62,7 @@ class SegmentationConfig:
     min_gap_bins: int = 3
     split_fraction: float = 0.08
     split_sigma: float = 4.0
+    weak_part_factor: int = 4
     edge_fraction: float = 0.1
     max_split_depth: int = 4
 
@@ -104,7 +105,7 @@ def _xy_cut(
     for axis, min_gap in ((0, config.min_gap_frames), (1, config.min_gap_bins)):
         profile = excess.sum(axis=1 - axis)
         cells = np.maximum(mask.sum(axis=1 - axis), 1)
-        runs = _active_runs(profile, cells, min_gap, config)
+        runs = _join_skirts(_active_runs(profile, cells, min_gap, config), excess, mask, axis, config)
         if len(runs) > 1:
             parts = []
             for lo, hi in runs:
@@ -119,33 +120,64 @@ def _xy_cut(
     return whole
 
 
+def _join_skirts(
+    runs: list[tuple[int, int]], excess: np.ndarray, mask: np.ndarray, axis: int, config: SegmentationConfig
+) -> list[tuple[int, int]]:
+    """Rejoin a weak part to its strong neighbour when it lives exactly where the strong one does.
+
+    The spectral skirt of a strong burst (or the ramp of a long one) is weak and beside it, but it
+    occupies the same frames (bins) as the burst itself; a separate weak emission has a support of its
+    own along the other axis.
+    """
+    if len(runs) < 2:
+        return runs
+    runs = list(runs)
+    supports = [_support(excess, mask, lo, hi, axis, config) for lo, hi in runs]
+    levels = [excess[lo : hi + 1].mean() if axis == 0 else excess[:, lo : hi + 1].mean() for lo, hi in runs]
+    i = 0
+    while i < len(runs) - 1:
+        weak, strong = (i, i + 1) if levels[i] < levels[i + 1] else (i + 1, i)
+        inside = np.count_nonzero(supports[weak] & supports[strong])
+        if levels[weak] < config.split_fraction * levels[strong] * 2 and inside >= 0.8 * max(
+            np.count_nonzero(supports[weak]), 1
+        ):
+            runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
+            supports[i : i + 2] = [supports[i] | supports[i + 1]]
+            levels[i : i + 2] = [max(levels[i], levels[i + 1])]
+        else:
+            i += 1
+    return runs
+
+
+def _support(
+    excess: np.ndarray, mask: np.ndarray, lo: int, hi: int, axis: int, config: SegmentationConfig
+) -> np.ndarray:
+    """Where along the other axis the part [lo, hi] of `axis` holds significant excess."""
+    part = excess[lo : hi + 1] if axis == 0 else excess[:, lo : hi + 1]
+    part_mask = mask[lo : hi + 1] if axis == 0 else mask[:, lo : hi + 1]
+    profile = smooth3(part.sum(axis=axis))
+    cells = np.maximum(part_mask.sum(axis=axis), 1)
+    return profile > config.split_sigma * np.sqrt(2.0 * cells / 3.0)
+
+
 def _active_runs(
     profile: np.ndarray, cells: np.ndarray, min_gap: int, config: SegmentationConfig
 ) -> list[tuple[int, int]]:
-    """Runs of a component's profile that each hold significant energy, separated by quiet gaps.
+    """Parts of a component along one axis that are separate emissions: runs that each hold significant
+    energy, separated by quiet gaps or by a fall of more than 1/`split_fraction` in level.
 
     The profile is the excess summed across the other axis over `cells` cells; its 3-point smoothed mean
-    per cell is active where it is above both `split_fraction` of its peak and `split_sigma` noise
-    standard deviations (adjacent Hann bins are correlated, about twice the variance of independent ones).
+    per cell is *significant* above `split_sigma` noise standard deviations (adjacent Hann bins are
+    correlated: about twice the variance of independent ones) and *strong* above `split_fraction` of the
+    peak. A significant but weak stretch at least `weak_part_factor` gaps long beside a strong one is a
+    weaker emission in its own right (a weak wide PUSCH under a strong one-block PUSCH); shorter weak
+    stretches are the skirts of the strong one.
     """
     mean = smooth3(profile / cells)
     noise_sigma = np.sqrt(2.0 / (3.0 * cells))
-    active = (mean > config.split_fraction * mean.max()) & (mean > config.split_sigma * noise_sigma)
-    runs: list[tuple[int, int]] = []
-    start = None
-    gap = 0
-    for i, on in enumerate(active):
-        if on:
-            if start is None:
-                start = i
-            elif gap >= min_gap:
-                runs.append((start, i - gap - 1))
-                start = i
-            gap = 0
-        elif start is not None:
-            gap += 1
-    if start is not None:
-        runs.append((start, len(active) - 1 - gap))
+    significant = mean > config.split_sigma * noise_sigma
+    level = np.where(significant, np.where(mean > config.split_fraction * mean.max(), 2, 1), 0)
+    runs = _level_runs(level, min_gap, config.weak_part_factor * min_gap)
     runs = [
         (lo, hi)
         for lo, hi in runs
@@ -154,8 +186,47 @@ def _active_runs(
     if len(runs) <= 1:
         return runs
     # stretch runs to cover the component so that no energy falls between parts
-    edges = [0] + [(runs[i][1] + runs[i + 1][0] + 1) // 2 for i in range(len(runs) - 1)] + [len(active)]
+    edges = [0] + [(runs[i][1] + runs[i + 1][0] + 1) // 2 for i in range(len(runs) - 1)] + [len(level)]
     return [(edges[i], edges[i + 1] - 1) for i in range(len(runs))]
+
+
+def _level_runs(level: np.ndarray, min_gap: int, min_weak: int) -> list[tuple[int, int]]:
+    """Runs of constant non-zero level; quiet gaps shorter than `min_gap` and weak (level 1) stretches
+    shorter than `min_weak` are absorbed by their neighbours."""
+    segments: list[list[int]] = []  # [level, lo, hi]
+    for i, value in enumerate(level):
+        if segments and segments[-1][0] == value:
+            segments[-1][2] = i
+        else:
+            segments.append([int(value), i, i])
+
+    def absorbable(seg: list[int], index: int) -> bool:
+        inner = 0 < index < len(segments) - 1
+        if seg[0] == 0:
+            return inner and seg[2] - seg[1] + 1 < min_gap
+        return seg[0] == 1 and seg[2] - seg[1] + 1 < min_weak
+
+    changed = True
+    while changed and len(segments) > 1:
+        changed = False
+        for index, seg in enumerate(segments):
+            if absorbable(seg, index):
+                neighbour = index - 1 if index > 0 and segments[index - 1][0] != 0 else index + 1
+                if neighbour >= len(segments) or segments[neighbour][0] == 0:
+                    continue
+                target = segments[neighbour]
+                target[1], target[2] = min(target[1], seg[1]), max(target[2], seg[2])
+                del segments[index]
+                merged: list[list[int]] = []
+                for s in segments:
+                    if merged and merged[-1][0] == s[0]:
+                        merged[-1][2] = s[2]
+                    else:
+                        merged.append(s)
+                segments = merged
+                changed = True
+                break
+    return [(seg[1], seg[2]) for seg in segments if seg[0] != 0]
 
 
 def merge_fragments(

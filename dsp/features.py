@@ -77,10 +77,10 @@ def envelope_kurtosis(band: np.ndarray, noise_power: float, sample_rate_hz: floa
     than a chunk do (impulses).
     """
     inner = band[band.shape[0] // 10 : band.shape[0] - band.shape[0] // 10]
-    chunk = max(32, round(100e-6 * sample_rate_hz))
-    chunks = inner.shape[0] // chunk
-    if chunks == 0:
+    if inner.shape[0] < 32:
         return math.nan
+    chunk = min(inner.shape[0], max(32, round(100e-6 * sample_rate_hz)))
+    chunks = inner.shape[0] // chunk
     p = (np.abs(inner[: chunks * chunk].astype(np.complex128)) ** 2).reshape(chunks, chunk)
     m2, m4 = p.mean(axis=1), (p * p).mean(axis=1)
     s = m2 - noise_power

@@ -63,7 +63,7 @@ def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]
 
 
 def _label(candidate: Candidate, context: Context, own: dict[int, dict[str, float]], band_plan: BandPlan) -> Burst:
-    reason = not_a_phone_reason(candidate, band_plan)
+    reason = not_a_phone_reason(candidate, context, band_plan)
     total = dict(own[id(candidate)])
     for other in context.neighbours:
         if id(other) not in own or not same_channel(candidate, other):

@@ -3,6 +3,7 @@
 Hard reasons need no statistics: a frequency where no phone transmits (downlink bands, SRD 863-870
 MHz, outside every uplink band), a spectrum narrower than any uplink channel that lasts (a CW spur or
 the RTL-SDR's DC spike), a burst filling the whole capture for tens of microseconds (an impulse), or
+the receiver's own image of a much stronger burst mirrored about the tuner centre.
 The soft model spreads its probability evenly
 over every bandwidth, duration and kurtosis, so it wins only when no phone model fits.
 """
@@ -15,8 +16,10 @@ from dsp.band_plan import BandPlan
 from dsp.classify.base import Candidate, Context
 from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_uniform
 
+IMAGE_MIN_RATIO_DB = 15.0  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
 
-def not_a_phone_reason(candidate: Candidate, band_plan: BandPlan) -> str | None:
+
+def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPlan) -> str | None:
     """Why this burst cannot be a phone uplink, or None if it might be."""
     if band_plan.downlink_band(candidate.freq_hz) is not None:
         return "in a downlink band (a base station, not a phone)"
@@ -31,7 +34,22 @@ def not_a_phone_reason(candidate: Candidate, band_plan: BandPlan) -> str | None:
         return "at the tuner's DC offset"
     if candidate.bandwidth_hz > 1.6 * candidate.capture_half_width_hz and candidate.duration_s < 0.15e-3:
         return "fills the capture for microseconds (impulse)"
+    if any(is_image_of(candidate, other) for other in context.neighbours):
+        return "IQ-imbalance image of a stronger burst at the mirror frequency"
     return None
+
+
+def is_image_of(candidate: Candidate, source: Candidate) -> bool:
+    """Whether `candidate` is the receiver's mirror image of `source`: same time, frequency mirrored
+    about the tuner centre, and far weaker (IQ gain and phase imbalance leave a faint copy)."""
+    mirror_hz = -candidate.offset_from_tuner_hz
+    half_width = 0.5 * max(candidate.bandwidth_hz, source.bandwidth_hz)
+    overlap_s = min(candidate.end_s, source.end_s) - max(candidate.start_s, source.start_s)
+    return (
+        abs(source.offset_from_tuner_hz - mirror_hz) <= half_width
+        and overlap_s >= 0.5 * candidate.duration_s
+        and source.power >= candidate.power * 10 ** (IMAGE_MIN_RATIO_DB / 10)
+    )
 
 
 class NonPhoneClassifier:
