@@ -64,6 +64,9 @@ class SegmentationConfig:
     split_sigma: float = 4.0
     weak_part_factor: int = 4
     edge_fraction: float = 0.1
+    edge_sigma: float = 3.0
+    margin_frames: int = 2
+    margin_bins: int = 3
     max_split_depth: int = 4
 
 
@@ -265,20 +268,30 @@ def measure(
     floor_per_bin: np.ndarray,
     config: SegmentationConfig = SegmentationConfig(),
 ) -> Measurement | None:
-    """Extent and levels of the emission inside `region` (see module docstring); None if empty."""
-    f0, f1, b0, b1 = region.frame0, region.frame1, region.bin0, region.bin1
+    """Extent and levels of the emission inside `region` (see module docstring); None if empty.
+
+    The region is widened by `margin_frames` and `margin_bins` so that each edge has a cell on its
+    outer side to interpolate the crossing against.
+    """
+    f0 = max(0, region.frame0 - config.margin_frames)
+    f1 = min(z.shape[0] - 1, region.frame1 + config.margin_frames)
+    b0 = max(0, region.bin0 - config.margin_bins)
+    b1 = min(z.shape[1] - 1, region.bin1 + config.margin_bins)
     excess = z[f0 : f1 + 1, b0 : b1 + 1].astype(np.float64) - 1.0
     if excess.size == 0:
         return None
     coarse_time = excess.sum(axis=1)
     if coarse_time.max() <= 0:
         return None
-    core = coarse_time >= 0.5 * plateau(coarse_time)
+    core = core_frames(coarse_time)
     freq_profile = smooth3(excess[core].mean(axis=0))
     peak = int(np.argmax(freq_profile))
     if freq_profile[peak] <= 0:
         return None
-    low_edge, high_edge = _crossings(freq_profile, peak, config.edge_fraction * plateau(freq_profile))
+    # an edge must stand clear of the profile's own noise (about 1/sqrt(frames) per bin, smoothed by 3)
+    noise_level = config.edge_sigma / math.sqrt(3.0 * np.count_nonzero(core))
+    edge_level = max(config.edge_fraction * plateau(freq_profile), noise_level)
+    low_edge, high_edge = _crossings(freq_profile, peak, edge_level)
     k0 = max(0, math.floor(low_edge + 0.5))
     k1 = min(excess.shape[1] - 1, math.ceil(high_edge - 0.5))
     floors = floor_per_bin[b0 + k0 : b0 + k1 + 1]
@@ -306,10 +319,23 @@ def measure(
     )
 
 
+def core_frames(time_profile: np.ndarray) -> np.ndarray:
+    """Frames well inside the burst: frames that straddle an abrupt start or end spread the burst's
+    power over every bin (a click), so they would widen the measured band of a strong burst."""
+    core = time_profile >= 0.7 * plateau(time_profile)
+    inner = core.copy()
+    inner[1:] &= core[:-1]
+    inner[:-1] &= core[1:]
+    return inner if inner.any() else core
+
+
 def plateau(profile: np.ndarray) -> float:
-    """Typical level of the strongest third of a profile: a burst's body, not a spike riding on it."""
-    top = np.sort(profile)[::-1][: max(1, len(profile) // 3)]
-    return float(np.median(top))
+    """Typical level of a burst's body in a profile: the median of the values above half of a robust
+    maximum (the tenth-highest share of values), so a spike riding on the burst does not set it and
+    the noise around a short burst does not dilute it."""
+    ranked = np.sort(profile)[::-1]
+    robust_max = ranked[min(len(ranked) - 1, len(ranked) // 10)]
+    return float(np.median(ranked[ranked >= 0.5 * robust_max]))
 
 
 def smooth3(profile: np.ndarray) -> np.ndarray:
@@ -320,23 +346,22 @@ def smooth3(profile: np.ndarray) -> np.ndarray:
 def _crossings(profile: np.ndarray, peak: int, level: float, max_dip: int = 2) -> tuple[float, float]:
     """Fractional indices where `profile` crosses `level` on either side of `peak`, interpolated linearly.
 
-    Dips below the level of up to `max_dip` cells inside the span (a DMRS comb, a notched DC bin) do not
-    end it. Where the profile is still above the level at the end of the array, the edge is half a cell
-    beyond it.
+    Dips below the level inside the span (a DMRS comb, a notched DC bin, the noise of a long weak burst)
+    do not end it if they are at most `max_dip` cells or a quarter of the span found so far. Where the
+    profile is still above the level at the end of the array, the edge is half a cell beyond it.
     """
     n = len(profile)
-    lo = peak
-    while True:
-        ahead = [i for i in range(lo - 1, max(-1, lo - 2 - max_dip), -1) if profile[i] >= level]
-        if not ahead:
-            break
-        lo = ahead[0]
-    hi = peak
-    while True:
-        ahead = [i for i in range(hi + 1, min(n, hi + 2 + max_dip)) if profile[i] >= level]
-        if not ahead:
-            break
-        hi = ahead[0]
+    lo = hi = peak
+    grown = True
+    while grown:
+        grown = False
+        allowed = max(max_dip, (hi - lo) // 4)
+        ahead = [i for i in range(lo - 1, max(-1, lo - 2 - allowed), -1) if profile[i] >= level]
+        if ahead:
+            lo, grown = ahead[0], True
+        ahead = [i for i in range(hi + 1, min(n, hi + 2 + allowed)) if profile[i] >= level]
+        if ahead:
+            hi, grown = ahead[0], True
     lower = lo - 0.5
     if lo > 0:
         a, b = profile[lo - 1], profile[lo]

@@ -58,6 +58,7 @@ class Detector:
         self._next_frame = 0  # first frame not yet computed
         self._emitted_until = 0  # regions ending before this frame have been reported
         self._pending: list[Candidate] = []
+        self._unnormalised: list[np.ndarray] = []
         self._history: list[Candidate] = []
         self._verify_thresholds: dict[tuple[int, int], float] = {}
         self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
@@ -76,26 +77,32 @@ class Detector:
 
     def flush(self) -> list[Burst]:
         """End of stream: report everything still held."""
+        self._append(np.zeros(0, np.complex64), final=True)
         self._find_candidates(final=True)
         return self._release(final=True)
 
-    def _append(self, block: np.ndarray) -> None:
+    def _append(self, block: np.ndarray, final: bool = False) -> None:
         g = self.geometry
         self._samples = np.concatenate((self._samples, block))
-        available = g.frames_in(self._samples.shape[0])
         computed = self._next_frame - self._frame0
-        if available <= computed:
+        new = g.frames_in(self._samples.shape[0]) - computed
+        if new > 0:
+            spectra = np.empty((new, g.nfft), np.float32)
+            power_spectra(self._samples[computed * g.hop :], self._window, g.hop, spectra)
+            self._unnormalised.append(spectra)
+            self._next_frame += new
+        held = sum(len(s) for s in self._unnormalised)
+        # the floor is seeded from a full `seed_frames` of spectra, whatever the block size
+        if held == 0 or (not self.floor.seeded and held < self.config.floor.seed_frames and not final):
             return
-        new = available - computed
-        spectra = np.empty((new, g.nfft), np.float32)
-        power_spectra(self._samples[computed * g.hop :], self._window, g.hop, spectra)
+        spectra = np.concatenate(self._unnormalised)
+        self._unnormalised = []
         z = np.empty_like(spectra)
         self.floor.normalise(spectra, z)
         self._notch_dc(z)
         z[:, : self._edge_bins] = 1.0
         z[:, g.nfft - self._edge_bins :] = 1.0
         self._z = np.concatenate((self._z, z))
-        self._next_frame += new
 
     def _notch_dc(self, z: np.ndarray) -> None:
         """Replace the DC-spike bins by their neighbours' mean, keeping bursts across DC connected."""

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from dsp.bursts import Measurement, smooth3
+from dsp.bursts import Measurement, core_frames, smooth3
 
 #  useful symbol length and normal cyclic prefix (36.211 / 38.211), seconds
 NUMEROLOGIES_S = {"cp15": (1 / 15e3, 144 / 30.72e6), "cp30": (1 / 30e3, 72 / 30.72e6)}
@@ -45,9 +45,7 @@ def burst_features(
 
 def _spectral_shape(z_region: np.ndarray, bin_hz: float) -> dict[str, float]:
     excess = z_region.astype(np.float64) - 1.0
-    time_profile = excess.sum(axis=1)
-    core = time_profile >= 0.5 * time_profile.max()
-    profile = smooth3(excess[core].mean(axis=0))
+    profile = smooth3(excess[core_frames(excess.sum(axis=1))].mean(axis=0))
     peak = float(profile.max())
     if peak <= 0:
         return {"bw_3db_hz": 0.0, "flatness": 0.0}

@@ -33,7 +33,7 @@ CLASSIFIERS: tuple[TechnologyClassifier, ...] = (
 PRIOR_IN_USE = 1.0
 PRIOR_NOT_LISTED = 0.05  # LTE/NR in a block the band plan doesn't list them for (plans lag deployments)
 PRIOR_UNKNOWN = 0.2
-NEIGHBOUR_CAP = 6.0  # most one neighbour can add to a technology's log-likelihood lead
+NEIGHBOUR_CAP = 6.0  # most the same-channel neighbours together can take from a technology's log-likelihood
 
 
 def classify_candidates(
@@ -64,14 +64,16 @@ def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]
 
 def _label(candidate: Candidate, context: Context, own: dict[int, dict[str, float]], band_plan: BandPlan) -> Burst:
     reason = not_a_phone_reason(candidate, context, band_plan)
-    total = dict(own[id(candidate)])
+    channel_evidence = dict.fromkeys(own[id(candidate)], 0.0)
     for other in context.neighbours:
         if id(other) not in own or not same_channel(candidate, other):
             continue
         theirs = own[id(other)]
         best = max(theirs.values())
         for technology, value in theirs.items():
-            total[technology] += max(value - best, -NEIGHBOUR_CAP)
+            channel_evidence[technology] += value - best
+    # the channel shifts the odds but cannot overrule a burst's own clear evidence
+    total = {t: v + max(channel_evidence[t], -NEIGHBOUR_CAP) for t, v in own[id(candidate)].items()}
     log_posterior = {t: v + math.log(_prior(t, context)) for t, v in total.items() if _prior(t, context) > 0}
     technology = "unknown" if reason else max(log_posterior, key=log_posterior.__getitem__)
     norm = max(log_posterior.values())

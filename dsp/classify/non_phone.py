@@ -16,6 +16,7 @@ from dsp.band_plan import BandPlan
 from dsp.classify.base import Candidate, Context
 from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_uniform
 
+IMPULSE_MIN_KURTOSIS = 4.0  # phone waveforms stay below about 2.2; an SRS symbol is wide and short too
 IMAGE_MIN_RATIO_DB = 15.0  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
 
 
@@ -32,8 +33,10 @@ def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPl
         return "narrower than any uplink channel (CW spur or carrier)"
     if abs(candidate.offset_from_tuner_hz) < 20e3 and candidate.bandwidth_hz < 60e3:
         return "at the tuner's DC offset"
-    if candidate.bandwidth_hz > 1.6 * candidate.capture_half_width_hz and candidate.duration_s < 0.15e-3:
-        return "fills the capture for microseconds (impulse)"
+    kurtosis = candidate.features.get("envelope_kurtosis", math.nan)
+    wide_and_short = candidate.bandwidth_hz > 1.4 * candidate.capture_half_width_hz and candidate.duration_s < 0.2e-3
+    if wide_and_short and (math.isnan(kurtosis) or kurtosis > IMPULSE_MIN_KURTOSIS):
+        return "fills the capture for microseconds with a peaked envelope (impulse)"
     if any(is_image_of(candidate, other) for other in context.neighbours):
         return "IQ-imbalance image of a stronger burst at the mirror frequency"
     return None

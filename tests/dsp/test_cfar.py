@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, correlation_inflation, tile_sums
+from dsp.noise_floor import NoiseFloor
+from dsp.spectrum import SpectrumGeometry, power_spectra
+from tests.dsp.synthetic import noise
+
+GEOMETRY = SpectrumGeometry.for_rate(2.4e6)
+
+
+def normalised_noise(seconds: float, seed: int) -> np.ndarray:
+    x = noise(int(seconds * GEOMETRY.sample_rate_hz), 1e-4, np.random.default_rng(seed))
+    spectra = np.empty((GEOMETRY.frames_in(len(x)), GEOMETRY.nfft), np.float32)
+    power_spectra(x, GEOMETRY.window(), GEOMETRY.hop, spectra)
+    z = np.empty_like(spectra)
+    NoiseFloor(GEOMETRY.nfft).normalise(spectra, z)
+    return z
+
+
+def test_hann_cells_correlate_as_the_window_predicts() -> None:
+    z = normalised_noise(2.0, 1)
+    frames, bins = 4, 16
+    sums = z[: (z.shape[0] // frames) * frames, : bins * 8].reshape(-1, frames, 8, bins).sum(axis=(1, 3))
+    measured = sums.var() / (frames * bins)
+    predicted = correlation_inflation(GEOMETRY, frames, bins)
+    assert measured == pytest.approx(predicted, rel=0.1), "box-sum variance must match the window model"
+
+
+@pytest.mark.parametrize("probability", [1e-2, 1e-3])
+def test_box_threshold_gives_the_configured_false_alarm_rate(probability: float) -> None:
+    z = normalised_noise(4.0, 2)
+    frames, bins = 9, 16
+    threshold = box_sum_threshold(GEOMETRY, frames, bins, probability)
+    usable = z[:, 16:-16]
+    sums = usable[: (usable.shape[0] // frames) * frames].reshape(-1, frames, usable.shape[1])
+    sums = sums.sum(axis=1)[:, : (usable.shape[1] // bins) * bins].reshape(sums.shape[0], -1, bins).sum(axis=2)
+    rate = float((sums > threshold).mean())
+    assert probability / 2 < rate < probability * 2, f"false-alarm rate {rate:.2e} for configured {probability:.0e}"
+
+
+def test_no_seed_in_noise_at_the_operating_false_alarm_probability() -> None:
+    z = normalised_noise(2.0, 3)
+    bank = BoxBank.build(GEOMETRY, CfarConfig())
+    tiles = np.empty((z.shape[0], GEOMETRY.nfft // bank.tile_bins), np.float32)
+    tile_sums(z, bank.tile_bins, tiles)
+    seeds = np.zeros(tiles.shape, np.bool_)
+    region = np.zeros(tiles.shape, np.bool_)
+    box_detections(tiles, bank.frames, bank.tiles, bank.thresholds, bank.is_seed, seeds, region)
+    assert seeds.sum() == 0, "1e-10 per test must leave 2 s of noise without a single seed"
+    assert 0 < region.mean() < 0.2, "the hysteresis map marks some noise, but only a small share"
+
+
+def test_box_bank_matches_phone_burst_shapes() -> None:
+    bank = BoxBank.build(GEOMETRY, CfarConfig())
+    durations_ms = (bank.frames - 1) * GEOMETRY.hop_s * 1e3 + GEOMETRY.nfft / GEOMETRY.sample_rate_hz * 1e3
+    assert any(abs(d - 0.55) < 0.06 for d in durations_ms[bank.is_seed]), "a GSM-slot box is needed"
+    assert any(abs(d - 1.0) < 0.06 for d in durations_ms[bank.is_seed]), "an LTE-subframe box is needed"

@@ -1,0 +1,58 @@
+import numpy as np
+
+from dsp.noise_floor import NoiseFloor
+from dsp.spectrum import SpectrumGeometry, power_spectra
+from tests.dsp.synthetic import Rect, noise, scene
+
+FS = 2.4e6
+GEOMETRY = SpectrumGeometry.for_rate(FS)
+
+
+def spectra_of(x: np.ndarray) -> np.ndarray:
+    out = np.empty((GEOMETRY.frames_in(len(x)), GEOMETRY.nfft), np.float32)
+    power_spectra(x, GEOMETRY.window(), GEOMETRY.hop, out)
+    return out
+
+
+def tracked_floor(x: np.ndarray) -> tuple[NoiseFloor, np.ndarray]:
+    spectra = spectra_of(x)
+    floor = NoiseFloor(GEOMETRY.nfft)
+    z = np.empty_like(spectra)
+    floor.normalise(spectra, z)
+    return floor, z
+
+
+def test_floor_of_white_noise_is_unbiased() -> None:
+    noise_power = 1e-4
+    floor, z = tracked_floor(noise(int(FS), noise_power, np.random.default_rng(1)))
+    per_bin = noise_power / GEOMETRY.nfft
+    ratio_db = 10 * np.log10(np.median(floor.mean_power_per_bin()) / per_bin)
+    assert abs(ratio_db) < 0.15, f"floor off by {ratio_db:.2f} dB on white noise"
+    assert abs(float(z[-5000:].mean()) - 1.0) < 0.02, "normalised noise must have unit mean"
+
+
+def test_floor_follows_a_slow_rise_in_noise() -> None:
+    rng = np.random.default_rng(2)
+    x = np.concatenate([noise(int(0.5 * FS), 1e-4, rng), noise(int(1.0 * FS), 2e-4, rng)])
+    floor, _ = tracked_floor(x)
+    ratio_db = 10 * np.log10(np.median(floor.mean_power_per_bin()) * GEOMETRY.nfft / 2e-4)
+    assert abs(ratio_db) < 0.3, f"floor did not follow a 3 dB rise within 1 s: off by {ratio_db:.2f} dB"
+
+
+def test_bursts_do_not_pull_the_floor_up() -> None:
+    # a GSM-like call: 0.55 ms every 4.6 ms, 20 dB, over the same 200 kHz for a second
+    rects = [Rect(t, 0.00055, 200e3, 200e3, 20.0) for t in np.arange(0.01, 1.0, 0.004615)]
+    floor, _ = tracked_floor(scene(FS, 1.0, rects, noise_power=1e-4, seed=3))
+    bins = GEOMETRY.nfft // 2 + np.arange(-8, 9) + round(200e3 / GEOMETRY.bin_hz)
+    rise_db = 10 * np.log10(floor.mean_power_per_bin()[bins].mean() * GEOMETRY.nfft / 1e-4)
+    assert rise_db < 0.3, f"a 12 % duty-cycle call raised the floor by {rise_db:.2f} dB"
+
+
+def test_continuous_phone_does_not_pull_the_floor_up() -> None:
+    rng = np.random.default_rng(4)
+    quiet = noise(int(0.2 * FS), 1e-4, rng)
+    busy = scene(FS, 2.0, [Rect(0.0, 2.0, -300e3, 540e3, 15.0)], noise_power=1e-4, seed=5)
+    floor, _ = tracked_floor(np.concatenate([quiet, busy]))
+    bins = GEOMETRY.nfft // 2 + round(-300e3 / GEOMETRY.bin_hz) + np.arange(-20, 21)
+    rise_db = 10 * np.log10(floor.mean_power_per_bin()[bins].mean() * GEOMETRY.nfft / 1e-4)
+    assert rise_db < 1.0, f"2 s of continuous transmission raised the floor by {rise_db:.2f} dB"
