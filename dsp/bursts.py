@@ -294,6 +294,8 @@ def measure(
     low_edge, high_edge = _crossings(freq_profile, peak, edge_level)
     k0 = max(0, math.floor(low_edge + 0.5))
     k1 = min(excess.shape[1] - 1, math.ceil(high_edge - 0.5))
+    if k1 < k0:
+        return None
     floors = floor_per_bin[b0 + k0 : b0 + k1 + 1]
     time_profile = (excess[:, k0 : k1 + 1] * floors).sum(axis=1)
     if time_profile.max() <= 0:

@@ -1,0 +1,198 @@
+"""`cellward bench dsp`: detector throughput on one core against bare FFT floors over the same samples.
+
+All contenders process the same recording in the same run (the machines are shared and noisy, so
+only ratios measured together mean anything):
+- the complete detector, reading and converting the SigMF file included;
+- three ways to get power spectra from numba code (the choice in dsp/spectrum.py is the first):
+  pocketfft called inside the compiled frame loop (rocket-fft), the same on a batch of frames, and
+  scipy.fft between two numba kernels;
+- floors: numpy's complex64 FFT + |X|^2, and FFTW (pyFFTW, an FFTW_MEASURE plan, one thread).
+Every contender frames the samples the same way: Hann window, nfft and hop as the detector uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import rocket_fft  # noqa: F401  (numpy.fft inside numba)
+import scipy.fft
+from numba import njit
+
+from cellward.recording import open_recording, write_recording
+
+SAMPLE_RATE_HZ = 2.4e6
+CENTER_FREQ_HZ = 897.0e6
+BLOCK_SAMPLES = 1 << 18
+
+
+def run_bench(seconds: float, repeats: int) -> int:
+    """Print the throughput table; returns the exit status."""
+    _pin_to_one_core()
+    from dsp.spectrum import SpectrumGeometry
+
+    geometry = SpectrumGeometry.for_rate(SAMPLE_RATE_HZ)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta = write_recording(
+            Path(tmp) / "bench",
+            bench_workload(seconds),
+            datatype="cu8",
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            center_freq_hz=CENTER_FREQ_HZ,
+            description="cellward bench dsp workload",
+        )
+        samples = np.concatenate(list(open_recording(meta).blocks(BLOCK_SAMPLES)))
+        contenders: dict[str, Callable[[], object]] = {
+            "cellward detector (read + convert + detect)": lambda: _detect_file(meta),
+            "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _frames_fused),
+            "spectra: rocket-fft on a batch of frames": lambda: _spectra(samples, geometry, _frames_batched),
+            "spectra: scipy.fft between numba kernels": lambda: _spectra(samples, geometry, _frames_scipy),
+            "floor: numpy FFT + |X|^2": lambda: _numpy_floor(samples, geometry),
+            "floor: FFTW (MEASURE, 1 thread) + |X|^2": _fftw_floor(samples, geometry),
+        }
+        for run in contenders.values():  # warm JIT caches and FFTW plans outside the timing
+            run()
+        best = {name: min(_timed(run) for _ in range(repeats)) for name, run in contenders.items()}
+    msps = {name: samples.size / t / 1e6 for name, t in best.items()}
+    fftw = msps["floor: FFTW (MEASURE, 1 thread) + |X|^2"]
+    numpy_floor = msps["floor: numpy FFT + |X|^2"]
+    print(f"cellward bench dsp  {dt.date.today().isoformat()}  {_machine()}")
+    print(
+        f"{seconds:g} s at {SAMPLE_RATE_HZ / 1e6:g} MS/s, nfft {geometry.nfft}, hop {geometry.hop}, best of {repeats}"
+    )
+    print(f"{'contender':48s} {'MS/s':>8s} {'x FFTW':>8s} {'x numpy':>8s} {'x real time':>12s}")
+    for name, value in msps.items():
+        print(
+            f"{name:48s} {value:8.1f} {value / fftw:8.2f} {value / numpy_floor:8.2f} "
+            f"{value * 1e6 / SAMPLE_RATE_HZ:12.1f}"
+        )
+    return 0
+
+
+def bench_workload(seconds: float) -> np.ndarray:
+    """A busy uplink capture: GSM calls, an LTE data session and NR slots over RTL-SDR noise."""
+    from sim.signals.workloads import busy_uplink
+
+    return busy_uplink(SAMPLE_RATE_HZ, CENTER_FREQ_HZ, seconds, seed=7)
+
+
+def _detect_file(meta: Path) -> int:
+    from dsp.detector import Detector
+
+    recording = open_recording(meta)
+    detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
+    count = 0
+    for block in recording.blocks(BLOCK_SAMPLES):
+        count += len(detector.process(block))
+    return count + len(detector.flush())
+
+
+def _spectra(samples: np.ndarray, geometry, kernel: Callable) -> None:
+    window = geometry.window()
+    for start in range(0, samples.size - geometry.nfft + 1, BLOCK_SAMPLES):
+        block = samples[start : start + BLOCK_SAMPLES + geometry.nfft - geometry.hop]
+        frames = geometry.frames_in(block.size)
+        out = np.empty((frames, geometry.nfft), np.float32)
+        kernel(block, window, geometry.hop, out)
+
+
+def _frames_fused(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    from dsp.spectrum import power_spectra
+
+    power_spectra(block, window, hop, out)
+
+
+@njit(cache=True, nogil=True)
+def _window_frames(block: np.ndarray, window: np.ndarray, hop: int, frames: np.ndarray) -> None:
+    nfft = window.shape[0]
+    for t in range(frames.shape[0]):
+        for i in range(nfft):
+            frames[t, i] = block[t * hop + i] * window[i]
+
+
+@njit(cache=True, nogil=True)
+def _squared_magnitude(spectra: np.ndarray, out: np.ndarray) -> None:
+    for t in range(spectra.shape[0]):
+        for i in range(spectra.shape[1]):
+            v = spectra[t, i]
+            out[t, i] = v.real * v.real + v.imag * v.imag
+
+
+@njit(cache=True, nogil=True)
+def _batched_fft(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    frames = np.empty(out.shape, np.complex64)
+    _window_frames(block, window, hop, frames)
+    _squared_magnitude(np.fft.fft(frames), out)
+
+
+def _frames_batched(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    _batched_fft(block, window, hop, out)
+
+
+def _frames_scipy(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    frames = np.empty(out.shape, np.complex64)
+    _window_frames(block, window, hop, frames)
+    _squared_magnitude(scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True), out)
+
+
+def _numpy_floor(samples: np.ndarray, geometry) -> None:
+    window = geometry.window()
+    for start in range(0, samples.size - geometry.nfft + 1, BLOCK_SAMPLES):
+        block = samples[start : start + BLOCK_SAMPLES + geometry.nfft - geometry.hop]
+        frames = np.lib.stride_tricks.sliding_window_view(block, geometry.nfft)[:: geometry.hop] * window
+        spectra = np.fft.fft(frames, axis=1)
+        np.square(spectra.real) + np.square(spectra.imag)
+
+
+def _fftw_floor(samples: np.ndarray, geometry) -> Callable[[], None]:
+    import pyfftw
+
+    frames_per_block = geometry.frames_in(BLOCK_SAMPLES + geometry.nfft - geometry.hop)
+    src = pyfftw.empty_aligned((frames_per_block, geometry.nfft), dtype="complex64")
+    dst = pyfftw.empty_aligned((frames_per_block, geometry.nfft), dtype="complex64")
+    plan = pyfftw.FFTW(src, dst, axes=(1,), flags=("FFTW_MEASURE",), threads=1)
+    window = geometry.window()
+    power = np.empty((frames_per_block, geometry.nfft), np.float32)
+
+    def run() -> None:
+        for start in range(0, samples.size - geometry.nfft + 1, BLOCK_SAMPLES):
+            block = samples[start : start + BLOCK_SAMPLES + geometry.nfft - geometry.hop]
+            frames = np.lib.stride_tricks.sliding_window_view(block, geometry.nfft)[:: geometry.hop]
+            n = frames.shape[0]
+            np.multiply(frames, window, out=src[:n])
+            plan()
+            np.add(np.square(dst.real[:n]), np.square(dst.imag[:n]), out=power[:n])
+
+    return run
+
+
+def _timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def _pin_to_one_core() -> None:
+    """Measure one core: pin the process and keep every library single-threaded."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
