@@ -234,32 +234,34 @@ def _level_runs(level: np.ndarray, min_gap: int, min_weak: int) -> list[tuple[in
 
 def merge_fragments(
     regions: list[Region], measurements: list[Measurement], tolerance_frames: float = 1.5
-) -> list[Region]:
+) -> list[tuple[Region, Measurement | None]]:
     """Join regions that are pieces of one emission: same start and end, touching in frequency.
 
     Cutting a short wideband burst (an SRS symbol, an impulse) along noisy frequency profiles can leave
     it in pieces that start and end together; separate emissions side by side rarely do.
-    Returns the regions to measure again (merged ones as their bounding box).
+    Returns each resulting region with its measurement, or None for a merged region to measure again.
     """
-    groups: list[tuple[Region, float, float, float]] = []  # region, start, end, high edge (bins)
+    groups: list[list] = []  # [region, measurement or None, start, end, high edge (bins)]
     for i in sorted(range(len(regions)), key=lambda i: measurements[i].low_bin):
         region, m = regions[i], measurements[i]
         tolerance = max(tolerance_frames, 0.1 * (m.end_frame - m.start_frame))
         width = m.high_bin - m.low_bin
-        for j, (other, start, end, high) in enumerate(groups):
+        for group in groups:
+            other, _, start, end, high = group
             same_time = abs(m.start_frame - start) <= tolerance and abs(m.end_frame - end) <= tolerance
             if same_time and m.low_bin - high <= max(3.0, 0.25 * width):
-                joined = Region(
+                group[0] = Region(
                     min(region.frame0, other.frame0),
                     max(region.frame1, other.frame1),
                     min(region.bin0, other.bin0),
                     max(region.bin1, other.bin1),
                 )
-                groups[j] = (joined, min(start, m.start_frame), max(end, m.end_frame), max(high, m.high_bin))
+                group[1] = None
+                group[2:] = [min(start, m.start_frame), max(end, m.end_frame), max(high, m.high_bin)]
                 break
         else:
-            groups.append((region, m.start_frame, m.end_frame, m.high_bin))
-    return [g[0] for g in groups]
+            groups.append([region, m, m.start_frame, m.end_frame, m.high_bin])
+    return [(g[0], g[1]) for g in groups]
 
 
 def measure(

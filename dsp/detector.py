@@ -14,7 +14,7 @@ import numpy as np
 
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
-from dsp.bursts import Region, SegmentationConfig, find_regions, measure, merge_fragments
+from dsp.bursts import Measurement, Region, SegmentationConfig, find_regions, measure, merge_fragments
 from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, tile_sums
 from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
@@ -137,17 +137,17 @@ class Detector:
                 closed.append(region)
         measured = [(r, measure(r, self._z, floor, self.config.segmentation)) for r in closed]
         measured = [(r, m) for r, m in measured if m is not None]
-        merged = merge_fragments([r for r, _ in measured], [m for _, m in measured])
-        for region in merged:
-            candidate = self._candidate(region, floor)
+        for region, measurement in merge_fragments([r for r, _ in measured], [m for _, m in measured]):
+            candidate = self._candidate(region, measurement, floor)
             if candidate is not None:
                 self._pending.append(candidate)
         self._emitted_until = self._frame0 + max(cut, 0)
         self._trim(keep_from)
 
-    def _candidate(self, region: Region, floor: np.ndarray) -> Candidate | None:
+    def _candidate(self, region: Region, m: Measurement | None, floor: np.ndarray) -> Candidate | None:
         g = self.geometry
-        m = measure(region, self._z, floor, self.config.segmentation)
+        if m is None:
+            m = measure(region, self._z, floor, self.config.segmentation)
         if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
             return None
         frame_centre = g.nfft / 2

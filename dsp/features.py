@@ -21,6 +21,7 @@ import numpy as np
 from dsp.bursts import Measurement, core_frames, smooth3
 
 #  useful symbol length and normal cyclic prefix (36.211 / 38.211), seconds
+MIN_CP_BURST_S = 0.6e-3
 NUMEROLOGIES_S = {"cp15": (1 / 15e3, 144 / 30.72e6), "cp30": (1 / 30e3, 72 / 30.72e6)}
 
 
@@ -39,7 +40,9 @@ def burst_features(
     noise = measurement.noise_power
     features["envelope_kurtosis"] = envelope_kurtosis(band, noise, sample_rate_hz)
     for name, (useful_s, cp_s) in NUMEROLOGIES_S.items():
-        features[name] = cyclic_prefix_score(band, sample_rate_hz, useful_s, cp_s)
+        # OFDM evidence only decides between LTE and NR, whose data bursts last a slot or more
+        long_enough = samples.shape[0] >= MIN_CP_BURST_S * sample_rate_hz
+        features[name] = cyclic_prefix_score(band, sample_rate_hz, useful_s, cp_s) if long_enough else math.nan
     return features
 
 

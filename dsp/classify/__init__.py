@@ -43,10 +43,18 @@ def classify_candidates(
     band_plan: BandPlan,
     context_s: float,
 ) -> list[Burst]:
-    """Label each candidate in `ready` (time-ordered), seeing the others in `window` as its context."""
-    contexts = {id(c): _context(c, window, band_plan, context_s) for c in window + ready}
-    own = {id(c): _log_likelihoods(c, contexts[id(c)]) for c in window + ready}
-    return [_label(c, contexts[id(c)], own, band_plan) for c in ready]
+    """Label each candidate in `ready` (time-ordered), seeing the others in `window` as its context.
+
+    A candidate's own log-likelihoods are kept on it once it has been labelled (its context was then
+    complete), so a long stream costs each burst one evaluation, plus one for each time it is the
+    same-channel neighbour of a burst being labelled before it is labelled itself.
+    """
+    labelled = []
+    for candidate in ready:
+        context = _context(candidate, window, band_plan, context_s)
+        candidate.log_likelihoods = _log_likelihoods(candidate, context)
+        labelled.append(_label(candidate, context, window, band_plan, context_s))
+    return labelled
 
 
 def _context(candidate: Candidate, window: list[Candidate], band_plan: BandPlan, context_s: float) -> Context:
@@ -62,18 +70,27 @@ def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]
     return {c.technology: c.log_likelihood(candidate, context) for c in CLASSIFIERS}
 
 
-def _label(candidate: Candidate, context: Context, own: dict[int, dict[str, float]], band_plan: BandPlan) -> Burst:
+def _own(candidate: Candidate, window: list[Candidate], band_plan: BandPlan, context_s: float) -> dict[str, float]:
+    if candidate.log_likelihoods is not None:
+        return candidate.log_likelihoods
+    return _log_likelihoods(candidate, _context(candidate, window, band_plan, context_s))
+
+
+def _label(
+    candidate: Candidate, context: Context, window: list[Candidate], band_plan: BandPlan, context_s: float
+) -> Burst:
     reason = not_a_phone_reason(candidate, context, band_plan)
-    channel_evidence = dict.fromkeys(own[id(candidate)], 0.0)
+    own = candidate.log_likelihoods
+    channel_evidence = dict.fromkeys(own, 0.0)
     for other in context.neighbours:
-        if id(other) not in own or not same_channel(candidate, other):
+        if not same_channel(candidate, other):
             continue
-        theirs = own[id(other)]
+        theirs = _own(other, window, band_plan, context_s)
         best = max(theirs.values())
         for technology, value in theirs.items():
             channel_evidence[technology] += value - best
     # the channel shifts the odds but cannot overrule a burst's own clear evidence
-    total = {t: v + max(channel_evidence[t], -NEIGHBOUR_CAP) for t, v in own[id(candidate)].items()}
+    total = {t: v + max(channel_evidence[t], -NEIGHBOUR_CAP) for t, v in own.items()}
     log_posterior = {t: v + math.log(_prior(t, context)) for t, v in total.items() if _prior(t, context) > 0}
     technology = "unknown" if reason else max(log_posterior, key=log_posterior.__getitem__)
     norm = max(log_posterior.values())

@@ -19,6 +19,7 @@ class Candidate:
     offset_from_tuner_hz: float
     capture_half_width_hz: float
     features: dict[str, float] = field(default_factory=dict)
+    log_likelihoods: dict[str, float] | None = None  # per technology, once labelled
 
     @property
     def end_s(self) -> float:
