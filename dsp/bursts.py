@@ -108,7 +108,9 @@ def _xy_cut(
     for axis, min_gap in ((0, config.min_gap_frames), (1, config.min_gap_bins)):
         profile = excess.sum(axis=1 - axis)
         cells = np.maximum(mask.sum(axis=1 - axis), 1)
-        runs = _join_skirts(_active_runs(profile, cells, min_gap, config), excess, mask, axis, config)
+        runs = _active_runs(profile, cells, min_gap, config)
+        if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
+            runs = _join_skirts(runs, excess, mask, axis, config)
         if len(runs) > 1:
             parts = []
             for lo, hi in runs:

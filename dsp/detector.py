@@ -1,6 +1,7 @@
 """The detector: complex baseband blocks in, classified bursts out, streaming with bounded memory.
 
-Wires the blocks of dsp/: spectrum -> noise_floor -> cfar -> bursts -> features -> classify. Blocks
+Wires the blocks of dsp/: spectrum -> noise_floor -> cfar -> bursts -> features -> classify -> subframes.
+Blocks
 may have any length; a burst that straddles blocks is reported once, when it has ended. Bursts are
 held back for `context_s` so that each is classified knowing its neighbours on the same channel
 (GSM's 4.615 ms frame, LTE's 0.5 ms slots), and are returned in time order.
@@ -20,6 +21,7 @@ from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
 from dsp.noise_floor import FloorConfig, NoiseFloor
 from dsp.spectrum import SpectrumGeometry, power_spectra
+from dsp.subframes import split_into_subframes
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,7 @@ class Detector:
         context = [c for c in self._history if c.end_s > ready[0].start_s - self.config.context_s]
         window = context + self._pending
         labelled = classify_candidates(window, ready, self.center_freq_hz, self.band_plan, self.config.context_s)
+        labelled = [piece for burst in labelled for piece in split_into_subframes(burst)]
         ready_ids = {id(c) for c in ready}
         self._pending = [c for c in self._pending if id(c) not in ready_ids]
         self._history = (context + ready)[-256:]

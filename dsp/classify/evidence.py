@@ -13,6 +13,7 @@ LTE_SLOT_S = 0.5e-3
 MAX_BANDWIDTH_KHZ = 2.56e3
 MAX_DURATION_MS = 250.0
 KURTOSIS_RANGE = 5.0
+KURTOSIS_FLOOR = -16.0
 
 
 def log_uniform(width: float) -> float:
@@ -47,6 +48,14 @@ def kurtosis_sigma(candidate: Candidate) -> float:
     """
     samples = max(candidate.duration_s * candidate.bandwidth_hz, 20.0)
     return 0.04 + 0.7 / max(candidate.snr, 0.3) / math.sqrt(samples / 100.0)
+
+
+def log_kurtosis(candidate: Candidate, mean: float, model_sigma: float = 0.0) -> float:
+    """Evidence from the envelope kurtosis for a waveform whose kurtosis is `mean` (spread
+    `model_sigma` across its modulations), measured with the noise of `kurtosis_sigma`. No phone
+    waveform has a peaked envelope, so this floor is lower than other features' (impulses)."""
+    measured = candidate.features.get("envelope_kurtosis", math.nan)
+    return log_gauss(measured, mean, kurtosis_sigma(candidate) + model_sigma, floor=KURTOSIS_FLOOR)
 
 
 def grid_matches(

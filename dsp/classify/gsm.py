@@ -8,7 +8,7 @@ constant-envelope with a bell-shaped spectrum about 200 kHz wide at -10 dB.
 from __future__ import annotations
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import GSM_FRAME_S, grid_matches, kurtosis_sigma, log_gauss, log_mixture
+from dsp.classify.evidence import GSM_FRAME_S, grid_matches, log_gauss, log_kurtosis, log_mixture
 
 NORMAL_BURST_MS = 0.555  # 546 us of bits plus half of each power ramp, as measured at half power
 ACCESS_BURST_MS = 0.335
@@ -31,6 +31,6 @@ class GsmClassifier:
             ((NORMAL_BURST_MS, 0.03), (ACCESS_BURST_MS, 0.03)),
             sigma_below=0.03 + 0.25 * weak,
         )
-        ll += log_gauss(candidate.features.get("envelope_kurtosis", float("nan")), 1.04, kurtosis_sigma(candidate))
+        ll += log_kurtosis(candidate, 1.04)
         on_grid = grid_matches(candidate, context.neighbours, GSM_FRAME_S, 25e-6, 8)
         return ll + 1.5 * min(on_grid, 3)

@@ -17,8 +17,8 @@ from dsp.classify.evidence import (
     MAX_BANDWIDTH_KHZ,
     MAX_DURATION_MS,
     grid_matches,
-    kurtosis_sigma,
     log_gauss,
+    log_kurtosis,
 )
 
 
@@ -41,9 +41,7 @@ class LteClassifier:
         prach = 0.05 * math.exp(log_gauss(duration_ms, 0.9, 0.06))
         run = 0.5 / MAX_DURATION_MS if duration_ms > 0.4 else 0.0
         ll += math.log(slot + symbol + prach + run + 1e-12)
-        ll += log_gauss(
-            candidate.features.get("envelope_kurtosis", float("nan")), 1.40, kurtosis_sigma(candidate) + 0.1
-        )
+        ll += log_kurtosis(candidate, 1.40, 0.1)
         if candidate.features.get("cp30", 0.0) >= 2.9:
             ll -= 1.5
         on_grid = grid_matches(candidate, context.neighbours, LTE_SLOT_S, 12e-6, 40, same_shape=False)

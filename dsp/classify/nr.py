@@ -8,7 +8,7 @@ and 30 kHz spacing puts the cyclic-prefix correlation at a 33.3 us lag, which LT
 from __future__ import annotations
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, kurtosis_sigma, log_gauss, log_uniform
+from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_kurtosis, log_uniform
 
 
 class NrClassifier:
@@ -24,9 +24,7 @@ class NrClassifier:
         ll = log_uniform(MAX_BANDWIDTH_KHZ) + log_uniform(MAX_DURATION_MS)
         if duration_ms < 0.4:  # shorter than any NR PUSCH slot at 15 or 30 kHz
             ll -= 3.0
-        ll += log_gauss(
-            candidate.features.get("envelope_kurtosis", float("nan")), 1.95, kurtosis_sigma(candidate) + 0.1
-        )
+        ll += log_kurtosis(candidate, 1.95, 0.1)
         cp30 = candidate.features.get("cp30", float("nan"))
         if cp30 >= 2.9:
             ll += 2.0
