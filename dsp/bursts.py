@@ -78,6 +78,8 @@ def find_regions(
     config: SegmentationConfig = SegmentationConfig(),
 ) -> list[Region]:
     """Regions of seeded components of the tile map, cut where they join separate emissions."""
+    if not seeds.any():
+        return []
     labels, count = ndimage.label(region_map, structure=EIGHT_CONNECTED)
     if count == 0:
         return []

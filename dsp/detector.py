@@ -21,6 +21,7 @@ from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
 from dsp.noise_floor import FloorConfig, NoiseFloor
 from dsp.spectrum import SpectrumGeometry, power_spectra
+from dsp.stream_buffer import StreamBuffer
 from dsp.subframes import split_into_subframes
 
 
@@ -54,8 +55,8 @@ class Detector:
         self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
         self._window = self.geometry.window()
         g = self.geometry
-        self._samples = np.zeros(0, np.complex64)  # from absolute sample _frame0 * hop on
-        self._z = np.zeros((0, g.nfft), np.float32)  # rows: absolute frames _frame0, _frame0+1, ...
+        self._samples = StreamBuffer((), np.complex64, 1 << 20)  # from absolute sample _frame0 * hop on
+        self._z = StreamBuffer((g.nfft,), np.float32, 1 << 13)  # rows: absolute frames _frame0, ...
         self._frame0 = 0
         self._next_frame = 0  # first frame not yet computed
         self._emitted_until = 0  # regions ending before this frame have been reported
@@ -73,7 +74,7 @@ class Detector:
     def process(self, block: np.ndarray) -> list[Burst]:
         """Feed the next block of complex64 samples; return the bursts now known complete."""
         self._append(np.asarray(block, np.complex64))
-        force = self._z.shape[0] > self._max_buffer_frames
+        force = len(self._z) > self._max_buffer_frames
         self._find_candidates(final=force)
         return self._release(final=False)
 
@@ -85,26 +86,26 @@ class Detector:
 
     def _append(self, block: np.ndarray, final: bool = False) -> None:
         g = self.geometry
-        self._samples = np.concatenate((self._samples, block))
+        self._samples.extend(block)
+        samples = self._samples.view
         computed = self._next_frame - self._frame0
-        new = g.frames_in(self._samples.shape[0]) - computed
+        new = g.frames_in(samples.shape[0]) - computed
         if new > 0:
             spectra = np.empty((new, g.nfft), np.float32)
-            power_spectra(self._samples[computed * g.hop :], self._window, g.hop, spectra)
+            power_spectra(samples[computed * g.hop :], self._window, g.hop, spectra)
             self._unnormalised.append(spectra)
             self._next_frame += new
         held = sum(len(s) for s in self._unnormalised)
         # the floor is seeded from a full `seed_frames` of spectra, whatever the block size
         if held == 0 or (not self.floor.seeded and held < self.config.floor.seed_frames and not final):
             return
-        spectra = np.concatenate(self._unnormalised)
+        spectra = self._unnormalised[0] if len(self._unnormalised) == 1 else np.concatenate(self._unnormalised)
         self._unnormalised = []
-        z = np.empty_like(spectra)
+        z = self._z.reserve(spectra.shape[0])
         self.floor.normalise(spectra, z)
         self._notch_dc(z)
         z[:, : self._edge_bins] = 1.0
         z[:, g.nfft - self._edge_bins :] = 1.0
-        self._z = np.concatenate((self._z, z))
 
     def _notch_dc(self, z: np.ndarray) -> None:
         """Replace the DC-spike bins by their neighbours' mean, keeping bursts across DC connected."""
@@ -118,16 +119,17 @@ class Detector:
 
     def _find_candidates(self, final: bool) -> None:
         g, boxes = self.geometry, self.boxes
-        frames = self._z.shape[0]
+        z = self._z.view
+        frames = z.shape[0]
         if frames == 0:
             return
         ntiles = g.nfft // boxes.tile_bins
         tiles_map = np.empty((frames, ntiles), np.float32)
-        tile_sums(self._z, boxes.tile_bins, tiles_map)
+        tile_sums(z, boxes.tile_bins, tiles_map)
         seeds = np.zeros((frames, ntiles), np.bool_)
         region_map = np.zeros((frames, ntiles), np.bool_)
         box_detections(tiles_map, boxes.frames, boxes.tiles, boxes.thresholds, boxes.is_seed, seeds, region_map)
-        regions = find_regions(seeds, region_map, self._z, boxes.tile_bins, self.config.segmentation)
+        regions = find_regions(seeds, region_map, z, boxes.tile_bins, self.config.segmentation)
         cut = frames if final else frames - boxes.max_frames - 2
         keep_from = max(0, cut - boxes.max_frames)
         floor = self.floor.mean_power_per_bin()
@@ -137,7 +139,7 @@ class Detector:
                 keep_from = min(keep_from, region.frame0)
             elif self._frame0 + region.frame1 >= self._emitted_until:
                 closed.append(region)
-        measured = [(r, measure(r, self._z, floor, self.config.segmentation)) for r in closed]
+        measured = [(r, measure(r, z, floor, self.config.segmentation)) for r in closed]
         measured = [(r, m) for r, m in measured if m is not None]
         for region, measurement in merge_fragments([r for r, _ in measured], [m for _, m in measured]):
             candidate = self._candidate(region, measurement, floor)
@@ -149,7 +151,7 @@ class Detector:
     def _candidate(self, region: Region, m: Measurement | None, floor: np.ndarray) -> Candidate | None:
         g = self.geometry
         if m is None:
-            m = measure(region, self._z, floor, self.config.segmentation)
+            m = measure(region, self._z.view, floor, self.config.segmentation)
         if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
             return None
         frame_centre = g.nfft / 2
@@ -162,12 +164,12 @@ class Detector:
         local_start = int(start_sample) - self._frame0 * g.hop
         local_end = int(np.ceil(end_sample)) - self._frame0 * g.hop
         features = burst_features(
-            self._samples[max(0, local_start) : max(0, local_end)],
+            self._samples.view[max(0, local_start) : max(0, local_end)],
             g.sample_rate_hz,
             low_hz,
             high_hz,
             m,
-            self._z[region.frame0 : region.frame1 + 1, region.bin0 : region.bin1 + 1],
+            self._z.view[region.frame0 : region.frame1 + 1, region.bin0 : region.bin1 + 1],
             g.bin_hz,
         )
         return Candidate(
@@ -192,8 +194,8 @@ class Detector:
     def _trim(self, keep_from: int) -> None:
         if keep_from <= 0:
             return
-        self._z = self._z[keep_from:]
-        self._samples = self._samples[keep_from * self.geometry.hop :]
+        self._z.drop_front(keep_from)
+        self._samples.drop_front(keep_from * self.geometry.hop)
         self._frame0 += keep_from
 
     def _release(self, final: bool) -> list[Burst]:
