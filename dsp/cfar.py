@@ -32,11 +32,11 @@ class CfarConfig:
     low_false_alarm_probability: float = 0.02
     tile_bins: int = 4
     box_durations_s: tuple[float, ...] = (0.00015, 0.0003, 0.00055, 0.001, 0.002)
-    box_bandwidths_hz: tuple[float, ...] = (150e3, 300e3, 600e3, 1.2e6)
+    box_bandwidths_hz: tuple[float, ...] = (180e3, 360e3, 720e3, 1.44e6)
     # region (hysteresis) boxes: (duration_s, bandwidth_hz, false-alarm probability); a box over its
     # threshold marks its whole footprint as region a seed may grow into
     region_boxes: tuple[tuple[float, float, float], ...] = ((0.0001, 75e3, 0.02), (0.0003, 150e3, 1e-3))
-    verify_false_alarm_probability: float = 1e-8
+    verify_false_alarm_probability: float = 1e-5
 
 
 @dataclass(frozen=True)
