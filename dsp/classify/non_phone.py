@@ -16,6 +16,7 @@ from dsp.band_plan import BandPlan
 from dsp.classify.base import Candidate, Context
 from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_uniform
 
+MAX_PHONE_BURST_S = 0.2  # phones are scheduled in TTIs with gaps; a carrier on for 200 ms is not one
 IMPULSE_MIN_KURTOSIS = 4.0  # phone waveforms stay below about 2.2; an SRS symbol is wide and short too
 IMAGE_MIN_RATIO_DB = 15.0  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
 
@@ -29,6 +30,8 @@ def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPl
         return f"in {allocation.name}"
     if band_plan.uplink_band(candidate.freq_hz) is None:
         return "outside every uplink band"
+    if candidate.duration_s > MAX_PHONE_BURST_S:
+        return "continuous for longer than a phone transmits: a carrier (base station, downlink leakage)"
     if candidate.bandwidth_hz < 30e3 and (candidate.duration_s > 5e-3 or candidate.snr > 10):
         return "narrower than any uplink channel (CW spur or carrier)"
     if abs(candidate.offset_from_tuner_hz) < 20e3 and candidate.bandwidth_hz < 60e3:
