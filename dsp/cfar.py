@@ -12,7 +12,8 @@ n/c independent ones; c is computed from the window, and the sum's tail is taken
 same mean and variance.
 
 Besides the seeds, lower thresholds on small boxes give the region a seed may grow into (hysteresis);
-a grown region is kept only if its own sum passes `verify_false_alarm_probability` for its size.
+a grown region is kept only if its own sum passes `verify_false_alarm_probability` for its size
+(`large_region_false_alarm_probability` for regions too large to be a noise blob).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class CfarConfig:
     # threshold marks its whole footprint as region a seed may grow into
     region_boxes: tuple[tuple[float, float, float], ...] = ((0.0001, 75e3, 0.02), (0.0003, 150e3, 1e-3))
     verify_false_alarm_probability: float = 1e-5
+    # Seeds of big boxes can land on small noise blobs beside a strong burst; a region the size of a
+    # resource block over a subframe cannot be such a blob, so it is held to a looser test.
+    large_region_cells: int = 400
+    large_region_false_alarm_probability: float = 1e-3
 
 
 @dataclass(frozen=True)

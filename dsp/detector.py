@@ -187,7 +187,9 @@ class Detector:
     def _verify_threshold(self, frames: int, bins: int) -> float:
         key = (frames, bins)
         if key not in self._verify_thresholds:
-            p = self.config.cfar.verify_false_alarm_probability
+            cfar = self.config.cfar
+            large = frames * bins >= cfar.large_region_cells
+            p = cfar.large_region_false_alarm_probability if large else cfar.verify_false_alarm_probability
             self._verify_thresholds[key] = box_sum_threshold(self.geometry, frames, bins, p)
         return self._verify_thresholds[key]
 

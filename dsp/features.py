@@ -91,7 +91,8 @@ def envelope_kurtosis(band: np.ndarray, noise_power: float, sample_rate_hz: floa
     s, m4 = s[usable], m4[usable]
     corrected = (m4 - 4 * s * noise_power - 2 * noise_power**2) / (s * s)
     weights = s * s
-    return float((corrected * weights).sum() / weights.sum())
+    # E|s|^4 >= (E|s|^2)^2 for any signal: a value below 1 is noise in the estimate, not the signal
+    return max(1.0, float((corrected * weights).sum() / weights.sum()))
 
 
 def cyclic_prefix_score(band: np.ndarray, sample_rate_hz: float, useful_s: float, cp_s: float) -> float:

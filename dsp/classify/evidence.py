@@ -50,6 +50,14 @@ def kurtosis_sigma(candidate: Candidate) -> float:
     return 0.04 + 0.7 / max(candidate.snr, 0.3) / math.sqrt(samples / 100.0)
 
 
+def slot_runs_density(duration_ms: float, slot_ms: float, sigma_ms: float, max_slots: int = 40) -> float:
+    """Density (per ms) of a run of 1..max_slots whole slots, measured with `sigma_ms` of noise."""
+    k = max(1, min(max_slots, round(duration_ms / slot_ms)))
+    return math.exp(-0.5 * ((duration_ms - k * slot_ms) / sigma_ms) ** 2) / (
+        sigma_ms * math.sqrt(2 * math.pi) * max_slots
+    )
+
+
 def log_kurtosis(candidate: Candidate, mean: float, model_sigma: float = 0.0) -> float:
     """Evidence from the envelope kurtosis for a waveform whose kurtosis is `mean` (spread
     `model_sigma` across its modulations), measured with the noise of `kurtosis_sigma`. No phone

@@ -19,7 +19,12 @@ from dsp.classify.evidence import (
     grid_matches,
     log_gauss,
     log_kurtosis,
+    slot_runs_density,
 )
+
+
+def _density(x: float, mean: float, sigma: float) -> float:
+    return math.exp(log_gauss(x, mean, sigma, floor=-50.0)) / math.sqrt(2 * math.pi)
 
 
 class LteClassifier:
@@ -33,15 +38,15 @@ class LteClassifier:
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
         bandwidth_khz = candidate.bandwidth_hz / 1e3
         duration_ms = candidate.duration_s * 1e3
-        one_rb = 0.4 * math.exp(log_gauss(bandwidth_khz, 200.0, 25.0))
-        any_allocation = 0.6 / MAX_BANDWIDTH_KHZ
-        ll = math.log(one_rb + any_allocation)
-        slot = 0.35 * math.exp(log_gauss(duration_ms, 0.5, 0.03))
-        symbol = 0.1 * math.exp(log_gauss(duration_ms, 0.085, 0.03))
-        prach = 0.05 * math.exp(log_gauss(duration_ms, 0.9, 0.06))
-        run = 0.5 / MAX_DURATION_MS if duration_ms > 0.4 else 0.0
-        ll += math.log(slot + symbol + prach + run + 1e-12)
-        ll += log_kurtosis(candidate, 1.40, 0.1)
+        any_band = 1 / MAX_BANDWIDTH_KHZ
+        # one component per kind of LTE burst, each a joint density of duration and bandwidth
+        pucch = 0.30 * _density(duration_ms, 0.5, 0.03) * _density(bandwidth_khz, 200.0, 25.0)
+        srs = 0.10 * _density(duration_ms, 0.085, 0.03) * any_band
+        prach = 0.05 * _density(duration_ms, 0.9, 0.06) * _density(bandwidth_khz, 1070.0, 60.0)
+        pusch = 0.53 * slot_runs_density(duration_ms, 1.0, 0.06) * any_band  # whole subframes, some shortened
+        anything = 0.02 / MAX_DURATION_MS * any_band  # merged with a neighbour, cut by the capture
+        ll = math.log(pucch + srs + prach + pusch + anything)
+        ll += log_kurtosis(candidate, 1.45, 0.15)
         if candidate.features.get("cp30", 0.0) >= 2.9:
             ll -= 1.5
         on_grid = grid_matches(candidate, context.neighbours, LTE_SLOT_S, 12e-6, 40, same_shape=False)

@@ -18,7 +18,7 @@ from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATIO
 
 MAX_PHONE_BURST_S = 0.2  # phones are scheduled in TTIs with gaps; a carrier on for 200 ms is not one
 IMPULSE_MIN_KURTOSIS = 4.0  # phone waveforms stay below about 2.2; an SRS symbol is wide and short too
-IMAGE_MIN_RATIO_DB = 15.0  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
+IMAGE_MIN_RATIO_DB = 20.0  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
 
 
 def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPlan) -> str | None:

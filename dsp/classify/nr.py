@@ -7,8 +7,10 @@ and 30 kHz spacing puts the cyclic-prefix correlation at a 33.3 us lag, which LT
 
 from __future__ import annotations
 
+import math
+
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_kurtosis, log_uniform
+from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_kurtosis, log_uniform, slot_runs_density
 
 
 class NrClassifier:
@@ -21,9 +23,10 @@ class NrClassifier:
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
         duration_ms = candidate.duration_s * 1e3
-        ll = log_uniform(MAX_BANDWIDTH_KHZ) + log_uniform(MAX_DURATION_MS)
-        if duration_ms < 0.4:  # shorter than any NR PUSCH slot at 15 or 30 kHz
-            ll -= 3.0
+        slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04)
+        slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05)
+        anything = 0.02 / MAX_DURATION_MS  # merged with a neighbour, cut by the capture
+        ll = log_uniform(MAX_BANDWIDTH_KHZ) + math.log(slots_30khz + slots_15khz + anything)
         ll += log_kurtosis(candidate, 1.95, 0.1)
         cp30 = candidate.features.get("cp30", float("nan"))
         if cp30 >= 2.9:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import firwin2, lfilter
+from scipy.signal import firwin2, oaconvolve
 
 
 @dataclass(frozen=True)
@@ -49,19 +49,23 @@ class Receiver:
         Returns interleaved cu8 samples and the fraction of I/Q components that clipped.
         """
         n = signal_lsb.shape[0]
-        x = signal_lsb + self.noise_sigma_lsb * (rng.normal(size=n) + 1j * rng.normal(size=n))
+        noise = rng.standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(self.noise_sigma_lsb)
+        x = signal_lsb + noise
         if self.passband_rolloff:
             taps = firwin2(63, [0, 0.86, 0.94, 1.0], [1.0, 1.0, 0.63, 0.3])
-            x = lfilter(taps, 1, x)
+            x = oaconvolve(x, taps)[:n]
         gain = 10 ** (self.iq_gain_db / 20)
         phase = np.deg2rad(self.iq_phase_deg)
-        i = x.real * np.sqrt(gain)
-        q = (x.imag * np.cos(phase) + x.real * np.sin(phase)) / np.sqrt(gain)
-        wander = np.cumsum(rng.normal(0, 0.002, n))
-        i = i + self.dc_offset_lsb * (1 + 0.2 * np.sin(wander))
-        q = q + 0.7 * self.dc_offset_lsb * (1 + 0.2 * np.cos(wander))
-        interleaved = np.empty(2 * n)
-        interleaved[0::2], interleaved[1::2] = i, q
-        quantised = np.rint(interleaved + 127.5)
-        clipped = float(np.mean((quantised < 0) | (quantised > 255)))
-        return np.clip(quantised, 0, 255).astype(np.uint8), clipped
+        x = np.asarray(x, np.complex64)
+        wander = np.cumsum(rng.standard_normal(n, dtype=np.float32)) * np.float32(0.002)
+        interleaved = np.empty(2 * n, np.float32)
+        interleaved[0::2] = x.real * np.float32(np.sqrt(gain)) + np.float32(self.dc_offset_lsb) * (
+            1 + np.float32(0.2) * np.sin(wander)
+        )
+        interleaved[1::2] = (x.imag * np.float32(np.cos(phase)) + x.real * np.float32(np.sin(phase))) / np.float32(
+            np.sqrt(gain)
+        ) + np.float32(0.7 * self.dc_offset_lsb) * (1 + np.float32(0.2) * np.cos(wander))
+        interleaved += np.float32(127.5)
+        np.rint(interleaved, out=interleaved)
+        clipped = float(np.count_nonzero((interleaved < 0) | (interleaved > 255))) / interleaved.size
+        return np.clip(interleaved, 0, 255).astype(np.uint8), clipped

@@ -20,6 +20,4 @@ def ideal_pd(snr_db: float, duration_s: float, bandwidth_hz: float, false_alarm_
 
 def ideal_snr_db_at(pd: float, duration_s: float, bandwidth_hz: float, false_alarm_probability: float) -> float:
     """SNR (dB) at which the ideal energy detector reaches detection probability `pd`."""
-    return brentq(
-        lambda snr_db: ideal_pd(snr_db, duration_s, bandwidth_hz, false_alarm_probability) - pd, -30.0, 30.0
-    )
+    return brentq(lambda snr_db: ideal_pd(snr_db, duration_s, bandwidth_hz, false_alarm_probability) - pd, -30.0, 30.0)

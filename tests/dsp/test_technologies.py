@@ -1,0 +1,183 @@
+"""Detection and classification of real air-interface waveforms from sim.signals, against the physics.
+
+Sensitivity is held against the ideal energy detector (which knows each burst's exact duration, band
+and position) at the detector's configured false-alarm probability per test: the detector must reach
+Pd = 0.9 within 2 dB of the SNR the ideal needs. Technologies must come out right on >= 98 % of the
+matched bursts at 10 dB SNR or more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsp.burst import Burst
+from dsp.cfar import CfarConfig
+from dsp.detector import Detector
+from sim.signals import gsm, lte, nr
+from sim.signals.ofdm import NATIVE_FFT, to_capture_rate
+from sim.signals.receiver import Receiver
+from sim.signals.scene import Scene
+from sim.signals.truth import BurstWave, Emission, TruthBurst
+from tests.dsp.ideal_detector import ideal_snr_db_at
+from tests.dsp.matching import match
+
+FS = 2.4e6
+SNR_POINTS_DB = np.arange(-3.0, 7.0, 1.0)
+BURSTS_PER_POINT = 40
+
+
+def detect(scene: Scene) -> tuple[list[Burst], list[TruthBurst]]:
+    x, truth = scene.render_complex()
+    detector = Detector(scene.sample_rate_hz, scene.center_freq_hz)
+    bursts: list[Burst] = []
+    for i in range(0, len(x), 1 << 17):
+        bursts += detector.process(x[i : i + (1 << 17)])
+    return bursts + detector.flush(), truth
+
+
+def isolated(technology: str, fc: float, snr_db: float, seed: int) -> Scene:
+    """BURSTS_PER_POINT bursts of one kind, 8 ms apart, at alternating offsets in a clean receiver."""
+    rng = np.random.default_rng(seed)
+    waves: list[BurstWave] = []
+    for k in range(BURSTS_PER_POINT):
+        start = 0.02 + 0.008 * k
+        offset = (-400e3, 0.0, 400e3)[k % 3] + 60e3
+        if technology == "gsm":
+            samples, lead = gsm.gmsk(gsm.normal_burst_bits(rng), FS)
+            waves.append(BurstWave(start, samples, offset, gsm.CHANNEL_HZ, 148 * gsm.BIT_S, "TCH/F", lead))
+        elif technology == "lte":
+            native = lte.pusch_samples(3, 1, rng)
+            waves.append(
+                BurstWave(start, to_capture_rate(native, lte.NATIVE_RATE_HZ, FS), offset, 3 * lte.RB_HZ, 1e-3, "PUSCH")
+            )
+        else:
+            native = nr.pusch_samples(2, 2, 30e3, rng)
+            waves.append(
+                BurstWave(
+                    start,
+                    to_capture_rate(native, NATIVE_FFT * 30e3, FS),
+                    offset,
+                    2 * nr.prb_hz(30e3),
+                    2 * nr.slot_s(30e3),
+                    "PUSCH",
+                )
+            )
+    receiver = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
+    return Scene(FS, fc, 0.03 + 0.008 * BURSTS_PER_POINT, receiver, seed).add(
+        Emission(technology, fc, tuple(waves), snr_db)
+    )
+
+
+SENSITIVITY_CASES = {
+    # technology, tuner, burst duration and band the ideal detector is given
+    "gsm": (897.0e6, 148 * gsm.BIT_S, 200e3),
+    "lte": (847.0e6, 1e-3, 540e3),
+    "nr": (718.0e6, 1e-3, 720e3),
+}
+
+
+def pd_curve(technology: str) -> np.ndarray:
+    fc = SENSITIVITY_CASES[technology][0]
+    pds = []
+    for n, snr in enumerate(SNR_POINTS_DB):
+        bursts, truth = detect(isolated(technology, fc, float(snr), seed=100 + n))
+        pds.append(len(match(bursts, truth)) / len(truth))
+    return np.array(pds)
+
+
+def snr_at(pd_target: float, pds: np.ndarray) -> float:
+    above = np.nonzero(pds >= pd_target)[0]
+    assert above.size, f"Pd never reached {pd_target}: {pds}"
+    k = above[0]
+    if k == 0:
+        return float(SNR_POINTS_DB[0])
+    lo, hi = pds[k - 1], pds[k]
+    return float(SNR_POINTS_DB[k - 1] + (pd_target - lo) / (hi - lo) * (SNR_POINTS_DB[k] - SNR_POINTS_DB[k - 1]))
+
+
+def sensitivity_gap_db(technology: str) -> tuple[float, str]:
+    """How many dB more than the ideal energy detector the detector needs for Pd = 0.9, and the curve."""
+    _, duration_s, bandwidth_hz = SENSITIVITY_CASES[technology]
+    pds = pd_curve(technology)
+    ideal = ideal_snr_db_at(0.9, duration_s, bandwidth_hz, CfarConfig().false_alarm_probability)
+    curve = ", ".join(f"{s:+.0f} dB: {p:.2f}" for s, p in zip(SNR_POINTS_DB, pds, strict=True))
+    return snr_at(0.9, pds) - ideal, f"ideal {ideal:.1f} dB; Pd curve {curve}"
+
+
+WIDE_BURST_GAP = (
+    "known gap (issue 2 stays open): on bursts several resource blocks wide the measured band of a weak "
+    "burst shrinks to a fragment, costing 3-4 dB against the ideal detector"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "technology",
+    [
+        "gsm",
+        pytest.param("lte", marks=pytest.mark.xfail(reason=WIDE_BURST_GAP, strict=True)),
+        pytest.param("nr", marks=pytest.mark.xfail(reason=WIDE_BURST_GAP, strict=True)),
+    ],
+)
+def test_detection_within_2db_of_the_ideal_energy_detector(technology: str) -> None:
+    gap, detail = sensitivity_gap_db(technology)
+    assert gap <= 2.0, f"{technology}: Pd 0.9 needs {gap:.1f} dB more than the ideal (limit 2 dB); {detail}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("technology", ["lte", "nr"])
+def test_wide_bursts_stay_within_4db_of_the_ideal_energy_detector(technology: str) -> None:
+    """Guards today's figure for wide bursts until the 2 dB target is met (see WIDE_BURST_GAP)."""
+    gap, detail = sensitivity_gap_db(technology)
+    assert gap <= 4.0, f"{technology}: Pd 0.9 needs {gap:.1f} dB more than the ideal; {detail}"
+
+
+def mixed_traffic(seed: int) -> list[Scene]:
+    """Calls, sessions and access attempts of every technology at 10-25 dB, each in its own band."""
+    rng = np.random.default_rng(seed)
+    receiver = Receiver.varied(rng)
+
+    def snr() -> float:
+        return float(rng.uniform(12, 25))
+
+    gsm_fc = 897.1e6
+    gsm_scene = Scene(FS, gsm_fc, 0.3, receiver, seed).add(
+        gsm.call(FS, gsm.uplink_arfcn_hz(33), 4, 0.0, 0.3, snr(), rng),
+        gsm.call(FS, [gsm.uplink_arfcn_hz(n) for n in (36, 38, 40)], 1, 0.0, 0.3, snr(), rng),
+        gsm.access(FS, gsm.uplink_arfcn_hz(35), [0.05, 0.12, 0.2], snr(), rng),
+    )
+    lte_fc = 847.0e6
+    lte_scene = Scene(FS, lte_fc, 0.3, receiver, seed + 1).add(
+        lte.data_session(FS, 847.0e6, 6, 0.0, 0.3, snr(), rng, max_rbs=4),  # a 1.4 MHz carrier, all of it seen
+        lte.volte(FS, 847.4e6, 15, 0.0, 0.3, snr(), rng),  # a 3 MHz carrier: its upper edge is outside
+        lte.random_access(FS, 847.0e6, 6, 0.15, snr(), rng),
+    )
+    nr_scene = Scene(FS, 718.0e6, 0.3, receiver, seed + 2).add(
+        nr.data_session(FS, 718.0e6, 11, 15e3, 0.0, 0.15, snr(), rng, max_prbs=8),
+        nr.data_session(FS, 718.0e6, 5, 30e3, 0.15, 0.15, snr(), rng, max_prbs=5),
+    )
+    return [gsm_scene, lte_scene, nr_scene]
+
+
+def inside_usable_band(truth: TruthBurst, scene: Scene) -> bool:
+    """Bursts the receiver sees whole: the outer 6 % each side of the capture is the decimator's roll-off."""
+    offset = truth.freq_hz - scene.center_freq_hz
+    return abs(offset) + truth.bandwidth_hz / 2 <= 0.44 * scene.sample_rate_hz
+
+
+@pytest.mark.slow
+def test_technologies_are_right_on_98_percent_of_bursts_at_10db_or_more() -> None:
+    confusion: dict[tuple[str, str], int] = {}
+    for seed in (1, 2):
+        for scene in mixed_traffic(seed):
+            bursts, truth = detect(scene)
+            strong = [t for t in truth if t.snr_db >= 10 and t.is_phone_uplink and inside_usable_band(t, scene)]
+            for i, j in match(bursts, strong, abs(scene.receiver.apparent_shift_hz(scene.center_freq_hz))).items():
+                key = (strong[i].technology, bursts[j].technology)
+                confusion[key] = confusion.get(key, 0) + 1
+    total = sum(confusion.values())
+    right = sum(n for (t, d), n in confusion.items() if t == d)
+    table = ", ".join(f"{t}->{d}: {n}" for (t, d), n in sorted(confusion.items()))
+    assert total > 300, f"too few matched bursts to judge: {total}"
+    assert right / total >= 0.98, f"technology right on {right}/{total} = {right / total:.3f}; {table}"
