@@ -1,6 +1,7 @@
 """The detector: complex baseband blocks in, classified bursts out, streaming with bounded memory.
 
-Wires the blocks of dsp/: spectrum -> noise_floor -> cfar -> bursts -> features -> classify -> subframes.
+Wires the blocks of dsp/: spectrum -> noise_floor -> impulses -> cfar -> bursts -> features -> classify
+-> subframes.
 Blocks
 may have any length; a burst that straddles blocks is reported once, when it has ended. Bursts are
 held back for `context_s` so that each is classified knowing its neighbours on the same channel
@@ -19,6 +20,7 @@ from dsp.bursts import Measurement, Region, SegmentationConfig, find_regions, me
 from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, tile_sums
 from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
+from dsp.impulses import ImpulseConfig, blank_impulses
 from dsp.noise_floor import FloorConfig, NoiseFloor
 from dsp.spectrum import SpectrumGeometry, power_spectra
 from dsp.stream_buffer import StreamBuffer
@@ -35,6 +37,7 @@ class DetectorConfig:
     floor: FloorConfig = field(default_factory=FloorConfig)
     cfar: CfarConfig = field(default_factory=CfarConfig)
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
+    impulses: ImpulseConfig = field(default_factory=ImpulseConfig)
 
 
 class Detector:
@@ -123,6 +126,7 @@ class Detector:
         frames = z.shape[0]
         if frames == 0:
             return
+        blank_impulses(z, slice(self._edge_bins, self.geometry.nfft - self._edge_bins), self.config.impulses)
         ntiles = g.nfft // boxes.tile_bins
         tiles_map = np.empty((frames, ntiles), np.float32)
         tile_sums(z, boxes.tile_bins, tiles_map)

@@ -41,7 +41,9 @@ class LteClassifier:
         any_band = 1 / MAX_BANDWIDTH_KHZ
         # one component per kind of LTE burst, each a joint density of duration and bandwidth
         pucch = 0.30 * _density(duration_ms, 0.5, 0.03) * _density(bandwidth_khz, 200.0, 25.0)
-        srs = 0.10 * _density(duration_ms, 0.085, 0.03) * any_band
+        # SRS spans at least 4 resource blocks (TS 36.211 table 5.5.3.2): a short narrow blip is not one
+        wide = 1 / (MAX_BANDWIDTH_KHZ - 600.0) if bandwidth_khz >= 600.0 else 0.0
+        srs = 0.10 * _density(duration_ms, 0.085, 0.03) * wide
         prach = 0.05 * _density(duration_ms, 0.9, 0.06) * _density(bandwidth_khz, 1070.0, 60.0)
         pusch = 0.53 * slot_runs_density(duration_ms, 1.0, 0.06) * any_band  # whole subframes, some shortened
         anything = 0.02 / MAX_DURATION_MS * any_band  # merged with a neighbour, cut by the capture

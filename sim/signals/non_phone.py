@@ -75,12 +75,15 @@ def cw(
     snr_db: float,
     rng: np.random.Generator,
     drift_hz: float = 600.0,
+    drift_period_s: float = 20.0,
 ) -> Emission:
-    """A spur: a tone drifting slowly by `drift_hz` with a little phase noise."""
+    """A spur drifting sinusoidally by +-`drift_hz` over `drift_period_s`, with a little phase jitter.
+
+    Its phase is a function of absolute time, so captures rendered back to back join without a click.
+    """
     n = round(duration_s * sample_rate_hz)
-    t = np.arange(n) / sample_rate_hz
-    freq = drift_hz * np.sin(2 * np.pi * t / max(duration_s, 1e-3) / 2)
-    phase = 2 * np.pi * np.cumsum(freq) / sample_rate_hz + np.cumsum(rng.normal(0, 1e-3, n))
+    t = start_s + np.arange(n) / sample_rate_hz
+    phase = -drift_hz * drift_period_s * np.cos(2 * np.pi * t / drift_period_s) + rng.normal(0, 0.01, n)
     burst = BurstWave(start_s, np.exp(1j * phase).astype(np.complex64), 0.0, max(1e3, 2 * drift_hz), duration_s, "CW")
     return Emission("cw", carrier_hz, (burst,), snr_db)
 
@@ -94,8 +97,7 @@ def impulses(
         length_s = float(rng.uniform(2e-6, 25e-6))
         n = max(4, round(length_s * sample_rate_hz))
         decay = np.exp(-np.arange(n) / (n / 3))
-        ring = np.exp(2j * np.pi * rng.uniform(-0.3, 0.3) * np.arange(n))
-        samples = (decay * ring * (1 + 0.3 * rng.normal(size=n))).astype(np.complex64)
+        samples = (decay * (rng.normal(size=n) + 1j * rng.normal(size=n))).astype(np.complex64)
         bursts.append(BurstWave(start, samples, 0.0, sample_rate_hz, length_s, "impulse"))
     return Emission("impulse", centre_hz, tuple(bursts), snr_db)
 

@@ -23,7 +23,9 @@ class Scene:
         duration_s: float,
         receiver: Receiver | None = None,
         seed: int = 0,
+        start_s: float = 0.0,
     ) -> None:
+        self.start_s = start_s  # absolute time of the first sample; burst times are absolute too
         self.sample_rate_hz = sample_rate_hz
         self.center_freq_hz = center_freq_hz
         self.num_samples = round(duration_s * sample_rate_hz)
@@ -48,7 +50,7 @@ class Scene:
                 centre_hz = emission.carrier_hz + burst.offset_hz
                 offset = centre_hz - self.center_freq_hz + shift
                 low, high = offset - burst.bandwidth_hz / 2, offset + burst.bandwidth_hz / 2
-                first = round((burst.start_s - burst.lead_s) * fs)
+                first = round((burst.start_s - burst.lead_s - self.start_s) * fs)
                 if high <= -half or low >= half or first >= self.num_samples:
                     continue
                 snr_db = emission.snr_db + burst.gain_db
@@ -60,9 +62,10 @@ class Scene:
                 index = np.arange(first, first + samples.shape[0])
                 keep = (index >= 0) & (index < self.num_samples)
                 index = index[keep]
-                signal[index] += scale * samples[keep] * np.exp(2j * np.pi * offset * index / fs)
-                start_s = max(burst.start_s, 0.0)
-                end_s = min(burst.start_s + burst.duration_s, self.num_samples / fs)
+                absolute_s = self.start_s + index / fs
+                signal[index] += scale * samples[keep] * np.exp(2j * np.pi * offset * absolute_s)
+                start_s = max(burst.start_s, self.start_s)
+                end_s = min(burst.start_s + burst.duration_s, self.start_s + self.num_samples / fs)
                 if end_s <= start_s:
                     continue
                 visible_low, visible_high = max(low, -half), min(high, half)

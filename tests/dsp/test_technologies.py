@@ -18,9 +18,9 @@ from sim.signals import gsm, lte, nr
 from sim.signals.ofdm import NATIVE_FFT, to_capture_rate
 from sim.signals.receiver import Receiver
 from sim.signals.scene import Scene
+from sim.signals.scoring import match
 from sim.signals.truth import BurstWave, Emission, TruthBurst
 from tests.dsp.ideal_detector import ideal_snr_db_at
-from tests.dsp.matching import match
 
 FS = 2.4e6
 SNR_POINTS_DB = np.arange(-3.0, 7.0, 1.0)
