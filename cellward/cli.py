@@ -51,5 +51,17 @@ def bench_dsp(
     raise typer.Exit(run_bench(seconds, repeats))
 
 
+@bench_app.command("sensitivity")
+def bench_sensitivity(
+    output: Annotated[Path, typer.Option(help="Where to save the Pd-against-SNR plot (PNG)")] = Path(
+        "docs/pd_vs_snr.png"
+    ),
+) -> None:
+    """Detection probability against SNR per technology, beside the ideal energy detector."""
+    from cellward.bench_sensitivity import run_sensitivity
+
+    raise typer.Exit(run_sensitivity(output))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.dsp.ideal_detector import ideal_pd, ideal_snr_db_at
+from sim.signals.ideal_detector import ideal_pd, ideal_snr_db_at
 
 
 def test_ideal_detector_pd_rises_with_snr_and_meets_its_own_bound() -> None:

@@ -11,89 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsp.burst import Burst
+from cellward.bench_sensitivity import FS, SENSITIVITY_CASES, SNR_POINTS_DB, detect, pd_curve, snr_at
 from dsp.cfar import CfarConfig
-from dsp.detector import Detector
 from sim.signals import gsm, lte, nr
-from sim.signals.ofdm import NATIVE_FFT, to_capture_rate
+from sim.signals.ideal_detector import ideal_snr_db_at
 from sim.signals.receiver import Receiver
 from sim.signals.scene import Scene
 from sim.signals.scoring import match
-from sim.signals.truth import BurstWave, Emission, TruthBurst
-from tests.dsp.ideal_detector import ideal_snr_db_at
-
-FS = 2.4e6
-SNR_POINTS_DB = np.arange(-3.0, 7.0, 1.0)
-BURSTS_PER_POINT = 40
-
-
-def detect(scene: Scene) -> tuple[list[Burst], list[TruthBurst]]:
-    x, truth = scene.render_complex()
-    detector = Detector(scene.sample_rate_hz, scene.center_freq_hz)
-    bursts: list[Burst] = []
-    for i in range(0, len(x), 1 << 17):
-        bursts += detector.process(x[i : i + (1 << 17)])
-    return bursts + detector.flush(), truth
-
-
-def isolated(technology: str, fc: float, snr_db: float, seed: int) -> Scene:
-    """BURSTS_PER_POINT bursts of one kind, 8 ms apart, at alternating offsets in a clean receiver."""
-    rng = np.random.default_rng(seed)
-    waves: list[BurstWave] = []
-    for k in range(BURSTS_PER_POINT):
-        start = 0.02 + 0.008 * k
-        offset = (-400e3, 0.0, 400e3)[k % 3] + 60e3
-        if technology == "gsm":
-            samples, lead = gsm.gmsk(gsm.normal_burst_bits(rng), FS)
-            waves.append(BurstWave(start, samples, offset, gsm.CHANNEL_HZ, 148 * gsm.BIT_S, "TCH/F", lead))
-        elif technology == "lte":
-            native = lte.pusch_samples(3, 1, rng)
-            waves.append(
-                BurstWave(start, to_capture_rate(native, lte.NATIVE_RATE_HZ, FS), offset, 3 * lte.RB_HZ, 1e-3, "PUSCH")
-            )
-        else:
-            native = nr.pusch_samples(2, 2, 30e3, rng)
-            waves.append(
-                BurstWave(
-                    start,
-                    to_capture_rate(native, NATIVE_FFT * 30e3, FS),
-                    offset,
-                    2 * nr.prb_hz(30e3),
-                    2 * nr.slot_s(30e3),
-                    "PUSCH",
-                )
-            )
-    receiver = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
-    return Scene(FS, fc, 0.03 + 0.008 * BURSTS_PER_POINT, receiver, seed).add(
-        Emission(technology, fc, tuple(waves), snr_db)
-    )
-
-
-SENSITIVITY_CASES = {
-    # technology, tuner, burst duration and band the ideal detector is given
-    "gsm": (897.0e6, 148 * gsm.BIT_S, 200e3),
-    "lte": (847.0e6, 1e-3, 540e3),
-    "nr": (718.0e6, 1e-3, 720e3),
-}
-
-
-def pd_curve(technology: str) -> np.ndarray:
-    fc = SENSITIVITY_CASES[technology][0]
-    pds = []
-    for n, snr in enumerate(SNR_POINTS_DB):
-        bursts, truth = detect(isolated(technology, fc, float(snr), seed=100 + n))
-        pds.append(len(match(bursts, truth)) / len(truth))
-    return np.array(pds)
-
-
-def snr_at(pd_target: float, pds: np.ndarray) -> float:
-    above = np.nonzero(pds >= pd_target)[0]
-    assert above.size, f"Pd never reached {pd_target}: {pds}"
-    k = above[0]
-    if k == 0:
-        return float(SNR_POINTS_DB[0])
-    lo, hi = pds[k - 1], pds[k]
-    return float(SNR_POINTS_DB[k - 1] + (pd_target - lo) / (hi - lo) * (SNR_POINTS_DB[k] - SNR_POINTS_DB[k - 1]))
+from sim.signals.truth import TruthBurst
 
 
 def sensitivity_gap_db(technology: str) -> tuple[float, str]:
