@@ -87,7 +87,11 @@ def grid_matches(
 
 
 def same_channel(a: Candidate, b: Candidate, min_overlap: float = 0.5) -> bool:
-    """Whether two bursts occupy the same channel: their common band is at least `min_overlap` of the
-    wider one (a GSM ARFCN, a PUCCH resource block, the same PUSCH allocation)."""
+    """Whether two bursts belong to one emission: their common band is at least `min_overlap` of the
+    wider one (a GSM ARFCN, a PUCCH resource block, the same PUSCH allocation), or one lies inside the
+    other in frequency while they overlap in time (a fragment of a burst cut up by segmentation)."""
     overlap = min(a.high_hz, b.high_hz) - max(a.low_hz, b.low_hz)
-    return overlap >= min_overlap * max(a.bandwidth_hz, b.bandwidth_hz, 1.0)
+    if overlap >= min_overlap * max(a.bandwidth_hz, b.bandwidth_hz, 1.0):
+        return True
+    concurrent = min(a.end_s, b.end_s) - max(a.start_s, b.start_s) >= 0.5 * min(a.duration_s, b.duration_s)
+    return concurrent and overlap >= 0.9 * min(a.bandwidth_hz, b.bandwidth_hz)
