@@ -2,10 +2,11 @@
 
 All contenders process the same recording in the same run (the machines are shared and noisy, so
 only ratios measured together mean anything):
-- the complete detector, reading and converting the SigMF file included;
+- the complete detector, reading and converting the SigMF file included, on a busy uplink capture
+  (about 550 bursts a second) and on receiver noise alone;
 - three ways to get power spectra from numba code (the choice in dsp/spectrum.py is the first):
-  pocketfft called inside the compiled frame loop (rocket-fft), the same on a batch of frames, and
-  scipy.fft between two numba kernels;
+  pocketfft (rocket-fft) on a batch of windowed frames inside one kernel, pocketfft called frame by
+  frame inside the loop, and scipy.fft between two numba kernels;
 - floors: numpy's complex64 FFT + |X|^2, and FFTW (pyFFTW, an FFTW_MEASURE plan, one thread).
 Every contender frames the samples the same way: Hann window, nfft and hop as the detector uses.
 """
@@ -48,10 +49,19 @@ def run_bench(seconds: float, repeats: int) -> int:
             description="cellward bench dsp workload",
         )
         samples = np.concatenate(list(open_recording(meta).blocks(BLOCK_SAMPLES)))
+        quiet = write_recording(
+            Path(tmp) / "quiet",
+            noise_workload(seconds),
+            datatype="cu8",
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            center_freq_hz=CENTER_FREQ_HZ,
+            description="cellward bench dsp: receiver noise only",
+        )
         contenders: dict[str, Callable[[], object]] = {
-            "cellward detector (read + convert + detect)": lambda: _detect_file(meta),
-            "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _frames_fused),
-            "spectra: rocket-fft on a batch of frames": lambda: _spectra(samples, geometry, _frames_batched),
+            "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta),
+            "detector, noise only (read+convert+detect)": lambda: _detect_file(quiet),
+            "spectra: rocket-fft on a batch (dsp/spectrum)": lambda: _spectra(samples, geometry, _frames_fused),
+            "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _frames_per_frame),
             "spectra: scipy.fft between numba kernels": lambda: _spectra(samples, geometry, _frames_scipy),
             "floor: numpy FFT + |X|^2": lambda: _numpy_floor(samples, geometry),
             "floor: FFTW (MEASURE, 1 thread) + |X|^2": _fftw_floor(samples, geometry),
@@ -75,11 +85,21 @@ def run_bench(seconds: float, repeats: int) -> int:
     return 0
 
 
-def bench_workload(seconds: float) -> np.ndarray:
+def bench_workload(seconds: float):
     """A busy uplink capture: GSM calls, an LTE data session and NR slots over RTL-SDR noise."""
     from sim.signals.workloads import busy_uplink
 
     return busy_uplink(SAMPLE_RATE_HZ, CENTER_FREQ_HZ, seconds, seed=7)
+
+
+def noise_workload(seconds: float):
+    """The same receiver with nothing on the air: the detector's fixed cost per sample."""
+    from sim.signals.receiver import Receiver
+
+    rng = np.random.default_rng(8)
+    receiver = Receiver.varied(rng)
+    for _ in range(int(np.ceil(seconds))):
+        yield receiver.receive(np.zeros(int(SAMPLE_RATE_HZ), np.complex64), rng)[0]
 
 
 def _detect_file(meta: Path) -> int:
@@ -125,14 +145,20 @@ def _squared_magnitude(spectra: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _batched_fft(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
-    frames = np.empty(out.shape, np.complex64)
-    _window_frames(block, window, hop, frames)
-    _squared_magnitude(np.fft.fft(frames), out)
+def _per_frame_fft(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    nfft = window.shape[0]
+    buf = np.empty(nfft, np.complex64)
+    for t in range(out.shape[0]):
+        for i in range(nfft):
+            buf[i] = block[t * hop + i] * window[i]
+        spectrum = np.fft.fft(buf)
+        for i in range(nfft):
+            v = spectrum[i]
+            out[t, i] = v.real * v.real + v.imag * v.imag
 
 
-def _frames_batched(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
-    _batched_fft(block, window, hop, out)
+def _frames_per_frame(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    _per_frame_fft(block, window, hop, out)
 
 
 def _frames_scipy(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
