@@ -132,9 +132,7 @@ def test_blocks_cover_every_sample_once_in_order(tmp_path: Path, n: int, block: 
 @pytest.mark.parametrize("datatype", ["cu8", "cf32_le"])
 def test_blocks_are_separate_complex64_arrays_the_caller_may_keep(tmp_path: Path, datatype: str) -> None:
     blocks = list(open_recording(write(tmp_path / "k", samples(3500), datatype)).blocks(1000))
-    assert [(b.dtype, b.ndim, len(b)) for b in blocks] == [
-        (np.complex64, 1, n) for n in (1000, 1000, 1000, 500)
-    ]
+    assert [(b.dtype, b.ndim, len(b)) for b in blocks] == [(np.complex64, 1, n) for n in (1000, 1000, 1000, 500)]
     assert not any(np.shares_memory(a, b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
 
 
@@ -277,9 +275,7 @@ def test_writer_refuses_samples_it_cannot_store_and_leaves_no_files(
         "annotation-past-end",
     ],
 )
-def test_writer_errors_are_one_line_naming_the_file(
-    tmp_path: Path, kwargs: dict[str, Any], message: str
-) -> None:
+def test_writer_errors_are_one_line_naming_the_file(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
     arguments = {"datatype": "cu8", "sample_rate_hz": 2.4e6, "center_freq_hz": 897e6} | kwargs
     with pytest.raises(RecordingError, match=message.replace("(", r"\(")) as caught:
         write_recording(tmp_path / "w", samples(100), **arguments)
@@ -422,9 +418,7 @@ def test_a_recording_cut_mid_sample_opens_on_request_with_only_its_whole_samples
 
 
 def test_a_recording_shorter_than_its_annotations_opens_on_request(tmp_path: Path) -> None:
-    meta = write(
-        tmp_path / "short", samples(100), annotations=[{"core:sample_start": 50, "core:sample_count": 50}]
-    )
+    meta = write(tmp_path / "short", samples(100), annotations=[{"core:sample_start": 50, "core:sample_count": 50}])
     data = meta.with_suffix(".sigmf-data")
     data.write_bytes(data.read_bytes()[:120])
     with pytest.raises(RecordingError, match="holds 60 samples but its metadata describes 100"):
