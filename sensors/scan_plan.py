@@ -20,6 +20,9 @@ from dsp.band_plan import BandPlan
 class ScanConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bands: list[str] | None = Field(default=None, description="uplink bands to scan (default: every band in the plan)")
+    range_hz: tuple[float, float] | None = Field(
+        default=None, description="scan only this part of the bands, [low, high] Hz (e.g. one operator's block)"
+    )
     slot_s: float = Field(default=0.125, gt=0.01, le=10, description="one hop: settle + dwell + processing")
     settle_s: float = Field(default=0.01, ge=0, description="samples discarded after each retune")
     dwell_s: float = Field(default=0.09, gt=0.005, description="samples kept and searched per hop")
@@ -84,6 +87,10 @@ class ScanPlan:
                 part = f"{name} {gap_low / 1e6:.0f}-{gap_high / 1e6:.0f} MHz"
                 unreachable.append(part)
                 warnings.append(f"only part of {name} is reachable with this front end: {part} is not heard")
+            if config.range_hz is not None:
+                low, high = max(low, config.range_hz[0]), min(high, config.range_hz[1])
+                if high <= low:
+                    continue  # outside the configured range by choice
             scanned.append(name)
             count = math.ceil((high - low) / span_hz)
             step = (high - low) / count
@@ -91,7 +98,7 @@ class ScanPlan:
                 lo = low + i * step
                 tunings.append(Tuning(len(tunings), lo + step / 2, name, lo, lo + step))
         if not tunings:
-            raise ValueError("no configured band is reachable with this front end; nothing to scan")
+            raise ValueError("no configured band is reachable with this front end (and range_hz); nothing to scan")
         return cls(
             tuple(tunings), tuple(scanned), tuple(unreachable), tuple(warnings), config.slot_s, _stride(len(tunings))
         )
