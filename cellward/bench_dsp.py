@@ -60,9 +60,7 @@ def run_bench(seconds: float, repeats: int) -> int:
         contenders: dict[str, Callable[[], object]] = {
             "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta),
             "detector, noise only (read+convert+detect)": lambda: _detect_file(quiet),
-            "spectra: scipy.fft between numba kernels (dsp/spectrum)": lambda: _spectra(
-                samples, geometry, power_spectra
-            ),
+            "spectra: scipy.fft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, power_spectra),
             "spectra: rocket-fft on a batch in one kernel": lambda: _spectra(samples, geometry, _batch_in_kernel),
             "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _per_frame_fft),
             "floor: numpy FFT + |X|^2": lambda: _numpy_floor(samples, geometry),
