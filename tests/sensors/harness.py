@@ -103,8 +103,12 @@ class Listener:
         self.client.loop_start()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            return  # tests publish garbage commands on purpose; only the node's messages matter here
         with self._lock:
-            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
+            self.messages.append((message.topic, payload, bool(message.retain)))
 
     def of(self, leaf: str) -> list[dict]:
         with self._lock:
