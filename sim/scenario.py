@@ -57,6 +57,9 @@ class Phone(_Strict):
     place: Place | None = Field(None, description="Where the phone stays; give this or 'path'")
     path: list[Waypoint] | None = Field(None, min_length=2, description="Waypoints for a moving phone")
     activities: list[Activity] = Field(min_length=1, description="What the phone does, when")
+    tx_power_dbm: float | None = Field(
+        None, description="Fixed transmit power, dBm, instead of power control (calibration walks, tests)"
+    )
 
     @model_validator(mode="after")
     def _placed_once(self) -> Phone:

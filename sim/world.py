@@ -191,6 +191,8 @@ class World:
         positions = self._position_ids(index, xyz)
         loss = self._coupling_loss_db(xyz, self._mast(carrier.operator), carrier.centre_hz)
         tx = tx_power_dbm(technology, planned.channel, planned.bandwidth_hz, loss, carrier.centre_hz)
+        if phone.tx_power_dbm is not None:
+            tx = np.full(len(planned), phone.tx_power_dbm)
         return planned, index, positions, tx
 
     def _plan_other(self, emitter: OtherEmitter) -> tuple[PlannedBursts, int, np.ndarray, np.ndarray]:
