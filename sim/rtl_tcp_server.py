@@ -90,6 +90,7 @@ class RtlTcpServer:
         self.connections: list[Tuning] = []  # one per client so far (tests and logs read them)
         self.bytes_sent = 0
         self._server: asyncio.base_events.Server | None = None
+        self._clients: set[asyncio.Task] = set()
 
     @property
     def port(self) -> int:
@@ -101,11 +102,20 @@ class RtlTcpServer:
         log.info("rtl_tcp sensor=%s listening port=%d", self.sensor_id, self.port)
 
     async def stop(self) -> None:
+        """Stop listening and end every client's stream."""
         if self._server is not None:
             self._server.close()
+        for task in list(self._clients):
+            task.cancel()
+        await asyncio.gather(*self._clients, return_exceptions=True)
+        if self._server is not None:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients.add(task)
+        task.add_done_callback(self._clients.discard)
         tuning = Tuning()
         self.connections.append(tuning)
         feed = SensorFeed(self.world, self.sensor_id)
@@ -120,6 +130,7 @@ class RtlTcpServer:
             pass
         finally:
             commands.cancel()
+            await asyncio.gather(commands, return_exceptions=True)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
