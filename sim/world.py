@@ -109,6 +109,7 @@ class World:
         bursty = np.ones(len(self.bursts), bool)
         bursty[self._continuous] = False
         self._bursty = np.flatnonzero(bursty)
+        self._bursty_start_s = self.bursts.start_s[self._bursty]
         self._max_bursty_s = float(self.bursts.duration_s[self._bursty].max()) if self._bursty.size else 0.0
         rng = np.random.default_rng(stable_seed(self.seed, "receivers"))
         self.receivers = [Receiver.varied(rng) for _ in self.sensors]
@@ -228,8 +229,8 @@ class World:
     def overlapping(self, start_s: float, end_s: float, low_hz: float = -np.inf, high_hz: float = np.inf) -> np.ndarray:
         """Ids of bursts on the air during [start_s, end_s) whose band overlaps [low_hz, high_hz]."""
         b = self.bursts
-        first = np.searchsorted(b.start_s[self._bursty], start_s - self._max_bursty_s, side="left")
-        last = np.searchsorted(b.start_s[self._bursty], end_s, side="left")
+        first = np.searchsorted(self._bursty_start_s, start_s - self._max_bursty_s, side="left")
+        last = np.searchsorted(self._bursty_start_s, end_s, side="left")
         ids = np.concatenate([self._bursty[first:last], self._continuous])
         keep = (
             (b.start_s[ids] < end_s)
@@ -262,6 +263,10 @@ class World:
             + fading_db(self.seed, burst_ids, sensor, b.bandwidth_hz[burst_ids])
         )
 
+    def starting(self, start_s: float, end_s: float) -> np.ndarray:
+        """Ids of bursts that start in [start_s, end_s) (bursts are sorted by start)."""
+        return np.arange(*np.searchsorted(self.bursts.start_s, [start_s, end_s], side="left"))
+
     def noise_dbm(self, sensor: int, bandwidth_hz: np.ndarray | float) -> np.ndarray:
         """Thermal noise of a sensor's receiver in `bandwidth_hz`, referred to its antenna input (dBm)."""
         return THERMAL_DBM_PER_HZ + self.noise_figure_db[sensor] + 10 * np.log10(bandwidth_hz)
@@ -275,7 +280,7 @@ class World:
         """Ground truth of every burst starting in [start_s, end_s): one JSON-ready record each."""
         end_s = self.scenario.duration_s if end_s is None else end_s
         b = self.bursts
-        ids = np.flatnonzero((b.start_s >= start_s) & (b.start_s < end_s))
+        ids = self.starting(start_s, end_s)
         received = np.stack([self.received_dbm(ids, s) for s in range(len(self.sensors))], axis=1)
         received = received.reshape(len(ids), len(self.sensors))
         for row, i in enumerate(ids):
