@@ -87,6 +87,15 @@ class OtherEmitter(_Strict):
     bandwidth_hz: float = Field(5e6, gt=0, description="blocker: width of its noise, Hz")
 
 
+class BlockerRun(_Strict):
+    """A blocker unit of the site switched on: noise over the downlink of each of its bands."""
+
+    unit: str = Field(description="Blocker unit id in the site file")
+    start_s: float = Field(0.0, ge=0, description="Seconds from the scenario start")
+    duration_s: float | None = Field(None, gt=0, description="How long it stays on; default: to the end")
+    power_dbm: float = Field(20.0, description="Output power per band, dBm")
+
+
 class ServingCell(_Strict):
     """An operator's serving base station: sets the phones' transmit power through power control."""
 
@@ -105,6 +114,7 @@ class Scenario(_Strict):
     serving_cells: list[ServingCell] = Field(default_factory=list, description="Masts; default 1.5 km away")
     phones: list[Phone] = Field(default_factory=list, description="Handsets")
     emitters: list[OtherEmitter] = Field(default_factory=list, description="Non-phone transmitters")
+    blockers: list[BlockerRun] = Field(default_factory=list, description="Site blocker units switched on")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:

@@ -22,6 +22,7 @@ from cellward.site.propagation import PropagationModel, PropagationParams, outdo
 from dsp.band_plan import BandPlan
 from sim.behaviours import BEHAVIOURS
 from sim.behaviours.non_phone import CONTINUOUS_WAVES, EMITTERS
+from sim.blockers import blocker_emitters
 from sim.burst_plan import PlannedBursts
 from sim.carriers import choose_carrier
 from sim.fading import fading_db
@@ -99,7 +100,8 @@ class World:
         parts: list[tuple[PlannedBursts, int, np.ndarray, np.ndarray]] = []
         for phone in scenario.phones:
             parts.append(self._plan_phone(phone))
-        for emitter in scenario.emitters:
+        blockers = [e for run in scenario.blockers for e in blocker_emitters(site, self.band_plan, run)]
+        for emitter in [*scenario.emitters, *blockers]:
             parts.append(self._plan_other(emitter))
         self.bursts = self._assemble(parts)
         self.positions = np.asarray(self._positions, float).reshape(-1, 3)

@@ -35,6 +35,14 @@ class SensorPlacement:
 
 
 @dataclass
+class BlockerUnit:
+    id: str
+    position: tuple[float, float, float]
+    zones: list[str]
+    bands: list[str]
+
+
+@dataclass
 class Site:
     name: str
     rooms: list[Room]
@@ -102,7 +110,8 @@ def small_site() -> Site:
         SensorPlacement("s2", (20.0, 5.0, 2.5), calibration_offset_db=0.5),
         SensorPlacement("s3", (2.0, 30.0, 5.5), role="perimeter"),
     ]
-    return Site("stand-in", rooms, sensors)
+    blockers = [BlockerUnit("BLK-1", (6.0, 1.5, 2.8), ["cells"], ["B8", "B20"])]
+    return Site("stand-in", rooms, sensors, blockers=blockers)
 
 
 def install() -> None:

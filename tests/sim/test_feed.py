@@ -127,3 +127,20 @@ def test_an_unknown_sensor_is_named(make_world) -> None:
     world = world_at(make_world, "gsm_call", "band: B8", -80.0, 0)
     with pytest.raises(KeyError, match="sensor 'nope' is not in site"):
         SensorFeed(world, "nope")
+
+
+def test_a_blocker_unit_fills_its_bands_downlink_with_noise_and_leaves_the_uplink(make_world) -> None:
+    world = make_world("name: b\nseed: 1\nduration_s: 1\nblockers: [{unit: BLK-1, start_s: 0.5, power_dbm: 10}]\n")
+    assert sorted(e.id for e in world.emitters) == ["BLK-1/B20", "BLK-1/B8"]
+    b8 = next(e for e in world.emitters if e.id == "BLK-1/B8")
+    assert b8.carrier_hz == pytest.approx(942.5e6), "B8 downlink 925-960 MHz"
+    feed = SensorFeed(world, "s1")
+    before, during = (feed.read(942.5e6, FS, t, 24000) for t in (0.2, 0.7))
+    assert np.mean(np.abs(during) ** 2) > 10 * np.mean(np.abs(before) ** 2), "noise floor raised when on"
+    uplink = feed.read(897.5e6, FS, 0.7, 24000)
+    assert np.mean(np.abs(uplink) ** 2) < 2 * np.mean(np.abs(before) ** 2), "the uplink band stays clear"
+
+
+def test_a_blocker_run_for_a_unit_the_site_lacks_is_named(make_world) -> None:
+    with pytest.raises(ValueError, match="blocker 'BLK-9' is not in site"):
+        make_world("name: b\nseed: 1\nduration_s: 1\nblockers: [{unit: BLK-9}]\n")
