@@ -96,6 +96,15 @@ class BlockerRun(_Strict):
     power_dbm: float = Field(20.0, description="Output power per band, dBm")
 
 
+class Population(_Strict):
+    """Phones placed by the seed instead of one by one: contraband in cells, staff, passers-by."""
+
+    contraband: int = Field(0, ge=0, description="Phones in random cells (mixed 2G burners, LTE, NR)")
+    staff: int = Field(0, ge=0, description="Phones in rooms of zones where phones are authorised")
+    road: int = Field(0, ge=0, description="Phones moving along the road outside the wall")
+    start_s: float = Field(0.0, ge=0, description="When the population's activities start")
+
+
 class ServingCell(_Strict):
     """An operator's serving base station: sets the phones' transmit power through power control."""
 
@@ -115,6 +124,7 @@ class Scenario(_Strict):
     phones: list[Phone] = Field(default_factory=list, description="Handsets")
     emitters: list[OtherEmitter] = Field(default_factory=list, description="Non-phone transmitters")
     blockers: list[BlockerRun] = Field(default_factory=list, description="Site blocker units switched on")
+    population: Population | None = Field(None, description="Phones placed by the seed")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:

@@ -26,6 +26,7 @@ from sim.blockers import blocker_emitters
 from sim.burst_plan import PlannedBursts
 from sim.carriers import choose_carrier
 from sim.fading import fading_db
+from sim.population import population_phones
 from sim.power_control import tx_power_dbm
 from sim.scenario import OtherEmitter, Phone, Place, Scenario, load_scenario
 from sim.signals.receiver import Receiver
@@ -98,7 +99,10 @@ class World:
         self._position_key: dict[tuple[int, int, int, int], int] = {}
         self._position_emitter: list[int] = []
         parts: list[tuple[PlannedBursts, int, np.ndarray, np.ndarray]] = []
-        for phone in scenario.phones:
+        crowd = (
+            population_phones(site, scenario.population, scenario.duration_s, self.seed) if scenario.population else []
+        )
+        for phone in [*scenario.phones, *crowd]:
             parts.append(self._plan_phone(phone))
         blockers = [e for run in scenario.blockers for e in blocker_emitters(site, self.band_plan, run)]
         for emitter in [*scenario.emitters, *blockers]:

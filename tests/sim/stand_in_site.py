@@ -35,6 +35,15 @@ class SensorPlacement:
 
 
 @dataclass
+class Zone:
+    id: str
+    kind: str
+    phones_authorised: bool = False
+    never_block: bool = False
+    sensitive: bool = False
+
+
+@dataclass
 class BlockerUnit:
     id: str
     position: tuple[float, float, float]
@@ -50,6 +59,10 @@ class Site:
     floor_height_m: float = 3.0
     zones: list = field(default_factory=list)
     blockers: list = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[Room]:
+        return [r for r in self.rooms if r.kind == "cell"]
 
     def room(self, room_id: str) -> Room:
         for r in self.rooms:
@@ -111,7 +124,8 @@ def small_site() -> Site:
         SensorPlacement("s3", (2.0, 30.0, 5.5), role="perimeter"),
     ]
     blockers = [BlockerUnit("BLK-1", (6.0, 1.5, 2.8), ["cells"], ["B8", "B20"])]
-    return Site("stand-in", rooms, sensors, blockers=blockers)
+    zones = [Zone("cells", "cells"), Zone("staff", "staff", phones_authorised=True), Zone("outside", "outside")]
+    return Site("stand-in", rooms, sensors, zones=zones, blockers=blockers)
 
 
 def install() -> None:
