@@ -19,7 +19,9 @@ app.add_typer(bench_app, name="bench")
 sim_app = typer.Typer(help="The site simulator: SigMF recordings, rtl_tcp sensors and detection events.")
 app.add_typer(sim_app, name="sim")
 
-SiteOption = Annotated[str, typer.Option(help="Site file, or 'small' / 'reference' for the shipped sites")]
+SiteOption = Annotated[
+    str | None, typer.Option(help="Site file, or 'small' / 'reference' (default: the site the scenario names)")
+]
 ScenarioOption = Annotated[Path, typer.Option(help="Scenario file (YAML), e.g. sim/scenarios/evening.yaml")]
 SensorsOption = Annotated[str | None, typer.Option(help="Comma-separated sensor ids (default: every sensor)")]
 
@@ -71,9 +73,9 @@ def bench_sensitivity(
 
 @sim_app.command("record")
 def sim_record(
-    site: SiteOption,
     scenario: ScenarioOption,
     out: Annotated[Path, typer.Option(help="Directory for the recordings and their truth")],
+    site: SiteOption = None,
     sensors: SensorsOption = None,
     center_freq: Annotated[float | None, typer.Option(help="Tuner centre, Hz (default: first phone's carrier)")] = None,
     sample_rate: Annotated[float, typer.Option(help="Sample rate, S/s")] = 2.4e6,
@@ -88,8 +90,8 @@ def sim_record(
 
 @sim_app.command("serve")
 def sim_serve(
-    site: SiteOption,
     scenario: ScenarioOption,
+    site: SiteOption = None,
     base_port: Annotated[int, typer.Option(help="Port of the first sensor; the others follow (0: any free)")] = 1234,
     sensors: SensorsOption = None,
 ) -> None:
@@ -101,8 +103,8 @@ def sim_serve(
 
 @sim_app.command("events")
 def sim_events(
-    site: SiteOption,
     scenario: ScenarioOption,
+    site: SiteOption = None,
     sensors: SensorsOption = None,
     start: Annotated[float, typer.Option(help="Scenario time to start from, s")] = 0.0,
     seconds: Annotated[float | None, typer.Option(help="Length, s (default: to the scenario's end)")] = None,
@@ -115,8 +117,8 @@ def sim_events(
 
 @sim_app.command("truth")
 def sim_truth(
-    site: SiteOption,
     scenario: ScenarioOption,
+    site: SiteOption = None,
     start: Annotated[float, typer.Option(help="Scenario time to start from, s")] = 0.0,
     seconds: Annotated[float | None, typer.Option(help="Length, s (default: to the scenario's end)")] = None,
 ) -> None:

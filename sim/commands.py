@@ -10,7 +10,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cellward.site import load_site, reference_site_path, small_site_path
+
 from cellward.config import ConfigError
+from sim.scenario import load_scenario
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -18,14 +21,20 @@ log = logging.getLogger(__name__)
 
 def site_path(name_or_path: str) -> Path:
     """`small` and `reference` name the shipped sites; anything else is a path to a site file."""
-    from cellward.site import reference_site_path, small_site_path
-
     shipped = {"small": small_site_path, "reference": reference_site_path}
     return Path(shipped[name_or_path]()) if name_or_path in shipped else Path(name_or_path)
 
 
-def load_world(site: str, scenario: Path) -> World:
-    return World.from_files(site_path(site), scenario)
+def load_world(site: str | None, scenario: Path) -> World:
+    """The world of a scenario file on `site`, or on the site the scenario names."""
+    plan = load_scenario(scenario)
+    chosen = site or plan.site
+    if chosen is None:
+        raise ValueError(f"{scenario}: the scenario names no site; give --site")
+    path = site_path(chosen)
+    if site is None and not path.is_absolute() and chosen not in ("small", "reference"):
+        path = Path(scenario).parent / path
+    return World(load_site(path), plan)
 
 
 def _user_errors(run: Callable[[], int]) -> int:
@@ -58,7 +67,7 @@ def _default_centre_hz(world: World) -> float:
 
 
 def run_record(
-    site: str,
+    site: str | None,
     scenario: Path,
     out: Path,
     sensors: str | None,
@@ -88,7 +97,7 @@ def run_record(
     return _user_errors(go)
 
 
-def run_events(site: str, scenario: Path, sensors: str | None, start_s: float, seconds: float | None) -> int:
+def run_events(site: str | None, scenario: Path, sensors: str | None, start_s: float, seconds: float | None) -> int:
     from sim.events import observations
 
     def go() -> int:
@@ -102,7 +111,7 @@ def run_events(site: str, scenario: Path, sensors: str | None, start_s: float, s
     return _user_errors(go)
 
 
-def run_truth(site: str, scenario: Path, start_s: float, seconds: float | None) -> int:
+def run_truth(site: str | None, scenario: Path, start_s: float, seconds: float | None) -> int:
     def go() -> int:
         world = load_world(site, scenario)
         end = None if seconds is None else start_s + seconds
@@ -113,7 +122,7 @@ def run_truth(site: str, scenario: Path, start_s: float, seconds: float | None) 
     return _user_errors(go)
 
 
-def run_serve(site: str, scenario: Path, base_port: int, sensors: str | None) -> int:
+def run_serve(site: str | None, scenario: Path, base_port: int, sensors: str | None) -> int:
     from sim.rtl_tcp_server import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -116,6 +116,9 @@ class Scenario(_Strict):
     """A whole scenario: seed, length, the networks' masts, phones and other emitters."""
 
     name: str = Field(description="Short name, used in file names and logs")
+    site: str | None = Field(
+        None, description="Site it is written for: 'small', 'reference' or a path relative to this file"
+    )
     seed: int = Field(0, description="Seed of every random choice; same seed, same bursts")
     duration_s: float = Field(gt=0, description="Length of the scenario, seconds")
     start_utc: str = Field("2026-01-01T00:00:00.000Z", description="Wall-clock time of t = 0 (ISO 8601, UTC)")
