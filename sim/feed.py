@@ -53,7 +53,7 @@ class SensorFeed:
         receiver = self.receiver
         end_s = start_s + n_samples / fs
         half = fs / 2
-        ids = world.overlapping(start_s, end_s, center_freq_hz - half, center_freq_hz + half)
+        ids = world.in_capture(start_s, end_s, center_freq_hz, fs)
         signal = np.zeros(n_samples, np.complex64)
         if ids.size == 0:
             return signal
@@ -78,8 +78,6 @@ class SensorFeed:
                 samples = wideband_samples(wave, fs, z - a, low, high, world.seed + int(burst), a + first_index)
                 signal[a:z] += np.sqrt(power * (high - low) / width).astype(np.float32) * samples
                 continue
-            if abs(offset) >= half:
-                continue  # centre outside the capture: the decimation filter removes it
             if wave == "cw":
                 a, z = round(begin * fs) - first_index, round(stop * fs) - first_index
                 samples = continuous_samples(wave, fs, begin, z - a, world.seed + int(burst))

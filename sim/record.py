@@ -35,8 +35,7 @@ def truth_annotations(
     world: World, sensor: str, center_freq_hz: float, sample_rate_hz: float, start_s: float, seconds: float
 ) -> list[dict[str, Any]]:
     """SigMF annotations of the bursts a sensor's capture contains (inside its band and window)."""
-    half = sample_rate_hz / 2
-    ids = world.overlapping(start_s, start_s + seconds, center_freq_hz - half, center_freq_hz + half)
+    ids = world.in_capture(start_s, start_s + seconds, center_freq_hz, sample_rate_hz)
     b = world.bursts
     index = world.sensor_index[sensor]
     received = world.received_dbm(ids, index)

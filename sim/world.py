@@ -30,6 +30,7 @@ from sim.population import population_phones
 from sim.power_control import tx_power_dbm
 from sim.scenario import OtherEmitter, Phone, Place, Scenario, load_scenario
 from sim.signals.receiver import Receiver
+from sim.waveforms import WIDEBAND_WAVES
 
 POSITION_STEP_M = 0.5  # a moving phone's position is quantised to this for the propagation cache
 DEFAULT_MAST_DISTANCE_M = 1500.0
@@ -245,6 +246,14 @@ class World:
             & (b.freq_hz[ids] - b.bandwidth_hz[ids] / 2 < high_hz)
         )
         return np.sort(ids[keep])
+
+    def in_capture(self, start_s: float, end_s: float, center_freq_hz: float, sample_rate_hz: float) -> np.ndarray:
+        """Ids of the bursts a capture holds: on the air in the window, centred inside the tuned band
+        (the dongle's decimation filter removes the rest), or wideband noise overlapping it."""
+        half = sample_rate_hz / 2
+        ids = self.overlapping(start_s, end_s, center_freq_hz - half, center_freq_hz + half)
+        centred = np.abs(self.bursts.freq_hz[ids] - center_freq_hz) < half
+        return ids[centred | np.isin(self.bursts.wave[ids], WIDEBAND_WAVES)]
 
     def link_gain_db(self, position_ids: np.ndarray, sensor: int) -> np.ndarray:
         """Transmit-to-reading gain (dB) from each position to a sensor: minus path loss, plus
