@@ -63,31 +63,51 @@ def observations(
         [e.technology if e.technology in PHONE_TECHNOLOGIES else "unknown" for e in world.emitters], object
     )
     low, high = freq_range_hz if freq_range_hz is not None else (-np.inf, np.inf)
+    epoch_offset_s = world.epoch_s(0.0)
+    names = [s.id for s in world.sensors]
     t = start_s
     while t < end_s:
         stop = min(t + window_s, end_s)
-        ids = np.flatnonzero((b.start_s >= t) & (b.start_s < stop) & (b.freq_hz >= low) & (b.freq_hz <= high))
-        found: list[tuple[float, int, int, float, float]] = []
+        ids = world.starting(t, stop)
+        ids = ids[(b.freq_hz[ids] >= low) & (b.freq_hz[ids] <= high)]
+        columns: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for s in sensors:
             rx = world.received_dbm(ids, s)
             snr = rx - world.noise_dbm(s, b.bandwidth_hz[ids])
             seen = snr >= detection_snr_db
-            noisy = rx[seen] + measurement_noise_db(world.seed, ids[seen], s, POWER_SIGMA_DB)
-            for i, power, margin in zip(ids[seen], noisy, snr[seen], strict=True):
-                found.append((float(b.start_s[i]), s, int(i), float(power), float(margin)))
-        found.sort()
-        for start, s, i, power, margin in found:
-            freq_error = float(measurement_noise_db(world.seed + 1, np.array([i]), s, FREQ_SIGMA_HZ)[0])
+            heard = ids[seen]
+            power = rx[seen] + measurement_noise_db(world.seed, heard, s, POWER_SIGMA_DB)
+            freq = b.freq_hz[heard] + measurement_noise_db(world.seed + 1, heard, s, FREQ_SIGMA_HZ)
+            columns.append((heard, np.full(heard.size, s), power, snr[seen], freq))
+        t = stop
+        if not columns:
+            continue
+        heard, sensor, power, snr, freq = (np.concatenate(c) for c in zip(*columns, strict=True))
+        order = np.lexsort((sensor, b.start_s[heard]))
+        heard, sensor, power, snr, freq = heard[order], sensor[order], power[order], snr[order], freq[order]
+        start = b.start_s[heard] + clock[sensor]
+        rows = zip(
+            heard.tolist(),
+            sensor.tolist(),
+            start.tolist(),
+            b.duration_s[heard].tolist(),
+            freq.tolist(),
+            b.bandwidth_hz[heard].tolist(),
+            technology[b.emitter[heard]].tolist(),
+            np.round(power, 2).tolist(),
+            np.round(snr, 2).tolist(),
+            strict=True,
+        )
+        for i, k, begin, duration, f, width, tech, p, margin in rows:
             yield SensorObservation(
-                sensor_id=world.sensors[s].id,
-                start_s=start + float(clock[s]),
-                epoch_s=world.epoch_s(start + float(clock[s])),
-                duration_s=float(b.duration_s[i]),
-                freq_hz=float(b.freq_hz[i]) + freq_error,
-                bandwidth_hz=float(b.bandwidth_hz[i]),
-                technology=str(technology[b.emitter[i]]),
-                power_dbm=round(power, 2),
-                snr_db=round(margin, 2),
+                sensor_id=names[k],
+                start_s=begin,
+                epoch_s=epoch_offset_s + begin,
+                duration_s=duration,
+                freq_hz=f,
+                bandwidth_hz=width,
+                technology=tech,
+                power_dbm=p,
+                snr_db=margin,
                 burst_id=i,
             )
-        t = stop

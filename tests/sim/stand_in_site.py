@@ -139,5 +139,6 @@ def install() -> None:
         propagation.PropagationModel, propagation.PropagationParams = PropagationModel, PropagationParams
         propagation.outdoor_path_loss_db = outdoor_path_loss_db
         site.propagation = propagation
+        site.small_site_path = site.reference_site_path = None
         sys.modules["cellward.site"] = site
         sys.modules["cellward.site.propagation"] = propagation
