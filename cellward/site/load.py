@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
-from cellward.config import ConfigError, _line_of, parse_yaml_model
+from cellward.config import ConfigError, parse_yaml_model
 from cellward.site.checks import site_problems
 from cellward.site.site import Site
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SITES_DIR = Path(__file__).resolve().parent.parent / "sites"
 
 
@@ -29,29 +25,12 @@ def small_site_path() -> Path:
     return _SITES_DIR / "small.yaml"
 
 
-def _validated(text: str, source: Path | str) -> Site:
-    """Schema-validated site. A surveyed site has thousands of items, so a good file takes the fast path (libyaml,
-    one pass); only a failing one is re-read by the line-tracking loader to name the lines of its problems."""
-    try:
-        return Site.model_validate(yaml.load(text, Loader=_FAST_LOADER))
-    except (yaml.YAMLError, ValidationError):
-        pass
-    try:
-        return parse_yaml_model(text, Site, source)
-    except ConfigError as exc:
-        raise SiteError(str(exc)) from None
-
-
 def parse_site(text: str, source: Path | str = "<string>") -> Site:
     """Validate site YAML text; raise SiteError naming the line of every problem."""
-    site = _validated(text, source)
-    problems = site_problems(site)
-    if problems:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        lines = [f"{source}: {len(problems)} problem(s):"]
-        lines += [f"  line {_line_of(root, location)}: {message}" for location, message in problems]
-        raise SiteError("\n".join(lines))
-    return site
+    try:
+        return parse_yaml_model(text, Site, source, checks=site_problems)
+    except ConfigError as exc:
+        raise SiteError(str(exc)) from None
 
 
 def load_site(path: Path | str) -> Site:
