@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from pydantic import PrivateAttr
@@ -70,6 +72,18 @@ class Site(SiteFile):
         for room in self.rooms:
             room._floor_height_m = self.floor_height_m
         self._index = _GeometryIndex(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Site:
+        """A copy; with `update` (e.g. other sensors for a density study) the geometry index is rebuilt.
+
+        Like pydantic's model_copy, `update` is not validated: run `checks.site_problems` on the result if
+        the new contents come from a person rather than from code.
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy.__dict__.pop("cells", None)  # the cached_property of the original
+            copy.model_post_init(None)
+        return copy
 
     # -- lookups by id -------------------------------------------------------------------------------------
 
