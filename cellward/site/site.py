@@ -13,6 +13,8 @@ from pydantic import PrivateAttr
 from cellward.site.geometry import locate_in_polygons, pack_polygons, point_in_polygon
 from cellward.site.model import BlockerUnit, Material, Room, SensorPlacement, SiteFile, Wing, Zone
 
+_MAX_CACHED_FREQUENCIES = 512
+
 
 class _GeometryIndex:
     """Arrays built once per site: room polygons by landing, wall segments and heights, slab polygons."""
@@ -55,8 +57,13 @@ class _GeometryIndex:
         return self._losses("slabs", self.slab_material, freq_hz)
 
     def _losses(self, what: str, material: np.ndarray, freq_hz: float) -> np.ndarray:
-        key = (what, float(freq_hz))
+        # Losses change by < 0.001 dB over 100 kHz; rounding keeps the cache small when a simulator asks for
+        # every channel of every band.
+        freq_hz = round(freq_hz, -5)
+        key = (what, freq_hz)
         if key not in self._loss_cache:
+            if len(self._loss_cache) >= _MAX_CACHED_FREQUENCIES:
+                self._loss_cache.clear()
             # The trailing 0 dB is what index -1 (an unknown material) reads; load_site refuses such files anyway.
             per_material = np.array([m.loss_db_at(freq_hz) for m in self.materials] + [0.0])
             self._loss_cache[key] = per_material[material]
