@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.fading import measurement_noise_db
+from sim.draws import normal
 from sim.signals.truth import PHONE_TECHNOLOGIES
 from sim.world import World, stable_seed
 
@@ -76,8 +76,8 @@ def observations(
             snr = rx - world.noise_dbm(s, b.bandwidth_hz[ids])
             seen = snr >= detection_snr_db
             heard = ids[seen]
-            power = rx[seen] + measurement_noise_db(world.seed, heard, s, POWER_SIGMA_DB)
-            freq = b.freq_hz[heard] + measurement_noise_db(world.seed + 1, heard, s, FREQ_SIGMA_HZ)
+            power = rx[seen] + POWER_SIGMA_DB * normal(world.seed, heard, s, 1)
+            freq = b.freq_hz[heard] + FREQ_SIGMA_HZ * normal(world.seed, heard, s, 2)
             columns.append((heard, np.full(heard.size, s), power, snr[seen], freq))
         t = stop
         if not columns:
