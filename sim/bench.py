@@ -17,7 +17,7 @@ import numpy as np
 
 from cellward.site import load_site
 from sim.commands import site_path
-from sim.events import observations
+from sim.events import observation_batches
 from sim.feed import SensorFeed
 from sim.scenario import Scenario
 from sim.world import World
@@ -79,7 +79,7 @@ def measure_events(site_name: str, seconds: float) -> tuple[int, int, float]:
     site = load_site(site_path(site_name))
     world = World(site, busy_scenario([r.id for r in site.cells], seconds))
     began = time.process_time()
-    count = sum(1 for _ in observations(world))
+    count = sum(len(batch) for batch in observation_batches(world))
     return len(world.sensors), count, seconds / (time.process_time() - began)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.events import DETECTION_SNR_DB, POWER_SIGMA_DB, SensorObservation, observations
+from sim.events import DETECTION_SNR_DB, POWER_SIGMA_DB, SensorObservation, observation_batches, observations
 
 SCENARIO = """\
 name: t
@@ -53,3 +53,9 @@ def test_event_mode_is_deterministic_and_filters_by_sensor_and_band(make_world) 
     again = list(observations(world, sensor_ids=["A0-1"], freq_range_hz=(880e6, 915e6)))
     assert first == again and first, "same world, same observations"
     assert {o.sensor_id for o in first} == {"A0-1"} and all(880e6 <= o.freq_hz <= 915e6 for o in first)
+
+
+def test_batches_hold_the_same_observations_as_records(make_world) -> None:
+    world = make_world(SCENARIO)
+    from_batches = [o for batch in observation_batches(world) for o in batch.records()]
+    assert from_batches == list(observations(world)) and from_batches
