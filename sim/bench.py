@@ -77,9 +77,10 @@ def measure(site_name: str, seconds: float) -> tuple[float, int, int]:
 def measure_events(site_name: str, seconds: float) -> tuple[int, int, float]:
     """(sensors, observations, simulated seconds per wall second) of event mode over every sensor."""
     site = load_site(site_path(site_name))
-    world = World(site, busy_scenario([r.id for r in site.cells], seconds))
+    world = World(site, busy_scenario([r.id for r in site.cells], WARM_UP_S + seconds))
+    sum(len(batch) for batch in observation_batches(world, 0.0, WARM_UP_S))  # shadowing maps, path-loss cache
     began = time.process_time()
-    count = sum(len(batch) for batch in observation_batches(world))
+    count = sum(len(batch) for batch in observation_batches(world, WARM_UP_S))
     return len(world.sensors), count, seconds / (time.process_time() - began)
 
 
