@@ -150,3 +150,35 @@ def test_a_blocker_unit_fills_its_bands_downlink_with_noise_and_leaves_the_uplin
 def test_a_blocker_run_for_a_unit_the_site_lacks_is_named(make_world) -> None:
     with pytest.raises(ValueError, match="blocker 'BLK-9' is not in site"):
         make_world("name: b\nseed: 1\nduration_s: 1\nblockers: [{unit: BLK-9}]\n")
+
+
+def test_the_tuner_crystal_error_shifts_emissions_and_frequency_correction_undoes_it(make_world) -> None:
+    world = make_world(
+        "name: cw\nseed: 2\nduration_s: 1\n"
+        "emitters: [{id: spur, kind: cw, place: {position: [9, 1, 1.5]}, freq_hz: 900.1e6, power_dbm: -60}]\n"
+    )
+    feed = SensorFeed(world, world.sensors[0].id)
+    n = 1 << 16
+    resolution_hz = FS / n
+
+    def peak_hz() -> float:
+        x = feed.read(900e6, FS, 0.5, n)
+        spectrum = np.abs(np.fft.fft((x - x.mean()) * np.hanning(n))) ** 2
+        return float(np.fft.fftfreq(n, 1 / FS)[np.argmax(spectrum)])
+
+    ppm = world.receivers[feed.sensor].ppm
+    assert abs(peak_hz() - (100e3 - ppm * 1e-6 * 900e6)) < 1.2e3 + resolution_hz, "a fast crystal sees it lower"
+    feed.ppm_correction = ppm
+    assert abs(peak_hz() - 100e3) < 1.2e3 + resolution_hz, "corrected: the spur at its true offset (+-its drift)"
+
+
+def test_tuner_gain_moves_signal_and_noise_together(make_world) -> None:
+    world = make_world(
+        "name: cw\nseed: 2\nduration_s: 1\n"
+        "emitters: [{id: spur, kind: cw, place: {position: [9, 1, 1.5]}, freq_hz: 900.1e6, power_dbm: -75}]\n"
+    )
+    feed = SensorFeed(world, world.sensors[0].id)
+    nominal = np.mean(np.abs(feed.signal_lsb(900e6, FS, 0.5, 24000)) ** 2)
+    feed.gain_db = 6.0
+    raised = np.mean(np.abs(feed.signal_lsb(900e6, FS, 0.5, 24000)) ** 2)
+    assert 10 * np.log10(raised / nominal) == pytest.approx(6.0, abs=0.01), "+6 dB of tuner gain: +6 dB at the ADC"
