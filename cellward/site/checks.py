@@ -35,8 +35,6 @@ def _duplicates(site: Site) -> Iterator[Problem]:
 
 
 def _polygon_problem(polygon: Sequence[Point2]) -> str | None:
-    if abs(polygon_area(list(polygon))) < 1e-6:
-        return "polygon has zero area (its corners are collinear)"
     crossing = self_intersection(polygon)
     if crossing is not None:
         i, j = crossing
@@ -44,6 +42,8 @@ def _polygon_problem(polygon: Sequence[Point2]) -> str | None:
             f"polygon is not simple: edge {i} ({polygon[i]} -> {polygon[(i + 1) % len(polygon)]}) meets "
             f"edge {j} ({polygon[j]} -> {polygon[(j + 1) % len(polygon)]}); list the corners in order around it"
         )
+    if abs(polygon_area(list(polygon))) < 1e-6:
+        return "polygon has zero area (its corners are collinear)"
     return None
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from cellward.config import ConfigError, _line_of, parse_yaml_model
+from cellward.config import ConfigError, parse_yaml_model
 from cellward.site.checks import site_problems
 from cellward.site.site import Site
 
@@ -30,16 +28,9 @@ def small_site_path() -> Path:
 def parse_site(text: str, source: Path | str = "<string>") -> Site:
     """Validate site YAML text; raise SiteError naming the line of every problem."""
     try:
-        site = parse_yaml_model(text, Site, source)
+        return parse_yaml_model(text, Site, source, checks=site_problems)
     except ConfigError as exc:
         raise SiteError(str(exc)) from None
-    problems = site_problems(site)
-    if problems:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        lines = [f"{source}: {len(problems)} problem(s):"]
-        lines += [f"  line {_line_of(root, location)}: {message}" for location, message in problems]
-        raise SiteError("\n".join(lines))
-    return site
 
 
 def load_site(path: Path | str) -> Site:
