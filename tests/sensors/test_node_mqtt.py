@@ -11,7 +11,14 @@ import pytest
 
 from cellward.messages.schema_files import validate_wire
 from cellward.signing import verify_message
-from tests.sensors.harness import GSM_CARRIER_HZ, Listener, make_keys, running_node, write_config
+from tests.sensors.harness import (
+    GSM_CARRIER_HZ,
+    Listener,
+    make_keys,
+    run_as_root_config,
+    running_node,
+    write_config,
+)
 from tests.support.mosquitto import MosquittoBroker
 
 
@@ -59,7 +66,7 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
 
 def _outage_run(tmp_path: Path, outage_s: float) -> None:
     keys = make_keys(tmp_path)
-    broker = MosquittoBroker(workdir=tmp_path)
+    broker = MosquittoBroker(workdir=tmp_path, extra_config=run_as_root_config())  # persistence must work
     broker.start()
     listener = Listener(broker.host, broker.port)
     try:
