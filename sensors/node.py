@@ -436,6 +436,7 @@ class SensorNode:
         cfg = self.config.frequency_calibration
         fs = self.source.info.sample_rate_hz
         previous, self.state = self.state, "calibrating"
+        self._publish_status()
         problems = []
         try:
             for reference in references_hz:
