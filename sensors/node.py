@@ -184,7 +184,8 @@ class SensorNode:
         return 0
 
     def _shutdown(self) -> None:
-        self.state = "stopping"
+        if self.state != "fault":  # a node that stops because of a fault keeps saying why
+            self.state = "stopping"
         self._flush_reports(final=True)
         self._publish_status()
         self.publisher.stop()
