@@ -51,6 +51,7 @@ from sensors.freq_calibration import (
     corrected_tuning_hz,
     measure_ppm_from_tone,
     measure_ppm_gsm_fcch,
+    measure_ppm_lte_pss,
 )
 from sensors.gain import GainController, clipped_fraction, peak_dbfs
 from sensors.metrics import HealthServer, NodeMetrics
@@ -447,13 +448,15 @@ class SensorNode:
                 try:
                     if cfg.method == "gsm_fcch":
                         result = measure_ppm_gsm_fcch(samples, fs, tuned, reference)
+                    elif cfg.method == "lte_pss":
+                        result = measure_ppm_lte_pss(samples, fs, tuned, reference)
                     else:
                         result = measure_ppm_from_tone(samples, fs, tuned, reference, method="tone")
                 except CalibrationFailed as exc:
                     problems.append(str(exc))
                     continue
                 self.ppm = round(result.ppm, 3)
-                method = "gsm_fcch" if result.method == "gsm_fcch" else "configured"
+                method = result.method if result.method in ("gsm_fcch", "lte_pss") else "configured"
                 self.calibration = CalibrationState(
                     ppm=round(result.ppm, 3), method=method, measured_at=self.clock(), reference_hz=reference
                 )
