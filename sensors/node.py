@@ -215,6 +215,7 @@ class SensorNode:
             self.state = "scanning"
             self.log.info("source_open", source=self.source.info.description)
             self._publish_status()
+            sd_notify(f"STATUS=scanning with {self.source.info.kind} {self.source.info.description[:100]}")
         return True
 
     def _build_plan(self) -> None:
