@@ -111,7 +111,9 @@ class SensorNode:
         self.metrics = NodeMetrics(config.site, config.sensor_id)
         self.http: HealthServer | None = None
         self.clock_monitor = clock_monitor or ClockMonitor()
-        self.cpu = CpuMeter()
+        self.cpu = CpuMeter()  # over each stats interval
+        self.metrics_cpu = CpuMeter()  # over the last few seconds, for /metrics
+        self._metrics_cpu_at = time.monotonic()
         self.counts = Counts()
         self.started_at = clock()
         self.state = "starting"
@@ -398,6 +400,9 @@ class SensorNode:
             ("reports", self.counts.reports),
         ):
             m.count(name, total)
+        if time.monotonic() - self._metrics_cpu_at >= 5.0:
+            m.cpu_percent.set(self.metrics_cpu.percent())
+            self._metrics_cpu_at = time.monotonic()
         m.spool_depth.set(self.spool.depth)
         m.spool_dropped.set(self.spool.dropped_total)
         m.rss_mb.set(rss_mb())
