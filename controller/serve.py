@@ -31,7 +31,8 @@ def build(config_path: Path) -> tuple[Controller | None, object, ApiConfig]:
         log.error("event=safe_mode site=%s reason=config_invalid detail=%s", config.site_id, exc)
         return None, create_safe_mode_app(str(exc)), config.api
     except SQLAlchemyError as exc:
-        detail = f"database {config.database.url.split('@')[-1]} unusable: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
+        cause = getattr(exc, "orig", None) or exc
+        detail = f"database {config.database.url.split('@')[-1]} unusable: {exc.__class__.__name__}: {cause}"
         log.error("event=safe_mode site=%s reason=database detail=%s", config.site_id, detail)
         return None, create_safe_mode_app(detail), config.api
     return controller, create_app(controller), config.api
