@@ -1,0 +1,214 @@
+"""Draws one landing of the site as SVG: rooms by kind, cells labelled, activity, sensors and blockers.
+
+Coordinates come in site metres (x east, y north) and go out in SVG user units (y down). Every state is
+shown by text and a fill pattern as well as colour, so the map reads without colour vision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from markupsafe import Markup
+
+WIDTH_PX = 1000.0
+PAD_PX = 24.0
+
+
+@dataclass(frozen=True)
+class CellMark:
+    """What lights a cell up: an open incident, and whether it is transmitting right now."""
+
+    incident_id: str
+    status: str
+    live: bool
+    technology: str
+    operators: tuple[str, ...]
+
+    @property
+    def caption(self) -> str:
+        operators = "/".join(self.operators) or "operator ?"
+        return f"{self.technology.upper()} {operators}"
+
+
+@dataclass(frozen=True)
+class SensorMark:
+    id: str
+    healthy: bool
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BlockerMark:
+    id: str
+    zones: tuple[str, ...]
+    state: str  # "on", "off", "fault" or "unknown" (blocking control not reporting)
+
+
+class Frame:
+    """Maps site metres to SVG units for one drawing."""
+
+    def __init__(self, points: Iterable[Sequence[float]]) -> None:
+        xs, ys = zip(*((p[0], p[1]) for p in points), strict=True)
+        self.min_x, self.max_x, self.min_y, self.max_y = min(xs), max(xs), min(ys), max(ys)
+        span = max(self.max_x - self.min_x, 1.0)
+        self.scale = (WIDTH_PX - 2 * PAD_PX) / span
+        self.height = (self.max_y - self.min_y) * self.scale + 2 * PAD_PX
+
+    def xy(self, x: float, y: float) -> tuple[float, float]:
+        return (PAD_PX + (x - self.min_x) * self.scale, PAD_PX + (self.max_y - y) * self.scale)
+
+    def points(self, polygon: Iterable[Sequence[float]]) -> str:
+        return " ".join("{:.1f},{:.1f}".format(*self.xy(p[0], p[1])) for p in polygon)
+
+
+def landings(site: Any) -> list[int]:
+    return sorted({room.landing for room in site.rooms})
+
+
+def _centre(polygon: Sequence[Sequence[float]]) -> tuple[float, float]:
+    return (sum(p[0] for p in polygon) / len(polygon), sum(p[1] for p in polygon) / len(polygon))
+
+
+def _perimeter(site: Any) -> list[tuple[float, float]]:
+    points = getattr(site.perimeter, "polygon", site.perimeter) or []
+    return [(p[0], p[1]) for p in points]
+
+
+def _on_landing(z_m: float, landing: int, floor_height_m: float) -> bool:
+    return landing * floor_height_m <= z_m < (landing + 1) * floor_height_m
+
+
+DEFS = """<defs>
+<pattern id="hatch-incident" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+<rect width="8" height="8" class="hatch-bg"/><line x1="0" y1="0" x2="0" y2="8" class="hatch-line"/></pattern>
+<pattern id="dots-live" width="8" height="8" patternUnits="userSpaceOnUse">
+<rect width="8" height="8" class="dots-bg"/><circle cx="4" cy="4" r="2" class="dots-dot"/></pattern>
+</defs>"""
+
+
+def render_landing(
+    site: Any,
+    landing: int,
+    cells: dict[str, CellMark],
+    sensors: dict[str, SensorMark],
+    blockers: list[BlockerMark],
+    heat: dict[str, int] | None = None,
+) -> Markup:
+    """The SVG of one landing; each cell is a focusable group carrying `data-cell` for live updates.
+
+    With `heat` (emissions per cell) cells are shaded in five steps and show their count instead.
+    """
+    rooms = [room for room in site.rooms if room.landing == landing]
+    outline = _perimeter(site)
+    frame = Frame([p for room in rooms for p in room.polygon] + outline or [(0.0, 0.0), (1.0, 1.0)])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="site-map" viewBox="0 0 {WIDTH_PX:.0f} {frame.height:.0f}" '
+        f'role="group" aria-label="{escape(site.name)}, landing {landing}">',
+        f"<title>{escape(site.name)}: landing {landing}</title>",
+        DEFS,
+    ]
+    if outline:
+        parts.append(f'<polygon class="perimeter" points="{frame.points(outline)}"/>')
+    font_px = max(7.0, min(12.0, 0.9 * frame.scale))
+    for room in sorted(rooms, key=lambda r: r.kind == "cell"):  # cells last so their outlines sit on top
+        if heat is not None and room.kind == "cell":
+            parts.append(_heat_cell(room, frame, heat.get(room.id, 0), max(heat.values(), default=0), font_px))
+        else:
+            parts.append(_room(room, frame, cells.get(room.id), font_px))
+    parts.extend(_wing_labels(rooms, frame))
+    for placement in site.sensors:
+        if _on_landing(placement.position[2], landing, site.floor_height_m):
+            parts.append(_sensor(placement, frame, sensors.get(placement.id)))
+    for placement in site.blockers:
+        if _on_landing(placement.position[2], landing, site.floor_height_m):
+            mark = next((b for b in blockers if b.id == placement.id), None)
+            parts.append(_blocker(placement, frame, mark))
+    parts.append("</svg>")
+    return Markup("\n".join(parts))
+
+
+def _room(room: Any, frame: Frame, mark: CellMark | None, font_px: float) -> str:
+    cx, cy = frame.xy(*_centre(room.polygon))
+    rid = escape(room.id)
+    if room.kind != "cell":
+        return (
+            f'<g class="room kind-{escape(room.kind)}"><polygon points="{frame.points(room.polygon)}"/>'
+            f'<text x="{cx:.1f}" y="{cy:.1f}" class="room-label" font-size="{font_px:.1f}">{escape(room.kind)}</text></g>'
+        )
+    state = "quiet"
+    caption = ""
+    if mark is not None:
+        state = "live" if mark.live else "incident"
+        caption = mark.caption + (" · NOW" if mark.live else f" · {mark.status}")
+    label = f"Cell {room.id}: " + (caption if caption else "no activity")
+    return (
+        f'<g class="room cell state-{state}" data-cell="{rid}" data-landing="{room.landing}" tabindex="0" '
+        f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
+        f'<polygon points="{frame.points(room.polygon)}"/>'
+        f'<text x="{cx:.1f}" y="{cy - font_px * 0.2:.1f}" class="cell-id" font-size="{font_px:.1f}">{rid}</text>'
+        f'<text x="{cx:.1f}" y="{cy + font_px:.1f}" class="cell-caption" font-size="{font_px * 0.9:.1f}">'
+        f"{escape(caption)}</text></g>"
+    )
+
+
+def _heat_cell(room: Any, frame: Frame, count: int, most: int, font_px: float) -> str:
+    cx, cy = frame.xy(*_centre(room.polygon))
+    step = 0 if count == 0 or most == 0 else 1 + min(3, int(4 * count / (most + 1)))
+    label = f"Cell {room.id}: {count} emissions"
+    return (
+        f'<g class="room cell heat-{step}" tabindex="0" role="img" aria-label="{escape(label)}">'
+        f"<title>{escape(label)}</title><polygon points=\"{frame.points(room.polygon)}\"/>"
+        f'<text x="{cx:.1f}" y="{cy - font_px * 0.2:.1f}" class="cell-id" font-size="{font_px:.1f}">{escape(room.id)}</text>'
+        f'<text x="{cx:.1f}" y="{cy + font_px:.1f}" class="cell-caption" font-size="{font_px:.1f}">{count}</text></g>'
+    )
+
+
+def _wing_labels(rooms: list[Any], frame: Frame) -> list[str]:
+    wings: dict[str, list[tuple[float, float]]] = {}
+    for room in rooms:
+        if room.wing:
+            wings.setdefault(room.wing, []).extend((p[0], p[1]) for p in room.polygon)
+    labels = []
+    for wing, points in sorted(wings.items()):
+        x = sum(p[0] for p in points) / len(points)
+        y = max(p[1] for p in points)
+        sx, sy = frame.xy(x, y)
+        labels.append(f'<text x="{sx:.1f}" y="{sy - 6:.1f}" class="wing-label">Wing {escape(wing)}</text>')
+    return labels
+
+
+def _sensor(placement: Any, frame: Frame, mark: SensorMark | None) -> str:
+    x, y = frame.xy(placement.position[0], placement.position[1])
+    healthy = mark is not None and mark.healthy
+    symbol = "✓" if healthy else "!"
+    state = "ok" if healthy else "fault"
+    why = "healthy" if healthy else "; ".join(mark.problems) if mark else "no status"
+    shape = (
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8"/>'
+        if placement.role != "perimeter"
+        else f'<rect x="{x - 8:.1f}" y="{y - 8:.1f}" width="16" height="16"/>'
+    )
+    label = f"Sensor {placement.id} ({placement.role}): {why}"
+    return (
+        f'<g class="sensor sensor-{state}" data-sensor="{escape(placement.id)}" tabindex="0" role="img" '
+        f'aria-label="{escape(label)}"><title>{escape(label)}</title>{shape}'
+        f'<text x="{x:.1f}" y="{y + 4:.1f}" class="sensor-symbol">{symbol}</text>'
+        f'<text x="{x + 11:.1f}" y="{y + 4:.1f}" class="sensor-label">{escape(placement.id)}</text></g>'
+    )
+
+
+def _blocker(placement: Any, frame: Frame, mark: BlockerMark | None) -> str:
+    x, y = frame.xy(placement.position[0], placement.position[1])
+    state = mark.state if mark else "unknown"
+    zones = ", ".join(placement.zones)
+    label = f"Blocker {placement.id} for zones {zones}: {state}"
+    return (
+        f'<g class="blocker blocker-{escape(state)}" tabindex="0" role="img" aria-label="{escape(label)}">'
+        f"<title>{escape(label)}</title>"
+        f'<polygon points="{x:.1f},{y - 9:.1f} {x + 9:.1f},{y + 7:.1f} {x - 9:.1f},{y + 7:.1f}"/>'
+        f'<text x="{x + 11:.1f}" y="{y + 4:.1f}" class="blocker-label">{escape(placement.id)} {escape(state.upper())}'
+        "</text></g>"
+    )
