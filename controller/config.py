@@ -213,7 +213,15 @@ class ControllerConfig(Section):
     site_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", description="Site id: the <site> segment of MQTT topics")
     site_file: Path = Field(description="Site model YAML (geometry, zones, sensors, blockers)")
     timezone: str = Field(default="Europe/London", description="Local time zone for schedules")
-    sensor_keys_dir: Path = Field(description="Directory of sensor public keys (<sensor_id>.pub)")
+    sensor_keyring: Path = Field(
+        description="JSON keyring of sensor public keys {sensor_id: base64 key or [keys]} (cellward.signing.Keyring)"
+    )
+    signing_key_file: Path | None = Field(
+        default=None, description="Controller's Ed25519 private key (PEM) to sign what it publishes; omit: unsigned"
+    )
+    controller_id: str = Field(
+        default="controller", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="Sender id of the controller"
+    )
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT broker")
     api: ApiConfig = Field(default_factory=ApiConfig, description="HTTP API")
@@ -252,15 +260,15 @@ def load_controller_config(path: Path) -> ControllerConfig:
     config = load_yaml_model(path, ControllerConfig)
     base = Path(path).resolve().parent
     updates: dict[str, Path] = {}
-    for name in ("site_file", "sensor_keys_dir"):
+    for name in ("site_file", "sensor_keyring", "signing_key_file"):
         value = getattr(config, name)
-        if not value.is_absolute():
+        if value is not None and not value.is_absolute():
             updates[name] = base / value
     config = config.model_copy(update=updates)
     if not config.site_file.is_file():
         raise ConfigError(f"{path}: site_file: {config.site_file} does not exist")
-    if not config.sensor_keys_dir.is_dir():
-        raise ConfigError(f"{path}: sensor_keys_dir: {config.sensor_keys_dir} is not a directory")
+    if not config.sensor_keyring.is_file():
+        raise ConfigError(f"{path}: sensor_keyring: {config.sensor_keyring} does not exist")
     url = config.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         config.database.url = f"sqlite:///{base / url.removeprefix('sqlite:///')}"

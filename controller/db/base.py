@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -16,6 +16,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# 64-bit ids on PostgreSQL (reports at 20 000/s overflow 32 bits in a day); SQLite's rowid needs INTEGER.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 DEFAULT_DATABASE_URL = "sqlite:///cellward-controller.db"
 

@@ -3,7 +3,7 @@
 from controller.db.auth import AuthSession, User
 from controller.db.base import Base
 from controller.db.incidents import AlertRecord, IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
-from controller.db.reports import Message, Report, SensorState
+from controller.db.reports import Message, PublishSeq, Report, SensorState, SensorStream
 
 __all__ = [
     "AlertRecord",
@@ -14,7 +14,9 @@ __all__ = [
     "IncidentRecord",
     "IncidentTransition",
     "Message",
+    "PublishSeq",
     "Report",
     "SensorState",
+    "SensorStream",
     "User",
 ]

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.db.base import Base
+from controller.db.base import Base, BigId
 
 
 class SensorState(Base):
-    """What the controller knows of one sensor: sequence bookkeeping, loss, liveness and clock."""
+    """What the controller knows of one sensor: totals over its streams, liveness and clock."""
 
     __tablename__ = "sensors"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    first_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    highest_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     messages_received: Mapped[int] = mapped_column(Integer, default=0)
     messages_lost: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
-    missing_seqs: Mapped[list[int]] = mapped_column(JSON, default=list)
     availability: Mapped[str] = mapped_column(String(16), default="unknown")
     last_seen: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_message_ts: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -28,18 +25,42 @@ class SensorState(Base):
     stats: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
+class SensorStream(Base):
+    """Sequence bookkeeping of one sensor's stream (seq counts per sender AND message name)."""
+
+    __tablename__ = "sensor_streams"
+
+    sensor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    highest_seq: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    lost: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[list[int]] = mapped_column(JSON, default=list)  # seqs in gaps, so late arrivals count back
+
+
+class PublishSeq(Base):
+    """The controller's own per-message-name seq, persisted so it keeps rising across restarts."""
+
+    __tablename__ = "publish_seq"
+
+    message_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class Message(Base):
-    """One accepted signed message; (sender, seq) is unique, which makes redelivery idempotent."""
+    """One accepted signed message; (sender, schema, seq) is unique, which makes redelivery idempotent."""
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("sender", "seq"),
+        UniqueConstraint("sender", "schema", "seq"),
         Index("ix_messages_received_at", "received_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sender: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
     schema: Mapped[str] = mapped_column(String(64))
     ts: Mapped[float] = mapped_column(Float)
     received_at: Mapped[float] = mapped_column(Float)
@@ -55,8 +76,8 @@ class Report(Base):
         Index("ix_reports_sensor_window", "sensor_id", "window_start"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     sensor_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[float] = mapped_column(Float)
     window_start: Mapped[float] = mapped_column(Float)

@@ -1,8 +1,8 @@
 """controller core: users, sessions, sensors, messages, reports, incidents, alerts
 
 Revision ID: 0001_controller_core
-Revises:
-Create Date: 2026-11-23 06:57:00.434493
+Revises: (none)
+Create Date: 2026-11-23 07:02:54.917950
 """
 
 from __future__ import annotations
@@ -52,28 +52,43 @@ def upgrade() -> None:
 
     op.create_table(
         "messages",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("sender", sa.String(length=64), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("schema", sa.String(length=64), nullable=False),
         sa.Column("ts", sa.Float(), nullable=False),
         sa.Column("received_at", sa.Float(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
-        sa.UniqueConstraint("sender", "seq", name=op.f("uq_messages_sender_seq")),
+        sa.UniqueConstraint("sender", "schema", "seq", name=op.f("uq_messages_sender_schema_seq")),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_received_at", ["received_at"], unique=False)
 
     op.create_table(
+        "publish_seq",
+        sa.Column("message_name", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("message_name", name=op.f("pk_publish_seq")),
+    )
+    op.create_table(
+        "sensor_streams",
+        sa.Column("sensor_id", sa.String(length=64), nullable=False),
+        sa.Column("message_name", sa.String(length=64), nullable=False),
+        sa.Column("first_seq", sa.BigInteger(), nullable=False),
+        sa.Column("highest_seq", sa.BigInteger(), nullable=False),
+        sa.Column("received", sa.Integer(), nullable=False),
+        sa.Column("lost", sa.Integer(), nullable=False),
+        sa.Column("duplicates", sa.Integer(), nullable=False),
+        sa.Column("missing", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("sensor_id", "message_name", name=op.f("pk_sensor_streams")),
+    )
+    op.create_table(
         "sensors",
         sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("first_seq", sa.Integer(), nullable=True),
-        sa.Column("highest_seq", sa.Integer(), nullable=True),
         sa.Column("messages_received", sa.Integer(), nullable=False),
         sa.Column("messages_lost", sa.Integer(), nullable=False),
         sa.Column("duplicates", sa.Integer(), nullable=False),
-        sa.Column("missing_seqs", sa.JSON(), nullable=False),
         sa.Column("availability", sa.String(length=16), nullable=False),
         sa.Column("last_seen", sa.Float(), nullable=True),
         sa.Column("last_message_ts", sa.Float(), nullable=True),
@@ -140,7 +155,7 @@ def upgrade() -> None:
 
     op.create_table(
         "incident_activity",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("incident_id", sa.String(length=36), nullable=False),
         sa.Column("start_s", sa.Float(), nullable=False),
         sa.Column("end_s", sa.Float(), nullable=False),
@@ -197,8 +212,8 @@ def upgrade() -> None:
 
     op.create_table(
         "reports",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("sensor_id", sa.String(length=64), nullable=False),
         sa.Column("received_at", sa.Float(), nullable=False),
         sa.Column("window_start", sa.Float(), nullable=False),
@@ -256,6 +271,8 @@ def downgrade() -> None:
     op.drop_table("alerts")
     op.drop_table("users")
     op.drop_table("sensors")
+    op.drop_table("sensor_streams")
+    op.drop_table("publish_seq")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_received_at")
 
