@@ -21,14 +21,7 @@ STATUSES = ("new", "acknowledged", "investigating", "request_raised", "closed")
 OPEN = STATUSES[:-1]
 
 
-@router.get("/incidents")
-def incident_queue(
-    request: Request,
-    viewer: Reader,
-    controller: ControllerDep,
-    show: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
-    wing: Annotated[str | None, Query(max_length=16)] = None,
-) -> HTMLResponse:
+def _queue(controller, show: str, wing: str | None) -> list[IncidentRecord]:
     query = (
         select(IncidentRecord)
         .where(IncidentRecord.suppressed.is_(False))
@@ -42,9 +35,27 @@ def incident_queue(
     if wing:
         query = query.where(IncidentRecord.wing == wing)
     with controller.sessions() as db:
-        incidents = list(db.scalars(query))
-    template = "incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
-    return render(request, template, viewer, incidents=incidents, show=show, wing=wing or "")
+        return list(db.scalars(query))
+
+
+Show = Annotated[str, Query(pattern="^(open|closed|all)$")]
+Wing = Annotated[str | None, Query(max_length=16)]
+
+
+@router.get("/incidents")
+def incident_queue(
+    request: Request, viewer: Reader, controller: ControllerDep, show: Show = "open", wing: Wing = None
+) -> HTMLResponse:
+    incidents = _queue(controller, show, wing)
+    return render(request, "incidents.html", viewer, incidents=incidents, show=show, wing=wing or "")
+
+
+@router.get("/incidents/rows")
+def incident_rows(
+    request: Request, viewer: Reader, controller: ControllerDep, show: Show = "open", wing: Wing = None
+) -> HTMLResponse:
+    """Just the table rows, for the live refresh when an incident event arrives."""
+    return render(request, "incident_rows.html", viewer, incidents=_queue(controller, show, wing))
 
 
 def _sensor_levels(timeline: list[IncidentActivity]) -> list[tuple[str, float, float, int]]:

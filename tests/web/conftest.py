@@ -1,0 +1,119 @@
+"""Web-view fixtures: a started controller (real SQLite database, real accounts) and its app with the pages."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from controller.app import create_app
+from controller.config import AuthConfig, ControllerConfig, DatabaseConfig
+from controller.runtime import Controller
+from controller.sighting import Sighting
+from controller.web import mount
+from tests.web.site_plan import small_prison
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "olive": ["officer"],
+    "oscar": ["officer"],
+    "arthur": ["authoriser"],
+    "vera": ["viewer"],
+    "audrey": ["auditor"],
+}
+MAX_FAILED_LOGINS = 3
+
+
+@pytest.fixture
+def controller(tmp_path) -> Iterator[Controller]:
+    site = small_prison()
+    config = ControllerConfig(
+        site_id="testbury",
+        site_file=tmp_path / "site.yaml",
+        sensor_keyring=tmp_path / "keyring.json",
+        database=DatabaseConfig(url=f"sqlite:///{tmp_path / 'controller.db'}"),
+        auth=AuthConfig(max_failed_logins=MAX_FAILED_LOGINS, lockout_s=600),
+    )
+    controller = Controller(config, site)
+    controller.start(with_ingest=False)
+    for username, roles in USERS.items():
+        controller.accounts.create_user(username, PASSWORD, roles)
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def app(controller: Controller) -> FastAPI:
+    app = create_app(controller)
+    mount(app)
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def login_csrf(client: TestClient) -> str:
+    page = client.get("/login")
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD):
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": login_csrf(client), "next": "/map"},
+        follow_redirects=False,
+    )
+
+
+def page_csrf(client: TestClient, path: str = "/map") -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A contraband phone in one cell, as the pipeline would place it (technology, operator, channel)."""
+
+    cell_id: str
+    technology: str = "lte"
+    operators: tuple[str, ...] = ("EE",)
+    freq_hz: float = 1747.5e6
+    band: str = "B3"
+
+
+def sighting(phone: Phone, at_s: float, confidence: float = 0.9, sensors: int = 3, duration_s: float = 1.0):
+    wing, landing, _ = phone.cell_id.split("-")
+    return Sighting(
+        start_s=at_s,
+        end_s=at_s + duration_s,
+        freq_hz=phone.freq_hz,
+        bandwidth_hz=1.08e6,
+        technology=phone.technology,
+        band=phone.band,
+        operators=phone.operators,
+        cell_id=phone.cell_id,
+        wing=wing,
+        landing=int(landing),
+        zone=f"cells-{wing.lower()}",
+        confidence=confidence,
+        method="rss",
+        runners_up=(("A-0-02", 0.06),),
+        sensor_powers_dbm={f"s{i}": -50.0 - 7 * i for i in range(sensors)},
+        received_at=time.time(),
+    )
+
+
+def record(controller: Controller, *sightings: Sighting) -> None:
+    """What ingest does with located emissions: merge into incidents, commit, then publish the events."""
+    with controller.sessions() as db:
+        events = controller.incidents.process(db, list(sightings))
+        db.commit()
+    for event in events:
+        controller.bus.emit(event)
