@@ -199,9 +199,15 @@ class IngestConfig(Section):
     batch_max: int = Field(default=2000, ge=1, description="Messages written per database transaction at most")
     batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a write batch, seconds")
     correlation_delay_s: float = Field(
-        default=0.3, ge=0, description="Wait this long for other sensors' reports of a window before locating"
+        default=0.1, ge=0, description="Wait this long for other sensors' reports of a window before locating"
     )
     max_missing_tracked: int = Field(default=10000, ge=0, description="Missing seqs remembered per sensor")
+    bursts_per_report: int = Field(
+        default=8, ge=1, le=64, description="Listed bursts per report used for cross-sensor correlation"
+    )
+    clock_tolerance_s: float = Field(
+        default=0.005, gt=0, description="Largest clock disagreement between sensors about one burst, s"
+    )
 
 
 class ApiConfig(Section):
@@ -215,6 +221,9 @@ class ControllerConfig(Section):
     timezone: str = Field(default="Europe/London", description="Local time zone for schedules")
     sensor_keyring: Path = Field(
         description="JSON keyring of sensor public keys {sensor_id: base64 key or [keys]} (cellward.signing.Keyring)"
+    )
+    survey_file: Path | None = Field(
+        default=None, description="Calibration survey (sensor offsets, room fingerprints) for the locator"
     )
     signing_key_file: Path | None = Field(
         default=None, description="Controller's Ed25519 private key (PEM) to sign what it publishes; omit: unsigned"
@@ -260,7 +269,7 @@ def load_controller_config(path: Path) -> ControllerConfig:
     config = load_yaml_model(path, ControllerConfig)
     base = Path(path).resolve().parent
     updates: dict[str, Path] = {}
-    for name in ("site_file", "sensor_keyring", "signing_key_file"):
+    for name in ("site_file", "sensor_keyring", "signing_key_file", "survey_file"):
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
             updates[name] = base / value

@@ -211,6 +211,7 @@ class IncidentEngine:
             updated_at=now,
         )
         db.add(incident)
+        db.flush()  # before its activity and alerts, which refer to it (no ORM relationships here)
         self._add_activity(db, incident, sighting)
         self._remember(incident)
         log.info(

@@ -36,8 +36,15 @@ class Ingest:
         config = controller.config
         if locating is None:
             from controller.locating import SiteLocating
+            from controller.survey import Survey
 
-            locating = SiteLocating(controller.site, config.ingest.correlation_delay_s)
+            locating = SiteLocating(
+                controller.site,
+                config.ingest.correlation_delay_s,
+                survey=Survey.load(config.survey_file) if config.survey_file is not None else None,
+                bursts_per_report=config.ingest.bursts_per_report,
+                clock_tolerance_s=config.ingest.clock_tolerance_s,
+            )
         self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
         self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=200_000)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.mqtt_client_id, protocol=mqtt.MQTTv5)

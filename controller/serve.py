@@ -13,6 +13,7 @@ from cellward.signing import KeyFileError
 from controller.app import create_app, create_safe_mode_app
 from controller.config import ApiConfig, load_controller_config
 from controller.runtime import Controller
+from controller.survey import SurveyError
 
 log = logging.getLogger("cellward.controller")
 
@@ -27,7 +28,7 @@ def build(config_path: Path) -> tuple[Controller | None, object, ApiConfig]:
     try:
         controller = Controller.from_config(config)
         controller.start()
-    except (ConfigError, KeyFileError) as exc:
+    except (ConfigError, KeyFileError, SurveyError) as exc:
         log.error("event=safe_mode site=%s reason=config_invalid detail=%s", config.site_id, exc)
         return None, create_safe_mode_app(str(exc)), config.api
     except SQLAlchemyError as exc:
