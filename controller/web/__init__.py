@@ -13,9 +13,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 def mount(app: FastAPI) -> None:
     """Add the web pages and /static to `app` (the controller's app factory calls this once)."""
     from controller.web.pages import routers
-    from controller.web.session import LoginRequired, redirect_to_login
+    from controller.web.session import NotLoggedInError, redirect_to_login
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers:
         app.include_router(router)
-    app.add_exception_handler(LoginRequired, redirect_to_login)
+    app.add_exception_handler(NotLoggedInError, redirect_to_login)

@@ -45,9 +45,9 @@ def bars(items: Sequence[tuple[str, int]], label: str) -> Markup:
     """Horizontal bars, longest first, each with its name and count written beside it."""
     most = max((count for _, count in items), default=0) or 1
     row_px = 22
-    width = 520
+    width, height = 520, max(1, len(items)) * row_px
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars" viewBox="0 0 {width} {max(1, len(items)) * row_px}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(label)}">'
     ]
     for index, (name, count) in enumerate(items):

@@ -19,7 +19,7 @@ from controller.runtime import Controller
 LOGIN_CSRF_COOKIE = "cellward_login_csrf"
 
 
-class LoginRequired(Exception):
+class NotLoggedInError(Exception):
     """Raised by a page dependency when nobody is logged in; answered with a redirect to the login page."""
 
     def __init__(self, next_path: str) -> None:
@@ -27,7 +27,7 @@ class LoginRequired(Exception):
 
 
 async def redirect_to_login(request: Request, exc: Exception) -> RedirectResponse:
-    assert isinstance(exc, LoginRequired)
+    assert isinstance(exc, NotLoggedInError)
     return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status.HTTP_303_SEE_OTHER)
 
 
@@ -71,7 +71,7 @@ def current_viewer(request: Request) -> Viewer:
     principal = controller_of(request).accounts.resolve(token) if token else None
     if principal is None:
         next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(next_path)
+        raise NotLoggedInError(next_path)
     assert token is not None
     return Viewer(principal, csrf_token_for(token))
 

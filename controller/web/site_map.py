@@ -130,28 +130,34 @@ def render_landing(
     return Markup("\n".join(parts))
 
 
+def _text(x: float, y: float, css_class: str, font_px: float, content: str) -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" class="{css_class}" font-size="{font_px:.1f}">{escape(content)}</text>'
+
+
 def _room(room: Any, frame: Frame, mark: CellMark | None, font_px: float) -> str:
     cx, cy = frame.xy(*_centre(room.polygon))
     rid = escape(room.id)
     if room.kind != "cell":
         return (
             f'<g class="room kind-{escape(room.kind)}"><polygon points="{frame.points(room.polygon)}"/>'
-            f'<text x="{cx:.1f}" y="{cy:.1f}" class="room-label" font-size="{font_px:.1f}">{escape(room.kind)}</text></g>'
+            f"{_text(cx, cy, 'room-label', font_px, room.kind)}</g>"
         )
-    state = "quiet"
-    caption = ""
-    if mark is not None:
-        state = "live" if mark.live else "incident"
-        caption = mark.caption + (" · NOW" if mark.live else f" · {mark.status}")
-    label = f"Cell {room.id}: " + (caption if caption else "no activity")
+    state = "quiet" if mark is None else "live" if mark.live else "incident"
+    label = f"Cell {room.id}: " + (f"{mark.caption} · {_state_word(mark)}" if mark else "no activity")
     return (
         f'<g class="room cell state-{state}" data-cell="{rid}" data-landing="{room.landing}" tabindex="0" '
         f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
         f'<polygon points="{frame.points(room.polygon)}"/>'
-        f'<text x="{cx:.1f}" y="{cy - font_px * 0.2:.1f}" class="cell-id" font-size="{font_px:.1f}">{rid}</text>'
-        f'<text x="{cx:.1f}" y="{cy + font_px:.1f}" class="cell-caption" font-size="{font_px * 0.9:.1f}">'
-        f"{escape(caption)}</text></g>"
+        f"{_text(cx, cy - font_px * 0.6, 'cell-id', font_px, room.id)}"
+        f"{_text(cx, cy + font_px * 0.5, 'cell-caption', font_px * 0.9, mark.caption if mark else '')}"
+        f"{_text(cx, cy + font_px * 1.5, 'cell-state', font_px * 0.9, _state_word(mark))}</g>"
     )
+
+
+def _state_word(mark: CellMark | None) -> str:
+    if mark is None:
+        return ""
+    return "NOW" if mark.live else mark.status.replace("_", " ")
 
 
 def _heat_cell(room: Any, frame: Frame, count: int, most: int, font_px: float) -> str:
@@ -160,9 +166,9 @@ def _heat_cell(room: Any, frame: Frame, count: int, most: int, font_px: float) -
     label = f"Cell {room.id}: {count} emissions"
     return (
         f'<g class="room cell heat-{step}" tabindex="0" role="img" aria-label="{escape(label)}">'
-        f"<title>{escape(label)}</title><polygon points=\"{frame.points(room.polygon)}\"/>"
-        f'<text x="{cx:.1f}" y="{cy - font_px * 0.2:.1f}" class="cell-id" font-size="{font_px:.1f}">{escape(room.id)}</text>'
-        f'<text x="{cx:.1f}" y="{cy + font_px:.1f}" class="cell-caption" font-size="{font_px:.1f}">{count}</text></g>'
+        f'<title>{escape(label)}</title><polygon points="{frame.points(room.polygon)}"/>'
+        f"{_text(cx, cy - font_px * 0.2, 'cell-id', font_px, room.id)}"
+        f"{_text(cx, cy + font_px, 'cell-caption', font_px, str(count))}</g>"
     )
 
 

@@ -99,7 +99,9 @@ def small_prison() -> Site:
                     )
                     number += 1
             rooms.append(
-                Room(f"{wing}-{landing}-L", "landing", wing, landing, _rect(x0, 4.0, 12.0, 3.0), f"cells-{wing.lower()}")
+                Room(
+                    f"{wing}-{landing}-L", "landing", wing, landing, _rect(x0, 4.0, 12.0, 3.0), f"cells-{wing.lower()}"
+                )
             )
     rooms.append(Room("S-0-01", "office", None, 0, _rect(13.0, 0.0, 6.0, 11.0), "staff"))
     rooms.append(Room("S-1-01", "office", None, 1, _rect(13.0, 0.0, 6.0, 11.0), "staff"))

@@ -99,8 +99,16 @@ def test_logout_ends_the_session(client):
 
 def test_pages_and_navigation_follow_the_roles(client):
     expected = {
-        "vera": {"/map": 200, "/incidents": 200, "/sensors": 200, "/patterns": 200, "/lookup": 403,
-                 "/requests": 403, "/blocking": 403, "/audit": 403},
+        "vera": {
+            "/map": 200,
+            "/incidents": 200,
+            "/sensors": 200,
+            "/patterns": 200,
+            "/lookup": 403,
+            "/requests": 403,
+            "/blocking": 403,
+            "/audit": 403,
+        },
         "olive": {"/lookup": 200, "/requests": 200, "/blocking": 200, "/audit": 403},
         "arthur": {"/requests": 200, "/lookup": 200, "/audit": 403},
         "audrey": {"/audit": 200, "/requests": 200, "/map": 200, "/blocking": 403},
@@ -132,7 +140,10 @@ def test_officer_acknowledges_assigns_and_notes_with_attribution(client, control
     csrf = page_csrf(client)
     assert client.post(f"/incidents/{incident.id}/acknowledge", data={"csrf": csrf}).status_code == 200
     assert client.post(f"/incidents/{incident.id}/assign", data={"csrf": csrf, "assignee": "oscar"}).status_code == 200
-    assert client.post(f"/incidents/{incident.id}/notes", data={"csrf": csrf, "text": "search at 14:00"}).status_code == 200
+    assert (
+        client.post(f"/incidents/{incident.id}/notes", data={"csrf": csrf, "text": "search at 14:00"}).status_code
+        == 200
+    )
     assert _only_incident(controller).status == "investigating"
     with controller.sessions() as db:
         moves = [(t.to_status, t.actor, t.comment) for t in db.scalars(select(IncidentTransition))]
@@ -176,7 +187,7 @@ def test_unknown_landing_is_a_clear_404(client):
 def test_patterns_count_emissions_per_cell_hour_and_week(client, controller):
     now = time.time()
     phone = Phone("A-1-02")
-    record(controller, *(sighting(phone, now - 3600 * k, duration_s=0.5) for k in range(5)))
+    record(controller, *(sighting(phone, now - 3600 * k, duration_s=0.5) for k in reversed(range(5))))
     log_in(client, "vera")
     page = client.get("/patterns?days=7&landing=1").text
     assert "5 located emissions in the last 7 days" in page

@@ -1,0 +1,115 @@
+"""The control room in a real browser: log in, watch a phone light up its cell, act on it, every page at both sizes."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.browser import SCREENS, SCREENSHOTS, chromium, serving
+from tests.web.conftest import PASSWORD, Phone, record, sighting
+
+pytestmark = pytest.mark.slow
+FIRST_REPORT_TO_MAP_S = 2.0
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/map"))
+
+
+def shoot(page: Page, name: str, screen: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{screen}.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= SCREENS[screen][0], f"{name} scrolls sideways at {SCREENS[screen]} ({width} px wide)"
+
+
+def test_officer_sees_a_phone_appear_in_its_cell_and_acts_on_it(app, controller):
+    phone = Phone("A-0-03")
+    with serving(app) as base, chromium() as browser:
+        officer = browser.new_page(viewport={"width": 1920, "height": 1080})
+        log_in(officer, base, "olive")
+        expect(officer.locator("#stream-state")).to_have_text("live: connected")
+        cell = officer.locator('g[data-cell="A-0-03"]')
+        expect(cell).to_have_class(re.compile("state-quiet"))
+
+        first_report_s = time.monotonic()
+        record(controller, sighting(phone, time.time()))
+        expect(cell).to_have_class(re.compile("state-live"), timeout=FIRST_REPORT_TO_MAP_S * 1000)
+        elapsed_s = time.monotonic() - first_report_s
+        assert elapsed_s <= FIRST_REPORT_TO_MAP_S, f"cell lit {elapsed_s:.2f} s after the phone was placed"
+        expect(cell).to_contain_text("LTE EE · NOW")
+        expect(officer.locator("#announcer")).to_have_text("New incident: LTE EE in cell A-0-03")
+        expect(officer.locator("#open-count")).to_have_text("1")
+
+        officer.click("#open-incidents a")
+        expect(officer.locator("#incident-cell")).to_have_text("A-0-03")
+        officer.get_by_role("button", name="Acknowledge").click()
+        expect(officer.locator("h1 .badge")).to_have_text("acknowledged")
+        officer.select_option("#assignee", "oscar")
+        officer.get_by_role("button", name="Assign", exact=True).click()
+        expect(officer.locator("h1 .badge")).to_have_text("investigating")
+        officer.fill("#note", "cell search booked for 14:00")
+        officer.get_by_role("button", name="Add note").click()
+        expect(officer.locator("text=cell search booked for 14:00")).to_be_visible()
+
+        officer.click("#draft-request")
+        expect(officer.locator("#requests-unavailable")).to_be_visible()
+
+
+def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, controller):
+    record(controller, sighting(Phone("B-1-06", "gsm", ("O2",), 905e6, "B8"), time.time()))
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "vera")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link", "Tab first reaches the skip link"
+        assert page.locator(".skip-link").bounding_box()["x"] >= 0, "the focused skip link is on screen"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+
+        page.click("[data-landing-link='1']")
+        live_cell = page.locator('g[data-cell="B-1-06"]')
+        expect(live_cell).to_have_class(re.compile("state-live"))
+        expect(page.locator("#landing-number")).to_have_text("1")
+        assert page.url.endswith("/map?landing=1")
+        live_cell.focus()
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none", "a focused cell must show where the keyboard is"
+
+
+def test_every_page_at_wall_and_laptop_size(app, controller):
+    window_start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
+    record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
+    record(controller, sighting(Phone("B-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
+    lookup = "/lookup?start=2026-11-20T14:00&end=2026-11-20T14:10"
+    sheet = lookup.replace("/lookup?", "/lookup/sheet?") + "&wing=A"
+    pages = {
+        "olive": ["/map", "/incidents", "/sensors", "/patterns", lookup, sheet, "/requests", "/blocking"],
+        "audrey": ["/audit"],
+    }
+    with serving(app) as base, chromium() as browser:
+        for screen, (width, height) in SCREENS.items():
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{base}/login")
+            shoot(page, "login", screen)
+            for user, paths in pages.items():
+                page.context.clear_cookies()
+                log_in(page, base, user)
+                for path in paths:
+                    response = page.goto(base + path)
+                    assert response.status == 200, f"{path} as {user}"
+                    name = path.strip("/").split("?")[0].replace("/", "-")
+                    shoot(page, name, screen)
+                    if path == "/incidents":
+                        page.click("tbody#incident-rows a >> nth=0")
+                        shoot(page, "incident", screen)
+            page.close()
+    assert len(list(SCREENSHOTS.glob("*-laptop.png"))) >= 11
