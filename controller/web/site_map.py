@@ -119,6 +119,9 @@ def render_landing(
         else:
             parts.append(_room(room, frame, cells.get(room.id), font_px))
     parts.extend(_wing_labels(rooms, frame))
+    if heat is not None:  # the heat map is about where phones were, not about equipment
+        parts.append("</svg>")
+        return Markup("\n".join(parts))
     for placement in site.sensors:
         if _on_landing(placement.position[2], landing, site.floor_height_m):
             parts.append(_sensor(placement, frame, sensors.get(placement.id)))
