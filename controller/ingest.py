@@ -61,9 +61,11 @@ class Ingest:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.publisher = Publisher(controller, self.client)
         self.connected = False
+        self.subscribed = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._last_health = 0.0
@@ -83,6 +85,7 @@ class Ingest:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connected = False
+        self.subscribed.clear()
         if not self._stop.is_set():
             log.warning("event=mqtt_disconnected site=%s reason=%s", self.controller.config.site_id, reason_code)
             self.publisher.arm_will()  # the next connection's will follows the next online
@@ -107,6 +110,10 @@ class Ingest:
         self.client.loop_start()
         self._worker = threading.Thread(target=self._run, name="cellward-ingest", daemon=True)
         self._worker.start()
+
+    def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
+        """True once the broker confirmed the subscription (tests and the bench wait for it)."""
+        return self.subscribed.wait(timeout_s)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Finish and acknowledge what was received, say `stopped`, and disconnect."""

@@ -39,10 +39,19 @@ def build(config_path: Path) -> tuple[Controller | None, object, ApiConfig]:
     return controller, create_app(controller), config.api
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which would kill the process before
+    ingest is stopped (messages acked, `stopped` published); we swallow it and exit 0 after our cleanup."""
+
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def run_controller(config_path: Path, host: str | None = None, port: int | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     controller, app, api = build(config_path)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(app, host=host or api.host, port=port or api.port, log_config=None, access_log=False)
     )
     try:
