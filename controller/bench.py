@@ -258,6 +258,7 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
             site_id=SITE_ID,
             site_file=workdir / "unused.yaml",
             sensor_keyring=workdir / "keyring.json",
+            signing_key_file=workdir / "controller-key.pem",
             database=DatabaseConfig(url=url),
             mqtt=MqttConfig(port=port),
             ingest=IngestConfig(batch_max=500, batch_wait_s=0.02, correlation_delay_s=0.1),
