@@ -11,12 +11,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from cellward.site import load_site, small_site_path
 from controller.app import create_app
 from controller.config import AuthConfig, ControllerConfig, DatabaseConfig
 from controller.runtime import Controller
 from controller.sighting import Sighting
 from controller.web import mount
-from tests.web.site_plan import small_prison
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -31,15 +31,14 @@ MAX_FAILED_LOGINS = 3
 
 @pytest.fixture
 def controller(tmp_path) -> Iterator[Controller]:
-    site = small_prison()
     config = ControllerConfig(
-        site_id="testbury",
-        site_file=tmp_path / "site.yaml",
+        site_id="hmp-small",
+        site_file=small_site_path(),
         sensor_keyring=tmp_path / "keyring.json",
         database=DatabaseConfig(url=f"sqlite:///{tmp_path / 'controller.db'}"),
         auth=AuthConfig(max_failed_logins=MAX_FAILED_LOGINS, lockout_s=600),
     )
-    controller = Controller(config, site)
+    controller = Controller(config, load_site(small_site_path()))
     controller.start(with_ingest=False)
     for username, roles in USERS.items():
         controller.accounts.create_user(username, PASSWORD, roles)

@@ -65,7 +65,7 @@ def test_officer_sees_a_phone_appear_in_its_cell_and_acts_on_it(app, controller)
 
 
 def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, controller):
-    record(controller, sighting(Phone("B-1-06", "gsm", ("O2",), 905e6, "B8"), time.time()))
+    record(controller, sighting(Phone("A-1-06", "gsm", ("O2",), 905e6, "B8"), time.time()))
     with serving(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         log_in(page, base, "vera")
@@ -76,7 +76,7 @@ def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, contr
         assert page.evaluate("document.activeElement.id") == "main"
 
         page.click("[data-landing-link='1']")
-        live_cell = page.locator('g[data-cell="B-1-06"]')
+        live_cell = page.locator('g[data-cell="A-1-06"]')
         expect(live_cell).to_have_class(re.compile("state-live"))
         expect(page.locator("#landing-number")).to_have_text("1")
         assert page.url.endswith("/map?landing=1")
@@ -88,7 +88,7 @@ def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, contr
 def test_every_page_at_wall_and_laptop_size(app, controller):
     window_start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
     record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
-    record(controller, sighting(Phone("B-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
+    record(controller, sighting(Phone("A-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
     lookup = "/lookup?start=2026-11-20T14:00&end=2026-11-20T14:10"
     sheet = lookup.replace("/lookup?", "/lookup/sheet?") + "&wing=A"
     pages = {

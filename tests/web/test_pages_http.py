@@ -167,15 +167,15 @@ def test_acknowledging_twice_says_why_it_cannot(client, controller):
 
 
 def test_map_lights_the_cell_with_technology_operator_and_a_text_state(client, controller):
-    record(controller, sighting(Phone("B-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
+    record(controller, sighting(Phone("A-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
     log_in(client, "vera")
     landing_0 = client.get("/map/landing/0").text
-    assert 'class="room cell state-quiet" data-cell="B-1-06"' not in landing_0, "B-1-06 is on landing 1"
+    assert 'class="room cell state-quiet" data-cell="A-1-06"' not in landing_0, "A-1-06 is on landing 1"
     svg = client.get("/map?landing=1").text
-    cell = re.search(r'<g class="room cell state-(\w+)" data-cell="B-1-06".*?</g>', svg, re.S)
+    cell = re.search(r'<g class="room cell state-(\w+)" data-cell="A-1-06".*?</g>', svg, re.S)
     assert cell and cell.group(1) == "live", "a phone heard seconds ago must show as transmitting now"
     assert "GSM Vodafone · NOW" in cell.group(0), "state must be written, not only coloured"
-    assert svg.count('data-cell="') == 16, "every cell of landing 1 (two wings × 8) is drawn"
+    assert svg.count('data-cell="') == 8, "every cell of landing 1 is drawn"
 
 
 def test_unknown_landing_is_a_clear_404(client):
@@ -200,7 +200,7 @@ def test_lookup_ranks_the_better_evidenced_cell_first_and_prints_a_sheet(client,
     strong, weak = Phone("A-0-05"), Phone("A-0-07", "gsm", ("O2",), 905e6, "B8")
     record(controller, sighting(weak, start + 60, confidence=0.4, sensors=1))
     record(controller, *(sighting(strong, start + 30 * k, confidence=0.9, sensors=3) for k in range(3)))
-    record(controller, sighting(Phone("B-0-01"), start - 86400))  # a day earlier: outside the window
+    record(controller, sighting(Phone("A-1-08"), start - 86400))  # a day earlier: outside the window
     log_in(client, "olive")
     page = client.get("/lookup?start=2026-11-20T14:00&end=2026-11-20T14:10").text
     ranked = re.findall(r"<tr><td>(\d+)</td><td>([A-Z]-\d-\d+)</td>", page)
@@ -208,7 +208,7 @@ def test_lookup_ranks_the_better_evidenced_cell_first_and_prints_a_sheet(client,
     sheet = client.get("/lookup/sheet?start=2026-11-20T14:00&end=2026-11-20T14:10&wing=A")
     assert sheet.status_code == 200 and "Search tasking sheet" in sheet.text
     assert sheet.text.index("A-0-05") < sheet.text.index("A-0-07")
-    assert "B-0-01" not in sheet.text
+    assert "A-1-08" not in sheet.text
 
 
 def test_lookup_with_a_backwards_window_explains_the_problem(client):
@@ -222,7 +222,7 @@ def test_lookup_with_a_backwards_window_explains_the_problem(client):
 def test_sensor_page_lists_every_placed_sensor_with_its_health(client):
     log_in(client, "vera")
     page = client.get("/sensors").text
-    for sensor_id in ("s-a0", "s-b0", "s-a1", "s-per"):
+    for sensor_id in ("s-A0-1", "s-A0-2", "s-A1-1", "s-PERIM-S"):
         assert f"<td>{sensor_id}</td>" in page
     assert "has never been heard" in page, "a silent sensor says why it is unhealthy"
 
