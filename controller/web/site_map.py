@@ -14,7 +14,10 @@ from typing import Any
 from markupsafe import Markup
 
 WIDTH_PX = 1000.0
+HEIGHT_PX = 620.0  # a landing fits beside the side panel on a 1366×768 laptop
 PAD_PX = 24.0
+MARGIN_M = 2.0
+MIN_FONT_PX = 5.5
 
 
 @dataclass(frozen=True)
@@ -48,17 +51,30 @@ class BlockerMark:
 
 
 class Frame:
-    """Maps site metres to SVG units for one drawing."""
+    """Maps site metres to SVG units for one drawing, fitting WIDTH_PX × at most HEIGHT_PX.
 
-    def __init__(self, points: Iterable[Sequence[float]]) -> None:
-        xs, ys = zip(*((p[0], p[1]) for p in points), strict=True)
-        self.min_x, self.max_x, self.min_y, self.max_y = min(xs), max(xs), min(ys), max(ys)
-        span = max(self.max_x - self.min_x, 1.0)
-        self.scale = (WIDTH_PX - 2 * PAD_PX) / span
-        self.height = (self.max_y - self.min_y) * self.scale + 2 * PAD_PX
+    `rotated` turns the plan a quarter clockwise (north to the right), so that a wing running north-south
+    is drawn along the screen's long side, where its cell numbers stay readable.
+    """
+
+    def __init__(self, points: Iterable[Sequence[float]], margin_m: float = 0.0, rotated: bool = False) -> None:
+        self.rotated = rotated
+        turned = [self._turn(p[0], p[1]) for p in points]
+        xs, ys = zip(*turned, strict=True)
+        self.min_x, self.max_x = min(xs) - margin_m, max(xs) + margin_m
+        self.min_y, self.max_y = min(ys) - margin_m, max(ys) + margin_m
+        span_x = max(self.max_x - self.min_x, 1.0)
+        span_y = max(self.max_y - self.min_y, 1.0)
+        self.scale = min((WIDTH_PX - 2 * PAD_PX) / span_x, (HEIGHT_PX - 2 * PAD_PX) / span_y)
+        self.offset_x = (WIDTH_PX - span_x * self.scale) / 2  # centre a plan narrower than the drawing
+        self.height = span_y * self.scale + 2 * PAD_PX
+
+    def _turn(self, x: float, y: float) -> tuple[float, float]:
+        return (y, -x) if self.rotated else (x, y)
 
     def xy(self, x: float, y: float) -> tuple[float, float]:
-        return (PAD_PX + (x - self.min_x) * self.scale, PAD_PX + (self.max_y - y) * self.scale)
+        u, v = self._turn(x, y)
+        return (self.offset_x + (u - self.min_x) * self.scale, PAD_PX + (self.max_y - v) * self.scale)
 
     def points(self, polygon: Iterable[Sequence[float]]) -> str:
         return " ".join("{:.1f},{:.1f}".format(*self.xy(p[0], p[1])) for p in polygon)
@@ -96,28 +112,39 @@ def render_landing(
     sensors: dict[str, SensorMark],
     blockers: list[BlockerMark],
     heat: dict[str, int] | None = None,
+    wing: str | None = None,
 ) -> Markup:
     """The SVG of one landing; each cell is a focusable group carrying `data-cell` for live updates.
 
     With `heat` (emissions per cell) cells are shaded in five steps and show their count instead.
+    With `wing` the drawing zooms to that wing (the rest of the landing is cut off at the edges).
     """
     rooms = [room for room in site.rooms if room.landing == landing]
+    outside = {zone.id for zone in site.zones if zone.kind == "outside"}
+    rooms = [room for room in rooms if room.zone not in outside]  # roads beyond the wall only shrink the plan
     outline = _perimeter(site)
-    frame = Frame([p for room in rooms for p in room.polygon] + outline or [(0.0, 0.0), (1.0, 1.0)])
+    # Frame the buildings, not the whole perimeter: officers need to read cell numbers.
+    focus = [room for room in rooms if room.wing == wing] if wing else rooms
+    corners = [p for room in focus for p in room.polygon] or outline or [(0.0, 0.0), (1.0, 1.0)]
+    xs = [p[0] for p in corners]
+    ys = [p[1] for p in corners]
+    tall = bool(wing) and (max(ys) - min(ys)) > 1.2 * (max(xs) - min(xs))
+    frame = Frame(corners, margin_m=MARGIN_M, rotated=tall)
+    title = f"{site.name}, landing {landing}" + (f", wing {wing}" if wing else "")
+    title += " (turned: north is to the right)" if frame.rotated else ""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="site-map" viewBox="0 0 {WIDTH_PX:.0f} {frame.height:.0f}" '
-        f'role="group" aria-label="{escape(site.name)}, landing {landing}">',
-        f"<title>{escape(site.name)}: landing {landing}</title>",
+        f'role="group" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
         DEFS,
     ]
     if outline:
         parts.append(f'<polygon class="perimeter" points="{frame.points(outline)}"/>')
-    font_px = max(7.0, min(12.0, 0.9 * frame.scale))
     for room in sorted(rooms, key=lambda r: r.kind == "cell"):  # cells last so their outlines sit on top
         if heat is not None and room.kind == "cell":
-            parts.append(_heat_cell(room, frame, heat.get(room.id, 0), max(heat.values(), default=0), font_px))
+            parts.append(_heat_cell(room, frame, heat.get(room.id, 0), max(heat.values(), default=0)))
         else:
-            parts.append(_room(room, frame, cells.get(room.id), font_px))
+            parts.append(_room(room, frame, cells.get(room.id)))
     parts.extend(_wing_labels(rooms, frame))
     if heat is not None:  # the heat map is about where phones were, not about equipment
         parts.append("</svg>")
@@ -133,12 +160,27 @@ def render_landing(
     return Markup("\n".join(parts))
 
 
-def _text(x: float, y: float, css_class: str, font_px: float, content: str) -> str:
+def _text(x: float, y: float, css_class: str, font_px: float, content: str, fit_px: float | None = None) -> str:
+    if fit_px is not None and content:
+        # DejaVu Sans bold averages about 0.65 em per character; shrink long words to stay inside the cell.
+        font_px = min(font_px, fit_px / (0.65 * len(content)))
+    if font_px < MIN_FONT_PX:  # unreadable at this zoom: the tooltip and aria-label still carry it
+        return ""
     return f'<text x="{x:.1f}" y="{y:.1f}" class="{css_class}" font-size="{font_px:.1f}">{escape(content)}</text>'
 
 
-def _room(room: Any, frame: Frame, mark: CellMark | None, font_px: float) -> str:
+def _size_px(room: Any, frame: Frame) -> tuple[float, float]:
+    """The room's width in SVG units, and a font large enough to read yet keeping an id like A-2-14 inside."""
+    xs = [p[0] for p in room.polygon]
+    ys = [p[1] for p in room.polygon]
+    width_px = (max(xs) - min(xs)) * frame.scale
+    height_px = (max(ys) - min(ys)) * frame.scale
+    return width_px * 0.92, min(13.0, width_px / 4.2, height_px / 3.6)
+
+
+def _room(room: Any, frame: Frame, mark: CellMark | None) -> str:
     cx, cy = frame.xy(*_centre(room.polygon))
+    width_px, font_px = _size_px(room, frame)
     rid = escape(room.id)
     if room.kind != "cell":
         return (
@@ -152,8 +194,8 @@ def _room(room: Any, frame: Frame, mark: CellMark | None, font_px: float) -> str
         f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
         f'<polygon points="{frame.points(room.polygon)}"/>'
         f"{_text(cx, cy - font_px * 0.6, 'cell-id', font_px, room.id)}"
-        f"{_text(cx, cy + font_px * 0.5, 'cell-caption', font_px * 0.9, mark.caption if mark else '')}"
-        f"{_text(cx, cy + font_px * 1.5, 'cell-state', font_px * 0.9, _state_word(mark))}</g>"
+        f"{_text(cx, cy + font_px * 0.5, 'cell-caption', font_px * 0.9, mark.caption if mark else '', width_px)}"
+        f"{_text(cx, cy + font_px * 1.5, 'cell-state', font_px * 0.9, _state_word(mark), width_px)}</g>"
     )
 
 
@@ -163,8 +205,9 @@ def _state_word(mark: CellMark | None) -> str:
     return "NOW" if mark.live else mark.status.replace("_", " ")
 
 
-def _heat_cell(room: Any, frame: Frame, count: int, most: int, font_px: float) -> str:
+def _heat_cell(room: Any, frame: Frame, count: int, most: int) -> str:
     cx, cy = frame.xy(*_centre(room.polygon))
+    _, font_px = _size_px(room, frame)
     step = 0 if count == 0 or most == 0 else 1 + min(3, int(4 * count / (most + 1)))
     label = f"Cell {room.id}: {count} emissions"
     return (
@@ -176,16 +219,16 @@ def _heat_cell(room: Any, frame: Frame, count: int, most: int, font_px: float) -
 
 
 def _wing_labels(rooms: list[Any], frame: Frame) -> list[str]:
+    """Each wing's name centred above its rooms, as drawn (after any turn)."""
     wings: dict[str, list[tuple[float, float]]] = {}
     for room in rooms:
         if room.wing:
-            wings.setdefault(room.wing, []).extend((p[0], p[1]) for p in room.polygon)
+            wings.setdefault(room.wing, []).extend(frame.xy(p[0], p[1]) for p in room.polygon)
     labels = []
     for wing, points in sorted(wings.items()):
-        x = sum(p[0] for p in points) / len(points)
-        y = max(p[1] for p in points)
-        sx, sy = frame.xy(x, y)
-        labels.append(f'<text x="{sx:.1f}" y="{sy - 6:.1f}" class="wing-label">Wing {escape(wing)}</text>')
+        x = (min(p[0] for p in points) + max(p[0] for p in points)) / 2
+        y = min(p[1] for p in points)
+        labels.append(f'<text x="{x:.1f}" y="{max(y - 6, 14):.1f}" class="wing-label">Wing {escape(wing)}</text>')
     return labels
 
 

@@ -233,3 +233,12 @@ def test_static_assets_are_served_locally(client):
     log_in(client, "vera")
     page = client.get("/map").text
     assert "http://" not in page.split("<body")[0] and "https://" not in page, "no CDN: control rooms are air-gapped"
+
+
+def test_map_zooms_to_a_wing_and_refuses_an_unknown_one(client):
+    log_in(client, "vera")
+    page = client.get("/map?landing=1&wing=A")
+    assert page.status_code == 200 and "hmp-small, landing 1, wing A" in page.text
+    assert 'data-wing="A"' in page.text, "live redraws keep the zoom"
+    response = client.get("/map?landing=1&wing=Z")
+    assert response.status_code == 404 and "wings: A" in response.text

@@ -65,14 +65,28 @@ def _landing(controller: Controller, landing: int | None) -> int:
     return landing
 
 
-def map_svg(controller: Controller, landing: int, incidents: list[IncidentRecord]):
+def wings(controller: Controller) -> list[str]:
+    return sorted({room.wing for room in controller.site.rooms if room.wing})
+
+
+def _wing(controller: Controller, wing: str | None) -> str | None:
+    if wing and wing not in wings(controller):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no wing {wing}; wings: {', '.join(wings(controller))}")
+    return wing or None
+
+
+def map_svg(controller: Controller, landing: int, wing: str | None, incidents: list[IncidentRecord]):
     return render_landing(
         controller.site,
         landing,
         cell_marks(incidents, controller.clock()),
         sensor_marks(controller),
         blocker_marks(controller),
+        wing=wing,
     )
+
+
+WingQuery = Annotated[str | None, Query(max_length=16)]
 
 
 @router.get("/map")
@@ -81,9 +95,12 @@ def live_map(
     viewer: Reader,
     controller: ControllerDep,
     landing: Annotated[int | None, Query(ge=-10, le=100)] = None,
+    wing: WingQuery = None,
 ) -> HTMLResponse:
     shown = _landing(controller, landing)
+    zoom = _wing(controller, wing)
     incidents = open_incidents(controller)
+    sensors = sensor_marks(controller)
     return render(
         request,
         "map.html",
@@ -91,16 +108,21 @@ def live_map(
         site=controller.site,
         landing=shown,
         landings=landings(controller.site),
-        svg=map_svg(controller, shown, incidents),
+        wing=zoom,
+        wings=wings(controller),
+        svg=map_svg(controller, shown, zoom, incidents),
         incidents=incidents,
+        faulty_sensors=[mark for mark in sensors.values() if not mark.healthy],
         blockers=blocker_marks(controller),
         live_s=LIVE_S,
     )
 
 
 @router.get("/map/landing/{landing}")
-def landing_fragment(request: Request, landing: int, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
+def landing_fragment(
+    request: Request, landing: int, viewer: Reader, controller: ControllerDep, wing: WingQuery = None
+) -> HTMLResponse:
     """Just the SVG of one landing, for switching landings and redrawing without a page load."""
     shown = _landing(controller, landing)
-    svg = map_svg(controller, shown, open_incidents(controller))
+    svg = map_svg(controller, shown, _wing(controller, wing), open_incidents(controller))
     return HTMLResponse(str(svg))

@@ -27,7 +27,8 @@
   function redrawMap() {
     const map = document.getElementById("map");
     if (!map) return;
-    refresh("map", "/map/landing/" + map.dataset.landing, (html) => { map.innerHTML = html; });
+    const wing = map.dataset.wing ? "?wing=" + encodeURIComponent(map.dataset.wing) : "";
+    refresh("map", "/map/landing/" + map.dataset.landing + wing, (html) => { map.innerHTML = html; });
   }
 
   function redrawQueue() {
@@ -101,7 +102,11 @@
       other.classList.toggle("selected", on);
       if (on) other.setAttribute("aria-current", "true"); else other.removeAttribute("aria-current");
     });
-    history.replaceState(null, "", "/map?landing=" + link.dataset.landingLink);
+    const wing = map.dataset.wing ? "&wing=" + encodeURIComponent(map.dataset.wing) : "";
+    history.replaceState(null, "", "/map?landing=" + link.dataset.landingLink + wing);
+    document.querySelectorAll("[data-wing-link]").forEach((w) => {
+      w.href = "/map?landing=" + link.dataset.landingLink + "&wing=" + encodeURIComponent(w.dataset.wingLink);
+    });
   });
 
   connect();
