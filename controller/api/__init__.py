@@ -1,0 +1,1 @@
+"""The controller's HTTP API: one router per resource, request/response models in `models/`."""

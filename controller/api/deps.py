@@ -1,0 +1,75 @@
+"""Dependencies shared by the routers: the running controller and the caller's identity and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from controller.accounts import Principal
+from controller.runtime import Controller
+
+SESSION_COOKIE = "cellward_session"
+bearer = HTTPBearer(auto_error=False, description="Session token from POST /api/auth/login")
+cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Session cookie set by login")
+
+READ_ROLES = frozenset({"viewer", "officer", "authoriser", "auditor"})
+OFFICER_ROLES = frozenset({"officer"})
+ADMIN_ROLES = frozenset({"admin"})
+
+
+def get_controller(request: Request) -> Controller:
+    return request.app.state.controller
+
+
+ControllerDep = Annotated[Controller, Depends(get_controller)]
+
+
+def session_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cookie_token: Annotated[str | None, Depends(cookie)],
+) -> str | None:
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return credentials.credentials
+    return cookie_token
+
+
+TokenDep = Annotated[str | None, Depends(session_token)]
+
+
+def current_principal(token: TokenDep, controller: ControllerDep) -> Principal:
+    principal = controller.accounts.resolve(token) if token else None
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "not logged in or session expired: POST /api/auth/login",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+LoggedIn = Annotated[Principal, Depends(current_principal)]
+
+
+def require(roles: frozenset[str]) -> Callable[[Principal], Principal]:
+    """A dependency that lets through callers holding any of `roles` (admin always passes)."""
+
+    def check(principal: LoggedIn) -> Principal:
+        if not principal.has_any(roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"needs one of the roles: {', '.join(sorted(roles))}")
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require(READ_ROLES))]
+Officer = Annotated[Principal, Depends(require(OFFICER_ROLES))]
+Admin = Annotated[Principal, Depends(require(ADMIN_ROLES))]
+
+AUTH_RESPONSES: dict[int | str, dict[str, str]] = {
+    401: {"description": "Not logged in or session expired"},
+    403: {"description": "Logged in without the role this needs"},
+}
+NOT_FOUND: dict[int | str, dict[str, str]] = {404: {"description": "No such item"}}

@@ -1,0 +1,1 @@
+"""Request and response models of the controller API, one module per resource."""

@@ -1,0 +1,323 @@
+"""`cellward bench controller`: sustained reports/s through a real Mosquitto into the controller, and p95
+latency from a phone's first report being published to its incident arriving on MQTT.
+
+Load: phones in random cells of the reference site, each on its own channel, active for a few seconds,
+starting at staggered times. Every window (1 s) each sensor that hears an active phone (level from the
+site's propagation model plus fixed shadowing and measurement noise, above a -100 dBm sensitivity)
+reports it with a few listed bursts at shared burst times; a sensor publishes one signed batch per window.
+Payloads are built and signed before the clock starts, in a separate process that then publishes at the
+offered rate, so the controller process (ingest thread, GIL: one core) is what is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cellward.messages import ActivityReport, BurstRecord, ClockState, DetectionBatch, sensor_topic
+from cellward.signing import Keyring, NodeKey, sign_message
+from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
+from controller.runtime import Controller
+
+SITE_ID = "bench"
+WINDOW_S = 1.0
+SENSITIVITY_DBM = -100.0
+BURSTS_LISTED = 4
+PHONE_ACTIVE_S = 4.0
+TX_DBM = 5.0
+CHANNELS_HZ = [
+    *np.arange(880.2e6, 914.8e6, 200e3),
+    *np.arange(832.2e6, 861.8e6, 200e3),
+    *np.arange(703.2e6, 732.8e6, 200e3),
+]
+
+
+@dataclass(frozen=True)
+class Phone:
+    index: int
+    cell_id: str
+    position: tuple[float, float, float]
+    freq_hz: float
+    start_window: int
+    windows: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_broker(workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    conf = workdir / "mosquitto.conf"
+    # Queue without limit for the controller's session: the bench must measure the controller, not drops.
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
+        "max_inflight_messages 0\nmessage_size_limit 0\n"
+    )
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("mosquitto did not start")
+
+
+def _bench_site(n_sensors: int):
+    """The reference site, with sensors added (copies of the existing ones, moved along the wings) up to n."""
+    from cellward.site import load_site, reference_site_path
+
+    site = load_site(reference_site_path())
+    sensors = list(site.sensors)
+    base = list(sensors)
+    rng = np.random.default_rng(7)
+    while len(sensors) < n_sensors:
+        template = base[len(sensors) % len(base)]
+        x, y, z = template.position
+        position = (float(x + rng.uniform(-4, 4)), float(y + rng.uniform(-4, 4)), float(z))
+        sensors.append(template.model_copy(update={"id": f"{template.id}-x{len(sensors)}", "position": position}))
+    return (
+        site.model_copy(update={"sensors": sensors[:n_sensors]})
+        if n_sensors < len(base) or n_sensors > len(base)
+        else site
+    )
+
+
+def _plan(site, n_phones: int, seconds: float, rng) -> list[Phone]:
+    cells = site.cells
+    windows_total = int(seconds / WINDOW_S)
+    active = int(PHONE_ACTIVE_S / WINDOW_S)
+    phones = []
+    for i in range(n_phones):
+        cell = cells[int(rng.integers(len(cells)))]
+        start = int(rng.integers(0, max(1, windows_total - active)))
+        phones.append(Phone(i, cell.id, tuple(cell.centroid), float(CHANNELS_HZ[i % len(CHANNELS_HZ)]), start, active))
+    return phones
+
+
+def _levels(site, phones: list[Phone], rng) -> np.ndarray:
+    from cellward.site.propagation import PropagationModel, PropagationParams
+
+    model = PropagationModel(site, PropagationParams())
+    levels = np.empty((len(phones), len(site.sensors)))
+    for i, phone in enumerate(phones):
+        for j, sensor in enumerate(site.sensors):
+            levels[i, j] = model.received_power_dbm(TX_DBM, phone.position, sensor, phone.freq_hz)
+    return levels + rng.normal(0, 4.0, levels.shape)  # fixed shadowing per phone-sensor pair
+
+
+def _payloads(site, phones, levels, keys, t0: float, windows: int, rng) -> list[list[tuple[str, bytes, list[int]]]]:
+    """Per window: (topic, signed payload, indices of phones whose FIRST window this is) per sensor."""
+    clock = ClockState(state="synced", source="sim", offset_s=0.0)
+    seq = dict.fromkeys(keys, 0)
+    out = []
+    for w in range(windows):
+        window_start = datetime.fromtimestamp(t0 + w * WINDOW_S, UTC)
+        active = [p for p in phones if p.start_window <= w < p.start_window + p.windows]
+        per_sensor: dict[int, list[ActivityReport]] = {}
+        firsts: dict[int, list[int]] = {}
+        for phone in active:
+            burst_t = [
+                window_start + timedelta(seconds=0.1 + phone.index % 50 * 0.0123 + k * 0.004615)
+                for k in range(BURSTS_LISTED)
+            ]
+            for j in np.flatnonzero(levels[phone.index] > SENSITIVITY_DBM):
+                power = float(levels[phone.index, j])
+                bursts = [
+                    BurstRecord(
+                        start=t,
+                        duration_s=0.000546,
+                        freq_hz=phone.freq_hz,
+                        bandwidth_hz=200e3,
+                        power_dbm=power + float(rng.normal(0, 1.0)),
+                        snr_db=power + 110,
+                        technology="gsm",
+                    )
+                    for t in burst_t
+                ]
+                per_sensor.setdefault(int(j), []).append(
+                    ActivityReport(
+                        freq_hz=phone.freq_hz,
+                        bandwidth_hz=200e3,
+                        band=None,
+                        operators=[],
+                        technology="gsm",
+                        window_start=window_start,
+                        window_s=WINDOW_S,
+                        listen_s=0.2,
+                        burst_count=40,
+                        duty_cycle=0.1,
+                        mean_power_dbm=power,
+                        peak_power_dbm=power + 1,
+                        snr_db=power + 110,
+                        noise_floor_dbm=-110.0,
+                        first_burst=burst_t[0],
+                        last_burst=burst_t[-1] + timedelta(seconds=0.000546),
+                        gain_db=28.0,
+                        calibration_db=-32.5,
+                        clipped_fraction=0.0,
+                        bursts=bursts,
+                        bursts_truncated=True,
+                    )
+                )
+                if w == phone.start_window:
+                    firsts.setdefault(int(j), []).append(phone.index)
+        window = []
+        for j, reports in per_sensor.items():
+            sensor = site.sensors[j]
+            for chunk_start in range(0, len(reports), 1000):
+                seq[sensor.id] += 1
+                batch = DetectionBatch(
+                    site=SITE_ID,
+                    sender=sensor.id,
+                    ts=window_start + timedelta(seconds=WINDOW_S),
+                    seq=seq[sensor.id],
+                    clock=clock,
+                    reports=reports[chunk_start : chunk_start + 1000],
+                )
+                wire = sign_message(batch.to_wire(), keys[sensor.id])
+                window.append(
+                    (
+                        sensor_topic(SITE_ID, sensor.id, "detections"),
+                        json.dumps(wire).encode(),
+                        firsts.get(j, []) if chunk_start == 0 else [],
+                    )
+                )
+        out.append(window)
+    return out
+
+
+def _publisher(port, windows_payloads, t0, results) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sensors")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    first_publish: dict[int, float] = {}
+    published = 0
+    for w, window in enumerate(windows_payloads):
+        # Reports of window w are published when it closes, as sensors do.
+        delay = t0 + (w + 1) * WINDOW_S - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        for topic, payload, firsts in window:
+            now = time.time()
+            client.publish(topic, payload, qos=1)
+            published += 1
+            for phone in firsts:
+                first_publish.setdefault(phone, now)
+    client.loop_stop()
+    client.disconnect()
+    results.put((first_publish, published))
+
+
+def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int:
+    rng = np.random.default_rng(1)
+    workdir = Path(tempfile.mkdtemp(prefix="cellward-bench-"))
+    broker, port = _start_broker(workdir)
+    try:
+        print(f"building site and load: {n_sensors} sensors ...", flush=True)
+        site = _bench_site(n_sensors)
+        probe = _plan(site, 200, seconds, rng)
+        hearers = float((_levels(site, probe, rng) > SENSITIVITY_DBM).sum(axis=1).mean())
+        concurrent = max(1, int(rate / hearers))
+        n_phones = int(concurrent * seconds / PHONE_ACTIVE_S)
+        phones = _plan(site, n_phones, seconds, rng)
+        levels = _levels(site, phones, rng)
+        keys = {s.id: NodeKey.generate(s.id) for s in site.sensors}
+        keyring = Keyring()
+        for key in keys.values():
+            keyring.add(key.sender, key.public_b64)
+        keyring.save(workdir / "keyring.json")
+        t0 = time.time() + 10.0  # payloads carry future windows; publishing starts at t0 + 1 window
+        windows = int(seconds / WINDOW_S)
+        print(f"  {len(phones)} phones, ~{concurrent} active at once, each heard by {hearers:.1f} sensors on average")
+        payloads = _payloads(site, phones, levels, keys, t0, windows, rng)
+        offered = sum(len(json.loads(p)["reports"]) for window in payloads for _, p, _ in window)
+        messages = sum(len(window) for window in payloads)
+        print(f"  {offered} reports in {messages} signed batches over {windows} s ({offered / windows:.0f} reports/s)")
+
+        url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else database
+        config = ControllerConfig(
+            site_id=SITE_ID,
+            site_file=workdir / "unused.yaml",
+            sensor_keyring=workdir / "keyring.json",
+            database=DatabaseConfig(url=url),
+            mqtt=MqttConfig(port=port),
+            ingest=IngestConfig(batch_max=500, batch_wait_s=0.02, correlation_delay_s=0.1),
+        )
+        controller = Controller(config, site)
+        new_incidents: dict[float, float] = {}
+        listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-listener")
+
+        def on_message(_c, _u, message) -> None:
+            body = json.loads(message.payload)
+            if body["type"] == "new":
+                new_incidents.setdefault(round(body["after"]["freq_hz"] / 1e3), time.time())
+
+        listener.on_message = on_message
+        listener.connect("127.0.0.1", port)
+        listener.subscribe(f"cellward/{SITE_ID}/controller/incidents", qos=1)
+        listener.loop_start()
+        controller.start(with_ingest=True)
+        results: mp.Queue = mp.get_context("fork").Queue()
+        publisher = mp.get_context("fork").Process(target=_publisher, args=(port, payloads, t0, results))
+        del payloads
+        publisher.start()
+        registry = controller.metrics.registry
+        samples: list[tuple[float, float]] = []
+        deadline = t0 + seconds + 120
+        while time.time() < deadline:
+            samples.append((time.time(), registry.get_sample_value("cellward_controller_reports_stored_total") or 0))
+            if samples[-1][1] >= offered:
+                break
+            time.sleep(0.2)
+        first_publish, _ = results.get(timeout=60)
+        publisher.join()
+        time.sleep(1.0)
+        controller.stop()
+        listener.loop_stop()
+        done = samples[-1][1]
+        start_t = next(t for t, n in samples if n > 0)
+        end_t = next((t for t, n in samples if n >= offered), samples[-1][0])
+        sustained = done / max(end_t - (start_t - 0.2), 1e-9)
+        latencies = []
+        for phone in phones:
+            seen = new_incidents.get(round(phone.freq_hz / 1e3))
+            if seen is not None and phone.index in first_publish:
+                latencies.append(seen - first_publish[phone.index])
+        lat = np.array(latencies) if latencies else np.array([np.nan])
+        print()
+        print(f"controller bench ({database}, {n_sensors} sensors, {BURSTS_LISTED} bursts listed per report)")
+        print(f"  reports processed        {done:.0f} of {offered}")
+        print(
+            f"  sustained throughput     {sustained:.0f} reports/s (offered {offered / windows:.0f}/s; target >= 20000)"
+        )
+        print(f"  incidents opened         {len(new_incidents)} for {len(phones)} phones")
+        print(f"  publish->incident p50    {np.nanpercentile(lat, 50) * 1e3:.0f} ms")
+        print(f"  publish->incident p95    {np.nanpercentile(lat, 95) * 1e3:.0f} ms (target <= 250 ms)")
+        registry = controller.metrics.registry
+        batches = registry.get_sample_value("cellward_controller_ingest_batch_seconds_count") or 0
+        batch_s = registry.get_sample_value("cellward_controller_ingest_batch_seconds_sum") or 0
+        print(f"  ingest batches           {batches:.0f}, mean {batch_s / max(batches, 1) * 1e3:.1f} ms")
+        return 0
+    finally:
+        broker.terminate()
+        broker.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

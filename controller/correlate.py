@@ -1,0 +1,219 @@
+"""Groups the observations of one emission heard by several sensors, so the locator can compare levels.
+
+Two observations belong to one emission when they come from different sensors, sit on the same channel
+(centre frequencies within a fraction of the bandwidth), carry the same technology and start within the
+clock tolerance. Time alone cannot separate GSM phones that share an ARFCN: their bursts are one 577 µs
+timeslot apart, well inside a few-millisecond clock tolerance. What does separate them is that one
+sensor never hears one burst twice, so a sensor's own observations on a channel mark distinct emissions.
+The grouping therefore takes, in each time cluster, the sensor with the most observations as the
+reference grid, lets every other observation join the nearest reference burst that lacks its sensor, and
+limits the join distance to half the smallest spacing seen at any single sensor (so adjacent timeslots
+never merge as long as the sensors' clocks agree to within half a slot, about 288 µs).
+
+Observations are indexed by technology and a 100 kHz frequency bucket, and a time cluster is only
+worked on once it is settled (no observation can still arrive for it), so the cost is O(n log n).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from controller.observations import Observation
+
+BUCKET_HZ = 100e3
+
+
+@dataclass(frozen=True, slots=True)
+class HeardEmission:
+    """One emission as heard by one or more sensors (at most one observation per sensor).
+
+    `listening` names the sensors that were tuned to this channel at the time, when the caller knows it;
+    None means every sensor of the site was listening (the site-wide synchronised scan), so a sensor
+    absent from `observations` did not hear the emission: its level was below its sensitivity.
+    """
+
+    freq_hz: float
+    bandwidth_hz: float
+    technology: str
+    start_s: float
+    end_s: float
+    observations: tuple[Observation, ...]
+    listening: frozenset[str] | None = None
+
+    @property
+    def powers_dbm(self) -> dict[str, float]:
+        """Received level per sensor that heard the emission."""
+        return {o.sensor_id: o.power_dbm for o in self.observations}
+
+    @property
+    def sensor_ids(self) -> frozenset[str]:
+        return frozenset(o.sensor_id for o in self.observations)
+
+
+@dataclass(slots=True)
+class _Group:
+    anchor_s: float
+    freq_hz: float
+    bandwidth_hz: float
+    members: dict[str, Observation] = field(default_factory=dict)
+
+
+class Correlator:
+    """Streams observations in, hands settled emissions out.
+
+    `clock_tolerance_s` is the largest disagreement between two sensors' clocks about one burst's start;
+    `freq_tolerance` the largest centre-frequency difference as a fraction of the bandwidth;
+    `max_delay_s` how late (in data time) an observation may arrive after the burst it describes, i.e. the
+    reporting batch period plus transport; `ready(now_s)` releases emissions older than that.
+    """
+
+    def __init__(self, clock_tolerance_s: float = 0.005, freq_tolerance: float = 0.25, max_delay_s: float = 2.0):
+        if clock_tolerance_s <= 0 or freq_tolerance <= 0 or max_delay_s < 0:
+            raise ValueError("clock_tolerance_s and freq_tolerance must be > 0, max_delay_s >= 0")
+        self.clock_tolerance_s = clock_tolerance_s
+        self.freq_tolerance = freq_tolerance
+        self.max_delay_s = max_delay_s
+        self._pending: dict[tuple[str, int], list[Observation]] = defaultdict(list)
+
+    @property
+    def pending(self) -> int:
+        """Observations held, waiting for their window to close."""
+        return sum(len(v) for v in self._pending.values())
+
+    def add(self, obs: Observation) -> None:
+        self._pending[(obs.technology, round(obs.freq_hz / BUCKET_HZ))].append(obs)
+
+    def add_many(self, observations: list[Observation]) -> None:
+        for obs in observations:
+            self.add(obs)
+
+    def ready(self, now_s: float) -> list[HeardEmission]:
+        """Emissions whose window has closed by data time `now_s`, in start order."""
+        horizon_s = now_s - self.max_delay_s
+        out: list[HeardEmission] = []
+        for keys in self._channel_runs():
+            batch: list[Observation] = []
+            for key in keys:
+                held = self._pending[key]
+                keep = [o for o in held if o.start_s >= horizon_s]
+                if len(keep) != len(held):
+                    batch.extend(o for o in held if o.start_s < horizon_s)
+                    self._pending[key] = keep
+            if not batch:
+                continue
+            # A group whose last member is within one tolerance of the horizon may still gain members that
+            # start just after it; put those back for the next call.
+            release_before_s = horizon_s - self.clock_tolerance_s
+            for group in self._group(batch):
+                members = group.members.values()
+                if max(o.start_s for o in members) < release_before_s:
+                    out.append(_emission(group))
+                else:
+                    for o in members:
+                        self.add(o)
+        for key in [k for k, v in self._pending.items() if not v]:
+            del self._pending[key]
+        out.sort(key=lambda e: e.start_s)
+        return out
+
+    def flush(self) -> list[HeardEmission]:
+        """Everything held, as if every window had closed (end of a recording or shutdown)."""
+        return self.ready(math.inf)
+
+    def _channel_runs(self) -> list[list[tuple[str, int]]]:
+        """Bucket keys grouped into runs of adjacent buckets per technology (one emission may straddle two)."""
+        runs: list[list[tuple[str, int]]] = []
+        for key in sorted(k for k, v in self._pending.items() if v):
+            if runs and runs[-1][-1][0] == key[0] and key[1] - runs[-1][-1][1] <= 1:
+                runs[-1].append(key)
+            else:
+                runs.append([key])
+        return runs
+
+    def _group(self, batch: list[Observation]) -> list[_Group]:
+        batch.sort(key=lambda o: o.start_s)
+        groups: list[_Group] = []
+        cluster: list[Observation] = [batch[0]]
+        for obs in batch[1:]:
+            if obs.start_s - cluster[-1].start_s > self.clock_tolerance_s:
+                groups.extend(self._group_cluster(cluster))
+                cluster = []
+            cluster.append(obs)
+        groups.extend(self._group_cluster(cluster))
+        return groups
+
+    def _group_cluster(self, cluster: list[Observation]) -> list[_Group]:
+        """Split one time cluster (consecutive starts within the tolerance) into emissions."""
+        by_sensor: dict[str, list[Observation]] = defaultdict(list)
+        for obs in cluster:
+            by_sensor[obs.sensor_id].append(obs)
+        min_gap_s = math.inf
+        for own in by_sensor.values():
+            for a, b in itertools.pairwise(own):
+                min_gap_s = min(min_gap_s, b.start_s - a.start_s)
+        join_s = min(self.clock_tolerance_s, 0.5 * min_gap_s)
+
+        groups: list[_Group] = []
+        anchors: list[float] = []  # sorted anchor times, parallel to `ordered`
+        ordered: list[_Group] = []
+        remaining = cluster
+        while remaining:
+            counts: dict[str, int] = defaultdict(int)
+            for obs in remaining:
+                counts[obs.sensor_id] += 1
+            reference = max(counts, key=lambda s: (counts[s], s))
+            rest: list[Observation] = []
+            for obs in remaining:
+                if obs.sensor_id == reference:
+                    group = _Group(obs.start_s, obs.freq_hz, obs.bandwidth_hz, {obs.sensor_id: obs})
+                    groups.append(group)
+                    i = bisect.bisect(anchors, obs.start_s)
+                    anchors.insert(i, obs.start_s)
+                    ordered.insert(i, group)
+                else:
+                    rest.append(obs)
+            # Closest pairs first, so an observation never takes the slot of a better match.
+            rest.sort(key=lambda o: _nearest_distance(anchors, o.start_s))
+            remaining = [obs for obs in rest if not self._join(obs, anchors, ordered, join_s)]
+        return groups
+
+    def _join(self, obs: Observation, anchors: list[float], ordered: list[_Group], join_s: float) -> bool:
+        i = bisect.bisect(anchors, obs.start_s)
+        candidates = sorted(range(max(0, i - 2), min(len(anchors), i + 2)), key=lambda j: abs(anchors[j] - obs.start_s))
+        for j in candidates:
+            group = ordered[j]
+            if abs(anchors[j] - obs.start_s) > join_s:
+                break
+            if obs.sensor_id in group.members:
+                continue
+            bw_hz = min(obs.bandwidth_hz, group.bandwidth_hz)
+            if abs(obs.freq_hz - group.freq_hz) > self.freq_tolerance * bw_hz:
+                continue
+            if max(obs.bandwidth_hz, group.bandwidth_hz) > 2.0 * bw_hz:
+                continue
+            group.members[obs.sensor_id] = obs
+            return True
+        return False
+
+
+def _nearest_distance(anchors: list[float], t: float) -> float:
+    i = bisect.bisect(anchors, t)
+    near = [abs(anchors[j] - t) for j in (i - 1, i) if 0 <= j < len(anchors)]
+    return min(near) if near else math.inf
+
+
+def _emission(group: _Group) -> HeardEmission:
+    members = sorted(group.members.values(), key=lambda o: -o.power_dbm)
+    strongest = members[0]
+    return HeardEmission(
+        freq_hz=strongest.freq_hz,
+        bandwidth_hz=strongest.bandwidth_hz,
+        technology=strongest.technology,
+        start_s=min(o.start_s for o in members),
+        end_s=max(o.end_s for o in members),
+        observations=tuple(members),
+    )

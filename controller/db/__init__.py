@@ -1,0 +1,1 @@
+"""The controller's storage: SQLAlchemy models on one declarative Base, engines, and migrations."""

@@ -1,0 +1,58 @@
+"""Periodic jobs on the ingest thread: system alerts from sensor health, and pruning raw data by retention."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from controller.db.incidents import AlertRecord
+from controller.db.reports import Message, Report, SensorState
+from controller.events import LifecycleEvent
+from controller.sensor_health import sensor_problems
+
+log = logging.getLogger("cellward.controller.housekeeping")
+SYSTEM_RULES = ("sensor_silent", "clock_drift", "loss")
+
+
+def check_sensors(controller, db: Session, now: float) -> list[LifecycleEvent]:
+    """Raise a system alert per sensor problem (once while it lasts) and end it when the problem clears."""
+    states = {state.id: state for state in db.scalars(select(SensorState))}
+    sensor_ids = {sensor.id for sensor in controller.site.sensors} | set(states)
+    active = {
+        alert.key: alert
+        for alert in db.scalars(
+            select(AlertRecord).where(AlertRecord.alert_class == "system", AlertRecord.active.is_(True))
+        )
+    }
+    events: list[LifecycleEvent] = []
+    for sensor_id in sorted(sensor_ids):
+        problems = {p.rule: p for p in sensor_problems(states.get(sensor_id), sensor_id, controller.config.alerts, now)}
+        for rule in SYSTEM_RULES:
+            key = f"{rule}:{sensor_id}"
+            if rule in problems and key not in active:
+                event = controller.alerts.fire(db, rule, key, "system", problems[rule].message, sensor_id=sensor_id)
+                if event is not None:
+                    events.append(event)
+            elif rule not in problems and key in active:
+                events.extend(controller.alerts.end(db, key))
+    return events
+
+
+def prune_raw(controller, db: Session, now: float) -> int:
+    """Delete raw messages and reports older than the retention period; incidents (evidence) are kept."""
+    cutoff = now - controller.config.retention.raw_reports_days * 86400
+    reports = db.execute(delete(Report).where(Report.received_at < cutoff)).rowcount or 0
+    messages = db.execute(delete(Message).where(Message.received_at < cutoff)).rowcount or 0
+    controller.metrics.pruned.labels(table="reports").inc(reports)
+    controller.metrics.pruned.labels(table="messages").inc(messages)
+    if reports or messages:
+        log.info(
+            "event=pruned site=%s reports=%d messages=%d cutoff=%.0f",
+            controller.config.site_id,
+            reports,
+            messages,
+            cutoff,
+        )
+    return reports + messages

@@ -1,0 +1,372 @@
+"""Incidents: sightings merged into suspected devices, split by channel/technology, with an attributed lifecycle."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from controller.alerts import AlertEngine
+from controller.config import IncidentRules, Schedule
+from controller.db.incidents import IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
+from controller.events import EventBus, LifecycleEvent
+from controller.sighting import Sighting
+from controller.suppression import Suppressor
+
+log = logging.getLogger("cellward.controller.incidents")
+
+STATUSES = ("new", "acknowledged", "investigating", "request_raised", "closed")
+# A sighting this close to the last activity window extends it; further apart starts a new window.
+ACTIVITY_GAP_S = 60.0
+# Updates of a busy incident reach MQTT/SSE at most this often unless something meaningful changed.
+UPDATE_INTERVAL_S = 5.0
+
+
+class TransitionError(ValueError):
+    """A lifecycle move that is not allowed (backwards, from closed, unknown state)."""
+
+
+class IncidentNotFoundError(KeyError):
+    """No incident with that id."""
+
+
+def incident_state(incident: IncidentRecord) -> dict[str, Any]:
+    """The incident as published on MQTT and the live stream (same fields as the API's summary)."""
+    return {
+        "id": incident.id,
+        "status": incident.status,
+        "cell_id": incident.cell_id,
+        "wing": incident.wing,
+        "landing": incident.landing,
+        "zone": incident.zone,
+        "region": list(incident.region),
+        "method": incident.method,
+        "confidence": incident.confidence,
+        "runners_up": [list(pair) for pair in incident.runners_up],
+        "band": incident.band,
+        "operators": list(incident.operators),
+        "technology": incident.technology,
+        "freq_hz": incident.freq_hz,
+        "bandwidth_hz": incident.bandwidth_hz,
+        "first_seen": incident.first_seen,
+        "last_seen": incident.last_seen,
+        "activity_count": incident.activity_count,
+        "suppressed": incident.suppressed,
+        "suppression_reason": incident.suppression_reason,
+    }
+
+
+def check_transition(current: str, target: str) -> None:
+    """Forward moves only (steps may be skipped); closing is allowed from any open state."""
+    if target not in STATUSES:
+        raise TransitionError(f"unknown status {target!r}; known: {', '.join(STATUSES)}")
+    if current == "closed":
+        raise TransitionError("the incident is closed; new activity opens a new incident")
+    if STATUSES.index(target) <= STATUSES.index(current):
+        raise TransitionError(f"cannot move from {current} back to {target}")
+
+
+class IncidentEngine:
+    """Keeps open incidents in memory (ingest is the only writer of activity) and persists every change.
+
+    Thread-safety: ingest calls `process` inside its batch transaction; the API calls `transition` and
+    `add_note`; one lock serialises them so the cache never disagrees with the database.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        rules: IncidentRules,
+        alerts: AlertEngine,
+        suppressor: Suppressor,
+        lockup_hours: Schedule,
+        tz: ZoneInfo,
+        bus: EventBus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions = sessions
+        self.rules = rules
+        self.alerts = alerts
+        self.suppressor = suppressor
+        self.lockup_hours = lockup_hours
+        self.tz = tz
+        self.bus = bus
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._open: dict[str, IncidentRecord] = {}
+        self._by_place: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self._last_activity: dict[str, IncidentActivity] = {}
+        self._last_emitted: dict[str, float] = {}
+        self._episodes: dict[str, deque[float]] = defaultdict(deque)  # per cell: starts of separate sightings
+        self._cell_last_seen: dict[str, float] = {}
+
+    def load_open(self) -> None:
+        """Rebuild the cache of open incidents after a restart."""
+        with self.lock, self.sessions() as db:
+            for incident in db.scalars(select(IncidentRecord).where(IncidentRecord.status != "closed")):
+                self._remember(incident)
+                last = db.scalar(
+                    select(IncidentActivity)
+                    .where(IncidentActivity.incident_id == incident.id)
+                    .order_by(IncidentActivity.end_s.desc())
+                    .limit(1)
+                )
+                if last is not None:
+                    self._last_activity[incident.id] = last
+
+    def _remember(self, incident: IncidentRecord) -> None:
+        self._open[incident.id] = incident
+        self._by_place[(incident.cell_id or _region_key(incident), incident.technology)].append(incident.id)
+
+    def _forget(self, incident_id: str) -> None:
+        incident = self._open.pop(incident_id, None)
+        self._last_activity.pop(incident_id, None)
+        self._last_emitted.pop(incident_id, None)
+        if incident is not None:
+            key = (incident.cell_id or _region_key(incident), incident.technology)
+            self._by_place[key] = [i for i in self._by_place[key] if i != incident_id]
+
+    # -- ingest side ---------------------------------------------------------------------------------
+
+    def process(self, db: Session, sightings: list[Sighting]) -> list[LifecycleEvent]:
+        """Merge sightings into incidents within the caller's transaction; return events to emit after commit."""
+        events: list[LifecycleEvent] = []
+        with self.lock:
+            for sighting in sightings:
+                if sighting.confidence < self.rules.min_confidence:
+                    continue
+                events.extend(self._process_one(db, sighting))
+        return events
+
+    def _match(self, sighting: Sighting) -> IncidentRecord | None:
+        best: IncidentRecord | None = None
+        best_df = float("inf")
+        for incident_id in self._by_place.get((sighting.place_key, sighting.technology), ()):
+            incident = self._open[incident_id]
+            if incident.last_seen < sighting.start_s - self.rules.merge_gap_s:
+                continue
+            df = abs(incident.freq_hz - sighting.freq_hz)
+            # Same operator in the same place and technology is one device even when it hops channels
+            # (GSM hops inside its operator's block; LTE allocations move inside the carrier);
+            # without an operator we fall back to the channel.
+            same_network = bool(sighting.operators) and tuple(incident.operators) == tuple(sighting.operators)
+            if (same_network or df <= self.rules.channel_tolerance_hz) and df < best_df:
+                best, best_df = incident, df
+        return best
+
+    def _process_one(self, db: Session, sighting: Sighting) -> list[LifecycleEvent]:
+        now = self.clock()
+        events: list[LifecycleEvent] = []
+        incident = self._match(sighting)
+        if incident is None:
+            incident = self._open_incident(db, sighting, now)
+            events.append(LifecycleEvent("incident", "new", incident.id, None, incident_state(incident)))
+            self._last_emitted[incident.id] = now
+            if not incident.suppressed:
+                events.extend(self._incident_alerts(db, incident, sighting, new=True))
+            return events
+        db.add(incident)
+        before = incident_state(incident)
+        moved = self._update_incident(db, incident, sighting, now)
+        if moved or now - self._last_emitted.get(incident.id, 0.0) >= UPDATE_INTERVAL_S:
+            events.append(LifecycleEvent("incident", "update", incident.id, before, incident_state(incident)))
+            self._last_emitted[incident.id] = now
+        if not incident.suppressed:
+            events.extend(self._incident_alerts(db, incident, sighting, new=False))
+        return events
+
+    def _open_incident(self, db: Session, sighting: Sighting, now: float) -> IncidentRecord:
+        reason = self.suppressor.reason(sighting)
+        incident = IncidentRecord(
+            id=str(uuid.uuid4()),
+            status="new",
+            cell_id=sighting.cell_id,
+            wing=sighting.wing,
+            landing=sighting.landing,
+            zone=sighting.zone,
+            region=list(sighting.region),
+            method=sighting.method,
+            confidence=sighting.confidence,
+            runners_up=[list(pair) for pair in sighting.runners_up],
+            band=sighting.band,
+            operators=list(sighting.operators),
+            technology=sighting.technology,
+            freq_hz=sighting.freq_hz,
+            bandwidth_hz=sighting.bandwidth_hz,
+            first_seen=sighting.start_s,
+            last_seen=sighting.end_s,
+            activity_count=1,
+            suppressed=reason is not None,
+            suppression_reason=reason,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(incident)
+        db.flush()  # before its activity and alerts, which refer to it (no ORM relationships here)
+        self._add_activity(db, incident, sighting)
+        self._remember(incident)
+        log.info(
+            "event=incident_new id=%s cell=%s tech=%s freq_hz=%.0f confidence=%.2f suppressed=%s",
+            incident.id,
+            incident.cell_id,
+            incident.technology,
+            incident.freq_hz,
+            incident.confidence,
+            incident.suppressed,
+        )
+        return incident
+
+    def _update_incident(self, db: Session, incident: IncidentRecord, sighting: Sighting, now: float) -> bool:
+        """Extend the incident; True when something an officer would notice changed (not just last_seen)."""
+        meaningful = False
+        incident.last_seen = max(incident.last_seen, sighting.end_s)
+        incident.first_seen = min(incident.first_seen, sighting.start_s)
+        incident.activity_count += 1
+        incident.updated_at = now
+        if sighting.confidence > incident.confidence + 0.05:
+            incident.confidence = sighting.confidence
+            incident.runners_up = [list(pair) for pair in sighting.runners_up]
+            incident.method = sighting.method
+            meaningful = True
+        last = self._last_activity.get(incident.id)
+        if last is not None and sighting.start_s - last.end_s <= ACTIVITY_GAP_S:
+            db.add(last)
+            last.end_s = max(last.end_s, sighting.end_s)
+            last.confidence = max(last.confidence, sighting.confidence)
+        else:
+            self._add_activity(db, incident, sighting)
+            meaningful = True
+        return meaningful
+
+    def _add_activity(self, db: Session, incident: IncidentRecord, sighting: Sighting) -> None:
+        activity = IncidentActivity(
+            incident_id=incident.id,
+            start_s=sighting.start_s,
+            end_s=sighting.end_s,
+            freq_hz=sighting.freq_hz,
+            technology=sighting.technology,
+            cell_id=sighting.cell_id,
+            confidence=sighting.confidence,
+            sensor_powers_dbm=dict(sighting.sensor_powers_dbm),
+        )
+        db.add(activity)
+        self._last_activity[incident.id] = activity
+
+    def _incident_alerts(
+        self, db: Session, incident: IncidentRecord, sighting: Sighting, new: bool
+    ) -> list[LifecycleEvent]:
+        events: list[LifecycleEvent | None] = []
+        where = incident.cell_id or sighting.place_key
+        if new:
+            events.append(
+                self.alerts.fire(
+                    db,
+                    "new_incident",
+                    f"new_incident:{where}",
+                    "incident",
+                    f"suspected {incident.technology.upper()} phone in {where} "
+                    f"({', '.join(incident.operators) or 'operator unknown'}, confidence {incident.confidence:.0%})",
+                    incident_id=incident.id,
+                )
+            )
+        if self._is_new_episode(where, sighting):
+            rule = self.alerts.rules.repeat_activity
+            episodes = self._episodes[where]
+            if len(episodes) >= rule.sightings:
+                events.append(
+                    self.alerts.fire(
+                        db,
+                        "repeat_activity",
+                        f"repeat_activity:{where}",
+                        "incident",
+                        f"repeat phone activity in {where}: {len(episodes)} separate sightings "
+                        f"in {rule.window_s / 3600:.0f} h",
+                        incident_id=incident.id,
+                    )
+                )
+            if self.lockup_hours.active(datetime.fromtimestamp(sighting.start_s, self.tz)):
+                events.append(
+                    self.alerts.fire(
+                        db,
+                        "lockup_activity",
+                        f"lockup_activity:{where}",
+                        "incident",
+                        f"phone activity in {where} during lock-up hours",
+                        incident_id=incident.id,
+                    )
+                )
+        return [event for event in events if event is not None]
+
+    def _is_new_episode(self, where: str, sighting: Sighting) -> bool:
+        """A sighting after `gap_s` of silence in that place is a separate sighting (for repeat/lock-up)."""
+        rule = self.alerts.rules.repeat_activity
+        last = self._cell_last_seen.get(where)
+        self._cell_last_seen[where] = max(last or sighting.end_s, sighting.end_s)
+        if last is not None and sighting.start_s - last <= rule.gap_s:
+            return False
+        episodes = self._episodes[where]
+        episodes.append(sighting.start_s)
+        while episodes and episodes[0] < sighting.start_s - rule.window_s:
+            episodes.popleft()
+        return True
+
+    # -- officer side ----------------------------------------------------------------------------------
+
+    def transition(self, incident_id: str, target: str, actor: str, comment: str = "") -> IncidentRecord:
+        with self.lock, self.sessions() as db:
+            incident = self._open.get(incident_id) or db.get(IncidentRecord, incident_id)
+            if incident is None:
+                raise IncidentNotFoundError(incident_id)
+            db.add(incident)
+            check_transition(incident.status, target)
+            before = incident_state(incident)
+            now = self.clock()
+            db.add(
+                IncidentTransition(
+                    incident_id=incident.id,
+                    from_status=incident.status,
+                    to_status=target,
+                    actor=actor,
+                    at=now,
+                    comment=comment,
+                )
+            )
+            incident.status = target
+            incident.updated_at = now
+            events = []
+            if target == "closed":
+                incident.closed_at = now
+                events.extend(self.alerts.end_for_incident(db, incident.id, actor))
+            db.commit()
+            if target == "closed":
+                self._forget(incident.id)
+            log.info(
+                "event=incident_transition id=%s from=%s to=%s actor=%s", incident.id, before["status"], target, actor
+            )
+        event_type = "end" if target == "closed" else "update"
+        self.bus.emit(LifecycleEvent("incident", event_type, incident.id, before, incident_state(incident)))
+        for event in events:
+            self.bus.emit(event)
+        return incident
+
+    def add_note(self, incident_id: str, author: str, text: str) -> IncidentNote:
+        with self.sessions() as db:
+            if db.get(IncidentRecord, incident_id) is None:
+                raise IncidentNotFoundError(incident_id)
+            note = IncidentNote(incident_id=incident_id, author=author, at=self.clock(), text=text)
+            db.add(note)
+            db.commit()
+            return note
+
+
+def _region_key(incident: IncidentRecord) -> str:
+    return "region:" + ",".join(sorted(incident.region)) if incident.region else "unknown"

@@ -1,0 +1,199 @@
+"""MQTT ingest: a persistent QoS 1 session whose messages are acknowledged only after they are committed.
+
+The broker keeps the controller's session (fixed client id, clean_start False, long session expiry), so
+whatever sensors publish while the controller is down is delivered when it returns. Messages are
+acknowledged (manual PUBACK) only after the batch holding them is committed; if the process dies
+before that, the broker redelivers them and the (sender, message name, seq) check makes that idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from cellward.signing import Keyring
+from controller.housekeeping import check_sensors, prune_raw
+from controller.pipeline import Pipeline, RawMessage
+from controller.publisher import Publisher
+
+log = logging.getLogger("cellward.controller.ingest")
+SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker queues for us while we are away
+RECEIVE_MAXIMUM = 65535  # in-flight QoS 1 messages we accept before acking (batches are acked together)
+HEALTH_INTERVAL_S = 5.0
+IDLE_TICK_S = 0.1
+
+
+class Ingest:
+    def __init__(self, controller, locating=None) -> None:
+        self.controller = controller
+        config = controller.config
+        if locating is None:
+            from controller.locating import SiteLocating
+            from controller.survey import Survey
+
+            locating = SiteLocating(
+                controller.site,
+                config.ingest.correlation_delay_s,
+                survey=Survey.load(config.survey_file) if config.survey_file is not None else None,
+                bursts_per_report=config.ingest.bursts_per_report,
+                clock_tolerance_s=config.ingest.clock_tolerance_s,
+            )
+        self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
+        self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=200_000)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.mqtt_client_id, protocol=mqtt.MQTTv5)
+        self.client.manual_ack_set(True)
+        if config.mqtt.username is not None:
+            self.client.username_pw_set(config.mqtt.username, config.mqtt.password())
+        if config.mqtt.tls is not None:
+            tls = config.mqtt.tls
+            self.client.tls_set(
+                ca_certs=str(tls.ca_file),
+                certfile=str(tls.cert_file) if tls.cert_file else None,
+                keyfile=str(tls.key_file) if tls.key_file else None,
+            )
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_args: self.subscribed.set()
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.publisher = Publisher(controller, self.client)
+        self.connected = False
+        self.subscribed = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._last_health = 0.0
+        self._last_prune = 0.0
+
+    # -- MQTT callbacks (paho's network thread) ----------------------------------------------------------
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.error("event=mqtt_connect_failed site=%s reason=%s", self.controller.config.site_id, reason_code)
+            return
+        self.connected = True
+        topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
+        client.subscribe(topic, qos=1)
+        self.publisher.online()
+        log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self.connected = False
+        self.subscribed.clear()
+        if not self._stop.is_set():
+            log.warning("event=mqtt_disconnected site=%s reason=%s", self.controller.config.site_id, reason_code)
+            self.publisher.arm_will()  # the next connection's will follows the next online
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        # Blocking when the queue is full pushes back on the broker instead of dropping anything.
+        self.queue.put(RawMessage(message.topic, message.payload, time.time(), message.mid, bool(message.retain)))
+
+    # -- life cycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        config = self.controller.config
+        self.pipeline.load_state()
+        self.publisher.arm_will()
+        self.controller.bus.add_sink(self.publisher.lifecycle)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        self.client.connect_async(
+            config.mqtt.host, config.mqtt.port, config.mqtt.keepalive_s, clean_start=False, properties=properties
+        )
+        self.client.loop_start()
+        self._worker = threading.Thread(target=self._run, name="cellward-ingest", daemon=True)
+        self._worker.start()
+
+    def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
+        """True once the broker confirmed the subscription (tests and the bench wait for it)."""
+        return self.subscribed.wait(timeout_s)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Finish and acknowledge what was received, say `stopped`, and disconnect."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout_s)
+        if self.connected:
+            info = self.publisher.stopped()
+            if info is not None:
+                info.wait_for_publish(2.0)
+        self.client.disconnect()
+        self.client.loop_stop()
+        log.info("event=ingest_stopped site=%s", self.controller.config.site_id)
+
+    # -- worker (the only database writer of ingest data) -------------------------------------------------
+
+    def _take_batch(self) -> list[RawMessage]:
+        ingest = self.controller.config.ingest
+        try:
+            first = self.queue.get(timeout=IDLE_TICK_S)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + ingest.batch_wait_s
+        while len(batch) < ingest.batch_max:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                if time.monotonic() >= deadline or self._stop.is_set():
+                    break
+                time.sleep(0.002)
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if self._stop.is_set() and not batch:
+                if self.queue.empty():
+                    return
+                continue
+            try:
+                events = self.pipeline.process(batch)
+            except Exception:
+                # Nothing of this batch was acknowledged: reconnecting makes the broker redeliver it.
+                log.exception("event=batch_failed site=%s messages=%d", self.controller.config.site_id, len(batch))
+                self._recover()
+                continue
+            for raw in batch:
+                if raw.mid:
+                    self.client.ack(raw.mid, 1)
+            for event in events:
+                self.controller.bus.emit(event)
+            self._periodic()
+
+    def _recover(self) -> None:
+        time.sleep(1.0)
+        while not self.queue.empty():  # these will come again from the broker
+            self.queue.get_nowait()
+        self.pipeline.load_state()
+        self.controller.incidents.load_open()
+        try:
+            self.client.reconnect()
+        except OSError:
+            log.exception("event=reconnect_failed site=%s", self.controller.config.site_id)
+
+    def _periodic(self) -> None:
+        now = self.controller.clock()
+        retention = self.controller.config.retention
+        due_health = now - self._last_health >= HEALTH_INTERVAL_S
+        due_prune = now - self._last_prune >= retention.prune_interval_s
+        if not (due_health or due_prune):
+            return
+        events = []
+        with self.controller.incidents.lock, self.controller.sessions() as db:
+            if due_health:
+                self._last_health = now
+                events = check_sensors(self.controller, db, now)
+            if due_prune:
+                self._last_prune = now
+                prune_raw(self.controller, db, now)
+            db.commit()
+        for event in events:
+            self.controller.bus.emit(event)

@@ -1,0 +1,353 @@
+"""Places a heard emission in a room (wing, landing, cell) from the levels several sensors measured.
+
+Model. A phone at candidate point c transmitting P dBm arrives at sensor s at
+
+    r_s = P + G[c, s] + e_s,       e_s ~ N(0, sigma_s^2)   (log-normal shadowing, dB)
+
+where G[c, s] is the level predicted for a 0 dBm transmitter (the site's propagation model, plus the
+sensor offsets of a calibration survey; or, in rooms the survey walked, the measured fingerprint with its
+own, smaller, spread). P is unknown: for each candidate it is replaced by its maximum-likelihood value,
+the inverse-variance weighted mean of r_s - G[c, s] over the sensors that heard the burst, clipped to what
+a phone can transmit. A listening sensor that did not hear the burst is a censored observation: its level
+was below its sensitivity S_s, which contributes log Phi((S_s - P - G[c, s]) / sigma_s). With a prior per
+room (phones are in cells; staff rooms and the road outside are possible but rarer) the posterior over
+candidate points is summed per room, and the answer is chosen top-down: the likeliest wing, the likeliest
+landing in it, the likeliest room on that landing.
+
+The table G (points × sensors, one per band) is computed once, vectorised lookups do the rest, so one
+emission costs a few array operations over points × sensors.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.special import log_ndtr, logsumexp
+
+from controller.correlate import HeardEmission
+from dsp.band_plan import BandPlan
+
+if TYPE_CHECKING:
+    from cellward.site import Site
+    from cellward.site.propagation import PropagationModel
+
+    from controller.survey import Survey
+
+log = logging.getLogger(__name__)
+
+# A phone's transmit power range (dBm): LTE/NR power control reaches -40, GSM 900 peaks at 33.
+TX_POWER_MIN_DBM = -40.0
+TX_POWER_MAX_DBM = 33.0
+
+# Prior weight of a room by kind, per room: phones are hidden in cells; staff rooms, landings and
+# yards see them less often; the road outside the wall is a real alternative that must be able to win.
+DEFAULT_ROOM_PRIORS: dict[str, float] = {
+    "cell": 1.0,
+    "landing": 0.3,
+    "office": 0.2,
+    "hub": 0.2,
+    "visits": 0.2,
+    "exercise": 0.2,
+    "road": 0.3,
+}
+DEFAULT_OTHER_PRIOR = 0.1
+
+
+def sensitivity_dbm(bandwidth_hz: float, noise_figure_db: float = 7.0, detection_snr_db: float = 6.0) -> float:
+    """Weakest level a sensor detects in `bandwidth_hz`: kTB (-174 dBm/Hz) + noise figure + detection SNR."""
+    return -174.0 + 10.0 * math.log10(bandwidth_hz) + noise_figure_db + detection_snr_db
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where an emission most likely came from.
+
+    `cell_id` is set only when the answer is a single cell; `room_id` is the likeliest room of any kind
+    (an office, the road outside the wall). `region` is the smallest set of rooms holding 90 % of the
+    posterior (95 % for single-sensor cases, where it is the sensor's coverage region and the honest
+    answer). `position` is the posterior-mean position (m), used to compare with the Cramér-Rao bound.
+    """
+
+    cell_id: str | None
+    wing: str | None
+    landing: int | None
+    zone: str | None
+    confidence: float
+    runners_up: tuple[tuple[str, float], ...]
+    method: str
+    region: tuple[str, ...]
+    room_id: str | None
+    position: tuple[float, float, float]
+    tx_power_dbm: float
+    sensors_heard: int
+    sensors_missed: int
+    wing_confidence: float = 0.0
+    landing_confidence: float = 0.0
+    room_posterior: Mapping[str, float] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Predicted 0 dBm levels and their spreads for one band: arrays of shape (points, sensors)."""
+
+    level_db: np.ndarray
+    sigma_db: np.ndarray
+    fingerprinted: np.ndarray  # bool, (points, sensors): the level is a survey fingerprint
+
+
+class Locator:
+    """Locates `HeardEmission`s on one site with one propagation model (and optionally a survey)."""
+
+    def __init__(
+        self,
+        site: Site,
+        model: PropagationModel,
+        survey: Survey | None = None,
+        *,
+        sigma_db: float | None = None,
+        grid_m: float = 3.0,
+        room_priors: Mapping[str, float] | None = None,
+        noise_figure_db: float = 7.0,
+        detection_snr_db: float = 6.0,
+        band_plan: BandPlan | None = None,
+    ):
+        self.site = site
+        self.model = model
+        self.survey = survey
+        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.sigma_db)
+        if self.sigma_db <= 0:
+            raise ValueError(f"sigma_db must be > 0, got {self.sigma_db}")
+        self.noise_figure_db = noise_figure_db
+        self.detection_snr_db = detection_snr_db
+        self.band_plan = band_plan or BandPlan.load()
+        self.sensors = list(site.sensors)
+        self.sensor_index = {s.id: i for i, s in enumerate(self.sensors)}
+        self.rooms = list(site.rooms)
+        self.room_index = {r.id: i for i, r in enumerate(self.rooms)}
+        priors = dict(DEFAULT_ROOM_PRIORS if room_priors is None else room_priors)
+
+        points: list[tuple[float, float, float]] = []
+        owner: list[int] = []
+        for i, room in enumerate(self.rooms):
+            pts = room_points(room, grid_m)
+            points.extend(pts)
+            owner.extend([i] * len(pts))
+        self.points = np.asarray(points, dtype=float)
+        self.point_room = np.asarray(owner, dtype=np.intp)
+        per_room = np.bincount(self.point_room, minlength=len(self.rooms))
+        room_prior = np.array([priors.get(r.kind, DEFAULT_OTHER_PRIOR) for r in self.rooms], dtype=float)
+        with np.errstate(divide="ignore"):
+            self.log_prior = np.log(room_prior[self.point_room]) - np.log(per_room[self.point_room])
+        self._tables: dict[str, _Table] = {}
+        self._offsets_db = np.array(
+            [0.0 if survey is None else survey.sensor_offsets_db.get(s.id, 0.0) for s in self.sensors]
+        )
+
+    # --- tables -------------------------------------------------------------------------------------
+
+    def band_key(self, freq_hz: float) -> tuple[str, float]:
+        """The table a frequency uses and that table's reference frequency (the band centre)."""
+        band = self.band_plan.uplink_band(freq_hz)
+        if band is not None:
+            return band.name, 0.5 * (band.uplink_low_hz + band.uplink_high_hz)
+        ref_hz = round(freq_hz / 50e6) * 50e6
+        return f"{ref_hz / 1e6:.0f}MHz", ref_hz
+
+    def predicted_levels_db(self, freq_hz: float) -> np.ndarray:
+        """Model level (dBm) at every sensor for a 0 dBm transmitter at every candidate point: (points, sensors)."""
+        return self._table(freq_hz).level_db
+
+    def _table(self, freq_hz: float) -> _Table:
+        key, ref_hz = self.band_key(freq_hz)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._build_table(ref_hz)
+            self._tables[key] = table
+        return table
+
+    def _build_table(self, ref_hz: float) -> _Table:
+        level = self.model_levels_db([tuple(p) for p in self.points], ref_hz) + self._offsets_db[None, :]
+        sigma = np.full_like(level, self.sigma_db)
+        fingerprinted = np.zeros(level.shape, dtype=bool)
+        if self.survey is not None:
+            centroid_level: dict[str, np.ndarray] = {}
+            for room_id, fp in self.survey.fingerprints.items():
+                r = self.room_index.get(room_id)
+                if r is None:
+                    continue
+                rows = np.flatnonzero(self.point_room == r)
+                room = self.rooms[r]
+                # The fingerprint was measured at the survey frequency; move it to this band with the
+                # model's frequency dependence at the room centroid.
+                key = f"{room_id}@{fp.freq_hz}"
+                if key not in centroid_level:
+                    centroid_level[key] = self.model_levels_db([room.centroid], fp.freq_hz)[0]
+                shift = self.model_levels_db([room.centroid], ref_hz)[0] - centroid_level[key]
+                for sensor_id, cell in fp.levels.items():
+                    s = self.sensor_index.get(sensor_id)
+                    if s is None:
+                        continue
+                    level[rows, s] = cell.mean_db + shift[s]
+                    sigma[rows, s] = min(self.sigma_db, cell.sigma_db)
+                    fingerprinted[rows, s] = True
+        return _Table(level, sigma, fingerprinted)
+
+    def model_levels_db(self, positions: Sequence[tuple[float, float, float]], freq_hz: float) -> np.ndarray:
+        """Model level (dBm) for a 0 dBm transmitter at each position, at each sensor: (positions, sensors)."""
+        out = np.empty((len(positions), len(self.sensors)))
+        for i, pos in enumerate(positions):
+            for j, sensor in enumerate(self.sensors):
+                out[i, j] = self.model.received_power_dbm(0.0, tuple(pos), sensor, freq_hz)
+        return out
+
+    # --- locating -----------------------------------------------------------------------------------
+
+    def sensitivity_dbm(self, bandwidth_hz: float) -> float:
+        return sensitivity_dbm(bandwidth_hz, self.noise_figure_db, self.detection_snr_db)
+
+    def log_likelihood(self, emission: HeardEmission) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Log-likelihood per candidate point, ML transmit power per point, sensors heard and missed."""
+        table = self._table(emission.freq_hz)
+        heard_idx: list[int] = []
+        levels: list[float] = []
+        for obs in emission.observations:
+            s = self.sensor_index.get(obs.sensor_id)
+            if s is None:
+                log.warning("site=%s sensor=%s unknown sensor in emission; ignored", self.site.name, obs.sensor_id)
+                continue
+            heard_idx.append(s)
+            levels.append(obs.power_dbm)
+        listening = (
+            range(len(self.sensors))
+            if emission.listening is None
+            else [self.sensor_index[s] for s in emission.listening if s in self.sensor_index]
+        )
+        heard_set = set(heard_idx)
+        missed_idx = [s for s in listening if s not in heard_set]
+        n_points = len(self.points)
+        if not heard_idx:
+            return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM), 0, len(missed_idx)
+
+        r = np.asarray(levels)
+        g = table.level_db[:, heard_idx]
+        w = 1.0 / table.sigma_db[:, heard_idx] ** 2
+        tx_dbm = np.clip(((r[None, :] - g) * w).sum(axis=1) / w.sum(axis=1), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
+        z = (r[None, :] - tx_dbm[:, None] - g) * np.sqrt(w)
+        loglik = (-0.5 * z * z + 0.5 * np.log(w)).sum(axis=1)
+        if missed_idx:
+            sens = self.sensitivity_dbm(emission.bandwidth_hz)
+            gm = table.level_db[:, missed_idx]
+            loglik += log_ndtr((sens - tx_dbm[:, None] - gm) / table.sigma_db[:, missed_idx]).sum(axis=1)
+        return loglik, tx_dbm, len(heard_idx), len(missed_idx)
+
+    def locate(self, emission: HeardEmission) -> Location:
+        loglik, tx_dbm, n_heard, n_missed = self.log_likelihood(emission)
+        log_post = loglik + self.log_prior
+        log_post -= logsumexp(log_post)
+        p_point = np.exp(log_post)
+        p_room = np.bincount(self.point_room, weights=p_point, minlength=len(self.rooms))
+        p_room /= p_room.sum()
+
+        wing_p: dict[str | None, float] = {}
+        for room, p in zip(self.rooms, p_room, strict=True):
+            wing_p[room.wing] = wing_p.get(room.wing, 0.0) + p
+        wing = max(wing_p, key=lambda w: wing_p[w])
+        landing_p: dict[int, float] = {}
+        for room, p in zip(self.rooms, p_room, strict=True):
+            if room.wing == wing:
+                landing_p[room.landing] = landing_p.get(room.landing, 0.0) + p
+        landing = max(landing_p, key=lambda n: landing_p[n])
+        on_landing = [i for i, room in enumerate(self.rooms) if room.wing == wing and room.landing == landing]
+        best = max(on_landing, key=lambda i: p_room[i])
+        best_room = self.rooms[best]
+
+        order = np.argsort(-p_room)
+        single = n_heard == 1
+        region = _credible_set(self.rooms, p_room, order, 0.95 if single else 0.90)
+        runners_up = tuple((self.rooms[i].id, float(p_room[i])) for i in order[:4] if i != best)[:3]
+        position = tuple(float(v) for v in p_point @ self.points)
+        best_rows = self.point_room == best
+        point_best = int(np.flatnonzero(best_rows)[np.argmax(p_point[best_rows])])
+
+        if single:
+            method = "single-sensor"
+        elif self._table(emission.freq_hz).fingerprinted[point_best].any():
+            method = "fingerprint"
+        else:
+            method = "rss"
+        wing_out: str | None = best_room.wing
+        landing_out: int | None = best_room.landing
+        room_out: str | None = best_room.id
+        if single and len(region) > 1:
+            # One sensor cannot tell the rooms of its coverage region apart: report only what they share.
+            in_region = [self.rooms[self.room_index[r]] for r in region]
+            wing_out = wing_out if all(r.wing == best_room.wing for r in in_region) else None
+            landing_out = landing_out if wing_out and all(r.landing == best_room.landing for r in in_region) else None
+            room_out = None
+        return Location(
+            cell_id=room_out if room_out is not None and best_room.kind == "cell" else None,
+            wing=wing_out,
+            landing=landing_out,
+            zone=best_room.zone if room_out is not None else None,
+            confidence=float(p_room[best]),
+            runners_up=runners_up,
+            method=method,
+            region=region,
+            room_id=room_out,
+            position=position,  # type: ignore[arg-type]
+            tx_power_dbm=float(tx_dbm[point_best]),
+            sensors_heard=n_heard,
+            sensors_missed=n_missed,
+            wing_confidence=float(wing_p[wing]),
+            landing_confidence=float(landing_p[landing] / max(wing_p[wing], 1e-300)),
+            room_posterior={self.rooms[i].id: float(p_room[i]) for i in order[:10]},
+        )
+
+
+def _credible_set(rooms: list, p_room: np.ndarray, order: np.ndarray, mass: float) -> tuple[str, ...]:
+    """Room ids, likeliest first, until their posterior reaches `mass`."""
+    out: list[str] = []
+    total = 0.0
+    for i in order:
+        out.append(rooms[i].id)
+        total += p_room[i]
+        if total >= mass:
+            break
+    return tuple(out)
+
+
+def room_points(room, grid_m: float) -> list[tuple[float, float, float]]:
+    """Candidate transmitter points in a room: a grid of spacing `grid_m` inside its polygon, else the centroid."""
+    poly = np.asarray(room.polygon, dtype=float)
+    z = float(room.centroid[2])
+    (x0, y0), (x1, y1) = poly.min(axis=0), poly.max(axis=0)
+    nx = max(1, math.floor((x1 - x0) / grid_m))
+    ny = max(1, math.floor((y1 - y0) / grid_m))
+    if nx * ny > 1:
+        xs = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
+        ys = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
+        gx, gy = np.meshgrid(xs, ys)
+        gx, gy = gx.ravel(), gy.ravel()
+        inside = _inside_polygon(gx, gy, poly)
+        if inside.any():
+            return [(float(x), float(y), z) for x, y in zip(gx[inside], gy[inside], strict=True)]
+    cx, cy = float(room.centroid[0]), float(room.centroid[1])
+    return [(cx, cy, z)]
+
+
+def _inside_polygon(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd ray casting for many points against one polygon."""
+    inside = np.zeros(x.shape, dtype=bool)
+    xj, yj = poly[-1]
+    for xi, yi in poly:
+        crosses = (yi > y) != (yj > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = (xj - xi) * (y - yi) / (yj - yi) + xi
+        inside ^= crosses & (x < x_at)
+        xj, yj = xi, yi
+    return inside

@@ -1,0 +1,115 @@
+"""Wires h-locate's Correlator and Locator into ingest: activity reports in, located Sightings out.
+
+Each report lists its first bursts (start, duration, frequency, power); those become Observations, which
+the Correlator groups across sensors. Locating every burst of a busy channel would cost far more than
+it tells (a GSM call is 217 bursts a second, all from the same place), so per channel and second only
+the emission heard by the most sensors is located; the incident engine merges the rest anyway.
+
+Timing. Sensors report a window after it closes, at about the same moment (synchronised scan), so the
+other sensors' reports of a window arrive within a transport delay of the first. A burst is released to
+the correlator's settled set once every report that arrived at least `delay_s` ago covers windows
+ending after it: the horizon is the latest window end among reports that arrived before now - delay_s.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from cellward.messages import DetectionBatch
+from controller.correlate import Correlator, HeardEmission
+from controller.locate import Locator
+from controller.observations import Observation
+from controller.sighting import Sighting
+
+if TYPE_CHECKING:
+    from cellward.site import Site
+
+    from controller.survey import Survey
+
+LOCATE_EVERY_S = 1.0  # per channel, at most one emission located per this much data time
+
+
+class SiteLocating:
+    def __init__(
+        self,
+        site: Site,
+        delay_s: float,
+        survey: Survey | None = None,
+        bursts_per_report: int = 8,
+        clock_tolerance_s: float = 0.005,
+        locator: Locator | None = None,
+    ) -> None:
+        if locator is None:
+            from cellward.site.propagation import PropagationModel, PropagationParams
+
+            locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
+        self.locator = locator
+        self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
+        self.delay_s = delay_s
+        self.bursts_per_report = bursts_per_report
+        self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
+        self._horizon_s = float("-inf")
+        # Context of the channel a burst was reported in: band and operators come from the report.
+        self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
+
+    def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
+        latest_end = float("-inf")
+        for report in batch.reports:
+            window_end = report.window_start.timestamp() + report.window_s
+            latest_end = max(latest_end, window_end)
+            key = (report.technology, round(report.freq_hz / 100e3))
+            self._channel[key] = (report.band, tuple(report.operators), received_at)
+            for burst in report.bursts[: self.bursts_per_report]:
+                start = burst.start.timestamp()
+                self.correlator.add(
+                    Observation(
+                        sensor_id=sensor_id,
+                        freq_hz=burst.freq_hz,
+                        bandwidth_hz=burst.bandwidth_hz,
+                        technology=burst.technology,
+                        start_s=start,
+                        end_s=start + burst.duration_s,
+                        power_dbm=burst.power_dbm,
+                    )
+                )
+        self._arrivals.append((received_at, latest_end))
+
+    def ready(self, now_s: float) -> list[Sighting]:
+        while self._arrivals and self._arrivals[0][0] <= now_s - self.delay_s:
+            self._horizon_s = max(self._horizon_s, self._arrivals.popleft()[1])
+        if self._horizon_s == float("-inf"):
+            return []
+        chosen: dict[tuple[str, int, int], HeardEmission] = {}
+        for emission in self.correlator.ready(self._horizon_s):
+            slot = (emission.technology, round(emission.freq_hz / 100e3), int(emission.start_s // LOCATE_EVERY_S))
+            best = chosen.get(slot)
+            if best is None or len(emission.observations) > len(best.observations):
+                chosen[slot] = emission
+        return [self._sighting(emission) for emission in sorted(chosen.values(), key=lambda e: e.start_s)]
+
+    def _sighting(self, emission: HeardEmission) -> Sighting:
+        location = self.locator.locate(emission)
+        band, operators, received_at = self._channel.get(
+            (emission.technology, round(emission.freq_hz / 100e3)), (None, (), None)
+        )
+        return Sighting(
+            start_s=emission.start_s,
+            end_s=emission.end_s,
+            freq_hz=emission.freq_hz,
+            bandwidth_hz=emission.bandwidth_hz,
+            technology=emission.technology,
+            band=band,
+            operators=operators,
+            # The likeliest room of any kind (a cell, an office, the road outside); None when only a region is known.
+            cell_id=location.room_id,
+            wing=location.wing,
+            landing=location.landing,
+            zone=location.zone,
+            confidence=location.confidence,
+            method=location.method,
+            region=tuple(location.region) if location.room_id is None else (),
+            runners_up=tuple(location.runners_up),
+            sensor_powers_dbm=emission.powers_dbm,
+            received_at=received_at,
+        )

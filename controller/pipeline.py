@@ -1,0 +1,287 @@
+"""Ingest pipeline for one batch of MQTT messages: check, store, locate, update incidents, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from cellward.messages import (
+    Availability,
+    DetectionBatch,
+    Envelope,
+    MessageError,
+    SensorStats,
+    SensorStatus,
+    parse_message,
+    parse_sensor_topic,
+)
+from cellward.signing import Keyring, SignatureError, UnknownSender, verify_message
+from controller.db.reports import Message, Report, SensorState, SensorStream
+from controller.events import LifecycleEvent
+from controller.sequence import SeqTracker, SeqVerdict
+from controller.sighting import Sighting
+
+log = logging.getLogger("cellward.controller.ingest")
+
+# Which message each topic leaf must carry; a message on the wrong leaf is refused.
+LEAF_SCHEMAS = {
+    "detections": "cellward.detections/1",
+    "status": "cellward.status/1",
+    "stats": "cellward.stats/1",
+    "availability": "cellward.availability/1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    topic: str
+    payload: bytes
+    received_at: float
+    mid: int = 0
+    retained: bool = False
+
+
+@dataclass(slots=True)
+class Checked:
+    raw: RawMessage
+    wire: dict[str, Any]
+    message: Envelope
+    digest: str
+
+
+class Locating(Protocol):
+    """Correlation + location behind one face (controller/locating.py wraps h-locate's classes)."""
+
+    def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None: ...
+
+    def ready(self, now_s: float) -> list[Sighting]: ...
+
+
+class Rejected(Exception):  # noqa: N818 - carries the counted reason, not an error of ours
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class Pipeline:
+    def __init__(self, controller, keyring: Keyring, locating: Locating) -> None:
+        self.controller = controller
+        self.site_id = controller.config.site_id
+        self.keyring = keyring
+        self.locating = locating
+        self.metrics = controller.metrics
+        self.tracker = SeqTracker(controller.config.ingest.max_missing_tracked, self._stored_digest)
+        self._db: Session | None = None
+        self.sensors: dict[str, SensorState] = {}
+
+    def load_state(self) -> None:
+        """Read seq bookkeeping and sensor rows back after a (re)start."""
+        with self.controller.sessions() as db:
+            self.tracker = SeqTracker(self.controller.config.ingest.max_missing_tracked, self._stored_digest)
+            self.tracker.load(list(db.scalars(select(SensorStream))))
+            self.sensors = {state.id: state for state in db.scalars(select(SensorState))}
+        for (sensor_id, _), stream in self.tracker.streams.items():
+            self.metrics.seq_lost.labels(sensor=sensor_id).set(stream.lost)
+
+    def _stored_digest(self, sender: str, name: str, seq: int) -> str | None:
+        assert self._db is not None
+        return self._db.scalar(
+            select(Message.digest).where(Message.sender == sender, Message.schema == name, Message.seq == seq)
+        )
+
+    # -- checks that need no database -------------------------------------------------------------------
+
+    def check(self, raw: RawMessage) -> Checked:
+        """Decode, verify and validate one message; raise Rejected with the counted reason."""
+        topic = parse_sensor_topic(raw.topic)
+        if topic is None or topic.site != self.site_id or topic.leaf not in LEAF_SCHEMAS:
+            raise Rejected("bad_topic", f"not a sensor stream of site {self.site_id}: {raw.topic}")
+        self.metrics.messages_received.labels(kind=topic.leaf).inc()
+        try:
+            wire = json.loads(raw.payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Rejected("bad_json", f"payload is not JSON: {exc}") from None
+        if not isinstance(wire, dict):
+            raise Rejected("bad_json", "payload is not a JSON object")
+        if wire.get("sig") is None:
+            raise Rejected("unsigned", f"unsigned message from {wire.get('sender')!r}")
+        try:
+            verify_message(wire, self.keyring)
+        except UnknownSender as exc:
+            raise Rejected("unknown_sender", str(exc)) from None
+        except SignatureError as exc:
+            raise Rejected("bad_signature", str(exc)) from None
+        try:
+            message = parse_message(wire)
+        except MessageError as exc:
+            raise Rejected("invalid", str(exc)) from None
+        if message.sender != topic.sensor_id or message.site != self.site_id:
+            raise Rejected(
+                "sender_mismatch",
+                f"message from {message.sender} of site {message.site} published on {raw.topic}",
+            )
+        if message.schema_name != LEAF_SCHEMAS[topic.leaf]:
+            raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
+        return Checked(raw, wire, message, hashlib.sha256(wire["sig"].encode()).hexdigest())
+
+    # -- one batch ----------------------------------------------------------------------------------------
+
+    def process(self, batch: list[RawMessage]) -> list[LifecycleEvent]:
+        """Everything in `batch` is decided and committed when this returns (then the caller acks)."""
+        started = time.perf_counter()
+        checked: list[Checked] = []
+        for raw in batch:
+            try:
+                checked.append(self.check(raw))
+            except Rejected as exc:
+                self.metrics.messages_rejected.labels(reason=exc.reason).inc()
+                log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
+        now = self.controller.clock()
+        with self.controller.sessions() as db:
+            self._db = db
+            try:
+                accepted = self._sequence(db, checked)
+                self._store(db, accepted)
+                for item in accepted:
+                    if isinstance(item.message, DetectionBatch):
+                        self.locating.add_reports(item.message.sender, item.message, item.raw.received_at)
+                sightings = self.locating.ready(now)
+                self.metrics.sightings.inc(len(sightings))
+                events = self.controller.incidents.process(db, sightings)
+                db.commit()
+            finally:
+                self._db = None
+        self._count(events, sightings)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        return events
+
+    def _sequence(self, db: Session, checked: list[Checked]) -> list[Checked]:
+        accepted = []
+        for item in checked:
+            message = item.message
+            verdict, stream, lost_delta = self.tracker.check(
+                message.sender, message.schema_name, message.seq, item.digest
+            )
+            db.add(stream)
+            state = self._sensor(db, message.sender)
+            if verdict is SeqVerdict.replayed:
+                self.metrics.messages_rejected.labels(reason="replayed").inc()
+                log.warning(
+                    "event=message_rejected reason=replayed sensor=%s schema=%s seq=%d highest=%d",
+                    message.sender,
+                    message.schema_name,
+                    message.seq,
+                    stream.highest_seq,
+                )
+                continue
+            if verdict is SeqVerdict.duplicate:
+                self.metrics.duplicates.inc()
+                state.duplicates += 1
+                continue
+            if lost_delta:
+                state.messages_lost += lost_delta
+                self.metrics.seq_lost.labels(sensor=message.sender).set(stream.lost)
+                if lost_delta > 0:
+                    log.warning(
+                        "event=seq_gap sensor=%s schema=%s lost=%d seq=%d",
+                        message.sender,
+                        message.schema_name,
+                        lost_delta,
+                        message.seq,
+                    )
+            state.messages_received += 1
+            state.last_seen = item.raw.received_at
+            state.last_message_ts = message.ts.timestamp()
+            self._apply(state, message)
+            self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc()
+            accepted.append(item)
+        return accepted
+
+    def _sensor(self, db: Session, sensor_id: str) -> SensorState:
+        state = self.sensors.get(sensor_id)
+        if state is None:
+            state = SensorState(
+                id=sensor_id, messages_received=0, messages_lost=0, duplicates=0, availability="unknown"
+            )
+            self.sensors[sensor_id] = state
+        db.add(state)
+        return state
+
+    @staticmethod
+    def _apply(state: SensorState, message: Envelope) -> None:
+        if isinstance(message, Availability):
+            state.availability = message.state
+        elif isinstance(message, SensorStatus):
+            state.status = message.model_dump(mode="json", exclude={"sig"})
+            state.clock_offset_s = message.clock.offset_s
+            if state.availability == "unknown":
+                state.availability = "online"
+        elif isinstance(message, SensorStats):
+            state.stats = message.model_dump(mode="json", exclude={"sig"})
+            state.clock_offset_s = message.clock.offset_s
+        elif isinstance(message, DetectionBatch):
+            state.clock_offset_s = message.clock.offset_s
+            if state.availability in ("unknown", "offline", "stopped"):
+                state.availability = "online"  # it is talking, whatever the last retained state said
+
+    def _store(self, db: Session, accepted: list[Checked]) -> None:
+        if not accepted:
+            return
+        rows = [
+            {
+                "sender": item.message.sender,
+                "schema": item.message.schema_name,
+                "seq": item.message.seq,
+                "ts": item.message.ts.timestamp(),
+                "received_at": item.raw.received_at,
+                "digest": item.digest,
+            }
+            for item in accepted
+        ]
+        ids = list(db.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
+        reports = []
+        for message_id, item in zip(ids, accepted, strict=True):
+            if not isinstance(item.message, DetectionBatch):
+                continue
+            for wire_report, report in zip(item.wire["reports"], item.message.reports, strict=True):
+                reports.append(
+                    {
+                        "message_id": message_id,
+                        "sensor_id": item.message.sender,
+                        "received_at": item.raw.received_at,
+                        "window_start": report.window_start.timestamp(),
+                        "window_end": report.window_start.timestamp() + report.window_s,
+                        "freq_hz": report.freq_hz,
+                        "bandwidth_hz": report.bandwidth_hz,
+                        "band": report.band,
+                        "operators": report.operators,
+                        "technology": report.technology,
+                        "burst_count": report.burst_count,
+                        "duty_cycle": report.duty_cycle,
+                        "mean_power_dbm": report.mean_power_dbm,
+                        "peak_power_dbm": report.peak_power_dbm,
+                        "snr_db": report.snr_db,
+                        "payload": wire_report,
+                    }
+                )
+        if reports:
+            db.execute(insert(Report), reports)
+            self.metrics.reports_stored.inc(len(reports))
+
+    def _count(self, events: list[LifecycleEvent], sightings: list[Sighting]) -> None:
+        now = time.time()
+        for event in events:
+            if event.kind == "incident" and event.type == "new":
+                self.metrics.incidents_opened.labels(suppressed=str(event.after["suppressed"]).lower()).inc()
+            elif event.kind == "alert" and event.type == "new":
+                self.metrics.alerts_raised.labels(rule=event.after["rule"]).inc()
+        for sighting in sightings:
+            if sighting.received_at is not None:
+                self.metrics.report_to_incident_seconds.observe(max(0.0, now - sighting.received_at))

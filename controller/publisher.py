@@ -1,0 +1,87 @@
+"""Publishes the controller's availability (with last will) and incident/alert lifecycle messages on MQTT."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import select
+
+from cellward.messages import Availability
+from cellward.signing import NodeKey, sign_message
+from controller.db.reports import PublishSeq
+from controller.events import LifecycleEvent
+from controller.wire import ALERT_SCHEMA, INCIDENT_SCHEMA, AlertLifecycle, IncidentLifecycle, controller_topic
+
+log = logging.getLogger("cellward.controller.publisher")
+AVAILABILITY_SCHEMA = "cellward.availability/1"
+
+
+class Publisher:
+    """Every message carries the envelope (site, sender, ts, per-name seq persisted in the DB, signature)."""
+
+    def __init__(self, controller, client: mqtt.Client) -> None:
+        self.controller = controller
+        self.client = client
+        self.site = controller.config.site_id
+        self.sender = controller.config.controller_id
+        key_file = controller.config.signing_key_file
+        self.key = NodeKey.load(key_file, self.sender) if key_file is not None else None
+        self.lock = threading.Lock()
+        self.will_seq: int | None = None
+
+    def next_seq(self, name: str) -> int:
+        with self.lock, self.controller.sessions() as db:
+            row = db.scalar(select(PublishSeq).where(PublishSeq.message_name == name))
+            if row is None:
+                row = PublishSeq(message_name=name, seq=0)
+                db.add(row)
+            row.seq += 1
+            db.commit()
+            return row.seq
+
+    def _envelope(self, name: str) -> dict[str, Any]:
+        return {"site": self.site, "sender": self.sender, "ts": time.time(), "seq": self.next_seq(name)}
+
+    def _finish(self, wire: dict[str, Any]) -> bytes:
+        if self.key is not None:
+            wire = sign_message(wire, self.key)
+        return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def availability_payload(self, state: str, seq: int | None = None) -> bytes:
+        head = self._envelope(AVAILABILITY_SCHEMA)
+        if seq is not None:
+            head["seq"] = seq
+        return self._finish(Availability(**head, state=state).to_wire())
+
+    def arm_will(self) -> None:
+        """Register `offline` as last will with the seq after the next `online` (no gap when it fires)."""
+        self.will_seq = self.next_seq(AVAILABILITY_SCHEMA) + 1
+        self.next_seq(AVAILABILITY_SCHEMA)  # reserve the will's seq
+        payload = self.availability_payload("offline", self.will_seq)
+        self.client.will_set(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
+
+    def online(self) -> None:
+        assert self.will_seq is not None
+        payload = self.availability_payload("online", self.will_seq - 1)
+        self.client.publish(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
+
+    def stopped(self) -> mqtt.MQTTMessageInfo | None:
+        """Clean exit: `stopped` with the will's seq (the broker then discards the will)."""
+        if self.will_seq is None:
+            return None
+        payload = self.availability_payload("stopped", self.will_seq)
+        return self.client.publish(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
+
+    def lifecycle(self, event: LifecycleEvent) -> None:
+        """EventBus sink: incidents and alerts as new/update/end messages with before/after and a stable id."""
+        if event.kind == "incident":
+            name, model, leaf = INCIDENT_SCHEMA, IncidentLifecycle, "incidents"
+        else:
+            name, model, leaf = ALERT_SCHEMA, AlertLifecycle, "alerts"
+        message = model(**self._envelope(name), type=event.type, id=event.id, before=event.before, after=event.after)
+        self.client.publish(controller_topic(self.site, leaf), self._finish(message.to_wire()), qos=1)

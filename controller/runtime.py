@@ -1,0 +1,97 @@
+"""The running controller: config, database, site, accounts, incidents, alerts, ingest and periodic jobs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+from controller.accounts import Accounts
+from controller.alerts import AlertEngine
+from controller.config import ControllerConfig
+from controller.db.base import make_engine, make_session_factory
+from controller.db.migrate import upgrade_database
+from controller.events import EventBus
+from controller.incidents import IncidentEngine
+from controller.metrics import ControllerMetrics
+from controller.suppression import Suppressor
+
+if TYPE_CHECKING:
+    from cellward.site import Site
+
+    from controller.ingest import Ingest
+
+log = logging.getLogger("cellward.controller")
+
+
+class Controller:
+    """Everything the API and ingest share; `start()` migrates the database and starts ingest."""
+
+    def __init__(self, config: ControllerConfig, site: Site, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.site = site
+        self.clock = clock
+        self.engine = make_engine(config.database.url)
+        self.sessions = make_session_factory(self.engine)
+        self.metrics = ControllerMetrics()
+        self.bus = EventBus()
+        self.accounts = Accounts(self.sessions, config.auth)
+        self.alerts = AlertEngine(config.alerts, clock)
+        self.suppressor = Suppressor(
+            config.tz,
+            config.authorised_zones,
+            config.authorised_devices,
+            always_authorised_zones=[zone.id for zone in site.zones if zone.phones_authorised],
+        )
+        self.incidents = IncidentEngine(
+            self.sessions,
+            config.incidents,
+            self.alerts,
+            self.suppressor,
+            config.lockup_hours,
+            config.tz,
+            self.bus,
+            clock,
+        )
+        self.ingest: Ingest | None = None
+        self.started_at = clock()
+
+    @classmethod
+    def from_config(cls, config: ControllerConfig, clock: Callable[[], float] = time.time) -> Controller:
+        from cellward.site import load_site
+
+        return cls(config, load_site(config.site_file), clock)
+
+    def start(self, with_ingest: bool = True) -> None:
+        upgrade_database(self.engine)
+        self.accounts.bootstrap()
+        self.incidents.load_open()
+        if with_ingest:
+            from controller.ingest import Ingest
+
+            self.ingest = Ingest(self)
+            self.ingest.start()
+        log.info("event=controller_started site=%s ingest=%s", self.config.site_id, with_ingest)
+
+    def stop(self) -> None:
+        if self.ingest is not None:
+            self.ingest.stop()
+            self.ingest = None
+        self.engine.dispose()
+        log.info("event=controller_stopped site=%s", self.config.site_id)
+
+    def database_ok(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # readiness reports it; the reason is logged
+            log.exception("event=database_unreachable site=%s", self.config.site_id)
+            return False
+
+    @property
+    def mqtt_connected(self) -> bool:
+        return self.ingest is not None and self.ingest.connected

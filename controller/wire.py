@@ -1,0 +1,79 @@
+"""What the controller publishes on MQTT: incident and alert lifecycle messages, in the sensors' envelope.
+
+Schemas: firmware-interface/schemas/controller.incident.v1.json and controller.alert.v1.json; availability
+reuses cellward.availability/1 on cellward/<site>/controller/availability.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from cellward.messages.envelope import Envelope, WireModel
+from cellward.messages.wire_time import UtcMs
+
+INCIDENT_SCHEMA = "cellward.controller_incident/1"
+ALERT_SCHEMA = "cellward.controller_alert/1"
+LifecycleType = Literal["new", "update", "end"]
+
+
+def controller_topic(site: str, leaf: str) -> str:
+    """cellward/<site>/controller/<leaf>: availability, incidents, alerts."""
+    return f"cellward/{site}/controller/{leaf}"
+
+
+class IncidentState(WireModel):
+    id: str = Field(description="stable incident id (UUID)")
+    status: Literal["new", "acknowledged", "investigating", "request_raised", "closed"]
+    cell_id: str | None = Field(description="most likely cell; None when only a region is known")
+    wing: str | None
+    landing: int | None
+    zone: str | None
+    region: list[str] = Field(description="cells of the coverage region when the cell is unresolved")
+    method: str = Field(description="rss, fingerprint or single-sensor")
+    confidence: float = Field(ge=0, le=1)
+    runners_up: list[tuple[str, float]] = Field(description="next most likely cells with probabilities")
+    band: str | None
+    operators: list[str]
+    technology: Literal["gsm", "lte", "nr", "unknown"]
+    freq_hz: float
+    bandwidth_hz: float
+    first_seen: UtcMs
+    last_seen: UtcMs
+    activity_count: int = Field(ge=0, description="emissions attributed so far")
+    suppressed: bool = Field(description="authorised zone/device or the site's own emission: no alerts")
+    suppression_reason: str | None
+
+
+class AlertState(WireModel):
+    id: str = Field(description="stable alert id (UUID)")
+    rule: str = Field(description="new_incident, repeat_activity, lockup_activity, sensor_silent, clock_drift, loss")
+    class_: Literal["incident", "system"] = Field(alias="class")
+    severity: Literal["info", "low", "medium", "high", "critical"]
+    incident_id: str | None
+    sensor_id: str | None
+    key: str = Field(description="what the throttle groups by, e.g. new_incident:A-2-14")
+    message: str
+    active: bool
+    occurrences: int = Field(ge=1, description="times the rule fired on this alert (throttled repeats)")
+    created_at: UtcMs
+    last_at: UtcMs
+    ended_at: UtcMs | None
+    acknowledged_by: str | None
+
+
+class IncidentLifecycle(Envelope):
+    schema_name: Literal["cellward.controller_incident/1"] = Field(default=INCIDENT_SCHEMA, alias="schema")
+    type: LifecycleType
+    id: str
+    before: IncidentState | None
+    after: IncidentState
+
+
+class AlertLifecycle(Envelope):
+    schema_name: Literal["cellward.controller_alert/1"] = Field(default=ALERT_SCHEMA, alias="schema")
+    type: LifecycleType
+    id: str
+    before: AlertState | None
+    after: AlertState

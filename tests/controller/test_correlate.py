@@ -1,0 +1,129 @@
+"""Correlation: which observations from several sensors are one emission."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from controller.correlate import Correlator
+from controller.observations import Observation
+
+GSM_BW = 200e3
+T0 = 1_800_000_000.0
+
+
+def gsm(sensor: str, start_s: float, freq_hz: float = 890.2e6, power_dbm: float = -70.0) -> Observation:
+    return Observation(sensor, freq_hz, GSM_BW, "gsm", start_s, start_s + 546e-6, power_dbm)
+
+
+def test_same_burst_at_three_sensors_is_one_emission():
+    corr = Correlator(clock_tolerance_s=0.005)
+    for sensor, skew_s, level in (("s1", 0.0, -60.0), ("s2", 0.0008, -75.0), ("s3", -0.0011, -82.0)):
+        corr.add(gsm(sensor, T0 + skew_s, power_dbm=level))
+    assert corr.ready(T0 + 1.0) == [], "an emission must wait for late reports (max_delay_s = 2 s)"
+    (emission,) = corr.ready(T0 + 3.0)
+    assert emission.powers_dbm == {"s1": -60.0, "s2": -75.0, "s3": -82.0}
+    assert emission.observations[0].sensor_id == "s1", "observations are ordered strongest first"
+    assert emission.technology == "gsm"
+    assert corr.pending == 0
+
+
+def test_two_phones_on_different_channels_are_two_emissions():
+    corr = Correlator()
+    for sensor in ("s1", "s2"):
+        corr.add(gsm(sensor, T0, freq_hz=890.2e6))
+        corr.add(gsm(sensor, T0, freq_hz=890.4e6))  # the next ARFCN, same instant
+    emissions = corr.flush()
+    assert len(emissions) == 2
+    assert sorted(e.freq_hz for e in emissions) == [890.2e6, 890.4e6]
+    assert all(e.sensor_ids == {"s1", "s2"} for e in emissions)
+
+
+def test_different_technology_on_one_frequency_is_not_merged():
+    corr = Correlator()
+    corr.add(gsm("s1", T0))
+    corr.add(Observation("s2", 890.2e6, GSM_BW, "lte", T0, T0 + 0.001, -70.0))
+    assert len(corr.flush()) == 2
+
+
+def test_small_frequency_disagreement_between_sensors_still_matches():
+    """Residual ppm error: 30 kHz apart is well inside a quarter of a 200 kHz channel, across a bucket edge."""
+    corr = Correlator()
+    corr.add(gsm("s1", T0, freq_hz=890.249e6))
+    corr.add(gsm("s2", T0, freq_hz=890.279e6))
+    (emission,) = corr.flush()
+    assert emission.sensor_ids == {"s1", "s2"}
+
+
+@pytest.mark.parametrize(("skew_s", "grouped"), [(0.0049, True), (0.0051, False)])
+def test_clock_tolerance_is_the_boundary(skew_s, grouped):
+    corr = Correlator(clock_tolerance_s=0.005)
+    corr.add(gsm("s1", T0))
+    corr.add(gsm("s2", T0 + skew_s))
+    emissions = corr.flush()
+    assert len(emissions) == (1 if grouped else 2), f"skew {skew_s * 1e3:.1f} ms against a 5 ms tolerance"
+
+
+def test_gsm_phones_in_adjacent_timeslots_stay_apart():
+    """Two phones on one ARFCN, one timeslot (577 µs) apart; sensors' clocks disagree by up to 240 µs,
+    inside the half-slot (288 µs) that separating timeslots needs."""
+    slot_s = 576.9e-6
+    corr = Correlator(clock_tolerance_s=0.005)
+    # s1 hears both phones, s2 only phone B (s2's clock 120 µs early), s3 both (clock 120 µs late).
+    corr.add(gsm("s1", T0, power_dbm=-60.0))
+    corr.add(gsm("s1", T0 + slot_s, power_dbm=-85.0))
+    corr.add(gsm("s2", T0 + slot_s - 120e-6, power_dbm=-62.0))
+    corr.add(gsm("s3", T0 + 120e-6, power_dbm=-71.0))
+    corr.add(gsm("s3", T0 + slot_s + 120e-6, power_dbm=-77.0))
+    a, b = corr.flush()
+    assert a.powers_dbm == {"s1": -60.0, "s3": -71.0}, "phone A: heard by s1 and s3 only"
+    assert b.powers_dbm == {"s1": -85.0, "s2": -62.0, "s3": -77.0}, "phone B: s2's only burst belongs here"
+
+
+def test_a_call_on_the_tdma_frame_is_one_emission_per_burst():
+    """A phone in a call sends a burst every 4.615 ms, closer than the 5 ms clock tolerance."""
+    frame_s = 4.615e-3
+    corr = Correlator(clock_tolerance_s=0.005)
+    for k in range(200):
+        corr.add(gsm("s1", T0 + k * frame_s))
+        if k % 7:  # s2 misses some bursts
+            corr.add(gsm("s2", T0 + k * frame_s + 300e-6))
+    emissions = corr.flush()
+    assert len(emissions) == 200
+    assert sum(len(e.observations) == 2 for e in emissions) == sum(1 for k in range(200) if k % 7)
+
+
+def test_windows_release_in_order_and_keep_late_neighbours():
+    corr = Correlator(clock_tolerance_s=0.005, max_delay_s=2.0)
+    corr.add(gsm("s1", T0))
+    corr.add(gsm("s1", T0 + 1.0))
+    first = corr.ready(T0 + 2.5)
+    assert [e.start_s for e in first] == [T0]
+    corr.add(gsm("s2", T0 + 1.001))  # arrives late, but within max_delay_s
+    (second,) = corr.ready(T0 + 3.5)
+    assert second.sensor_ids == {"s1", "s2"}
+
+
+def test_observation_rejects_inverted_times():
+    with pytest.raises(ValueError, match="before start_s"):
+        Observation("s1", 890e6, GSM_BW, "gsm", 2.0, 1.0, -70.0)
+
+
+def test_correlates_twenty_thousand_observations_per_second_on_one_core():
+    """Not a timed benchmark: a generous floor that catches an accidental O(n^2)."""
+    rng = random.Random(5)
+    sensors = [f"s{i}" for i in range(8)]
+    obs = []
+    for k in range(20_000 // 4):
+        freq = 880.2e6 + rng.randrange(150) * 200e3
+        t = T0 + k * 2e-4
+        obs.extend(gsm(s, t + rng.uniform(-5e-4, 5e-4), freq_hz=freq) for s in rng.sample(sensors, 4))
+    corr = Correlator()
+    started = time.perf_counter()
+    corr.add_many(obs)
+    emissions = corr.flush()
+    elapsed_s = time.perf_counter() - started
+    assert sum(len(e.observations) for e in emissions) == len(obs)
+    assert elapsed_s < 3.0, f"20 000 observations took {elapsed_s:.2f} s"

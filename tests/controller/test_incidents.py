@@ -1,0 +1,256 @@
+"""Incidents: merge over time, split by technology/network/channel, lifecycle, suppression, alert throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from controller.alerts import AlertEngine
+from controller.config import (
+    AlertRules,
+    AuthorisedDevice,
+    AuthorisedZone,
+    IncidentRules,
+    Schedule,
+    TimeWindow,
+)
+from controller.db.base import make_engine, make_session_factory
+from controller.db.incidents import AlertRecord, IncidentActivity, IncidentRecord, IncidentTransition
+from controller.db.migrate import upgrade_database
+from controller.events import EventBus
+from controller.incidents import IncidentEngine, TransitionError
+from controller.sighting import Sighting
+from controller.suppression import Suppressor
+
+TZ = ZoneInfo("Europe/London")
+# Tuesday 2026-11-24 14:00 local: outside the default lock-up hours.
+DAY = datetime(2026, 11, 24, 14, 0, tzinfo=TZ).timestamp()
+NIGHT = datetime(2026, 11, 24, 23, 0, tzinfo=TZ).timestamp()
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sighting(t: float, cell: str = "A-2-14", freq_hz: float = 897.4e6, tech: str = "gsm", ops=("Vodafone",), **kw):
+    defaults = dict(
+        start_s=t,
+        end_s=t + 0.5,
+        freq_hz=freq_hz,
+        bandwidth_hz=200e3,
+        technology=tech,
+        band="B8",
+        operators=tuple(ops),
+        cell_id=cell,
+        wing=cell.split("-")[0],
+        landing=int(cell.split("-")[1]),
+        zone="cells-a",
+        confidence=0.9,
+        method="rss",
+        sensor_powers_dbm={"s1": -60.0, "s2": -72.0},
+    )
+    defaults.update(kw)
+    return Sighting(**defaults)
+
+
+@pytest.fixture
+def world(database_url):
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    clock = Clock(DAY)
+    rules = AlertRules()
+    bus = EventBus()
+    emitted = []
+    bus.add_sink(emitted.append)
+    suppressor = Suppressor(
+        TZ,
+        authorised_zones=[
+            AuthorisedZone(zone="staff", schedule=Schedule(windows=[TimeWindow(start=time(8), end=time(18))]))
+        ],
+        authorised_devices=[AuthorisedDevice(id="visits-terminal", rooms=["V-0-01"], technologies=["lte"])],
+        always_authorised_zones=["admin-block"],
+    )
+    incident_engine = IncidentEngine(
+        sessions,
+        IncidentRules(),
+        AlertEngine(rules, clock),
+        suppressor,
+        Schedule(windows=[TimeWindow(start=time(19, 30), end=time(7, 30))]),
+        TZ,
+        bus,
+        clock,
+    )
+
+    def feed(*sightings):
+        with sessions() as db:
+            events = incident_engine.process(db, list(sightings))
+            db.commit()
+        for event in events:
+            bus.emit(event)
+        return events
+
+    yield incident_engine, sessions, feed, clock, emitted, suppressor
+    engine.dispose()
+
+
+def incidents(sessions):
+    with sessions() as db:
+        return list(db.scalars(select(IncidentRecord).order_by(IncidentRecord.first_seen)))
+
+
+def alerts(sessions, rule=None):
+    with sessions() as db:
+        query = select(AlertRecord)
+        if rule:
+            query = query.where(AlertRecord.rule == rule)
+        return list(db.scalars(query))
+
+
+def test_same_cell_and_channel_over_time_is_one_incident(world):
+    _, sessions, feed, clock, emitted, _ = world
+    for i in range(20):
+        clock.now = DAY + i
+        feed(sighting(DAY + i))
+    rows = incidents(sessions)
+    assert len(rows) == 1, f"20 sightings of one phone in one cell must merge into one incident, got {len(rows)}"
+    assert rows[0].activity_count == 20
+    assert rows[0].first_seen == DAY and rows[0].last_seen == DAY + 19.5
+    with sessions() as db:
+        windows = list(db.scalars(select(IncidentActivity)))
+    assert len(windows) == 1, "contiguous activity is one timeline window, not 20 rows"
+    news = [e for e in emitted if e.kind == "incident" and e.type == "new"]
+    assert len(news) == 1
+
+
+def test_a_gsm_phone_hopping_inside_its_operator_block_stays_one_incident(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, freq_hz=882.0e6), sighting(DAY + 1, freq_hz=895.0e6), sighting(DAY + 2, freq_hz=900.2e6))
+    assert len(incidents(sessions)) == 1, "GSM frequency hopping within one operator is one device"
+
+
+def test_two_phones_in_one_cell_split_by_technology_and_by_network(world):
+    _, sessions, feed, _, _, _ = world
+    feed(
+        sighting(DAY, tech="gsm", ops=("Vodafone",)),
+        sighting(DAY + 0.2, tech="lte", freq_hz=847e6, ops=("Vodafone",)),
+        sighting(DAY + 0.4, tech="gsm", freq_hz=910e6, ops=("O2",)),
+    )
+    rows = incidents(sessions)
+    assert len(rows) == 3, "different technologies or networks in one cell are different phones"
+    assert {r.cell_id for r in rows} == {"A-2-14"}
+
+
+def test_without_operator_information_channels_far_apart_split(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, ops=(), freq_hz=880e6), sighting(DAY + 1, ops=(), freq_hz=880.1e6))
+    feed(sighting(DAY + 2, ops=(), freq_hz=890e6))
+    assert len(incidents(sessions)) == 2
+
+
+def test_activity_after_the_merge_gap_opens_a_new_incident(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY))
+    feed(sighting(DAY + IncidentRules().merge_gap_s + 10))
+    assert len(incidents(sessions)) == 2
+
+
+def test_lifecycle_moves_forward_with_attribution_and_closing_ends_it(world):
+    engine, sessions, feed, _, emitted, _ = world
+    feed(sighting(DAY))
+    incident_id = incidents(sessions)[0].id
+    engine.transition(incident_id, "acknowledged", "officer1")
+    engine.transition(incident_id, "investigating", "officer2", "going to look")
+    with pytest.raises(TransitionError):
+        engine.transition(incident_id, "acknowledged", "officer1")
+    engine.transition(incident_id, "request_raised", "officer2")
+    engine.transition(incident_id, "closed", "officer3", "handset seized")
+    with pytest.raises(TransitionError):
+        engine.transition(incident_id, "investigating", "officer1")
+    with sessions() as db:
+        moves = [
+            (t.from_status, t.to_status, t.actor)
+            for t in db.scalars(select(IncidentTransition).order_by(IncidentTransition.id))
+        ]
+    assert moves == [
+        ("new", "acknowledged", "officer1"),
+        ("acknowledged", "investigating", "officer2"),
+        ("investigating", "request_raised", "officer2"),
+        ("request_raised", "closed", "officer3"),
+    ]
+    ends = [e for e in emitted if e.kind == "incident" and e.type == "end"]
+    assert len(ends) == 1 and ends[0].before["status"] == "request_raised" and ends[0].after["status"] == "closed"
+    assert not [a for a in alerts(sessions) if a.active and a.incident_id == incident_id], "closing ends its alerts"
+    feed(sighting(DAY + 5))
+    assert len(incidents(sessions)) == 2, "activity after closing opens a new incident rather than reopening"
+
+
+def test_authorised_zone_is_suppressed_only_during_its_schedule(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, cell="S-0-01", zone="staff"))
+    feed(sighting(NIGHT, cell="S-0-02", zone="staff"))
+    rows = {r.cell_id: r for r in incidents(sessions)}
+    assert rows["S-0-01"].suppressed and "staff" in rows["S-0-01"].suppression_reason
+    assert not rows["S-0-02"].suppressed, "a phone in the staff zone at 23:00 is outside the authorised hours"
+    suppressed_alerts = [a for a in alerts(sessions) if a.incident_id == rows["S-0-01"].id]
+    assert not suppressed_alerts, "suppressed incidents raise no alerts"
+
+
+def test_authorised_device_and_always_authorised_zone_and_own_blocker_are_suppressed(world):
+    _, sessions, feed, _, _, suppressor = world
+    suppressor.add_emission_hook(lambda s: "blocker BLK-1 on B20" if s.band == "B20" else None)
+    feed(
+        sighting(DAY, cell="V-0-01", zone="visits", tech="lte", freq_hz=847e6),
+        sighting(DAY, cell="X-0-01", zone="admin-block"),
+        sighting(DAY, cell="A-1-01", band="B20", tech="lte", freq_hz=850e6),
+        sighting(DAY, cell="A-1-02"),
+    )
+    reasons = {r.cell_id: r.suppression_reason for r in incidents(sessions)}
+    assert reasons["V-0-01"].startswith("authorised device visits-terminal")
+    assert "admin-block" in reasons["X-0-01"]
+    assert reasons["A-1-01"].startswith("own emission: blocker BLK-1")
+    assert reasons["A-1-02"] is None
+
+
+def test_new_incident_alerts_are_throttled_per_cell(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, tech="gsm"), sighting(DAY, tech="lte", freq_hz=847e6), sighting(DAY, tech="nr", freq_hz=720e6))
+    new_alerts = alerts(sessions, "new_incident")
+    assert len(new_alerts) == 1, "three phones in one cell at once: one alert, not three"
+    assert new_alerts[0].occurrences == 3, "the repeats are counted on the open alert"
+    feed(sighting(DAY, cell="B-1-01"))
+    assert len(alerts(sessions, "new_incident")) == 2, "another cell is another alert"
+
+
+def test_repeat_activity_and_lockup_hours_raise_their_alerts(world):
+    _, sessions, feed, _, _, _ = world
+    gap = AlertRules().repeat_activity.gap_s
+    for i in range(3):
+        feed(sighting(DAY + i * (gap + 60)))
+    repeat = alerts(sessions, "repeat_activity")
+    assert len(repeat) == 1 and repeat[0].severity == "medium", "three separate sightings in a cell is a repeat"
+    assert not alerts(sessions, "lockup_activity"), "afternoon activity is not during lock-up"
+    feed(sighting(NIGHT, cell="C-3-03"))
+    lockup = alerts(sessions, "lockup_activity")
+    assert len(lockup) == 1 and lockup[0].severity == "critical"
+
+
+def test_open_incidents_survive_an_engine_restart(world):
+    engine, sessions, feed, clock, _, suppressor = world
+    feed(sighting(DAY))
+    fresh = IncidentEngine(
+        sessions, IncidentRules(), engine.alerts, suppressor, engine.lockup_hours, TZ, EventBus(), clock
+    )
+    fresh.load_open()
+    with sessions() as db:
+        fresh.process(db, [sighting(DAY + 2)])
+        db.commit()
+    rows = incidents(sessions)
+    assert len(rows) == 1 and rows[0].activity_count == 2, "a restarted controller continues the same incident"
