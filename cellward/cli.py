@@ -20,6 +20,10 @@ sensor_app = typer.Typer(help="The sensor node: scan, detect and report over MQT
 app.add_typer(sensor_app, name="sensor")
 controller_app = typer.Typer(help="The controller: ingest, incidents, alerts and the API.", no_args_is_help=True)
 app.add_typer(controller_app, name="controller")
+audit_app = typer.Typer(help="The controller's hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+evidence_app = typer.Typer(help="Signed evidence packs of disconnection requests.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.command()
@@ -131,6 +135,30 @@ def bench_controller(
     from controller.bench import run_bench
 
     raise typer.Exit(run_bench(sensors, seconds, rate, database))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    config: Annotated[Path | None, typer.Option("--config", help="Controller config YAML (its database)")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL instead of --config")] = None,
+) -> None:
+    """Check the whole audit chain; name the first edited, deleted or reordered entry (exit 1 if any)."""
+    from controller.audit.cli import run_verify
+
+    raise typer.Exit(run_verify(config, db))
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    pack: Annotated[Path, typer.Argument(help="Evidence pack: a directory or a .zip")],
+    public_key: Annotated[
+        str | None, typer.Option(help="Expected signer public key (base64); default: the one in the pack")
+    ] = None,
+) -> None:
+    """Check an evidence pack's signature and every file's hash; say exactly which file or field fails."""
+    from controller.evidence.cli import run_verify
+
+    raise typer.Exit(run_verify(pack, public_key))
 
 
 if __name__ == "__main__":  # pragma: no cover
