@@ -16,10 +16,14 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print figures (run on demand, never in the test suite).")
 app.add_typer(bench_app, name="bench")
-controller_app = typer.Typer(help="The controller: ingest, incidents, alerts and the API.", no_args_is_help=True)
-app.add_typer(controller_app, name="controller")
 sensor_app = typer.Typer(help="The sensor node: scan, detect and report over MQTT.", no_args_is_help=True)
 app.add_typer(sensor_app, name="sensor")
+controller_app = typer.Typer(help="The controller: ingest, incidents, alerts and the API.", no_args_is_help=True)
+app.add_typer(controller_app, name="controller")
+audit_app = typer.Typer(help="The controller's hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+evidence_app = typer.Typer(help="Signed evidence packs of disconnection requests.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.command()
@@ -67,6 +71,38 @@ def bench_sensitivity(
     raise typer.Exit(run_sensitivity(output))
 
 
+@sensor_app.command("run")
+def sensor_run(
+    config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Run one sensor node until stopped (SIGTERM/SIGINT); systemd's watchdog is fed when configured."""
+    from sensors.cli import run_sensor
+
+    raise typer.Exit(run_sensor(config, log_level))
+
+
+@sensor_app.command("keygen")
+def sensor_keygen(
+    sensor_id: Annotated[str, typer.Option(help="The id the key signs as (sensor id or controller id)")],
+    out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, mode 0600)")],
+) -> None:
+    """Make an Ed25519 signing key; prints the public key for the controller's keyring."""
+    from sensors.cli import keygen
+
+    raise typer.Exit(keygen(sensor_id, out))
+
+
+@bench_app.command("sensor")
+def bench_sensor(
+    seconds: Annotated[float, typer.Option(help="Seconds of real-time scanning to measure")] = 30.0,
+) -> None:
+    """CPU share of one core and peak RSS of one sensor scanning continuously at 2.4 MS/s."""
+    from sensors.bench import run_bench
+
+    raise typer.Exit(run_bench(seconds))
+
+
 @controller_app.command("run")
 def controller_run(
     config: Annotated[Path, typer.Option("--config", help="Controller config YAML")],
@@ -101,36 +137,28 @@ def bench_controller(
     raise typer.Exit(run_bench(sensors, seconds, rate, database))
 
 
-@sensor_app.command("run")
-def sensor_run(
-    config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+@audit_app.command("verify")
+def audit_verify(
+    config: Annotated[Path | None, typer.Option("--config", help="Controller config YAML (its database)")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL instead of --config")] = None,
 ) -> None:
-    """Run one sensor node until stopped (SIGTERM/SIGINT); systemd's watchdog is fed when configured."""
-    from sensors.cli import run_sensor
+    """Check the whole audit chain; name the first edited, deleted or reordered entry (exit 1 if any)."""
+    from controller.audit.cli import run_verify
 
-    raise typer.Exit(run_sensor(config, log_level))
+    raise typer.Exit(run_verify(config, db))
 
 
-@sensor_app.command("keygen")
-def sensor_keygen(
-    sensor_id: Annotated[str, typer.Option(help="The id the key signs as (sensor id or controller id)")],
-    out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, mode 0600)")],
+@evidence_app.command("verify")
+def evidence_verify(
+    pack: Annotated[Path, typer.Argument(help="Evidence pack: a directory or a .zip")],
+    public_key: Annotated[
+        str | None, typer.Option(help="Expected signer public key (base64); default: the one in the pack")
+    ] = None,
 ) -> None:
-    """Make an Ed25519 signing key; prints the public key for the controller's keyring."""
-    from sensors.cli import keygen
+    """Check an evidence pack's signature and every file's hash; say exactly which file or field fails."""
+    from controller.evidence.cli import run_verify
 
-    raise typer.Exit(keygen(sensor_id, out))
-
-
-@bench_app.command("sensor")
-def bench_sensor(
-    seconds: Annotated[float, typer.Option(help="Seconds of real-time scanning to measure")] = 30.0,
-) -> None:
-    """CPU share of one core and peak RSS of one sensor scanning continuously at 2.4 MS/s."""
-    from sensors.bench import run_bench
-
-    raise typer.Exit(run_bench(seconds))
+    raise typer.Exit(run_verify(pack, public_key))
 
 
 if __name__ == "__main__":  # pragma: no cover

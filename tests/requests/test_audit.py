@@ -1,0 +1,119 @@
+"""The audit log is append-only and hash-chained: every edit, deletion or reordering is caught at its entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
+
+from cellward.cli import app
+from controller.audit import record, verify_database
+
+ENTRIES = 6
+
+
+@pytest.fixture
+def audited(engine, sessions):
+    """Six entries by people and the system, as the workflow writes them."""
+    for n in range(1, ENTRIES + 1):
+        with sessions() as db:
+            record(db, "officer1" if n % 2 else "system", "request.draft", f"request:{n}", {"n": n, "note": "é"})
+            db.commit()
+    return engine
+
+
+def _drop_guards(engine) -> None:
+    """What an attacker with database rights would do first: remove the append-only triggers."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+
+
+def _tamper(engine, sql: str) -> None:
+    _drop_guards(engine)
+    with engine.begin() as conn:
+        for statement in sql.split(";"):
+            conn.execute(text(statement))
+
+
+def test_intact_chain_verifies(audited):
+    report = verify_database(audited.url)
+    assert report.ok, f"an untouched log must verify, got {report.first_break}"
+    assert report.entries == ENTRIES
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'x' WHERE seq = 2", "DELETE FROM audit_log"])
+def test_database_refuses_update_and_delete(audited, statement):
+    with pytest.raises(DBAPIError, match="append-only"), audited.begin() as conn:
+        conn.execute(text(statement))
+    assert verify_database(audited.url).entries == ENTRIES
+
+
+def test_edited_field_is_named_at_its_entry(audited):
+    _tamper(audited, "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
+    report = verify_database(audited.url)
+    assert report.first_break is not None and report.first_break.seq == 3, report.first_break
+    assert "edited" in report.first_break.problem
+    assert report.entries == 2, "entries before the edit still check out"
+
+
+def test_edited_details_are_named_at_their_entry(audited):
+    _tamper(audited, """UPDATE audit_log SET details = '{"n": 40}' WHERE seq = 4""")
+    assert verify_database(audited.url).first_break.seq == 4
+
+
+def test_deleted_entry_is_named_by_the_gap_it_leaves(audited):
+    _tamper(audited, "DELETE FROM audit_log WHERE seq = 3")
+    report = verify_database(audited.url)
+    assert report.first_break.seq == 4, "the entry after the deleted one is the first that no longer links"
+    assert "expected seq 3" in report.first_break.problem
+
+
+def test_swapped_entries_are_named_at_the_first_of_them(audited):
+    # Reorder: exchange the positions (seq) of entries 2 and 3, keeping each one's own content and hash.
+    _tamper(
+        audited,
+        "UPDATE audit_log SET seq = 1000 WHERE seq = 2;"
+        "UPDATE audit_log SET seq = 2 WHERE seq = 3;"
+        "UPDATE audit_log SET seq = 3 WHERE seq = 1000",
+    )
+    report = verify_database(audited.url)
+    assert report.first_break.seq == 2, report.first_break
+
+
+def test_rehashed_edit_still_breaks_the_next_link(audited):
+    """Recomputing the edited entry's own hash does not help: the next entry's prev_hash no longer matches."""
+    from controller.audit.chain import entry_hash
+
+    with audited.connect() as conn:
+        row = conn.execute(text("SELECT * FROM audit_log WHERE seq = 2")).mappings().one()
+    forged = {**row, "actor": "forger", "details": json.loads(row["details"])}
+    _tamper(audited, f"UPDATE audit_log SET actor = 'forger', hash = '{entry_hash(forged)}' WHERE seq = 2")
+    report = verify_database(audited.url)
+    assert report.first_break.seq == 3 and "prev_hash" in report.first_break.problem
+
+
+def test_cli_names_the_first_broken_entry(audited):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify", "--db", audited.url.render_as_string(hide_password=False)])
+    assert ok.exit_code == 0 and "intact: 6 entries" in ok.output, ok.output
+    _tamper(audited, "UPDATE audit_log SET target = 'request:99' WHERE seq = 5")
+    broken = runner.invoke(app, ["audit", "verify", "--db", audited.url.render_as_string(hide_password=False)])
+    assert broken.exit_code == 1 and "seq=5" in broken.output, broken.output
+
+
+def test_cli_bad_arguments_are_clear(tmp_path):
+    runner = CliRunner()
+    neither = runner.invoke(app, ["audit", "verify"])
+    assert neither.exit_code == 2 and "exactly one of --config" in neither.output
+    missing = runner.invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path / 'none.db'}"])
+    assert missing.exit_code == 2 and "no database file" in missing.output
+    assert not (tmp_path / "none.db").exists(), "verifying must never create a database"
+    garbage = runner.invoke(app, ["audit", "verify", "--db", "not a url"])
+    assert garbage.exit_code == 2 and "not a database URL" in garbage.output
