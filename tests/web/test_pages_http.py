@@ -242,3 +242,78 @@ def test_map_zooms_to_a_wing_and_refuses_an_unknown_one(client):
     assert 'data-wing="A"' in page.text, "live redraws keep the zoom"
     response = client.get("/map?landing=1&wing=Z")
     assert response.status_code == 404 and "wings: A" in response.text
+
+
+def _audit(controller, *entries: tuple[str, str, str, dict]) -> None:
+    from controller.audit.log import record as audit_record
+
+    with controller.sessions() as db:
+        for actor, action, target, details in entries:
+            audit_record(db, actor, action, target, details)
+        db.commit()
+
+
+def test_audit_page_searches_entries_and_shows_the_chain_verified(client, controller):
+    _audit(
+        controller,
+        ("olive", "request.draft", "request:r1", {"operator": "EE"}),
+        ("arthur", "request.authorise", "request:r1", {}),
+        ("olive", "incident.note", "incident:i9", {"text": "search booked"}),
+    )
+    log_in(client, "audrey")
+    page = client.get("/audit").text
+    assert "Chain verified: 3 entries" in page
+    found = client.get("/audit?q=authorise").text
+    assert "request.authorise" in found and "request.draft" not in found
+    by_actor = client.get("/audit?actor=olive").text
+    assert "incident.note" in by_actor and "request.authorise" not in by_actor
+    assert "search booked" in client.get("/audit?q=booked").text, "details are searchable"
+
+
+def test_audit_page_names_the_first_broken_entry(client, controller):
+    from controller.audit.log import AuditEntry
+
+    _audit(controller, ("olive", "request.draft", "request:r1", {}))
+    with controller.sessions() as db:  # a forged entry appended behind the code's back
+        db.add(AuditEntry(seq=2, ts=time.time(), actor="mallory", action="request.authorise", target="request:r1",
+                          details="{}", prev_hash="0" * 64, hash="f" * 64))  # fmt: skip
+        db.commit()
+    log_in(client, "audrey")
+    page = client.get("/audit").text
+    assert "Chain BROKEN after 1 good entries" in page and "entry seq=2" in page
+
+
+def _request_drafted_by(controller, drafter: str, incident_id: str) -> str:
+    from controller.requests.models import Case, DisconnectionRequest, RequestIncident
+
+    now = time.time()
+    with controller.sessions() as db:
+        db.add(Case(id="case-1", status="identified", created_by=drafter, created_at=now, updated_at=now))
+        db.flush()
+        db.add(DisconnectionRequest(
+            id="req-1", case_id="case-1", jurisdiction="england-wales", operator="EE", status="drafted",
+            institution="HMP Small", grounds="phone used in cell A-0-03", drafted_by=drafter, drafted_at=now,
+            updated_at=now,
+        ))  # fmt: skip
+        db.flush()
+        db.add(RequestIncident(request_id="req-1", incident_id=incident_id))
+        db.commit()
+    return "req-1"
+
+
+def test_request_decision_is_offered_to_an_authoriser_never_to_the_drafter(client, controller):
+    record(controller, sighting(Phone("A-0-03"), time.time()))
+    incident = _only_incident(controller)
+    controller.accounts.create_user("dual", PASSWORD, ["officer", "authoriser"])
+    request_id = _request_drafted_by(controller, "dual", incident.id)
+    log_in(client, "arthur")
+    listing = client.get(f"/requests?incident={incident.id}").text
+    assert f'href="/requests/{request_id}"' in listing
+    assert 'id="decision-unavailable"' in client.get(f"/requests/{request_id}").text
+    client.cookies.clear()
+    log_in(client, "dual")
+    page = client.get(f"/requests/{request_id}").text
+    assert "HMP Small" in page and 'id="decision-unavailable"' not in page, "the drafter may not authorise"
+    client.cookies.clear()
+    log_in(client, "vera")
+    assert client.get(f"/requests/{request_id}").status_code == 403
