@@ -59,14 +59,24 @@ def activity_pattern(db: Session, since_s: float, until_s: float, tz: ZoneInfo) 
     return pattern
 
 
-def week_on_week(pattern: ActivityPattern) -> list[tuple[str, int, int | None]]:
-    """(week, emissions, change from the week before) in week order."""
-    rows: list[tuple[str, int, int | None]] = []
+@dataclass(frozen=True)
+class WeekRow:
+    """One ISO week: emissions per wing, the total, and the change in the total from the week before."""
+
+    week: str
+    per_wing: dict[str, int]
+    total: int
+    change: int | None
+
+
+def week_on_week(pattern: ActivityPattern) -> list[WeekRow]:
+    rows: list[WeekRow] = []
     previous: int | None = None
     for week in sorted(pattern.per_week):
-        count = sum(pattern.per_week[week].values())
-        rows.append((week, count, None if previous is None else count - previous))
-        previous = count
+        counts = pattern.per_week[week]
+        total = sum(counts.values())
+        rows.append(WeekRow(week, dict(counts), total, None if previous is None else total - previous))
+        previous = total
     return rows
 
 

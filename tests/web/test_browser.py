@@ -79,3 +79,20 @@ def test_every_page_at_wall_and_laptop_size(app, controller):
                         shoot(page, "incident", screen)
             page.close()
     assert len(list(SCREENSHOTS.glob("*-laptop.png"))) >= 11
+
+
+def test_tasking_sheet_prints_without_the_application_around_it(app, controller):
+    window_start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
+    record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "olive")
+        page.goto(f"{base}/lookup/sheet?start=2026-11-20T14:00&end=2026-11-20T14:10&wing=A")
+        expect(page.locator("header.top")).to_be_visible()
+        page.emulate_media(media="print")
+        expect(page.locator("header.top")).to_be_hidden()
+        expect(page.locator(".no-print")).to_be_hidden()
+        expect(page.locator(".sheet-table")).to_contain_text("A-0-05")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pdf = page.pdf(path=str(SCREENSHOTS / "tasking-sheet.pdf"))
+        assert pdf.startswith(b"%PDF"), "chromium printed the sheet"

@@ -317,3 +317,18 @@ def test_request_decision_is_offered_to_an_authoriser_never_to_the_drafter(clien
     client.cookies.clear()
     log_in(client, "vera")
     assert client.get(f"/requests/{request_id}").status_code == 403
+
+
+def test_week_on_week_counts_each_wing_and_the_change(client, controller):
+    from datetime import timedelta
+
+    local_now = datetime.now(controller.config.tz)
+    monday = (local_now - timedelta(days=local_now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    last_week = (monday - timedelta(days=3, hours=12)).timestamp()  # Thursday noon of last week
+    week_before = last_week - 7 * 86400
+    record(controller, *(sighting(Phone("A-0-01"), week_before + 3600 * k) for k in range(2)))
+    record(controller, *(sighting(Phone("A-1-02"), last_week + 3600 * k) for k in range(5)))
+    log_in(client, "vera")
+    page = client.get("/patterns?days=21").text
+    rows = re.findall(r"<tr><td>(\d{4}-W\d\d)</td><td>(\d+)</td><td>(\d+)</td>\s*<td>([^<]*)</td>", page)
+    assert [(wing_a, total, change) for _, wing_a, total, change in rows] == [("2", "2", "—"), ("5", "5", "▲ +3")]

@@ -43,6 +43,7 @@ def patterns_page(
         top_cells=bars(pattern.per_cell.most_common(10), "Busiest cells"),
         top_wings=bars(pattern.per_wing.most_common(10), "Busiest wings"),
         weeks=week_on_week(pattern),
+        wing_names=sorted(pattern.per_wing),
         total=pattern.total,
         tz=controller.config.timezone,
     )
