@@ -332,3 +332,21 @@ def test_week_on_week_counts_each_wing_and_the_change(client, controller):
     page = client.get("/patterns?days=21").text
     rows = re.findall(r"<tr><td>(\d{4}-W\d\d)</td><td>(\d+)</td><td>(\d+)</td>\s*<td>([^<]*)</td>", page)
     assert [(wing_a, total, change) for _, wing_a, total, change in rows] == [("2", "2", "—"), ("5", "5", "▲ +3")]
+
+
+def test_active_alerts_sit_beside_the_map_and_an_officer_acknowledges_them(client, controller):
+    record(controller, sighting(Phone("A-0-03"), time.time()))
+    log_in(client, "vera")
+    panel = client.get("/map/alerts").text
+    assert "Active alerts (1)" in panel and "HIGH" in panel, "a new incident raises a high alert"
+    assert "Acknowledge" not in panel, "a viewer is not offered the action"
+    client.cookies.clear()
+    log_in(client, "olive")
+    alert_id = re.search(r'data-alert="([^"]+)"', client.get("/map").text).group(1)
+    response = client.post(f"/alerts/{alert_id}/acknowledge", data={"csrf": page_csrf(client)}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "Active alerts (0)" in client.get("/map/alerts").text
+    from controller.db.incidents import AlertRecord
+
+    with controller.sessions() as db:
+        assert db.get(AlertRecord, alert_id).acknowledged_by == "olive"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import case, select
 
+from controller.api.alerts import acknowledge_alert
 from controller.api.sensors import sensor_views
-from controller.db.incidents import IncidentRecord
+from controller.db.incidents import AlertRecord, IncidentRecord
 from controller.runtime import Controller
-from controller.web.session import ControllerDep, Reader
+from controller.web.session import ControllerDep, Officer, Reader, check_csrf
 from controller.web.site_map import BlockerMark, CellMark, SensorMark, landings, render_landing
 from controller.web.templating import render
 
@@ -27,6 +28,21 @@ def open_incidents(controller: Controller) -> list[IncidentRecord]:
                 select(IncidentRecord)
                 .where(IncidentRecord.status != "closed", IncidentRecord.suppressed.is_(False))
                 .order_by(IncidentRecord.last_seen.desc())
+            )
+        )
+
+
+SEVERITY_ORDER = case({"critical": 0, "high": 1, "medium": 2, "low": 3}, value=AlertRecord.severity, else_=4)
+
+
+def active_alerts(controller: Controller, limit: int = 20) -> list[AlertRecord]:
+    with controller.sessions() as db:
+        return list(
+            db.scalars(
+                select(AlertRecord)
+                .where(AlertRecord.active.is_(True))
+                .order_by(SEVERITY_ORDER, AlertRecord.last_at.desc())
+                .limit(limit)
             )
         )
 
@@ -113,6 +129,7 @@ def live_map(
         svg=map_svg(controller, shown, zoom, incidents),
         incidents=incidents,
         faulty_sensors=[mark for mark in sensors.values() if not mark.healthy],
+        alerts=active_alerts(controller),
         blockers=blocker_marks(controller),
         live_s=LIVE_S,
     )
@@ -126,3 +143,18 @@ def landing_fragment(
     shown = _landing(controller, landing)
     svg = map_svg(controller, shown, _wing(controller, wing), open_incidents(controller))
     return HTMLResponse(str(svg))
+
+
+@router.get("/map/alerts")
+def alerts_fragment(request: Request, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
+    """The active-alerts panel alone, redrawn when an alert event arrives."""
+    return render(request, "alerts_panel.html", viewer, alerts=active_alerts(controller))
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    alert_id: str, viewer: Officer, controller: ControllerDep, csrf: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    check_csrf(viewer, csrf)
+    acknowledge_alert(alert_id, viewer.principal, controller)  # the API's own handler: one code path
+    return RedirectResponse("/map", status.HTTP_303_SEE_OTHER)

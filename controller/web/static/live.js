@@ -36,6 +36,21 @@
     if (rows && rows.dataset.refresh) refresh("rows", rows.dataset.refresh, (html) => { rows.innerHTML = html; });
   }
 
+  function redrawAlerts() {
+    const panel = document.getElementById("alerts-panel");
+    if (panel) refresh("alerts", panel.dataset.refresh, (html) => { panel.innerHTML = html; });
+  }
+
+  function onAlert(message) {
+    const event = JSON.parse(message.data);
+    // A new incident is already announced by its own event; say only what that does not.
+    const urgent = ["critical", "high"].includes(event.after.severity) && event.after.rule !== "new_incident";
+    if (event.type === "new" && announcer && urgent) {
+      announcer.textContent = "Alert: " + event.after.message;
+    }
+    redrawAlerts();
+  }
+
   function describe(incident) {
     const where = incident.cell_id ? "cell " + incident.cell_id : "an unresolved place";
     const ops = (incident.operators || []).join("/") || "unknown operator";
@@ -86,6 +101,7 @@
     source.addEventListener("open", () => { if (state) state.textContent = "live: connected"; });
     source.addEventListener("error", () => { if (state) state.textContent = "live: reconnecting…"; });
     source.addEventListener("incident", onIncident);
+    source.addEventListener("alert", onAlert);
   }
 
   // Keep the "NOW" marks honest when nothing new arrives: a cell goes quiet after its live window.
