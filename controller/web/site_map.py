@@ -189,14 +189,18 @@ def _room(room: Any, frame: Frame, mark: CellMark | None) -> str:
         )
     state = "quiet" if mark is None else "live" if mark.live else "incident"
     label = f"Cell {room.id}: " + (f"{mark.caption} · {_state_word(mark)}" if mark else "no activity")
-    return (
-        f'<g class="room cell state-{state}" data-cell="{rid}" data-landing="{room.landing}" tabindex="0" '
+    drawing = (
+        f'<g class="room cell state-{state}" data-cell="{rid}" data-landing="{room.landing}" '
         f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
         f'<polygon points="{frame.points(room.polygon)}"/>'
         f"{_text(cx, cy - font_px * 0.6, 'cell-id', font_px, room.id)}"
         f"{_text(cx, cy + font_px * 0.5, 'cell-caption', font_px * 0.9, mark.caption if mark else '', width_px)}"
         f"{_text(cx, cy + font_px * 1.5, 'cell-state', font_px * 0.9, _state_word(mark), width_px)}</g>"
     )
+    if mark is None:
+        return drawing  # quiet cells are not tab stops: hundreds of them would bury the lit ones
+    # A lit cell is a link to its incident, so Tab reaches it and Enter opens it.
+    return f'<a href="/incidents/{escape(mark.incident_id)}" class="cell-link">{drawing}</a>'
 
 
 def _state_word(mark: CellMark | None) -> str:
@@ -211,7 +215,7 @@ def _heat_cell(room: Any, frame: Frame, count: int, most: int) -> str:
     step = 0 if count == 0 or most == 0 else 1 + min(3, int(4 * count / (most + 1)))
     label = f"Cell {room.id}: {count} emissions"
     return (
-        f'<g class="room cell heat-{step}" tabindex="0" role="img" aria-label="{escape(label)}">'
+        f'<g class="room cell heat-{step}" role="img" aria-label="{escape(label)}">'
         f'<title>{escape(label)}</title><polygon points="{frame.points(room.polygon)}"/>'
         f"{_text(cx, cy - font_px * 0.2, 'cell-id', font_px, room.id)}"
         f"{_text(cx, cy + font_px, 'cell-caption', font_px, str(count))}</g>"

@@ -46,9 +46,12 @@ def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, contr
         expect(live_cell).to_have_class(re.compile("state-live"))
         expect(page.locator("#landing-number")).to_have_text("1")
         assert page.url.endswith("/map?landing=1")
-        live_cell.focus()
+        link = page.locator("a.cell-link", has=live_cell)
+        link.focus()
         outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none", "a focused cell must show where the keyboard is"
+        page.keyboard.press("Enter")
+        expect(page.locator("#incident-cell")).to_have_text("A-1-06")
 
 
 def test_every_page_at_wall_and_laptop_size(app, controller):
