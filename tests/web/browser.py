@@ -7,6 +7,7 @@ browsers of its own. Headless, and without the sandbox, which cannot start as ro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.web.conftest import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 SCREENS = {"wall": (1920, 1080), "laptop": (1366, 768)}
@@ -63,3 +66,18 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/map"))
+
+
+def shoot(page: Page, name: str, screen: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{screen}.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= SCREENS[screen][0], f"{name} scrolls sideways at {SCREENS[screen]} ({width} px wide)"

@@ -7,27 +7,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.web.browser import SCREENS, SCREENSHOTS, chromium, serving
-from tests.web.conftest import PASSWORD, Phone, record, sighting
+from tests.web.browser import SCREENS, SCREENSHOTS, chromium, log_in, serving, shoot
+from tests.web.conftest import Phone, record, sighting
 
 pytestmark = pytest.mark.slow
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/map"))
-
-
-def shoot(page: Page, name: str, screen: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{screen}.png"), full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= SCREENS[screen][0], f"{name} scrolls sideways at {SCREENS[screen]} ({width} px wide)"
 
 
 def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, controller):
