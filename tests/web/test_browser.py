@@ -84,3 +84,21 @@ def test_tasking_sheet_prints_without_the_application_around_it(app, controller)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         pdf = page.pdf(path=str(SCREENSHOTS / "tasking-sheet.pdf"))
         assert pdf.startswith(b"%PDF"), "chromium printed the sheet"
+
+
+def test_incident_queue_and_alerts_update_without_a_reload(app, controller):
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "olive")
+        page.goto(f"{base}/incidents")
+        expect(page.locator("#stream-state")).to_have_text("live: connected")
+        expect(page.locator("#incident-rows")).to_contain_text("No incidents.")
+        record(controller, sighting(Phone("A-1-04", "nr", ("EE",), 728e6, "n28"), time.time()))
+        expect(page.locator("#incident-rows tr")).to_contain_text("A-1-04")
+        expect(page.locator("#incident-rows tr")).to_contain_text("NR")
+        expect(page.locator("#announcer")).to_have_text("New incident: NR EE in cell A-1-04")
+
+        page.goto(f"{base}/map")
+        expect(page.locator("#alerts-panel")).to_contain_text("Active alerts (1)")
+        page.get_by_role("button", name=re.compile("^Acknowledge alert")).click()
+        expect(page.locator("#alerts-panel")).to_contain_text("Active alerts (0)")
