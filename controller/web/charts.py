@@ -41,8 +41,8 @@ def hour_day_grid(matrix: Sequence[Sequence[int]]) -> Markup:
     return Markup("".join(parts))
 
 
-def bars(items: Sequence[tuple[str, int]], label: str) -> Markup:
-    """Horizontal bars, longest first, each with its name and count written beside it."""
+def bars(items: Sequence[tuple[str, float]], label: str, shown: Sequence[str] | None = None) -> Markup:
+    """Horizontal bars in the given order, each with its name and its value (or `shown[i]`) written beside it."""
     most = max((count for _, count in items), default=0) or 1
     row_px = 22
     width, height = 520, max(1, len(items)) * row_px
@@ -53,10 +53,11 @@ def bars(items: Sequence[tuple[str, int]], label: str) -> Markup:
     for index, (name, count) in enumerate(items):
         y = index * row_px
         length = 300 * count / most
+        value = shown[index] if shown else str(count)
         parts.append(
             f'<text x="0" y="{y + 15}" class="axis">{escape(name)}</text>'
             f'<rect x="120" y="{y + 3}" width="{length:.1f}" height="16" class="bar"/>'
-            f'<text x="{126 + length:.1f}" y="{y + 15}" class="count">{count}</text>'
+            f'<text x="{126 + length:.1f}" y="{y + 15}" class="count">{escape(value)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

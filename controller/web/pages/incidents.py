@@ -97,7 +97,11 @@ def incident_detail(request: Request, incident_id: str, viewer: Reader, controll
     levels = _sensor_levels(timeline)
     # Bars need a positive length: measure each level above the weakest one heard, minus a 10 dB margin.
     floor_dbm = min((row[1] for row in levels), default=0.0) - 10.0
-    level_chart = bars([(f"{s} {mean:.0f} dBm", round(mean - floor_dbm)) for s, mean, _, _ in levels], "Mean level")
+    level_chart = bars(
+        [(sensor_id, mean - floor_dbm) for sensor_id, mean, _, _ in levels],
+        "Mean level at each sensor",
+        shown=[f"{mean:.1f} dBm" for _, mean, _, _ in levels],
+    )
     return render(
         request,
         "incident.html",
