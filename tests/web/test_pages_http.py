@@ -350,3 +350,35 @@ def test_active_alerts_sit_beside_the_map_and_an_officer_acknowledges_them(clien
 
     with controller.sessions() as db:
         assert db.get(AlertRecord, alert_id).acknowledged_by == "olive"
+
+
+def test_sensor_page_shows_clock_sync_loss_and_spool_depth_as_ingest_stores_them(client, controller):
+    from datetime import datetime
+
+    from cellward.messages import SensorStats
+    from cellward.messages.envelope import ClockState
+    from controller.db.reports import SensorState
+
+    now = time.time()
+    stats = SensorStats(
+        site="hmp-small", sender="s-A0-1", ts=datetime.now(UTC), seq=7, interval_s=60, uptime_s=3600,
+        samples_in=10**9, samples_dropped=0, usb_errors=0, source_faults=0, dwells=3600, bursts=120, reports=60,
+        spool_depth=42, spool_bytes=9000, spool_dropped_total=0, mqtt_reconnects=1, cpu_percent=35.0, rss_mb=80.0,
+        temperature_c=51.0, clock=ClockState(state="synced", source="chrony", offset_s=0.0031),
+    )  # fmt: skip
+    with controller.sessions() as db:
+        db.add(
+            SensorState(
+                id="s-A0-1", messages_received=990, messages_lost=10, duplicates=0, availability="online",
+                last_seen=now - 5, clock_offset_s=0.0031,
+                status={"clock": {"state": "synced", "source": "chrony", "offset_s": 0.0031}},
+                stats=stats.model_dump(mode="json", exclude={"sig"}),
+            )
+        )  # fmt: skip
+        db.commit()
+    log_in(client, "vera")
+    row = re.search(r"<td>s-A0-1</td>.*?</tr>", client.get("/sensors").text, re.S).group(0)
+    assert "synced (chrony), +3.1 ms" in row
+    assert "10 of 1000 (1.00 %)" in row, "loss is counted by seq gaps"
+    assert "42 reports" in row, "spool depth comes from the sensor's stats"
+    assert "✓ healthy" in row
