@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 PACK_SCHEMA = "cellward.evidence-pack/1"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "firmware-interface" / "schemas" / "evidence-pack.v1.json"
 
 
 class Part(BaseModel):
@@ -144,3 +147,15 @@ class EvidencePack(Part):
     snippets: list[Snippet]
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def pack_json_schema() -> dict[str, Any]:
+    """The JSON Schema of pack.json, as published in firmware-interface/schemas/evidence-pack.v1.json."""
+    schema = EvidencePack.model_json_schema(by_alias=True)
+    schema["$id"] = "https://cellward.example/schemas/evidence-pack.v1.json"
+    schema["title"] = "cellward evidence pack (pack.json)"
+    return schema
+
+
+if __name__ == "__main__":
+    print(json.dumps(pack_json_schema(), indent=2, sort_keys=True))
