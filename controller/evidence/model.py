@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 PACK_SCHEMA = "cellward.evidence-pack/1"
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "firmware-interface" / "schemas" / "evidence-pack.v1.json"
+# Beside (not inside) firmware-interface/schemas/, which holds only the MQTT message schemas.
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "firmware-interface" / "evidence-pack.v1.schema.json"
 
 
 class Part(BaseModel):
@@ -150,7 +151,7 @@ class EvidencePack(Part):
 
 
 def pack_json_schema() -> dict[str, Any]:
-    """The JSON Schema of pack.json, as published in firmware-interface/schemas/evidence-pack.v1.json."""
+    """The JSON Schema of pack.json, as published in firmware-interface/evidence-pack.v1.schema.json."""
     schema = EvidencePack.model_json_schema(by_alias=True)
     schema["$id"] = "https://cellward.example/schemas/evidence-pack.v1.json"
     schema["title"] = "cellward evidence pack (pack.json)"
