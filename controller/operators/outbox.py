@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -62,7 +61,7 @@ def backoff_s(attempts: int, config: OutboxConfig) -> float:
 
 
 class OutboxDispatcher:
-    """Delivers due messages one at a time through the operator's adapter; runs on its own thread."""
+    """Delivers due messages one at a time through the operator's adapter (called by the requests runtime)."""
 
     def __init__(
         self,
@@ -81,8 +80,6 @@ class OutboxDispatcher:
         self.pack_path_of = pack_path_of
         self.should_send = should_send
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """Attempt every due message once; return how many were delivered."""
@@ -165,22 +162,3 @@ class OutboxDispatcher:
             message.next_attempt_at - now,
             error,
         )
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="operator-outbox", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # the loop must survive a database hiccup; the row stays pending
-                log.exception("event=outbox_loop_error")
-            self._stop.wait(self.config.poll_s)

@@ -25,6 +25,7 @@ from controller.db.migrate import upgrade_database
 from controller.db.reports import SensorState
 from controller.evidence.build import EvidenceSources
 from controller.requests.config import RequestsConfig
+from controller.requests.runtime import RequestsRuntime
 from controller.requests.workflow import RequestWorkflow
 from dsp.band_plan import BandPlan
 from tests.controller.conftest import database_url, postgresql_url, sqlite_url
@@ -105,7 +106,16 @@ class RequestsWorld:
     clock: Clock
     key: NodeKey
     tmp_path: Path
+    sources: EvidenceSources
     register: list[AuthorisedDevice] = field(default_factory=list)
+
+    def runtime(self, clock=None) -> RequestsRuntime:
+        """A requests runtime over the same database and config; its workflow replaces this world's."""
+        runtime = RequestsRuntime(
+            self.sessions, self.config, self.sources, ZoneInfo("Europe/London"), self.key, clock or self.clock
+        )
+        self.workflow = runtime.workflow
+        return runtime
 
     def seed_incident(
         self,
@@ -171,7 +181,9 @@ class RequestsWorld:
         return case.id
 
 
-def make_world(tmp_path: Path, sessions, operators: dict, register=(), now: float | None = None) -> RequestsWorld:
+def make_world(
+    tmp_path: Path, sessions, operators: dict, register=(), now: float | None = None, **overrides
+) -> RequestsWorld:
     snippets = tmp_path / "snippets"
     snippets.mkdir(exist_ok=True)
     key = NodeKey.generate("controller")
@@ -181,6 +193,7 @@ def make_world(tmp_path: Path, sessions, operators: dict, register=(), now: floa
         snippet_dir=snippets,
         signing_key_file=tmp_path / "unused.pem",
         operators=operators,
+        **overrides,
     )
     clock = Clock(time.time() if now is None else now)
     sources = EvidenceSources(
@@ -191,7 +204,7 @@ def make_world(tmp_path: Path, sessions, operators: dict, register=(), now: floa
         site_id="hmp-test",
     )
     workflow = RequestWorkflow(sessions, config, sources, key, ZoneInfo("Europe/London"), clock)
-    return RequestsWorld(workflow, sessions, config, clock, key, tmp_path, list(register))
+    return RequestsWorld(workflow, sessions, config, clock, key, tmp_path, sources, list(register))
 
 
 @pytest.fixture
