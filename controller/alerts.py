@@ -44,6 +44,20 @@ class AlertEngine:
     def __init__(self, rules: AlertRules, clock: Callable[[], float] = time.time) -> None:
         self.rules = rules
         self.clock = clock
+        # Latest alert per key. Every alert is created and ended through this engine (under the incident
+        # engine's lock), so the cache stays true and busy cells cost no database look-up per sighting.
+        self._latest: dict[str, AlertRecord | None] = {}
+
+    def reset(self) -> None:
+        """Forget the cache (after a failed batch was rolled back)."""
+        self._latest.clear()
+
+    def _latest_for(self, db: Session, key: str) -> AlertRecord | None:
+        if key not in self._latest:
+            self._latest[key] = db.scalar(
+                select(AlertRecord).where(AlertRecord.key == key).order_by(AlertRecord.created_at.desc()).limit(1)
+            )
+        return self._latest[key]
 
     def rule(self, name: str) -> AlertRule:
         return getattr(self.rules, name)
@@ -63,11 +77,10 @@ class AlertEngine:
         if not rule.enabled:
             return None
         now = self.clock()
-        latest = db.scalar(
-            select(AlertRecord).where(AlertRecord.key == key).order_by(AlertRecord.created_at.desc()).limit(1)
-        )
+        latest = self._latest_for(db, key)
         if latest is not None and (latest.active or now - latest.created_at < rule.throttle_s):
             # Throttled: the officers already have this alert; count the repeat on it instead.
+            db.add(latest)
             before = alert_state(latest)
             latest.occurrences += 1
             latest.last_at = now
@@ -87,6 +100,7 @@ class AlertEngine:
             last_at=now,
         )
         db.add(alert)
+        self._latest[key] = alert
         log.info("event=alert_raised rule=%s key=%s severity=%s sensor=%s", rule_name, key, alert.severity, sensor_id)
         return LifecycleEvent("alert", "new", alert.id, None, alert_state(alert))
 
@@ -107,6 +121,9 @@ class AlertEngine:
         return self._end(alert, actor)
 
     def _end(self, alert: AlertRecord, actor: str | None) -> LifecycleEvent:
+        cached = self._latest.get(alert.key)
+        if cached is not None and cached.id == alert.id and cached is not alert:
+            self._latest[alert.key] = alert  # the caller's copy is the one being changed now
         before = alert_state(alert)
         alert.active = False
         alert.ended_at = self.clock()

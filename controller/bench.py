@@ -84,6 +84,8 @@ def _bench_site(n_sensors: int):
     from cellward.site import load_site, reference_site_path
 
     site = load_site(reference_site_path())
+    if n_sensors == len(site.sensors):
+        return site
     sensors = list(site.sensors)
     base = list(sensors)
     rng = np.random.default_rng(7)
@@ -258,6 +260,7 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
             site_id=SITE_ID,
             site_file=workdir / "unused.yaml",
             sensor_keyring=workdir / "keyring.json",
+            signing_key_file=workdir / "controller-key.pem",
             database=DatabaseConfig(url=url),
             mqtt=MqttConfig(port=port),
             ingest=IngestConfig(batch_max=500, batch_wait_s=0.02, correlation_delay_s=0.1),

@@ -225,8 +225,9 @@ class ControllerConfig(Section):
     survey_file: Path | None = Field(
         default=None, description="Calibration survey (sensor offsets, room fingerprints) for the locator"
     )
-    signing_key_file: Path | None = Field(
-        default=None, description="Controller's Ed25519 private key (PEM) to sign what it publishes; omit: unsigned"
+    signing_key_file: Path = Field(
+        default=Path("controller-signing-key.pem"),
+        description="Controller's Ed25519 private key (PEM) signing what it publishes; created on first start",
     )
     controller_id: str = Field(
         default="controller", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="Sender id of the controller"

@@ -110,8 +110,12 @@ class IncidentEngine:
         self._cell_last_seen: dict[str, float] = {}
 
     def load_open(self) -> None:
-        """Rebuild the cache of open incidents after a restart."""
+        """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
         with self.lock, self.sessions() as db:
+            self._open.clear()
+            self._by_place.clear()
+            self._last_activity.clear()
+            self.alerts.reset()
             for incident in db.scalars(select(IncidentRecord).where(IncidentRecord.status != "closed")):
                 self._remember(incident)
                 last = db.scalar(
@@ -150,10 +154,13 @@ class IncidentEngine:
     def _match(self, sighting: Sighting) -> IncidentRecord | None:
         best: IncidentRecord | None = None
         best_df = float("inf")
-        for incident_id in self._by_place.get((sighting.place_key, sighting.technology), ()):
+        key = (sighting.place_key, sighting.technology)
+        candidates = self._by_place.get(key, [])
+        recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
+        if len(recent) != len(candidates):
+            self._by_place[key] = recent  # quiet incidents stay open for officers but no longer merge
+        for incident_id in recent:
             incident = self._open[incident_id]
-            if incident.last_seen < sighting.start_s - self.rules.merge_gap_s:
-                continue
             df = abs(incident.freq_hz - sighting.freq_hz)
             # Same operator in the same place and technology is one device even when it hops channels
             # (GSM hops inside its operator's block; LTE allocations move inside the carrier);

@@ -3,7 +3,8 @@
 Each report lists its first bursts (start, duration, frequency, power); those become Observations, which
 the Correlator groups across sensors. Locating every burst of a busy channel would cost far more than
 it tells (a GSM call is 217 bursts a second, all from the same place), so per channel and second only
-the emission heard by the most sensors is located; the incident engine merges the rest anyway.
+the emission heard by the most sensors is located, and a channel already located is located again only
+after `relocate_s`: an ongoing call does not move, and the incident engine merges its sightings anyway.
 
 Timing. Sensors report a window after it closes, at about the same moment (synchronised scan), so the
 other sensors' reports of a window arrive within a transport delay of the first. A burst is released to
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from controller.survey import Survey
 
-LOCATE_EVERY_S = 1.0  # per channel, at most one emission located per this much data time
+LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
 
 
 class SiteLocating:
@@ -39,6 +40,7 @@ class SiteLocating:
         bursts_per_report: int = 8,
         clock_tolerance_s: float = 0.005,
         locator: Locator | None = None,
+        relocate_s: float = 5.0,
     ) -> None:
         if locator is None:
             from cellward.site.propagation import PropagationModel, PropagationParams
@@ -52,6 +54,8 @@ class SiteLocating:
         self._horizon_s = float("-inf")
         # Context of the channel a burst was reported in: band and operators come from the report.
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
+        self.relocate_s = relocate_s
+        self._located_at: dict[tuple[str, int], float] = {}  # channel -> data time it was last located
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
         latest_end = float("-inf")
@@ -86,7 +90,15 @@ class SiteLocating:
             best = chosen.get(slot)
             if best is None or len(emission.observations) > len(best.observations):
                 chosen[slot] = emission
-        return [self._sighting(emission) for emission in sorted(chosen.values(), key=lambda e: e.start_s)]
+        sightings = []
+        for emission in sorted(chosen.values(), key=lambda e: e.start_s):
+            channel = (emission.technology, round(emission.freq_hz / 100e3))
+            last = self._located_at.get(channel)
+            if last is not None and emission.start_s - last < self.relocate_s:
+                continue
+            self._located_at[channel] = emission.start_s
+            sightings.append(self._sighting(emission))
+        return sightings
 
     def _sighting(self, emission: HeardEmission) -> Sighting:
         location = self.locator.locate(emission)

@@ -242,6 +242,7 @@ class Pipeline:
                 "ts": item.message.ts.timestamp(),
                 "received_at": item.raw.received_at,
                 "digest": item.digest,
+                "raw": item.raw.payload.decode("utf-8", errors="replace"),
             }
             for item in accepted
         ]
@@ -250,7 +251,7 @@ class Pipeline:
         for message_id, item in zip(ids, accepted, strict=True):
             if not isinstance(item.message, DetectionBatch):
                 continue
-            for wire_report, report in zip(item.wire["reports"], item.message.reports, strict=True):
+            for report in item.message.reports:
                 reports.append(
                     {
                         "message_id": message_id,
@@ -268,7 +269,6 @@ class Pipeline:
                         "mean_power_dbm": report.mean_power_dbm,
                         "peak_power_dbm": report.peak_power_dbm,
                         "snr_db": report.snr_db,
-                        "payload": wire_report,
                     }
                 )
         if reports:

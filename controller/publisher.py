@@ -29,8 +29,7 @@ class Publisher:
         self.client = client
         self.site = controller.config.site_id
         self.sender = controller.config.controller_id
-        key_file = controller.config.signing_key_file
-        self.key = NodeKey.load(key_file, self.sender) if key_file is not None else None
+        self.key = _signing_key(controller.config.signing_key_file, self.sender)
         self.lock = threading.Lock()
         self.will_seq: int | None = None
 
@@ -48,8 +47,7 @@ class Publisher:
         return {"site": self.site, "sender": self.sender, "ts": time.time(), "seq": self.next_seq(name)}
 
     def _finish(self, wire: dict[str, Any]) -> bytes:
-        if self.key is not None:
-            wire = sign_message(wire, self.key)
+        wire = sign_message(wire, self.key)
         return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
 
     def availability_payload(self, state: str, seq: int | None = None) -> bytes:
@@ -85,3 +83,13 @@ class Publisher:
             name, model, leaf = ALERT_SCHEMA, AlertLifecycle, "alerts"
         message = model(**self._envelope(name), type=event.type, id=event.id, before=event.before, after=event.after)
         self.client.publish(controller_topic(self.site, leaf), self._finish(message.to_wire()), qos=1)
+
+
+def _signing_key(path, sender: str) -> NodeKey:
+    """The controller's key; made on first start (its public half is logged for consumers' keyrings)."""
+    if not path.exists():
+        key = NodeKey.generate(sender)
+        key.save(path)
+        log.warning("event=signing_key_created sender=%s path=%s public_key=%s", sender, path, key.public_b64)
+        return key
+    return NodeKey.load(path, sender)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db.base import Base, BigId
@@ -65,6 +65,8 @@ class Message(Base):
     ts: Mapped[float] = mapped_column(Float)
     received_at: Mapped[float] = mapped_column(Float)
     digest: Mapped[str] = mapped_column(String(64))
+    # The message exactly as received: with its signature it can be re-verified later (raw evidence).
+    raw: Mapped[str] = mapped_column(Text)
 
 
 class Report(Base):
@@ -92,4 +94,3 @@ class Report(Base):
     mean_power_dbm: Mapped[float] = mapped_column(Float)
     peak_power_dbm: Mapped[float] = mapped_column(Float)
     snr_db: Mapped[float] = mapped_column(Float)
-    payload: Mapped[dict] = mapped_column(JSON)

@@ -64,6 +64,8 @@ class ControllerWorld:
     def start(self, with_ingest: bool = True) -> Controller:
         self.controller = Controller.from_config(load_controller_config(self.config_path))
         self.controller.start(with_ingest=with_ingest)
+        if with_ingest:
+            assert self.controller.ingest.wait_subscribed(10), "the controller did not subscribe within 10 s"
         return self.controller
 
     def stop(self) -> None:
@@ -92,7 +94,17 @@ def write_config(tmp_path: Path, database_url: str, broker_port: int, **override
 
 @pytest.fixture
 def world(tmp_path, database_url, mosquitto, monkeypatch) -> Iterator[ControllerWorld]:
-    """A controller on a real broker and a real database, with a signing key for every sensor of the site."""
+    """A controller on a real broker and a real database (SQLite, then PostgreSQL), keys for every sensor."""
+    yield from _world(tmp_path, database_url, mosquitto, monkeypatch)
+
+
+@pytest.fixture
+def sqlite_world(tmp_path, sqlite_url, mosquitto, monkeypatch) -> Iterator[ControllerWorld]:
+    """The same on SQLite only, for the slow API fuzzing that need not run twice."""
+    yield from _world(tmp_path, sqlite_url, mosquitto, monkeypatch)
+
+
+def _world(tmp_path, database_url, mosquitto, monkeypatch) -> Iterator[ControllerWorld]:
     from cellward.site import load_site, small_site_path
 
     monkeypatch.setenv("CELLWARD_TEST_ADMIN_PASSWORD", ADMIN_PASSWORD)

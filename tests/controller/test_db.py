@@ -25,7 +25,8 @@ def test_sender_and_seq_are_unique_so_redelivery_is_idempotent(database_url):
     engine = make_engine(database_url)
     upgrade_database(engine)
     sessions = make_session_factory(engine)
-    row = {"sender": "s1", "seq": 7, "schema": "cellward.detections/1", "ts": 1.0, "received_at": 1.0, "digest": "x"}
+    row = {"sender": "s1", "seq": 7, "schema": "cellward.detections/1", "ts": 1.0, "received_at": 1.0}
+    row |= {"digest": "x", "raw": "{}"}
     with sessions() as session:
         session.add(Message(**row))
         session.commit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_controller_core
 Revises: (none)
-Create Date: 2026-11-23 07:02:54.917950
+Create Date: 2026-11-23 07:19:07.921824
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("ts", sa.Float(), nullable=False),
         sa.Column("received_at", sa.Float(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("raw", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("sender", "schema", "seq", name=op.f("uq_messages_sender_schema_seq")),
     )
@@ -228,7 +229,6 @@ def upgrade() -> None:
         sa.Column("mean_power_dbm", sa.Float(), nullable=False),
         sa.Column("peak_power_dbm", sa.Float(), nullable=False),
         sa.Column("snr_db", sa.Float(), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"], ["messages.id"], name=op.f("fk_reports_message_id_messages"), ondelete="CASCADE"
         ),

@@ -1,0 +1,137 @@
+"""Reports from several sensors, through MQTT, correlation and location, become an incident in the right cell;
+what the controller publishes about it satisfies firmware-interface/schemas/controller.*.json."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from cellward.messages.schema_files import SCHEMA_DIR
+from tests.controller.conftest import SITE_ID, wait_for
+from tests.controller.sensor_messages import activity_report
+
+SENSITIVITY_DBM = -100.0
+
+
+class Listener:
+    """Collects what the controller publishes under cellward/<site>/controller/#."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: list[tuple[str, dict, bool]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-listener")
+        self.client.on_message = self._on
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(f"cellward/{SITE_ID}/controller/#", qos=1)
+        self.client.loop_start()
+
+    def _on(self, _c, _u, message) -> None:
+        with self.lock:
+            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
+
+    def on(self, leaf: str) -> list[dict]:
+        with self.lock:
+            return [body for topic, body, _ in self.messages if topic.endswith(f"/controller/{leaf}")]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def validator(file_name: str) -> Draft202012Validator:
+    documents = [json.loads(p.read_text()) for p in SCHEMA_DIR.glob("*.json")]
+    registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents)
+    return Draft202012Validator(json.loads((SCHEMA_DIR / file_name).read_text()), registry=registry)
+
+
+def phone_in(world, cell_id: str, tx_dbm: float = 5.0, freq_hz: float = 897.4e6):
+    """Per sensor that would hear it: the level of a phone at the cell's centre (the site's own model)."""
+    from cellward.site.propagation import PropagationModel, PropagationParams
+
+    model = PropagationModel(world.site, PropagationParams())
+    room = next(r for r in world.site.rooms if r.id == cell_id)
+    levels = {s.id: model.received_power_dbm(tx_dbm, tuple(room.centroid), s, freq_hz) for s in world.site.sensors}
+    return {sensor: level for sensor, level in levels.items() if level > SENSITIVITY_DBM}
+
+
+def test_a_phone_in_a_known_cell_becomes_one_incident_in_that_cell_published_on_mqtt(world, publisher, mosquitto):
+    listener = Listener(mosquitto.port)
+    try:
+        controller = world.start()
+        cell = world.site.cells[0]
+        heard = phone_in(world, cell.id)
+        assert len(heard) >= 2, f"the test phone must be heard by several sensors, got {heard}"
+        start = datetime.now(UTC)
+        for sensor_id, level in heard.items():
+            report = activity_report(start, [level, level - 0.3, level + 0.2])
+            publisher.publish(*world.nodes[sensor_id].detections([report]))
+        incidents = wait_for(lambda: listener.on("incidents"), what="the incident on MQTT")
+        first = incidents[0]
+        assert first["type"] == "new" and first["before"] is None
+        assert first["after"]["cell_id"] == cell.id, f"placed in {first['after']['cell_id']}, truth {cell.id}"
+        assert first["after"]["operators"] == ["Vodafone"] and first["after"]["technology"] == "gsm"
+        new_incident = wait_for(
+            lambda: [a for a in listener.on("alerts") if a["after"]["rule"] == "new_incident"], what="the alert"
+        )
+        assert new_incident[0]["after"]["incident_id"] == first["id"] and new_incident[0]["type"] == "new"
+        alerts = listener.on("alerts")
+        for body in incidents:
+            validator("controller.incident.v1.json").validate(body)
+        for body in alerts:
+            validator("controller.alert.v1.json").validate(body)
+        availability = listener.on("availability")
+        assert availability and availability[-1]["state"] == "online"
+        validator("availability.v1.json").validate(availability[-1])
+        with controller.sessions() as db:
+            from controller.db.incidents import IncidentRecord
+
+            rows = db.query(IncidentRecord).all()
+        assert len(rows) == 1, "one phone, one incident"
+    finally:
+        listener.close()
+
+
+def test_a_clean_stop_publishes_stopped_with_the_will_seq(world, mosquitto):
+    listener = Listener(mosquitto.port)
+    try:
+        world.start()
+        online = wait_for(lambda: listener.on("availability"), what="online")[-1]
+        world.stop()
+        stopped = wait_for(lambda: [m for m in listener.on("availability") if m["state"] == "stopped"], what="stopped")[
+            -1
+        ]
+        assert stopped["seq"] == online["seq"] + 1, "stopped takes the will's seq, so the stream has no gap"
+    finally:
+        listener.close()
+
+
+def test_a_sensor_that_goes_offline_raises_a_system_alert_that_ends_when_it_returns(world, publisher, mosquitto):
+    listener = Listener(mosquitto.port)
+    try:
+        world.start()
+        node = next(iter(world.nodes.values()))
+        publisher.publish(*node.status())
+        publisher.publish(*node.availability("offline"))
+        raised = wait_for(
+            lambda: [a for a in listener.on("alerts") if a["after"]["key"] == f"sensor_silent:{node.sensor_id}"],
+            timeout_s=15,
+            what="the sensor-silent alert",
+        )
+        assert raised[0]["type"] == "new" and raised[0]["after"]["class"] == "system"
+        publisher.publish(*node.availability("online"))
+        wait_for(
+            lambda: [
+                a
+                for a in listener.on("alerts")
+                if a["after"]["key"] == f"sensor_silent:{node.sensor_id}" and a["type"] == "end"
+            ],
+            timeout_s=15,
+            what="the alert to end when the sensor is back",
+        )
+    finally:
+        listener.close()

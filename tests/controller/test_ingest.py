@@ -1,0 +1,151 @@
+"""Ingest over a real Mosquitto into a real database: checks, rejections counted by reason, no loss, idempotence."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from cellward.signing import NodeKey, sign_message
+from controller.db.reports import Message, Report, SensorState
+from tests.controller.conftest import SITE_ID, wait_for
+from tests.controller.sensor_messages import activity_report
+
+
+def counter(controller, name: str, **labels) -> float:
+    value = controller.metrics.registry.get_sample_value(name, labels or None)
+    return value or 0.0
+
+
+def stored(controller, model=Message) -> int:
+    with controller.sessions() as db:
+        return db.scalar(select(func.count()).select_from(model)) or 0
+
+
+def sensor_state(controller, sensor_id: str) -> SensorState | None:
+    with controller.sessions() as db:
+        return db.get(SensorState, sensor_id)
+
+
+def one_report():
+    return [activity_report(datetime.now(UTC), [-60.0, -61.0, -60.5])]
+
+
+def test_signed_detections_are_stored_with_their_reports(world, publisher):
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    publisher.publish(*node.detections(one_report()))
+    wait_for(lambda: stored(controller, Report) == 1, what="the report to be stored")
+    assert counter(controller, "cellward_controller_messages_accepted_total", kind="detections") == 1
+    state = sensor_state(controller, node.sensor_id)
+    assert state.messages_received == 1 and state.messages_lost == 0 and state.availability == "online"
+
+
+BAD_KINDS = ["bad_json", "unsigned", "bad_signature", "unknown_sender", "invalid", "sender_mismatch", "bad_topic"]
+
+
+def bad_message(kind: str, node, other_node) -> tuple[str, bytes]:
+    topic, payload = node.detections(one_report())
+    wire = json.loads(payload)
+    if kind == "bad_json":
+        return topic, b"{not json"
+    if kind == "unsigned":
+        wire.pop("sig")
+        return topic, json.dumps(wire).encode()
+    if kind == "bad_signature":
+        wire["reports"][0]["mean_power_dbm"] = -20.0  # tampered after signing
+        return topic, json.dumps(wire).encode()
+    if kind == "unknown_sender":
+        stranger = NodeKey.generate("s-stranger")
+        wire["sender"] = "s-stranger"
+        return topic.replace(node.sensor_id, "s-stranger"), json.dumps(sign_message(wire, stranger)).encode()
+    if kind == "invalid":
+        wire["reports"][0]["duty_cycle"] = 7.5  # a fraction cannot exceed 1
+        return topic, json.dumps(sign_message(wire, node.key)).encode()
+    if kind == "sender_mismatch":
+        return topic.replace(node.sensor_id, other_node.sensor_id), payload  # node's message on another's topic
+    if kind == "bad_topic":
+        return topic.replace("/detections", "/status"), payload
+    raise AssertionError(kind)
+
+
+def test_each_kind_of_bad_message_is_rejected_counted_and_does_not_stop_ingest(world, publisher):
+    controller = world.start()
+    node, other = list(world.nodes.values())[:2]
+    for kind in BAD_KINDS:
+        publisher.publish(*bad_message(kind, node, other))
+    publisher.publish(*node.detections(one_report()))  # a good one after all the bad ones
+    wait_for(lambda: stored(controller, Report) == 1, what="the good message after the bad ones")
+    for kind in BAD_KINDS:
+        assert counter(controller, "cellward_controller_messages_rejected_total", reason=kind) == 1, (
+            f"a {kind} message must be rejected and counted once"
+        )
+    assert stored(controller) == 1, "nothing from the bad messages may be stored"
+
+
+def test_redelivered_messages_are_idempotent_and_old_seqs_with_new_content_are_replays(world, publisher):
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    first = node.detections(one_report())
+    publisher.publish(*first)
+    publisher.publish(*node.detections(one_report()))
+    publisher.publish(*first)  # the same message again: a QoS 1 redelivery
+    publisher.publish(*node.detections(one_report(), seq=1))  # seq 1 again with other content: a replay
+    wait_for(
+        lambda: counter(controller, "cellward_controller_messages_rejected_total", reason="replayed") == 1,
+        what="the replay to be counted",
+    )
+    assert stored(controller) == 2 and stored(controller, Report) == 2
+    assert counter(controller, "cellward_controller_messages_duplicate_total") == 1
+    assert sensor_state(controller, node.sensor_id).duplicates == 1
+
+
+def test_seq_gaps_are_counted_as_measured_loss_per_sensor(world, publisher):
+    controller = world.start()
+    node, other = list(world.nodes.values())[:2]
+    for seq in (1, 2, 6, 7, 10):
+        publisher.publish(*node.detections(one_report(), seq=seq))
+    publisher.publish(*other.detections(one_report()))
+    wait_for(lambda: stored(controller) == 6, what="six messages")
+    assert sensor_state(controller, node.sensor_id).messages_lost == 5, "seqs 3, 4, 5, 8, 9 never arrived"
+    assert sensor_state(controller, other.sensor_id).messages_lost == 0
+    assert counter(controller, "cellward_controller_sensor_messages_lost", sensor=node.sensor_id) == 5
+    publisher.publish(*node.detections(one_report(), seq=4))  # a late arrival fills part of the gap
+    wait_for(lambda: sensor_state(controller, node.sensor_id).messages_lost == 4, what="the late arrival")
+
+
+@pytest.mark.slow
+def test_controller_down_while_sensors_publish_loses_nothing(world, publisher):
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    publisher.publish(*node.detections(one_report()))
+    wait_for(lambda: stored(controller) == 1, what="the first message")
+    world.stop()  # the broker keeps the controller's persistent session and queues for it
+    for _ in range(50):
+        publisher.publish(*node.detections(one_report()))
+    controller = world.start()
+    wait_for(
+        lambda: stored(controller) == 51, timeout_s=20, what="all 50 messages queued while the controller was down"
+    )
+    assert sensor_state(controller, node.sensor_id).messages_lost == 0, "no seq may be missing after the restart"
+
+
+def test_status_sets_the_clock_offset_and_availability_follows_the_sensor(world, publisher):
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    publisher.publish(*node.status(clock_offset_s=0.02))
+    publisher.publish(*node.availability("offline"))
+    wait_for(lambda: (s := sensor_state(controller, node.sensor_id)) and s.availability == "offline", what="offline")
+    assert sensor_state(controller, node.sensor_id).clock_offset_s == pytest.approx(0.02)
+
+
+def test_sensor_topic_of_another_site_is_not_ours(world, publisher):
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    topic, payload = node.detections(one_report())
+    publisher.publish(topic.replace(f"cellward/{SITE_ID}/", "cellward/other-site/"), payload)
+    publisher.publish(*node.detections(one_report()))
+    wait_for(lambda: stored(controller) == 1, what="our message")
+    assert stored(controller) == 1, "the controller subscribes to its own site only"
