@@ -21,8 +21,8 @@ from controller.suppression import Suppressor
 
 if TYPE_CHECKING:
     from cellward.site import Site
-
     from controller.ingest import Ingest
+    from controller.requests.runtime import RequestsRuntime
 
 log = logging.getLogger("cellward.controller")
 
@@ -57,6 +57,7 @@ class Controller:
             clock,
         )
         self.ingest: Ingest | None = None
+        self.requests: RequestsRuntime | None = None  # disconnection requests, when configured
         self.started_at = clock()
 
     @classmethod
@@ -74,9 +75,17 @@ class Controller:
 
             self.ingest = Ingest(self)
             self.ingest.start()
+        if self.config.requests is not None:
+            from controller.requests.runtime import RequestsRuntime
+
+            self.requests = RequestsRuntime.for_controller(self)
+            self.requests.start()
         log.info("event=controller_started site=%s ingest=%s", self.config.site_id, with_ingest)
 
     def stop(self) -> None:
+        if self.requests is not None:
+            self.requests.stop()
+            self.requests = None
         if self.ingest is not None:
             self.ingest.stop()
             self.ingest = None

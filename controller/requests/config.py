@@ -56,8 +56,12 @@ class RequestsConfig(_Section):
     extra_holidays: list[dt.date] = Field(default_factory=list, description="Extra non-working days (court closures)")
     evidence_dir: Path = Field(description="Where signed evidence packs are written")
     snippet_dir: Path | None = Field(default=None, description="Folder of SigMF snippets that cases may attach")
-    signing_key_file: Path = Field(description="Ed25519 private key (PEM) that signs evidence packs")
-    signer_id: str = Field(default="controller", description="Signer id written in pack manifests")
+    signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 key (PEM) signing evidence packs; default: the controller's signing key"
+    )
+    signer_id: str = Field(
+        default="", max_length=64, description="Signer id in pack manifests; default: the controller_id"
+    )
     operators: dict[str, OperatorRoute] = Field(
         default_factory=dict, description="Delivery per network name of the band plan (EE, O2, Vodafone, Three)"
     )
@@ -70,6 +74,31 @@ class RequestsConfig(_Section):
     verification_window_days: float = Field(
         default=7, gt=0, description="After an order is actioned, how long activity on the channel is watched"
     )
+
+    def with_paths_from(self, base: Path) -> RequestsConfig:
+        """Relative paths (evidence, snippets, keys, export folders, certificates) taken from `base`."""
+
+        def absolute(path: Path | None) -> Path | None:
+            return path if path is None or path.is_absolute() else base / path
+
+        operators = {
+            name: route.model_copy(
+                update={
+                    field: absolute(getattr(route, field))
+                    for field in ("path", "ca_file", "cert_file", "key_file")
+                    if hasattr(route, field)
+                }
+            )
+            for name, route in self.operators.items()
+        }
+        return self.model_copy(
+            update={
+                "evidence_dir": absolute(self.evidence_dir),
+                "snippet_dir": absolute(self.snippet_dir),
+                "signing_key_file": absolute(self.signing_key_file),
+                "operators": operators,
+            }
+        )
 
     @field_validator("jurisdiction")
     @classmethod

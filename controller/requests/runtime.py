@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -30,6 +31,16 @@ EXPIRY_EVERY_S = 60.0
 RETENTION_EVERY_S = 3600.0
 
 
+def load_or_create_key(path: Path, sender: str) -> NodeKey:
+    """The signing key at `path`, created (mode 0600) on first use; its public key is logged to publish."""
+    if Path(path).is_file():
+        return NodeKey.load(path, sender)
+    key = NodeKey.generate(sender)
+    key.save(path)
+    log.warning("event=signing_key_created sender=%s path=%s public_key=%s", sender, path, key.public_b64)
+    return key
+
+
 class RequestsRuntime:
     """Owns the workflow and one background thread that runs the periodic jobs."""
 
@@ -45,7 +56,10 @@ class RequestsRuntime:
         self.sessions = sessions
         self.config = config
         self.clock = clock
-        signer = signer or NodeKey.load(config.signing_key_file, config.signer_id)
+        if signer is None:
+            if config.signing_key_file is None:
+                raise ValueError("requests.signing_key_file is not set and no signer was given")
+            signer = load_or_create_key(config.signing_key_file, config.signer_id or "controller")
         self.workflow = RequestWorkflow(sessions, config, sources, signer, tz, clock)
         self.adapters = build_adapters(config.operators)
         self.dispatcher = OutboxDispatcher(
@@ -76,7 +90,10 @@ class RequestsRuntime:
             clock_tolerance_s=config.alerts.clock_drift.max_offset_s,
             site_id=config.site_id,
         )
-        return cls(controller.sessions, config.requests, sources, config.tz, clock=controller.clock)
+        requests = config.requests
+        key_file = requests.signing_key_file or config.signing_key_file  # one published key for MQTT and packs
+        signer = load_or_create_key(key_file, requests.signer_id or config.controller_id)
+        return cls(controller.sessions, requests, sources, config.tz, signer, controller.clock)
 
     def poll_orders(self) -> int:
         """Ask operators whose channel allows it about open orders; record any change of status."""
