@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from controller.accounts import Principal
-from controller.api.deps import AUTH_RESPONSES, NOT_FOUND, ControllerDep, LoggedIn, Reader, require
+from controller.api.deps import AUTH_RESPONSES, ControllerDep, LoggedIn, Reader, require
 from controller.api.models.requests import (
     AuditEntryOut,
     AuditVerifyOut,
@@ -56,9 +56,8 @@ EVIDENCE_ROLES = frozenset({"officer", "authoriser", "auditor"})
 AUDIT_ROLES = frozenset({"auditor"})
 RESPONSES: dict[int | str, dict[str, str]] = {
     **AUTH_RESPONSES,
-    **NOT_FOUND,
+    404: {"description": "No such item, or requests are not enabled on this controller"},
     409: {"description": "Not possible in the current state (status, identification pending, register match)"},
-    503: {"description": "The requests section is not configured"},
 }
 EvidenceReader = Annotated[Principal, Depends(require(EVIDENCE_ROLES))]
 Auditor = Annotated[Principal, Depends(require(AUDIT_ROLES))]
@@ -73,8 +72,10 @@ routers = (cases, requests, audit, jurisdictions)
 def get_workflow(controller: ControllerDep) -> RequestWorkflow:
     runtime = getattr(controller, "requests", None)
     if runtime is None:
+        # 404, not 503: on this deployment the resource does not exist; nothing is failing.
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "disconnection requests are not configured (requests: in the config)"
+            status.HTTP_404_NOT_FOUND,
+            "disconnection requests are not enabled on this controller (add a requests: section to its config)",
         )
     return runtime.workflow
 

@@ -98,6 +98,66 @@ def write_snippet(folder: Path, name: str, center_hz: float = O2_GSM_HZ) -> str:
     return name
 
 
+def seed_incident(
+    sessions,
+    now: float,
+    freq_hz: float = O2_GSM_HZ,
+    cell_id: str = "A-0-03",
+    operators: tuple[str, ...] = ("O2",),
+    band: str = "B8",
+    start_s: float | None = None,
+    windows: int = 5,
+) -> str:
+    """An incident in `cell_id` with `windows` one-second activity windows 10 min apart, heard by 3 sensors."""
+    start = now - 3 * 86400 if start_s is None else start_s
+    incident_id = str(uuid.uuid4())
+    with sessions() as db:
+        db.add(
+            IncidentRecord(
+                id=incident_id,
+                status="open",
+                cell_id=cell_id,
+                wing=cell_id.split("-")[0],
+                landing=int(cell_id.split("-")[1]),
+                zone="A-wing",
+                region=[],
+                method="rss",
+                confidence=0.93,
+                runners_up=[["A-0-04", 0.04], ["A-0-02", 0.02]],
+                band=band,
+                operators=list(operators),
+                technology="gsm",
+                freq_hz=freq_hz,
+                bandwidth_hz=200e3,
+                first_seen=start,
+                last_seen=start + 600 * (windows - 1) + 1,
+                activity_count=windows,
+                suppressed=False,
+                created_at=start,
+                updated_at=start,
+            )
+        )
+        db.flush()  # no ORM relationship orders the inserts: the incident row must exist first
+        for n in range(windows):
+            db.add(
+                IncidentActivity(
+                    incident_id=incident_id,
+                    start_s=start + 600 * n,
+                    end_s=start + 600 * n + 1,
+                    freq_hz=freq_hz,
+                    technology="gsm",
+                    cell_id=cell_id,
+                    confidence=0.93,
+                    sensor_powers_dbm=SENSOR_POWERS,
+                )
+            )
+        for sensor_id in SENSOR_POWERS:
+            if db.get(SensorState, sensor_id) is None:
+                db.add(SensorState(id=sensor_id, availability="online", last_seen=start, clock_offset_s=0.0012))
+        db.commit()
+    return incident_id
+
+
 @dataclass
 class RequestsWorld:
     workflow: RequestWorkflow
@@ -117,62 +177,8 @@ class RequestsWorld:
         self.workflow = runtime.workflow
         return runtime
 
-    def seed_incident(
-        self,
-        freq_hz: float = O2_GSM_HZ,
-        cell_id: str = "A-0-03",
-        operators: tuple[str, ...] = ("O2",),
-        band: str = "B8",
-        start_s: float | None = None,
-        windows: int = 5,
-    ) -> str:
-        start = self.clock.now - 3 * 86400 if start_s is None else start_s
-        incident_id = str(uuid.uuid4())
-        with self.sessions() as db:
-            db.add(
-                IncidentRecord(
-                    id=incident_id,
-                    status="open",
-                    cell_id=cell_id,
-                    wing=cell_id.split("-")[0],
-                    landing=int(cell_id.split("-")[1]),
-                    zone="A-wing",
-                    region=[],
-                    method="rss",
-                    confidence=0.93,
-                    runners_up=[["A-0-04", 0.04], ["A-0-02", 0.02]],
-                    band=band,
-                    operators=list(operators),
-                    technology="gsm",
-                    freq_hz=freq_hz,
-                    bandwidth_hz=200e3,
-                    first_seen=start,
-                    last_seen=start + 600 * (windows - 1) + 1,
-                    activity_count=windows,
-                    suppressed=False,
-                    created_at=start,
-                    updated_at=start,
-                )
-            )
-            db.flush()  # no ORM relationship orders the inserts: the incident row must exist first
-            for n in range(windows):
-                db.add(
-                    IncidentActivity(
-                        incident_id=incident_id,
-                        start_s=start + 600 * n,
-                        end_s=start + 600 * n + 1,
-                        freq_hz=freq_hz,
-                        technology="gsm",
-                        cell_id=cell_id,
-                        confidence=0.93,
-                        sensor_powers_dbm=SENSOR_POWERS,
-                    )
-                )
-            for sensor_id in SENSOR_POWERS:
-                if db.get(SensorState, sensor_id) is None:
-                    db.add(SensorState(id=sensor_id, availability="online", last_seen=start, clock_offset_s=0.0012))
-            db.commit()
-        return incident_id
+    def seed_incident(self, **kwargs) -> str:
+        return seed_incident(self.sessions, self.clock.now, **kwargs)
 
     def identified_case(self, **incident) -> str:
         """A case with one incident and a Luhn-valid IMEI from a seized handset."""
