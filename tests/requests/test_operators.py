@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
+import yaml
 from sqlalchemy import select
 
 from controller.audit import verify_database
@@ -18,6 +21,7 @@ from controller.operators.outbox_model import OutboxMessage
 from controller.operators.webhook import WebhookAdapter
 from controller.requests.config import OutboxConfig, WebhookRoute
 from controller.requests.models import DeviceIdentifier, DisconnectionRequest
+from sim.mock_operator import MockOperatorState, create_app
 from tests.requests.conftest import AUTHORISER, OFFICER, make_world
 from tests.requests.mock_server import MockOperatorServer
 from tests.requests.smtp_sink import SmtpSink
@@ -239,3 +243,26 @@ def test_email_carries_the_request_and_the_zipped_pack(tmp_path, sessions):
     assert request_id in mail["Subject"] and mail["To"] == "orders@o2.example"
     names = sorted(part.get_filename() for part in mail.iter_attachments())
     assert names == ["evidence-pack.zip", "request.json"]
+
+
+WEBHOOK_SPEC = Path(__file__).resolve().parents[2] / "firmware-interface" / "operator-webhook.openapi.yaml"
+
+
+def _validator(spec: dict, name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]})
+
+
+def test_sent_messages_match_the_documented_webhook_which_the_mock_implements(webhook_world, mock):
+    spec = yaml.safe_load(WEBHOOK_SPEC.read_text())
+    documented = {(path, method) for path, operations in spec["paths"].items() for method in operations}
+    served = {(p, m) for p, ops in create_app(MockOperatorState()).openapi()["paths"].items() for m in ops}
+    assert documented <= served, f"the mock lacks {documented - served}"
+    world = webhook_world
+    runtime = world.runtime()
+    request_id = _authorise(world)
+    _validator(spec, "IssueRequest").validate(json.loads(_message(world, request_id).payload))
+    runtime.dispatcher.run_once()
+    with world.sessions() as db:
+        identifier_id = db.scalar(select(DeviceIdentifier.id))
+    world.workflow.carve_out(OFFICER, request_id, identifier_id, "outside", "found outside")
+    _validator(spec, "CarveOut").validate(json.loads(_message(world, request_id, "carve_out").payload))
