@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from controller.accounts import Accounts
 from controller.alerts import AlertEngine
+from controller.audit import hooks as audit_hooks
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
@@ -36,6 +37,7 @@ class Controller:
         self.clock = clock
         self.engine = make_engine(config.database.url)
         self.sessions = make_session_factory(self.engine)
+        audit_hooks.install(self.sessions)  # logins, user admin, incident transitions/notes, alert acks
         self.metrics = ControllerMetrics()
         self.bus = EventBus()
         self.accounts = Accounts(self.sessions, config.auth)

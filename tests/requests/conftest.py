@@ -115,7 +115,7 @@ def seed_incident(
         db.add(
             IncidentRecord(
                 id=incident_id,
-                status="open",
+                status="new",
                 cell_id=cell_id,
                 wing=cell_id.split("-")[0],
                 landing=int(cell_id.split("-")[1]),
