@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from cellward.site import load_site, small_site_path
 from controller.app import create_app
 from controller.config import AuthConfig, ControllerConfig, DatabaseConfig
+from controller.requests.config import ExportFolderRoute, RequestsConfig
 from controller.runtime import Controller
 from controller.sighting import Sighting
 from controller.web import mount
@@ -27,6 +28,22 @@ USERS = {
     "audrey": ["auditor"],
 }
 MAX_FAILED_LOGINS = 3
+OPERATORS = ("EE", "O2", "Vodafone", "Three")
+SITE = load_site(small_site_path())  # the shipped small site: one wing, two landings
+SENSOR_IDS = tuple(sensor.id for sensor in SITE.sensors)
+VALID_IMEI = "490154203237518"  # Luhn-valid
+
+
+def requests_config(tmp_path) -> RequestsConfig:
+    """Requests enabled, delivering to export folders (the operators' own systems are not ours to run)."""
+    return RequestsConfig(
+        institution="HMP Small",
+        evidence_dir=tmp_path / "evidence",
+        signing_key_file=tmp_path / "packs.pem",
+        operators={
+            name: ExportFolderRoute(adapter="export_folder", path=tmp_path / "out" / name) for name in OPERATORS
+        },
+    )
 
 
 @pytest.fixture
@@ -37,8 +54,9 @@ def controller(tmp_path) -> Iterator[Controller]:
         sensor_keyring=tmp_path / "keyring.json",
         database=DatabaseConfig(url=f"sqlite:///{tmp_path / 'controller.db'}"),
         auth=AuthConfig(max_failed_logins=MAX_FAILED_LOGINS, lockout_s=600),
+        requests=requests_config(tmp_path),
     )
-    controller = Controller(config, load_site(small_site_path()))
+    controller = Controller(config, SITE)
     controller.start(with_ingest=False)
     for username, roles in USERS.items():
         controller.accounts.create_user(username, PASSWORD, roles)
@@ -100,11 +118,11 @@ def sighting(phone: Phone, at_s: float, confidence: float = 0.9, sensors: int = 
         cell_id=phone.cell_id,
         wing=wing,
         landing=int(landing),
-        zone=f"cells-{wing.lower()}",
+        zone=SITE.room(phone.cell_id).zone,
         confidence=confidence,
         method="rss",
         runners_up=(("A-0-02", 0.06),),
-        sensor_powers_dbm={f"s{i}": -50.0 - 7 * i for i in range(sensors)},
+        sensor_powers_dbm={sensor_id: -50.0 - 7 * i for i, sensor_id in enumerate(SENSOR_IDS[:sensors])},
         received_at=time.time(),
     )
 
