@@ -22,7 +22,7 @@ from controller.web import mount
 from tests.controller.conftest import SITE_ID, ControllerWorld, Publisher, write_config
 from tests.controller.sensor_messages import SensorNode, activity_report
 from tests.web.browser import chromium, log_in, serving, shoot
-from tests.web.conftest import PASSWORD, USERS
+from tests.web.conftest import PASSWORD, USERS, VALID_IMEI
 
 pytestmark = pytest.mark.slow
 FIRST_REPORT_TO_MAP_S = 2.0
@@ -40,7 +40,12 @@ def world(tmp_path, mosquitto, monkeypatch):
     for node in nodes.values():
         keyring.add(node.sensor_id, node.key.public_b64)
     keyring.save(tmp_path / "keyring.json")
-    config_path = write_config(tmp_path, f"sqlite:///{tmp_path / 'controller.db'}", mosquitto.port)
+    requests = {
+        "institution": "HMP Small",
+        "evidence_dir": str(tmp_path / "evidence"),
+        "operators": {"Vodafone": {"adapter": "export_folder", "path": str(tmp_path / "to-vodafone")}},
+    }
+    config_path = write_config(tmp_path, f"sqlite:///{tmp_path / 'controller.db'}", mosquitto.port, requests=requests)
     state = ControllerWorld(tmp_path, config_path, site, nodes)
     controller = state.start()
     for username, roles in USERS.items():
@@ -102,16 +107,30 @@ def test_a_phone_appears_in_its_cell_within_two_seconds_and_the_officer_takes_it
             for sensor_id in heard:
                 expect(levels).to_contain_text(sensor_id)
             officer.click("#draft-request")
-            expect(officer.locator("#requests-unavailable")).to_be_visible()
+            officer.fill("#value", VALID_IMEI)
+            officer.select_option("#source", "seized_handset")
+            officer.fill("#source_reference", "exhibit JB/1 (handset seized in the search)")
+            officer.get_by_role("button", name="Draft request").click()
+            expect(officer.locator("h1 .badge")).to_have_text("drafted")
+            expect(officer.locator("#drafter-note")).to_be_visible()
+            request_url = officer.url
+            shoot(officer, "request-drafted", "wall")
 
             officer.goto(f"{base}/sensors")
             for sensor_id in world.nodes:
                 row = officer.locator("tr", has_text=sensor_id)
                 expect(row).to_contain_text("synced (chrony)")
 
-            authoriser = browser.new_page(viewport={"width": 1366, "height": 768})
+            authoriser = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
             log_in(authoriser, base, "arthur")
-            authoriser.goto(f"{base}/requests")
-            expect(authoriser.locator("#requests-unavailable")).to_be_visible()
+            authoriser.goto(request_url)
+            authoriser.click("#authorise")
+            expect(authoriser.locator("h1 .badge")).not_to_have_text("drafted")
+            expect(authoriser.locator("dl.facts")).to_contain_text("arthur, ")
+            with authoriser.expect_download() as download:
+                authoriser.click("#pack-download")
+            pack = download.value.path().read_bytes()
+            assert pack[:2] == b"PK", "the signed evidence pack arrives as a zip"
+            shoot(authoriser, "request-authorised", "laptop")
     finally:
         publisher.close()
