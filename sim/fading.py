@@ -1,47 +1,58 @@
-"""Per-burst small-scale fading at each sensor: independent from burst to burst, fixed by the seed.
+"""Per-burst fading at each sensor from the site model's fading law, drawn so any window can be asked alone.
 
-Bursts from a phone that moves or hops by more than the coherence time/bandwidth fade independently;
-a narrow channel (GSM, PUCCH) sees deep fades, a wide allocation averages them over its band, so the
-spread of the burst's mean power (dB, Gaussian approximation of the log of a Rician/Nakagami power)
-shrinks with bandwidth. Values come from a counter-based hash of (seed, burst, sensor): no state, so
-any window of any sensor can be computed alone and in any order, always the same.
+`PropagationModel.fading_db` draws Rician fading (averaged over the burst's bandwidth) from a generator.
+Burst ids are cut into fixed blocks; each (sensor, block, bandwidth) gets its own generator seeded from
+the world's seed, so a burst's fading never depends on which window or which other bursts were asked for.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
-NARROW_SIGMA_DB = 3.0  # 200 kHz and below
-WIDE_SIGMA_DB = 1.0  # 5 MHz and above
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+from cellward.site.propagation import PropagationModel
+
+BLOCK = 4096
+CACHE_BLOCKS = 4096
 
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK
-        x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK
-        x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK
-        return x ^ (x >> np.uint64(31))
+class BurstFading:
+    """Fading (dB) of each burst at each sensor for one world."""
 
+    def __init__(self, model: PropagationModel, seed: int, bandwidth_hz: np.ndarray) -> None:
+        self.model = model
+        self.seed = seed
+        self.bandwidth_hz = bandwidth_hz  # of every burst, by id
+        self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # rtl_tcp servers read one world from several threads
 
-def _uniform(seed: int, burst_ids: np.ndarray, sensor_index: int, stream: int) -> np.ndarray:
-    key = (np.uint64(seed & 0xFFFFFFFF) << np.uint64(32)) ^ np.uint64((sensor_index << 8) | stream)
-    with np.errstate(over="ignore"):
-        bits = _splitmix64(_splitmix64(np.asarray(burst_ids, np.uint64) ^ key))
-    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+    def _block(self, sensor: int, block: int) -> np.ndarray:
+        key = (sensor, block)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        widths = self.bandwidth_hz[block * BLOCK : (block + 1) * BLOCK]
+        values = np.empty(widths.shape[0])
+        for width in np.unique(widths):
+            where = widths == width
+            rng = np.random.default_rng([self.seed, sensor, block, round(float(width))])
+            values[where] = self.model.fading_db(rng, int(where.sum()), float(width))
+        with self._lock:
+            self._cache[key] = values
+            if len(self._cache) > CACHE_BLOCKS:
+                self._cache.popitem(last=False)
+        return values
 
-
-def fading_db(seed: int, burst_ids: np.ndarray, sensor_index: int, bandwidth_hz: np.ndarray) -> np.ndarray:
-    """Fading of each burst's mean received power at one sensor, dB (zero mean)."""
-    u1 = _uniform(seed, burst_ids, sensor_index, 1)
-    u2 = _uniform(seed, burst_ids, sensor_index, 2)
-    normal = np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
-    share = np.clip(np.log10(np.asarray(bandwidth_hz, float) / 200e3) / np.log10(25), 0.0, 1.0)
-    return normal * (NARROW_SIGMA_DB + share * (WIDE_SIGMA_DB - NARROW_SIGMA_DB))
-
-
-def measurement_noise_db(seed: int, burst_ids: np.ndarray, sensor_index: int, sigma_db: float) -> np.ndarray:
-    """Gaussian error of a sensor's power estimate (event mode), same draws for the same seed."""
-    u1 = _uniform(seed, burst_ids, sensor_index, 3)
-    u2 = _uniform(seed, burst_ids, sensor_index, 4)
-    return sigma_db * np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+    def db(self, burst_ids: np.ndarray, sensor: int) -> np.ndarray:
+        """Fading of each burst at `sensor`, dB (mean linear power gain 1)."""
+        burst_ids = np.asarray(burst_ids, int)
+        out = np.empty(burst_ids.shape[0])
+        blocks = burst_ids // BLOCK
+        for block in np.unique(blocks):
+            where = blocks == block
+            out[where] = self._block(sensor, int(block))[burst_ids[where] - block * BLOCK]
+        return out

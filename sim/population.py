@@ -4,8 +4,8 @@ road, placed and given activities by the seed (for load tests and demos that nee
 from __future__ import annotations
 
 import numpy as np
-from cellward.site import Site
 
+from cellward.site import Site
 from sim.scenario import Activity, Phone, Place, Population, Waypoint
 
 CONTRABAND_KINDS = ("gsm_call", "gsm_sms", "lte_data", "lte_idle", "nr_data", "gsm_call")
@@ -27,7 +27,7 @@ def population_phones(site: Site, population: Population, duration_s: float, see
     rng = np.random.default_rng([seed, 0x9090])
     phones: list[Phone] = []
     cells = [r.id for r in site.cells]
-    authorised = {z.id for z in site.zones if z.phones_authorised}
+    authorised = {z.id for z in site.zones if z.phones_authorised and z.kind != "outside"}
     staff_rooms = [r.id for r in site.rooms if r.zone in authorised]
     roads = [r for r in site.rooms if r.kind == "road"]
     wanted = (("contraband", population.contraband, cells), ("staff", population.staff, staff_rooms))

@@ -84,6 +84,7 @@ class RtlTcpServer:
     def __init__(self, world: World, sensor_id: str, port: int = 0, clock: SimClock | None = None) -> None:
         SensorFeed(world, sensor_id)  # fail now, not at the first client, when the sensor is unknown
         self.world = world
+        self.site_name = world.site.name
         self.sensor_id = sensor_id
         self.clock = clock or SimClock()
         self.requested_port = port
@@ -99,7 +100,7 @@ class RtlTcpServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.requested_port)
-        log.info("rtl_tcp sensor=%s listening port=%d", self.sensor_id, self.port)
+        log.info("rtl_tcp site=%s sensor=%s listening port=%d", self.site_name, self.sensor_id, self.port)
 
     async def stop(self) -> None:
         """Stop listening and end every client's stream."""
@@ -120,7 +121,7 @@ class RtlTcpServer:
         self.connections.append(tuning)
         feed = SensorFeed(self.world, self.sensor_id)
         peer = writer.get_extra_info("peername")
-        log.info("rtl_tcp sensor=%s client=%s connected", self.sensor_id, peer)
+        log.info("rtl_tcp site=%s sensor=%s client=%s connected", self.site_name, self.sensor_id, peer)
         commands = asyncio.create_task(self._read_commands(reader, tuning, feed))
         try:
             writer.write(header())
@@ -134,7 +135,7 @@ class RtlTcpServer:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            log.info("rtl_tcp sensor=%s client=%s disconnected", self.sensor_id, peer)
+            log.info("rtl_tcp site=%s sensor=%s client=%s disconnected", self.site_name, self.sensor_id, peer)
 
     async def _stream(
         self, writer: asyncio.StreamWriter, tuning: Tuning, feed: SensorFeed, commands: asyncio.Task
@@ -161,7 +162,13 @@ class RtlTcpServer:
             code, value = struct.unpack(">BI", raw)
             name = COMMANDS.get(code)
             if name is None:
-                log.warning("rtl_tcp sensor=%s unknown command=0x%02x value=%d ignored", self.sensor_id, code, value)
+                log.warning(
+                    "rtl_tcp site=%s sensor=%s unknown command=0x%02x value=%d ignored",
+                    self.site_name,
+                    self.sensor_id,
+                    code,
+                    value,
+                )
                 continue
             tuning.log.append((name, value))
             self._apply(name, value, tuning, feed)
@@ -171,13 +178,18 @@ class RtlTcpServer:
             if TUNER_RANGE_HZ[0] <= value <= TUNER_RANGE_HZ[1]:
                 tuning.center_freq_hz = float(value)
             else:
-                log.warning("rtl_tcp sensor=%s freq=%d outside the R820T's range, ignored", self.sensor_id, value)
+                log.warning(
+                    "rtl_tcp site=%s sensor=%s freq=%d outside the R820T's range, ignored",
+                    self.site_name,
+                    self.sensor_id,
+                    value,
+                )
         elif name == "set_sample_rate":
             if any(low <= value <= high for low, high in RATE_RANGES):
                 tuning.sample_rate_hz = float(value)
             else:
-                log.warning("rtl_tcp sensor=%s sample_rate=%d not supported by the RTL2832U, ignored",
-                            self.sensor_id, value)  # fmt: skip
+                log.warning("rtl_tcp site=%s sensor=%s sample_rate=%d not supported by the RTL2832U, ignored",
+                            self.site_name, self.sensor_id, value)  # fmt: skip
         elif name == "set_gain_mode":
             tuning.manual_gain = bool(value)
         elif name == "set_gain":
@@ -189,7 +201,7 @@ class RtlTcpServer:
             tuning.ppm = struct.unpack(">i", struct.pack(">I", value))[0]  # signed on the wire
         feed.gain_db = (tuning.gain_tenths - NOMINAL_GAIN_TENTHS) / 10 if tuning.manual_gain else 0.0
         feed.ppm_correction = tuning.ppm
-        log.info("rtl_tcp sensor=%s %s=%d", self.sensor_id, name, value)
+        log.info("rtl_tcp site=%s sensor=%s %s=%d", self.site_name, self.sensor_id, name, value)
 
 
 async def serve(world: World, base_port: int, sensor_ids: list[str] | None = None) -> list[RtlTcpServer]:

@@ -122,7 +122,6 @@ class Scenario(_Strict):
     seed: int = Field(0, description="Seed of every random choice; same seed, same bursts")
     duration_s: float = Field(gt=0, description="Length of the scenario, seconds")
     start_utc: str = Field("2026-01-01T00:00:00.000Z", description="Wall-clock time of t = 0 (ISO 8601, UTC)")
-    indoor_penetration_db: float = Field(15.0, ge=0, description="Building loss on the path to the serving mast")
     serving_cells: list[ServingCell] = Field(default_factory=list, description="Masts; default 1.5 km away")
     phones: list[Phone] = Field(default_factory=list, description="Handsets")
     emitters: list[OtherEmitter] = Field(default_factory=list, description="Non-phone transmitters")

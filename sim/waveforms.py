@@ -40,6 +40,10 @@ def burst_samples(key: str, sample_rate_hz: float, variant: int) -> tuple[np.nda
         return gsm.gmsk(gsm.normal_burst_bits(rng, int(rng.integers(0, 8))), fs)
     if family == "gsm_access":
         return gsm.gmsk(gsm.access_burst_bits(rng), fs)
+    if family in ("lte_pusch", "nr_pusch") and numbers[1] > 1:
+        # a run of subframes (slots) is built from single ones, so the pool stays small
+        parts = [burst_samples(f"{family}:{numbers[0]}:1", fs, (variant + k) % POOL_SIZE)[0] for k in range(numbers[1])]
+        return np.concatenate(parts), 0.0
     if family == "lte_pusch":
         return to_capture_rate(lte.pusch_samples(numbers[0], numbers[1], rng), lte.NATIVE_RATE_HZ, fs), 0.0
     if family == "lte_pucch":

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from cellward.site import Site, load_site
-from cellward.site.propagation import PropagationModel, PropagationParams, outdoor_path_loss_db
 
+from cellward.site import Site, load_site
+from cellward.site.propagation import PropagationModel, PropagationParams
 from dsp.band_plan import BandPlan
 from sim.behaviours import BEHAVIOURS
 from sim.behaviours.non_phone import CONTINUOUS_WAVES, EMITTERS
 from sim.blockers import blocker_emitters
 from sim.burst_plan import PlannedBursts
 from sim.carriers import choose_carrier
-from sim.fading import fading_db
+from sim.fading import BurstFading
 from sim.population import population_phones
 from sim.power_control import tx_power_dbm
 from sim.scenario import OtherEmitter, Phone, Place, Scenario, load_scenario
@@ -35,7 +35,7 @@ from sim.waveforms import WIDEBAND_WAVES
 POSITION_STEP_M = 0.5  # a moving phone's position is quantised to this for the propagation cache
 DEFAULT_MAST_DISTANCE_M = 1500.0
 DEFAULT_MAST_HEIGHT_M = 25.0
-OUTDOOR_ROOM_KINDS = frozenset({"road", "exercise", "yard", "outside", "car_park"})
+OUTDOOR_ROOM_KINDS = frozenset({"road", "exercise", "yard", "outside", "car_park"})  # no building entry loss
 THERMAL_DBM_PER_HZ = -174.0
 NOMINAL_NOISE_FIGURE_DB = 6.0  # R820T2 front end with a short cable; varied +-1 dB per sensor
 
@@ -91,13 +91,12 @@ class World:
         self.site = site
         self.scenario = scenario
         self.seed = scenario.seed
-        self.model = PropagationModel(site, params or PropagationParams())
+        self.model = PropagationModel(site, params)
         self.band_plan = band_plan or BandPlan.load()
         self.sensors = list(site.sensors)
         self.sensor_index = {s.id: i for i, s in enumerate(self.sensors)}
         self.emitters: list[EmitterInfo] = []
         self._positions: list[tuple[float, float, float]] = []
-        self._position_key: dict[tuple[int, int, int, int], int] = {}
         self._position_emitter: list[int] = []
         parts: list[tuple[PlannedBursts, int, np.ndarray, np.ndarray]] = []
         crowd = (
@@ -110,7 +109,8 @@ class World:
             parts.append(self._plan_other(emitter))
         self.bursts = self._assemble(parts)
         self.positions = np.asarray(self._positions, float).reshape(-1, 3)
-        self.rooms = [self._room_id(p) for p in self._positions]
+        self.rooms = [self._room_id(p) for p in self.positions]
+        self._fading = BurstFading(self.model, self.seed, self.bursts.bandwidth_hz)
         self._gain_db = np.full((len(self._positions), len(self.sensors)), np.nan)
         self._continuous = np.flatnonzero(np.isin(self.bursts.wave, CONTINUOUS_WAVES))
         bursty = np.ones(len(self.bursts), bool)
@@ -136,19 +136,16 @@ class World:
             raise ScenarioError(f"{what}: room {place.at!r} is not in site {self.site.name}") from None
         return tuple(float(v) for v in room.centroid)  # type: ignore[return-value]
 
-    def _position_ids(self, emitter: int, xyz: np.ndarray) -> np.ndarray:
-        """Ids of (quantised) positions, shared by bursts of one emitter at the same spot."""
-        ids = np.empty(len(xyz), int)
-        steps = np.round(xyz / POSITION_STEP_M).astype(int)
-        for i, (step, point) in enumerate(zip(steps, xyz, strict=True)):
-            key = (emitter, int(step[0]), int(step[1]), int(step[2]))
-            found = self._position_key.get(key)
-            if found is None:
-                found = self._position_key[key] = len(self._positions)
-                self._positions.append((float(point[0]), float(point[1]), float(point[2])))
-                self._position_emitter.append(emitter)
-            ids[i] = found
-        return ids
+    def _position_ids(self, emitter: int, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position id of each burst, the new positions' coordinates): one id per quantised spot of
+        this emitter, so propagation is computed once per spot, not once per burst."""
+        steps = np.round(xyz / POSITION_STEP_M).astype(np.int64)
+        _, first, inverse = np.unique(steps, axis=0, return_index=True, return_inverse=True)
+        base = len(self._positions)
+        spots = xyz[first]
+        self._positions.extend(tuple(float(v) for v in point) for point in spots)
+        self._position_emitter.extend([emitter] * len(spots))
+        return base + inverse.reshape(-1), spots
 
     def _trajectory(self, phone: Phone, times_s: np.ndarray) -> np.ndarray:
         if phone.place is not None:
@@ -168,17 +165,17 @@ class World:
         )
 
     def _coupling_loss_db(self, xyz: np.ndarray, mast: np.ndarray, freq_hz: float) -> np.ndarray:
+        """Path loss to the serving mast (the site's outdoor model), building entry loss for indoor phones."""
         distance = np.linalg.norm(xyz - mast, axis=1)
-        loss = np.array([outdoor_path_loss_db(float(d), freq_hz) for d in distance])
-        indoor = np.array([self._room_kind(p) not in OUTDOOR_ROOM_KINDS for p in xyz])
-        return loss + indoor * self.scenario.indoor_penetration_db
+        indices = self.site.room_indices_at(xyz) if len(xyz) else np.zeros(0, int)
+        indoors = [i >= 0 and self.site.rooms[i].kind not in OUTDOOR_ROOM_KINDS for i in indices]
+        return np.array(
+            [self.model.serving_cell_path_loss_db(float(d), freq_hz, indoors=bool(inside))
+             for d, inside in zip(distance, indoors, strict=True)]
+        )  # fmt: skip
 
-    def _room_kind(self, xyz: np.ndarray) -> str:
+    def _room_id(self, xyz: np.ndarray) -> str | None:
         room = self.site.room_at(float(xyz[0]), float(xyz[1]), float(xyz[2]))
-        return "outside" if room is None else room.kind
-
-    def _room_id(self, xyz: tuple[float, float, float]) -> str | None:
-        room = self.site.room_at(*xyz)
         return None if room is None else room.id
 
     def _plan_phone(self, phone: Phone) -> tuple[PlannedBursts, int, np.ndarray, np.ndarray]:
@@ -196,8 +193,10 @@ class World:
             0.0, self.scenario.duration_s
         )
         xyz = self._trajectory(phone, planned.start_s)
-        positions = self._position_ids(index, xyz)
-        loss = self._coupling_loss_db(xyz, self._mast(carrier.operator), carrier.centre_hz)
+        positions, spots = self._position_ids(index, xyz)
+        loss = self._coupling_loss_db(spots, self._mast(carrier.operator), carrier.centre_hz)[
+            positions - positions.min()
+        ]
         tx = tx_power_dbm(technology, planned.channel, planned.bandwidth_hz, loss, carrier.centre_hz)
         if phone.tx_power_dbm is not None:
             tx = np.full(len(planned), phone.tx_power_dbm)
@@ -210,7 +209,7 @@ class World:
         technology = "impulse" if emitter.kind == "impulses" else emitter.kind
         self.emitters.append(EmitterInfo(emitter.id, emitter.kind, technology, None, None, emitter.freq_hz))
         xyz = np.asarray(self._xyz(emitter.place, f"emitter {emitter.id}"), float)[None, :]
-        positions = np.repeat(self._position_ids(index, xyz), len(planned))
+        positions = np.repeat(self._position_ids(index, xyz)[0], len(planned))
         return planned, index, positions, np.full(len(planned), emitter.power_dbm)
 
     def _assemble(self, parts: list[tuple[PlannedBursts, int, np.ndarray, np.ndarray]]) -> Bursts:
@@ -260,12 +259,14 @@ class World:
         shadowing, antenna gain, minus cable loss, plus calibration offset (cached per position)."""
         column = self._gain_db[:, sensor]
         todo = np.unique(position_ids[np.isnan(column[position_ids])])
-        placement = self.sensors[sensor]
-        for pid in todo:
-            xyz = self._positions[pid]
-            freq = self.emitters[self._position_emitter[pid]].carrier_hz
-            shadow = self.model.shadowing_db(xyz, placement.id, self.seed)
-            column[pid] = self.model.received_power_dbm(0.0, xyz, placement, freq, shadowing_db=shadow)
+        if todo.size:
+            placement = self.sensors[sensor]
+            freq = np.array([self.emitters[self._position_emitter[p]].carrier_hz for p in todo])
+            shadow = self.model.shadowing_db_many(self.positions[todo], placement.id, self.seed)
+            for f in np.unique(freq):
+                group = todo[freq == f]
+                loss = self.model.path_loss_db_many(self.positions[group], np.asarray(placement.position), float(f))
+                column[group] = -loss - shadow[freq == f] + self.model.sensor_gain_db(placement)
         return column[position_ids]
 
     def received_dbm(self, burst_ids: np.ndarray, sensor: int) -> np.ndarray:
@@ -273,9 +274,7 @@ class World:
         b = self.bursts
         burst_ids = np.asarray(burst_ids, int)
         return (
-            b.tx_dbm[burst_ids]
-            + self.link_gain_db(b.position[burst_ids], sensor)
-            + fading_db(self.seed, burst_ids, sensor, b.bandwidth_hz[burst_ids])
+            b.tx_dbm[burst_ids] + self.link_gain_db(b.position[burst_ids], sensor) + self._fading.db(burst_ids, sensor)
         )
 
     def starting(self, start_s: float, end_s: float) -> np.ndarray:

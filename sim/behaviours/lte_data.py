@@ -47,32 +47,38 @@ def pusch_row(carrier: Carrier, subframe: int, first_rb: int, rbs: int, run: int
 
 def plan(activity: Activity, carrier: Carrier, rng: np.random.Generator) -> PlannedBursts:
     width = carrier.resource_blocks
-    sizes = [n for n in lte.ALLOWED_RB if n <= min(MAX_GRANT_RBS, width - 2)]
-    subframe = int(np.ceil(activity.start_s / lte.SUBFRAME_S))
+    sizes = np.array([n for n in lte.ALLOWED_RB if n <= min(MAX_GRANT_RBS, width - 2)])
+    first_sf = int(np.ceil(activity.start_s / lte.SUBFRAME_S))
     end = int((activity.start_s + activity.duration_s) / lte.SUBFRAME_S)
-    rows: list[tuple] = []
-    busy_until = subframe
-    draws = rng.random(max(0, end - subframe))
-    for k, sf in enumerate(range(subframe, end)):
-        if sf >= busy_until and draws[k] < activity.load:
-            rbs = int(rng.choice(sizes))
-            run = int(min(rng.integers(1, 8), end - sf))
-            rows.append(pusch_row(carrier, sf, int(rng.integers(1, width - rbs)), rbs, run))
-            if sf + run - 1 + 4 < end:
-                rows.extend(pucch_rows(carrier, sf + run - 1 + 4))
-            busy_until = sf + run + 1
-        if sf % SRS_PERIOD_SUBFRAMES == 0 and sf >= busy_until:
-            rbs = min(width - 2, 4 * int(rng.integers(1, 4)))
-            rows.append(
-                (
-                    (sf + 1) * lte.SUBFRAME_S - lte.SYMBOL_S,
-                    lte.SYMBOL_S,
-                    lte.rb_centre_offset_hz(width, 1, rbs),
-                    rbs * lte.RB_HZ,
-                    f"lte_srs:{rbs}",
-                    "SRS",
-                )
-            )
+    count = max(0, end - first_sf)
+    # every draw made up front, one per subframe, so the walk below only jumps from grant to grant
+    wanted = first_sf + np.flatnonzero(rng.random(count) < activity.load)
+    size = sizes[rng.integers(0, len(sizes), count)]
+    length = rng.integers(1, 8, count)
+    place = rng.random(count)
+    grants: list[tuple[int, int, int, int]] = []  # (subframe, first RB, RBs, subframes)
+    busy_until = first_sf
+    k = int(np.searchsorted(wanted, busy_until))
+    while k < len(wanted):
+        sf = int(wanted[k])
+        i = sf - first_sf
+        rbs, run = int(size[i]), int(min(length[i], end - sf))
+        grants.append((sf, 1 + int(place[i] * (width - rbs - 1)), rbs, run))
+        busy_until = sf + run + 1
+        k = int(np.searchsorted(wanted, busy_until, side="left"))
+    rows = [pusch_row(carrier, sf, first, rbs, run) for sf, first, rbs, run in grants]
+    rows += [r for sf, _, _, run in grants if sf + run + 3 < end for r in pucch_rows(carrier, sf + run + 3)]
+    starts = np.array([g[0] for g in grants], int)
+    spans = np.array([g[3] + 1 for g in grants], int)
+    srs = np.arange(-(-first_sf // SRS_PERIOD_SUBFRAMES) * SRS_PERIOD_SUBFRAMES, end, SRS_PERIOD_SUBFRAMES)
+    owner = np.searchsorted(starts, srs, side="right") - 1
+    free = (owner < 0) | (srs >= starts[np.maximum(owner, 0)] + spans[np.maximum(owner, 0)]) if grants else srs >= 0
+    for sf, pick in zip(srs[free], rng.integers(1, 4, int(free.sum())), strict=True):
+        rbs = min(width - 2, 4 * int(pick))
+        rows.append(
+            ((sf + 1) * lte.SUBFRAME_S - lte.SYMBOL_S, lte.SYMBOL_S,
+             lte.rb_centre_offset_hz(width, 1, rbs), rbs * lte.RB_HZ, f"lte_srs:{rbs}", "SRS")
+        )  # fmt: skip
     return PlannedBursts.from_rows(rows)
 
 

@@ -6,21 +6,18 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.sim import stand_in_site
-
-stand_in_site.install()
-
-from sim.scenario import parse_scenario  # noqa: E402 - after the site package is in place
-from sim.world import World  # noqa: E402
+from cellward.site import Site, load_site, small_site_path
+from sim.scenario import parse_scenario
+from sim.world import World
 
 
 @pytest.fixture(scope="session")
-def site():
-    return stand_in_site.small_site()
+def site() -> Site:
+    return load_site(small_site_path())
 
 
 @pytest.fixture(scope="session")
-def make_world(site) -> Callable[[str], World]:
+def make_world(site: Site) -> Callable[[str], World]:
     def build(text: str) -> World:
         return World(site, parse_scenario(text))
 

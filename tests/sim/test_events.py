@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.events import DETECTION_SNR_DB, POWER_SIGMA_DB, SensorObservation, observations
+from sim.events import DETECTION_SNR_DB, POWER_SIGMA_DB, SensorObservation, observation_batches, observations
 
 SCENARIO = """\
 name: t
@@ -49,7 +49,13 @@ def test_observations_are_the_bursts_above_each_sensors_sensitivity_with_noisy_p
 
 def test_event_mode_is_deterministic_and_filters_by_sensor_and_band(make_world) -> None:
     world = make_world(SCENARIO)
-    first = list(observations(world, sensor_ids=["s1"], freq_range_hz=(880e6, 915e6)))
-    again = list(observations(world, sensor_ids=["s1"], freq_range_hz=(880e6, 915e6)))
+    first = list(observations(world, sensor_ids=["A0-1"], freq_range_hz=(880e6, 915e6)))
+    again = list(observations(world, sensor_ids=["A0-1"], freq_range_hz=(880e6, 915e6)))
     assert first == again and first, "same world, same observations"
-    assert {o.sensor_id for o in first} == {"s1"} and all(880e6 <= o.freq_hz <= 915e6 for o in first)
+    assert {o.sensor_id for o in first} == {"A0-1"} and all(880e6 <= o.freq_hz <= 915e6 for o in first)
+
+
+def test_batches_hold_the_same_observations_as_records(make_world) -> None:
+    world = make_world(SCENARIO)
+    from_batches = [o for batch in observation_batches(world) for o in batch.records()]
+    assert from_batches == list(observations(world)) and from_batches

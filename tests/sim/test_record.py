@@ -29,10 +29,10 @@ def test_record_writes_sigmf_recordings_and_truth_the_sigmf_package_validates(ma
     world = make_world(SCENARIO)
     centre = world.emitters[0].carrier_hz
     written: list[int] = []
-    paths = record(world, tmp_path, ["s1", "s2"], centre, 2.4e6, 0.0, 0.25, written.append)
-    assert [p.name for p in paths] == ["s1.sigmf-meta", "s2.sigmf-meta"]
+    paths = record(world, tmp_path, ["A0-1", "HUB0"], centre, 2.4e6, 0.0, 0.25, written.append)
+    assert [p.name for p in paths] == ["A0-1.sigmf-meta", "HUB0.sigmf-meta"]
     assert sum(written) == 2 * 600_000, "the progress callback hears of every sample"
-    for sensor in ("s1", "s2"):
+    for sensor in ("A0-1", "HUB0"):
         handle = sigmf.sigmffile.fromfile(str(tmp_path / f"{sensor}.sigmf-meta"))
         handle.validate()
         assert handle.get_global_field("core:datatype") == "cu8" and handle.sample_count == 600_000
@@ -52,8 +52,5 @@ def test_record_writes_sigmf_recordings_and_truth_the_sigmf_package_validates(ma
         samples = np.concatenate(list(open_recording(tmp_path / f"{sensor}.sigmf-meta").blocks()))
         assert samples.size == 600_000
     lines = (tmp_path / "truth.jsonl").read_text().splitlines()
-    assert len(lines) == len(list(world.truth(0, 0.25))) and set(json.loads(lines[0])["rx_power_dbm"]) == {
-        "s1",
-        "s2",
-        "s3",
-    }
+    assert len(lines) == len(list(world.truth(0, 0.25)))
+    assert set(json.loads(lines[0])["rx_power_dbm"]) == {s.id for s in world.sensors}, "power at every sensor"

@@ -32,9 +32,9 @@ phones:
 
 @pytest.fixture()
 def server(make_world) -> Iterator[RtlTcpServer]:
-    """An rtl_tcp server for sensor s1 on a free loopback port, on its own event loop thread."""
+    """An rtl_tcp server for sensor A0-1 on a free loopback port, on its own event loop thread."""
     loop = asyncio.new_event_loop()
-    instance = RtlTcpServer(make_world(SCENARIO), "s1")
+    instance = RtlTcpServer(make_world(SCENARIO), "A0-1")
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(instance.start(), loop).result(10)
