@@ -37,10 +37,17 @@ SENSITIVITY_DBM = -100.0
 BURSTS_LISTED = 4
 PHONE_ACTIVE_S = 4.0
 TX_DBM = 5.0
-CHANNELS_HZ = [
-    *np.arange(880.2e6, 914.8e6, 200e3),
-    *np.arange(832.2e6, 861.8e6, 200e3),
-    *np.arange(703.2e6, 732.8e6, 200e3),
+HOPPING_CHANNELS = 4  # a GSM phone hops over a few channels of its operator's block; each is reported
+# GSM operator blocks (uplink, Hz) in B8 and B3 below the RTL-SDR's 1766 MHz (SYSTEM.md 3.1).
+BLOCKS = [
+    ("B8", "Vodafone", 880.2e6, 885.0e6),
+    ("B8", "O2", 885.2e6, 890.0e6),
+    ("B8", "Vodafone", 890.2e6, 902.4e6),
+    ("B8", "O2", 902.6e6, 914.8e6),
+    ("B3", "O2", 1710.2e6, 1715.8e6),
+    ("B3", "Vodafone", 1716.0e6, 1721.6e6),
+    ("B3", "Three", 1721.8e6, 1736.6e6),
+    ("B3", "EE", 1736.8e6, 1765.8e6),
 ]
 
 
@@ -49,7 +56,9 @@ class Phone:
     index: int
     cell_id: str
     position: tuple[float, float, float]
-    freq_hz: float
+    band: str
+    operator: str
+    channels_hz: tuple[float, ...]
     start_window: int
     windows: int
 
@@ -109,7 +118,10 @@ def _plan(site, n_phones: int, seconds: float, rng) -> list[Phone]:
     for i in range(n_phones):
         cell = cells[int(rng.integers(len(cells)))]
         start = int(rng.integers(0, max(1, windows_total - active)))
-        phones.append(Phone(i, cell.id, tuple(cell.centroid), float(CHANNELS_HZ[i % len(CHANNELS_HZ)]), start, active))
+        band, operator, low, high = BLOCKS[int(rng.integers(len(BLOCKS)))]
+        raster = np.arange(low, high + 1, 200e3)
+        channels = tuple(float(f) for f in rng.choice(raster, HOPPING_CHANNELS, replace=False))
+        phones.append(Phone(i, cell.id, tuple(cell.centroid), band, operator, channels, start, active))
     return phones
 
 
@@ -120,8 +132,46 @@ def _levels(site, phones: list[Phone], rng) -> np.ndarray:
     levels = np.empty((len(phones), len(site.sensors)))
     for i, phone in enumerate(phones):
         for j, sensor in enumerate(site.sensors):
-            levels[i, j] = model.received_power_dbm(TX_DBM, phone.position, sensor, phone.freq_hz)
+            levels[i, j] = model.received_power_dbm(TX_DBM, phone.position, sensor, phone.channels_hz[0])
     return levels + rng.normal(0, 4.0, levels.shape)  # fixed shadowing per phone-sensor pair
+
+
+def _report(phone: Phone, freq_hz: float, power: float, window_start, burst_t, rng) -> ActivityReport:
+    bursts = [
+        BurstRecord(
+            start=t,
+            duration_s=0.000546,
+            freq_hz=freq_hz,
+            bandwidth_hz=200e3,
+            power_dbm=power + float(rng.normal(0, 1.0)),
+            snr_db=power + 110,
+            technology="gsm",
+        )
+        for t in burst_t
+    ]
+    return ActivityReport(
+        freq_hz=freq_hz,
+        bandwidth_hz=200e3,
+        band=phone.band,
+        operators=[phone.operator],
+        technology="gsm",
+        window_start=window_start,
+        window_s=WINDOW_S,
+        listen_s=0.2,
+        burst_count=40,
+        duty_cycle=0.1,
+        mean_power_dbm=power,
+        peak_power_dbm=power + 1,
+        snr_db=power + 110,
+        noise_floor_dbm=-110.0,
+        first_burst=burst_t[0],
+        last_burst=burst_t[-1] + timedelta(seconds=0.000546),
+        gain_db=28.0,
+        calibration_db=-32.5,
+        clipped_fraction=0.0,
+        bursts=bursts,
+        bursts_truncated=True,
+    )
 
 
 def _payloads(site, phones, levels, keys, t0: float, windows: int, rng) -> list[list[tuple[str, bytes, list[int]]]]:
@@ -135,49 +185,16 @@ def _payloads(site, phones, levels, keys, t0: float, windows: int, rng) -> list[
         per_sensor: dict[int, list[ActivityReport]] = {}
         firsts: dict[int, list[int]] = {}
         for phone in active:
-            burst_t = [
-                window_start + timedelta(seconds=0.1 + phone.index % 50 * 0.0123 + k * 0.004615)
-                for k in range(BURSTS_LISTED)
-            ]
-            for j in np.flatnonzero(levels[phone.index] > SENSITIVITY_DBM):
-                power = float(levels[phone.index, j])
-                bursts = [
-                    BurstRecord(
-                        start=t,
-                        duration_s=0.000546,
-                        freq_hz=phone.freq_hz,
-                        bandwidth_hz=200e3,
-                        power_dbm=power + float(rng.normal(0, 1.0)),
-                        snr_db=power + 110,
-                        technology="gsm",
-                    )
-                    for t in burst_t
+            for c, freq_hz in enumerate(phone.channels_hz):
+                # Successive TDMA frames land on successive hopping channels.
+                burst_t = [
+                    window_start
+                    + timedelta(seconds=0.1 + phone.index % 50 * 0.0123 + (k * HOPPING_CHANNELS + c) * 0.004615)
+                    for k in range(BURSTS_LISTED)
                 ]
-                per_sensor.setdefault(int(j), []).append(
-                    ActivityReport(
-                        freq_hz=phone.freq_hz,
-                        bandwidth_hz=200e3,
-                        band=None,
-                        operators=[],
-                        technology="gsm",
-                        window_start=window_start,
-                        window_s=WINDOW_S,
-                        listen_s=0.2,
-                        burst_count=40,
-                        duty_cycle=0.1,
-                        mean_power_dbm=power,
-                        peak_power_dbm=power + 1,
-                        snr_db=power + 110,
-                        noise_floor_dbm=-110.0,
-                        first_burst=burst_t[0],
-                        last_burst=burst_t[-1] + timedelta(seconds=0.000546),
-                        gain_db=28.0,
-                        calibration_db=-32.5,
-                        clipped_fraction=0.0,
-                        bursts=bursts,
-                        bursts_truncated=True,
-                    )
-                )
+                for j in np.flatnonzero(levels[phone.index] > SENSITIVITY_DBM):
+                    power = float(levels[phone.index, j])
+                    per_sensor.setdefault(int(j), []).append(_report(phone, freq_hz, power, window_start, burst_t, rng))
                 if w == phone.start_window:
                     firsts.setdefault(int(j), []).append(phone.index)
         window = []
@@ -205,7 +222,7 @@ def _payloads(site, phones, levels, keys, t0: float, windows: int, rng) -> list[
     return out
 
 
-def _publisher(port, windows_payloads, t0, results) -> None:
+def _publisher(port, windows_payloads, results) -> None:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sensors")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
@@ -213,6 +230,7 @@ def _publisher(port, windows_payloads, t0, results) -> None:
     client.loop_start()
     first_publish: dict[int, float] = {}
     published = 0
+    t0 = time.time()
     for w, window in enumerate(windows_payloads):
         # Reports of window w are published when it closes, as sensors do.
         delay = t0 + (w + 1) * WINDOW_S - time.time()
@@ -238,7 +256,7 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         site = _bench_site(n_sensors)
         probe = _plan(site, 200, seconds, rng)
         hearers = float((_levels(site, probe, rng) > SENSITIVITY_DBM).sum(axis=1).mean())
-        concurrent = max(1, int(rate / hearers))
+        concurrent = max(1, int(rate / (hearers * HOPPING_CHANNELS)))
         n_phones = int(concurrent * seconds / PHONE_ACTIVE_S)
         phones = _plan(site, n_phones, seconds, rng)
         levels = _levels(site, phones, rng)
@@ -247,7 +265,7 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         for key in keys.values():
             keyring.add(key.sender, key.public_b64)
         keyring.save(workdir / "keyring.json")
-        t0 = time.time() + 10.0  # payloads carry future windows; publishing starts at t0 + 1 window
+        t0 = time.time()  # data time of the first window; publishing is paced from its own start
         windows = int(seconds / WINDOW_S)
         print(f"  {len(phones)} phones, ~{concurrent} active at once, each heard by {hearers:.1f} sensors on average")
         payloads = _payloads(site, phones, levels, keys, t0, windows, rng)
@@ -266,26 +284,29 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
             ingest=IngestConfig(batch_max=500, batch_wait_s=0.02, correlation_delay_s=0.1),
         )
         controller = Controller(config, site)
-        new_incidents: dict[float, float] = {}
+        new_incidents: dict[tuple, float] = {}
         listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-listener")
 
         def on_message(_c, _u, message) -> None:
             body = json.loads(message.payload)
             if body["type"] == "new":
-                new_incidents.setdefault(round(body["after"]["freq_hz"] / 1e3), time.time())
+                key = (body["after"]["cell_id"], tuple(body["after"]["operators"]))
+                new_incidents.setdefault(key, time.time())
 
         listener.on_message = on_message
         listener.connect("127.0.0.1", port)
         listener.subscribe(f"cellward/{SITE_ID}/controller/incidents", qos=1)
         listener.loop_start()
         controller.start(with_ingest=True)
+        if not controller.ingest.wait_subscribed(300):
+            raise RuntimeError("the controller did not subscribe")
         results: mp.Queue = mp.get_context("fork").Queue()
-        publisher = mp.get_context("fork").Process(target=_publisher, args=(port, payloads, t0, results))
+        publisher = mp.get_context("fork").Process(target=_publisher, args=(port, payloads, results))
         del payloads
         publisher.start()
         registry = controller.metrics.registry
         samples: list[tuple[float, float]] = []
-        deadline = t0 + seconds + 120
+        deadline = time.time() + seconds + 120
         while time.time() < deadline:
             samples.append((time.time(), registry.get_sample_value("cellward_controller_reports_stored_total") or 0))
             if samples[-1][1] >= offered:
@@ -297,22 +318,30 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         controller.stop()
         listener.loop_stop()
         done = samples[-1][1]
-        start_t = next(t for t, n in samples if n > 0)
+        start_t = next((t for t, n in samples if n > 0), samples[-1][0])
         end_t = next((t for t, n in samples if n >= offered), samples[-1][0])
         sustained = done / max(end_t - (start_t - 0.2), 1e-9)
+        # Phones sharing a cell and an operator make one incident (by design); time only the unambiguous ones.
+        keys = [(phone.cell_id, (phone.operator,)) for phone in phones]
+        unique = {key for key in keys if keys.count(key) == 1}
         latencies = []
-        for phone in phones:
-            seen = new_incidents.get(round(phone.freq_hz / 1e3))
-            if seen is not None and phone.index in first_publish:
+        for phone, key in zip(phones, keys, strict=True):
+            seen = new_incidents.get(key)
+            if key in unique and seen is not None and phone.index in first_publish:
                 latencies.append(seen - first_publish[phone.index])
+        located_right = sum(1 for key in unique if key in new_incidents)
         lat = np.array(latencies) if latencies else np.array([np.nan])
         print()
-        print(f"controller bench ({database}, {n_sensors} sensors, {BURSTS_LISTED} bursts listed per report)")
+        print(
+            f"controller bench ({database}, {n_sensors} sensors, {HOPPING_CHANNELS} channels per phone, "
+            f"{BURSTS_LISTED} bursts listed per report)"
+        )
         print(f"  reports processed        {done:.0f} of {offered}")
         print(
             f"  sustained throughput     {sustained:.0f} reports/s (offered {offered / windows:.0f}/s; target >= 20000)"
         )
         print(f"  incidents opened         {len(new_incidents)} for {len(phones)} phones")
+        print(f"  in the phone's own cell  {located_right} of {len(unique)} phones alone in their cell+operator")
         print(f"  publish->incident p50    {np.nanpercentile(lat, 50) * 1e3:.0f} ms")
         print(f"  publish->incident p95    {np.nanpercentile(lat, 95) * 1e3:.0f} ms (target <= 250 ms)")
         registry = controller.metrics.registry

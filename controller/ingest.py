@@ -45,6 +45,7 @@ class Ingest:
                 bursts_per_report=config.ingest.bursts_per_report,
                 clock_tolerance_s=config.ingest.clock_tolerance_s,
             )
+        self.locating = locating
         self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
         self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=200_000)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.mqtt_client_id, protocol=mqtt.MQTTv5)
@@ -98,6 +99,9 @@ class Ingest:
 
     def start(self) -> None:
         config = self.controller.config
+        started = time.monotonic()
+        self.locating.warm_up()
+        log.info("event=locator_ready site=%s seconds=%.1f", config.site_id, time.monotonic() - started)
         self.pipeline.load_state()
         self.publisher.arm_will()
         self.controller.bus.add_sink(self.publisher.lifecycle)

@@ -3,8 +3,9 @@
 Each report lists its first bursts (start, duration, frequency, power); those become Observations, which
 the Correlator groups across sensors. Locating every burst of a busy channel would cost far more than
 it tells (a GSM call is 217 bursts a second, all from the same place), so per channel and second only
-the emission heard by the most sensors is located, and a channel already located is located again only
-after `relocate_s`: an ongoing call does not move, and the incident engine merges its sightings anyway.
+the emission heard by the most sensors is a candidate, and what looks like the same phone (same technology,
+same operator or channel, heard by the same sensors) is located again only after `relocate_s`: an ongoing
+call does not move, a hopping GSM phone is one phone, and the incident engine merges its sightings anyway.
 
 Timing. Sensors report a window after it closes, at about the same moment (synchronised scan), so the
 other sensors' reports of a window arrive within a transport delay of the first. A burst is released to
@@ -25,7 +26,6 @@ from controller.sighting import Sighting
 
 if TYPE_CHECKING:
     from cellward.site import Site
-
     from controller.survey import Survey
 
 LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
@@ -55,7 +55,14 @@ class SiteLocating:
         # Context of the channel a burst was reported in: band and operators come from the report.
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
-        self._located_at: dict[tuple[str, int], float] = {}  # channel -> data time it was last located
+        self._located_at: dict[tuple, float] = {}  # (technology, operators or channel, sensors) -> data time
+
+    def warm_up(self, max_freq_hz: float = 1766e6) -> None:
+        """Build the locator's level tables for every uplink band an RTL-SDR reaches, before ingest starts:
+        on the reference site one table takes seconds, which must not land on the first incident."""
+        for band in self.locator.band_plan.bands:
+            if band.uplink_low_hz < max_freq_hz:
+                self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
         latest_end = float("-inf")
@@ -93,10 +100,14 @@ class SiteLocating:
         sightings = []
         for emission in sorted(chosen.values(), key=lambda e: e.start_s):
             channel = (emission.technology, round(emission.freq_hz / 100e3))
-            last = self._located_at.get(channel)
+            _, operators, _ = self._channel.get(channel, (None, (), None))
+            # One phone hopping over its operator's channels is heard on each of them by the same sensors:
+            # locate it once per relocate_s, not once per channel.
+            who = (emission.technology, operators or channel, emission.sensor_ids)
+            last = self._located_at.get(who)
             if last is not None and emission.start_s - last < self.relocate_s:
                 continue
-            self._located_at[channel] = emission.start_s
+            self._located_at[who] = emission.start_s
             sightings.append(self._sighting(emission))
         return sightings
 

@@ -63,6 +63,8 @@ class Locating(Protocol):
 
     def ready(self, now_s: float) -> list[Sighting]: ...
 
+    def warm_up(self) -> None: ...
+
 
 class Rejected(Exception):  # noqa: N818 - carries the counted reason, not an error of ours
     def __init__(self, reason: str, detail: str) -> None:

@@ -115,3 +115,25 @@ def test_sensors_never_heard_are_listed_unhealthy_and_health_is_degraded(client,
     assert health["status"] == "degraded" and not health["safe_mode"]
     stats = client.get("/api/statistics", headers=admin).json()
     assert stats["sensors_total"] == len(world.site.sensors) and stats["sensors_healthy"] == 0
+
+
+def test_the_live_stream_delivers_lifecycle_events_to_a_logged_in_viewer(client, world):
+    import json
+    import threading
+
+    from controller.events import LifecycleEvent
+
+    admin = login(client)
+    viewer = make_user(client, admin, "viewer2", ["viewer"])
+    event = LifecycleEvent("incident", "new", "i-1", None, {"id": "i-1", "status": "new"})
+    timer = threading.Timer(0.5, world.controller.bus.emit, args=(event,))
+    timer.start()
+    with client.stream("GET", "/api/events", headers=viewer) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        lines = []
+        for line in response.iter_lines():
+            lines.append(line)
+            if line.startswith("data:"):
+                break
+    assert "event: incident" in lines and "id: i-1" in lines
+    assert json.loads(lines[-1].removeprefix("data: ")) == event.payload()
