@@ -117,3 +117,25 @@ def test_cli_bad_arguments_are_clear(tmp_path):
     assert not (tmp_path / "none.db").exists(), "verifying must never create a database"
     garbage = runner.invoke(app, ["audit", "verify", "--db", "not a url"])
     assert garbage.exit_code == 2 and "not a database URL" in garbage.output
+
+
+def test_deleting_the_newest_entries_is_caught_against_a_noted_head(audited):
+    head = verify_database(audited.url)
+    noted = (head.entries, head.head_hash)
+    _tamper(audited, "DELETE FROM audit_log WHERE seq >= 5")
+    assert verify_database(audited.url).ok, "without a noted head, a shorter chain is still a consistent chain"
+    report = verify_database(audited.url, noted)
+    assert report.first_break.seq == 5 and "newest entries deleted" in report.first_break.problem
+
+
+def test_cli_expect_head_catches_truncation_and_refuses_a_malformed_head(audited):
+    url = audited.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    first = runner.invoke(app, ["audit", "verify", "--db", url])
+    head = first.output.split("head ")[1].split()[0]
+    assert runner.invoke(app, ["audit", "verify", "--db", url, "--expect-head", head]).exit_code == 0
+    _tamper(audited, "DELETE FROM audit_log WHERE seq = 6")
+    truncated = runner.invoke(app, ["audit", "verify", "--db", url, "--expect-head", head])
+    assert truncated.exit_code == 1 and "seq=6" in truncated.output, truncated.output
+    bad = runner.invoke(app, ["audit", "verify", "--db", url, "--expect-head", "six:abc"])
+    assert bad.exit_code == 2 and "SEQ:HASH" in bad.output
