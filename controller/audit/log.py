@@ -101,8 +101,14 @@ class AuditReport:
 
 
 def verify_session(session: Session, expect: tuple[int, str] | None = None) -> AuditReport:
+    """The chain itself, then the signed checkpoints against it (the earlier problem wins)."""
+    from controller.audit.checkpoint import verify_checkpoints  # the checkpoint table builds on this module
+
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000)
     count, head, problem = verify_entries((row.as_hashed() for row in rows), expect)
+    checkpoint_problem = verify_checkpoints(session)
+    if checkpoint_problem is not None and (problem is None or checkpoint_problem.seq < problem.seq):
+        problem = checkpoint_problem
     return AuditReport(count, head, problem)
 
 
