@@ -149,11 +149,14 @@ def bench_controller(
 def audit_verify(
     config: Annotated[Path | None, typer.Option("--config", help="Controller config YAML (its database)")] = None,
     db: Annotated[str | None, typer.Option("--db", help="Database URL instead of --config")] = None,
+    expect_head: Annotated[
+        str | None, typer.Option(help="SEQ:HASH head noted from an earlier verify; must still be in the chain")
+    ] = None,
 ) -> None:
     """Check the whole audit chain; name the first edited, deleted or reordered entry (exit 1 if any)."""
     from controller.audit.cli import run_verify
 
-    raise typer.Exit(run_verify(config, db))
+    raise typer.Exit(run_verify(config, db, expect_head))
 
 
 @evidence_app.command("verify")

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from controller.accounts import Accounts
 from controller.alerts import AlertEngine
 from controller.audit import hooks as audit_hooks
+from controller.audit.config_change import record_config
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
@@ -70,6 +71,7 @@ class Controller:
 
     def start(self, with_ingest: bool = True) -> None:
         upgrade_database(self.engine)
+        record_config(self.sessions, self.config, self.config.site_id)
         self.accounts.bootstrap()
         self.incidents.load_open()
         if with_ingest:

@@ -33,11 +33,15 @@ class ChainBreak:
         return f"entry seq={self.seq}: {self.problem}"
 
 
-def verify_entries(entries: Iterable[Mapping[str, Any]]) -> tuple[int, str, ChainBreak | None]:
+def verify_entries(
+    entries: Iterable[Mapping[str, Any]], expect: tuple[int, str] | None = None
+) -> tuple[int, str, ChainBreak | None]:
     """Walk entries in storage order; return (entries checked, head hash, first break or None).
 
     An edit changes the entry's hash; a deletion leaves a gap in seq and a prev_hash that no longer links;
     a reordering puts an entry whose own seq (inside its hash) disagrees with its place in the chain.
+    `expect` is a (seq, hash) noted earlier outside the database (a printed head): the chain must still hold
+    exactly that entry, which catches deletion of the newest entries and wholesale rewriting.
     """
     expected_seq = 1
     prev = GENESIS_HASH
@@ -51,7 +55,15 @@ def verify_entries(entries: Iterable[Mapping[str, Any]]) -> tuple[int, str, Chai
             return count, prev, ChainBreak(seq, "prev_hash does not match the hash of the entry before it")
         if entry_hash(entry) != entry["hash"]:
             return count, prev, ChainBreak(seq, "content does not match its hash (the entry was edited)")
+        if expect is not None and seq == expect[0] and entry["hash"] != expect[1]:
+            return count, prev, ChainBreak(seq, f"hash differs from the noted head {expect[1]} (log rewritten)")
         prev = entry["hash"]
         expected_seq += 1
         count += 1
+    if expect is not None and count < expect[0]:
+        return (
+            count,
+            prev,
+            ChainBreak(count + 1, f"missing: the noted head was seq {expect[0]} (newest entries deleted)"),
+        )
     return count, prev, None

@@ -100,17 +100,23 @@ class AuditReport:
         return self.first_break is None
 
 
-def verify_session(session: Session) -> AuditReport:
+def verify_session(session: Session, expect: tuple[int, str] | None = None) -> AuditReport:
+    """The chain itself, then the signed checkpoints against it (the earlier problem wins)."""
+    from controller.audit.checkpoint import verify_checkpoints  # the checkpoint table builds on this module
+
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000)
-    count, head, problem = verify_entries(row.as_hashed() for row in rows)
+    count, head, problem = verify_entries((row.as_hashed() for row in rows), expect)
+    checkpoint_problem = verify_checkpoints(session)
+    if checkpoint_problem is not None and (problem is None or checkpoint_problem.seq < problem.seq):
+        problem = checkpoint_problem
     return AuditReport(count, head, problem)
 
 
-def verify_database(url: str | URL) -> AuditReport:
-    """Verify the whole audit log of the database at `url` (read only)."""
+def verify_database(url: str | URL, expect: tuple[int, str] | None = None) -> AuditReport:
+    """Verify the whole audit log of the database at `url` (read only), against a noted head if given."""
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            return verify_session(session)
+            return verify_session(session, expect)
     finally:
         engine.dispose()

@@ -160,16 +160,17 @@ def _location(incidents: Sequence[IncidentRecord], site: Site) -> Location:
 def _sensors(db: Session, sensor_ids: set[str], sources: EvidenceSources) -> list[SensorEvidence]:
     states = {s.id: s for s in db.scalars(select(SensorState).where(SensorState.id.in_(sensor_ids)))}
     evidence = []
+    placements = {sensor.id: sensor for sensor in sources.site.sensors}
     for sensor_id in sorted(sensor_ids):
-        placement = sources.site.sensor(sensor_id)
+        placement = placements.get(sensor_id)  # None: the sensor left the site file since it heard the device
         state = states.get(sensor_id)
         offset = state.clock_offset_s if state is not None else None
         evidence.append(
             SensorEvidence(
                 id=sensor_id,
-                role=placement.role,
-                position_m=tuple(placement.position),
-                calibration_offset_db=placement.calibration_offset_db,
+                role=placement.role if placement else "not in the current site file",
+                position_m=tuple(placement.position) if placement else None,
+                calibration_offset_db=placement.calibration_offset_db if placement else None,
                 clock_offset_s=offset,
                 clock_synchronised=None if offset is None else abs(offset) <= sources.clock_tolerance_s,
                 availability=state.availability if state is not None else "unknown",

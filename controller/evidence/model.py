@@ -79,8 +79,8 @@ class Location(Part):
 class SensorEvidence(Part):
     id: str
     role: str
-    position_m: tuple[float, float, float]
-    calibration_offset_db: float = Field(description="Calibration offset applied to its levels")
+    position_m: tuple[float, float, float] | None = Field(description="Antenna position; None if no longer in the site")
+    calibration_offset_db: float | None = Field(description="Calibration offset applied to its levels")
     clock_offset_s: float | None = Field(description="Last measured clock offset to the controller")
     clock_synchronised: bool | None = Field(description="Offset within the configured tolerance")
     availability: str

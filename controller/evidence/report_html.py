@@ -14,7 +14,7 @@ from cellward.site import Site
 from controller.evidence import svg
 from controller.evidence.model import EvidencePack
 
-SNIPPET_SAMPLES = 120 * 64  # what the spectrogram shows (the full snippet stays in the pack)
+SNIPPET_SAMPLES = 1 << 17  # about 55 ms at 2.4 MS/s shown (120 frames spread over it); the pack keeps it all
 
 
 def _epoch(iso: str) -> float:
@@ -46,7 +46,8 @@ def render_report(pack: EvidencePack, site: Site, snippet_metas: Sequence[Path])
         for i in pack.identifiers
     )
     sensors = "".join(
-        f"<tr><td>{escape(s.id)}</td><td>{escape(s.role)}</td><td>{s.calibration_offset_db:+.1f} dB</td>"
+        f"<tr><td>{escape(s.id)}</td><td>{escape(s.role)}</td>"
+        f"<td>{'n/a' if s.calibration_offset_db is None else f'{s.calibration_offset_db:+.1f} dB'}</td>"
         f"<td>{'n/a' if s.clock_offset_s is None else f'{s.clock_offset_s * 1e3:.2f} ms'}</td>"
         f"<td>{escape({True: 'yes', False: 'NO', None: 'unknown'}[s.clock_synchronised])}</td></tr>"
         for s in device.sensors

@@ -47,6 +47,8 @@ def site_map(site: Site, location: Location, sensors: Sequence[SensorEvidence]) 
             f"<title>{escape(room.id)}</title></polygon>"
         )
     for sensor in sensors:
+        if sensor.position_m is None:
+            continue
         x, y, _ = sensor.position_m
         cx, cy = pt(x, y).split(",")
         body.append(f'<circle cx="{cx}" cy="{cy}" r="4" fill="#1f77b4"><title>{escape(sensor.id)}</title></circle>')

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cellward.signing import NodeKey
+from controller.audit.checkpoint import write_checkpoint
 from controller.evidence.build import EvidenceSources
 from controller.operators.adapter import DeliveryError
 from controller.operators.outbox import OutboxDispatcher, outgoing
@@ -29,6 +30,7 @@ from controller.requests.workflow import RequestWorkflow
 log = logging.getLogger("cellward.controller.requests")
 EXPIRY_EVERY_S = 60.0
 RETENTION_EVERY_S = 3600.0
+CHECKPOINT_EVERY_S = 3600.0
 
 
 def load_or_create_key(path: Path, sender: str) -> NodeKey:
@@ -73,7 +75,7 @@ class RequestsRuntime:
         )
         polled = [r.poll_interval_s for r in config.operators.values() if isinstance(r, WebhookRoute)]
         self.poll_every_s = min(polled, default=60.0)
-        self._last = {"poll": 0.0, "expiry": 0.0, "retention": 0.0}
+        self._last = {"poll": 0.0, "expiry": 0.0, "retention": 0.0, "checkpoint": 0.0}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -135,6 +137,12 @@ class RequestsRuntime:
             db.commit()
             return counts
 
+    def checkpoint(self) -> None:
+        """Sign the audit chain's head with the pack signing key (hourly)."""
+        with self.sessions() as db:
+            write_checkpoint(db, self.workflow.signer, self.clock())
+            db.commit()
+
     def tick(self) -> None:
         """One round of the periodic jobs; each due one runs, failures are logged and retried next round."""
         now = self.clock()
@@ -143,6 +151,7 @@ class RequestsRuntime:
             ("poll", self.poll_every_s, self.poll_orders),
             ("expiry", EXPIRY_EVERY_S, self.workflow.expire_due),
             ("retention", RETENTION_EVERY_S, self.purge),
+            ("checkpoint", CHECKPOINT_EVERY_S, self.checkpoint),
         ):
             if now - self._last[job] >= every:
                 self._last[job] = now

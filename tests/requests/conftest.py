@@ -52,7 +52,7 @@ def sessions(engine) -> sessionmaker[Session]:
 
 O2_GSM_HZ = 887.6e6  # inside O2's B8 block 885.1-890.1 MHz
 EE_LTE_HZ = 1760.0e6  # inside EE's B3 block
-SENSOR_POWERS = {"s-A0-1": -61.5, "s-A0-2": -70.2, "s-A1-1": -78.9}
+SENSOR_POWERS = {"A0-1": -61.5, "HUB0": -70.2, "A1-1": -78.9}  # sensors of the small site
 
 
 def principal(username: str, *roles: str, user_id: int = 0) -> Principal:
@@ -119,7 +119,7 @@ def seed_incident(
                 cell_id=cell_id,
                 wing=cell_id.split("-")[0],
                 landing=int(cell_id.split("-")[1]),
-                zone="A-wing",
+                zone="cells-A",
                 region=[],
                 method="rss",
                 confidence=0.93,

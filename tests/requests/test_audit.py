@@ -7,10 +7,14 @@ import json
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cellward.cli import app
+from cellward.signing import NodeKey
 from controller.audit import record, verify_database
+from controller.audit.chain import entry_hash
+from controller.audit.checkpoint import write_checkpoint
 
 ENTRIES = 6
 
@@ -89,8 +93,6 @@ def test_swapped_entries_are_named_at_the_first_of_them(audited):
 
 def test_rehashed_edit_still_breaks_the_next_link(audited):
     """Recomputing the edited entry's own hash does not help: the next entry's prev_hash no longer matches."""
-    from controller.audit.chain import entry_hash
-
     with audited.connect() as conn:
         row = conn.execute(text("SELECT * FROM audit_log WHERE seq = 2")).mappings().one()
     forged = {**row, "actor": "forger", "details": json.loads(row["details"])}
@@ -117,3 +119,75 @@ def test_cli_bad_arguments_are_clear(tmp_path):
     assert not (tmp_path / "none.db").exists(), "verifying must never create a database"
     garbage = runner.invoke(app, ["audit", "verify", "--db", "not a url"])
     assert garbage.exit_code == 2 and "not a database URL" in garbage.output
+
+
+def test_deleting_the_newest_entries_is_caught_against_a_noted_head(audited):
+    head = verify_database(audited.url)
+    noted = (head.entries, head.head_hash)
+    _tamper(audited, "DELETE FROM audit_log WHERE seq >= 5")
+    assert verify_database(audited.url).ok, "without a noted head, a shorter chain is still a consistent chain"
+    report = verify_database(audited.url, noted)
+    assert report.first_break.seq == 5 and "newest entries deleted" in report.first_break.problem
+
+
+def test_cli_expect_head_catches_truncation_and_refuses_a_malformed_head(audited):
+    url = audited.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    first = runner.invoke(app, ["audit", "verify", "--db", url])
+    head = first.output.split("head ")[1].split()[0]
+    assert runner.invoke(app, ["audit", "verify", "--db", url, "--expect-head", head]).exit_code == 0
+    _tamper(audited, "DELETE FROM audit_log WHERE seq = 6")
+    truncated = runner.invoke(app, ["audit", "verify", "--db", url, "--expect-head", head])
+    assert truncated.exit_code == 1 and "seq=6" in truncated.output, truncated.output
+    bad = runner.invoke(app, ["audit", "verify", "--db", url, "--expect-head", "six:abc"])
+    assert bad.exit_code == 2 and "SEQ:HASH" in bad.output
+
+
+def _rewrite_from(engine, seq: int, actor: str) -> None:
+    """A thorough forger: edits entry `seq` and recomputes every hash from there, so the chain is consistent."""
+    _drop_guards(engine)
+    with engine.begin() as conn:
+        rows = [dict(r) for r in conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).mappings()]
+        prev = rows[seq - 2]["hash"] if seq > 1 else "0" * 64
+        for row in rows[seq - 1 :]:
+            row["actor"] = actor if row["seq"] == seq else row["actor"]
+            fields = {**row, "details": json.loads(row["details"]), "prev_hash": prev}
+            new_hash = entry_hash(fields)
+            conn.execute(
+                text("UPDATE audit_log SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"a": row["actor"], "p": prev, "h": new_hash, "s": row["seq"]},
+            )
+            prev = new_hash
+
+
+def _checkpoint(engine, key: NodeKey) -> None:
+    with Session(engine) as db:
+        write_checkpoint(db, key)
+        db.commit()
+
+
+def test_signed_checkpoint_catches_a_rewrite_that_recomputes_every_hash(audited):
+    _checkpoint(audited, NodeKey.generate("controller"))
+    _rewrite_from(audited, 3, "forger")
+    report = verify_database(audited.url)
+    assert report.first_break.seq == 6 and "log rewritten" in report.first_break.problem, report.first_break
+
+
+def test_signed_checkpoint_catches_deleted_newest_entries(audited):
+    _checkpoint(audited, NodeKey.generate("controller"))
+    _tamper(audited, "DELETE FROM audit_log WHERE seq >= 5")
+    report = verify_database(audited.url)
+    assert report.first_break.seq == 6 and "missing" in report.first_break.problem
+
+
+def test_altered_checkpoint_is_caught_and_checkpoints_are_append_only(audited):
+    _checkpoint(audited, NodeKey.generate("controller"))
+    with pytest.raises(DBAPIError, match="append-only"), audited.begin() as conn:
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+    with audited.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_checkpoints_no_update"))
+        conn.execute(text("UPDATE audit_checkpoints SET ts = ts + 1"))
+    assert "signature does not verify" in verify_database(audited.url).first_break.problem

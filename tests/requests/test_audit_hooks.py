@@ -12,6 +12,7 @@ from sqlalchemy import select
 from cellward.signing import Keyring
 from controller.accounts import LoginError
 from controller.audit import verify_database
+from controller.audit.config_change import record_config
 from controller.audit.log import AuditEntry
 from controller.config import load_controller_config
 from controller.runtime import Controller
@@ -53,3 +54,10 @@ def test_incident_transitions_by_people_are_audited(controller):
         entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "incident.closed"))
     assert (entry.actor, entry.target) == ("officer1", f"incident:{incident_id}")
     assert json.loads(entry.details)["comment"] == "cell searched, phone seized"
+
+
+def test_config_changes_are_audited_at_start(controller):
+    assert record_config(controller.sessions, controller.config, "hmp-test") is None, "unchanged since start()"
+    changed = controller.config.model_copy(update={"timezone": "Europe/Dublin"})
+    assert record_config(controller.sessions, changed, "hmp-test") == "config.changed"
+    assert [a for _, a, _ in _entries(controller) if a.startswith("config.")] == ["config.loaded", "config.changed"]

@@ -14,7 +14,7 @@ from cellward.cli import app
 from cellward.signing import NodeKey
 from controller.evidence import verify_pack, zip_pack
 from controller.evidence.model import SCHEMA_FILE, EvidencePack, pack_json_schema
-from tests.requests.conftest import AUTHORISER, OFFICER, VALID_IMEI, write_snippet
+from tests.requests.conftest import AUTHORISER, OFFICER, SENSOR_POWERS, VALID_IMEI, write_snippet
 
 SNIPPET = "a0-03.sigmf-meta"
 
@@ -56,7 +56,7 @@ def test_pack_is_honest_about_what_rf_detection_shows(pack):
     assert document.legal_basis.statute == "Serious Crime Act 2015, section 80"
     assert document.device.location.cell_id == "A-0-03" and document.device.location.inside_perimeter
     assert len(document.device.activity_windows) == 5
-    assert {s.id for s in document.device.sensors} == {"s-A0-1", "s-A0-2", "s-A1-1"}
+    assert {s.id for s in document.device.sensors} == set(SENSOR_POWERS)
     assert all(s.clock_synchronised for s in document.device.sensors), "1.2 ms offsets are within 5 ms"
     assert document.approval.drafted_by != document.approval.authorised_by
     assert document.authorised_device_register.result == "not authorised"

@@ -11,7 +11,7 @@ from controller.audit import verify_database
 from controller.audit.log import AuditEntry
 from controller.config import AuthorisedDevice
 from controller.evidence import verify_pack
-from controller.jurisdictions import JurisdictionError, add_working_days, calendar
+from controller.jurisdictions import JurisdictionError, add_working_days, calendar, jurisdiction
 from controller.operators.adapter import DeliveryResult
 from controller.operators.outbox_model import OutboxMessage
 from controller.requests.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
@@ -247,3 +247,16 @@ def test_post_order_verification_sees_whether_the_channel_went_quiet(world):
     world.seed_incident(start_s=world.clock.now - 86400, windows=2)  # the same channel and cell, after the order
     verdict = world.workflow.verify_order("system", request.id)
     assert verdict["result"] == "activity continues" and verdict["activity_after"] == 2
+
+
+@pytest.mark.parametrize("template_id", ["england-wales-tro", "scotland-tro", "us-fcc-qualifying-request"])
+def test_every_jurisdiction_template_loads_with_a_usable_calendar(template_id):
+    legal = jurisdiction(template_id)
+    served = dt.date(2026, 11, 23)
+    deadline = add_working_days(served, legal.deadline_working_days, calendar(legal.calendar))
+    assert deadline > served and legal.sources and legal.requires_identifier
+
+
+def test_unknown_jurisdiction_names_the_known_ones():
+    with pytest.raises(JurisdictionError, match="england-wales-tro"):
+        jurisdiction("mars")
