@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cellward.config import ConfigError, load_yaml_model
+from controller.requests.config import RequestsConfig
 
 Role = Literal["viewer", "officer", "authoriser", "admin", "auditor"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -245,6 +246,9 @@ class ControllerConfig(Section):
     incidents: IncidentRules = Field(default_factory=IncidentRules, description="Incident merge rules")
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Raw data retention")
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="Ingest tuning")
+    requests: RequestsConfig | None = Field(
+        default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -273,6 +277,8 @@ def load_controller_config(path: Path) -> ControllerConfig:
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
             updates[name] = base / value
+    if config.requests is not None:
+        updates["requests"] = config.requests.with_paths_from(base)
     config = config.model_copy(update=updates)
     if not config.site_file.is_file():
         raise ConfigError(f"{path}: site_file: {config.site_file} does not exist")

@@ -11,6 +11,8 @@ from sqlalchemy import text
 
 from controller.accounts import Accounts
 from controller.alerts import AlertEngine
+from controller.audit import hooks as audit_hooks
+from controller.audit.config_change import record_config
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
@@ -21,8 +23,8 @@ from controller.suppression import Suppressor
 
 if TYPE_CHECKING:
     from cellward.site import Site
-
     from controller.ingest import Ingest
+    from controller.requests.runtime import RequestsRuntime
 
 log = logging.getLogger("cellward.controller")
 
@@ -36,6 +38,7 @@ class Controller:
         self.clock = clock
         self.engine = make_engine(config.database.url)
         self.sessions = make_session_factory(self.engine)
+        audit_hooks.install(self.sessions)  # logins, user admin, incident transitions/notes, alert acks
         self.metrics = ControllerMetrics()
         self.bus = EventBus()
         self.accounts = Accounts(self.sessions, config.auth)
@@ -57,6 +60,7 @@ class Controller:
             clock,
         )
         self.ingest: Ingest | None = None
+        self.requests: RequestsRuntime | None = None  # disconnection requests, when configured
         self.started_at = clock()
 
     @classmethod
@@ -67,6 +71,7 @@ class Controller:
 
     def start(self, with_ingest: bool = True) -> None:
         upgrade_database(self.engine)
+        record_config(self.sessions, self.config, self.config.site_id)
         self.accounts.bootstrap()
         self.incidents.load_open()
         if with_ingest:
@@ -74,9 +79,17 @@ class Controller:
 
             self.ingest = Ingest(self)
             self.ingest.start()
+        if self.config.requests is not None:
+            from controller.requests.runtime import RequestsRuntime
+
+            self.requests = RequestsRuntime.for_controller(self)
+            self.requests.start()
         log.info("event=controller_started site=%s ingest=%s", self.config.site_id, with_ingest)
 
     def stop(self) -> None:
+        if self.requests is not None:
+            self.requests.stop()
+            self.requests = None
         if self.ingest is not None:
             self.ingest.stop()
             self.ingest = None

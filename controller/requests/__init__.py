@@ -1,0 +1,1 @@
+"""Disconnection requests: cases, the two-person workflow, order tracking and retention of detection data."""
