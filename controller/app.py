@@ -16,6 +16,7 @@ API_DESCRIPTION = (
 
 def create_app(controller: Controller) -> FastAPI:
     """The full API over a started (or about to be started) controller."""
+    from controller import web
     from controller.api import alerts, auth, events, health, incidents, reports, sensors, site, statistics
     from controller.api import requests as requests_api
 
@@ -25,6 +26,7 @@ def create_app(controller: Controller) -> FastAPI:
         app.include_router(module.router)
     for router in requests_api.routers:
         app.include_router(router)
+    web.mount(app)
     return app
 
 

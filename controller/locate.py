@@ -35,7 +35,6 @@ from dsp.band_plan import BandPlan
 if TYPE_CHECKING:
     from cellward.site import Site
     from cellward.site.propagation import PropagationModel
-
     from controller.survey import Survey
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ to drown the phones' downlink), at the unit's position.
 from __future__ import annotations
 
 from cellward.site import Site
-
 from dsp.band_plan import BandPlan
 from sim.scenario import BlockerRun, OtherEmitter, Place
 

@@ -10,9 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from cellward.site import load_site, reference_site_path, small_site_path
-
 from cellward.config import ConfigError
+from cellward.site import load_site, reference_site_path, small_site_path
 from sim.scenario import load_scenario
 from sim.world import World
 

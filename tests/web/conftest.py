@@ -17,7 +17,6 @@ from controller.config import AuthConfig, ControllerConfig, DatabaseConfig
 from controller.requests.config import ExportFolderRoute, RequestsConfig
 from controller.runtime import Controller
 from controller.sighting import Sighting
-from controller.web import mount
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -66,9 +65,7 @@ def controller(tmp_path) -> Iterator[Controller]:
 
 @pytest.fixture
 def app(controller: Controller) -> FastAPI:
-    app = create_app(controller)
-    mount(app)
-    return app
+    return create_app(controller)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from cellward.signing import Keyring
 from cellward.site import load_site, small_site_path
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.app import create_app
-from controller.web import mount
 from tests.controller.conftest import SITE_ID, ControllerWorld, Publisher, write_config
 from tests.controller.sensor_messages import SensorNode, activity_report
 from tests.web.browser import chromium, log_in, serving, shoot
@@ -68,7 +67,6 @@ def test_a_phone_appears_in_its_cell_within_two_seconds_and_the_officer_takes_it
     heard = levels_of_a_phone_in(world.site, cell.id)
     assert len(heard) >= 2, f"the test phone must be heard by several sensors, got {heard}"
     app = create_app(world.controller)
-    mount(app)
     publisher = Publisher(mosquitto.port)
     try:
         for node in world.nodes.values():
