@@ -187,7 +187,6 @@ class AuthorisedDevice(Section):
 class IncidentRules(Section):
     merge_gap_s: float = Field(default=1800, gt=0, description="Activity within this gap joins the same incident")
     channel_tolerance_hz: float = Field(default=300e3, ge=0, description="Channel centres this close are one channel")
-    end_after_s: float = Field(default=4 * 3600, gt=0, description="Silence after which an open incident ends (MQTT)")
     min_confidence: float = Field(default=0.0, ge=0, le=1, description="Locations below this open no incident")
 
 

@@ -29,6 +29,8 @@ STATUSES = ("new", "acknowledged", "investigating", "request_raised", "closed")
 ACTIVITY_GAP_S = 60.0
 # Updates of a busy incident reach MQTT/SSE at most this often unless something meaningful changed.
 UPDATE_INTERVAL_S = 5.0
+# A runner-up room at least this likely is "could be the same place" for merging sightings.
+RUNNER_UP_MIN_P = 0.05
 
 
 class TransitionError(ValueError):
@@ -136,8 +138,11 @@ class IncidentEngine:
         self._last_activity.pop(incident_id, None)
         self._last_emitted.pop(incident_id, None)
         if incident is not None:
-            key = (incident.cell_id or _region_key(incident), incident.technology)
-            self._by_place[key] = [i for i in self._by_place[key] if i != incident_id]
+            self._forget_place(incident)
+
+    def _forget_place(self, incident: IncidentRecord) -> None:
+        key = (incident.cell_id or _region_key(incident), incident.technology)
+        self._by_place[key] = [i for i in self._by_place[key] if i != incident.id]
 
     # -- ingest side ---------------------------------------------------------------------------------
 
@@ -152,19 +157,37 @@ class IncidentEngine:
         return events
 
     def _match(self, sighting: Sighting) -> IncidentRecord | None:
-        best: IncidentRecord | None = None
-        best_df = float("inf")
+        """The open incident this sighting continues: same place first, else a place the location
+        could not tell apart from it (one is the other's runner-up), so location jitter between
+        neighbouring rooms does not split one phone into several incidents."""
         key = (sighting.place_key, sighting.technology)
         candidates = self._by_place.get(key, [])
         recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
         if len(recent) != len(candidates):
             self._by_place[key] = recent  # quiet incidents stay open for officers but no longer merge
-        for incident_id in recent:
-            incident = self._open[incident_id]
+        best = self._closest(sighting, (self._open[i] for i in recent))
+        if best is not None or sighting.cell_id is None:
+            return best
+        near = {cell for cell, p in sighting.runners_up if p >= RUNNER_UP_MIN_P}
+        neighbours = (
+            incident
+            for incident in self._open.values()
+            if incident.technology == sighting.technology
+            and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
+            and (
+                incident.cell_id in near
+                or any(cell == sighting.cell_id and p >= RUNNER_UP_MIN_P for cell, p in incident.runners_up)
+            )
+        )
+        return self._closest(sighting, neighbours)
+
+    def _closest(self, sighting: Sighting, incidents) -> IncidentRecord | None:
+        best: IncidentRecord | None = None
+        best_df = float("inf")
+        for incident in incidents:
             df = abs(incident.freq_hz - sighting.freq_hz)
-            # Same operator in the same place and technology is one device even when it hops channels
-            # (GSM hops inside its operator's block; LTE allocations move inside the carrier);
-            # without an operator we fall back to the channel.
+            # Same operator and technology is one device even when it hops channels (GSM hops inside its
+            # operator's block; LTE allocations move inside the carrier); without an operator, the channel.
             same_network = bool(sighting.operators) and tuple(incident.operators) == tuple(sighting.operators)
             if (same_network or df <= self.rules.channel_tolerance_hz) and df < best_df:
                 best, best_df = incident, df
@@ -240,6 +263,12 @@ class IncidentEngine:
         incident.activity_count += 1
         incident.updated_at = now
         if sighting.confidence > incident.confidence + 0.05:
+            # A clearer location replaces the earlier one (possibly moving the incident to another room).
+            if sighting.place_key != (incident.cell_id or _region_key(incident)):
+                self._forget_place(incident)
+                incident.cell_id, incident.wing, incident.landing = sighting.cell_id, sighting.wing, sighting.landing
+                incident.zone, incident.region = sighting.zone, list(sighting.region)
+                self._by_place[(sighting.place_key, incident.technology)].append(incident.id)
             incident.confidence = sighting.confidence
             incident.runners_up = [list(pair) for pair in sighting.runners_up]
             incident.method = sighting.method

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from cellward.site import Site
     from controller.survey import Survey
 
+PHONE_TECHNOLOGIES = frozenset({"gsm", "lte", "nr"})
 LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
 
 
@@ -72,6 +73,8 @@ class SiteLocating:
             key = (report.technology, round(report.freq_hz / 100e3))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
             for burst in report.bursts[: self.bursts_per_report]:
+                if burst.technology not in PHONE_TECHNOLOGIES:
+                    continue  # energy that is not a phone uplink: kept raw, never an incident
                 start = burst.start.timestamp()
                 self.correlator.add(
                     Observation(

@@ -254,3 +254,15 @@ def test_open_incidents_survive_an_engine_restart(world):
         db.commit()
     rows = incidents(sessions)
     assert len(rows) == 1 and rows[0].activity_count == 2, "a restarted controller continues the same incident"
+
+
+def test_location_jitter_between_neighbouring_cells_does_not_split_a_phone(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, cell="A-2-14", confidence=0.5, runners_up=(("A-2-15", 0.3),)))
+    feed(sighting(DAY + 2, cell="A-2-15", confidence=0.5, runners_up=(("A-2-14", 0.3),)))
+    feed(sighting(DAY + 4, cell="A-2-15", confidence=0.95, runners_up=(("A-2-14", 0.04),)))
+    rows = incidents(sessions)
+    assert len(rows) == 1, "sightings that could be either of two cells are one phone"
+    assert rows[0].cell_id == "A-2-15" and rows[0].confidence == 0.95, "the clearer location replaces the first"
+    feed(sighting(DAY + 6, cell="C-1-01", confidence=0.9))
+    assert len(incidents(sessions)) == 2, "a cell that is not a plausible alternative is another phone"
