@@ -126,6 +126,16 @@ def sensor_run(
     raise typer.Exit(run_sensor(config, log_level))
 
 
+@sensor_app.command("survey")
+def sensor_survey(
+    config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
+) -> None:
+    """One look at every reachable FDD downlink: the carriers on the air and the uplinks their phones use."""
+    from sensors.cli import survey
+
+    raise typer.Exit(survey(config))
+
+
 @sensor_app.command("keygen")
 def sensor_keygen(
     sensor_id: Annotated[str, typer.Option(help="The id the key signs as (sensor id or controller id)")],

@@ -33,6 +33,31 @@ def run_sensor(config_path: Path, log_level: str = "info") -> int:
     return node.run()
 
 
+def survey(config_path: Path) -> int:
+    """Print, as JSON Lines, the downlink carriers the sensor's front end hears and their uplinks."""
+    import json
+
+    from dsp.band_plan import BandPlan
+    from sensors.config import load_sensor_config
+    from sensors.downlink_survey import survey_downlinks
+    from sensors.sources import SourceError, build_source
+
+    try:
+        config = load_sensor_config(config_path)
+        source = build_source(config.source)
+        source.open()
+        try:
+            carriers = survey_downlinks(source, BandPlan.load(), config.scan.bands)
+        finally:
+            source.close()
+    except (ConfigError, SourceError) as exc:
+        print(f"cellward sensor survey: {exc}", file=sys.stderr)
+        return 2
+    for carrier in carriers:
+        print(json.dumps(carrier.to_record()))
+    return 0
+
+
 def keygen(sender: str, out: Path) -> int:
     if out.exists():
         print(f"cellward sensor keygen: {out} exists; refusing to overwrite a key", file=sys.stderr)

@@ -21,7 +21,9 @@ class FrequencyCalibrationConfig(BaseModel):
     references_hz: list[float] = Field(
         default_factory=list, description="downlink carriers to measure against (GSM BCCH carriers near the site)"
     )
-    method: Literal["gsm_fcch", "tone"] = Field(default="gsm_fcch", description="what the references transmit")
+    method: Literal["gsm_fcch", "lte_pss", "tone"] = Field(
+        default="gsm_fcch", description="what the references are: GSM BCCH carriers, LTE carrier centres, or tones"
+    )
     interval_s: float = Field(default=6 * 3600, gt=60, description="re-measure this often")
     capture_s: float = Field(default=0.5, gt=0.05, le=5, description="samples per measurement")
 

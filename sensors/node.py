@@ -51,6 +51,7 @@ from sensors.freq_calibration import (
     corrected_tuning_hz,
     measure_ppm_from_tone,
     measure_ppm_gsm_fcch,
+    measure_ppm_lte_pss,
 )
 from sensors.gain import GainController, clipped_fraction, peak_dbfs
 from sensors.metrics import HealthServer, NodeMetrics
@@ -110,7 +111,9 @@ class SensorNode:
         self.metrics = NodeMetrics(config.site, config.sensor_id)
         self.http: HealthServer | None = None
         self.clock_monitor = clock_monitor or ClockMonitor()
-        self.cpu = CpuMeter()
+        self.cpu = CpuMeter()  # over each stats interval
+        self.metrics_cpu = CpuMeter()  # over the last few seconds, for /metrics
+        self._metrics_cpu_at = time.monotonic()
         self.counts = Counts()
         self.started_at = clock()
         self.state = "starting"
@@ -184,7 +187,8 @@ class SensorNode:
         return 0
 
     def _shutdown(self) -> None:
-        self.state = "stopping"
+        if self.state != "fault":  # a node that stops because of a fault keeps saying why
+            self.state = "stopping"
         self._flush_reports(final=True)
         self._publish_status()
         self.publisher.stop()
@@ -213,6 +217,7 @@ class SensorNode:
             self.state = "scanning"
             self.log.info("source_open", source=self.source.info.description)
             self._publish_status()
+            sd_notify(f"STATUS=scanning with {self.source.info.kind} {self.source.info.description[:100]}")
         return True
 
     def _build_plan(self) -> None:
@@ -395,6 +400,9 @@ class SensorNode:
             ("reports", self.counts.reports),
         ):
             m.count(name, total)
+        if time.monotonic() - self._metrics_cpu_at >= 5.0:
+            m.cpu_percent.set(self.metrics_cpu.percent())
+            self._metrics_cpu_at = time.monotonic()
         m.spool_depth.set(self.spool.depth)
         m.spool_dropped.set(self.spool.dropped_total)
         m.rss_mb.set(rss_mb())
@@ -436,6 +444,7 @@ class SensorNode:
         cfg = self.config.frequency_calibration
         fs = self.source.info.sample_rate_hz
         previous, self.state = self.state, "calibrating"
+        self._publish_status()
         problems = []
         try:
             for reference in references_hz:
@@ -445,13 +454,15 @@ class SensorNode:
                 try:
                     if cfg.method == "gsm_fcch":
                         result = measure_ppm_gsm_fcch(samples, fs, tuned, reference)
+                    elif cfg.method == "lte_pss":
+                        result = measure_ppm_lte_pss(samples, fs, tuned, reference)
                     else:
                         result = measure_ppm_from_tone(samples, fs, tuned, reference, method="tone")
                 except CalibrationFailed as exc:
                     problems.append(str(exc))
                     continue
                 self.ppm = round(result.ppm, 3)
-                method = "gsm_fcch" if result.method == "gsm_fcch" else "configured"
+                method = result.method if result.method in ("gsm_fcch", "lte_pss") else "configured"
                 self.calibration = CalibrationState(
                     ppm=round(result.ppm, 3), method=method, measured_at=self.clock(), reference_hz=reference
                 )

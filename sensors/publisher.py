@@ -93,8 +93,10 @@ class Publisher:
     # -- set-up --------------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
+        # A durable session: commands sent while the link is down wait at the broker (the node still
+        # refuses any whose `expires` has passed by the time they arrive).
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"cellward-{self.site}-{self.sensor_id}", clean_session=True
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"cellward-{self.site}-{self.sensor_id}", clean_session=False
         )
         password = cfg.password
         if cfg.password_file is not None:

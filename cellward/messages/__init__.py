@@ -21,6 +21,7 @@ from cellward.messages.detections import (
 )
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
+from cellward.messages.schema_files import SCHEMA_FILES, validate_wire
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import BandCoverage, CalibrationState, SensorState, SensorStatus, SourceInfo
 from cellward.messages.topics import (
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_BURSTS_PER_REPORT",
     "MAX_REPORTS_PER_BATCH",
     "MESSAGE_MODELS",
+    "SCHEMA_FILES",
     "ActivityReport",
     "Availability",
     "BandCoverage",
@@ -74,4 +76,5 @@ __all__ = [
     "parse_utc",
     "sensor_topic",
     "utc_text",
+    "validate_wire",
 ]

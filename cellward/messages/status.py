@@ -26,7 +26,7 @@ class BandCoverage(WireModel):
 
 
 class CalibrationState(WireModel):
-    ppm: float = Field(ge=-500, le=500, description="frequency error applied; positive: the tuner reads high")
+    ppm: float = Field(ge=-500, le=500, description="frequency error applied; positive: the crystal runs fast")
     method: Literal["configured", "gsm_fcch", "lte_pss", "none"]
     measured_at: UtcMs | None = Field(description="last measurement; None if only configured")
     reference_hz: float | None = Field(description="downlink carrier measured on")

@@ -132,3 +132,20 @@ def test_forged_replayed_stale_and_misaddressed_commands_are_rejected(
     assert "UnknownSender" in details["unknown sender"]
     paused = [m for m in listener.of("status") if m["state"] == "paused"]
     assert len(paused) == 1, "only the one genuine pause may take effect"
+
+
+def test_command_sent_while_the_node_is_away_is_obeyed_when_it_returns(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    keys = make_keys(tmp_path)
+    config = write_config(tmp_path, mosquitto.port)
+    listener = Listener(mosquitto.host, mosquitto.port)
+    try:
+        with running_node(config):
+            listener.wait_for(lambda lst: lst.of("status"), 30, "the node's first run")
+        waiting = listener.publish_command(keys, "pause", {"duration_s": 5.0}, seq=1)
+        with running_node(config):
+            answer = _final(listener, waiting, timeout_s=30)
+    finally:
+        listener.close()
+    assert answer["result"] == "done", "the broker kept the command for the node's durable session"

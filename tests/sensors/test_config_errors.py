@@ -55,3 +55,9 @@ def test_keygen_prints_the_public_key_and_refuses_to_overwrite(tmp_path: Path) -
     assert first.exit_code == 0 and first.output.startswith('{"s-9": "')
     again = runner.invoke(app, ["sensor", "keygen", "--sensor-id", "s-9", "--out", str(tmp_path / "k.pem")])
     assert again.exit_code == 2 and "refusing to overwrite" in again.output
+
+
+def test_unusable_source_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    code, output = _run(tmp_path, GOOD.replace("kind: scene", "kind: sigmf\n  path: gone.sigmf-meta"))
+    assert code == 2 and "gone.sigmf-meta: no such metadata file" in output, output
+    assert "Traceback" not in output

@@ -11,6 +11,8 @@ from sensors.freq_calibration import (
     capture_tuning_hz,
     corrected_tuning_hz,
     measure_ppm_gsm_fcch,
+    measure_ppm_lte_pss,
+    pss_waveform,
 )
 from sim.signals import non_phone
 from sim.signals.receiver import Receiver
@@ -59,3 +61,35 @@ def test_no_reference_tone_is_a_clear_failure() -> None:
     samples = (np.random.default_rng(0).standard_normal(2 * 400_000).astype(np.float32).view(np.complex64)) * 0.01
     with pytest.raises(CalibrationFailed, match="stronger reference"):
         measure_ppm_gsm_fcch(samples, FS, capture_tuning_hz(BCCH_HZ), BCCH_HZ)
+
+
+LTE_CARRIER_HZ = 806e6  # a B20 downlink carrier centre
+
+
+def _pss_capture(ppm: float, seed: int, root: int, snr_db: float = 20.0) -> tuple[np.ndarray, float]:
+    """40 ms of an LTE carrier's PSS (one symbol with its cyclic prefix every 5 ms) beside a CW spur,
+    through a dongle `ppm` fast, tuned 200 kHz below the carrier."""
+    tuned = capture_tuning_hz(LTE_CARRIER_HZ)
+    pss = pss_waveform(root, FS)
+    symbol = np.concatenate([pss[-round(4.69e-6 * FS) :], pss])
+    bursts = tuple(BurstWave(k * 5e-3 + 0.3e-3, symbol, 0.0, 930e3, len(symbol) / FS, "PSS") for k in range(8))
+    scene = Scene(FS, tuned, 0.04, Receiver(ppm=ppm), seed=seed)
+    scene.add(Emission("lte_downlink", LTE_CARRIER_HZ, bursts, snr_db))
+    scene.add(non_phone.cw(FS, tuned + 500e3, 0.0, 0.04, 20.0, np.random.default_rng(seed)))
+    samples, _ = scene.render_complex()
+    return samples, tuned
+
+
+@pytest.mark.parametrize(("ppm", "seed", "root"), [(23.1, 1, 25), (-37.4, 2, 29), (0.4, 3, 34)])
+def test_lte_pss_measurement_recovers_the_crystal_error(ppm: float, seed: int, root: int) -> None:
+    samples, tuned = _pss_capture(ppm, seed, root)
+    result = measure_ppm_lte_pss(samples, FS, tuned, LTE_CARRIER_HZ, max_ppm=60)
+    # at 20 dB the half-symbol phase estimate over 8 PSS is good to ~100 Hz (0.12 ppm at 806 MHz)
+    assert result.ppm == pytest.approx(ppm, abs=0.25), f"measured {result.ppm:.3f} ppm, dongle runs {ppm} ppm fast"
+    assert result.method == "lte_pss"
+
+
+def test_no_lte_carrier_is_a_clear_failure() -> None:
+    samples = np.random.default_rng(1).standard_normal(2 * 96_000).astype(np.float32).view(np.complex64) * 0.01
+    with pytest.raises(CalibrationFailed, match="no LTE PSS"):
+        measure_ppm_lte_pss(samples, FS, capture_tuning_hz(LTE_CARRIER_HZ), LTE_CARRIER_HZ, max_ppm=60)

@@ -11,7 +11,14 @@ import pytest
 
 from cellward.messages.schema_files import validate_wire
 from cellward.signing import verify_message
-from tests.sensors.harness import GSM_CARRIER_HZ, Listener, make_keys, running_node, write_config
+from tests.sensors.harness import (
+    GSM_CARRIER_HZ,
+    Listener,
+    make_keys,
+    run_as_root_config,
+    running_node,
+    write_config,
+)
 from tests.support.mosquitto import MosquittoBroker
 
 
@@ -31,7 +38,7 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
     try:
         with running_node(write_config(tmp_path, mosquitto.port)) as running:
             listener.wait_for(lambda lst: len(lst.of("detections")) >= 3, 30, "three detection batches")
-            listener.wait_for(lambda lst: lst.of("stats"), 10, "a stats message")
+            listener.wait_for(lambda lst: len(lst.of("stats")) >= 3, 15, "stats messages (and 5 s of CPU figures)")
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{running.node.http.port}/health").read())
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{running.node.http.port}/metrics").read().decode()
         listener.wait_for(lambda lst: any(m["state"] == "stopped" for m in lst.of("availability")), 10, "stopped")
@@ -54,12 +61,22 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
     states = [m["state"] for m in listener.of("availability")]
     assert states[0] == "online" and states[-1] == "stopped", f"availability went {states}"
     assert health["state"] == "scanning" and health["mqtt_connected"] is True
-    assert "cellward_sensor_dwells_total" in metrics and "cellward_sensor_spool_depth" in metrics
+    for name in (
+        "dwells_total",
+        "samples_in_total",
+        "usb_errors_total",
+        "spool_depth",
+        "cpu_percent",
+        "rss_mb",
+        "clock_offset_s",
+        "temperature_c",
+    ):
+        assert f"cellward_sensor_{name}" in metrics, f"/metrics must export cellward_sensor_{name}"
 
 
 def _outage_run(tmp_path: Path, outage_s: float) -> None:
     keys = make_keys(tmp_path)
-    broker = MosquittoBroker(workdir=tmp_path)
+    broker = MosquittoBroker(workdir=tmp_path, extra_config=run_as_root_config())  # persistence must work
     broker.start()
     listener = Listener(broker.host, broker.port)
     try:
