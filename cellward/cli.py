@@ -16,16 +16,14 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print figures (run on demand, never in the test suite).")
 app.add_typer(bench_app, name="bench")
-controller_app = typer.Typer(help="The controller: ingest, incidents, alerts and the API.", no_args_is_help=True)
-app.add_typer(controller_app, name="controller")
 sensor_app = typer.Typer(help="The sensor node: scan, detect and report over MQTT.", no_args_is_help=True)
 app.add_typer(sensor_app, name="sensor")
+controller_app = typer.Typer(help="The controller: ingest, incidents, alerts and the API.", no_args_is_help=True)
+app.add_typer(controller_app, name="controller")
 audit_app = typer.Typer(help="The controller's hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 evidence_app = typer.Typer(help="Signed evidence packs of disconnection requests.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
-
-
 sim_app = typer.Typer(help="The site simulator: SigMF recordings, rtl_tcp sensors and detection events.")
 app.add_typer(sim_app, name="sim")
 
@@ -81,40 +79,6 @@ def bench_sensitivity(
     raise typer.Exit(run_sensitivity(output))
 
 
-@controller_app.command("run")
-def controller_run(
-    config: Annotated[Path, typer.Option("--config", help="Controller config YAML")],
-    host: Annotated[str | None, typer.Option(help="Listen address (default: api.host in the config)")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port (default: api.port in the config)")] = None,
-) -> None:
-    """Run the controller (API + MQTT ingest) until SIGTERM/Ctrl-C; a bad config starts SAFE MODE."""
-    from controller.serve import run_controller
-
-    raise typer.Exit(run_controller(config, host, port))
-
-
-@controller_app.command("hash-password")
-def controller_hash_password() -> None:
-    """Read a password (hidden) and print its argon2 hash for auth.users[].password_hash."""
-    from controller.accounts import hash_password
-
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    typer.echo(hash_password(password))
-
-
-@bench_app.command("controller")
-def bench_controller(
-    sensors: Annotated[int, typer.Option(help="Simulated sensors publishing")] = 200,
-    seconds: Annotated[float, typer.Option(help="Seconds of sustained publishing")] = 20.0,
-    rate: Annotated[float, typer.Option(help="Offered reports per second (all sensors together)")] = 25000.0,
-    database: Annotated[str, typer.Option(help="sqlite or a PostgreSQL URL")] = "sqlite",
-) -> None:
-    """Reports/s through a real Mosquitto into the controller on one core, and p95 publish-to-incident latency."""
-    from controller.bench import run_bench
-
-    raise typer.Exit(run_bench(sensors, seconds, rate, database))
-
-
 @sensor_app.command("run")
 def sensor_run(
     config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
@@ -155,6 +119,40 @@ def bench_sensor(
     from sensors.bench import run_bench
 
     raise typer.Exit(run_bench(seconds))
+
+
+@controller_app.command("run")
+def controller_run(
+    config: Annotated[Path, typer.Option("--config", help="Controller config YAML")],
+    host: Annotated[str | None, typer.Option(help="Listen address (default: api.host in the config)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: api.port in the config)")] = None,
+) -> None:
+    """Run the controller (API + MQTT ingest) until SIGTERM/Ctrl-C; a bad config starts SAFE MODE."""
+    from controller.serve import run_controller
+
+    raise typer.Exit(run_controller(config, host, port))
+
+
+@controller_app.command("hash-password")
+def controller_hash_password() -> None:
+    """Read a password (hidden) and print its argon2 hash for auth.users[].password_hash."""
+    from controller.accounts import hash_password
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    typer.echo(hash_password(password))
+
+
+@bench_app.command("controller")
+def bench_controller(
+    sensors: Annotated[int, typer.Option(help="Simulated sensors publishing")] = 200,
+    seconds: Annotated[float, typer.Option(help="Seconds of sustained publishing")] = 20.0,
+    rate: Annotated[float, typer.Option(help="Offered reports per second (all sensors together)")] = 25000.0,
+    database: Annotated[str, typer.Option(help="sqlite or a PostgreSQL URL")] = "sqlite",
+) -> None:
+    """Reports/s through a real Mosquitto into the controller on one core, and p95 publish-to-incident latency."""
+    from controller.bench import run_bench
+
+    raise typer.Exit(run_bench(sensors, seconds, rate, database))
 
 
 @audit_app.command("verify")

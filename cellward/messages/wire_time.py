@@ -28,7 +28,8 @@ def parse_utc(text: str, digits: int | None = None) -> datetime:
     if match is None or (digits is not None and len(match.group(2)) != digits):
         want = f"{digits} fractional digits" if digits else "3 or 6 fractional digits"
         raise ValueError(f"not a wire timestamp (YYYY-MM-DDTHH:MM:SS.fffZ, {want}): {text!r}")
-    return datetime.strptime(f"{match.group(1)}.{match.group(2):0<6}", "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    # fromisoformat is C code, about 50x faster than strptime: the controller parses thousands a second
+    return datetime.fromisoformat(f"{match.group(1)}.{match.group(2):0<6}+00:00")
 
 
 def epoch_s(moment: datetime) -> float:

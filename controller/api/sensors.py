@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from controller.api.deps import AUTH_RESPONSES, NOT_FOUND, ControllerDep, Reader
 from controller.api.models.sensors import SensorOut
-from controller.db.reports import SensorState
+from controller.db.reports import SensorState, SensorStream
 from controller.runtime import Controller
 from controller.sensor_health import lost_fraction, sensor_problems
 
@@ -18,6 +18,9 @@ def sensor_views(controller: Controller) -> list[SensorOut]:
     placements = {sensor.id: sensor for sensor in controller.site.sensors}
     with controller.sessions() as db:
         states = {state.id: state for state in db.scalars(select(SensorState))}
+        # seq is counted per stream (sender and message name) since the sequence split; report the highest.
+        per_sensor = select(SensorStream.sensor_id, func.max(SensorStream.highest_seq)).group_by(SensorStream.sensor_id)
+        highest = {sensor_id: seq for sensor_id, seq in db.execute(per_sensor)}
     now = controller.clock()
     views = []
     for sensor_id in sorted(set(placements) | set(states)):
@@ -40,7 +43,7 @@ def sensor_views(controller: Controller) -> list[SensorOut]:
                 messages_lost=state.messages_lost if state else 0,
                 lost_fraction=lost_fraction(state) if state else 0.0,
                 duplicates=state.duplicates if state else 0,
-                highest_seq=state.highest_seq if state else None,
+                highest_seq=highest.get(sensor_id),
                 status=state.status if state else None,
                 stats=state.stats if state else None,
             )

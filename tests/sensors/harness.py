@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,16 +21,6 @@ from sensors.node import SensorNode
 SITE = "hmp-test"
 SENSOR = "s-1"
 GSM_CARRIER_HZ = 897.4e6
-
-
-def run_as_root_config() -> str:
-    """Broker config lines so a root-started Mosquitto keeps root and can read and write pytest's tmp.
-
-    Started as root, Mosquitto drops to the `mosquitto` user, which can neither read password files
-    nor save its persistence database under /tmp/pytest-of-root (mode 0700); without the database a
-    broker restart forgets the listener's durable session and the messages queued for it.
-    """
-    return "user root\n" if os.geteuid() == 0 else ""
 
 
 @dataclass

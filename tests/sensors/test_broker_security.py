@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from cellward.signing import verify_message
-from tests.sensors.harness import Listener, make_keys, run_as_root_config, running_node, write_config
+from tests.sensors.harness import Listener, make_keys, running_node, write_config
 from tests.support.mosquitto import MosquittoBroker
 
 ACL = """user controller
@@ -41,7 +41,6 @@ def _secured_broker(tmp_path: Path, tls: str = "") -> MosquittoBroker:
         subprocess.run(["mosquitto_passwd", *flags, str(passwords), user, password], check=True)
     (tmp_path / "acl").write_text(ACL)
     extra = f"allow_anonymous false\npassword_file {passwords}\nacl_file {tmp_path / 'acl'}\n{tls}"
-    extra += run_as_root_config()
     broker = MosquittoBroker(workdir=tmp_path, extra_config=extra)
     broker.start()
     return broker

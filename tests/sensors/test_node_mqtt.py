@@ -15,7 +15,6 @@ from tests.sensors.harness import (
     GSM_CARRIER_HZ,
     Listener,
     make_keys,
-    run_as_root_config,
     running_node,
     write_config,
 )
@@ -76,7 +75,7 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
 
 def _outage_run(tmp_path: Path, outage_s: float) -> None:
     keys = make_keys(tmp_path)
-    broker = MosquittoBroker(workdir=tmp_path, extra_config=run_as_root_config())  # persistence must work
+    broker = MosquittoBroker(workdir=tmp_path)
     broker.start()
     listener = Listener(broker.host, broker.port)
     try:

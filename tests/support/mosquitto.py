@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -50,6 +51,11 @@ class MosquittoBroker:
         )
         if "allow_anonymous" not in self.extra_config:
             base += "allow_anonymous true\n"
+        if os.geteuid() == 0:
+            # started as root, Mosquitto drops to the `mosquitto` user, which can neither read password
+            # files nor save its persistence database under pytest's tmp (mode 0700): a restart would
+            # then forget durable sessions and the messages queued for them
+            base += "user root\n"
         return base + self.extra_config
 
     def start(self, timeout_s: float = 10.0) -> None:

@@ -1,0 +1,160 @@
+"""The live site map: one landing at a time, cells lit by open incidents, sensors and blockers marked."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import case, select
+
+from controller.api.alerts import acknowledge_alert
+from controller.api.sensors import sensor_views
+from controller.db.incidents import AlertRecord, IncidentRecord
+from controller.runtime import Controller
+from controller.web.session import ControllerDep, Officer, Reader, check_csrf
+from controller.web.site_map import BlockerMark, CellMark, SensorMark, landings, render_landing
+from controller.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+# A cell counts as transmitting "now" when its incident was heard this recently.
+LIVE_S = 60.0
+
+
+def open_incidents(controller: Controller) -> list[IncidentRecord]:
+    with controller.sessions() as db:
+        return list(
+            db.scalars(
+                select(IncidentRecord)
+                .where(IncidentRecord.status != "closed", IncidentRecord.suppressed.is_(False))
+                .order_by(IncidentRecord.last_seen.desc())
+            )
+        )
+
+
+SEVERITY_ORDER = case({"critical": 0, "high": 1, "medium": 2, "low": 3}, value=AlertRecord.severity, else_=4)
+
+
+def active_alerts(controller: Controller, limit: int = 20) -> list[AlertRecord]:
+    with controller.sessions() as db:
+        return list(
+            db.scalars(
+                select(AlertRecord)
+                .where(AlertRecord.active.is_(True))
+                .order_by(SEVERITY_ORDER, AlertRecord.last_at.desc())
+                .limit(limit)
+            )
+        )
+
+
+def cell_marks(incidents: list[IncidentRecord], now_s: float) -> dict[str, CellMark]:
+    marks: dict[str, CellMark] = {}
+    for incident in incidents:  # newest first: the most recent incident of a cell is the one shown
+        if incident.cell_id and incident.cell_id not in marks:
+            marks[incident.cell_id] = CellMark(
+                incident_id=incident.id,
+                status=incident.status,
+                live=now_s - incident.last_seen <= LIVE_S,
+                technology=incident.technology,
+                operators=tuple(incident.operators),
+            )
+    return marks
+
+
+def sensor_marks(controller: Controller) -> dict[str, SensorMark]:
+    return {view.id: SensorMark(view.id, view.healthy, tuple(view.problems)) for view in sensor_views(controller)}
+
+
+def blocker_marks(controller: Controller) -> list[BlockerMark]:
+    # Blocking control (h-blocking) is not in this controller yet: every blocker shows "unknown".
+    return [BlockerMark(b.id, tuple(b.zones), "unknown") for b in controller.site.blockers]
+
+
+def _landing(controller: Controller, landing: int | None) -> int:
+    available = landings(controller.site)
+    if landing is None:
+        return available[0] if available else 0
+    if landing not in available:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no landing {landing}; landings: {', '.join(map(str, available))}"
+        )
+    return landing
+
+
+def wings(controller: Controller) -> list[str]:
+    return sorted({room.wing for room in controller.site.rooms if room.wing})
+
+
+def _wing(controller: Controller, wing: str | None) -> str | None:
+    if wing and wing not in wings(controller):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no wing {wing}; wings: {', '.join(wings(controller))}")
+    return wing or None
+
+
+def map_svg(controller: Controller, landing: int, wing: str | None, incidents: list[IncidentRecord]):
+    return render_landing(
+        controller.site,
+        landing,
+        cell_marks(incidents, controller.clock()),
+        sensor_marks(controller),
+        blocker_marks(controller),
+        wing=wing,
+    )
+
+
+WingQuery = Annotated[str | None, Query(max_length=16)]
+
+
+@router.get("/map")
+def live_map(
+    request: Request,
+    viewer: Reader,
+    controller: ControllerDep,
+    landing: Annotated[int | None, Query(ge=-10, le=100)] = None,
+    wing: WingQuery = None,
+) -> HTMLResponse:
+    shown = _landing(controller, landing)
+    zoom = _wing(controller, wing)
+    incidents = open_incidents(controller)
+    sensors = sensor_marks(controller)
+    return render(
+        request,
+        "map.html",
+        viewer,
+        site=controller.site,
+        landing=shown,
+        landings=landings(controller.site),
+        wing=zoom,
+        wings=wings(controller),
+        svg=map_svg(controller, shown, zoom, incidents),
+        incidents=incidents,
+        faulty_sensors=[mark for mark in sensors.values() if not mark.healthy],
+        alerts=active_alerts(controller),
+        blockers=blocker_marks(controller),
+        live_s=LIVE_S,
+    )
+
+
+@router.get("/map/landing/{landing}")
+def landing_fragment(
+    request: Request, landing: int, viewer: Reader, controller: ControllerDep, wing: WingQuery = None
+) -> HTMLResponse:
+    """Just the SVG of one landing, for switching landings and redrawing without a page load."""
+    shown = _landing(controller, landing)
+    svg = map_svg(controller, shown, _wing(controller, wing), open_incidents(controller))
+    return HTMLResponse(str(svg))
+
+
+@router.get("/map/alerts")
+def alerts_fragment(request: Request, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
+    """The active-alerts panel alone, redrawn when an alert event arrives."""
+    return render(request, "alerts_panel.html", viewer, alerts=active_alerts(controller))
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    alert_id: str, viewer: Officer, controller: ControllerDep, csrf: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    check_csrf(viewer, csrf)
+    acknowledge_alert(alert_id, viewer.principal, controller)  # the API's own handler: one code path
+    return RedirectResponse("/map", status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,104 @@
+"""The control room in a real browser: log in, watch a phone light up its cell, act on it, every page at both sizes."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.browser import SCREENS, SCREENSHOTS, chromium, log_in, serving, shoot
+from tests.web.conftest import Phone, record, sighting
+
+pytestmark = pytest.mark.slow
+
+
+def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, controller):
+    record(controller, sighting(Phone("A-1-06", "gsm", ("O2",), 905e6, "B8"), time.time()))
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "vera")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link", "Tab first reaches the skip link"
+        assert page.locator(".skip-link").bounding_box()["x"] >= 0, "the focused skip link is on screen"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+
+        page.click("[data-landing-link='1']")
+        live_cell = page.locator('g[data-cell="A-1-06"]')
+        expect(live_cell).to_have_class(re.compile("state-live"))
+        expect(page.locator("#landing-number")).to_have_text("1")
+        assert page.url.endswith("/map?landing=1")
+        link = page.locator("a.cell-link", has=live_cell)
+        link.focus()
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none", "a focused cell must show where the keyboard is"
+        page.keyboard.press("Enter")
+        expect(page.locator("#incident-cell")).to_have_text("A-1-06")
+
+
+def test_every_page_at_wall_and_laptop_size(app, controller):
+    window_start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
+    record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
+    record(controller, sighting(Phone("A-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
+    lookup = "/lookup?start=2026-11-20T14:00&end=2026-11-20T14:10"
+    sheet = lookup.replace("/lookup?", "/lookup/sheet?") + "&wing=A"
+    pages = {
+        "olive": ["/map", "/incidents", "/sensors", "/patterns", lookup, sheet, "/requests", "/blocking"],
+        "audrey": ["/audit"],
+    }
+    with serving(app) as base, chromium() as browser:
+        for screen, (width, height) in SCREENS.items():
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{base}/login")
+            shoot(page, "login", screen)
+            for user, paths in pages.items():
+                page.context.clear_cookies()
+                log_in(page, base, user)
+                for path in paths:
+                    response = page.goto(base + path)
+                    assert response.status == 200, f"{path} as {user}"
+                    name = path.strip("/").split("?")[0].replace("/", "-")
+                    shoot(page, name, screen)
+                    if path == "/incidents":
+                        page.click("tbody#incident-rows a >> nth=0")
+                        shoot(page, "incident", screen)
+            page.close()
+    assert len(list(SCREENSHOTS.glob("*-laptop.png"))) >= 11
+
+
+def test_tasking_sheet_prints_without_the_application_around_it(app, controller):
+    window_start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
+    record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "olive")
+        page.goto(f"{base}/lookup/sheet?start=2026-11-20T14:00&end=2026-11-20T14:10&wing=A")
+        expect(page.locator("header.top")).to_be_visible()
+        page.emulate_media(media="print")
+        expect(page.locator("header.top")).to_be_hidden()
+        expect(page.locator(".no-print")).to_be_hidden()
+        expect(page.locator(".sheet-table")).to_contain_text("A-0-05")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pdf = page.pdf(path=str(SCREENSHOTS / "tasking-sheet.pdf"))
+        assert pdf.startswith(b"%PDF"), "chromium printed the sheet"
+
+
+def test_incident_queue_and_alerts_update_without_a_reload(app, controller):
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "olive")
+        page.goto(f"{base}/incidents")
+        expect(page.locator("#stream-state")).to_have_text("live: connected")
+        expect(page.locator("#incident-rows")).to_contain_text("No incidents.")
+        record(controller, sighting(Phone("A-1-04", "nr", ("EE",), 728e6, "n28"), time.time()))
+        expect(page.locator("#incident-rows tr")).to_contain_text("A-1-04")
+        expect(page.locator("#incident-rows tr")).to_contain_text("NR")
+        expect(page.locator("#announcer")).to_have_text("New incident: NR EE in cell A-1-04")
+
+        page.goto(f"{base}/map")
+        expect(page.locator("#alerts-panel")).to_contain_text("Active alerts (1)")
+        page.get_by_role("button", name=re.compile("^Acknowledge alert")).click()
+        expect(page.locator("#alerts-panel")).to_contain_text("Active alerts (0)")
