@@ -136,7 +136,8 @@ def list_cases(
 
 
 @cases.get("/{case_id}")
-def get_case(case_id: str, _: Reader, workflow: Workflow) -> CaseDetail:
+def get_case(case_id: str, _: EvidenceReader, workflow: Workflow) -> CaseDetail:
+    """A case with its device identifiers: personal data, so not for the plain viewer role."""
     return _case_detail(workflow, case_id)
 
 

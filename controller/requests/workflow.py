@@ -587,7 +587,8 @@ class RequestWorkflow:
 
     @staticmethod
     def _request(db: Session, request_id: str) -> DisconnectionRequest:
-        request = db.get(DisconnectionRequest, request_id)
+        # Row lock (PostgreSQL) so two people acting on one request at once are serialised, not interleaved.
+        request = db.get(DisconnectionRequest, request_id, with_for_update=True)
         if request is None:
             raise NotFoundError(f"no request {request_id}")
         return request

@@ -266,3 +266,10 @@ def test_bad_input_to_every_endpoint_gets_a_clear_4xx(api, targets, user, method
         response = api.call(user, method, path)
     assert response.status_code == code, response.text
     assert words.lower() in response.text.lower(), f"the answer should say what was wrong: {response.text}"
+
+
+def test_device_identifiers_are_not_shown_to_plain_viewers(api):
+    case_id = api.identified_case()
+    assert api.call("viewer1", "GET", f"/api/cases/{case_id}").status_code == 403
+    detail = api.call("auditor1", "GET", f"/api/cases/{case_id}")
+    assert detail.status_code == 200 and detail.json()["identifiers"][0]["value"] == VALID_IMEI
