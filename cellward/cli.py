@@ -63,5 +63,16 @@ def bench_sensitivity(
     raise typer.Exit(run_sensitivity(output))
 
 
+@bench_app.command("location")
+def bench_location(
+    trials_per_cell: Annotated[int, typer.Option(help="Phones placed in every cell per case")] = 3,
+    seeds: Annotated[int, typer.Option(help="Simulated buildings (shadowing fields) per case")] = 2,
+) -> None:
+    """Location accuracy (wing, landing, cell) per sensor density and model mismatch, beside the CRB."""
+    from controller.location_bench import run_location_bench
+
+    raise typer.Exit(run_location_bench(trials_per_cell, seeds))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
