@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print figures (run on demand, never in the test suite).")
 app.add_typer(bench_app, name="bench")
+sensor_app = typer.Typer(help="The sensor node: scan, detect and report over MQTT.", no_args_is_help=True)
+app.add_typer(sensor_app, name="sensor")
 
 
 @app.command()
@@ -61,6 +63,38 @@ def bench_sensitivity(
     from cellward.bench_sensitivity import run_sensitivity
 
     raise typer.Exit(run_sensitivity(output))
+
+
+@sensor_app.command("run")
+def sensor_run(
+    config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Run one sensor node until stopped (SIGTERM/SIGINT); systemd's watchdog is fed when configured."""
+    from sensors.cli import run_sensor
+
+    raise typer.Exit(run_sensor(config, log_level))
+
+
+@sensor_app.command("keygen")
+def sensor_keygen(
+    sensor_id: Annotated[str, typer.Option(help="The id the key signs as (sensor id or controller id)")],
+    out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, mode 0600)")],
+) -> None:
+    """Make an Ed25519 signing key; prints the public key for the controller's keyring."""
+    from sensors.cli import keygen
+
+    raise typer.Exit(keygen(sensor_id, out))
+
+
+@bench_app.command("sensor")
+def bench_sensor(
+    seconds: Annotated[float, typer.Option(help="Seconds of real-time scanning to measure")] = 30.0,
+) -> None:
+    """CPU share of one core and peak RSS of one sensor scanning continuously at 2.4 MS/s."""
+    from sensors.bench import run_bench
+
+    raise typer.Exit(run_bench(seconds))
 
 
 @bench_app.command("location")

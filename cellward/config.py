@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -9,6 +10,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: site files run to thousands of lines
+Location = tuple[int | str, ...]
+# checks that need the whole validated model (cross-references, geometry): (location, message) pairs
+Checks = Callable[[Any], Sequence[tuple[Location, str]]]
 
 
 class ConfigError(ValueError):
@@ -32,21 +37,23 @@ def _line_of(node: yaml.Node, location: tuple[int | str, ...]) -> int:
     return node.start_mark.line + 1
 
 
-def _format_errors(path: Path, root: yaml.Node, error: ValidationError) -> str:
-    lines = [f"{path}: {error.error_count()} problem(s):"]
-    for item in error.errors():
-        location = tuple(item["loc"])
+def _format_problems(path: Path, root: yaml.Node, problems: Sequence[tuple[Location, str]]) -> str:
+    lines = [f"{path}: {len(problems)} problem(s):"]
+    for location, message in problems:
         dotted = ".".join(str(part) for part in location) or "(top level)"
-        lines.append(f"  line {_line_of(root, location)}: {dotted}: {item['msg']}")
+        lines.append(f"  line {_line_of(root, location)}: {dotted}: {message}")
     return "\n".join(lines)
 
 
-def parse_yaml_model(text: str, model: type[ModelT], source: Path | str = "<string>") -> ModelT:
-    """Validate YAML text against `model`; raise ConfigError naming the line of every problem."""
+def parse_yaml_model(
+    text: str, model: type[ModelT], source: Path | str = "<string>", checks: Checks | None = None
+) -> ModelT:
+    """Validate YAML text against `model`, then run `checks` on the result; raise ConfigError naming the
+    line of every problem."""
     source = Path(source)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        data: Any = _LOADER(text).construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "unknown line"
@@ -54,15 +61,20 @@ def parse_yaml_model(text: str, model: type[ModelT], source: Path | str = "<stri
     if root is None:
         raise ConfigError(f"{source}: the file is empty")
     try:
-        return model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(source, root, exc)) from None
+        problems = [(tuple(item["loc"]), item["msg"]) for item in exc.errors()]
+        raise ConfigError(_format_problems(source, root, problems)) from None
+    problems = list(checks(result)) if checks else []
+    if problems:
+        raise ConfigError(_format_problems(source, root, problems))
+    return result
 
 
-def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
+def load_yaml_model(path: Path, model: type[ModelT], checks: Checks | None = None) -> ModelT:
     """Read and validate a YAML config file; raise ConfigError (never a traceback) when it is unusable."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
-    return parse_yaml_model(text, model, path)
+    return parse_yaml_model(text, model, path, checks)

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy import ndimage
 
 EIGHT_CONNECTED = np.ones((3, 3), bool)
@@ -200,40 +201,59 @@ def _active_runs(
 def _level_runs(level: np.ndarray, min_gap: int, min_weak: int) -> list[tuple[int, int]]:
     """Runs of constant non-zero level; quiet gaps shorter than `min_gap` and weak (level 1) stretches
     shorter than `min_weak` are absorbed by their neighbours."""
-    segments: list[list[int]] = []  # [level, lo, hi]
-    for i, value in enumerate(level):
-        if segments and segments[-1][0] == value:
-            segments[-1][2] = i
+    count, lows, highs = _absorbed_level_runs(level.astype(np.int64), min_gap, min_weak)
+    return [(int(lows[i]), int(highs[i])) for i in range(count)]
+
+
+@njit(cache=True, nogil=True)
+def _absorbed_level_runs(level: np.ndarray, min_gap: int, min_weak: int) -> tuple[int, np.ndarray, np.ndarray]:
+    # segments of equal level as parallel arrays [value, lo, hi]; absorbing one joins it to a neighbour
+    n = level.shape[0]
+    value = np.empty(n, np.int64)
+    lo = np.empty(n, np.int64)
+    hi = np.empty(n, np.int64)
+    count = 0
+    for i in range(n):
+        if count > 0 and value[count - 1] == level[i]:
+            hi[count - 1] = i
         else:
-            segments.append([int(value), i, i])
-
-    def absorbable(seg: list[int], index: int) -> bool:
-        inner = 0 < index < len(segments) - 1
-        if seg[0] == 0:
-            return inner and seg[2] - seg[1] + 1 < min_gap
-        return seg[0] == 1 and seg[2] - seg[1] + 1 < min_weak
-
+            value[count], lo[count], hi[count] = level[i], i, i
+            count += 1
     changed = True
-    while changed and len(segments) > 1:
+    while changed and count > 1:
         changed = False
-        for index, seg in enumerate(segments):
-            if absorbable(seg, index):
-                neighbour = index - 1 if index > 0 and segments[index - 1][0] != 0 else index + 1
-                if neighbour >= len(segments) or segments[neighbour][0] == 0:
+        for index in range(count):
+            width = hi[index] - lo[index] + 1
+            if value[index] == 0:
+                absorbable = 0 < index < count - 1 and width < min_gap
+            else:
+                absorbable = value[index] == 1 and width < min_weak
+            if not absorbable:
+                continue
+            neighbour = index - 1 if index > 0 and value[index - 1] != 0 else index + 1
+            if neighbour >= count or value[neighbour] == 0:
+                continue
+            lo[neighbour] = min(lo[neighbour], lo[index])
+            hi[neighbour] = max(hi[neighbour], hi[index])
+            # drop the absorbed segment, then join neighbours that now have equal levels
+            kept = 0
+            for j in range(count):
+                if j == index:
                     continue
-                target = segments[neighbour]
-                target[1], target[2] = min(target[1], seg[1]), max(target[2], seg[2])
-                del segments[index]
-                merged: list[list[int]] = []
-                for s in segments:
-                    if merged and merged[-1][0] == s[0]:
-                        merged[-1][2] = s[2]
-                    else:
-                        merged.append(s)
-                segments = merged
-                changed = True
-                break
-    return [(seg[1], seg[2]) for seg in segments if seg[0] != 0]
+                if kept > 0 and value[kept - 1] == value[j]:
+                    hi[kept - 1] = hi[j]
+                else:
+                    value[kept], lo[kept], hi[kept] = value[j], lo[j], hi[j]
+                    kept += 1
+            count = kept
+            changed = True
+            break
+    runs = 0
+    for i in range(count):
+        if value[i] != 0:
+            lo[runs], hi[runs] = lo[i], hi[i]
+            runs += 1
+    return runs, lo[:runs].copy(), hi[:runs].copy()
 
 
 def merge_fragments(
@@ -358,18 +378,25 @@ def _crossings(profile: np.ndarray, peak: int, level: float, max_dip: int = 2) -
     do not end it if they are at most `max_dip` cells or a quarter of the span found so far. Where the
     profile is still above the level at the end of the array, the edge is half a cell beyond it.
     """
-    n = len(profile)
+    return _crossings_kernel(np.asarray(profile, np.float64), peak, float(level), max_dip)
+
+
+@njit(cache=True, nogil=True)
+def _crossings_kernel(profile: np.ndarray, peak: int, level: float, max_dip: int) -> tuple[float, float]:
+    n = profile.shape[0]
     lo = hi = peak
     grown = True
     while grown:
         grown = False
         allowed = max(max_dip, (hi - lo) // 4)
-        ahead = [i for i in range(lo - 1, max(-1, lo - 2 - allowed), -1) if profile[i] >= level]
-        if ahead:
-            lo, grown = ahead[0], True
-        ahead = [i for i in range(hi + 1, min(n, hi + 2 + allowed)) if profile[i] >= level]
-        if ahead:
-            hi, grown = ahead[0], True
+        for i in range(lo - 1, max(-1, lo - 2 - allowed), -1):
+            if profile[i] >= level:
+                lo, grown = i, True
+                break
+        for i in range(hi + 1, min(n, hi + 2 + allowed)):
+            if profile[i] >= level:
+                hi, grown = i, True
+                break
     lower = lo - 0.5
     if lo > 0:
         a, b = profile[lo - 1], profile[lo]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.fft
+from numba import njit
 
 from dsp.bursts import Measurement, core_frames, smooth3
 
@@ -58,16 +60,20 @@ def _spectral_shape(z_region: np.ndarray, bin_hz: float) -> dict[str, float]:
 
 
 def band_limited(samples: np.ndarray, sample_rate_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
-    """The part of `samples` between low_hz and high_hz (tuner offsets), shifted to 0 Hz."""
+    """The part of `samples` between low_hz and high_hz (tuner offsets), left at its frequency: the
+    features read only magnitudes and the magnitude of lag products, which a frequency shift keeps.
+
+    The FFT is zero-padded to a length with small prime factors: burst lengths are arbitrary and a
+    prime length would cost a Bluestein transform several times slower.
+    """
     n = samples.shape[0]
     if n == 0:
         return samples
-    spectrum = np.fft.fft(samples)
-    freqs = np.fft.fftfreq(n, 1 / sample_rate_hz)
+    padded = scipy.fft.next_fast_len(n)
+    spectrum = scipy.fft.fft(samples.astype(np.complex64, copy=False), padded)
+    freqs = np.fft.fftfreq(padded, 1 / sample_rate_hz)
     spectrum[(freqs < low_hz) | (freqs > high_hz)] = 0
-    centre = 0.5 * (low_hz + high_hz)
-    shift = np.exp(-2j * np.pi * centre / sample_rate_hz * np.arange(n))
-    return (np.fft.ifft(spectrum) * shift).astype(np.complex64)
+    return scipy.fft.ifft(spectrum)[:n]
 
 
 def envelope_kurtosis(band: np.ndarray, noise_power: float, sample_rate_hz: float) -> float:
@@ -100,17 +106,28 @@ def cyclic_prefix_score(band: np.ndarray, sample_rate_hz: float, useful_s: float
     lag = round(useful_s * sample_rate_hz)
     period = (useful_s + cp_s) * sample_rate_hz
     cp_len = max(1, round(cp_s * sample_rate_hz))
-    n = band.shape[0] - lag
-    if n < 4 * period:
+    if band.shape[0] - lag < 4 * period:
         return math.nan
-    product = band[:n].astype(np.complex128) * np.conj(band[lag : lag + n])
-    phases = round(period)
-    bins = np.floor(np.arange(n) % period).astype(np.int64) % phases
-    folded = np.bincount(bins, weights=product.real, minlength=phases) + 1j * np.bincount(
-        bins, weights=product.imag, minlength=phases
-    )
-    wrapped = np.concatenate((folded, folded[: cp_len - 1]))
-    window_sums = np.convolve(wrapped, np.ones(cp_len), mode="valid")[:phases]
-    magnitude = np.abs(window_sums)
-    rms = float(np.sqrt(np.mean(magnitude**2)))
-    return float(magnitude.max() / rms) if rms > 0 else math.nan
+    return _folded_cp_peak_to_rms(band.astype(np.complex64, copy=False), lag, period, round(period), cp_len)
+
+
+@njit(cache=True, nogil=True)
+def _folded_cp_peak_to_rms(band: np.ndarray, lag: int, period: float, phases: int, cp_len: int) -> float:
+    n = band.shape[0] - lag
+    folded = np.zeros(phases, np.complex128)
+    for i in range(n):
+        phase = math.floor(i % period) % phases
+        folded[phase] += complex(band[i]) * np.conj(complex(band[i + lag]))
+    # sum over every CP-long window of the fold, wrapping round the symbol period
+    window = 0j
+    for i in range(cp_len):
+        window += folded[i % phases]
+    peak = 0.0
+    power = 0.0
+    for start in range(phases):
+        magnitude = abs(window)
+        peak = max(peak, magnitude)
+        power += magnitude * magnitude
+        window += folded[(start + cp_len) % phases] - folded[start]
+    rms = math.sqrt(power / phases)
+    return peak / rms if rms > 0 else math.nan

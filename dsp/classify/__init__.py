@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
-from dsp.classify.base import Candidate, Context, TechnologyClassifier
+from dsp.classify.base import Candidate, Context, Neighbours, TechnologyClassifier
 from dsp.classify.evidence import same_channel
 from dsp.classify.gsm import GsmClassifier
 from dsp.classify.lte import LteClassifier
@@ -49,43 +51,50 @@ def classify_candidates(
     complete), so a long stream costs each burst one evaluation, plus one for each time it is the
     same-channel neighbour of a burst being labelled before it is labelled itself.
     """
+    seen = _Window(window, band_plan, context_s)
     labelled = []
     for candidate in ready:
-        context = _context(candidate, window, band_plan, context_s)
+        context = seen.context(candidate)
         candidate.log_likelihoods = _log_likelihoods(candidate, context)
-        labelled.append(_label(candidate, context, window, band_plan, context_s))
+        labelled.append(_label(candidate, context, seen, band_plan))
     return labelled
 
 
-def _context(candidate: Candidate, window: list[Candidate], band_plan: BandPlan, context_s: float) -> Context:
-    neighbours = tuple(
-        c
-        for c in window
-        if c is not candidate and c.end_s > candidate.start_s - context_s and c.start_s < candidate.end_s + context_s
-    )
-    return Context(neighbours, band_plan.technologies(candidate.low_hz, candidate.high_hz))
+class _Window:
+    """The candidates around the ones being labelled, indexed once for neighbour look-ups."""
+
+    def __init__(self, candidates: list[Candidate], band_plan: BandPlan, context_s: float) -> None:
+        self.all = Neighbours.of(candidates)
+        self.position = {id(c): i for i, c in enumerate(candidates)}
+        self.band_plan = band_plan
+        self.context_s = context_s
+
+    def context(self, candidate: Candidate) -> Context:
+        near = (self.all.end_s > candidate.start_s - self.context_s) & (
+            self.all.start_s < candidate.end_s + self.context_s
+        )
+        own = self.position.get(id(candidate))
+        if own is not None:
+            near[own] = False
+        neighbours = self.all.subset(np.flatnonzero(near))
+        return Context(neighbours, self.band_plan.technologies(candidate.low_hz, candidate.high_hz))
+
+    def log_likelihoods(self, candidate: Candidate) -> dict[str, float]:
+        if candidate.log_likelihoods is not None:
+            return candidate.log_likelihoods
+        return _log_likelihoods(candidate, self.context(candidate))
 
 
 def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]:
     return {c.technology: c.log_likelihood(candidate, context) for c in CLASSIFIERS}
 
 
-def _own(candidate: Candidate, window: list[Candidate], band_plan: BandPlan, context_s: float) -> dict[str, float]:
-    if candidate.log_likelihoods is not None:
-        return candidate.log_likelihoods
-    return _log_likelihoods(candidate, _context(candidate, window, band_plan, context_s))
-
-
-def _label(
-    candidate: Candidate, context: Context, window: list[Candidate], band_plan: BandPlan, context_s: float
-) -> Burst:
+def _label(candidate: Candidate, context: Context, seen: _Window, band_plan: BandPlan) -> Burst:
     reason = not_a_phone_reason(candidate, context, band_plan)
     own = candidate.log_likelihoods
     channel_evidence = dict.fromkeys(own, 0.0)
-    for other in context.neighbours:
-        if not same_channel(candidate, other):
-            continue
-        theirs = _own(other, window, band_plan, context_s)
+    for index in np.flatnonzero(same_channel(candidate, context.neighbours)):
+        theirs = seen.log_likelihoods(context.neighbours.candidate(index))
         best = max(theirs.values())
         for technology, value in theirs.items():
             channel_evidence[technology] += value - best

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
 
 
 @dataclass(slots=True)
@@ -42,10 +45,67 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Neighbours:
+    """Bursts seen together, as parallel arrays (element i describes `pool[index[i]]`), so that a
+    classifier weighs all of them in a few array operations rather than a Python loop per pair."""
+
+    pool: Sequence[Candidate]  # shared by every subset of one window
+    index: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    duration_s: np.ndarray
+    low_hz: np.ndarray
+    high_hz: np.ndarray
+    bandwidth_hz: np.ndarray
+    offset_from_tuner_hz: np.ndarray
+    power: np.ndarray
+
+    @classmethod
+    def of(cls, candidates: Sequence[Candidate]) -> Neighbours:
+        table = np.array(
+            [(c.start_s, c.duration_s, c.freq_hz, c.bandwidth_hz, c.offset_from_tuner_hz, c.power) for c in candidates],
+            dtype=np.float64,
+        ).reshape(-1, 6)
+        start, duration, freq, bandwidth, offset, power = table.T
+        return cls(
+            candidates,
+            np.arange(len(candidates)),
+            start,
+            start + duration,
+            duration,
+            freq - 0.5 * bandwidth,
+            freq + 0.5 * bandwidth,
+            bandwidth,
+            offset,
+            power,
+        )
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def candidate(self, k: int) -> Candidate:
+        return self.pool[self.index[k]]
+
+    def subset(self, index: np.ndarray) -> Neighbours:
+        return Neighbours(
+            self.pool,
+            self.index[index],
+            self.start_s[index],
+            self.end_s[index],
+            self.duration_s[index],
+            self.low_hz[index],
+            self.high_hz[index],
+            self.bandwidth_hz[index],
+            self.offset_from_tuner_hz[index],
+            self.power[index],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """What a classifier may know beyond the burst: its neighbours and the band plan's view."""
 
-    neighbours: tuple[Candidate, ...]  # other bursts within the context window, any channel
+    neighbours: Neighbours  # other bursts within the context window, any channel
     technologies_in_use: frozenset[str]  # from the band plan for the burst's band
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from dsp.classify.base import Candidate
+import numpy as np
+
+from dsp.classify.base import Candidate, Neighbours
 
 GSM_FRAME_S = 120e-3 / 26  # 4.615 ms TDMA frame
 LTE_SLOT_S = 0.5e-3
@@ -68,30 +70,28 @@ def log_kurtosis(candidate: Candidate, mean: float, model_sigma: float = 0.0) ->
 
 def grid_matches(
     candidate: Candidate,
-    neighbours: tuple[Candidate, ...],
+    neighbours: Neighbours,
     period_s: float,
     tolerance_s: float,
     max_periods: int,
     same_shape: bool = True,
 ) -> int:
     """How many neighbours start a whole number (1..max_periods) of `period_s` away from the candidate."""
-    count = 0
-    for other in neighbours:
-        if same_shape and abs(other.duration_s - candidate.duration_s) > 0.15e-3:
-            continue
-        delta = abs(other.start_s - candidate.start_s)
-        periods = round(delta / period_s)
-        if 1 <= periods <= max_periods and abs(delta - periods * period_s) <= tolerance_s:
-            count += 1
-    return count
+    delta = np.abs(neighbours.start_s - candidate.start_s)
+    periods = np.rint(delta / period_s)
+    on_grid = (periods >= 1) & (periods <= max_periods) & (np.abs(delta - periods * period_s) <= tolerance_s)
+    if same_shape:
+        on_grid &= np.abs(neighbours.duration_s - candidate.duration_s) <= 0.15e-3
+    return int(np.count_nonzero(on_grid))
 
 
-def same_channel(a: Candidate, b: Candidate, min_overlap: float = 0.5) -> bool:
-    """Whether two bursts belong to one emission: their common band is at least `min_overlap` of the
-    wider one (a GSM ARFCN, a PUCCH resource block, the same PUSCH allocation), or one lies inside the
-    other in frequency while they overlap in time (a fragment of a burst cut up by segmentation)."""
-    overlap = min(a.high_hz, b.high_hz) - max(a.low_hz, b.low_hz)
-    if overlap >= min_overlap * max(a.bandwidth_hz, b.bandwidth_hz, 1.0):
-        return True
-    concurrent = min(a.end_s, b.end_s) - max(a.start_s, b.start_s) >= 0.5 * min(a.duration_s, b.duration_s)
-    return concurrent and overlap >= 0.9 * min(a.bandwidth_hz, b.bandwidth_hz)
+def same_channel(candidate: Candidate, others: Neighbours, min_overlap: float = 0.5) -> np.ndarray:
+    """Which of `others` belong to the candidate's emission: their common band is at least `min_overlap`
+    of the wider one (a GSM ARFCN, a PUCCH resource block, the same PUSCH allocation), or one lies inside
+    the other in frequency while they overlap in time (a fragment of a burst cut up by segmentation)."""
+    overlap = np.minimum(others.high_hz, candidate.high_hz) - np.maximum(others.low_hz, candidate.low_hz)
+    wider = np.maximum(np.maximum(others.bandwidth_hz, candidate.bandwidth_hz), 1.0)
+    narrower = np.minimum(others.bandwidth_hz, candidate.bandwidth_hz)
+    common_s = np.minimum(others.end_s, candidate.end_s) - np.maximum(others.start_s, candidate.start_s)
+    concurrent = common_s >= 0.5 * np.minimum(others.duration_s, candidate.duration_s)
+    return (overlap >= min_overlap * wider) | (concurrent & (overlap >= 0.9 * narrower))

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from dsp.band_plan import BandPlan
-from dsp.classify.base import Candidate, Context
+from dsp.classify.base import Candidate, Context, Neighbours
 from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_uniform
 
 MAX_PHONE_BURST_S = 0.2  # phones are scheduled in TTIs with gaps; a carrier on for 200 ms is not one
@@ -40,21 +42,21 @@ def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPl
     wide_and_short = candidate.bandwidth_hz > 1.4 * candidate.capture_half_width_hz and candidate.duration_s < 0.2e-3
     if wide_and_short and (math.isnan(kurtosis) or kurtosis > IMPULSE_MIN_KURTOSIS):
         return "fills the capture for microseconds with a peaked envelope (impulse)"
-    if any(is_image_of(candidate, other) for other in context.neighbours):
+    if images_of(candidate, context.neighbours).any():
         return "IQ-imbalance image of a stronger burst at the mirror frequency"
     return None
 
 
-def is_image_of(candidate: Candidate, source: Candidate) -> bool:
-    """Whether `candidate` is the receiver's mirror image of `source`: same time, frequency mirrored
+def images_of(candidate: Candidate, sources: Neighbours) -> np.ndarray:
+    """Which of `sources` `candidate` is the receiver's mirror image of: same time, frequency mirrored
     about the tuner centre, and far weaker (IQ gain and phase imbalance leave a faint copy)."""
     mirror_hz = -candidate.offset_from_tuner_hz
-    half_width = 0.5 * max(candidate.bandwidth_hz, source.bandwidth_hz)
-    overlap_s = min(candidate.end_s, source.end_s) - max(candidate.start_s, source.start_s)
+    half_width = 0.5 * np.maximum(sources.bandwidth_hz, candidate.bandwidth_hz)
+    overlap_s = np.minimum(sources.end_s, candidate.end_s) - np.maximum(sources.start_s, candidate.start_s)
     return (
-        abs(source.offset_from_tuner_hz - mirror_hz) <= half_width
-        and overlap_s >= 0.5 * candidate.duration_s
-        and source.power >= candidate.power * 10 ** (IMAGE_MIN_RATIO_DB / 10)
+        (np.abs(sources.offset_from_tuner_hz - mirror_hz) <= half_width)
+        & (overlap_s >= 0.5 * candidate.duration_s)
+        & (sources.power >= candidate.power * 10 ** (IMAGE_MIN_RATIO_DB / 10))
     )
 
 

@@ -1,0 +1,42 @@
+"""Turn a received JSON object into the message model its `schema` field names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from cellward.messages.availability import Availability
+from cellward.messages.commands import Command, CommandState
+from cellward.messages.detections import DetectionBatch
+from cellward.messages.envelope import Envelope
+from cellward.messages.stats import SensorStats
+from cellward.messages.status import SensorStatus
+
+MESSAGE_MODELS: dict[str, type[Envelope]] = {
+    "cellward.availability/1": Availability,
+    "cellward.detections/1": DetectionBatch,
+    "cellward.status/1": SensorStatus,
+    "cellward.stats/1": SensorStats,
+    "cellward.command/1": Command,
+    "cellward.command_state/1": CommandState,
+}
+
+
+class MessageError(ValueError):
+    """A message that is not a valid cellward message (unknown schema or bad fields)."""
+
+
+def parse_message(data: Any) -> Envelope:
+    """Validate a decoded JSON object into its model; MessageError says what is wrong."""
+    if not isinstance(data, dict):
+        raise MessageError(f"a message must be a JSON object, got {type(data).__name__}")
+    name = data.get("schema")
+    model = MESSAGE_MODELS.get(name) if isinstance(name, str) else None
+    if model is None:
+        raise MessageError(f"unknown schema {name!r}; known: {', '.join(sorted(MESSAGE_MODELS))}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:5])
+        raise MessageError(f"invalid {name} message: {problems}") from None

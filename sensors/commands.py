@@ -1,0 +1,97 @@
+"""Checking commands that arrive on the sensor's own topic before anything acts on them.
+
+A command is obeyed only if it parses against the contract, names this sensor as `target`, arrived on
+the topic of the command it names, carries a valid signature from a key in the controller keyring, has
+a `seq` above the last accepted from that sender (persisted, so a replay after a restart fails too),
+and has not passed `expires`. Anything else is answered `rejected` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cellward.messages import Command, CommandState, MessageError, parse_message, parse_sensor_topic
+from cellward.messages.wire_time import epoch_s
+from cellward.signing import Keyring, SignatureError, verify_message
+from sensors.spool import Spool
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    command: str
+    id: str | None
+    detail: str
+
+
+class CommandGate:
+    def __init__(
+        self, site: str, sensor_id: str, keyring: Keyring | None, spool: Spool, clock: Callable[[], float]
+    ) -> None:
+        self.site = site
+        self.sensor_id = sensor_id
+        self.keyring = keyring
+        self.spool = spool
+        self.clock = clock
+        self.rejected = 0
+
+    def check(self, topic: str, payload: bytes) -> Command | Rejection:
+        parsed = parse_sensor_topic(topic)
+        name = parsed.command if parsed and parsed.command else "unknown"
+        try:
+            data = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return self._reject(name, None, f"not JSON: {exc}")
+        command_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+        try:
+            command = parse_message(data)
+        except MessageError as exc:
+            return self._reject(name, command_id, str(exc))
+        if not isinstance(command, Command):
+            return self._reject(name, command_id, f"{command.schema_name} is not a command")
+        if command.command != name:
+            return self._reject(name, command.id, f"payload says {command.command!r} but arrived on cmd/{name}/set")
+        if command.target != self.sensor_id or command.site != self.site:
+            return self._reject(name, command.id, f"addressed to {command.site}/{command.target}, not to this sensor")
+        if self.keyring is None:
+            return self._reject(name, command.id, "no controller keyring configured: commands are refused")
+        try:
+            verify_message(data, self.keyring)
+        except SignatureError as exc:
+            return self._reject(name, command.id, f"{type(exc).__name__}: {exc}")
+        last = self.spool.counter(f"cmd_seq:{command.sender}")
+        if command.seq <= last:
+            return self._reject(name, command.id, f"replayed: seq {command.seq} is not above {last}")
+        if epoch_s(command.expires) < self.clock():
+            return self._reject(name, command.id, "expired before it arrived")
+        self.spool.set_counter(f"cmd_seq:{command.sender}", command.seq)
+        return command
+
+    def _reject(self, name: str, command_id: str | None, detail: str) -> Rejection:
+        self.rejected += 1
+        return Rejection(name, command_id, detail[:1000])
+
+
+def acknowledgement(
+    site: str,
+    sensor_id: str,
+    now_s: float,
+    command: str,
+    command_id: str | None,
+    result: str,
+    detail: str,
+    data: dict | None = None,
+) -> CommandState:
+    """An unnumbered acknowledgement; the publisher gives it its seq and signature."""
+    return CommandState(
+        site=site,
+        sender=sensor_id,
+        ts=now_s,
+        seq=1,
+        command=command[:64],
+        id=command_id,
+        result=result,
+        detail=detail[:1000],
+        data=data or {},
+    )

@@ -1,0 +1,155 @@
+"""Which frequencies to visit and when: uplink bands cut into tunings, hopped on a site-wide wall-clock schedule.
+
+Every sensor of a site computes the same schedule from the same plan and synchronised time: slot k
+starts at k * slot_s seconds after the UTC epoch and the regular slots visit tuning (k * stride) mod n,
+so all sensors are on one frequency at one time and hear the same bursts. Every `revisit_every`-th slot
+is a revisit slot: the sensor goes back to the tuning where it heard phones most recently (sensors may
+differ there, since each hears its own surroundings); with no recent activity it keeps the regular hop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dsp.band_plan import BandPlan
+
+
+class ScanConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bands: list[str] | None = Field(default=None, description="uplink bands to scan (default: every band in the plan)")
+    range_hz: tuple[float, float] | None = Field(
+        default=None, description="scan only this part of the bands, [low, high] Hz (e.g. one operator's block)"
+    )
+    slot_s: float = Field(default=0.125, gt=0.01, le=10, description="one hop: settle + dwell + processing")
+    settle_s: float = Field(default=0.01, ge=0, description="samples discarded after each retune")
+    dwell_s: float = Field(default=0.09, gt=0.005, description="samples kept and searched per hop")
+    usable_fraction: float = Field(default=0.85, gt=0.3, le=1, description="share of the sample rate searched")
+    channel_hz: float = Field(default=200e3, gt=0, description="report raster (a GSM channel)")
+    revisit_every: int = Field(default=4, ge=0, description="every n-th slot revisits active tunings; 0 = never")
+    active_ttl_s: float = Field(default=30.0, gt=0, description="how long a tuning counts as recently active")
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """One tuner setting: centre frequency and the part of one uplink band it searches."""
+
+    index: int
+    centre_hz: float
+    band: str
+    low_hz: float
+    high_hz: float
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    tunings: tuple[Tuning, ...]
+    scanned: tuple[str, ...]
+    unreachable: tuple[str, ...]
+    warnings: tuple[str, ...]
+    slot_s: float
+    stride: int
+
+    @classmethod
+    def build(
+        cls,
+        band_plan: BandPlan,
+        config: ScanConfig,
+        freq_min_hz: float,
+        freq_max_hz: float,
+        sample_rate_hz: float,
+    ) -> ScanPlan:
+        """Cut the configured uplink bands inside [freq_min_hz, freq_max_hz] into tunings of equal span."""
+        known = {b.name: b for b in band_plan.bands}
+        wanted = config.bands if config.bands is not None else [b.name for b in band_plan.bands]
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            raise ValueError(f"unknown band(s) {', '.join(missing)}; the band plan has {', '.join(known)}")
+        span_hz = config.usable_fraction * sample_rate_hz
+        tunings: list[Tuning] = []
+        scanned, unreachable, warnings = [], [], []
+        for name in wanted:
+            band = known[name]
+            low, high = max(band.uplink_low_hz, freq_min_hz), min(band.uplink_high_hz, freq_max_hz)
+            if high <= low:
+                unreachable.append(name)
+                warnings.append(
+                    f"band {name} ({band.uplink_low_hz / 1e6:.0f}-{band.uplink_high_hz / 1e6:.0f} MHz) is outside "
+                    f"this front end ({freq_min_hz / 1e6:.0f}-{freq_max_hz / 1e6:.0f} MHz): phones there are not "
+                    "heard; fit a SoapySDR front end that reaches it"
+                )
+                continue
+            gaps = [(band.uplink_low_hz, low)] if low > band.uplink_low_hz else []
+            gaps += [(high, band.uplink_high_hz)] if high < band.uplink_high_hz else []
+            for gap_low, gap_high in gaps:
+                part = f"{name} {gap_low / 1e6:.0f}-{gap_high / 1e6:.0f} MHz"
+                unreachable.append(part)
+                warnings.append(f"only part of {name} is reachable with this front end: {part} is not heard")
+            if config.range_hz is not None:
+                low, high = max(low, config.range_hz[0]), min(high, config.range_hz[1])
+                if high <= low:
+                    continue  # outside the configured range by choice
+            scanned.append(name)
+            count = math.ceil((high - low) / span_hz)
+            step = (high - low) / count
+            for i in range(count):
+                lo = low + i * step
+                tunings.append(Tuning(len(tunings), lo + step / 2, name, lo, lo + step))
+        if not tunings:
+            raise ValueError("no configured band is reachable with this front end (and range_hz); nothing to scan")
+        return cls(
+            tuple(tunings), tuple(scanned), tuple(unreachable), tuple(warnings), config.slot_s, _stride(len(tunings))
+        )
+
+    def slot_at(self, epoch_s: float) -> int:
+        return math.floor(epoch_s / self.slot_s)
+
+    def slot_start_s(self, slot: int) -> float:
+        return slot * self.slot_s
+
+    def regular_tuning(self, slot: int) -> Tuning:
+        """The site-synchronised tuning of slot `slot`: a spread-out order, every tuning once per cycle."""
+        return self.tunings[(slot * self.stride) % len(self.tunings)]
+
+    @property
+    def cycle_s(self) -> float:
+        return self.slot_s * len(self.tunings)
+
+
+def _stride(n: int) -> int:
+    """A step coprime with n near n/golden-ratio, so consecutive slots land far apart in frequency."""
+    if n <= 2:
+        return 1
+    start = max(1, round(n / 1.618))
+    for candidate in [*range(start, n), *range(1, start)]:
+        if math.gcd(candidate, n) == 1:
+            return candidate
+    return 1
+
+
+@dataclass
+class ScanSchedule:
+    """The plan plus memory of where phones were heard, deciding each slot's tuning."""
+
+    plan: ScanPlan
+    config: ScanConfig
+    last_active_s: dict[int, float] = field(default_factory=dict)
+    _revisit_turn: int = 0
+
+    def note_activity(self, tuning: Tuning, epoch_s: float) -> None:
+        self.last_active_s[tuning.index] = epoch_s
+
+    def tuning_for(self, slot: int, now_s: float) -> tuple[Tuning, bool]:
+        """(tuning, is_revisit) for slot `slot`."""
+        every = self.config.revisit_every
+        if every and slot % every == every - 1:
+            active = sorted(i for i, t in self.last_active_s.items() if now_s - t <= self.config.active_ttl_s)
+            if active:
+                self._revisit_turn += 1
+                return self.plan.tunings[active[self._revisit_turn % len(active)]], True
+        return self.plan.regular_tuning(slot), False
+
+    def channel_centre_hz(self, freq_hz: float) -> float:
+        return round(freq_hz / self.config.channel_hz) * self.config.channel_hz

@@ -1,0 +1,22 @@
+"""systemd notifications (READY, WATCHDOG, STATUS) over $NOTIFY_SOCKET, without a dependency."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def sd_notify(state: str) -> bool:
+    """Send one notification; False when not run by systemd (no NOTIFY_SOCKET) or the socket is gone."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # abstract namespace socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode("utf-8"))
+    except OSError:
+        return False
+    return True

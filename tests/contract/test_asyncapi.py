@@ -1,0 +1,41 @@
+"""The AsyncAPI document names every schema and the same topic tree as cellward.messages.topics."""
+
+from __future__ import annotations
+
+import yaml
+
+from cellward.messages import command_state_topic, command_topic, sensor_topic
+from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES
+
+ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"
+
+
+def _document() -> dict:
+    return yaml.safe_load(ASYNCAPI.read_text(encoding="utf-8"))
+
+
+def test_asyncapi_is_version_3_and_references_every_message_schema() -> None:
+    doc = _document()
+    assert doc["asyncapi"].startswith("3."), "the contract is written in AsyncAPI 3"
+    refs = {m["payload"]["schema"]["$ref"] for m in doc["components"]["messages"].values()}
+    assert refs == {f"schemas/{name}" for name in SCHEMA_FILES.values()}
+    titles = {m["title"] for m in doc["components"]["messages"].values()}
+    assert titles == set(SCHEMA_FILES), "message titles are the `schema` names"
+
+
+def test_asyncapi_addresses_match_the_topic_functions() -> None:
+    addresses = {c["address"] for c in _document()["channels"].values()}
+    expected = {
+        sensor_topic("{site}", "{sensorId}", leaf) for leaf in ("availability", "detections", "status", "stats")
+    }
+    expected |= {
+        command_topic("{site}", "{sensorId}", "{command}"),
+        command_state_topic("{site}", "{sensorId}", "{command}"),
+    }
+    assert addresses == expected
+
+
+def test_retained_topics_are_availability_and_status_only() -> None:
+    operations = _document()["operations"]
+    retained = {name for name, op in operations.items() if op.get("bindings", {}).get("mqtt", {}).get("retain")}
+    assert retained == {"publishAvailability", "publishStatus"}

@@ -1,0 +1,114 @@
+"""The pydantic models in cellward.messages and the JSON Schemas in firmware-interface/ describe one format."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jsonschema
+import pytest
+
+from cellward.messages import MESSAGE_MODELS, MessageError, parse_message
+from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES, schema_document, validate_wire
+from cellward.signing import NodeKey, sign_message
+from tests.contract.examples import all_examples
+
+KEYS = {"s-1": NodeKey.generate("s-1"), "controller": NodeKey.generate("controller")}
+
+
+def signed(message) -> dict:
+    return sign_message(message.to_wire(), KEYS[message.sender])
+
+
+def test_every_schema_file_has_a_model_and_every_model_a_schema_file() -> None:
+    on_disk = {p.name for p in SCHEMA_DIR.glob("*.json")} - {"envelope.v1.json", "detection.v1.json"}
+    assert set(SCHEMA_FILES.values()) == on_disk, "a schema file is not mapped to a message name (or vice versa)"
+    assert set(SCHEMA_FILES) == set(MESSAGE_MODELS), "every message name needs both a schema and a model"
+
+
+@pytest.mark.parametrize("message", all_examples(), ids=lambda m: f"{m.schema_name}")
+def test_model_built_messages_satisfy_their_schema(message) -> None:
+    wire = signed(message)
+    validate_wire(json.loads(json.dumps(wire)))
+
+
+@pytest.mark.parametrize("schema_name", sorted(SCHEMA_FILES))
+def test_schema_examples_parse_into_models_and_serialise_back_unchanged(schema_name: str) -> None:
+    examples = schema_document(schema_name).get("examples", [])
+    assert examples, f"{SCHEMA_FILES[schema_name]} must carry at least one example for readers and for this test"
+    for example in examples:
+        validate_wire(example)
+        model = parse_message(example)
+        assert type(model) is MESSAGE_MODELS[schema_name]
+        assert model.to_wire() == example, "the model must write back exactly what it read (signatures depend on it)"
+
+
+def _detections() -> dict:
+    return copy.deepcopy(schema_document("cellward.detections/1")["examples"][0])
+
+
+def _command() -> dict:
+    return copy.deepcopy(schema_document("cellward.command/1")["examples"][0])
+
+
+def _status() -> dict:
+    return copy.deepcopy(schema_document("cellward.status/1")["examples"][0])
+
+
+def _mutated(base, path, value=None, delete=False):
+    doc = base()
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    if delete:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+# Each of these breaks one rule; the schema and the model must both refuse it, or they disagree.
+INVALID = {
+    "unknown top-level key": _mutated(_detections, ["extra"], 1),
+    "unknown report key": _mutated(_detections, ["reports", 0, "rssi"], -50),
+    "ts with seconds only": _mutated(_detections, ["ts"], "2026-11-23T06:55:01Z"),
+    "ts with microseconds": _mutated(_detections, ["ts"], "2026-11-23T06:55:01.000000Z"),
+    "ts with offset": _mutated(_detections, ["ts"], "2026-11-23T06:55:01.000+01:00"),
+    "burst start with ms": _mutated(_detections, ["reports", 0, "bursts", 0, "start"], "2026-11-23T06:55:00.101Z"),
+    "seq zero": _mutated(_detections, ["seq"], 0),
+    "seq missing": _mutated(_detections, ["seq"], delete=True),
+    "sender with slash": _mutated(_detections, ["sender"], "s/1"),
+    "sender with wildcard": _mutated(_detections, ["sender"], "s+1"),
+    "malformed sig": _mutated(_detections, ["sig"], "abc"),
+    "no reports": _mutated(_detections, ["reports"], []),
+    "zero bursts": _mutated(_detections, ["reports", 0, "burst_count"], 0),
+    "duty cycle above 1": _mutated(_detections, ["reports", 0, "duty_cycle"], 1.5),
+    "clipped fraction negative": _mutated(_detections, ["reports", 0, "clipped_fraction"], -0.1),
+    "technology not known": _mutated(_detections, ["reports", 0, "technology"], "wifi"),
+    "repeated operator": _mutated(_detections, ["reports", 0, "operators"], ["EE", "EE"]),
+    "too many bursts": _mutated(_detections, ["reports", 0, "bursts"], [_detections()["reports"][0]["bursts"][0]] * 65),
+    "clock state invented": _mutated(_detections, ["clock", "state"], "probably"),
+    "wrong schema name": _mutated(_detections, ["schema"], "cellward.detections/2"),
+    "status state invented": _mutated(_status, ["state"], "sleeping"),
+    "ppm absurd": _mutated(_status, ["calibration", "ppm"], 900),
+    "status fault missing": _mutated(_status, ["fault"], delete=True),
+    "command unknown": _mutated(_command, ["command"], "self_destruct"),
+    "snippet too long": _mutated(_command, ["params", "duration_s"], 60),
+    "snippet params on pause": _mutated(_command, ["command"], "pause"),
+    "params extra key": _mutated(_command, ["params", "gain"], 3),
+    "command without target": _mutated(_command, ["target"], delete=True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_schema_and_model_both_refuse_invalid_message(case: str) -> None:
+    doc = INVALID[case]
+    with pytest.raises(jsonschema.ValidationError):
+        validate_wire(doc)
+    with pytest.raises(MessageError):
+        parse_message(doc)
+
+
+def test_unknown_schema_name_is_a_clear_error() -> None:
+    with pytest.raises(MessageError, match=r"unknown schema 'cellward\.nope/1'"):
+        parse_message({"schema": "cellward.nope/1"})

@@ -1,0 +1,132 @@
+"""Ed25519 signing of wire messages: tampering, wrong keys and unknown senders are all caught."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cellward.messages import ClockState, DetectionBatch
+from cellward.signing import (
+    BadSignature,
+    KeyFileError,
+    Keyring,
+    NodeKey,
+    SignatureError,
+    UnknownSender,
+    canonical_json,
+    sign_message,
+    verify_message,
+)
+from tests.contract.examples import T0, report
+
+
+@pytest.fixture
+def key() -> NodeKey:
+    return NodeKey.generate("s-1")
+
+
+@pytest.fixture
+def keyring(key: NodeKey) -> Keyring:
+    ring = Keyring()
+    ring.add("s-1", key.public_b64)
+    return ring
+
+
+def wire_batch() -> dict:
+    batch = DetectionBatch(
+        site="hmp-test",
+        sender="s-1",
+        ts=T0,
+        seq=1,
+        clock=ClockState(state="synced", source="chrony", offset_s=0.0),
+        reports=[report()],
+    )
+    return batch.to_wire()
+
+
+def test_signed_message_verifies_after_a_json_round_trip(key: NodeKey, keyring: Keyring) -> None:
+    signed = sign_message(wire_batch(), key)
+    verify_message(json.loads(json.dumps(signed)), keyring)
+
+
+def test_canonical_form_ignores_key_order_and_excludes_sig() -> None:
+    a = {"b": 1, "a": "é", "sig": "x"}
+    assert canonical_json(a) == canonical_json({"a": "é", "b": 1}) == '{"a":"é","b":1}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seq", 2), ("sender_site", None), ("power", -10.0), ("ts", "2026-11-23T07:00:00.124Z")],
+)
+def test_any_tampering_breaks_the_signature(key: NodeKey, keyring: Keyring, field: str, value) -> None:
+    signed = sign_message(wire_batch(), key)
+    if field == "power":
+        signed["reports"][0]["peak_power_dbm"] = value
+    elif field == "sender_site":
+        signed["site"] = "another-site"
+    else:
+        signed[field] = value
+    with pytest.raises(BadSignature, match="does not match"):
+        verify_message(signed, keyring)
+
+
+def test_signature_from_another_key_is_rejected(keyring: Keyring) -> None:
+    impostor = NodeKey.generate("s-1")
+    with pytest.raises(BadSignature):
+        verify_message(sign_message(wire_batch(), impostor), keyring)
+
+
+def test_unknown_sender_is_rejected_as_such(key: NodeKey) -> None:
+    with pytest.raises(UnknownSender, match="s-1"):
+        verify_message(sign_message(wire_batch(), key), Keyring())
+
+
+@pytest.mark.parametrize("sig", [None, "not base64!", ""])
+def test_missing_or_malformed_signature_is_rejected(key: NodeKey, keyring: Keyring, sig) -> None:
+    message = wire_batch()
+    if sig is not None:
+        message["sig"] = sig
+    with pytest.raises(BadSignature):
+        verify_message(message, keyring)
+
+
+def test_a_key_cannot_sign_for_another_sender(key: NodeKey) -> None:
+    message = wire_batch() | {"sender": "s-2"}
+    with pytest.raises(ValueError, match="cannot sign"):
+        sign_message(message, key)
+
+
+def test_keyring_holds_two_keys_during_rotation(key: NodeKey, keyring: Keyring) -> None:
+    new = NodeKey("s-1", NodeKey.generate("s-1").private)
+    keyring.add("s-1", new.public_b64)
+    verify_message(sign_message(wire_batch(), key), keyring)
+    verify_message(sign_message(wire_batch(), new), keyring)
+
+
+def test_keys_and_keyring_survive_files(tmp_path: Path, key: NodeKey, keyring: Keyring) -> None:
+    key.save(tmp_path / "s-1.pem")
+    assert (os.stat(tmp_path / "s-1.pem").st_mode & 0o777) == 0o600, "a private key must be owner-readable only"
+    loaded = NodeKey.load(tmp_path / "s-1.pem", "s-1")
+    keyring.save(tmp_path / "keyring.json")
+    verify_message(sign_message(wire_batch(), loaded), Keyring.load(tmp_path / "keyring.json"))
+
+
+def test_unusable_key_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(KeyFileError, match="cellward sensor keygen"):
+        NodeKey.load(tmp_path / "missing.pem", "s-1")
+    (tmp_path / "junk.pem").write_text("hello")
+    with pytest.raises(KeyFileError, match="not an unencrypted PEM"):
+        NodeKey.load(tmp_path / "junk.pem", "s-1")
+    (tmp_path / "ring.json").write_text('{"s-1": "short"}')
+    with pytest.raises(KeyFileError, match="not an Ed25519 public key"):
+        Keyring.load(tmp_path / "ring.json")
+    (tmp_path / "bad.json").write_text('{"s-1": \n')
+    with pytest.raises(KeyFileError, match="line 2"):
+        Keyring.load(tmp_path / "bad.json")
+
+
+def test_signature_errors_share_one_base_for_counting() -> None:
+    assert issubclass(UnknownSender, SignatureError) and issubclass(BadSignature, SignatureError)

@@ -1,0 +1,151 @@
+"""A sensor node in a thread, its keys and config, and an MQTT listener that records what arrives."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import yaml
+
+from cellward.signing import Keyring, NodeKey, sign_message
+from sensors.config import SensorConfig, load_sensor_config
+from sensors.node import SensorNode
+
+SITE = "hmp-test"
+SENSOR = "s-1"
+GSM_CARRIER_HZ = 897.4e6
+
+
+@dataclass
+class Keys:
+    sensor: NodeKey
+    controller: NodeKey
+    sensor_ring: Keyring
+
+
+def make_keys(directory: Path) -> Keys:
+    sensor, controller = NodeKey.generate(SENSOR), NodeKey.generate("controller")
+    sensor.save(directory / "sensor.pem")
+    controller_ring = Keyring()
+    controller_ring.add("controller", controller.public_b64)
+    controller_ring.save(directory / "controller-keyring.json")
+    sensor_ring = Keyring()
+    sensor_ring.add(SENSOR, sensor.public_b64)
+    return Keys(sensor, controller, sensor_ring)
+
+
+def write_config(directory: Path, port: int, **overrides: Any) -> Path:
+    """A sensor.yaml for a simulated GSM phone in B8 and a loopback broker; `overrides` replace sections."""
+    config: dict[str, Any] = {
+        "site": SITE,
+        "sensor_id": SENSOR,
+        "source": {"kind": "scene", "emitters": [{"technology": "gsm_call", "freq_hz": GSM_CARRIER_HZ, "snr_db": 25}]},
+        "mqtt": {"host": "127.0.0.1", "port": port, "reconnect_max_s": 1},
+        "signing_key": "sensor.pem",
+        "controller_keyring": "controller-keyring.json",
+        "state_dir": "state",
+        # one 2 MHz tuning around the phone keeps every dwell on it, so reports come every second
+        "scan": {"bands": ["B8"], "range_hz": [GSM_CARRIER_HZ - 1e6, GSM_CARRIER_HZ + 1e6]},
+        "http": {"port": 0},
+        "stats_interval_s": 2,
+    }
+    config.update(overrides)
+    path = directory / "sensor.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@dataclass
+class RunningNode:
+    node: SensorNode
+    thread: threading.Thread
+    result: list[int] = field(default_factory=list)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        self.node.stop()
+        self.thread.join(timeout_s)
+        assert not self.thread.is_alive(), "the node must stop within its timeout"
+
+
+@contextmanager
+def running_node(config_path: Path, config: SensorConfig | None = None) -> Iterator[RunningNode]:
+    node = SensorNode(config or load_sensor_config(config_path), config_path)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(node.run()), daemon=True)
+    running = RunningNode(node, thread, result)
+    thread.start()
+    try:
+        yield running
+    finally:
+        if thread.is_alive():
+            running.stop()
+
+
+class Listener:
+    """A durable-session MQTT subscriber on cellward/#: messages queued by the broker during its own
+    outages are delivered when it reconnects, so the test sees everything the broker accepted."""
+
+    def __init__(self, host: str, port: int, client_id: str = "test-listener") -> None:
+        self.messages: list[tuple[str, dict, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self.client.on_connect = lambda c, *_: c.subscribe("cellward/#", qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.2, 1)
+        self.client.connect(host, port, keepalive=10)
+        self.client.loop_start()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
+
+    def of(self, leaf: str) -> list[dict]:
+        with self._lock:
+            return [m for t, m, _ in self.messages if t.endswith("/" + leaf)]
+
+    def wait_for(self, predicate: Callable[[Listener], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+    def publish_command(
+        self, keys: Keys, name: str, params: dict, seq: int, topic_name: str | None = None, **changes: Any
+    ) -> str:
+        now = time.time()
+        message = {
+            "schema": "cellward.command/1",
+            "site": SITE,
+            "sender": "controller",
+            "ts": _utc(now),
+            "seq": seq,
+            "command": name,
+            "id": f"c-{seq}",
+            "target": SENSOR,
+            "expires": _utc(now + 300),
+            "params": params,
+        }
+        message.update(changes)
+        signed = sign_message(message, keys.controller) if message["sender"] == "controller" else message
+        topic = f"cellward/{SITE}/sensor/{SENSOR}/cmd/{topic_name or name}/set"
+        self.client.publish(topic, json.dumps(signed), qos=1).wait_for_publish(5)
+        return message["id"]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _utc(epoch_s: float) -> str:
+    from cellward.messages.wire_time import utc_text
+
+    return utc_text(epoch_s)
