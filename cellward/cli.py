@@ -99,7 +99,7 @@ def bench_sensor(
 
 @bench_app.command("location")
 def bench_location(
-    trials_per_cell: Annotated[int, typer.Option(help="Phones placed in every cell per case")] = 3,
+    trials_per_cell: Annotated[int, typer.Option(help="Phones placed in every cell per case")] = 1,
     seeds: Annotated[int, typer.Option(help="Simulated buildings (shadowing fields) per case")] = 2,
 ) -> None:
     """Location accuracy (wing, landing, cell) per sensor density and model mismatch, beside the CRB."""

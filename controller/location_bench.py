@@ -230,26 +230,28 @@ def run_case(
     site = building.site
     sensor_pos = {s.id: s.position for s in site.sensors}
     exponent = building.truth.params.exponent
+    sigma_db = math.hypot(building.truth.params.sigma_db, building.fading_std_db / math.sqrt(bursts))
     for k in range(trials_per_cell):
-        carrier = CARRIERS[k % len(CARRIERS)]
-        rooms = site.cells
-        positions = np.array([random_point_in_room(room, site.floor_height_m, rng) for room in rooms])
-        tx_dbm = rng.uniform(0.0, 23.0, len(rooms))
-        emissions = building.emissions(positions, tx_dbm, carrier, locator.sensitivity_dbm(carrier[2]), rng, bursts)
-        for room, pos, emission in zip(rooms, positions, emissions, strict=True):
-            tally.trials += 1
-            if emission is None:
-                continue
-            tally.heard += 1
-            loc = locator.locate(emission)
-            tally.wing += loc.wing == room.wing
-            tally.landing += loc.wing == room.wing and loc.landing == room.landing
-            tally.cell += loc.cell_id == room.id
-            tally.near += loc.cell_id == room.id or loc.cell_id in neighbours[room.id]
-            tally.errors_m.append(math.dist(loc.position[:2], pos[:2]))
-            heard = [sensor_pos[o.sensor_id] for o in emission.observations]
-            sigma_db = math.hypot(building.truth.params.sigma_db, building.fading_std_db / math.sqrt(bursts))
-            tally.crb_m.append(crb_horizontal_m(pos, heard, exponent, sigma_db))
+        # Half the cells get a GSM 900 phone and half an LTE 800 one, swapping on the next trial.
+        for c, carrier in enumerate(CARRIERS):
+            rooms = [room for i, room in enumerate(site.cells) if (i + k) % len(CARRIERS) == c]
+            positions = np.array([random_point_in_room(room, site.floor_height_m, rng) for room in rooms])
+            tx_dbm = rng.uniform(0.0, 23.0, len(rooms))
+            sensitivity = locator.sensitivity_dbm(carrier[2])
+            emissions = building.emissions(positions, tx_dbm, carrier, sensitivity, rng, bursts)
+            for room, pos, emission in zip(rooms, positions, emissions, strict=True):
+                tally.trials += 1
+                if emission is None:
+                    continue
+                tally.heard += 1
+                loc = locator.locate(emission)
+                tally.wing += loc.wing == room.wing
+                tally.landing += loc.wing == room.wing and loc.landing == room.landing
+                tally.cell += loc.cell_id == room.id
+                tally.near += loc.cell_id == room.id or loc.cell_id in neighbours[room.id]
+                tally.errors_m.append(math.dist(loc.position[:2], pos[:2]))
+                heard = [sensor_pos[o.sensor_id] for o in emission.observations]
+                tally.crb_m.append(crb_horizontal_m(pos, heard, exponent, sigma_db))
     return tally
 
 
@@ -315,12 +317,44 @@ def staggered_dense_layout(site: Site) -> Site:
     return staggered_layout(dense_layout(site))
 
 
+def in_cell_layout(site: Site, every: int = 4) -> Site:
+    """The default sensors plus one inside every `every`-th cell of each landing (near the ceiling), on
+    alternate sides of the corridor: walls then differ between a sensor's own side and the far side."""
+    sensors = list(site.sensors)
+    template = next(s for s in sensors if s.role == "internal")
+    step = max(1, every // 2)
+    for columns in _cell_columns(site).values():
+        for k, column in enumerate(columns[::step]):
+            cell = column[k % len(column)]
+            x, y, _ = cell.centroid
+            z = (cell.landing + 0.9) * site.floor_height_m
+            sensors.append(template.model_copy(update={"id": f"cell-{cell.id}", "position": (x, y, z)}))
+    return with_sensors(site, sensors)
+
+
+def _cell_columns(site: Site) -> dict[tuple[str | None, int], list[list]]:
+    """Per (wing, landing), the cells in columns along the corridor (the cells facing each other)."""
+    by_landing: dict[tuple[str | None, int], list] = {}
+    for cell in site.cells:
+        by_landing.setdefault((cell.wing, cell.landing), []).append(cell)
+    out: dict[tuple[str | None, int], list[list]] = {}
+    for key, cells in by_landing.items():
+        span = np.ptp(np.array([c.centroid[:2] for c in cells]), axis=0)
+        along = 0 if span[0] >= span[1] else 1
+        columns: dict[float, list] = {}
+        for cell in cells:
+            columns.setdefault(round(cell.centroid[along], 1), []).append(cell)
+        out[key] = [sorted(columns[k], key=lambda c: c.centroid[1 - along]) for k in sorted(columns)]
+    return out
+
+
 LAYOUTS: dict[str, Callable[[Site], Site]] = {
     "sparse (2 per landing)": sparse_layout,
     "default": lambda site: site,
     "dense (5 per landing, centre line)": dense_layout,
     "default count, staggered on corridor walls": staggered_layout,
     "dense, staggered": staggered_dense_layout,
+    "default + one in every 4th cell": in_cell_layout,
 }
 
 
@@ -345,22 +379,24 @@ def truths(base: PropagationParams) -> list[Truth]:
     ]
 
 
-def run_location_bench(trials_per_cell: int = 3, seeds: int = 2) -> int:
+def run_location_bench(trials_per_cell: int = 1, seeds: int = 2) -> int:
     """Print the location accuracy table (markdown) for docs/benchmarks.md."""
     site = load_site(reference_site_path())
     base = PropagationParams()
     all_truths = truths(base)
     print(
-        f"site {site.name}: {len(site.cells)} cells, {len(site.rooms)} rooms; {trials_per_cell} phones per cell "
-        f"x {seeds} buildings per case; one burst each, 0-23 dBm, GSM 900 and LTE 800; locator: shared "
-        f"PropagationParams() (sigma {base.sigma_db} dB, exponent {base.exponent})"
+        f"site {site.name}: {len(site.cells)} cells, {len(site.rooms)} rooms; {trials_per_cell} phone(s) per cell "
+        f"x {seeds} buildings (shadowing fields) per case, 0-23 dBm, GSM 900 and LTE 800 alternately; a report "
+        f"averages 1 burst or {REPORT_BURSTS[-1]}; survey: {SURVEY_POINTS_PER_ROOM} points per cell, "
+        f"{SURVEY_BURSTS} bursts each; locator: PropagationParams() (sigma {base.sigma_db} dB, exponent "
+        f"{base.exponent}, Rician K {base.rician_k_db} dB)"
     )
     print()
     print(
-        "| sensors | truth | survey | heard % | wing % | landing % | cell % | within one cell % "
+        "| sensors | truth | survey | bursts | heard % | wing % | landing % | cell % | within one cell % "
         "| RMS error m | median error m | median CRB m |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     started = time.perf_counter()
     for label, layout in LAYOUTS.items():
         variant = layout(site)
@@ -369,16 +405,20 @@ def run_location_bench(trials_per_cell: int = 3, seeds: int = 2) -> int:
         # Every truth at the default layout; the shared model and the worst mismatch elsewhere.
         cases = all_truths if label == "default" else [all_truths[0], all_truths[-1]]
         for truth in cases:
-            plain, surveyed = Tally(), Tally()
+            tallies = {(survey, bursts): Tally() for survey in ("none", "every cell") for bursts in REPORT_BURSTS}
             for seed in range(seeds):
                 building = Building(variant, truth, seed)
-                plain.add(run_case(building, locator, trials_per_cell, np.random.default_rng(seed), neighbours))
                 survey = building.survey(locator, np.random.default_rng(1000 + seed))
-                with_survey = Locator(variant, locator.model, survey)
-                surveyed.add(run_case(building, with_survey, trials_per_cell, np.random.default_rng(seed), neighbours))
-            name = f"{label}, {len(variant.sensors)}"
-            print(f"| {name} | {truth.name} | none | {plain.row()} |", flush=True)
-            print(f"| {name} | {truth.name} | every cell | {surveyed.row()} |", flush=True)
+                surveyed = Locator(variant, locator.model, survey)
+                for (name, bursts), tally in tallies.items():
+                    which = locator if name == "none" else surveyed
+                    rng = np.random.default_rng(seed)
+                    tally.add(run_case(building, which, trials_per_cell, rng, neighbours, bursts))
+            for (name, bursts), tally in tallies.items():
+                print(
+                    f"| {label}, {len(variant.sensors)} | {truth.name} | {name} | {bursts} | {tally.row()} |",
+                    flush=True,
+                )
     print()
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0
