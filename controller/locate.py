@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import log_ndtr
 
 from cellward.site.propagation import fading_db
 from controller.correlate import HeardEmission
@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 # A phone's transmit power range (dBm): LTE/NR power control reaches -40, GSM 900 peaks at 33.
 TX_POWER_MIN_DBM = -40.0
 TX_POWER_MAX_DBM = 33.0
+# Non-detection terms are evaluated only for points within PRUNE_NATS (natural log) of the best fit to the
+# detections; the rest are dropped when they end up NEGLIGIBLE_NATS (e^-10 ~ 5e-5) below the best.
+PRUNE_NATS = 30.0
+NEGLIGIBLE_NATS = 10.0
 
 # Prior weight of a room by kind, per room: phones are hidden in cells; staff rooms, landings and
 # yards see them less often; the road outside the wall is a real alternative that must be able to win.
@@ -105,7 +109,8 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """Predicted 0 dBm levels and their static spreads for one band: arrays of shape (points, sensors)."""
+    """Predicted 0 dBm levels and their static spreads for one band: arrays of shape (sensors, points), so
+    that picking the sensors of one emission reads contiguous rows."""
 
     level_db: np.ndarray
     variance_db2: np.ndarray
@@ -181,7 +186,7 @@ class Locator:
 
     def predicted_levels_db(self, freq_hz: float) -> np.ndarray:
         """Model level (dBm) at every sensor for a 0 dBm transmitter at every candidate point: (points, sensors)."""
-        return self._table(freq_hz).level_db
+        return self._table(freq_hz).level_db.T
 
     def _table(self, freq_hz: float) -> _Table:
         key, ref_hz = self.band_key(freq_hz)
@@ -211,7 +216,9 @@ class Locator:
                     level[rows, s] = model_level[rows, s] + measured.correction_db
                     variance[rows, s] = min(self.sigma_db, measured.sigma_db) ** 2
                     fingerprinted[rows, s] = True
-        return _Table(level, variance, fingerprinted)
+        return _Table(
+            np.ascontiguousarray(level.T), np.ascontiguousarray(variance.T), np.ascontiguousarray(fingerprinted.T)
+        )
 
     def model_levels_db(self, positions: Sequence[Sequence[float]] | np.ndarray, freq_hz: float) -> np.ndarray:
         """Model level (dBm) for a 0 dBm transmitter at each position, at each sensor: (positions, sensors)."""
@@ -247,25 +254,42 @@ class Locator:
         if not heard_idx:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM), 0, len(missed_idx)
 
-        r = np.asarray(levels)
-        g = table.level_db[:, heard_idx]
+        r = np.asarray(levels)[:, None]
+        residual = r - table.level_db[heard_idx]  # (heard, points)
         fading_var = self.fading_std_db**2 / np.asarray(bursts, dtype=float)
-        w = 1.0 / (table.variance_db2[:, heard_idx] + fading_var[None, :])
-        tx_dbm = np.clip(((r[None, :] - g) * w).sum(axis=1) / w.sum(axis=1), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
-        z = (r[None, :] - tx_dbm[:, None] - g) * np.sqrt(w)
-        loglik = (-0.5 * z * z + 0.5 * np.log(w)).sum(axis=1)
+        w = 1.0 / (table.variance_db2[heard_idx] + fading_var[:, None])
+        tx_dbm = np.clip((residual * w).sum(axis=0) / w.sum(axis=0), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
+        residual -= tx_dbm[None, :]
+        loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
         if missed_idx:
-            sens = self.sensitivity_dbm(emission.bandwidth_hz)
-            gm = table.level_db[:, missed_idx]
-            sd = np.sqrt(table.variance_db2[:, missed_idx] + self.fading_std_db**2)
-            loglik += log_ndtr((sens - tx_dbm[:, None] - gm) / sd).sum(axis=1)
+            loglik = self._add_censored(loglik, tx_dbm, table, missed_idx, self.sensitivity_dbm(emission.bandwidth_hz))
         return loglik, tx_dbm, len(heard_idx), len(missed_idx)
+
+    def _add_censored(
+        self, loglik: np.ndarray, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], sens_dbm: float
+    ) -> np.ndarray:
+        """Add the non-detection terms, evaluated only where they can matter.
+
+        Censoring terms are <= 0, so a point already PRUNE_NATS below the best on the detections alone can
+        only fall further; it is left out when the best kept point still ends NEGLIGIBLE_NATS above every
+        left-out one, and otherwise everything is evaluated.
+        """
+        keep = np.flatnonzero(loglik >= loglik.max() - PRUNE_NATS)
+        out = np.full_like(loglik, -np.inf)
+        for rows in (keep, np.arange(len(loglik))):
+            gm = table.level_db[np.ix_(missed_idx, rows)]
+            sd = np.sqrt(table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2)
+            out[rows] = loglik[rows] + log_ndtr((sens_dbm - tx_dbm[None, rows] - gm) / sd).sum(axis=0)
+            pruned_best = loglik[out == -np.inf].max(initial=-np.inf)
+            if out[rows].max() >= pruned_best + NEGLIGIBLE_NATS:
+                break
+        return out
 
     def locate(self, emission: HeardEmission) -> Location:
         loglik, tx_dbm, n_heard, n_missed = self.log_likelihood(emission)
         log_post = loglik + self.log_prior
-        log_post -= logsumexp(log_post)
-        p_point = np.exp(log_post)
+        p_point = np.exp(log_post - log_post.max())
+        p_point /= p_point.sum()
         p_room = np.bincount(self.point_room, weights=p_point, minlength=len(self.rooms))
         p_room /= p_room.sum()
 
@@ -288,7 +312,7 @@ class Locator:
 
         if single:
             method = "single-sensor"
-        elif self._table(emission.freq_hz).fingerprinted[point_best].any():
+        elif self._table(emission.freq_hz).fingerprinted[:, point_best].any():
             method = "fingerprint"
         else:
             method = "rss"
