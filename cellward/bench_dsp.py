@@ -4,9 +4,9 @@ All contenders process the same recording in the same run (the machines are shar
 only ratios measured together mean anything):
 - the complete detector, reading and converting the SigMF file included, on a busy uplink capture
   (about 550 bursts a second) and on receiver noise alone;
-- three ways to get power spectra from numba code (the choice in dsp/spectrum.py is the first):
-  pocketfft (rocket-fft) on a batch of windowed frames inside one kernel, pocketfft called frame by
-  frame inside the loop, and scipy.fft between two numba kernels;
+- three ways to get power spectra from numba code: scipy.fft between two numba kernels (the choice in
+  dsp/spectrum.py), pocketfft called from compiled code through rocket-fft on a batch of windowed frames
+  inside one kernel, and pocketfft called frame by frame inside the loop;
 - floors: numpy's complex64 FFT + |X|^2, and FFTW (pyFFTW, an FFTW_MEASURE plan, one thread).
 Every contender frames the samples the same way: Hann window, nfft and hop as the detector uses.
 """
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import rocket_fft  # noqa: F401  (numpy.fft inside numba)
-import scipy.fft
 from numba import njit
 
 from cellward.recording import open_recording, write_recording
+from dsp.spectrum import power_spectra, shifted_power, windowed_frames
 
 SAMPLE_RATE_HZ = 2.4e6
 CENTER_FREQ_HZ = 897.0e6
@@ -60,9 +60,9 @@ def run_bench(seconds: float, repeats: int) -> int:
         contenders: dict[str, Callable[[], object]] = {
             "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta),
             "detector, noise only (read+convert+detect)": lambda: _detect_file(quiet),
-            "spectra: rocket-fft on a batch (dsp/spectrum)": lambda: _spectra(samples, geometry, _frames_fused),
-            "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _frames_per_frame),
-            "spectra: scipy.fft between numba kernels": lambda: _spectra(samples, geometry, _frames_scipy),
+            "spectra: scipy.fft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, power_spectra),
+            "spectra: rocket-fft on a batch in one kernel": lambda: _spectra(samples, geometry, _batch_in_kernel),
+            "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _per_frame_fft),
             "floor: numpy FFT + |X|^2": lambda: _numpy_floor(samples, geometry),
             "floor: FFTW (MEASURE, 1 thread) + |X|^2": _fftw_floor(samples, geometry),
         }
@@ -122,26 +122,11 @@ def _spectra(samples: np.ndarray, geometry, kernel: Callable) -> None:
         kernel(block, window, geometry.hop, out)
 
 
-def _frames_fused(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
-    from dsp.spectrum import power_spectra
-
-    power_spectra(block, window, hop, out)
-
-
 @njit(cache=True, nogil=True)
-def _window_frames(block: np.ndarray, window: np.ndarray, hop: int, frames: np.ndarray) -> None:
-    nfft = window.shape[0]
-    for t in range(frames.shape[0]):
-        for i in range(nfft):
-            frames[t, i] = block[t * hop + i] * window[i]
-
-
-@njit(cache=True, nogil=True)
-def _squared_magnitude(spectra: np.ndarray, out: np.ndarray) -> None:
-    for t in range(spectra.shape[0]):
-        for i in range(spectra.shape[1]):
-            v = spectra[t, i]
-            out[t, i] = v.real * v.real + v.imag * v.imag
+def _batch_in_kernel(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+    frames = np.empty(out.shape, np.complex64)
+    windowed_frames(block, window, hop, frames)
+    shifted_power(np.fft.fft(frames), out)
 
 
 @njit(cache=True, nogil=True)
@@ -155,16 +140,6 @@ def _per_frame_fft(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndar
         for i in range(nfft):
             v = spectrum[i]
             out[t, i] = v.real * v.real + v.imag * v.imag
-
-
-def _frames_per_frame(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
-    _per_frame_fft(block, window, hop, out)
-
-
-def _frames_scipy(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
-    frames = np.empty(out.shape, np.complex64)
-    _window_frames(block, window, hop, frames)
-    _squared_magnitude(scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True), out)
 
 
 def _numpy_floor(samples: np.ndarray, geometry) -> None:

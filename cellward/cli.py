@@ -18,6 +18,14 @@ bench_app = typer.Typer(help="Benchmarks that print figures (run on demand, neve
 app.add_typer(bench_app, name="bench")
 sensor_app = typer.Typer(help="The sensor node: scan, detect and report over MQTT.", no_args_is_help=True)
 app.add_typer(sensor_app, name="sensor")
+sim_app = typer.Typer(help="The site simulator: SigMF recordings, rtl_tcp sensors and detection events.")
+app.add_typer(sim_app, name="sim")
+
+SiteOption = Annotated[
+    str | None, typer.Option(help="Site file, or 'small' / 'reference' (default: the site the scenario names)")
+]
+ScenarioOption = Annotated[Path, typer.Option(help="Scenario file (YAML), e.g. sim/scenarios/evening.yaml")]
+SensorsOption = Annotated[str | None, typer.Option(help="Comma-separated sensor ids (default: every sensor)")]
 
 
 @app.command()
@@ -93,6 +101,73 @@ def bench_sensor(
 ) -> None:
     """CPU share of one core and peak RSS of one sensor scanning continuously at 2.4 MS/s."""
     from sensors.bench import run_bench
+
+    raise typer.Exit(run_bench(seconds))
+
+
+@sim_app.command("record")
+def sim_record(
+    scenario: ScenarioOption,
+    out: Annotated[Path, typer.Option(help="Directory for the recordings and their truth")],
+    site: SiteOption = None,
+    sensors: SensorsOption = None,
+    center_freq: Annotated[float | None, typer.Option(help="Tuner centre, Hz (default: first phone's carrier)")] = None,
+    sample_rate: Annotated[float, typer.Option(help="Sample rate, S/s")] = 2.4e6,
+    start: Annotated[float, typer.Option(help="Scenario time of the first sample, s")] = 0.0,
+    seconds: Annotated[float | None, typer.Option(help="Length, s (default: to the scenario's end)")] = None,
+) -> None:
+    """Per-sensor SigMF recordings (cu8) with the ground truth in <sensor>.truth.sigmf-meta and truth.jsonl."""
+    from sim.commands import run_record
+
+    raise typer.Exit(run_record(site, scenario, out, sensors, center_freq, sample_rate, start, seconds))
+
+
+@sim_app.command("serve")
+def sim_serve(
+    scenario: ScenarioOption,
+    site: SiteOption = None,
+    base_port: Annotated[int, typer.Option(help="Port of the first sensor; the others follow (0: any free)")] = 1234,
+    sensors: SensorsOption = None,
+) -> None:
+    """Each simulated sensor as an rtl_tcp server on 127.0.0.1, streaming in real time until Ctrl-C."""
+    from sim.commands import run_serve
+
+    raise typer.Exit(run_serve(site, scenario, base_port, sensors))
+
+
+@sim_app.command("events")
+def sim_events(
+    scenario: ScenarioOption,
+    site: SiteOption = None,
+    sensors: SensorsOption = None,
+    start: Annotated[float, typer.Option(help="Scenario time to start from, s")] = 0.0,
+    seconds: Annotated[float | None, typer.Option(help="Length, s (default: to the scenario's end)")] = None,
+) -> None:
+    """Detection-level observations per sensor (no IQ), one JSON object per line, in time order."""
+    from sim.commands import run_events
+
+    raise typer.Exit(run_events(site, scenario, sensors, start, seconds))
+
+
+@sim_app.command("truth")
+def sim_truth(
+    scenario: ScenarioOption,
+    site: SiteOption = None,
+    start: Annotated[float, typer.Option(help="Scenario time to start from, s")] = 0.0,
+    seconds: Annotated[float | None, typer.Option(help="Length, s (default: to the scenario's end)")] = None,
+) -> None:
+    """Ground truth of every burst (time, frequency, power, position, room, power at each sensor) as JSON Lines."""
+    from sim.commands import run_truth
+
+    raise typer.Exit(run_truth(site, scenario, start, seconds))
+
+
+@bench_app.command("sim")
+def bench_sim(
+    seconds: Annotated[float, typer.Option(help="Simulated seconds per site")] = 5.0,
+) -> None:
+    """Real-time factor of one simulated sensor's IQ at 2.4 MS/s on the small and reference sites."""
+    from sim.bench import run_bench
 
     raise typer.Exit(run_bench(seconds))
 

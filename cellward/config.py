@@ -13,6 +13,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: site files run to thousands of lines
 Location = tuple[int | str, ...]
 # checks that need the whole validated model (cross-references, geometry): (location, message) pairs
+# the messages name the item themselves ("room 'A-0-03': unknown zone"), so only the line is added
 Checks = Callable[[Any], Sequence[tuple[Location, str]]]
 
 
@@ -37,11 +38,13 @@ def _line_of(node: yaml.Node, location: tuple[int | str, ...]) -> int:
     return node.start_mark.line + 1
 
 
-def _format_problems(path: Path, root: yaml.Node, problems: Sequence[tuple[Location, str]]) -> str:
+def _format_problems(
+    path: Path, root: yaml.Node, problems: Sequence[tuple[Location, str]], name_fields: bool = True
+) -> str:
     lines = [f"{path}: {len(problems)} problem(s):"]
     for location, message in problems:
-        dotted = ".".join(str(part) for part in location) or "(top level)"
-        lines.append(f"  line {_line_of(root, location)}: {dotted}: {message}")
+        field = (".".join(str(part) for part in location) or "(top level)") + ": " if name_fields else ""
+        lines.append(f"  line {_line_of(root, location)}: {field}{message}")
     return "\n".join(lines)
 
 
@@ -67,7 +70,7 @@ def parse_yaml_model(
         raise ConfigError(_format_problems(source, root, problems)) from None
     problems = list(checks(result)) if checks else []
     if problems:
-        raise ConfigError(_format_problems(source, root, problems))
+        raise ConfigError(_format_problems(source, root, problems, name_fields=False))
     return result
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,16 +27,7 @@ def blank_impulses(z: np.ndarray, usable: slice, config: ImpulseConfig = Impulse
 
     Runs touching the first or last frame are left alone: they may continue beyond the buffer.
     """
-    hot = z[:, usable] > 2.0
-    n = hot.shape[1]
-    near_low, near_high = slice(n // 20, n // 5), slice(n - n // 5, n - n // 20)
-    # an impulse reaches both sides of the band (short of the roll-off at the very edges); a wide phone
-    # burst such as an SRS symbol leaves one side quiet
-    full = (
-        (hot.mean(axis=1) > config.full_band_share)
-        & (hot[:, near_low].mean(axis=1) > 0.5)
-        & (hot[:, near_high].mean(axis=1) > 0.5)
-    )
+    full = _full_band_frames(z, usable.start, usable.stop, config.full_band_share)
     if not full.any():
         return 0
     edges = np.diff(np.concatenate(([0], full.view(np.int8), [0])))
@@ -48,3 +40,29 @@ def blank_impulses(z: np.ndarray, usable: slice, config: ImpulseConfig = Impulse
         z[lo:hi] = 1.0
         blanked += hi - lo
     return blanked
+
+
+@njit(cache=True, nogil=True)
+def _full_band_frames(z: np.ndarray, low: int, high: int, full_band_share: float) -> np.ndarray:
+    """Frames where more than `full_band_share` of bins [low, high) stand 3 dB over the floor, reaching
+    both sides of the band (short of the roll-off at the very edges): a wide phone burst such as an SRS
+    symbol leaves one side quiet."""
+    n = high - low
+    near_low = (low + n // 20, low + n // 5)
+    near_high = (low + n - n // 5, low + n - n // 20)
+    full = np.zeros(z.shape[0], np.bool_)
+    for t in range(z.shape[0]):
+        hot = hot_low = hot_high = 0
+        for k in range(low, high):
+            if z[t, k] > 2.0:
+                hot += 1
+                if near_low[0] <= k < near_low[1]:
+                    hot_low += 1
+                elif near_high[0] <= k < near_high[1]:
+                    hot_high += 1
+        full[t] = (
+            hot > full_band_share * n
+            and hot_low > 0.5 * (near_low[1] - near_low[0])
+            and hot_high > 0.5 * (near_high[1] - near_high[0])
+        )
+    return full

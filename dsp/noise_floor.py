@@ -32,66 +32,77 @@ class FloorConfig:
 
 
 class NoiseFloor:
-    """Streaming floor for `nfft` bins, in mean noise power per bin (linear, full-scale units)."""
+    """Streaming floor for `nfft` bins, in mean noise power per bin (linear, full-scale units).
+
+    The state is kept as the reciprocal of the tracked median per bin (scaled to mean power), so the
+    per-cell work is multiplications only: every update of the level is a multiplicative step anyway.
+    """
 
     def __init__(self, nfft: int, config: FloorConfig = FloorConfig()) -> None:
         self.config = config
-        self.tracked = np.ones(nfft, np.float64)  # median of |X|^2 per bin
-        self.previous = np.zeros(nfft, np.float32)  # last spectrum, for the gate's local mean
-        self.seeded = False
         self._mean_per_tracked = 1.0 / math.log(2)
+        self.inverse_mean = np.ones(nfft, np.float64)  # 1 / (mean noise power per bin)
+        self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
+        self.seeded = False
 
     def normalise(self, spectra: np.ndarray, out: np.ndarray) -> None:
         """Track the floor through `spectra` (frames, nfft) and write spectra / floor into `out`."""
         if not self.seeded and spectra.shape[0] > 0:
             median = np.median(spectra[: self.config.seed_frames], axis=0).astype(np.float64)
-            self.tracked[:] = np.maximum(median, 1e-30)
-            self.previous[:] = spectra[0]
+            self.inverse_mean[:] = 1.0 / (np.maximum(median, 1e-30) * self._mean_per_tracked)
+            self.previous_sums[:] = _three_bin_sums(spectra[0])
             self.seeded = True
         c = self.config
         _track_and_normalise(
             spectra,
-            self.tracked,
-            self.previous,
+            self.inverse_mean,
+            self.previous_sums,
+            math.exp(0.5 * c.step_nepers),  # the level steps down: its reciprocal up
             math.exp(-0.5 * c.step_nepers),
-            math.exp(0.5 * c.step_nepers),
-            math.exp(0.5 * c.gated_step_nepers),
-            10 ** (c.gate_db / 10),
+            math.exp(-0.5 * c.gated_step_nepers),
+            6.0 * 10 ** (c.gate_db / 10),
             self._mean_per_tracked,
             out,
         )
 
     def mean_power_per_bin(self) -> np.ndarray:
         """Current floor, mean noise power per bin (linear)."""
-        return self.tracked * self._mean_per_tracked
+        return 1.0 / self.inverse_mean
+
+
+def _three_bin_sums(row: np.ndarray) -> np.ndarray:
+    padded = np.concatenate((row[:1], row, row[-1:])).astype(np.float32)
+    return padded[:-2] + padded[1:-1] + padded[2:]
 
 
 @njit(cache=True, nogil=True)
 def _track_and_normalise(
     spectra: np.ndarray,
-    tracked: np.ndarray,
-    previous: np.ndarray,
-    step_down: float,
-    step_up: float,
-    gated_step_up: float,
-    gate_ratio: float,
+    inverse_mean: np.ndarray,
+    previous_sums: np.ndarray,
+    inverse_step_down: float,
+    inverse_step_up: float,
+    inverse_gated_step_up: float,
+    gate_sum: float,
     mean_per_tracked: float,
     out: np.ndarray,
 ) -> None:
+    """z = P / floor per cell; the floor steps toward the median, or leaks when the six-cell sum (three
+    bins in this frame and the last) exceeds `gate_sum` floors. Edge bins repeat themselves."""
     frames, nbins = spectra.shape
+    sums = np.empty(nbins, np.float32)
     for t in range(frames):
         row = spectra[t]
         for k in range(nbins):
-            lo = max(k - 1, 0)
-            hi = min(k + 1, nbins - 1)
-            local = (row[lo] + row[k] + row[hi] + previous[lo] + previous[k] + previous[hi]) / 6.0
-            p = row[k]
-            level = tracked[k]
-            out[t, k] = p / (level * mean_per_tracked)
-            if local >= level * mean_per_tracked * gate_ratio:
-                tracked[k] = level * gated_step_up
-            elif p < level:
-                tracked[k] = level * step_down
+            sums[k] = row[max(k - 1, 0)] + row[k] + row[min(k + 1, nbins - 1)]
+        for k in range(nbins):
+            inverse = inverse_mean[k]
+            z = row[k] * inverse
+            out[t, k] = z
+            if (sums[k] + previous_sums[k]) * inverse >= gate_sum:
+                inverse_mean[k] = inverse * inverse_gated_step_up
+            elif z * mean_per_tracked < 1.0:
+                inverse_mean[k] = inverse * inverse_step_down
             else:
-                tracked[k] = level * step_up
-        previous[:] = row
+                inverse_mean[k] = inverse * inverse_step_up
+        previous_sums[:] = sums

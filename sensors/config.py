@@ -51,7 +51,7 @@ class SensorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site: NodeId = Field(description="site id (topic level)")
     sensor_id: NodeId = Field(description="this sensor's id, as in the site model")
-    source: SourceConfig = Field(description="where IQ comes from (kind: rtlsdr, rtl_tcp, sigmf, scene, soapy)")
+    source: SourceConfig = Field(description="where IQ comes from (kind: rtlsdr, rtl_tcp, sigmf, sim, scene, soapy)")
     mqtt: MqttConfig
     signing_key: Path = Field(description="this sensor's Ed25519 private key (PEM), from `cellward sensor keygen`")
     controller_keyring: Path | None = Field(
@@ -81,9 +81,13 @@ def load_sensor_config(path: Path) -> SensorConfig:
         for name in ("signing_key", "controller_keyring", "state_dir")
         if _resolve(base, getattr(config, name)) is not None
     }
-    source_path = getattr(config.source, "path", None)
-    if source_path is not None and not Path(source_path).is_absolute():
-        config.source.path = base / source_path  # type: ignore[union-attr]
+    for name in ("path", "scenario"):  # the SigMF recording, the simulator's scenario
+        value = getattr(config.source, name, None)
+        if value is not None and not Path(value).is_absolute():
+            setattr(config.source, name, base / value)
+    site = getattr(config.source, "site", None)
+    if site not in (None, "small", "reference") and not Path(site).is_absolute():
+        config.source.site = str(base / site)  # type: ignore[union-attr]
     if config.mqtt.password_file is not None and not config.mqtt.password_file.is_absolute():
         config.mqtt.password_file = base / config.mqtt.password_file
     if config.mqtt.tls is not None:

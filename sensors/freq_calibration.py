@@ -4,8 +4,8 @@ A GSM BCCH carrier sends a frequency-correction burst (FCCH) every 10 TDMA frame
 which GMSK turns into a pure tone at carrier + 1625/24 kHz (67.708 kHz). Tuned to the carrier with no
 correction, a tuner whose crystal runs fast by e sees that tone at 67.708 kHz - e * f_tuned, so
     ppm = (f_expected_offset - f_measured_offset) / f_tuned * 1e6.
-The tone is found as the sharpest peak of a long averaged spectrum (FCCH concentrates into one bin
-while the normal bursts spread over 200 kHz), refined by parabolic interpolation of the log power.
+The tone is found coarsely as the strongest short-spectrum bin over time (an FCCH burst concentrates
+into one 2.3 kHz bin while the normal bursts spread over 200 kHz), then finely from its phase advance.
 A steady carrier of known frequency (a beacon, a signal generator) can be measured the same way.
 LTE PSS correlation is not implemented yet.
 """
@@ -38,41 +38,55 @@ def measure_ppm_from_tone(
     tuned_hz: float,
     tone_hz: float,
     max_ppm: float = 100.0,
-    nfft: int = 1 << 15,
-    min_peak_db: float = 15.0,
+    min_peak_db: float = 6.0,  # above the strongest noise maximum, which sits ~9 dB over the mean
     method: str = "tone",
 ) -> PpmMeasurement:
-    """Frequency error from a tone whose true frequency is `tone_hz`, in samples tuned (uncorrected) to `tuned_hz`."""
+    """Frequency error from a tone whose true frequency is `tone_hz`, in samples tuned (uncorrected) to `tuned_hz`.
+
+    Coarse: spectra of 1024 samples (2.3 kHz bins, about one FCCH burst long), the maximum over time of
+    each bin, and the strongest bin inside +-max_ppm of where the tone should be. Fine: mix the capture
+    down by the coarse frequency, smooth it to +-4 kHz, and take the mean phase advance over a lag of L
+    samples where the tone is on: f = arg(sum z[n+L] z*[n]) * fs / (2 pi L).
+    """
+    nfft = 1024
     expected = tone_hz - tuned_hz
-    search = max_ppm * 1e-6 * tuned_hz + 2 * sample_rate_hz / nfft
-    if abs(expected) + search > sample_rate_hz / 2:
+    search = max_ppm * 1e-6 * tuned_hz
+    if abs(expected) + search > 0.45 * sample_rate_hz:
         raise CalibrationFailed(
-            f"tone at {tone_hz / 1e6:.4f} MHz lies outside the capture tuned to {tuned_hz / 1e6:.4f}"
+            f"tone at {tone_hz / 1e6:.4f} MHz lies outside the capture tuned to {tuned_hz / 1e6:.4f} MHz"
         )
-    frames = len(samples) // nfft
-    if frames < 1:
-        raise CalibrationFailed(f"need at least {nfft} samples to measure the tone, got {len(samples)}")
-    window = np.hanning(nfft).astype(np.float32)
-    blocks = samples[: frames * nfft].reshape(frames, nfft) * window
-    # max over frames keeps a tone that is on only part of the time (FCCH: 1 frame in 10)
-    spectra = np.abs(np.fft.fftshift(np.fft.fft(blocks, axis=1), axes=1)) ** 2
-    power = np.maximum(spectra.max(axis=0), 1e-30)
+    frames = (len(samples) - nfft) // (nfft // 2) + 1
+    if frames < 8:
+        raise CalibrationFailed(f"need at least {9 * nfft // 2} samples to measure the tone, got {len(samples)}")
+    index = np.arange(nfft)[None, :] + (nfft // 2) * np.arange(frames)[:, None]
+    spectra = np.abs(np.fft.fftshift(np.fft.fft(samples[index] * np.hanning(nfft), axis=1), axes=1)) ** 2
+    # the maximum over time keeps a tone that is on only part of the time (FCCH: 1 frame in 10)
+    level_db = 10 * np.log10(np.maximum(spectra.max(axis=0), 1e-30))
     freqs = (np.arange(nfft) - nfft // 2) * sample_rate_hz / nfft
-    # the dongle's DC spike is a tone too: never take it for the reference (tune the capture off the tone)
-    inside = np.flatnonzero((np.abs(freqs - expected) <= search) & (np.abs(freqs) > 4 * sample_rate_hz / nfft))
-    peak = inside[np.argmax(power[inside])]
-    level_db = 10 * np.log10(power)
+    # the dongle's DC spike is a tone too: never take it for the reference (the capture is tuned off the tone)
+    inside = np.flatnonzero((np.abs(freqs - expected) <= search) & (np.abs(freqs) > 2 * sample_rate_hz / nfft))
+    peak = inside[np.argmax(level_db[inside])]
     contrast = float(level_db[peak] - np.median(level_db[inside]))
     if contrast < min_peak_db:
         raise CalibrationFailed(
             f"no tone near {tone_hz / 1e6:.4f} MHz stands {min_peak_db:.0f} dB above its surroundings "
             f"(best {contrast:.1f} dB); pick a stronger reference carrier"
         )
-    a, b, c = level_db[peak - 1], level_db[peak], level_db[peak + 1]
-    shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
-    measured = freqs[peak] + shift * sample_rate_hz / nfft
+    coarse = float(freqs[peak])
+    lag = max(8, round(sample_rate_hz / 8e3))
+    n = np.arange(len(samples))
+    mixed = samples * np.exp(-2j * np.pi * coarse / sample_rate_hz * n)
+    summed = np.cumsum(np.concatenate([[0], mixed]))
+    smooth = (summed[lag:] - summed[:-lag]) / lag
+    power = np.abs(smooth) ** 2
+    on = power > 0.25 * power.max()
+    both = on[lag:] & on[:-lag]
+    if not both.any():
+        raise CalibrationFailed(f"the tone near {tone_hz / 1e6:.4f} MHz is too short to measure")
+    advance = np.sum(smooth[lag:][both] * np.conj(smooth[:-lag][both]))
+    measured = coarse + float(np.angle(advance)) * sample_rate_hz / (2 * np.pi * lag)
     ppm = (expected - measured) / tuned_hz * 1e6
-    return PpmMeasurement(float(ppm), tone_hz, float(measured), contrast, method)
+    return PpmMeasurement(float(ppm), tone_hz, measured, contrast, method)
 
 
 def measure_ppm_gsm_fcch(

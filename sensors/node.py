@@ -450,7 +450,7 @@ class SensorNode:
                 except CalibrationFailed as exc:
                     problems.append(str(exc))
                     continue
-                self.ppm = result.ppm
+                self.ppm = round(result.ppm, 3)
                 method = "gsm_fcch" if result.method == "gsm_fcch" else "configured"
                 self.calibration = CalibrationState(
                     ppm=round(result.ppm, 3), method=method, measured_at=self.clock(), reference_hz=reference

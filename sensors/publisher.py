@@ -83,6 +83,8 @@ class Publisher:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[int, int] = {}  # paho mid -> spool id
+        self._acked_early: set[int] = set()
+        self._generation = 0  # bumped on every (dis)connect; a batch from an older generation stops
         self._last_sent_id = 0
         self._will_seq = 0
         self._client = self._make_client()
@@ -169,21 +171,32 @@ class Publisher:
         return seq
 
     def _send_loop(self) -> None:
+        # Never call into paho while holding self._lock: paho runs on_publish with its own mutex held,
+        # and on_publish takes self._lock, so the two orders would deadlock.
         while not self._stop.is_set():
             if not self.connected.is_set():
                 self.connected.wait(0.2)
                 continue
             with self._lock:
+                generation, after = self._generation, self._last_sent_id
                 room = self.config.inflight_max - len(self._inflight)
-                batch = self.spool.peek(self._last_sent_id, room) if room > 0 else []
-                for item in batch:
-                    if not self.connected.is_set():
-                        break
-                    info = self._client.publish(item.topic, item.payload, qos=1, retain=item.retain)
-                    if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                        break  # connection lost mid-batch; on_disconnect rewinds
-                    self._inflight[info.mid] = item.id
+            batch = self.spool.peek(after, room) if room > 0 else []
+            for item in batch:
+                info = self._client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    break  # connection lost mid-batch; on_disconnect rewinds
+                with self._lock:
+                    if generation != self._generation:
+                        break  # a disconnect rewound the queue meanwhile: start again from the oldest
                     self._last_sent_id = item.id
+                    if info.mid in self._acked_early:
+                        self._acked_early.discard(info.mid)
+                        acked = True
+                    else:
+                        self._inflight[info.mid] = item.id
+                        acked = False
+                if acked:
+                    self.spool.remove(item.id)
             if not batch:
                 self._wake.wait(0.2)
                 self._wake.clear()
@@ -207,7 +220,9 @@ class Publisher:
         )
         with self._lock:
             self._inflight.clear()
+            self._acked_early.clear()
             self._last_sent_id = 0
+            self._generation += 1
         self.connected.set()
         self._wake.set()
         self.log.info("mqtt_connected", host=self.config.host, port=self.config.port, spooled=self.spool.depth)
@@ -217,7 +232,9 @@ class Publisher:
         with self._lock:
             # whatever was not acknowledged goes again, from the oldest, after the reconnect
             self._inflight.clear()
+            self._acked_early.clear()
             self._last_sent_id = 0
+            self._generation += 1
         if not self._stop.is_set():
             self._arm_will()
             self._set_will(client)
@@ -226,6 +243,8 @@ class Publisher:
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         with self._lock:
             spool_id = self._inflight.pop(mid, None)
+            if spool_id is None:
+                self._acked_early.add(mid)  # the PUBACK beat the sender's bookkeeping
         if spool_id is not None:
             self.spool.remove(spool_id)
             self._wake.set()

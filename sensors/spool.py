@@ -46,11 +46,14 @@ class Spool:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+        self._db.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # WAL + NORMAL: survives a process crash; a power cut may lose the last commits
         self._db.executescript(SCHEMA)
-        self._depth, self._bytes = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
-        ).fetchone()
+        self._depth, self._bytes = self._totals()
+
+    def _totals(self) -> tuple[int, int]:
+        return self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox").fetchone()
 
     def close(self) -> None:
         with self._lock:

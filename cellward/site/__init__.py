@@ -1,32 +1,25 @@
-"""The site model: geometry, zones, materials, sensors and blockers of a prison, and its propagation.
+"""The site model: a prison's geometry, materials, zones, sensors and blockers, and the propagation over it.
 
-The simulator uses it to make signals and the controller to locate them (SYSTEM.md 1).
+Shared by the simulator (to make signals) and the controller (to locate them); imports none of the parts.
 """
 
-from cellward.site.model import BlockerUnit, Material, SensorPlacement, SiteFile, Zone
-from cellward.site.site import (
-    Room,
-    Site,
-    SiteError,
-    WallSegment,
-    load_site,
-    point_in_polygon,
-    reference_site_path,
-    small_site_path,
-)
+from cellward.site.load import SiteError, load_site, parse_site, reference_site_path, small_site_path
+from cellward.site.model import BlockerUnit, FloorSlab, Material, Room, SensorPlacement, Wall, Wing, Zone
+from cellward.site.site import Site
 
 __all__ = [
     "BlockerUnit",
+    "FloorSlab",
     "Material",
     "Room",
     "SensorPlacement",
     "Site",
     "SiteError",
-    "SiteFile",
-    "WallSegment",
+    "Wall",
+    "Wing",
     "Zone",
     "load_site",
-    "point_in_polygon",
+    "parse_site",
     "reference_site_path",
     "small_site_path",
 ]

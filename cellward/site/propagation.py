@@ -1,231 +1,251 @@
-"""Radio propagation in and around the site: the levels the simulator makes and the locator predicts.
+"""Indoor path loss over a site (COST-231 multi-wall model), shadowing, fading and the received level at a sensor.
 
-Indoor path loss is the COST-231 multi-wall model (as in ITU-R P.1238's site-specific form):
+    L(d, f) = L_FS(d0, f) + 10 n log10(d / d0) + L_c + s_w * sum_i L_wall,i(f) + s_f * Lbar_f(f) * k^((k+2)/(k+1) - b)
 
-    L(d, f) = 20 log10(4 pi f / c) + 10 n log10(d / 1 m) + sum_i L_wall,i(f)
-              + k_f^((k_f + 2)/(k_f + 1) - b) L_floor(f)
-
-with n = 2 (free space between obstacles) by default, one term per wall the straight path crosses (by
-its material, interpolated in log-frequency), k_f floors crossed and b = 0.46 (COST-231's empirical
-floor term: each further floor costs less, because some energy goes round through windows and shafts).
-Shadowing is log-normal with sigma `sigma_db` and an exponential spatial correlation
-exp(-distance / decorrelation_m) (Gudmundson), drawn per sensor as a smooth random field so that two
-nearby transmitters see nearly the same excess loss at one sensor. Per-burst fading is Rician.
-The outdoor path to the serving base station (which sets a phone's transmit power through power
-control) is Okumura-Hata below 1500 MHz and COST-231 Hata above, for an urban macro cell.
+L_FS(d0, f) = 20 log10(4 pi d0 f / c) is free space at the reference distance, n the distance exponent (2 in the
+multi-wall model, where the walls carry the excess), L_wall,i each crossed wall's material loss at f, k the number
+of floor slabs crossed, Lbar_f their mean material loss and b = 0.46 the COST-231 empirical factor that makes
+each further floor cost less. The wall and floor terms together are capped (max_penetration_loss_db): a straight
+line through dozens of walls would otherwise predict losses that the energy going round them never suffers.
+Parameters live in `PropagationParams` so a simulation's "truth" can differ from
+the model a locator assumes.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict, Field
 
-from cellward.site.model import Point3, SensorPlacement
+from cellward.site.fading import fading_db
+from cellward.site.geometry import floor_crossings, wall_crossings
+from cellward.site.model import SensorPlacement
+from cellward.site.outdoor import outdoor_path_loss_db
+from cellward.site.shadowing import ShadowingMaps
 from cellward.site.site import Site
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
-RANDOM_FEATURES = 256  # cosines summed per shadowing field: enough for a near-Gaussian field
+
+__all__ = ["PathLossTerms", "PropagationModel", "PropagationParams", "outdoor_path_loss_db"]
+
+
+class PropagationParams(BaseModel):
+    """Every tunable of the propagation model, with defaults and their sources in docs/site.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path_loss_exponent: float = Field(2.0, gt=0, description="Distance exponent n (2 = free space; walls add the rest)")
+    reference_distance_m: float = Field(1.0, gt=0, description="Reference distance d0 of the free-space term, m")
+    min_distance_m: float = Field(0.5, gt=0, description="Distances below this are clamped (near field), m")
+    constant_loss_db: float = Field(0.0, description="Constant L_c of the multi-wall model, dB")
+    wall_loss_scale: float = Field(1.0, ge=0, description="Multiplier s_w on every wall's material loss")
+    floor_loss_scale: float = Field(1.0, ge=0, description="Multiplier s_f on every slab's material loss")
+    floor_b: float = Field(0.46, description="COST-231 nonlinear floor factor b")
+    max_penetration_loss_db: float = Field(
+        80.0,
+        gt=0,
+        description="Cap on wall + floor loss: past it, energy arriving round the walls (corridors, windows, "
+        "outside) dominates, which a straight-line wall count does not see",
+    )
+    shadowing_sigma_db: float = Field(4.0, ge=0, description="Log-normal shadowing standard deviation, dB")
+    decorrelation_m: float = Field(3.0, gt=0, description="Gudmundson decorrelation distance d_corr, m")
+    shadowing_grid_m: float = Field(0.5, gt=0, description="Spacing of the shadowing field's grid, m")
+    fading_k_db: float | None = Field(3.0, description="Rician K factor of per-burst fading, dB (null = Rayleigh)")
+    coherence_bandwidth_hz: float = Field(5e6, gt=0, description="Indoor coherence bandwidth for fading diversity")
+    building_entry_loss_db: float = Field(
+        20.0, ge=0, description="Extra loss from an indoor phone to the outdoor serving cell (heavy masonry)"
+    )
 
 
 @dataclass(frozen=True)
-class PropagationParams:
-    """Everything the propagation model assumes. The simulator's truth and the locator's model may
-    use different values (the locator must not share the simulator's exact physics)."""
+class PathLossTerms:
+    """The parts of one path loss, for explanations and tests."""
 
-    exponent: float = 2.0
-    floor_b: float = 0.46
-    wall_loss_offset_db: float = 0.0  # added to every wall (a site whose walls are heavier than modelled)
-    material_offset_db: dict[str, float] = field(default_factory=dict)  # per material
-    wall_variation_db: float = 0.0  # per-wall random deviation from the material's loss (truth only)
-    variation_seed: int = 0
-    sigma_db: float = 4.0  # log-normal shadowing
-    decorrelation_m: float = 5.0
-    rician_k_db: float = 3.0  # per-burst fading
+    distance_m: float
+    distance_loss_db: float
+    walls: int
+    wall_loss_db: float
+    floors: int
+    floor_loss_db: float
 
-
-def free_space_loss_1m_db(freq_hz: float) -> float:
-    return 20 * math.log10(4 * math.pi * freq_hz / SPEED_OF_LIGHT_M_S)
-
-
-def outdoor_path_loss_db(distance_m: float, freq_hz: float, base_height_m: float = 30.0, mobile_height_m: float = 1.5):
-    """Median loss to an urban macro cell: Okumura-Hata (< 1500 MHz) or COST-231 Hata, never below free space."""
-    f_mhz = freq_hz / 1e6
-    d_km = max(distance_m, 20.0) / 1e3
-    a_hm = (1.1 * math.log10(f_mhz) - 0.7) * mobile_height_m - (1.56 * math.log10(f_mhz) - 0.8)
-    slope = (44.9 - 6.55 * math.log10(base_height_m)) * math.log10(d_km)
-    if f_mhz < 1500:
-        loss = 69.55 + 26.16 * math.log10(f_mhz) - 13.82 * math.log10(base_height_m) - a_hm + slope
-    else:
-        loss = 46.3 + 33.9 * math.log10(f_mhz) - 13.82 * math.log10(base_height_m) - a_hm + slope + 3.0
-    return max(loss, free_space_loss_1m_db(freq_hz) + 20 * math.log10(max(distance_m, 1.0)))
-
-
-def fading_db(rng: np.random.Generator, size: int | tuple[int, ...], k_db: float) -> np.ndarray:
-    """Rician power fading in dB (mean power 1): per-burst variation of a received level."""
-    k = 10 ** (k_db / 10)
-    scatter = (rng.standard_normal(size) + 1j * rng.standard_normal(size)) * math.sqrt(0.5 / (k + 1))
-    power = np.abs(math.sqrt(k / (k + 1)) + scatter) ** 2
-    return 10 * np.log10(np.maximum(power, 1e-12))
+    @property
+    def total_db(self) -> float:
+        return self.distance_loss_db + self.wall_loss_db + self.floor_loss_db
 
 
 class PropagationModel:
-    """Path loss, shadowing and received levels for one site under one set of parameters."""
+    """Path loss, shadowing, fading and received power over one site with one set of parameters."""
 
     def __init__(self, site: Site, params: PropagationParams | None = None) -> None:
         self.site = site
         self.params = params or PropagationParams()
-        walls = site.walls
-        self._wall_a = np.array([w.a for w in walls], np.float64).reshape(-1, 2)
-        self._wall_b = np.array([w.b for w in walls], np.float64).reshape(-1, 2)
-        self._wall_landing = np.array([w.landing for w in walls], np.int64)
-        self._wall_material = [w.material for w in walls]
-        rng = np.random.default_rng(self.params.variation_seed)
-        self._wall_variation = rng.normal(0.0, self.params.wall_variation_db, len(walls))
-        self._loss_cache: dict[float, np.ndarray] = {}
-        self._fields: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._sensor_index = {s.id: i for i, s in enumerate(site.sensors)}
+        self._shadowing: ShadowingMaps | None = None
 
-    # ---- path loss -------------------------------------------------------------------------------
+    # -- mean path loss ------------------------------------------------------------------------------------
 
-    def wall_losses_db(self, freq_hz: float) -> np.ndarray:
-        """Loss of each resolved wall at this frequency (dB), offsets and variation included."""
-        key = round(freq_hz, -3)
-        if key not in self._loss_cache:
-            p = self.params
-            materials = self.site.materials
-            base = np.array(
-                [materials[m].loss_at(freq_hz) + p.material_offset_db.get(m, 0.0) for m in self._wall_material]
-            )
-            self._loss_cache[key] = np.maximum(base + p.wall_loss_offset_db + self._wall_variation, 0.0)
-        return self._loss_cache[key]
+    def path_loss_terms_many(
+        self, tx_points: np.ndarray, rx_points: np.ndarray, freq_hz: float
+    ) -> dict[str, np.ndarray]:
+        """Arrays of distance_m, distance_loss_db, walls, wall_loss_db, floors, floor_loss_db for each pair.
 
-    def wall_loss_db_many(self, tx_points: np.ndarray, rx: Point3, per_wall_db: np.ndarray) -> np.ndarray:
-        """Sum of `per_wall_db` over the walls the straight path from each transmitter to `rx` crosses, a
-        wall counting when the path is on the wall's landing where it passes it."""
-        tx = np.atleast_2d(np.asarray(tx_points, np.float64))
-        return _crossed_wall_sums(
-            tx,
-            np.asarray(rx, np.float64),
-            self._wall_a,
-            self._wall_b,
-            self._wall_landing,
-            np.asarray(per_wall_db, np.float64),
-            self.site.floor_height_m,
-        )
-
-    def floors_between(self, tx_points: np.ndarray, rx: Point3) -> np.ndarray:
-        tx = np.atleast_2d(np.asarray(tx_points, np.float64))
-        h = self.site.floor_height_m
-        tx_landing = np.floor(tx[:, 2] / h).clip(0, None)
-        return np.abs(tx_landing - max(0.0, math.floor(rx[2] / h)))
-
-    def path_loss_db_many(self, tx_points: np.ndarray, rx: Point3, freq_hz: float) -> np.ndarray:
-        """Mean path loss (dB, no shadowing) from each of N transmitters (N, 3) to one receiver."""
-        tx = np.atleast_2d(np.asarray(tx_points, np.float64))
-        distance = np.maximum(np.linalg.norm(tx - np.asarray(rx, np.float64), axis=1), 1.0)
-        loss = free_space_loss_1m_db(freq_hz) + 10 * self.params.exponent * np.log10(distance)
-        loss = loss + self.wall_loss_db_many(tx, rx, self.wall_losses_db(freq_hz))
-        floors = self.floors_between(tx, rx)
-        floor_loss = self.site.materials[self.site.floor_material].loss_at(freq_hz)
-        exponent = (floors + 2) / (floors + 1) - self.params.floor_b
-        return loss + np.where(floors > 0, floors**exponent * floor_loss, 0.0)
-
-    def path_loss_db(self, tx: Point3, rx: Point3, freq_hz: float) -> float:
-        return float(self.path_loss_db_many(np.asarray([tx]), rx, freq_hz)[0])
-
-    def wall_and_floor_counts(self, tx: Point3, rx: Point3) -> tuple[int, int]:
-        one_each = np.ones(self._wall_landing.shape[0])
-        walls = self.wall_loss_db_many(np.asarray([tx]), rx, one_each)[0]
-        return round(walls), int(self.floors_between(np.asarray([tx]), rx)[0])
-
-    # ---- shadowing and levels --------------------------------------------------------------------
-
-    def shadowing_db_many(self, tx_points: np.ndarray, sensor_id: str, seed: int) -> np.ndarray:
-        """Correlated log-normal shadowing (dB) at one sensor for transmitters at (N, 3) points.
-
-        A sum of random cosines whose wave vectors follow a 3-D Student-t with one degree of freedom
-        scaled by 1 / decorrelation_m has exactly the exponential correlation exp(-d / decorrelation_m)
-        (the Matern-1/2 kernel's spectrum); the same (sensor, seed) always gives the same field.
+        tx_points (N, 3) and rx_points (N, 3) or (3,) in metres; the sum of the *_db arrays is the path loss.
         """
-        waves, phases = self._field(sensor_id, seed)
-        points = np.atleast_2d(np.asarray(tx_points, np.float64))
-        scale = self.params.sigma_db * math.sqrt(2.0 / RANDOM_FEATURES)
-        return scale * np.cos(points @ waves.T + phases).sum(axis=1)
+        p = self.params
+        a = np.ascontiguousarray(np.atleast_2d(np.asarray(tx_points, float)))
+        b = np.ascontiguousarray(np.broadcast_to(np.asarray(rx_points, float), a.shape))
+        geo = self.site.geometry
+        walls, wall_loss = wall_crossings(a, b, geo.wall_segments, geo.wall_z, geo.wall_losses_db(freq_hz))
+        floors, slab_loss = floor_crossings(
+            a, b, geo.slab_z, geo.slab_vertices, geo.slab_offsets, geo.slab_boxes, geo.slab_losses_db(freq_hz)
+        )
+        distance = np.maximum(np.linalg.norm(b - a, axis=1), p.min_distance_m)
+        free_space_d0 = 20.0 * math.log10(4.0 * math.pi * p.reference_distance_m * freq_hz / SPEED_OF_LIGHT_M_S)
+        distance_loss = (
+            free_space_d0
+            + 10.0 * p.path_loss_exponent * np.log10(distance / p.reference_distance_m)
+            + p.constant_loss_db
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_slab = np.where(floors > 0, slab_loss / np.maximum(floors, 1), 0.0)
+            exponent = (floors + 2.0) / (floors + 1.0) - p.floor_b
+            floor_loss = np.where(floors > 0, mean_slab * np.power(np.maximum(floors, 1), exponent), 0.0)
+        wall_loss = p.wall_loss_scale * wall_loss
+        floor_loss = p.floor_loss_scale * floor_loss
+        # Past the cap, scale both parts down together so their sum is the cap and each keeps its share.
+        penetration = wall_loss + floor_loss
+        shrink = np.where(
+            penetration > p.max_penetration_loss_db, p.max_penetration_loss_db / np.maximum(penetration, 1e-12), 1.0
+        )
+        return {
+            "distance_m": distance,
+            "distance_loss_db": distance_loss,
+            "walls": walls,
+            "wall_loss_db": wall_loss * shrink,
+            "floors": floors,
+            "floor_loss_db": floor_loss * shrink,
+        }
 
-    def shadowing_db(self, tx: Point3, sensor_id: str, seed: int) -> float:
-        return float(self.shadowing_db_many(np.asarray([tx]), sensor_id, seed)[0])
+    def path_loss_db_many(self, tx_points: np.ndarray, rx_xyz: np.ndarray, freq_hz: float) -> np.ndarray:
+        """Mean path loss (dB, no shadowing) from each of tx_points (N, 3) to rx (3,) or to rx_points (N, 3)."""
+        t = self.path_loss_terms_many(tx_points, rx_xyz, freq_hz)
+        return t["distance_loss_db"] + t["wall_loss_db"] + t["floor_loss_db"]
 
-    def _field(self, sensor_id: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        key = (sensor_id, seed)
-        if key not in self._fields:
-            rng = np.random.default_rng([zlib.crc32(sensor_id.encode()), seed])
-            normal = rng.standard_normal((RANDOM_FEATURES, 3))
-            chi = np.abs(rng.standard_normal((RANDOM_FEATURES, 1)))  # chi with one degree of freedom
-            waves = normal / chi / self.params.decorrelation_m
-            self._fields[key] = (waves, rng.uniform(0, 2 * math.pi, RANDOM_FEATURES))
-        return self._fields[key]
+    def path_loss_db(self, tx_xyz: ArrayLike, rx_xyz: ArrayLike, freq_hz: float) -> float:
+        """Mean path loss in dB between two points (no shadowing), deterministic."""
+        return float(self.path_loss_db_many(np.asarray(tx_xyz, float)[None, :], rx_xyz, freq_hz)[0])
 
-    def received_power_dbm(
-        self, tx_power_dbm: float, tx: Point3, sensor: SensorPlacement, freq_hz: float, shadowing_db: float = 0.0
-    ) -> float:
-        """Level at the sensor's receiver input: tx - path loss + shadowing + antenna gain - cable loss,
-        plus the sensor's calibration offset (what its dBm reading shows for this true level)."""
-        return (
-            tx_power_dbm
-            - self.path_loss_db(tx, sensor.position, freq_hz)
-            + shadowing_db
-            + sensor.antenna_gain_dbi
-            - sensor.cable_loss_db
-            + sensor.calibration_offset_db
+    def path_loss_terms(self, tx_xyz: ArrayLike, rx_xyz: ArrayLike, freq_hz: float) -> PathLossTerms:
+        """The parts of the path loss between two points."""
+        t = self.path_loss_terms_many(np.asarray(tx_xyz, float)[None, :], rx_xyz, freq_hz)
+        return PathLossTerms(
+            distance_m=float(t["distance_m"][0]),
+            distance_loss_db=float(t["distance_loss_db"][0]),
+            walls=int(t["walls"][0]),
+            wall_loss_db=float(t["wall_loss_db"][0]),
+            floors=int(t["floors"][0]),
+            floor_loss_db=float(t["floor_loss_db"][0]),
         )
 
-    def gain_table_db(self, tx_points: np.ndarray, sensors: Sequence[SensorPlacement], freq_hz: float) -> np.ndarray:
-        """(N, sensors) mean level for a 0 dBm transmitter at each point: what the locator compares with."""
-        table = np.empty((np.atleast_2d(tx_points).shape[0], len(sensors)))
+    def wall_and_floor_counts(self, tx_xyz: ArrayLike, rx_xyz: ArrayLike) -> tuple[int, int]:
+        """Number of walls and floor slabs on the straight path between two points."""
+        walls, floors = self.wall_and_floor_counts_many(np.asarray(tx_xyz, float)[None, :], rx_xyz)
+        return int(walls[0]), int(floors[0])
+
+    def wall_and_floor_counts_many(self, tx_points: np.ndarray, rx_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Walls and slabs crossed from each tx point (N, 3) to rx (3,) or rx_points (N, 3)."""
+        t = self.path_loss_terms_many(tx_points, rx_points, 900e6)
+        return t["walls"], t["floors"]
+
+    def path_loss_table_db(
+        self, tx_points: np.ndarray, freq_hz: float, sensors: list[SensorPlacement] | None = None
+    ) -> np.ndarray:
+        """Mean path loss (N, S) from every tx point (N, 3) to every sensor (default: all of the site's)."""
+        sensors = self.site.sensors if sensors is None else sensors
+        tx_points = np.atleast_2d(np.asarray(tx_points, float))
+        table = np.empty((len(tx_points), len(sensors)))
         for j, sensor in enumerate(sensors):
-            table[:, j] = (
-                -self.path_loss_db_many(tx_points, sensor.position, freq_hz)
-                + sensor.antenna_gain_dbi
-                - sensor.cable_loss_db
-                + sensor.calibration_offset_db
-            )
+            table[:, j] = self.path_loss_db_many(tx_points, sensor.position, freq_hz)
         return table
 
+    # -- shadowing and fading ------------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True)
-def _crossed_wall_sums(
-    tx: np.ndarray,
-    rx: np.ndarray,
-    wall_a: np.ndarray,
-    wall_b: np.ndarray,
-    wall_landing: np.ndarray,
-    per_wall: np.ndarray,
-    floor_height_m: float,
-) -> np.ndarray:
-    out = np.zeros(tx.shape[0])
-    for i in range(tx.shape[0]):
-        px, py, pz = tx[i, 0], tx[i, 1], tx[i, 2]
-        rx_, ry = rx[0] - px, rx[1] - py
-        low_x, high_x = min(px, rx[0]), max(px, rx[0])
-        low_y, high_y = min(py, rx[1]), max(py, rx[1])
-        for w in range(wall_a.shape[0]):
-            ax, ay, bx, by = wall_a[w, 0], wall_a[w, 1], wall_b[w, 0], wall_b[w, 1]
-            if max(ax, bx) < low_x or min(ax, bx) > high_x or max(ay, by) < low_y or min(ay, by) > high_y:
-                continue
-            sx, sy = bx - ax, by - ay
-            denominator = rx_ * sy - ry * sx
-            if abs(denominator) < 1e-12:
-                continue
-            qx, qy = ax - px, ay - py
-            t = (qx * sy - qy * sx) / denominator
-            u = (qx * ry - qy * rx_) / denominator
-            if t <= 1e-9 or t >= 1 - 1e-9 or u < 0 or u > 1:
-                continue
-            z = pz + t * (rx[2] - pz)
-            if max(0.0, math.floor(z / floor_height_m)) == wall_landing[w]:
-                out[i] += per_wall[w]
-    return out
+    def _maps(self) -> ShadowingMaps:
+        if self._shadowing is None:
+            xy = [xy for r in self.site.rooms for xy in r.polygon] + list(self.site.perimeter)
+            xy += [s.position[:2] for s in self.site.sensors]
+            lo, hi = np.min(xy, axis=0) - 10.0, np.max(xy, axis=0) + 10.0
+            p = self.params
+            self._shadowing = ShadowingMaps(
+                (lo[0], lo[1], hi[0], hi[1]), p.shadowing_sigma_db, p.decorrelation_m, p.shadowing_grid_m
+            )
+        return self._shadowing
+
+    def shadowing_db_many(self, tx_points: np.ndarray, sensor_id: str, seed: int) -> np.ndarray:
+        """Shadowing (dB) on the path from each tx point (N, 3) to the sensor: correlated in space, fixed by seed."""
+        self._sensor(sensor_id)  # fail early and clearly on an unknown id
+        tx_points = np.atleast_2d(np.asarray(tx_points, float))
+        landings = np.clip(np.floor(tx_points[:, 2] / self.site.floor_height_m), 0, self.site.landings - 1)
+        return self._maps().sample_db(tx_points[:, :2], landings.astype(np.int64), sensor_id, seed)
+
+    def shadowing_db(self, tx_xyz: ArrayLike, sensor_id: str, seed: int) -> float:
+        """Shadowing (dB) on the path from tx to the sensor: spatially correlated log-normal, deterministic per seed."""
+        return float(self.shadowing_db_many(np.asarray(tx_xyz, float)[None, :], sensor_id, seed)[0])
+
+    def fading_db(self, rng: np.random.Generator, size: int | tuple[int, ...], bandwidth_hz: float) -> np.ndarray:
+        """Per-burst fading draws in dB for bursts of this bandwidth, from the params' K factor."""
+        p = self.params
+        return fading_db(rng, size, p.fading_k_db, bandwidth_hz, p.coherence_bandwidth_hz)
+
+    # -- received power ------------------------------------------------------------------------------------
+
+    def _sensor(self, sensor: SensorPlacement | str) -> SensorPlacement:
+        if isinstance(sensor, SensorPlacement):
+            return sensor
+        if sensor not in self._sensor_index:
+            raise KeyError(f"site {self.site.name!r} has no sensor {sensor!r}")
+        return self.site.sensors[self._sensor_index[sensor]]
+
+    @staticmethod
+    def sensor_gain_db(sensor: SensorPlacement) -> float:
+        """What the sensor chain adds to the air level: antenna gain - cable loss + calibration offset, dB."""
+        return sensor.antenna_gain_dbi - sensor.cable_loss_db + sensor.calibration_offset_db
+
+    def received_power_dbm(
+        self,
+        tx_power_dbm: float,
+        tx_xyz: ArrayLike,
+        sensor: SensorPlacement | str,
+        freq_hz: float,
+        shadowing_db: float = 0.0,
+    ) -> float:
+        """Level the sensor reports: tx power - path loss + antenna gain - cable loss + calibration offset.
+
+        `shadowing_db` is added as an extra loss (positive = weaker), e.g. from `shadowing_db(...)`.
+        """
+        sensor = self._sensor(sensor)
+        loss = self.path_loss_db(tx_xyz, sensor.position, freq_hz) + shadowing_db
+        return tx_power_dbm - loss + self.sensor_gain_db(sensor)
+
+    def received_power_table_dbm(
+        self,
+        tx_power_dbm: float | np.ndarray,
+        tx_points: np.ndarray,
+        freq_hz: float,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """Reported level (N, S) at every site sensor from every tx point; shadowed when a seed is given."""
+        table = -self.path_loss_table_db(tx_points, freq_hz)
+        for j, sensor in enumerate(self.site.sensors):
+            table[:, j] += self.sensor_gain_db(sensor)
+            if seed is not None:
+                table[:, j] -= self.shadowing_db_many(tx_points, sensor.id, seed)
+        return table + np.asarray(tx_power_dbm, float).reshape(-1, 1)
+
+    def serving_cell_path_loss_db(self, distance_m: float, freq_hz: float, indoors: bool = True, **hata) -> float:
+        """Path loss to the serving base station (Hata) plus building entry loss for an indoor phone."""
+        entry = self.params.building_entry_loss_db if indoors else 0.0
+        return outdoor_path_loss_db(distance_m, freq_hz, **hata) + entry

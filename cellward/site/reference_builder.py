@@ -1,265 +1,348 @@
-"""Builds the two site files shipped with cellward: the radial reference prison and the small test site.
+"""Generator of the shipped site files: the four-wing radial reference prison and the one-wing small test site.
 
-Run `python -m cellward.site.reference_builder` after changing this file; a test checks that the
-shipped YAML files are what this module builds. Dimensions follow a Victorian radial prison
-(Pentonville-style): wings radiating from a central hub, cells about 2.1 m x 3.6 m inside with
-230 mm brick walls on both sides of a 3 m landing corridor, 3 m storeys, reinforced-concrete floors.
-Why the sensors are where they are is in docs/site.md.
+Run `python -m cellward.site.reference_builder` to rewrite cellward/sites/{reference,small}.yaml; the YAML is
+committed so a site engineer can read and edit it like any surveyed site. Dimensions (see docs/site.md):
+cells 2.4 m pitch x 3.6 m deep between wall centre lines (about 2.1 x 3.3 m inside), a 3 m corridor,
+3 m floor-to-floor, reinforced concrete slabs, solid brick cell walls.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from cellward.site.site import SITES_DIR
+from cellward.site.load import reference_site_path, small_site_path
 
-CELL_PITCH_M = 2.4  # 2.1 m inside plus the shared wall
-CELL_DEPTH_M = 4.0
-CORRIDOR_HALF_M = 1.5
+CELL_PITCH_M = 2.4
+CELL_DEPTH_M = 3.6
+CORRIDOR_HALF_WIDTH_M = 1.5
+END_ROOM_LENGTH_M = 4.8
 FLOOR_HEIGHT_M = 3.0
-SENSOR_HEIGHT_M = 2.7  # in the corridor ceiling void
-HUB_RADIUS_M = 14.0
+SENSOR_CEILING_M = 2.8  # antenna just under a 3 m slab, out of reach
+SENSOR_INSET_M = 1.2  # from the corridor axis toward one row of cell doors (0.3 m from the cell fronts)
+SENSOR_EVERY_CELLS = 4  # along each landing: one corridor sensor per 4 cells of a row (per 8 cells of landing)
+PERIMETER_WALL_HEIGHT_M = 5.2
+HALF_WIDTH_M = CORRIDOR_HALF_WIDTH_M + CELL_DEPTH_M
 
-# penetration loss (dB) at 700/900/1800 MHz; ITU-R P.2040 and published indoor measurements
-MATERIALS = {
-    "brick_230mm": {700: 7.0, 900: 8.0, 1800: 11.0},
-    "outer_wall_450mm": {700: 11.0, 900: 12.5, 1800: 16.0},
-    "reinforced_concrete_floor": {700: 15.0, 900: 17.0, 1800: 22.0},
-    "perimeter_concrete": {700: 12.0, 900: 13.5, 1800: 18.0},
-    "office_partition": {700: 3.0, 900: 3.5, 1800: 5.0},
-}
+MATERIALS = [
+    {
+        "id": "cell_wall",
+        "description": "230 mm solid brick party wall between cells, plastered both sides",
+        "loss_db": {700: 7.0, 800: 7.4, 900: 7.8, 1800: 10.5},
+    },
+    {
+        "id": "cell_front",
+        "description": "230 mm brick corridor wall of a cell with a steel door and observation panel",
+        "loss_db": {700: 6.0, 800: 6.3, 900: 6.6, 1800: 8.5},
+    },
+    {
+        "id": "external_wall",
+        "description": "340 mm brick cavity external wall with a small barred window",
+        "loss_db": {700: 10.0, 800: 10.5, 900: 11.0, 1800: 14.0},
+    },
+    {
+        "id": "heavy_wall",
+        "description": "heavy internal wall (COST-231 multi-wall 'heavy wall', 6.9 dB at 1.8 GHz)",
+        "loss_db": {700: 5.2, 800: 5.5, 900: 5.8, 1800: 6.9},
+    },
+    {
+        "id": "office_partition",
+        "description": "100 mm blockwork or plasterboard partition (COST-231 'light wall', 3.4 dB at 1.8 GHz)",
+        "loss_db": {700: 2.3, 800: 2.5, 900: 2.7, 1800: 3.4},
+    },
+    {
+        "id": "rc_floor",
+        "description": "200 mm reinforced concrete slab with screed (COST-231 floor loss 18.3 dB at 1.8 GHz)",
+        "loss_db": {700: 14.0, 800: 14.5, 900: 15.0, 1800: 18.3},
+    },
+    {
+        "id": "perimeter_wall",
+        "description": "5.2 m perimeter wall of 300 mm precast reinforced concrete panels",
+        "loss_db": {700: 14.0, 800: 14.5, 900: 15.0, 1800: 19.0},
+    },
+]
 
 
-def _materials() -> dict[str, Any]:
-    return {name: {"loss_db": dict(losses)} for name, losses in MATERIALS.items()}
+def _r(v: float) -> float:
+    return round(float(v), 3) + 0.0  # + 0.0 turns -0.0 into 0.0 so the YAML reads cleanly
 
 
-def _rotate(u: float, v: float, bearing_deg: float) -> list[float]:
-    angle = math.radians(bearing_deg)
-    return [round(u * math.cos(angle) - v * math.sin(angle), 3), round(u * math.sin(angle) + v * math.cos(angle), 3)]
+@dataclass
+class _Frame:
+    """A wing's local frame: u along the wing away from the hub, v across it (anticlockwise of u)."""
+
+    angle_deg: float
+
+    def xy(self, u: float, v: float) -> list[float]:
+        a = math.radians(self.angle_deg)
+        return [_r(u * math.cos(a) - v * math.sin(a)), _r(u * math.sin(a) + v * math.cos(a))]
+
+    def rect(self, u0: float, u1: float, v0: float, v1: float) -> list[list[float]]:
+        return [self.xy(u0, v0), self.xy(u1, v0), self.xy(u1, v1), self.xy(u0, v1)]
 
 
-def _rect(u0: float, u1: float, v0: float, v1: float, bearing_deg: float) -> list[list[float]]:
-    return [_rotate(u, v, bearing_deg) for u, v in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))]
+@dataclass
+class _Site:
+    rooms: list[dict] = field(default_factory=list)
+    walls: list[dict] = field(default_factory=list)
+    floors: list[dict] = field(default_factory=list)
+    sensors: list[dict] = field(default_factory=list)
+
+    def room(self, id_: str, kind: str, polygon: list, zone: str, landing: int = 0, wing: str | None = None) -> None:
+        self.rooms.append({"id": id_, "kind": kind, "wing": wing, "landing": landing, "zone": zone, "polygon": polygon})
+
+    def wall(self, a: list[float], b: list[float], material: str, landing: int, height_m: float | None = None) -> None:
+        item = {"start": a, "end": b, "material": material, "landing": landing}
+        if height_m is not None:
+            item["height_m"] = height_m
+        self.walls.append(item)
+
+    def outline(self, polygon: list, material: str, landing: int, skip: tuple[int, ...] = ()) -> None:
+        """Walls along a polygon's edges, except the edges listed in `skip` (by start-corner index)."""
+        for i, a in enumerate(polygon):
+            if i not in skip:
+                self.wall(a, polygon[(i + 1) % len(polygon)], material, landing)
+
+    def sensor(self, id_: str, xyz: list[float], role: str = "internal") -> None:
+        self.sensors.append(
+            {
+                "id": id_,
+                "position": [_r(c) for c in xyz],
+                "antenna_gain_dbi": 2.0 if role == "internal" else 5.0,
+                "cable_loss_db": 1.0,
+                "calibration_offset_db": 0.0,
+                "role": role,
+            }
+        )
 
 
-def _wing(
-    letter: str, bearing_deg: float, landings: int, cells_per_side: int, start_u: float, sensors_per_landing: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rooms, end walls and corridor sensors of one wing; cells 1..n on the left side, n+1..2n on the right."""
-    rooms: list[dict[str, Any]] = []
-    walls: list[dict[str, Any]] = []
-    sensors: list[dict[str, Any]] = []
-    end_u = start_u + cells_per_side * CELL_PITCH_M
-    outer = CORRIDOR_HALF_M + CELL_DEPTH_M
-    zone = f"{letter}-wing"
+def _wing(site: _Site, wing: str, angle_deg: float, landings: int, cells_per_side: int, u0: float) -> None:
+    """Cells both sides of a corridor on every landing, an end room, walls, slabs and corridor-ceiling sensors."""
+    f = _Frame(angle_deg)
+    length = cells_per_side * CELL_PITCH_M
+    u_end = u0 + length + END_ROOM_LENGTH_M
+    c, w = CORRIDOR_HALF_WIDTH_M, HALF_WIDTH_M
+    zone = f"cells-{wing}"
     for landing in range(landings):
-        for side, (v0, v1) in enumerate(((CORRIDOR_HALF_M, outer), (-outer, -CORRIDOR_HALF_M))):
+        for side, (v0, v1) in enumerate(((c, w), (-w, -c))):
             for k in range(cells_per_side):
-                u0 = start_u + k * CELL_PITCH_M
-                rooms.append(
-                    {
-                        "id": f"{letter}-{landing}-{side * cells_per_side + k + 1:02d}",
-                        "kind": "cell",
-                        "wing": letter,
-                        "landing": landing,
-                        "polygon": _rect(u0, u0 + CELL_PITCH_M, v0, v1, bearing_deg),
-                        "zone": zone,
-                        "wall_material": "brick_230mm",
-                    }
-                )
-        rooms.append(
-            {
-                "id": f"{letter}-{landing}-landing",
-                "kind": "landing",
-                "wing": letter,
-                "landing": landing,
-                "polygon": _rect(start_u, end_u, -CORRIDOR_HALF_M, CORRIDOR_HALF_M, bearing_deg),
-                "zone": zone,
-            }
-        )
-        # sensors spread evenly along the corridor, staggered by half a spacing on odd landings
-        spacing = (end_u - start_u) / sensors_per_landing
-        for k in range(sensors_per_landing):
-            u = start_u + spacing * (k + (0.75 if landing % 2 else 0.25))
-            sensors.append(
-                {
-                    "id": f"s-{letter}{landing}-{k + 1}",
-                    "position": [*_rotate(u, 0.0, bearing_deg), landing * FLOOR_HEIGHT_M + SENSOR_HEIGHT_M],
-                }
-            )
-    walls.append(
+                number = side * cells_per_side + k + 1
+                ua, ub = u0 + k * CELL_PITCH_M, u0 + (k + 1) * CELL_PITCH_M
+                site.room(f"{wing}-{landing}-{number:02d}", "cell", f.rect(ua, ub, v0, v1), zone, landing, wing)
+        site.room(f"{wing}-{landing}-LDG", "landing", f.rect(u0, u0 + length, -c, c), zone, landing, wing)
+        site.room(f"{wing}-{landing}-END", "stairs", f.rect(u0 + length, u_end, -w, w), zone, landing, wing)
+        for v in (w, -w):
+            site.wall(f.xy(u0, v), f.xy(u_end, v), "external_wall", landing)
+        site.wall(f.xy(u_end, -w), f.xy(u_end, w), "external_wall", landing)
+        for v in (c, -c):
+            site.wall(f.xy(u0, v), f.xy(u0 + length, v), "cell_front", landing)
+        for k in range(cells_per_side + 1):
+            u = u0 + k * CELL_PITCH_M
+            for va, vb in ((c, w), (-c, -w)):
+                site.wall(f.xy(u, va), f.xy(u, vb), "cell_wall", landing)
+        if landing >= 1:
+            site.floors.append({"landing": landing, "material": "rc_floor", "polygon": f.rect(u0, u_end, -w, w)})
+        # Corridor-ceiling sensors every SENSOR_EVERY_CELLS cells, alternating toward either row of doors and
+        # staggered by half a spacing between landings so that no cell is far from a sensor above or below.
+        first = SENSOR_EVERY_CELLS // 2 - 1 + (SENSOR_EVERY_CELLS // 2) * (landing % 2)
+        for n, k in enumerate(range(first, cells_per_side, SENSOR_EVERY_CELLS)):
+            v = SENSOR_INSET_M if (n + landing) % 2 == 0 else -SENSOR_INSET_M
+            u = u0 + (k + 0.5) * CELL_PITCH_M
+            site.sensor(f"{wing}{landing}-{n + 1}", [*f.xy(u, v), landing * FLOOR_HEIGHT_M + SENSOR_CEILING_M])
+
+
+def _hub(site: _Site, angles: list[float], landings: int, u0: float) -> list[list[float]]:
+    """The central hall: the polygon through the wings' inner corners, walled between wings, one room per landing."""
+    if len(angles) >= 3:
+        corners = []
+        for a in sorted(angles):
+            corners += [_Frame(a).xy(u0, -HALF_WIDTH_M), _Frame(a).xy(u0, HALF_WIDTH_M)]
+        open_edges = tuple(range(0, len(corners), 2))  # each wing's end edge is the wing's own cell wall line
+    else:
+        corners = _Frame(angles[0]).rect(0.0, u0, -HALF_WIDTH_M, HALF_WIDTH_M)
+        open_edges = (1,)
+    for landing in range(landings):
+        site.room(f"HUB-{landing}", "hub", corners, "hub", landing)
+        site.outline(corners, "external_wall", landing, skip=open_edges)
+        if landing >= 1:
+            site.floors.append({"landing": landing, "material": "rc_floor", "polygon": corners})
+        cx = sum(p[0] for p in corners) / len(corners) + (1.0 if landing % 2 else -1.0)
+        cy = sum(p[1] for p in corners) / len(corners)
+        site.sensor(f"HUB{landing}", [cx, cy, landing * FLOOR_HEIGHT_M + SENSOR_CEILING_M])
+    return corners
+
+
+def _perimeter(site: _Site, perimeter: list[list[float]], road: list[list[float]]) -> None:
+    site.outline(perimeter, "perimeter_wall", 0)
+    for wall in site.walls[-len(perimeter) :]:
+        wall["height_m"] = PERIMETER_WALL_HEIGHT_M
+    site.room("ROAD", "road", road, "outside")
+
+
+def _zones(wings: list[str], *, admin: bool) -> list[dict]:
+    zones = [{"id": f"cells-{w}", "kind": "cells", "name": f"{w} wing cells and landings"} for w in wings]
+    zones += [
+        {"id": "hub", "kind": "circulation", "name": "Central hub"},
+        {"id": "exercise", "kind": "exercise", "name": "Exercise yards"},
+        {"id": "staff", "kind": "staff", "name": "Staff offices", "phones_authorised": True, "never_block": True},
         {
-            "a": _rotate(end_u, -outer, bearing_deg),
-            "b": _rotate(end_u, outer, bearing_deg),
-            "material": "outer_wall_450mm",
-        }
-    )
-    return rooms, walls, sensors
+            "id": "outside",
+            "kind": "outside",
+            "name": "Outside the wall (public road)",
+            "phones_authorised": True,
+            "never_block": True,
+        },
+    ]
+    if admin:
+        zones += [
+            {"id": "admin", "kind": "circulation", "name": "Admin block corridor"},
+            {"id": "visits", "kind": "visits", "name": "Visits hall", "sensitive": True},
+            {"id": "healthcare", "kind": "healthcare", "name": "Healthcare", "never_block": True, "sensitive": True},
+        ]
+    return zones
 
 
-def _block(
-    prefix: str,
-    kind: str,
-    zone: str,
-    x0: float,
-    y0: float,
-    columns: int,
-    rows: int,
-    size_m: float,
+def _document(
+    name: str,
+    description: str,
     landings: int,
-    material: str | None,
-) -> list[dict[str, Any]]:
-    rooms = []
-    for landing in range(landings):
-        for col in range(columns):
-            for row in range(rows):
-                x, y = x0 + col * size_m, y0 + row * size_m
-                rooms.append(
-                    {
-                        "id": f"{prefix}-{landing}-{col * rows + row + 1:02d}",
-                        "kind": kind,
-                        "landing": landing,
-                        "polygon": [[x, y], [x + size_m, y], [x + size_m, y + size_m], [x, y + size_m]],
-                        "zone": zone,
-                        **({"wall_material": material} if material else {}),
-                    }
-                )
-    return rooms
-
-
-def _zones(wings: list[str]) -> list[dict[str, Any]]:
-    return [
-        *({"id": f"{w}-wing", "kind": "cells"} for w in wings),
-        {"id": "hub", "kind": "hub"},
-        {"id": "staff", "kind": "staff", "phones_authorised": True, "never_block": True},
-        {"id": "visits", "kind": "visits", "sensitive": True},
-        {"id": "exercise", "kind": "exercise"},
-        {"id": "outside", "kind": "outside", "never_block": True},
-    ]
-
-
-def radial_prison(landings: int = 3, cells_per_side: int = 20, sensors_per_landing: int = 3) -> dict[str, Any]:
-    """Four wings (A east, B north, C west, D south) of `landings` landings round an octagonal hub."""
-    letters = ["A", "B", "C", "D"]
-    apothem = HUB_RADIUS_M * math.cos(math.pi / 8)
-    rooms: list[dict[str, Any]] = []
-    walls: list[dict[str, Any]] = []
-    sensors: list[dict[str, Any]] = []
-    for letter, bearing in zip(letters, (0.0, 90.0, 180.0, 270.0), strict=True):
-        wing_rooms, wing_walls, wing_sensors = _wing(
-            letter, bearing, landings, cells_per_side, apothem, sensors_per_landing
-        )
-        rooms += wing_rooms
-        walls += wing_walls
-        sensors += wing_sensors
-    octagon = [_rotate(HUB_RADIUS_M, 0.0, 22.5 + 45 * k) for k in range(8)]
-    for landing in range(landings):
-        rooms.append(
-            {
-                "id": f"HUB-{landing}",
-                "kind": "hub",
-                "landing": landing,
-                "polygon": octagon,
-                "zone": "hub",
-                "wall_material": "outer_wall_450mm",
-            }
-        )
-    rooms += _block("OFFICE", "office", "staff", -52.0, -52.0, 4, 2, 4.0, 2, "office_partition")
-    rooms += _block("VISITS", "visits", "visits", 32.0, -52.0, 1, 1, 18.0, 1, "outer_wall_450mm")
-    rooms += _block("YARD-NE", "exercise", "exercise", 28.0, 28.0, 1, 1, 24.0, 1, None)
-    rooms += _block("YARD-NW", "exercise", "exercise", -52.0, 28.0, 1, 1, 24.0, 1, None)
-    rooms.append(
-        {
-            "id": "ROAD",
-            "kind": "road",
-            "polygon": [[-130.0, -100.0], [130.0, -100.0], [130.0, -90.0], [-130.0, -90.0]],
-            "zone": "outside",
-        }
-    )
-    sensors += [
-        {"id": "s-HUB", "position": [0.0, 0.0, SENSOR_HEIGHT_M]},
-        {"id": "s-OFFICE", "position": [-44.0, -48.0, SENSOR_HEIGHT_M]},
-        {"id": "s-VISITS", "position": [41.0, -43.0, SENSOR_HEIGHT_M]},
-    ]
-    sensors += [
-        {"id": f"s-PERIM-{name}", "position": [x, y, 4.0], "role": "perimeter"}
-        for name, x, y in (("N", 0.0, 85.0), ("E", 85.0, 0.0), ("S", 0.0, -85.0), ("W", -85.0, 0.0))
-    ]
-    blockers = [
-        {
-            "id": f"BLK-{w}",
-            "position": [*_rotate(apothem + 24.0, 0.0, b), FLOOR_HEIGHT_M + SENSOR_HEIGHT_M],
-            "zones": [f"{w}-wing"],
-            "bands": ["B8", "B20", "B28", "B3"],
-        }
-        for w, b in zip(letters, (0.0, 90.0, 180.0, 270.0), strict=True)
-    ]
+    wings: list[dict],
+    zones: list[dict],
+    perimeter: list,
+    site: _Site,
+    blockers: list[dict],
+) -> dict:
     return {
-        "name": "hmp-reference",
+        "name": name,
+        "description": description,
         "floor_height_m": FLOOR_HEIGHT_M,
         "landings": landings,
-        "floor_material": "reinforced_concrete_floor",
-        "perimeter_material": "perimeter_concrete",
-        "materials": _materials(),
-        "zones": _zones(letters),
-        "rooms": rooms,
-        "walls": walls,
-        "perimeter": [[-80.0, -80.0], [80.0, -80.0], [80.0, 80.0], [-80.0, 80.0]],
-        "sensors": sensors,
+        "wings": wings,
+        "materials": MATERIALS,
+        "zones": zones,
+        "perimeter": perimeter,
+        "rooms": site.rooms,
+        "walls": site.walls,
+        "floors": site.floors,
+        "sensors": site.sensors,
         "blockers": blockers,
     }
 
 
-def small_site() -> dict[str, Any]:
-    """One wing of two landings with four cells a side (16 cells), an office, a road; four sensors."""
-    rooms, walls, sensors = _wing("A", 0.0, 2, 4, 0.0, 1)
-    sensors = [
-        {"id": "s-A0-1", "position": [2.4, 0.0, SENSOR_HEIGHT_M]},
-        {"id": "s-A0-2", "position": [7.2, 0.0, SENSOR_HEIGHT_M]},
-        {"id": "s-A1-1", "position": [4.8, 0.0, FLOOR_HEIGHT_M + SENSOR_HEIGHT_M]},
-        {"id": "s-PERIM-S", "position": [5.0, -22.0, 4.0], "role": "perimeter"},
-    ]
-    rooms += _block("OFFICE", "office", "staff", -12.0, -4.0, 2, 1, 4.0, 1, "office_partition")
-    rooms.append(
-        {
-            "id": "ROAD",
-            "kind": "road",
-            "polygon": [[-40.0, -32.0], [50.0, -32.0], [50.0, -26.0], [-40.0, -26.0]],
-            "zone": "outside",
-        }
+def build_reference() -> dict:
+    """The reference site: wings A-D at 45, 135, 225, 315 degrees, 3 landings, 20 cells a side (480 cells)."""
+    site, landings, u0, cells_per_side = _Site(), 3, 14.0, 20
+    angles = {"A": 45.0, "B": 135.0, "C": 225.0, "D": 315.0}
+    for wing, angle in angles.items():
+        _wing(site, wing, angle, landings, cells_per_side, u0)
+    _hub(site, list(angles.values()), landings, u0)
+
+    # Single-storey admin block south of the hub, between C and D wings: visits hall, healthcare, offices.
+    block = [[-16.0, -62.0], [16.0, -62.0], [16.0, -36.0], [-16.0, -36.0]]
+    site.room("VISITS", "visits", [[-16.0, -62.0], [4.0, -62.0], [4.0, -46.0], [-16.0, -46.0]], "visits")
+    site.room("HEALTHCARE", "healthcare", [[4.0, -62.0], [16.0, -62.0], [16.0, -46.0], [4.0, -46.0]], "healthcare")
+    site.room("ADMIN-CORRIDOR", "corridor", [[-16.0, -46.0], [16.0, -46.0], [16.0, -42.0], [-16.0, -42.0]], "admin")
+    for i, (xa, xb) in enumerate(((-16.0, -5.3), (-5.3, 5.3), (5.3, 16.0))):
+        site.room(f"OFFICE-{i + 1}", "office", [[xa, -42.0], [xb, -42.0], [xb, -36.0], [xa, -36.0]], "staff")
+        if i:
+            site.wall([xa, -42.0], [xa, -36.0], "office_partition", 0)
+    site.outline(block, "external_wall", 0)
+    site.wall([-16.0, -46.0], [16.0, -46.0], "heavy_wall", 0)
+    site.wall([-16.0, -42.0], [16.0, -42.0], "office_partition", 0)
+    site.wall([4.0, -62.0], [4.0, -46.0], "heavy_wall", 0)
+    site.sensor("VISITS1", [-6.0, -54.0, SENSOR_CEILING_M])
+    site.sensor("ADMIN1", [0.0, -44.0, SENSOR_CEILING_M])
+
+    for name, (x0, x1, y0, y1) in {"E": (28, 58, -12, 12), "N": (-12, 12, 28, 58), "W": (-58, -28, -12, 12)}.items():
+        site.room(f"YARD-{name}", "exercise", [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "exercise")
+        x, y = (x0 + x1) / 2, (y0 + y1) / 2
+        site.sensor(f"YARD{name}", [x, y, 3.0 - 0.2])  # on a lighting mast in the yard's middle
+
+    perimeter = [[-75.0, -75.0], [75.0, -75.0], [75.0, 75.0], [-75.0, 75.0]]
+    _perimeter(site, perimeter, [[-130.0, -95.0], [130.0, -95.0], [130.0, -85.0], [-130.0, -85.0]])
+    for x, y in ((0, -78), (78, -78), (78, 0), (78, 78), (0, 78), (-78, 78), (-78, 0), (-78, -78)):
+        site.sensor(
+            f"PER-{'S' if y < 0 else 'N' if y > 0 else ''}{'W' if x < 0 else 'E' if x > 0 else ''}",
+            [x, y, 3.0],
+            role="perimeter",
+        )
+
+    bands = ["B28", "B20", "B8", "B3"]
+    blockers = []
+    for wing, angle in angles.items():
+        u = u0 + cells_per_side * CELL_PITCH_M / 2
+        blockers.append(
+            {
+                "id": f"BLK-{wing}",
+                "position": [*_Frame(angle).xy(u, 0.0), FLOOR_HEIGHT_M + 2.7],
+                "zones": [f"cells-{wing}"],
+                "bands": bands,
+                "max_eirp_dbm": 20.0,
+            }
+        )
+    wings = [{"id": w, "name": f"{w} wing", "landings": landings} for w in angles]
+    return _document(
+        "reference",
+        "Radial prison: four wings of three landings around a central hub, 20 cells each side of each landing's "
+        "corridor (480 cells), single-storey admin block (visits, healthcare, offices), three exercise yards, "
+        "a 5.2 m perimeter wall and a public road to the south.",
+        landings,
+        wings,
+        _zones(list(angles), admin=True),
+        perimeter,
+        site,
+        blockers,
     )
-    return {
-        "name": "hmp-small",
-        "floor_height_m": FLOOR_HEIGHT_M,
-        "landings": 2,
-        "floor_material": "reinforced_concrete_floor",
-        "perimeter_material": "perimeter_concrete",
-        "materials": _materials(),
-        "zones": _zones(["A"]),
-        "rooms": rooms,
-        "walls": walls,
-        "perimeter": [[-20.0, -20.0], [30.0, -20.0], [30.0, 20.0], [-20.0, 20.0]],
-        "sensors": sensors,
-        "blockers": [{"id": "BLK-A", "position": [4.8, 0.0, 5.7], "zones": ["A-wing"], "bands": ["B8", "B20"]}],
-    }
 
 
-def render(site: dict[str, Any]) -> str:
-    header = "# Generated by `python -m cellward.site.reference_builder`; edit that module, not this file.\n"
-    return header + yaml.safe_dump(site, sort_keys=False, default_flow_style=None, width=120)
+def build_small() -> dict:
+    """The small site: wing A along +x, two landings, 4 cells a side (16 cells), a hub, a yard and a road."""
+    site, landings, u0 = _Site(), 2, 6.0
+    _wing(site, "A", 0.0, landings, 4, u0)
+    _hub(site, [0.0], landings, u0)
+    site.room("YARD", "exercise", [[-20.0, -12.0], [-3.0, -12.0], [-3.0, 12.0], [-20.0, 12.0]], "exercise")
+    perimeter = [[-25.0, -20.0], [35.0, -20.0], [35.0, 20.0], [-25.0, 20.0]]
+    _perimeter(site, perimeter, [[-40.0, -34.0], [50.0, -34.0], [50.0, -26.0], [-40.0, -26.0]])
+    site.sensor("PER-S", [10.0, -23.0, 3.0], role="perimeter")
+    blockers = [
+        {"id": "BLK-A", "position": [13.2, 0.0, 5.7], "zones": ["cells-A"], "bands": ["B8", "B3"], "max_eirp_dbm": 20.0}
+    ]
+    return _document(
+        "small",
+        "One wing of two landings, 4 cells each side of the corridor (16 cells), a hub, a yard, perimeter and road; "
+        "for fast tests.",
+        landings,
+        [{"id": "A", "name": "A wing", "landings": landings}],
+        _zones(["A"], admin=False),
+        perimeter,
+        site,
+        blockers,
+    )
 
 
-def shipped_sites() -> dict[Path, str]:
-    return {SITES_DIR / "reference.yaml": render(radial_prison()), SITES_DIR / "small.yaml": render(small_site())}
+def to_yaml(document: dict) -> str:
+    """Block style for the top level, one flow-style line per room, wall, slab, sensor and zone."""
+    out = ["# Generated by `python -m cellward.site.reference_builder`; edit the builder, not this file.\n"]
+    for key, value in document.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            out.append(f"{key}:\n")
+            for item in value:
+                line = yaml.safe_dump(item, default_flow_style=True, sort_keys=False, width=1 << 16).strip()
+                out.append(f"  - {line}\n")
+        else:
+            flow = None if isinstance(value, list) else False  # a list of points: one [x, y] per line
+            out.append(yaml.safe_dump({key: value}, default_flow_style=flow, sort_keys=False, width=1 << 16))
+    return "".join(out)
+
+
+def main() -> None:
+    for path, build in ((reference_site_path(), build_reference), (small_site_path(), build_small)):
+        Path(path).write_text(to_yaml(build()), encoding="utf-8")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    SITES_DIR.mkdir(exist_ok=True)
-    for path, text in shipped_sites().items():
-        path.write_text(text)
-        print(f"wrote {path}")
+    main()

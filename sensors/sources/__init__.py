@@ -17,6 +17,7 @@ from sensors.sources.rtl_tcp import RtlTcpConfig, RtlTcpSource
 from sensors.sources.rtlsdr import RtlSdrConfig, RtlSdrSource
 from sensors.sources.scene import SceneConfig, SceneSource
 from sensors.sources.sigmf_replay import EndOfRecording, SigmfConfig, SigmfReplaySource
+from sensors.sources.sim_feed import SimConfig, SimFeedSource
 from sensors.sources.soapy import SoapyConfig, SoapySource
 
 SOURCES: dict[str, Callable[..., IQSource]] = {
@@ -24,11 +25,12 @@ SOURCES: dict[str, Callable[..., IQSource]] = {
     "rtl_tcp": RtlTcpSource,
     "sigmf": SigmfReplaySource,
     "scene": SceneSource,
+    "sim": SimFeedSource,
     "soapy": SoapySource,
 }
 
 SourceConfig = Annotated[
-    RtlSdrConfig | RtlTcpConfig | SigmfConfig | SceneConfig | SoapyConfig, Field(discriminator="kind")
+    RtlSdrConfig | RtlTcpConfig | SigmfConfig | SceneConfig | SimConfig | SoapyConfig, Field(discriminator="kind")
 ]
 
 

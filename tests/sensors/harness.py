@@ -92,10 +92,22 @@ class Listener:
     """A durable-session MQTT subscriber on cellward/#: messages queued by the broker during its own
     outages are delivered when it reconnects, so the test sees everything the broker accepted."""
 
-    def __init__(self, host: str, port: int, client_id: str = "test-listener") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str = "test-listener",
+        username: str | None = None,
+        password: str | None = None,
+        tls_ca: Path | None = None,
+    ) -> None:
         self.messages: list[tuple[str, dict, bool]] = []
         self._lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        if username:
+            self.client.username_pw_set(username, password)
+        if tls_ca is not None:
+            self.client.tls_set(ca_certs=str(tls_ca))
         self.client.on_connect = lambda c, *_: c.subscribe("cellward/#", qos=1)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
@@ -103,8 +115,12 @@ class Listener:
         self.client.loop_start()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            return  # tests publish garbage commands on purpose; only the node's messages matter here
         with self._lock:
-            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
+            self.messages.append((message.topic, payload, bool(message.retain)))
 
     def of(self, leaf: str) -> list[dict]:
         with self._lock:

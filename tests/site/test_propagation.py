@@ -1,119 +1,166 @@
-"""Propagation: multi-wall path loss, floors, shadowing correlation and received levels, against hand
-computations."""
+"""Multi-wall path loss, received power and outdoor loss against hand-computed cases."""
+
+from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cellward.site import load_site, reference_site_path
-from cellward.site.propagation import (
-    PropagationModel,
-    PropagationParams,
-    fading_db,
-    free_space_loss_1m_db,
-    outdoor_path_loss_db,
-)
-from tests.site.test_site_model import TWO_ROOMS, write
+from cellward.site import Site
+from cellward.site.propagation import PropagationModel, PropagationParams, outdoor_path_loss_db
 
-F900 = 900e6
+C = 299_792_458.0
 
 
-@pytest.fixture
-def model(tmp_path: Path) -> PropagationModel:
-    return PropagationModel(load_site(write(tmp_path, TWO_ROOMS)))
+def free_space_1m_db(freq_hz: float) -> float:
+    return 20 * math.log10(4 * math.pi * freq_hz / C)
 
 
-def test_free_space_at_one_metre_is_the_textbook_value() -> None:
-    assert free_space_loss_1m_db(F900) == pytest.approx(31.53, abs=0.01), "20 log10(4 pi f / c) at 900 MHz"
+# A phone in cell A-0-01 (x 6..8.4, y 1.5..5.1, landing 0) and sensor A1-1 on landing 1's corridor ceiling.
+# In plan the path leaves the cell through the partition at x = 8.4 (y = 2.205, z = 1.91, landing 0 cell_wall)
+# and the corridor wall y = 1.5 (x = 9.64, z = 2.71, landing 0 cell_front), and passes z = 3 m (the landing-1
+# slab) at (10.08, 1.25), inside the wing's slab. Nothing on landing 1 lies in its way.
+PHONE = (7.0, 3.0, 1.0)
+SENSOR_A1_1 = (14.4, -1.2, 5.8)
 
 
-def test_through_one_shared_wall(model: PropagationModel) -> None:
-    tx, rx = (2.0, 1.5, 1.5), (6.0, 1.5, 1.5)
-    assert model.wall_and_floor_counts(tx, rx) == (1, 0)
-    expected = free_space_loss_1m_db(F900) + 20 * math.log10(4.0) + 8.0  # n = 2, one brick wall at 900 MHz
-    assert model.path_loss_db(tx, rx, F900) == pytest.approx(expected, abs=1e-9)
+def test_path_through_two_walls_and_one_floor_matches_the_hand_sum(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    terms = model.path_loss_terms(PHONE, SENSOR_A1_1, 900e6)
+    distance = math.sqrt(7.4**2 + 4.2**2 + 4.8**2)  # 9.769 m
+    # 31.53 dB free space at 1 m + 19.80 dB for 9.77 m + cell_wall 7.8 + cell_front 6.6 + rc_floor 15.0
+    expected = free_space_1m_db(900e6) + 20 * math.log10(distance) + 7.8 + 6.6 + 15.0
+    assert (terms.walls, terms.floors) == (2, 1)
+    assert model.wall_and_floor_counts(PHONE, SENSOR_A1_1) == (2, 1)
+    assert terms.distance_m == pytest.approx(distance)
+    assert model.path_loss_db(PHONE, SENSOR_A1_1, 900e6) == pytest.approx(expected, abs=1e-9)
+    assert expected == pytest.approx(80.73, abs=0.01)
 
 
-def test_material_loss_is_interpolated_in_log_frequency(model: PropagationModel) -> None:
-    tx, rx = (2.0, 1.5, 1.5), (6.0, 1.5, 1.5)
-    share = math.log(800 / 700) / math.log(900 / 700)
-    wall = 7.0 + share * (8.0 - 7.0)
-    expected = free_space_loss_1m_db(800e6) + 20 * math.log10(4.0) + wall
-    assert model.path_loss_db(tx, rx, 800e6) == pytest.approx(expected, abs=1e-9)
+def test_loss_grows_with_frequency_by_free_space_and_the_materials(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    low, high = model.path_loss_db(PHONE, SENSOR_A1_1, 900e6), model.path_loss_db(PHONE, SENSOR_A1_1, 1800e6)
+    # 20 log10(2) = 6.02 dB more free-space loss; walls 10.5 + 8.5 instead of 7.8 + 6.6; slab 18.3 instead of 15.0
+    assert high - low == pytest.approx(20 * math.log10(2) + (10.5 - 7.8) + (8.5 - 6.6) + (18.3 - 15.0), abs=1e-9)
 
 
-def test_floors_use_the_cost231_nonlinear_term(model: PropagationModel) -> None:
-    tx, above = (2.0, 1.5, 1.5), (2.0, 1.5, 4.5)
-    assert model.wall_and_floor_counts(tx, above) == (0, 1)
-    expected = free_space_loss_1m_db(F900) + 20 * math.log10(3.0) + 17.0 * 1 ** (3 / 2 - 0.46)
-    assert model.path_loss_db(tx, above, F900) == pytest.approx(expected, abs=1e-9)
-    two_up = (2.0, 1.5, 7.5)
-    expected_two = free_space_loss_1m_db(F900) + 20 * math.log10(6.0) + 17.0 * 2 ** (4 / 3 - 0.46)
-    assert model.path_loss_db(tx, two_up, F900) == pytest.approx(expected_two, abs=1e-9)
+def test_two_floors_cost_less_than_twice_one_by_the_cost231_floor_term(reference_site: Site) -> None:
+    model = PropagationModel(reference_site)
+    x, y, _ = reference_site.room("A-0-05").centroid
+    terms = model.path_loss_terms((x, y, 1.5), (x, y, 7.5), 900e6)
+    # Straight up through two rc_floor slabs (15 dB each): 15 * 2^((2+2)/(2+1) - 0.46) = 27.48 dB, not 30
+    assert (terms.walls, terms.floors) == (0, 2)
+    assert terms.floor_loss_db == pytest.approx(15.0 * 2 ** (4 / 3 - 0.46))
+    assert terms.total_db == pytest.approx(free_space_1m_db(900e6) + 20 * math.log10(6.0) + 27.4784, abs=1e-3)
 
 
-def test_a_wall_counts_only_on_its_own_landing(model: PropagationModel) -> None:
-    # from A-1-01 (landing 1) to a point above A-0-02 (no room there): the A-1-01 wall at x = 4 is crossed
-    assert model.wall_and_floor_counts((2.0, 1.5, 4.5), (6.0, 1.5, 4.5)) == (1, 0)
-    # the perimeter wall stands on the ground only: a path at landing 1 height over it does not cross it
-    assert model.wall_and_floor_counts((2.0, 1.5, 1.5), (2.0, -30.0, 1.5))[0] == 2  # cell wall + perimeter
-    assert model.wall_and_floor_counts((2.0, 1.5, 4.5), (2.0, -30.0, 4.5))[0] == 1  # cell wall on landing 1
+def test_a_path_along_the_corridor_crosses_no_wall(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    assert model.wall_and_floor_counts((7.0, 0.5, 1.5), (15.0, -0.5, 2.8)) == (0, 0)
 
 
-def test_received_power_adds_antenna_gain_and_subtracts_cable_loss(model: PropagationModel) -> None:
-    sensor = model.site.sensor("s1")
-    tx = (2.0, 1.5, 1.5)
-    expected = 20.0 - model.path_loss_db(tx, sensor.position, F900) + 3.0 + 2.0 - 1.0
-    assert model.received_power_dbm(20.0, tx, sensor, F900, shadowing_db=3.0) == pytest.approx(expected)
+def test_walls_of_another_landing_do_not_count(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    # Cell A-1-01 to cell A-1-03 (landing 1): two partitions on landing 1; landing 0's partitions lie below.
+    assert model.wall_and_floor_counts((7.2, 3.3, 4.5), (12.0, 3.3, 4.5)) == (2, 0)
 
 
-def test_shadowing_is_deterministic_and_spatially_correlated(model: PropagationModel) -> None:
-    a = (1.0, 1.0, 1.5)
-    assert model.shadowing_db(a, "s1", 7) == model.shadowing_db(a, "s1", 7)
-    assert model.shadowing_db(a, "s1", 7) != model.shadowing_db(a, "s1", 8)
-    decorrelation = model.params.decorrelation_m
-    for distance in (1.0, 5.0, 15.0):
-        b = (1.0 + distance, 1.0, 1.5)
-        pairs = np.array([[model.shadowing_db(a, f"s{k}", 1), model.shadowing_db(b, f"s{k}", 1)] for k in range(600)])
-        measured = np.corrcoef(pairs.T)[0, 1]
-        assert measured == pytest.approx(math.exp(-distance / decorrelation), abs=0.1), (
-            f"Gudmundson correlation exp(-d/{decorrelation}) at {distance} m"
-        )
-        assert pairs.std() == pytest.approx(model.params.sigma_db, rel=0.15)
+def test_received_power_is_tx_minus_loss_plus_gain_minus_cable_plus_calibration(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    sensor = small_site.sensor("A1-1").model_copy(
+        update={"antenna_gain_dbi": 3.0, "cable_loss_db": 1.5, "calibration_offset_db": -0.7}
+    )
+    loss = model.path_loss_db(PHONE, sensor.position, 900e6)
+    received = model.received_power_dbm(23.0, PHONE, sensor, 900e6, shadowing_db=2.5)
+    assert received == pytest.approx(23.0 - (loss + 2.5) + 3.0 - 1.5 - 0.7)
+    assert model.received_power_dbm(23.0, PHONE, "A1-1", 900e6) == pytest.approx(23.0 - loss + 2.0 - 1.0 + 0.0)
 
 
-def test_rician_fading_keeps_the_mean_power() -> None:
-    draws = fading_db(np.random.default_rng(1), 200_000, 3.0)
-    assert np.mean(10 ** (draws / 10)) == pytest.approx(1.0, abs=0.01)
-    assert 1.0 < np.std(draws) < 6.0
+def test_received_power_for_an_unknown_sensor_names_it(small_site: Site) -> None:
+    with pytest.raises(KeyError, match="ZZ-9"):
+        PropagationModel(small_site).received_power_dbm(23.0, PHONE, "ZZ-9", 900e6)
 
 
-def test_outdoor_loss_is_okumura_hata_at_900_mhz_1_km() -> None:
-    # 69.55 + 26.16 log f - 13.82 log 30 - a(1.5 m) + 0 (log 1 km)
-    a_hm = (1.1 * math.log10(900) - 0.7) * 1.5 - (1.56 * math.log10(900) - 0.8)
-    expected = 69.55 + 26.16 * math.log10(900) - 13.82 * math.log10(30) - a_hm
-    assert outdoor_path_loss_db(1000.0, F900) == pytest.approx(expected, abs=1e-6)
-    far, near = outdoor_path_loss_db(5000.0, 1800e6), outdoor_path_loss_db(1000.0, 1800e6)
-    assert far > near > outdoor_path_loss_db(1000.0, F900)
+def test_vectorised_loss_equals_the_one_at_a_time_loss(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    points = np.array([c.centroid for c in small_site.cells])
+    rx = small_site.sensor("HUB0").position
+    many = model.path_loss_db_many(points, rx, 1747e6)
+    one = [model.path_loss_db(p, rx, 1747e6) for p in points]
+    assert many == pytest.approx(one)
+    table = model.path_loss_table_db(points, 1747e6)
+    assert table.shape == (16, len(small_site.sensors))
+    assert table[:, [s.id for s in small_site.sensors].index("HUB0")] == pytest.approx(many)
 
 
-def test_model_mismatch_parameters_change_the_loss(model: PropagationModel) -> None:
-    tx, rx = (2.0, 1.5, 1.5), (6.0, 1.5, 1.5)
-    heavier = PropagationModel(model.site, PropagationParams(wall_loss_offset_db=4.0, exponent=2.5))
-    expected = model.path_loss_db(tx, rx, F900) + 4.0 + 5 * math.log10(4.0)
-    assert heavier.path_loss_db(tx, rx, F900) == pytest.approx(expected)
+def test_parameters_change_the_model_for_a_mismatched_locator(small_site: Site) -> None:
+    truth = PropagationModel(small_site)
+    other = PropagationModel(small_site, PropagationParams(path_loss_exponent=3.0, wall_loss_scale=1.2))
+    distance = math.sqrt(7.4**2 + 4.2**2 + 4.8**2)
+    difference = other.path_loss_db(PHONE, SENSOR_A1_1, 900e6) - truth.path_loss_db(PHONE, SENSOR_A1_1, 900e6)
+    # exponent 3 adds 10 log10(d) and the walls' 14.4 dB grows by 20 %
+    assert difference == pytest.approx(10 * math.log10(distance) + 0.2 * 14.4)
 
 
-def test_the_reference_site_gain_table_covers_every_cell_and_sensor() -> None:
-    site = load_site(reference_site_path())
-    model = PropagationModel(site)
-    cells = np.array([c.centroid for c in site.cells])
-    table = model.gain_table_db(cells, site.sensors, F900)
-    assert table.shape == (len(site.cells), len(site.sensors))
+def test_penetration_loss_is_capped_where_energy_would_go_round(small_site: Site) -> None:
+    model = PropagationModel(small_site, PropagationParams(max_penetration_loss_db=20.0))
+    terms = model.path_loss_terms(PHONE, SENSOR_A1_1, 900e6)
+    assert terms.wall_loss_db + terms.floor_loss_db == pytest.approx(20.0), "14.4 + 15.0 dB capped at 20 dB"
+    assert terms.wall_loss_db / terms.floor_loss_db == pytest.approx(14.4 / 15.0), "both parts keep their share"
+
+
+def test_distances_inside_the_near_field_are_clamped(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    assert model.path_loss_db((9.0, 0.0, 1.0), (9.0, 0.0, 1.0), 900e6) == pytest.approx(
+        free_space_1m_db(900e6) + 20 * math.log10(0.5)
+    )
+
+
+def test_path_loss_table_covers_every_reference_cell_and_sensor(reference_site: Site) -> None:
+    model = PropagationModel(reference_site)
+    cells = np.array([c.centroid for c in reference_site.cells])
+    table = model.path_loss_table_db(cells, 900e6)
+    assert table.shape == (480, len(reference_site.sensors))
     assert np.isfinite(table).all()
-    # each cell's strongest sensor is in its own wing (walls and distance separate the wings)
-    strongest = [site.sensors[j].id for j in table.argmax(axis=1)]
-    own_wing = sum(s.startswith(f"s-{c.wing}") for s, c in zip(strongest, site.cells, strict=True))
-    assert own_wing / len(site.cells) > 0.95
+    assert table.max() <= free_space_1m_db(900e6) + 20 * math.log10(300) + 80.0 + 1e-9, "capped penetration"
+    # Default density: every cell reaches three sensors within 95 dB at 900 MHz, so even a phone power-controlled
+    # down to 0 dBm arrives above -95 dBm (+1 dB net antenna gain) at three sensors, 13 dB over an RTL-SDR's
+    # -108 dBm GSM detection level (-121 dBm thermal in 200 kHz + 7 dB NF + 6 dB SNR).
+    third_best = np.sort(table, axis=1)[:, 2]
+    worst = reference_site.cells[int(np.argmax(third_best))].id
+    assert third_best.max() <= 95.0, f"cell {worst}: third-nearest sensor at {third_best.max():.1f} dB"
+
+
+def test_hata_matches_the_formula_by_hand() -> None:
+    # 900 MHz, 1 km, base 30 m, phone 1.5 m, urban Okumura-Hata:
+    lf, lhb = math.log10(900), math.log10(30)
+    a_hm = (1.1 * lf - 0.7) * 1.5 - (1.56 * lf - 0.8)  # 0.016 dB
+    urban = 69.55 + 26.16 * lf - 13.82 * lhb - a_hm  # log10(1 km) = 0
+    assert urban == pytest.approx(126.40, abs=0.01)
+    assert outdoor_path_loss_db(1000, 900e6, environment="urban") == pytest.approx(urban)
+    assert outdoor_path_loss_db(1000, 900e6) == pytest.approx(urban - 2 * math.log10(900 / 28) ** 2 - 5.4)
+    # 1800 MHz, 2 km: COST-231 Hata (Cm = 0)
+    lf = math.log10(1800)
+    a_hm = (1.1 * lf - 0.7) * 1.5 - (1.56 * lf - 0.8)
+    cost = 46.3 + 33.9 * lf - 13.82 * lhb - a_hm + (44.9 - 6.55 * lhb) * math.log10(2)
+    assert outdoor_path_loss_db(2000, 1800e6, environment="urban") == pytest.approx(cost)
+
+
+def test_hata_loss_rises_with_distance_and_falls_from_urban_to_rural() -> None:
+    losses = [outdoor_path_loss_db(d, 800e6) for d in (500, 1000, 3000, 10000)]
+    assert losses == sorted(losses)
+    urban, suburban, rural = (outdoor_path_loss_db(2000, 800e6, environment=e) for e in ("urban", "suburban", "rural"))
+    assert urban > suburban > rural
+
+
+def test_hata_refuses_nonsense_inputs() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        outdoor_path_loss_db(0, 900e6)
+
+
+def test_serving_cell_loss_adds_building_entry_for_indoor_phones(small_site: Site) -> None:
+    model = PropagationModel(small_site, PropagationParams(building_entry_loss_db=18.0))
+    outdoor = outdoor_path_loss_db(1500, 800e6)
+    assert model.serving_cell_path_loss_db(1500, 800e6) == pytest.approx(outdoor + 18.0)
+    assert model.serving_cell_path_loss_db(1500, 800e6, indoors=False) == pytest.approx(outdoor)

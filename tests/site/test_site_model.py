@@ -1,128 +1,110 @@
-"""The site file: validation with line-numbered errors, geometry look-ups and the shipped sites."""
+"""The shipped sites and the geometry queries: counts, zones, containment, lookups."""
 
-from pathlib import Path
+from __future__ import annotations
+
+import math
+from collections import Counter
 
 import pytest
 
-from cellward.site import SiteError, load_site, reference_site_path, small_site_path
-from cellward.site.reference_builder import shipped_sites
-
-TWO_ROOMS = """\
-name: test-site
-floor_height_m: 3.0
-landings: 2
-floor_material: concrete
-perimeter_material: concrete
-materials:
-  brick: {loss_db: {700: 7.0, 900: 8.0, 1800: 11.0}}
-  concrete: {loss_db: {900: 17.0}}
-zones:
-  - {id: cells, kind: cells}
-  - {id: staff, kind: staff, phones_authorised: true, never_block: true}
-rooms:
-  - {id: A-0-01, kind: cell, wing: A, landing: 0, polygon: [[0,0],[4,0],[4,3],[0,3]], zone: cells, wall_material: brick}
-  - {id: A-0-02, kind: cell, wing: A, landing: 0, polygon: [[4,0],[8,0],[8,3],[4,3]], zone: cells, wall_material: brick}
-  - {id: A-1-01, kind: cell, wing: A, landing: 1, polygon: [[0,0],[4,0],[4,3],[0,3]], zone: cells, wall_material: brick}
-perimeter: [[-20, -20], [30, -20], [30, 20], [-20, 20]]
-sensors:
-  - {id: s1, position: [6.0, 1.5, 1.5]}
-blockers:
-  - {id: blk, position: [2, 1.5, 2.5], zones: [cells], bands: [B8]}
-"""
+from cellward.site import Site
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "site.yaml"
-    path.write_text(text)
-    return path
+def test_reference_site_is_four_wings_of_three_landings_with_480_cells(reference_site: Site) -> None:
+    assert [w.id for w in reference_site.wings] == ["A", "B", "C", "D"]
+    assert all(w.landings == 3 for w in reference_site.wings), "every wing has three landings"
+    assert len(reference_site.cells) == 480, "4 wings x 3 landings x 2 sides x 20 cells"
+    per_wing_landing = Counter((c.wing, c.landing) for c in reference_site.cells)
+    assert set(per_wing_landing.values()) == {40}, f"each landing holds 40 cells: {per_wing_landing}"
 
 
-def test_a_valid_site_loads_with_rooms_walls_and_centroids(tmp_path: Path) -> None:
-    site = load_site(write(tmp_path, TWO_ROOMS))
-    assert [c.id for c in site.cells] == ["A-0-01", "A-0-02", "A-1-01"]
-    assert site.room("A-1-01").centroid == pytest.approx((2.0, 1.5, 4.5))
-    # 4 + 4 edges on landing 0 sharing one, 4 on landing 1, 4 perimeter edges
-    assert len(site.walls) == 7 + 4 + 4
-    assert site.room_at(6.0, 1.0, 1.0).id == "A-0-02"
-    assert site.room_at(2.0, 1.0, 4.0).id == "A-1-01"
-    assert site.room_at(6.0, 1.0, 4.0) is None, "nothing is built above A-0-02"
-    assert site.inside_perimeter(0, 0) and not site.inside_perimeter(0, -25)
+def test_every_reference_cell_is_in_a_wing_and_its_wing_cells_zone(reference_site: Site) -> None:
+    for cell in reference_site.cells:
+        zone = reference_site.zone(cell.zone)
+        assert cell.wing in {"A", "B", "C", "D"}, cell.id
+        assert zone.kind == "cells" and zone.id == f"cells-{cell.wing}", cell.id
+        assert not zone.phones_authorised, f"{cell.id}: phones are never authorised in cells"
+        assert cell.id.startswith(f"{cell.wing}-{cell.landing}-")
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        (
-            (
-                "zone: cells, wall_material: brick}\n  - {id: A-0-02",
-                "zone: yard, wall_material: brick}\n  - {id: A-0-02",
-            ),
-            "line 13: rooms.0.zone: room 'A-0-01' names unknown zone 'yard'",
-        ),
-        (("id: A-0-02", "id: A-0-01"), "line 14: rooms.1.id: duplicate id 'A-0-01'"),
-        (
-            (
-                "[[0,0],[4,0],[4,3],[0,3]], zone: cells, wall_material: brick}\n  - {id: A-0-02",
-                "[[0,0],[4,3],[4,0],[0,3]], zone: cells, wall_material: brick}\n  - {id: A-0-02",
-            ),
-            "line 13: rooms.0.polygon: Value error, the polygon crosses itself",
-        ),
-        (("landings: 2", "landings: 2\ncolour: grey"), "line 4: colour: Extra inputs are not permitted"),
-        (("[6.0, 1.5, 1.5]", "[6000.0, 1.5, 1.5]"), "line 18: sensors.0.position: sensor 's1' is far outside"),
-        (("zones: [cells], bands", "zones: [wing-z], bands"), "blocker 'blk' covers unknown zone 'wing-z'"),
-        (("bands: [B8]", "bands: [B99]"), "line 20: blockers.0.bands: unknown band 'B99'"),
-        (("wing: A, landing: 1", "wing: A, landing: 5"), "line 15: rooms.2.landing: landing 5 but the site has 2"),
-        (("brick}\n  - {id: A-1-01", "adobe}\n  - {id: A-1-01"), "unknown material 'adobe'"),
-    ],
-)
-def test_bad_site_files_name_the_line_and_the_problem(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
-    old, new = change
-    assert old in TWO_ROOMS
-    with pytest.raises(SiteError) as error:
-        load_site(write(tmp_path, TWO_ROOMS.replace(old, new, 1)))
-    assert expected in str(error.value)
-    assert str(tmp_path / "site.yaml") in str(error.value)
+def test_reference_cells_have_realistic_size(reference_site: Site) -> None:
+    from cellward.site.model import polygon_area
+
+    areas = {round(abs(polygon_area(c.polygon)), 2) for c in reference_site.cells}
+    assert areas == {8.64}, "2.4 m pitch x 3.6 m depth between wall centre lines (about 2.1 x 3.3 m inside)"
 
 
-def test_unreadable_and_broken_files_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(SiteError, match="cannot read the file"):
-        load_site(tmp_path / "absent.yaml")
-    with pytest.raises(SiteError, match="not valid YAML"):
-        load_site(write(tmp_path, "name: [unclosed\n"))
+def test_reference_perimeter_encloses_every_cell_and_the_road_lies_outside(reference_site: Site) -> None:
+    for cell in reference_site.cells:
+        for x, y in cell.polygon:
+            assert reference_site.inside_perimeter(x, y), f"{cell.id} corner ({x}, {y}) is outside the wall"
+    road = reference_site.room("ROAD")
+    assert reference_site.zone(road.zone).kind == "outside"
+    assert not any(reference_site.inside_perimeter(x, y) for x, y in road.polygon)
 
 
-def test_the_shipped_sites_are_what_the_builder_makes() -> None:
-    for path, text in shipped_sites().items():
-        assert path.read_text() == text, f"{path.name} is stale: run python -m cellward.site.reference_builder"
+def test_reference_site_has_the_named_areas_with_their_policies(reference_site: Site) -> None:
+    kinds = Counter(r.kind for r in reference_site.rooms)
+    assert kinds["hub"] == 3 and kinds["visits"] == 1 and kinds["exercise"] == 3 and kinds["office"] == 3
+    staff = reference_site.zone("staff")
+    assert staff.phones_authorised and staff.never_block
+    assert reference_site.zone("visits").sensitive
+    outside = reference_site.zone("outside")
+    assert outside.never_block and outside.phones_authorised
 
 
-def test_the_reference_site_is_a_radial_prison_of_four_wings_and_three_landings() -> None:
-    site = load_site(reference_site_path())
-    wings = {c.wing for c in site.cells}
-    assert wings == {"A", "B", "C", "D"}
-    assert {c.landing for c in site.cells} == {0, 1, 2}
-    assert len(site.cells) >= 300, "several hundred cells"
-    for wing in wings:
-        for landing in range(3):
-            here = [c for c in site.cells if c.wing == wing and c.landing == landing]
-            assert len(here) == 40, f"{wing} landing {landing}: 20 cells on each side of the corridor"
-    assert all(site.zone(c.zone).kind == "cells" for c in site.cells)
-    assert all(site.inside_perimeter(*c.centroid[:2]) for c in site.cells)
-    assert {r.kind for r in site.rooms} >= {"hub", "office", "visits", "exercise", "road", "landing"}
-    road = site.room("ROAD")
-    assert not site.inside_perimeter(*road.centroid[:2]) and site.zone(road.zone).kind == "outside"
-    offices = [r for r in site.rooms if r.kind == "office"]
-    assert offices and all(site.zone(r.zone).phones_authorised and site.zone(r.zone).never_block for r in offices)
-    internal = [s for s in site.sensors if s.role == "internal"]
-    perimeter = [s for s in site.sensors if s.role == "perimeter"]
-    assert len(internal) >= 36, "three sensors per landing per wing"
-    assert len(perimeter) >= 4 and not any(site.inside_perimeter(*s.position[:2]) for s in perimeter)
-    assert {z for b in site.blockers for z in b.zones} == {"A-wing", "B-wing", "C-wing", "D-wing"}
-    # every cell is in exactly one room at its own centroid
-    assert all(site.room_at(*c.centroid).id == c.id for c in site.cells)
+def test_reference_sensors_cover_every_landing_and_the_perimeter(reference_site: Site) -> None:
+    internal = [s for s in reference_site.sensors if s.role == "internal"]
+    perimeter = [s for s in reference_site.sensors if s.role == "perimeter"]
+    per_landing = Counter(
+        (reference_site.room_at(*s.position).wing, reference_site.landing_at(s.position[2]))
+        for s in internal
+        if reference_site.room_at(*s.position).wing
+    )
+    assert len(per_landing) == 12 and set(per_landing.values()) == {5}, "5 corridor sensors on every wing landing"
+    assert len(perimeter) == 8, "four sides and four corners of the wall"
+    for sensor in perimeter:
+        assert not reference_site.inside_perimeter(*sensor.position[:2]), sensor.id
 
 
-def test_the_small_site_is_one_wing_of_sixteen_cells() -> None:
-    site = load_site(small_site_path())
-    assert len(site.cells) == 16 and {c.landing for c in site.cells} == {0, 1}
-    assert len(site.sensors) == 4
+def test_reference_blockers_cover_only_blockable_zones(reference_site: Site) -> None:
+    assert len(reference_site.blockers) == 4
+    for unit in reference_site.blockers:
+        assert all(not reference_site.zone(z).never_block for z in unit.zones), unit.id
+
+
+def test_small_site_is_one_wing_of_two_landings_with_16_cells(small_site: Site) -> None:
+    assert len(small_site.wings) == 1 and small_site.landings == 2
+    assert len(small_site.cells) == 16
+    assert 3 <= sum(s.role == "internal" for s in small_site.sensors) <= 4
+
+
+def test_room_at_finds_the_room_on_the_landing_of_the_height(small_site: Site) -> None:
+    # A-0-02 and A-1-02 share the plan square x 8.4..10.8, y 1.5..5.1; landing 1 starts at z = 3 m.
+    assert small_site.room_at(9.0, 3.0, 1.0).id == "A-0-02"
+    assert small_site.room_at(9.0, 3.0, 4.0).id == "A-1-02"
+    assert small_site.room_at(9.0, -3.0, 1.0).id == "A-0-06", "cells 5..8 are the south row"
+    assert small_site.room_at(9.0, 0.0, 1.0).kind == "landing"
+    assert small_site.room_at(-10.0, 0.0, 1.0).kind == "exercise"
+    assert small_site.room_at(0.0, -30.0, 1.0).kind == "road"
+    assert small_site.room_at(30.0, 15.0, 1.0) is None, "open ground inside the wall is in no room"
+
+
+def test_room_centroid_is_the_plan_centroid_at_mid_height(small_site: Site) -> None:
+    x, y, z = small_site.room("A-1-02").centroid
+    assert (x, y, z) == pytest.approx((9.6, 3.3, 4.5)), "x 8.4..10.8, y 1.5..5.1, landing 1 mid-height 1.5 x 3 m"
+
+
+def test_lookups_of_unknown_ids_name_the_id(small_site: Site) -> None:
+    with pytest.raises(KeyError, match="Z-9-99"):
+        small_site.room("Z-9-99")
+    with pytest.raises(KeyError, match="nope"):
+        small_site.zone("nope")
+
+
+def test_material_loss_is_interpolated_in_log_frequency(small_site: Site) -> None:
+    wall = small_site.material("cell_wall")  # 7.4 dB at 800 MHz, 7.8 dB at 900 MHz
+    expected = 7.4 + (7.8 - 7.4) * math.log10(850 / 800) / math.log10(900 / 800)
+    assert wall.loss_db_at(850e6) == pytest.approx(expected)
+    assert wall.loss_db_at(900e6) == pytest.approx(7.8)
+    assert wall.loss_db_at(2600e6) == pytest.approx(10.5), "held flat above the last tabulated band"

@@ -1,0 +1,112 @@
+"""`cellward bench sensor`: CPU share of one core and peak memory of one sensor scanning at 2.4 MS/s.
+
+The sensor runs as its own process (`cellward sensor run`) on a SigMF replay paced to real time, so
+the figures are the whole node's: reading and converting 8-bit samples (what pyrtlsdr does with a
+dongle), gain and clipping checks, the detector on every dwell, activity reports, signing and the
+SQLite spool (the broker is unreachable, so every message is spooled). CPU is measured from
+/proc/<pid>/stat over a window that starts after a warm-up (imports, numba compilation); peak RSS is
+the kernel's high-water mark (VmHWM). Two recordings: receiver noise only (most of a sensor's life)
+and a GSM call in the band.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from cellward.recording import write_recording
+from cellward.signing import NodeKey
+
+FS = 2.4e6
+CENTRE_HZ = 897.0e6
+
+
+def _recording(directory: Path, name: str, with_phone: bool) -> Path:
+    from sim.signals import gsm
+    from sim.signals.receiver import Receiver
+    from sim.signals.scene import Scene
+
+    scene = Scene(FS, CENTRE_HZ, 2.0, Receiver(), seed=1)
+    if with_phone:
+        scene.add(gsm.call(FS, 897.4e6, 2, 0.0, 2.0, 25.0, np.random.default_rng(1)))
+    cu8, _, _ = scene.render()
+    return write_recording(directory / name, cu8, datatype="cu8", sample_rate_hz=FS, center_freq_hz=CENTRE_HZ)
+
+
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _proc_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float]:
+    config = {
+        "site": "bench",
+        "sensor_id": "bench-1",
+        "source": {"kind": "sigmf", "path": str(recording), "realtime": True, "loop": True},
+        "mqtt": {"host": "127.0.0.1", "port": 9, "reconnect_max_s": 30},  # discard port: nobody listens
+        "signing_key": str(directory / "bench.pem"),
+        "state_dir": str(directory / f"state-{recording.stem}"),
+        "http": None,
+        "stats_interval_s": 10,
+    }
+    path = directory / f"{recording.stem}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cellward.cli", "sensor", "run", "--config", str(path), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(warmup_s)
+        if process.poll() is not None:
+            raise RuntimeError(f"the sensor exited early with status {process.returncode}")
+        cpu0, wall0 = _proc_cpu_s(process.pid), time.monotonic()
+        time.sleep(seconds)
+        cpu1, wall1 = _proc_cpu_s(process.pid), time.monotonic()
+        hwm = _proc_hwm_mb(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return 100 * (cpu1 - cpu0) / (wall1 - wall0), hwm
+
+
+def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
+    with tempfile.TemporaryDirectory(prefix="cellward-bench-sensor-") as tmp:
+        directory = Path(tmp)
+        NodeKey.generate("bench-1").save(directory / "bench.pem")
+        cases = [
+            ("receiver noise only", _recording(directory, "quiet", with_phone=False)),
+            ("GSM call in band", _recording(directory, "gsm", with_phone=True)),
+        ]
+        print(
+            f"cellward bench sensor  {time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        print(
+            f"one sensor, SigMF replay at {FS / 1e6:.1f} MS/s in real time, {seconds:.0f} s after {warmup_s:.0f} s "
+            "warm-up; targets: <= 10 % of one core, <= 200 MB"
+        )
+        print(f"{'case':<24}{'CPU % of one core':>20}{'peak RSS MB':>14}")
+        for label, recording in cases:
+            cpu, hwm = _measure(directory, recording, seconds, warmup_s)
+            print(f"{label:<24}{cpu:>20.1f}{hwm:>14.0f}")
+    return 0

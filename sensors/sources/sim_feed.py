@@ -1,0 +1,76 @@
+"""The simulator's view of one sensor (sim.feed.SensorFeed) as a source: a whole site's phones, walls and
+receivers, heard by this sensor, in real time or as fast as possible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from cellward.config import ConfigError
+from sensors.sources.base import R820T_GAINS_DB, SourceCounters, SourceError, SourceInfo, nearest_gain
+from sensors.sources.faults import FaultWindow
+from sensors.sources.pacing import Pacer
+from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
+
+NOMINAL_GAIN_DB = 40.2  # the gain the simulated world's levels are calibrated at (sim/rtl_tcp_server.py)
+
+
+class SimConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sim"] = "sim"
+    scenario: Path = Field(description="simulator scenario file (YAML)")
+    site: str | None = Field(default=None, description="site file, or 'small' / 'reference'; default: the scenario's")
+    sensor: str = Field(description="which sensor of the simulated site this node is")
+    sample_rate_hz: float = Field(default=2.4e6, gt=0)
+    start_s: float = Field(default=0.0, ge=0, description="simulation time of the first sample")
+    realtime: bool = Field(default=True, description="deliver at the sample rate; false = as fast as possible")
+    faults: list[FaultWindow] = Field(default_factory=list, description="injected unplug windows")
+
+
+class SimFeedSource:
+    def __init__(self, config: SimConfig) -> None:
+        from sim.commands import load_world
+        from sim.feed import SensorFeed
+
+        self.config = config
+        try:
+            world = load_world(config.site, config.scenario)
+            self.feed = SensorFeed(world, config.sensor)
+        except (ConfigError, ValueError, KeyError, OSError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise SourceError(f"simulator source: {message}") from None
+        self.info = SourceInfo(
+            "sim", f"sensor {config.sensor} of {world.site.name}", config.sample_rate_hz, *RTLSDR_RANGE_HZ
+        )
+        self.counters = SourceCounters()
+        self._pacer = Pacer(config.sample_rate_hz, config.realtime)
+        self._freq_hz = 900e6
+        self._t_s = config.start_s
+
+    def open(self) -> None:
+        self._pacer.restart()
+
+    def close(self) -> None:
+        pass
+
+    def tune(self, freq_hz: float) -> float:
+        self._freq_hz = float(freq_hz)
+        return self._freq_hz
+
+    def gains_db(self) -> list[float]:
+        return list(R820T_GAINS_DB)
+
+    def set_gain(self, gain_db: float) -> float:
+        gain = nearest_gain(R820T_GAINS_DB, gain_db)
+        self.feed.gain_db = gain - NOMINAL_GAIN_DB
+        return gain
+
+    def read(self, num_samples: int) -> np.ndarray:
+        samples = self.feed.read(self._freq_hz, self.config.sample_rate_hz, self._t_s, num_samples)
+        self._t_s += num_samples / self.config.sample_rate_hz
+        self._pacer.wait_for(num_samples)
+        self.counters.samples_in += num_samples
+        return samples

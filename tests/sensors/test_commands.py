@@ -1,0 +1,134 @@
+"""Commands on the sensor's own topic: each is acknowledged, and forged, replayed or stale ones are refused."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from cellward.messages.schema_files import validate_wire
+from cellward.recording import open_recording
+from cellward.signing import NodeKey, sign_message, verify_message
+from sensors.freq_calibration import FCCH_OFFSET_HZ
+from tests.sensors.harness import GSM_CARRIER_HZ, Listener, make_keys, running_node, write_config
+from tests.support.mosquitto import MosquittoBroker
+
+BCCH_HZ = 942.4e6
+
+
+def _acks(listener: Listener, command_id: str) -> list[dict]:
+    return [m for m in listener.of("state") if m["id"] == command_id]
+
+
+def _final(listener: Listener, command_id: str, timeout_s: float = 20) -> dict:
+    def finished(lst: Listener) -> bool:
+        return any(a["result"] in ("done", "rejected", "failed") for a in _acks(lst, command_id))
+
+    listener.wait_for(finished, timeout_s, f"the answer to command {command_id}")
+    return next(a for a in _acks(listener, command_id) if a["result"] in ("done", "rejected", "failed"))
+
+
+def test_every_command_is_acknowledged_and_acted_on(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
+    keys = make_keys(tmp_path)
+    scene = {
+        "kind": "scene",
+        "ppm": 17.3,
+        "emitters": [
+            {"technology": "gsm_call", "freq_hz": GSM_CARRIER_HZ, "snr_db": 25},
+            {"technology": "tone", "freq_hz": BCCH_HZ + FCCH_OFFSET_HZ, "snr_db": 35},
+        ],
+    }
+    listener = Listener(mosquitto.host, mosquitto.port)
+    try:
+        with running_node(write_config(tmp_path, mosquitto.port, source=scene)) as running:
+            listener.wait_for(lambda lst: lst.of("detections"), 30, "scanning to start")
+            pause = listener.publish_command(keys, "pause", {"duration_s": None}, seq=1)
+            assert _final(listener, pause)["result"] == "done"
+            listener.wait_for(lambda lst: lst.of("status")[-1]["state"] == "paused", 5, "status paused")
+            resume = listener.publish_command(keys, "resume", {}, seq=2)
+            assert _final(listener, resume)["result"] == "done"
+            gain = listener.publish_command(keys, "set_gain", {"band": "B8", "gain_db": 20.0}, seq=3)
+            answer = _final(listener, gain)
+            assert answer["result"] == "done" and answer["data"]["gain_db"] == {"B8": 19.7}, (
+                f"20 dB snaps to the R820T step 19.7 dB: {answer}"
+            )
+            calibrate = listener.publish_command(keys, "calibrate", {"reference_hz": BCCH_HZ}, seq=4)
+            answer = _final(listener, calibrate)
+            assert answer["result"] == "done", answer
+            assert abs(answer["data"]["ppm"] - 17.3) < 0.2, f"the dongle runs 17.3 ppm fast: {answer['data']}"
+            assert running.node.ppm == answer["data"]["ppm"], "the measured error is applied to later tunings"
+            snippet = listener.publish_command(
+                keys, "capture_snippet", {"freq_hz": GSM_CARRIER_HZ, "duration_s": 0.5, "reason": "incident 7"}, seq=5
+            )
+            answer = _final(listener, snippet)
+            assert answer["result"] == "done", answer
+            reload = listener.publish_command(keys, "reload_config", {}, seq=6)
+            assert _final(listener, reload)["result"] == "done"
+    finally:
+        listener.close()
+    recording = open_recording(answer["data"]["file"], verify_checksum=True)
+    assert recording.num_samples == answer["data"]["samples"] == round(0.5 * 2.4e6)
+    assert abs(recording.center_freq_hz - GSM_CARRIER_HZ) < 1.0
+    for ack in listener.of("state"):
+        validate_wire(ack)
+        verify_message(ack, keys.sensor_ring)
+    for command_id in (calibrate, snippet):
+        results = [a["result"] for a in _acks(listener, command_id)]
+        assert results == ["accepted", "done"], f"slow commands are accepted, then done: {results}"
+
+
+def test_forged_replayed_stale_and_misaddressed_commands_are_rejected(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    keys = make_keys(tmp_path)
+    listener = Listener(mosquitto.host, mosquitto.port)
+    impostor = NodeKey.generate("controller")
+    try:
+        with running_node(write_config(tmp_path, mosquitto.port)):
+            listener.wait_for(lambda lst: lst.of("status"), 30, "the node to start")
+            good = listener.publish_command(keys, "pause", {"duration_s": 1.0}, seq=10)
+            assert _final(listener, good)["result"] == "done"
+            cases = {
+                "replayed": dict(seq=10, id="c-replay"),
+                "stale": dict(seq=11, id="c-stale", expires="2020-01-01T00:00:00.000Z"),
+                "misaddressed": dict(seq=12, id="c-other", target="s-2"),
+                "wrong topic": dict(seq=13, id="c-topic", topic_name="resume"),
+                "bad params": dict(seq=14, id="c-params", params={"duration_s": -1}),
+                "unknown sender": dict(seq=15, id="c-who", sender="intruder"),
+            }
+            for case in cases.values():
+                changes = dict(case)
+                listener.publish_command(keys, "pause", changes.pop("params", {"duration_s": 1.0}), **changes)
+            forged = {
+                "schema": "cellward.command/1",
+                "site": "hmp-test",
+                "sender": "controller",
+                "ts": "2026-11-23T07:00:00.000Z",
+                "seq": 20,
+                "command": "pause",
+                "id": "c-forged",
+                "target": "s-1",
+                "expires": "2099-01-01T00:00:00.000Z",
+                "params": {"duration_s": None},
+            }
+            listener.client.publish(
+                "cellward/hmp-test/sensor/s-1/cmd/pause/set", json.dumps(sign_message(forged, impostor)), qos=1
+            )
+            listener.client.publish("cellward/hmp-test/sensor/s-1/cmd/pause/set", b"not json", qos=1)
+            details = {}
+            for name, changes in {**cases, "forged": {"id": "c-forged"}}.items():
+                answer = _final(listener, changes["id"])
+                details[name] = answer["detail"]
+                assert answer["result"] == "rejected", f"{name} must be rejected: {answer}"
+            listener.wait_for(lambda lst: any(a["id"] is None for a in lst.of("state")), 10, "unreadable answered")
+            time.sleep(0.2)
+    finally:
+        listener.close()
+    assert "replayed" in details["replayed"]
+    assert "expired" in details["stale"]
+    assert "not to this sensor" in details["misaddressed"]
+    assert "arrived on cmd/resume/set" in details["wrong topic"]
+    assert "BadSignature" in details["forged"]
+    assert "UnknownSender" in details["unknown sender"]
+    paused = [m for m in listener.of("status") if m["state"] == "paused"]
+    assert len(paused) == 1, "only the one genuine pause may take effect"

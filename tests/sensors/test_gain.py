@@ -1,0 +1,56 @@
+"""Gain per band: clipping backs the gain off, clean dwells bring it back, and dBm follows the gain."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensors.gain import GainConfig, GainController, PowerCalibration, clipped_fraction
+from sensors.sources.base import R820T_GAINS_DB
+from sensors.sources.scene import SceneConfig, SceneEmitter, SceneSource
+
+
+def test_clipping_is_counted_on_full_scale_components() -> None:
+    x = np.full(1000, 0.1 + 0.1j, np.complex64)
+    x[:10] = 1.0 + 0.0j
+    assert clipped_fraction(x) == 10 / 2000
+
+
+def test_a_phone_close_by_drives_the_gain_down_until_it_stops_clipping() -> None:
+    source = SceneSource(
+        SceneConfig(realtime=False, emitters=[SceneEmitter(technology="gsm_call", freq_hz=897.4e6, snr_db=48)])
+    )
+    source.open()
+    source.tune(897e6)
+    gains = GainController(GainConfig(initial_db=49.6), R820T_GAINS_DB)
+    history = []
+    for _ in range(8):
+        gain = source.set_gain(gains.gain_for("B8"))
+        samples = source.read(120_000)
+        clipped = clipped_fraction(samples)
+        history.append((gain, clipped))
+        gains.observe("B8", clipped, 0.0)
+    assert history[0][1] > 1e-3, f"at full gain the close phone clips: {history[0]}"
+    assert history[-1][1] <= 1e-4, f"the controller backs off until clipping stops: {history}"
+    assert history[-1][0] < history[0][0] - 10
+
+
+def test_clean_dwells_let_the_gain_creep_back_up_and_manual_gain_stays_put() -> None:
+    gains = GainController(GainConfig(initial_db=20, recover_after_dwells=3, recover_step_db=3), R820T_GAINS_DB)
+    start = gains.gain_for("B20")
+    for _ in range(3):
+        gains.observe("B20", 0.0, -40.0)
+    assert gains.gain_for("B20") > start
+    gains.set_manual("B20", 10.0, ["B20"])
+    for _ in range(10):
+        gains.observe("B20", 0.5, 0.0)
+    assert gains.gain_for("B20") == 8.7, "a fixed gain (snapped to a tuner step) ignores clipping"
+    gains.set_manual(None, None, ["B20"])
+    gains.observe("B20", 0.5, 0.0)
+    assert gains.gain_for("B20") < 8.7, "released to automatic, it backs off again"
+
+
+def test_power_in_dbm_does_not_depend_on_the_gain_used() -> None:
+    calibration = PowerCalibration(dbfs_to_dbm_at_0db=-12.0, extra_db=1.5)
+    # a -70 dBm signal reads -29.5 dBFS at 30 dB gain and -49.5 dBFS at 10 dB gain
+    assert -29.5 + calibration.calibration_db(30.0) == -70.0
+    assert -49.5 + calibration.calibration_db(10.0) == -70.0

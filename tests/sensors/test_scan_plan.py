@@ -1,0 +1,76 @@
+"""The scan plan: what an RTL-SDR can hear, tunings that cover the bands, and one hop schedule per site."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from dsp.band_plan import BandPlan
+from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
+
+PLAN = BandPlan.load()
+RTL = (24e6, 1766e6)
+
+
+def _plan(**config) -> ScanPlan:
+    return ScanPlan.build(PLAN, ScanConfig(**config), *RTL, 2.4e6)
+
+
+def test_rtl_sdr_scans_the_low_bands_and_warns_about_the_rest() -> None:
+    plan = _plan()
+    assert set(plan.scanned) == {"B28", "B20", "B8", "B3"}
+    assert "B3 1766-1785 MHz" in plan.unreachable, "B3 above 1766 MHz is out of an R820T's reach"
+    for band in ("B1", "B7"):
+        assert band in plan.unreachable
+        assert any(w.startswith(f"band {band}") and "SoapySDR" in w for w in plan.warnings)
+
+
+def test_tunings_cover_every_reachable_uplink_hz_within_the_searched_span() -> None:
+    plan = _plan(bands=["B8", "B3"])
+    span = 0.85 * 2.4e6
+    for band, low, high in (("B8", 880e6, 915e6), ("B3", 1710e6, 1766e6)):
+        tunings = sorted((t for t in plan.tunings if t.band == band), key=lambda t: t.centre_hz)
+        assert tunings[0].low_hz == pytest.approx(low) and tunings[-1].high_hz == pytest.approx(high)
+        for a, b in itertools.pairwise(tunings):
+            assert a.high_hz == pytest.approx(b.low_hz), "no gaps between neighbouring tunings"
+        assert all(t.high_hz - t.low_hz <= span + 1 for t in tunings), "each tuning within the usable span"
+
+
+def test_every_sensor_of_a_site_is_on_the_same_tuning_in_the_same_slot() -> None:
+    a, b = _plan(), _plan()
+    schedule_a, schedule_b = ScanSchedule(a, ScanConfig(revisit_every=0)), ScanSchedule(b, ScanConfig(revisit_every=0))
+    t = 1_795_000_000.0
+    for k in range(300):
+        slot_a, slot_b = a.slot_at(t + k * 0.125 + 0.01), b.slot_at(t + k * 0.125 + 0.06)
+        assert slot_a == slot_b, "a slot is a wall-clock interval, the same for every sensor"
+        assert schedule_a.tuning_for(slot_a, t)[0] == schedule_b.tuning_for(slot_b, t)[0]
+
+
+def test_one_cycle_visits_every_tuning_once_in_a_spread_order() -> None:
+    plan = _plan()
+    n = len(plan.tunings)
+    visited = [plan.regular_tuning(k).index for k in range(n)]
+    assert sorted(visited) == list(range(n))
+    steps = [abs(plan.regular_tuning(k + 1).centre_hz - plan.regular_tuning(k).centre_hz) for k in range(n)]
+    assert min(steps) > 2.4e6, "consecutive hops land on different tunings, not neighbours"
+
+
+def test_recently_active_tunings_are_revisited_more_often() -> None:
+    plan = _plan()
+    schedule = ScanSchedule(plan, ScanConfig(revisit_every=4, active_ttl_s=30))
+    hot = plan.tunings[7]
+    schedule.note_activity(hot, 1000.0)
+    visits = sum(schedule.tuning_for(k, 1001.0)[0] == hot for k in range(4 * len(plan.tunings)))
+    assert visits >= len(plan.tunings), f"an active tuning gets every revisit slot: {visits} visits"
+    stale = sum(schedule.tuning_for(k, 1100.0)[0] == hot for k in range(len(plan.tunings)))
+    assert stale == 1, "after the activity expires the tuning gets its regular visit only"
+
+
+def test_range_limits_the_scan_and_unknown_bands_are_refused() -> None:
+    plan = _plan(bands=["B8"], range_hz=(896.4e6, 898.4e6))
+    assert len(plan.tunings) == 1 and plan.tunings[0].centre_hz == pytest.approx(897.4e6)
+    with pytest.raises(ValueError, match="unknown band"):
+        _plan(bands=["B99"])
+    with pytest.raises(ValueError, match="nothing to scan"):
+        ScanPlan.build(PLAN, ScanConfig(bands=["B1"]), *RTL, 2.4e6)
