@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import log_ndtr
 
-from cellward.site.propagation import fading_db
+from cellward.site.fading import fading_db
 from controller.correlate import HeardEmission
 from dsp.band_plan import BandPlan
 
@@ -68,8 +68,9 @@ DEFAULT_OTHER_PRIOR = 0.1
 
 
 @functools.cache
-def fading_stats_db(rician_k_db: float) -> tuple[float, float]:
-    """Mean and standard deviation (dB) of one burst's Rician fading, by Monte Carlo (fixed seed)."""
+def fading_stats_db(rician_k_db: float | None) -> tuple[float, float]:
+    """Mean and standard deviation (dB) of one burst's fading (Rician, Rayleigh for None) for an emission
+    narrower than the coherence bandwidth, by Monte Carlo with a fixed seed."""
     draws = fading_db(np.random.default_rng(0), 400_000, rician_k_db)
     return float(draws.mean()), float(draws.std())
 
@@ -114,7 +115,8 @@ class _Table:
 
     level_db: np.ndarray
     variance_db2: np.ndarray
-    fingerprinted: np.ndarray  # bool, (points, sensors): the level is a survey fingerprint
+    fingerprinted: np.ndarray  # bool: the level carries a survey correction
+    coverage: np.ndarray  # (sensors, rooms) bool: the sensor is the strongest at one of the room's points
 
 
 class Locator:
@@ -137,12 +139,12 @@ class Locator:
         self.site = site
         self.model = model
         self.survey = survey
-        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.sigma_db)
+        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.shadowing_sigma_db)
         if self.sigma_db <= 0:
             raise ValueError(f"sigma_db must be > 0, got {self.sigma_db}")
         # (mean, std) of one burst's fading in dB; (0, 0) when levels are fading-free.
         self.fading_mean_db, self.fading_std_db = (
-            fading_db if fading_db is not None else fading_stats_db(model.params.rician_k_db)
+            fading_db if fading_db is not None else fading_stats_db(model.params.fading_k_db)
         )
         self.noise_figure_db = noise_figure_db
         self.detection_snr_db = detection_snr_db
@@ -216,13 +218,20 @@ class Locator:
                     level[rows, s] = model_level[rows, s] + measured.correction_db
                     variance[rows, s] = min(self.sigma_db, measured.sigma_db) ** 2
                     fingerprinted[rows, s] = True
+        coverage = np.zeros((len(self.sensors), len(self.rooms)), dtype=bool)
+        coverage[np.argmax(level, axis=1), self.point_room] = True
         return _Table(
-            np.ascontiguousarray(level.T), np.ascontiguousarray(variance.T), np.ascontiguousarray(fingerprinted.T)
+            np.ascontiguousarray(level.T),
+            np.ascontiguousarray(variance.T),
+            np.ascontiguousarray(fingerprinted.T),
+            coverage,
         )
 
     def model_levels_db(self, positions: Sequence[Sequence[float]] | np.ndarray, freq_hz: float) -> np.ndarray:
         """Model level (dBm) for a 0 dBm transmitter at each position, at each sensor: (positions, sensors)."""
-        return self.model.gain_table_db(np.asarray(positions, dtype=float).reshape(-1, 3), self.sensors, freq_hz)
+        points = np.asarray(positions, dtype=float).reshape(-1, 3)
+        gains = np.array([self.model.sensor_gain_db(s) for s in self.sensors])
+        return gains[None, :] - self.model.path_loss_table_db(points, freq_hz, self.sensors)
 
     # --- locating -----------------------------------------------------------------------------------
 
@@ -304,33 +313,44 @@ class Locator:
 
         order = np.argsort(-p_room)
         single = n_heard == 1
-        region = _credible_set(self.rooms, p_room, order, 0.95 if single else 0.90)
+        table = self._table(emission.freq_hz)
+        region = _credible_set(self.rooms, p_room, order, 0.90)
         runners_up = tuple((self.rooms[i].id, float(p_room[i])) for i in order[:4] if i != best)[:3]
         position = tuple(float(v) for v in p_point @ self.points)
         best_rows = self.point_room == best
         point_best = int(np.flatnonzero(best_rows)[np.argmax(p_point[best_rows])])
+        confidence = float(p_room[best])
 
-        if single:
-            method = "single-sensor"
-        elif self._table(emission.freq_hz).fingerprinted[:, point_best].any():
-            method = "fingerprint"
-        else:
-            method = "rss"
         wing_out: str | None = best_room.wing
         landing_out: int | None = best_room.landing
         room_out: str | None = best_room.id
-        if single and len(region) > 1:
-            # One sensor cannot tell the rooms of its coverage region apart: report only what they share.
-            in_region = [self.rooms[self.room_index[r]] for r in region]
-            wing_out = wing_out if all(r.wing == best_room.wing for r in in_region) else None
-            landing_out = landing_out if wing_out and all(r.landing == best_room.landing for r in in_region) else None
-            room_out = None
+        if single:
+            # One level cannot place a phone within what one sensor hears best: the answer is that sensor's
+            # coverage region (the rooms where the model makes it the strongest sensor), likeliest first,
+            # with only what all those rooms share, and the posterior mass inside it as the confidence.
+            method = "single-sensor"
+            known = [o.sensor_id for o in emission.observations if o.sensor_id in self.sensor_index]
+            covered = table.coverage[self.sensor_index[known[0]]]
+            if not covered.any():  # never the strongest anywhere (a perimeter sensor): where it can hear
+                covered = np.zeros(len(self.rooms), dtype=bool)
+                covered[order[: len(_credible_set(self.rooms, p_room, order, 0.95))]] = True
+            region = tuple(self.rooms[i].id for i in order if covered[i])
+            in_region = [self.rooms[i] for i in np.flatnonzero(covered)]
+            confidence = float(p_room[covered].sum())
+            wing_out = in_region[0].wing if len({r.wing for r in in_region}) == 1 else None
+            landing_out = in_region[0].landing if wing_out and len({r.landing for r in in_region}) == 1 else None
+            room_out = region[0] if len(region) == 1 else None
+            best_room = self.rooms[self.room_index[region[0]]] if region else best_room
+        elif table.fingerprinted[:, point_best].any():
+            method = "fingerprint"
+        else:
+            method = "rss"
         return Location(
             cell_id=room_out if room_out is not None and best_room.kind == "cell" else None,
             wing=wing_out,
             landing=landing_out,
             zone=best_room.zone if room_out is not None else None,
-            confidence=float(p_room[best]),
+            confidence=confidence,
             runners_up=runners_up,
             method=method,
             region=region,

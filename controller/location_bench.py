@@ -27,7 +27,6 @@ a point, so its error is also limited by the room size; the bound shows what geo
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
@@ -37,8 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cellward.site import Site, load_site, reference_site_path
+from cellward.site.fading import fading_db
 from cellward.site.model import SensorPlacement
-from cellward.site.propagation import PropagationModel, PropagationParams, fading_db
+from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.correlate import HeardEmission
 from controller.locate import Locator, fading_stats_db, room_points
 from controller.observations import Observation
@@ -104,7 +104,34 @@ class Truth:
 
     name: str
     params: PropagationParams
+    wall_offset_db: float = 0.0  # every wall lossier than its material says
+    wall_variation_db: float = 0.0  # each wall's own random deviation from its material
     sensor_error_db: float = 0.0  # spread of uncorrected per-sensor calibration errors
+
+
+def truth_site(site: Site, wall_offset_db: float, wall_variation_db: float, seed: int) -> Site:
+    """The site with every wall given its own material: the material's loss plus `wall_offset_db` plus a
+    per-wall normal deviation of `wall_variation_db`, at every tabulated frequency (never below 0 dB)."""
+    if wall_offset_db == 0.0 and wall_variation_db == 0.0:
+        return site
+    rng = np.random.default_rng(seed + 104729)
+    materials = {m.id: m for m in site.materials}
+    own_materials = []
+    walls = []
+    for i, wall in enumerate(site.walls):
+        base = materials[wall.material]
+        delta = wall_offset_db + rng.normal(0.0, wall_variation_db)
+        own = base.model_copy(
+            update={"id": f"{base.id}~{i}", "loss_db": {f: max(0.0, v + delta) for f, v in base.loss_db.items()}}
+        )
+        own_materials.append(own)
+        walls.append(wall.model_copy(update={"material": own.id}))
+    return _rebuilt(site, materials=[*site.materials, *own_materials], walls=walls)
+
+
+def _rebuilt(site: Site, **changes) -> Site:
+    """A new Site (geometry index rebuilt) with some fields replaced."""
+    return Site(**{**{name: getattr(site, name) for name in type(site).model_fields}, **changes})
 
 
 def crb_horizontal_m(
@@ -145,10 +172,12 @@ class Building:
         self.site = site
         self.truth = truth
         self.seed = seed
-        self.model = PropagationModel(site, dataclasses.replace(truth.params, variation_seed=seed))
+        self.model = PropagationModel(
+            truth_site(site, truth.wall_offset_db, truth.wall_variation_db, seed), truth.params
+        )
         rng = np.random.default_rng(seed + 7919)
         self.sensor_error_db = {s.id: float(rng.normal(0.0, truth.sensor_error_db)) for s in site.sensors}
-        _, self.fading_std_db = fading_stats_db(truth.params.rician_k_db)
+        _, self.fading_std_db = fading_stats_db(truth.params.fading_k_db)
 
     def levels_dbm(
         self, positions: np.ndarray, tx_dbm: np.ndarray, freq_hz: float, rng: np.random.Generator, bursts: int = 1
@@ -157,12 +186,12 @@ class Building:
         faded bursts: (positions, sensors)."""
         positions = np.asarray(positions, dtype=float).reshape(-1, 3)
         sensors = self.site.sensors
-        gain = self.model.gain_table_db(positions, sensors, freq_hz)
-        shadowing = np.column_stack([self.model.shadowing_db_many(positions, s.id, self.seed) for s in sensors])
+        # The model's shadowing is an extra loss; the truth's sensors carry their own calibration errors.
+        level = self.model.received_power_table_dbm(np.asarray(tx_dbm, dtype=float), positions, freq_hz, self.seed)
         errors = np.array([self.sensor_error_db[s.id] for s in sensors])
-        fading = fading_db(rng, (bursts, *gain.shape), self.truth.params.rician_k_db).mean(axis=0)
-        noise = rng.normal(0.0, MEASUREMENT_NOISE_DB, gain.shape)
-        return np.asarray(tx_dbm, dtype=float)[:, None] + gain + shadowing + errors[None, :] + fading + noise
+        fading = fading_db(rng, (bursts, *level.shape), self.truth.params.fading_k_db).mean(axis=0)
+        noise = rng.normal(0.0, MEASUREMENT_NOISE_DB, level.shape)
+        return level + errors[None, :] + fading + noise
 
     def emissions(
         self,
@@ -229,8 +258,8 @@ def run_case(
     tally = Tally()
     site = building.site
     sensor_pos = {s.id: s.position for s in site.sensors}
-    exponent = building.truth.params.exponent
-    sigma_db = math.hypot(building.truth.params.sigma_db, building.fading_std_db / math.sqrt(bursts))
+    exponent = building.truth.params.path_loss_exponent
+    sigma_db = math.hypot(building.truth.params.shadowing_sigma_db, building.fading_std_db / math.sqrt(bursts))
     for k in range(trials_per_cell):
         # Half the cells get a GSM 900 phone and half an LTE 800 one, swapping on the next trial.
         for c, carrier in enumerate(CARRIERS):
@@ -259,7 +288,13 @@ def run_case(
 
 
 def with_sensors(site: Site, sensors: list[SensorPlacement]) -> Site:
-    return Site(site.spec.model_copy(update={"sensors": sensors}))
+    return _rebuilt(site, sensors=sensors)
+
+
+def _axis(points: np.ndarray) -> np.ndarray:
+    """Unit vector of the principal direction of a set of 2-D points (a corridor's length)."""
+    centred = points - points.mean(axis=0)
+    return np.linalg.svd(centred, full_matrices=False)[2][0]
 
 
 def _landing_sensors(site: Site) -> dict[str, list[SensorPlacement]]:
@@ -270,51 +305,25 @@ def _landing_sensors(site: Site) -> dict[str, list[SensorPlacement]]:
         if sensor.role == "internal" and room is not None and room.kind == "landing":
             out.setdefault(room.id, []).append(sensor)
     for room_id, sensors in out.items():
-        axis = _long_axis(site.room(room_id))
+        axis = _axis(np.asarray(site.room(room_id).polygon, dtype=float))
         sensors.sort(key=lambda s: float(np.dot(s.position[:2], axis)))
     return out
 
 
-def _long_axis(room) -> np.ndarray:
-    poly = np.asarray(room.polygon, dtype=float)
-    span = poly.max(axis=0) - poly.min(axis=0)
-    return np.array([1.0, 0.0]) if span[0] >= span[1] else np.array([0.0, 1.0])
-
-
 def sparse_layout(site: Site) -> Site:
-    """Every landing loses its middle sensor(s): two per landing, perimeter sensors kept."""
-    dropped = {s.id for sensors in _landing_sensors(site).values() for s in sensors[1:-1]}
+    """Every other sensor on each landing dropped (the ends kept), perimeter and hub sensors kept."""
+    dropped = {s.id for sensors in _landing_sensors(site).values() for s in sensors[1:-1:2]}
     return with_sensors(site, [s for s in site.sensors if s.id not in dropped])
 
 
 def dense_layout(site: Site) -> Site:
-    """A sensor added midway between each pair of neighbours on a landing (centre line, as placed)."""
+    """A sensor added midway between each pair of neighbours on a landing."""
     sensors = list(site.sensors)
     for room_id, on_landing in _landing_sensors(site).items():
         for i, (a, b) in enumerate(itertools.pairwise(on_landing)):
-            mid = tuple((np.asarray(a.position) + np.asarray(b.position)) / 2)
+            mid = tuple(float(v) for v in (np.asarray(a.position) + np.asarray(b.position)) / 2)
             sensors.append(a.model_copy(update={"id": f"extra-{room_id}-{i}", "position": mid}))
     return with_sensors(site, sensors)
-
-
-def staggered_layout(site: Site, inset_m: float = 0.3) -> Site:
-    """The same sensors moved off the corridor's centre line onto its walls, alternately left and right,
-    so that the two cells facing each other across the corridor no longer look alike."""
-    moved: dict[str, SensorPlacement] = {}
-    for room_id, on_landing in _landing_sensors(site).items():
-        room = site.room(room_id)
-        poly = np.asarray(room.polygon, dtype=float)
-        across = 1 - int(np.argmax(_long_axis(room)))  # 0 = x, 1 = y
-        lo, hi = poly[:, across].min() + inset_m, poly[:, across].max() - inset_m
-        for i, sensor in enumerate(on_landing):
-            pos = list(sensor.position)
-            pos[across] = lo if i % 2 == 0 else hi
-            moved[sensor.id] = sensor.model_copy(update={"position": tuple(pos)})
-    return with_sensors(site, [moved.get(s.id, s) for s in site.sensors])
-
-
-def staggered_dense_layout(site: Site) -> Site:
-    return staggered_layout(dense_layout(site))
 
 
 def in_cell_layout(site: Site, every: int = 4) -> Site:
@@ -322,38 +331,27 @@ def in_cell_layout(site: Site, every: int = 4) -> Site:
     alternate sides of the corridor: walls then differ between a sensor's own side and the far side."""
     sensors = list(site.sensors)
     template = next(s for s in sensors if s.role == "internal")
-    step = max(1, every // 2)
-    for columns in _cell_columns(site).values():
-        for k, column in enumerate(columns[::step]):
-            cell = column[k % len(column)]
+    by_landing: dict[tuple[str | None, int], list] = {}
+    for cell in site.cells:
+        by_landing.setdefault((cell.wing, cell.landing), []).append(cell)
+    for cells in by_landing.values():
+        xy = np.array([c.centroid[:2] for c in cells])
+        axis = _axis(xy)
+        across = np.array([-axis[1], axis[0]])
+        order = sorted(range(len(cells)), key=lambda i: (round(float(xy[i] @ axis), 1), float(xy[i] @ across)))
+        for j in range(0, len(order), every):
+            # Facing cells sort next to each other: stepping one further on every other pick swaps sides.
+            cell = cells[order[min(j + (j // every) % 2, len(order) - 1)]]
             x, y, _ = cell.centroid
             z = (cell.landing + 0.9) * site.floor_height_m
             sensors.append(template.model_copy(update={"id": f"cell-{cell.id}", "position": (x, y, z)}))
     return with_sensors(site, sensors)
 
 
-def _cell_columns(site: Site) -> dict[tuple[str | None, int], list[list]]:
-    """Per (wing, landing), the cells in columns along the corridor (the cells facing each other)."""
-    by_landing: dict[tuple[str | None, int], list] = {}
-    for cell in site.cells:
-        by_landing.setdefault((cell.wing, cell.landing), []).append(cell)
-    out: dict[tuple[str | None, int], list[list]] = {}
-    for key, cells in by_landing.items():
-        span = np.ptp(np.array([c.centroid[:2] for c in cells]), axis=0)
-        along = 0 if span[0] >= span[1] else 1
-        columns: dict[float, list] = {}
-        for cell in cells:
-            columns.setdefault(round(cell.centroid[along], 1), []).append(cell)
-        out[key] = [sorted(columns[k], key=lambda c: c.centroid[1 - along]) for k in sorted(columns)]
-    return out
-
-
 LAYOUTS: dict[str, Callable[[Site], Site]] = {
-    "sparse (2 per landing)": sparse_layout,
+    "sparse (every other landing sensor)": sparse_layout,
     "default": lambda site: site,
-    "dense (5 per landing, centre line)": dense_layout,
-    "default count, staggered on corridor walls": staggered_layout,
-    "dense, staggered": staggered_dense_layout,
+    "dense (one more between each pair)": dense_layout,
     "default + one in every 4th cell": in_cell_layout,
 }
 
@@ -362,18 +360,18 @@ def truths(base: PropagationParams) -> list[Truth]:
     """The shared model, and buildings that differ from what the locator believes."""
 
     def vary(**changes) -> PropagationParams:
-        return dataclasses.replace(base, **changes)
+        return base.model_copy(update=changes)
 
     return [
         Truth("shared model", base),
-        Truth("walls +4 dB", vary(wall_loss_offset_db=base.wall_loss_offset_db + 4.0)),
-        Truth("per-wall variation 4 dB", vary(wall_variation_db=4.0)),
-        Truth("path-loss exponent 2.4", vary(exponent=base.exponent + 0.4)),
+        Truth("walls +4 dB", base, wall_offset_db=4.0),
+        Truth("per-wall variation 4 dB", base, wall_variation_db=4.0),
+        Truth("path-loss exponent 2.4", vary(path_loss_exponent=base.path_loss_exponent + 0.4)),
         Truth(
-            "all of: walls +3 dB, per-wall 3 dB, exponent 2.3, sensor errors 2 dB",
-            vary(
-                wall_loss_offset_db=base.wall_loss_offset_db + 3.0, wall_variation_db=3.0, exponent=base.exponent + 0.3
-            ),
+            "all of: walls +3 dB, per-wall 3 dB, floors x1.3, exponent 2.3, sensor errors 2 dB",
+            vary(path_loss_exponent=base.path_loss_exponent + 0.3, floor_loss_scale=1.3),
+            wall_offset_db=3.0,
+            wall_variation_db=3.0,
             sensor_error_db=2.0,
         ),
     ]
@@ -388,8 +386,8 @@ def run_location_bench(trials_per_cell: int = 1, seeds: int = 2) -> int:
         f"site {site.name}: {len(site.cells)} cells, {len(site.rooms)} rooms; {trials_per_cell} phone(s) per cell "
         f"x {seeds} buildings (shadowing fields) per case, 0-23 dBm, GSM 900 and LTE 800 alternately; a report "
         f"averages 1 burst or {REPORT_BURSTS[-1]}; survey: {SURVEY_POINTS_PER_ROOM} points per cell, "
-        f"{SURVEY_BURSTS} bursts each; locator: PropagationParams() (sigma {base.sigma_db} dB, exponent "
-        f"{base.exponent}, Rician K {base.rician_k_db} dB)"
+        f"{SURVEY_BURSTS} bursts each; locator: PropagationParams() (sigma {base.shadowing_sigma_db} dB, "
+        f"exponent {base.path_loss_exponent}, Rician K {base.fading_k_db} dB)"
     )
     print()
     print(

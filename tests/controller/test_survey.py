@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -34,12 +33,12 @@ def locator(site, params):
 # sigma 4 dB the walk recovers them to about 2-3 dB (the shadowing near one sensor is one draw), so the
 # recovery is checked in a quiet building (sigma 1 dB), against injected errors of 4 dB spread.
 OFFSET_TOLERANCE_DB = 1.0
-# Measured on the small site: 56 % -> 74 % (one burst), 62 % -> 81 % (20-burst reports).
-SURVEY_GAIN_PCT = 10.0
+# Measured on the small site: cell right 68 % -> 79 % (one burst), 75 % -> 91 % (20-burst reports).
+SURVEY_GAIN_PCT = 8.0
 
 
 def test_survey_recovers_injected_sensor_offsets(site, params, locator):
-    quiet = dataclasses.replace(params, sigma_db=1.0)
+    quiet = params.model_copy(update={"shadowing_sigma_db": 1.0})
     building = Building(site, Truth("offsets", quiet, sensor_error_db=4.0), seed=3)
     survey = building.survey(locator, np.random.default_rng(1))
     errors = {
@@ -64,7 +63,7 @@ def test_survey_improves_cell_accuracy_under_model_mismatch(site, params, locato
         surveyed = Locator(site, locator.model, survey)
         before += run_case(building, locator, 4, np.random.default_rng(seed), neighbours).pct_cell / 2
         after += run_case(building, surveyed, 4, np.random.default_rng(seed), neighbours).pct_cell / 2
-    assert truth.sensor_error_db > 0 and truth.params.wall_variation_db > 0, "the truth must differ from the model"
+    assert truth.sensor_error_db > 0 and truth.wall_variation_db > 0, "the truth must differ from the model"
     assert after >= before + SURVEY_GAIN_PCT, f"cell accuracy {before:.1f} % before the survey, {after:.1f} % after"
 
 
