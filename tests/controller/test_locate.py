@@ -9,7 +9,7 @@ from cellward.site import load_site, small_site_path
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.correlate import HeardEmission
 from controller.locate import Locator, sensitivity_dbm
-from controller.location_bench import Building, Tally, Truth, neighbours_within_one_cell, run_case
+from controller.location_bench import Building, Tally, Truth, crb_horizontal_m, neighbours_within_one_cell, run_case
 from controller.observations import Observation
 
 GSM = ("gsm", 897.4e6, 200e3)
@@ -138,3 +138,13 @@ def test_unknown_sensor_in_an_emission_is_ignored(site, model, locator):
 
 def site_zone(site, zone_id):
     return next(z for z in site.zones if z.id == zone_id)
+
+
+def test_cramer_rao_bound_for_a_phone_amid_four_sensors():
+    """Sensors at (+-d, 0) and (0, +-d), phone at the origin: J = diag(2k^2/d^2, 2k^2/d^2, 4) / sigma^2 with
+    k = 10 n / ln 10, so the horizontal bound is sigma d / k."""
+    d, sigma, n = 10.0, 4.0, 2.0
+    sensors = [(d, 0.0, 0.0), (-d, 0.0, 0.0), (0.0, d, 0.0), (0.0, -d, 0.0)]
+    k = 10.0 * n / np.log(10.0)
+    assert crb_horizontal_m((0.0, 0.0, 0.0), sensors, n, sigma) == pytest.approx(sigma * d / k, rel=1e-9)
+    assert crb_horizontal_m((0.0, 0.0, 0.0), sensors[:2], n, sigma) == np.inf, "two sensors cannot fix x, y and P"
