@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -377,8 +378,12 @@ def truths(base: PropagationParams) -> list[Truth]:
     ]
 
 
-def run_location_bench(trials_per_cell: int = 1, seeds: int = 2) -> int:
-    """Print the location accuracy table (markdown) for docs/benchmarks.md."""
+def run_location_bench(trials_per_cell: int = 1, seeds: int = 2, layouts: Sequence[str] = ()) -> int:
+    """Print the location accuracy table (markdown) for docs/benchmarks.md; `layouts` picks some of LAYOUTS."""
+    unknown = [name for name in layouts if name not in LAYOUTS]
+    if unknown:
+        print(f"unknown layout {unknown[0]!r}; choose from: {', '.join(LAYOUTS)}", file=sys.stderr)
+        return 2
     site = load_site(reference_site_path())
     base = PropagationParams()
     all_truths = truths(base)
@@ -397,6 +402,8 @@ def run_location_bench(trials_per_cell: int = 1, seeds: int = 2) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     started = time.perf_counter()
     for label, layout in LAYOUTS.items():
+        if layouts and label not in layouts:
+            continue
         variant = layout(site)
         locator = Locator(variant, PropagationModel(variant, base))
         neighbours = neighbours_within_one_cell(variant)
