@@ -81,21 +81,27 @@ def wall_crossings(
     wall_loss_db: (W,) loss of each wall at the frequency of interest. A wall counts when the segment's
     plan view crosses it strictly between the segment's ends and the segment's height there is within the wall.
     """
-    n = a.shape[0]
+    n, nw = a.shape[0], walls.shape[0]
     count = np.zeros(n, np.int64)
     loss = np.zeros(n)
+    # Each wall's plan bounding box once, so the common case (a wall nowhere near the path) is four compares.
+    box = np.empty((nw, 4))
+    for w in range(nw):
+        box[w, 0], box[w, 1] = min(walls[w, 0], walls[w, 2]), min(walls[w, 1], walls[w, 3])
+        box[w, 2], box[w, 3] = max(walls[w, 0], walls[w, 2]), max(walls[w, 1], walls[w, 3])
     for k in range(n):
         px, py, pz = a[k, 0], a[k, 1], a[k, 2]
         rx, ry, rz = b[k, 0] - px, b[k, 1] - py, b[k, 2] - pz
         xmin, xmax = min(px, px + rx), max(px, px + rx)
         ymin, ymax = min(py, py + ry), max(py, py + ry)
-        for w in range(walls.shape[0]):
+        zmin, zmax = min(pz, pz + rz), max(pz, pz + rz)
+        for w in range(nw):
+            if wall_z[w, 1] < zmin or wall_z[w, 0] > zmax:
+                continue  # a wall of another storey
+            if box[w, 2] < xmin or box[w, 0] > xmax or box[w, 3] < ymin or box[w, 1] > ymax:
+                continue
             qx, qy = walls[w, 0], walls[w, 1]
             sx, sy = walls[w, 2] - qx, walls[w, 3] - qy
-            if max(qx, qx + sx) < xmin or min(qx, qx + sx) > xmax:
-                continue
-            if max(qy, qy + sy) < ymin or min(qy, qy + sy) > ymax:
-                continue
             denom = rx * sy - ry * sx
             if denom == 0.0:
                 continue  # parallel: a segment running along a wall does not go through it

@@ -29,7 +29,7 @@ from cellward.site.site import Site
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 
-__all__ = ["PathLossTerms", "PropagationModel", "PropagationParams", "outdoor_path_loss_db"]
+__all__ = ["PathLossTerms", "PropagationModel", "PropagationParams", "fading_db", "outdoor_path_loss_db"]
 
 
 class PropagationParams(BaseModel):
@@ -42,6 +42,14 @@ class PropagationParams(BaseModel):
     min_distance_m: float = Field(0.5, gt=0, description="Distances below this are clamped (near field), m")
     constant_loss_db: float = Field(0.0, description="Constant L_c of the multi-wall model, dB")
     wall_loss_scale: float = Field(1.0, ge=0, description="Multiplier s_w on every wall's material loss")
+    wall_loss_offset_db: float = Field(0.0, description="Added to every wall's loss (walls heavier than modelled)")
+    material_offset_db: dict[str, float] = Field(
+        default_factory=dict, description="Added to the loss of walls and slabs of a material, by material id"
+    )
+    wall_variation_db: float = Field(
+        0.0, ge=0, description="Std of a fixed random deviation of each wall from its material (a 'truth' site)"
+    )
+    variation_seed: int = Field(0, description="Seed of the per-wall deviations")
     floor_loss_scale: float = Field(1.0, ge=0, description="Multiplier s_f on every slab's material loss")
     floor_b: float = Field(0.46, description="COST-231 nonlinear floor factor b")
     max_penetration_loss_db: float = Field(
@@ -58,6 +66,21 @@ class PropagationParams(BaseModel):
     building_entry_loss_db: float = Field(
         20.0, ge=0, description="Extra loss from an indoor phone to the outdoor serving cell (heavy masonry)"
     )
+
+    @property
+    def exponent(self) -> float:
+        """Alias of path_loss_exponent."""
+        return self.path_loss_exponent
+
+    @property
+    def sigma_db(self) -> float:
+        """Alias of shadowing_sigma_db."""
+        return self.shadowing_sigma_db
+
+    @property
+    def rician_k_db(self) -> float | None:
+        """Alias of fading_k_db."""
+        return self.fading_k_db
 
 
 @dataclass(frozen=True)
@@ -84,8 +107,29 @@ class PropagationModel:
         self.params = params or PropagationParams()
         self._sensor_index = {s.id: i for i, s in enumerate(site.sensors)}
         self._shadowing: ShadowingMaps | None = None
+        # Real walls are not all alike: a "truth" model may give each wall a fixed deviation from its material.
+        rng = np.random.default_rng(self.params.variation_seed)
+        self._wall_variation_db = rng.normal(0.0, self.params.wall_variation_db, len(site.walls))
 
     # -- mean path loss ------------------------------------------------------------------------------------
+
+    def _wall_losses_db(self, freq_hz: float) -> np.ndarray:
+        """Each wall's loss at freq_hz with this model's offsets and fixed per-wall deviations (before scaling)."""
+        p = self.params
+        losses = self.site.wall_losses_db(freq_hz) + p.wall_loss_offset_db + self._wall_variation_db
+        if p.material_offset_db:
+            losses = losses + self._material_offsets(self.site.walls)
+        return np.maximum(losses, 0.0)
+
+    def _slab_losses_db(self, freq_hz: float) -> np.ndarray:
+        losses = self.site.slab_losses_db(freq_hz)
+        if self.params.material_offset_db:
+            losses = np.maximum(losses + self._material_offsets(self.site.floors), 0.0)
+        return losses
+
+    def _material_offsets(self, items: list) -> np.ndarray:
+        offsets = self.params.material_offset_db
+        return np.array([offsets.get(item.material, 0.0) for item in items], float)
 
     def path_loss_terms_many(
         self, tx_points: np.ndarray, rx_points: np.ndarray, freq_hz: float
@@ -98,9 +142,9 @@ class PropagationModel:
         a = np.ascontiguousarray(np.atleast_2d(np.asarray(tx_points, float)))
         b = np.ascontiguousarray(np.broadcast_to(np.asarray(rx_points, float), a.shape))
         geo = self.site.geometry
-        walls, wall_loss = wall_crossings(a, b, geo.wall_segments, geo.wall_z, geo.wall_losses_db(freq_hz))
+        walls, wall_loss = wall_crossings(a, b, geo.wall_segments, geo.wall_z, self._wall_losses_db(freq_hz))
         floors, slab_loss = floor_crossings(
-            a, b, geo.slab_z, geo.slab_vertices, geo.slab_offsets, geo.slab_boxes, geo.slab_losses_db(freq_hz)
+            a, b, geo.slab_z, geo.slab_vertices, geo.slab_offsets, geo.slab_boxes, self._slab_losses_db(freq_hz)
         )
         distance = np.maximum(np.linalg.norm(b - a, axis=1), p.min_distance_m)
         free_space_d0 = 20.0 * math.log10(4.0 * math.pi * p.reference_distance_m * freq_hz / SPEED_OF_LIGHT_M_S)
@@ -238,12 +282,17 @@ class PropagationModel:
         seed: int | None = None,
     ) -> np.ndarray:
         """Reported level (N, S) at every site sensor from every tx point; shadowed when a seed is given."""
-        table = -self.path_loss_table_db(tx_points, freq_hz)
+        table = self.gain_table_db(tx_points, None, freq_hz)
         for j, sensor in enumerate(self.site.sensors):
-            table[:, j] += self.sensor_gain_db(sensor)
             if seed is not None:
                 table[:, j] -= self.shadowing_db_many(tx_points, sensor.id, seed)
         return table + np.asarray(tx_power_dbm, float).reshape(-1, 1)
+
+    def gain_table_db(self, tx_points: np.ndarray, sensors: list[SensorPlacement] | None, freq_hz: float) -> np.ndarray:
+        """Level (N, S) each sensor reports per dBm transmitted: -path loss + the sensor chain's gain, no shadowing."""
+        sensors = self.site.sensors if sensors is None else list(sensors)
+        gains = np.array([self.sensor_gain_db(s) for s in sensors], float)
+        return gains[None, :] - self.path_loss_table_db(tx_points, freq_hz, sensors)
 
     def serving_cell_path_loss_db(self, distance_m: float, freq_hz: float, indoors: bool = True, **hata) -> float:
         """Path loss to the serving base station (Hata) plus building entry loss for an indoor phone."""

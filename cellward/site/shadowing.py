@@ -10,6 +10,7 @@ changes every path. Bilinear mixing is renormalised so sigma holds between nodes
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections import OrderedDict
 
@@ -70,10 +71,16 @@ class ShadowingMaps:
         self._rho_side = float(np.exp(-spacing_m / decorrelation_m))
         self._rho_diagonal = float(np.exp(-np.sqrt(2.0) * spacing_m / decorrelation_m))
         self._sampler: CorrelatedFieldSampler | None = None
+        # The simulator may serve several sensors from threads; the cache's bookkeeping must not interleave.
+        self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[int, str, int], np.ndarray] = OrderedDict()
         self._max_cached = max_cached
 
     def _field(self, seed: int, sensor_id: str, landing: int) -> np.ndarray:
+        with self._lock:
+            return self._field_locked(seed, sensor_id, landing)
+
+    def _field_locked(self, seed: int, sensor_id: str, landing: int) -> np.ndarray:
         key = (seed, sensor_id, landing)
         if key not in self._cache:
             # Landings 2k and 2k+1 share one draw (its real and imaginary parts), so which fields are cached

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from pydantic import PrivateAttr
 
 from cellward.site.geometry import locate_in_polygons, pack_polygons, point_in_polygon
 from cellward.site.model import BlockerUnit, Material, Room, SensorPlacement, SiteFile, Wing, Zone
+
+_MAX_CACHED_FREQUENCIES = 512
 
 
 class _GeometryIndex:
@@ -53,8 +57,13 @@ class _GeometryIndex:
         return self._losses("slabs", self.slab_material, freq_hz)
 
     def _losses(self, what: str, material: np.ndarray, freq_hz: float) -> np.ndarray:
-        key = (what, float(freq_hz))
+        # Losses change by < 0.001 dB over 100 kHz; rounding keeps the cache small when a simulator asks for
+        # every channel of every band.
+        freq_hz = round(freq_hz, -5)
+        key = (what, freq_hz)
         if key not in self._loss_cache:
+            if len(self._loss_cache) >= _MAX_CACHED_FREQUENCIES:
+                self._loss_cache.clear()
             # The trailing 0 dB is what index -1 (an unknown material) reads; load_site refuses such files anyway.
             per_material = np.array([m.loss_db_at(freq_hz) for m in self.materials] + [0.0])
             self._loss_cache[key] = per_material[material]
@@ -70,6 +79,18 @@ class Site(SiteFile):
         for room in self.rooms:
             room._floor_height_m = self.floor_height_m
         self._index = _GeometryIndex(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Site:
+        """A copy; with `update` (e.g. other sensors for a density study) the geometry index is rebuilt.
+
+        Like pydantic's model_copy, `update` is not validated: run `checks.site_problems` on the result if
+        the new contents come from a person rather than from code.
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy.__dict__.pop("cells", None)  # the cached_property of the original
+            copy.model_post_init(None)
+        return copy
 
     # -- lookups by id -------------------------------------------------------------------------------------
 

@@ -164,3 +164,48 @@ def test_serving_cell_loss_adds_building_entry_for_indoor_phones(small_site: Sit
     outdoor = outdoor_path_loss_db(1500, 800e6)
     assert model.serving_cell_path_loss_db(1500, 800e6) == pytest.approx(outdoor + 18.0)
     assert model.serving_cell_path_loss_db(1500, 800e6, indoors=False) == pytest.approx(outdoor)
+
+
+def test_truth_walls_can_deviate_from_their_material_by_a_fixed_seeded_amount(small_site: Site) -> None:
+    nominal = PropagationModel(small_site).path_loss_db(PHONE, SENSOR_A1_1, 900e6)
+    varied = PropagationParams(wall_variation_db=3.0, variation_seed=11)
+    first = PropagationModel(small_site, varied).path_loss_db(PHONE, SENSOR_A1_1, 900e6)
+    again = PropagationModel(small_site, varied).path_loss_db(PHONE, SENSOR_A1_1, 900e6)
+    other = PropagationModel(small_site, varied.model_copy(update={"variation_seed": 12}))
+    assert first == again != nominal, "the two crossed walls move by a fixed, seeded amount"
+    assert other.path_loss_db(PHONE, SENSOR_A1_1, 900e6) != first
+    assert abs(first - nominal) < 6 * 3.0 * math.sqrt(2), "two walls of 3 dB spread each"
+
+
+def test_offsets_add_to_every_wall_and_to_one_material(small_site: Site) -> None:
+    base = PropagationModel(small_site).path_loss_db(PHONE, SENSOR_A1_1, 900e6)
+    every_wall = PropagationModel(small_site, PropagationParams(wall_loss_offset_db=1.5))
+    assert every_wall.path_loss_db(PHONE, SENSOR_A1_1, 900e6) == pytest.approx(base + 2 * 1.5), "two walls"
+    slab = PropagationModel(small_site, PropagationParams(material_offset_db={"rc_floor": 4.0}))
+    assert slab.path_loss_db(PHONE, SENSOR_A1_1, 900e6) == pytest.approx(base + 4.0), "one rc_floor slab"
+
+
+def test_gain_table_is_the_sensor_chain_minus_the_path_loss(small_site: Site) -> None:
+    model = PropagationModel(small_site)
+    points = np.array([c.centroid for c in small_site.cells])
+    sensors = small_site.sensors[:2]
+    gain = model.gain_table_db(points, sensors, 900e6)
+    expected = np.column_stack(
+        [model.sensor_gain_db(s) - model.path_loss_db_many(points, s.position, 900e6) for s in sensors]
+    )
+    assert gain == pytest.approx(expected)
+    assert model.received_power_table_dbm(23.0, points, 900e6)[:, :2] == pytest.approx(23.0 + expected)
+
+
+def test_parameter_aliases_read_the_canonical_fields() -> None:
+    params = PropagationParams(path_loss_exponent=2.2, shadowing_sigma_db=5.0, fading_k_db=None)
+    assert (params.exponent, params.sigma_db, params.rician_k_db) == (2.2, 5.0, None)
+
+
+def test_parameters_refuse_unknown_names_and_bad_values() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="sigma"):
+        PropagationParams(sigma=3.0)
+    with pytest.raises(ValidationError, match="decorrelation_m"):
+        PropagationParams(decorrelation_m=0.0)

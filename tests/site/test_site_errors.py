@@ -152,3 +152,19 @@ def test_invalid_yaml_names_the_line() -> None:
 def test_missing_file_is_a_site_error_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(SiteError, match="cannot read the site file"):
         load_site(tmp_path / "absent.yaml")
+
+
+def test_site_check_command_summarises_a_good_file_and_lists_problems_of_a_bad_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cellward.site.__main__ import main
+
+    assert main([str(small_site_path())]) == 0
+    assert "site 'small' is valid: 1 wing(s), 2 landing(s) of 3 m, 16 cells" in capsys.readouterr().out
+    text, line = _with_line("- {id: BLK-A,", "  - {id: BLK-A, position: [13.2, 0.0, 5.7], zones: [x], bands: [B8]}")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    assert main([str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert f"line {line}: blocker 'BLK-A': unknown zone 'x'" in captured.err and captured.out == ""
+    assert main([]) == 2

@@ -108,3 +108,13 @@ def test_material_loss_is_interpolated_in_log_frequency(small_site: Site) -> Non
     assert wall.loss_db_at(850e6) == pytest.approx(expected)
     assert wall.loss_db_at(900e6) == pytest.approx(7.8)
     assert wall.loss_db_at(2600e6) == pytest.approx(10.5), "held flat above the last tabulated band"
+
+
+def test_a_copy_with_other_sensors_answers_for_the_new_sensors(small_site: Site) -> None:
+    moved = small_site.sensors[0].model_copy(update={"id": "NEW-1", "position": (12.0, 1.0, 2.8)})
+    copy = small_site.model_copy(update={"sensors": [moved]})
+    assert copy.sensor("NEW-1").position == (12.0, 1.0, 2.8)
+    with pytest.raises(KeyError):
+        copy.sensor("A0-1")
+    assert small_site.sensor("A0-1").id == "A0-1", "the original is untouched"
+    assert len(copy.cells) == 16
