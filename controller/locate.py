@@ -86,8 +86,10 @@ class Location:
 
     `cell_id` is set only when the answer is a single cell; `room_id` is the likeliest room of any kind
     (an office, the road outside the wall). `region` is the smallest set of rooms holding 90 % of the
-    posterior (95 % for single-sensor cases, where it is the sensor's coverage region and the honest
-    answer). `position` is the posterior-mean position (m), used to compare with the Cramér-Rao bound.
+    posterior; for a "single-sensor" answer it is instead the heard sensor's coverage region (the rooms
+    where the model makes it the strongest sensor), likeliest first, `cell_id`/`room_id` stay None unless
+    that region is one room, and `confidence` is the posterior mass inside it. `position` is the
+    posterior-mean position (m), used to compare with the Cramér-Rao bound.
     """
 
     cell_id: str | None
