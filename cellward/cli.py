@@ -249,5 +249,17 @@ def bench_sim(
     raise typer.Exit(run_bench(seconds))
 
 
+@bench_app.command("location")
+def bench_location(
+    trials_per_cell: Annotated[int, typer.Option(help="Phones placed in every cell per case")] = 1,
+    seeds: Annotated[int, typer.Option(help="Simulated buildings (shadowing fields) per case")] = 2,
+    layout: Annotated[list[str] | None, typer.Option(help="Only this sensor layout (repeatable); default all")] = None,
+) -> None:
+    """Location accuracy (wing, landing, cell) per sensor density and model mismatch, beside the CRB."""
+    from controller.location_bench import run_location_bench
+
+    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or ()))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

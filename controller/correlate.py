@@ -151,6 +151,10 @@ class Correlator:
         by_sensor: dict[str, list[Observation]] = defaultdict(list)
         for obs in cluster:
             by_sensor[obs.sensor_id].append(obs)
+        first = cluster[0]
+        if len(by_sensor) == len(cluster) and all(self._same_channel(first, o) for o in cluster):
+            # The common case: each sensor heard one burst here, all on one channel.
+            return [_Group(first.start_s, first.freq_hz, first.bandwidth_hz, {o.sensor_id: o for o in cluster})]
         min_gap_s = math.inf
         for own in by_sensor.values():
             for a, b in itertools.pairwise(own):
@@ -188,16 +192,16 @@ class Correlator:
             group = ordered[j]
             if abs(anchors[j] - obs.start_s) > join_s:
                 break
-            if obs.sensor_id in group.members:
-                continue
-            bw_hz = min(obs.bandwidth_hz, group.bandwidth_hz)
-            if abs(obs.freq_hz - group.freq_hz) > self.freq_tolerance * bw_hz:
-                continue
-            if max(obs.bandwidth_hz, group.bandwidth_hz) > 2.0 * bw_hz:
+            if obs.sensor_id in group.members or not self._same_channel(obs, group):
                 continue
             group.members[obs.sensor_id] = obs
             return True
         return False
+
+    def _same_channel(self, a: Observation | _Group, b: Observation | _Group) -> bool:
+        """Centres within the tolerance of the narrower bandwidth, bandwidths within a factor of two."""
+        narrow, wide = sorted((a.bandwidth_hz, b.bandwidth_hz))
+        return abs(a.freq_hz - b.freq_hz) <= self.freq_tolerance * narrow and wide <= 2.0 * narrow
 
 
 def _nearest_distance(anchors: list[float], t: float) -> float:

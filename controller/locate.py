@@ -2,13 +2,17 @@
 
 Model. A phone at candidate point c transmitting P dBm arrives at sensor s at
 
-    r_s = P + G[c, s] + e_s,       e_s ~ N(0, sigma_s^2)   (log-normal shadowing, dB)
+    r_s = P + G[c, s] + e_s,       e_s ~ N(0, sigma_cs^2 + sigma_fading^2 / n_s)
 
-where G[c, s] is the level predicted for a 0 dBm transmitter (the site's propagation model, plus the
-sensor offsets of a calibration survey; or, in rooms the survey walked, the measured fingerprint with its
-own, smaller, spread). P is unknown: for each candidate it is replaced by its maximum-likelihood value,
-the inverse-variance weighted mean of r_s - G[c, s] over the sensors that heard the burst, clipped to what
-a phone can transmit. A listening sensor that did not hear the burst is a censored observation: its level
+where G[c, s] is the level predicted for a 0 dBm transmitter: the site's propagation model plus the mean
+of the per-burst fading in dB, plus either the sensor offset of a calibration survey or, in rooms the
+survey walked, the room's measured correction. sigma_cs is the static spread (log-normal shadowing for the
+model, the residual in-room spread where a survey corrected it) and sigma_fading the spread of one
+burst's Rician fading in dB, which shrinks with the n_s bursts the reported level averages. Cells get
+several candidate points because the multi-wall loss to a distant sensor changes by whole walls across a
+cell. P is unknown: for each candidate it is replaced by its maximum-likelihood value, the
+inverse-variance weighted mean of r_s - G[c, s] over the sensors that heard the burst, clipped to what a
+phone can transmit. A listening sensor that did not hear the burst is a censored observation: its level
 was below its sensitivity S_s, which contributes log Phi((S_s - P - G[c, s]) / sigma_s). With a prior per
 room (phones are in cells; staff rooms and the road outside are possible but rarer) the posterior over
 candidate points is summed per room, and the answer is chosen top-down: the likeliest wing, the likeliest
@@ -20,6 +24,7 @@ emission costs a few array operations over points × sensors.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -27,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import log_ndtr
 
+from cellward.site.fading import fading_db
 from controller.correlate import HeardEmission
 from dsp.band_plan import BandPlan
 
@@ -42,6 +48,10 @@ log = logging.getLogger(__name__)
 # A phone's transmit power range (dBm): LTE/NR power control reaches -40, GSM 900 peaks at 33.
 TX_POWER_MIN_DBM = -40.0
 TX_POWER_MAX_DBM = 33.0
+# Non-detection terms are evaluated only for points within PRUNE_NATS (natural log) of the best fit to the
+# detections; the rest are dropped when they end up NEGLIGIBLE_NATS (e^-10 ~ 5e-5) below the best.
+PRUNE_NATS = 30.0
+NEGLIGIBLE_NATS = 10.0
 
 # Prior weight of a room by kind, per room: phones are hidden in cells; staff rooms, landings and
 # yards see them less often; the road outside the wall is a real alternative that must be able to win.
@@ -57,6 +67,14 @@ DEFAULT_ROOM_PRIORS: dict[str, float] = {
 DEFAULT_OTHER_PRIOR = 0.1
 
 
+@functools.cache
+def fading_stats_db(rician_k_db: float | None) -> tuple[float, float]:
+    """Mean and standard deviation (dB) of one burst's fading (Rician, Rayleigh for None) for an emission
+    narrower than the coherence bandwidth, by Monte Carlo with a fixed seed."""
+    draws = fading_db(np.random.default_rng(0), 400_000, rician_k_db)
+    return float(draws.mean()), float(draws.std())
+
+
 def sensitivity_dbm(bandwidth_hz: float, noise_figure_db: float = 7.0, detection_snr_db: float = 6.0) -> float:
     """Weakest level a sensor detects in `bandwidth_hz`: kTB (-174 dBm/Hz) + noise figure + detection SNR."""
     return -174.0 + 10.0 * math.log10(bandwidth_hz) + noise_figure_db + detection_snr_db
@@ -68,8 +86,10 @@ class Location:
 
     `cell_id` is set only when the answer is a single cell; `room_id` is the likeliest room of any kind
     (an office, the road outside the wall). `region` is the smallest set of rooms holding 90 % of the
-    posterior (95 % for single-sensor cases, where it is the sensor's coverage region and the honest
-    answer). `position` is the posterior-mean position (m), used to compare with the Cramér-Rao bound.
+    posterior; for a "single-sensor" answer it is instead the heard sensor's coverage region (the rooms
+    where the model makes it the strongest sensor), likeliest first, `cell_id`/`room_id` stay None unless
+    that region is one room, and `confidence` is the posterior mass inside it. `position` is the
+    posterior-mean position (m), used to compare with the Cramér-Rao bound.
     """
 
     cell_id: str | None
@@ -92,11 +112,13 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """Predicted 0 dBm levels and their spreads for one band: arrays of shape (points, sensors)."""
+    """Predicted 0 dBm levels and their static spreads for one band: arrays of shape (sensors, points), so
+    that picking the sensors of one emission reads contiguous rows."""
 
     level_db: np.ndarray
-    sigma_db: np.ndarray
-    fingerprinted: np.ndarray  # bool, (points, sensors): the level is a survey fingerprint
+    variance_db2: np.ndarray
+    fingerprinted: np.ndarray  # bool: the level carries a survey correction
+    coverage: np.ndarray  # (sensors, rooms) bool: the sensor is the strongest at one of the room's points
 
 
 class Locator:
@@ -109,7 +131,8 @@ class Locator:
         survey: Survey | None = None,
         *,
         sigma_db: float | None = None,
-        grid_m: float = 3.0,
+        fading_db: tuple[float, float] | None = None,
+        grid_m: float = 1.2,
         room_priors: Mapping[str, float] | None = None,
         noise_figure_db: float = 7.0,
         detection_snr_db: float = 6.0,
@@ -118,9 +141,13 @@ class Locator:
         self.site = site
         self.model = model
         self.survey = survey
-        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.sigma_db)
+        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.shadowing_sigma_db)
         if self.sigma_db <= 0:
             raise ValueError(f"sigma_db must be > 0, got {self.sigma_db}")
+        # (mean, std) of one burst's fading in dB; (0, 0) when levels are fading-free.
+        self.fading_mean_db, self.fading_std_db = (
+            fading_db if fading_db is not None else fading_stats_db(model.params.fading_k_db)
+        )
         self.noise_figure_db = noise_figure_db
         self.detection_snr_db = detection_snr_db
         self.band_plan = band_plan or BandPlan.load()
@@ -142,6 +169,10 @@ class Locator:
         room_prior = np.array([priors.get(r.kind, DEFAULT_OTHER_PRIOR) for r in self.rooms], dtype=float)
         with np.errstate(divide="ignore"):
             self.log_prior = np.log(room_prior[self.point_room]) - np.log(per_room[self.point_room])
+        self._wings = sorted({r.wing for r in self.rooms}, key=lambda w: (w is None, w or ""))
+        self._room_wing = np.array([self._wings.index(r.wing) for r in self.rooms], dtype=np.intp)
+        self._room_landing = np.array([r.landing for r in self.rooms], dtype=np.intp)
+        self._landings = int(self._room_landing.max()) + 1
         self._tables: dict[str, _Table] = {}
         self._offsets_db = np.array(
             [0.0 if survey is None else survey.sensor_offsets_db.get(s.id, 0.0) for s in self.sensors]
@@ -159,7 +190,7 @@ class Locator:
 
     def predicted_levels_db(self, freq_hz: float) -> np.ndarray:
         """Model level (dBm) at every sensor for a 0 dBm transmitter at every candidate point: (points, sensors)."""
-        return self._table(freq_hz).level_db
+        return self._table(freq_hz).level_db.T
 
     def _table(self, freq_hz: float) -> _Table:
         key, ref_hz = self.band_key(freq_hz)
@@ -170,39 +201,39 @@ class Locator:
         return table
 
     def _build_table(self, ref_hz: float) -> _Table:
-        level = self.model_levels_db([tuple(p) for p in self.points], ref_hz) + self._offsets_db[None, :]
-        sigma = np.full_like(level, self.sigma_db)
+        model_level = self.model_levels_db(self.points, ref_hz) + self.fading_mean_db
+        level = model_level + self._offsets_db[None, :]
+        variance = np.full_like(level, self.sigma_db**2)
         fingerprinted = np.zeros(level.shape, dtype=bool)
         if self.survey is not None:
-            centroid_level: dict[str, np.ndarray] = {}
             for room_id, fp in self.survey.fingerprints.items():
                 r = self.room_index.get(room_id)
                 if r is None:
                     continue
                 rows = np.flatnonzero(self.point_room == r)
-                room = self.rooms[r]
-                # The fingerprint was measured at the survey frequency; move it to this band with the
-                # model's frequency dependence at the room centroid.
-                key = f"{room_id}@{fp.freq_hz}"
-                if key not in centroid_level:
-                    centroid_level[key] = self.model_levels_db([room.centroid], fp.freq_hz)[0]
-                shift = self.model_levels_db([room.centroid], ref_hz)[0] - centroid_level[key]
-                for sensor_id, cell in fp.levels.items():
+                for sensor_id, measured in fp.levels.items():
                     s = self.sensor_index.get(sensor_id)
                     if s is None:
                         continue
-                    level[rows, s] = cell.mean_db + shift[s]
-                    sigma[rows, s] = min(self.sigma_db, cell.sigma_db)
+                    # The survey's correction replaces the sensor offset here: it holds the offset, the real
+                    # walls on the way and the shadowing at this room, and the model keeps the detail within it.
+                    level[rows, s] = model_level[rows, s] + measured.correction_db
+                    variance[rows, s] = min(self.sigma_db, measured.sigma_db) ** 2
                     fingerprinted[rows, s] = True
-        return _Table(level, sigma, fingerprinted)
+        coverage = np.zeros((len(self.sensors), len(self.rooms)), dtype=bool)
+        coverage[np.argmax(level, axis=1), self.point_room] = True
+        return _Table(
+            np.ascontiguousarray(level.T),
+            np.ascontiguousarray(variance.T),
+            np.ascontiguousarray(fingerprinted.T),
+            coverage,
+        )
 
-    def model_levels_db(self, positions: Sequence[tuple[float, float, float]], freq_hz: float) -> np.ndarray:
+    def model_levels_db(self, positions: Sequence[Sequence[float]] | np.ndarray, freq_hz: float) -> np.ndarray:
         """Model level (dBm) for a 0 dBm transmitter at each position, at each sensor: (positions, sensors)."""
-        out = np.empty((len(positions), len(self.sensors)))
-        for i, pos in enumerate(positions):
-            for j, sensor in enumerate(self.sensors):
-                out[i, j] = self.model.received_power_dbm(0.0, tuple(pos), sensor, freq_hz)
-        return out
+        points = np.asarray(positions, dtype=float).reshape(-1, 3)
+        gains = np.array([self.model.sensor_gain_db(s) for s in self.sensors])
+        return gains[None, :] - self.model.path_loss_table_db(points, freq_hz, self.sensors)
 
     # --- locating -----------------------------------------------------------------------------------
 
@@ -214,6 +245,7 @@ class Locator:
         table = self._table(emission.freq_hz)
         heard_idx: list[int] = []
         levels: list[float] = []
+        bursts: list[int] = []
         for obs in emission.observations:
             s = self.sensor_index.get(obs.sensor_id)
             if s is None:
@@ -221,6 +253,7 @@ class Locator:
                 continue
             heard_idx.append(s)
             levels.append(obs.power_dbm)
+            bursts.append(obs.bursts)
         listening = (
             range(len(self.sensors))
             if emission.listening is None
@@ -232,68 +265,94 @@ class Locator:
         if not heard_idx:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM), 0, len(missed_idx)
 
-        r = np.asarray(levels)
-        g = table.level_db[:, heard_idx]
-        w = 1.0 / table.sigma_db[:, heard_idx] ** 2
-        tx_dbm = np.clip(((r[None, :] - g) * w).sum(axis=1) / w.sum(axis=1), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
-        z = (r[None, :] - tx_dbm[:, None] - g) * np.sqrt(w)
-        loglik = (-0.5 * z * z + 0.5 * np.log(w)).sum(axis=1)
+        r = np.asarray(levels)[:, None]
+        residual = r - table.level_db[heard_idx]  # (heard, points)
+        fading_var = self.fading_std_db**2 / np.asarray(bursts, dtype=float)
+        w = 1.0 / (table.variance_db2[heard_idx] + fading_var[:, None])
+        tx_dbm = np.clip((residual * w).sum(axis=0) / w.sum(axis=0), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
+        residual -= tx_dbm[None, :]
+        loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
         if missed_idx:
-            sens = self.sensitivity_dbm(emission.bandwidth_hz)
-            gm = table.level_db[:, missed_idx]
-            loglik += log_ndtr((sens - tx_dbm[:, None] - gm) / table.sigma_db[:, missed_idx]).sum(axis=1)
+            loglik = self._add_censored(loglik, tx_dbm, table, missed_idx, self.sensitivity_dbm(emission.bandwidth_hz))
         return loglik, tx_dbm, len(heard_idx), len(missed_idx)
+
+    def _add_censored(
+        self, loglik: np.ndarray, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], sens_dbm: float
+    ) -> np.ndarray:
+        """Add the non-detection terms, evaluated only where they can matter.
+
+        Censoring terms are <= 0, so a point already PRUNE_NATS below the best on the detections alone can
+        only fall further; it is left out when the best kept point still ends NEGLIGIBLE_NATS above every
+        left-out one, and otherwise everything is evaluated.
+        """
+        keep = np.flatnonzero(loglik >= loglik.max() - PRUNE_NATS)
+        out = np.full_like(loglik, -np.inf)
+        for rows in (keep, np.arange(len(loglik))):
+            gm = table.level_db[np.ix_(missed_idx, rows)]
+            sd = np.sqrt(table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2)
+            out[rows] = loglik[rows] + log_ndtr((sens_dbm - tx_dbm[None, rows] - gm) / sd).sum(axis=0)
+            pruned_best = loglik[out == -np.inf].max(initial=-np.inf)
+            if out[rows].max() >= pruned_best + NEGLIGIBLE_NATS:
+                break
+        return out
 
     def locate(self, emission: HeardEmission) -> Location:
         loglik, tx_dbm, n_heard, n_missed = self.log_likelihood(emission)
         log_post = loglik + self.log_prior
-        log_post -= logsumexp(log_post)
-        p_point = np.exp(log_post)
+        p_point = np.exp(log_post - log_post.max())
+        p_point /= p_point.sum()
         p_room = np.bincount(self.point_room, weights=p_point, minlength=len(self.rooms))
         p_room /= p_room.sum()
 
-        wing_p: dict[str | None, float] = {}
-        for room, p in zip(self.rooms, p_room, strict=True):
-            wing_p[room.wing] = wing_p.get(room.wing, 0.0) + p
-        wing = max(wing_p, key=lambda w: wing_p[w])
-        landing_p: dict[int, float] = {}
-        for room, p in zip(self.rooms, p_room, strict=True):
-            if room.wing == wing:
-                landing_p[room.landing] = landing_p.get(room.landing, 0.0) + p
-        landing = max(landing_p, key=lambda n: landing_p[n])
-        on_landing = [i for i, room in enumerate(self.rooms) if room.wing == wing and room.landing == landing]
-        best = max(on_landing, key=lambda i: p_room[i])
+        # Top-down: the likeliest wing (rooms outside the wings count as one "no wing" group), the
+        # likeliest landing in it, then the likeliest room there.
+        wing_p = np.bincount(self._room_wing, weights=p_room, minlength=len(self._wings))
+        w = int(np.argmax(wing_p))
+        landing_p = np.bincount(self._room_landing, weights=p_room * (self._room_wing == w), minlength=self._landings)
+        n = int(np.argmax(landing_p))
+        best = int(np.argmax(np.where((self._room_wing == w) & (self._room_landing == n), p_room, -1.0)))
         best_room = self.rooms[best]
 
         order = np.argsort(-p_room)
         single = n_heard == 1
-        region = _credible_set(self.rooms, p_room, order, 0.95 if single else 0.90)
+        table = self._table(emission.freq_hz)
+        region = _credible_set(self.rooms, p_room, order, 0.90)
         runners_up = tuple((self.rooms[i].id, float(p_room[i])) for i in order[:4] if i != best)[:3]
         position = tuple(float(v) for v in p_point @ self.points)
         best_rows = self.point_room == best
         point_best = int(np.flatnonzero(best_rows)[np.argmax(p_point[best_rows])])
+        confidence = float(p_room[best])
 
-        if single:
-            method = "single-sensor"
-        elif self._table(emission.freq_hz).fingerprinted[point_best].any():
-            method = "fingerprint"
-        else:
-            method = "rss"
         wing_out: str | None = best_room.wing
         landing_out: int | None = best_room.landing
         room_out: str | None = best_room.id
-        if single and len(region) > 1:
-            # One sensor cannot tell the rooms of its coverage region apart: report only what they share.
-            in_region = [self.rooms[self.room_index[r]] for r in region]
-            wing_out = wing_out if all(r.wing == best_room.wing for r in in_region) else None
-            landing_out = landing_out if wing_out and all(r.landing == best_room.landing for r in in_region) else None
-            room_out = None
+        if single:
+            # One level cannot place a phone within what one sensor hears best: the answer is that sensor's
+            # coverage region (the rooms where the model makes it the strongest sensor), likeliest first,
+            # with only what all those rooms share, and the posterior mass inside it as the confidence.
+            method = "single-sensor"
+            known = [o.sensor_id for o in emission.observations if o.sensor_id in self.sensor_index]
+            covered = table.coverage[self.sensor_index[known[0]]]
+            if not covered.any():  # never the strongest anywhere (a perimeter sensor): where it can hear
+                covered = np.zeros(len(self.rooms), dtype=bool)
+                covered[order[: len(_credible_set(self.rooms, p_room, order, 0.95))]] = True
+            region = tuple(self.rooms[i].id for i in order if covered[i])
+            in_region = [self.rooms[i] for i in np.flatnonzero(covered)]
+            confidence = float(p_room[covered].sum())
+            wing_out = in_region[0].wing if len({r.wing for r in in_region}) == 1 else None
+            landing_out = in_region[0].landing if wing_out and len({r.landing for r in in_region}) == 1 else None
+            room_out = region[0] if len(region) == 1 else None
+            best_room = self.rooms[self.room_index[region[0]]] if region else best_room
+        elif table.fingerprinted[:, point_best].any():
+            method = "fingerprint"
+        else:
+            method = "rss"
         return Location(
             cell_id=room_out if room_out is not None and best_room.kind == "cell" else None,
             wing=wing_out,
             landing=landing_out,
             zone=best_room.zone if room_out is not None else None,
-            confidence=float(p_room[best]),
+            confidence=confidence,
             runners_up=runners_up,
             method=method,
             region=region,
@@ -302,8 +361,8 @@ class Locator:
             tx_power_dbm=float(tx_dbm[point_best]),
             sensors_heard=n_heard,
             sensors_missed=n_missed,
-            wing_confidence=float(wing_p[wing]),
-            landing_confidence=float(landing_p[landing] / max(wing_p[wing], 1e-300)),
+            wing_confidence=float(wing_p[w]),
+            landing_confidence=float(landing_p[n] / max(wing_p[w], 1e-300)),
             room_posterior={self.rooms[i].id: float(p_room[i]) for i in order[:10]},
         )
 
@@ -320,13 +379,15 @@ def _credible_set(rooms: list, p_room: np.ndarray, order: np.ndarray, mass: floa
     return tuple(out)
 
 
-def room_points(room, grid_m: float) -> list[tuple[float, float, float]]:
-    """Candidate transmitter points in a room: a grid of spacing `grid_m` inside its polygon, else the centroid."""
+def room_points(room, grid_m: float, max_points: int = 40) -> list[tuple[float, float, float]]:
+    """Candidate transmitter points in a room at mid-landing height: a grid inside its polygon, `grid_m`
+    apart (coarser in large rooms, to keep at most about `max_points`), or the centroid when none fits."""
     poly = np.asarray(room.polygon, dtype=float)
     z = float(room.centroid[2])
     (x0, y0), (x1, y1) = poly.min(axis=0), poly.max(axis=0)
-    nx = max(1, math.floor((x1 - x0) / grid_m))
-    ny = max(1, math.floor((y1 - y0) / grid_m))
+    spacing = max(grid_m, math.sqrt((x1 - x0) * (y1 - y0) / max_points))
+    nx = max(1, math.floor((x1 - x0) / spacing))
+    ny = max(1, math.floor((y1 - y0) / spacing))
     if nx * ny > 1:
         xs = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
         ys = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny

@@ -21,10 +21,13 @@ class Observation:
     start_s: float
     end_s: float
     power_dbm: float
+    bursts: int = 1
 
     def __post_init__(self) -> None:
         if not self.end_s >= self.start_s:
             raise ValueError(f"observation from {self.sensor_id}: end_s {self.end_s} before start_s {self.start_s}")
+        if self.bursts < 1:
+            raise ValueError(f"observation from {self.sensor_id}: bursts must be >= 1, got {self.bursts}")
         if not self.bandwidth_hz > 0.0:
             raise ValueError(f"observation from {self.sensor_id}: bandwidth_hz must be > 0, got {self.bandwidth_hz}")
 

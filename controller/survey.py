@@ -1,13 +1,15 @@
 """Calibration survey: a known transmitter walked through known rooms, turned into sensor offsets and
-per-room fingerprints that the locator trusts more than the propagation model.
+per-room corrections that the locator trusts more than the propagation model alone.
 
 Fit. Sample i is a transmitter of known power P_i at a known position x_i in room R_i, heard by sensor s at
-r_is. The sensor offset is the least-squares solution of r_is = P_i + G_model(x_i, s) + o_s, i.e. the mean
-residual, taken only where the model puts the level well above the sensitivity (near the threshold only
-the lucky, upward-shadowed samples are heard, which would bias the mean upwards). The fingerprint of
-room R at sensor s is the mean of r_is - P_i over the room's samples (kept when the sensor heard at least
-half of them) with the spread of those values: it carries the real walls, the real antenna and the real
-shadowing at that spot, which no model has.
+r_is; its residual is d_is = r_is - P_i - G_model(x_i, s) (G_model including the mean fading). The sensor
+offset is the least-squares solution of d_is = o_s, i.e. the mean residual, taken only where the model
+puts the level well above the sensitivity (near the threshold only the lucky, upward-shadowed samples are
+heard, which would bias the mean upwards). The fingerprint of room R at sensor s is the mean residual of
+the room's samples (kept when the sensor heard at least half of them): it carries the sensor's offset, the
+real walls on the way and the shadowing at that spot, none of which the model knows, while the model keeps
+the detail within the room (a whole wall more or less to a distant sensor across a cell). Its spread is
+pooled over all rooms and sensors, fading removed, plus the error of the room's mean.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from controller.correlate import HeardEmission
 from controller.locate import Locator
 
 SURVEY_SCHEMA = "cellward.survey/1"
-# The fingerprint spread is never taken below this: a handful of samples under-estimates it.
-MIN_FINGERPRINT_SIGMA_DB = 1.5
+# The fingerprint's static spread is never taken below this: a handful of samples under-estimates it.
+MIN_FINGERPRINT_SIGMA_DB = 1.0
 
 
 class SurveyError(ValueError):
@@ -46,14 +48,14 @@ class SurveySample:
 
 class FingerprintLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mean_db: float = Field(description="Mean received level for a 0 dBm transmitter in the room, dBm")
-    sigma_db: float = Field(gt=0, description="Spread of that level within the room, dB")
+    correction_db: float = Field(description="Mean measured minus modelled level in the room, dB")
+    sigma_db: float = Field(gt=0, description="Static spread of that level within the room (fading excluded), dB")
     count: int = Field(ge=1, description="Survey samples the sensor heard in the room")
 
 
 class RoomFingerprint(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    freq_hz: float = Field(gt=0, description="Frequency the survey transmitter used, Hz")
+    freq_hz: float = Field(gt=0, description="Frequency the survey transmitter used (first sample), Hz")
     samples: int = Field(ge=1, description="Survey samples taken in the room")
     levels: dict[str, FingerprintLevel] = Field(description="Per sensor id; sensors that rarely heard it are absent")
 
@@ -104,9 +106,9 @@ def fit_survey(locator: Locator, samples: Sequence[SurveySample], *, margin_sigm
     residual_sum = np.zeros(n_sensors)
     residual_count = np.zeros(n_sensors)
     per_room: dict[str, list[SurveySample]] = defaultdict(list)
-    for sample in samples:
+    predictions = _predicted_levels_dbm(locator, samples)
+    for sample, predicted in zip(samples, predictions, strict=True):
         per_room[sample.room_id].append(sample)
-        predicted = sample.tx_power_dbm + locator.model_levels_db([sample.position], sample.emission.freq_hz)[0]
         floor = locator.sensitivity_dbm(sample.emission.bandwidth_hz) + margin_sigmas * locator.sigma_db
         for obs in sample.emission.observations:
             s = locator.sensor_index.get(obs.sensor_id)
@@ -119,28 +121,61 @@ def fit_survey(locator: Locator, samples: Sequence[SurveySample], *, margin_sigm
         if residual_count[i] > 0
     }
 
+    # Per room and sensor: the residuals against the model, and the fading variance each one carries.
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    fading_var: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for sample, predicted in zip(samples, predictions, strict=True):
+        for obs in sample.emission.observations:
+            s = locator.sensor_index.get(obs.sensor_id)
+            if s is not None:
+                values[sample.room_id, obs.sensor_id].append(obs.power_dbm - predicted[s])
+                fading_var[sample.room_id, obs.sensor_id].append(locator.fading_std_db**2 / obs.bursts)
+    static_var = _pooled_static_variance(values, fading_var)
+
     fingerprints: dict[str, RoomFingerprint] = {}
     for room_id, room_samples in per_room.items():
-        ref_hz = room_samples[0].emission.freq_hz
-        room = locator.rooms[locator.room_index[room_id]]
-        at_ref = locator.model_levels_db([room.centroid], ref_hz)[0]
-        values: dict[str, list[float]] = defaultdict(list)
-        for sample in room_samples:
-            # Samples at another frequency are moved to the room's reference with the model's slope.
-            shift = at_ref - locator.model_levels_db([room.centroid], sample.emission.freq_hz)[0]
-            for obs in sample.emission.observations:
-                s = locator.sensor_index.get(obs.sensor_id)
-                if s is not None:
-                    values[obs.sensor_id].append(obs.power_dbm - sample.tx_power_dbm + shift[s])
         levels = {}
-        for sensor_id, vals in values.items():
-            if 2 * len(vals) < len(room_samples):
-                continue
-            arr = np.asarray(vals)
-            n = len(arr)
-            spread = math.sqrt(arr.var(ddof=1) * (1.0 + 1.0 / n)) if n >= 3 else locator.sigma_db
-            levels[sensor_id] = FingerprintLevel(
-                mean_db=float(arr.mean()), sigma_db=max(MIN_FINGERPRINT_SIGMA_DB, spread), count=n
+        for sensor in locator.sensors:
+            vals = values.get((room_id, sensor.id), [])
+            if not vals or 2 * len(vals) < len(room_samples):
+                continue  # rarely heard here: the model (with its censoring) is the better description
+            n = len(vals)
+            # A phone later found in the room differs from the fingerprint by the room's static spread plus
+            # the error of the fingerprint's mean.
+            mean_error_var = (static_var + float(np.mean(fading_var[room_id, sensor.id]))) / n
+            levels[sensor.id] = FingerprintLevel(
+                correction_db=float(np.mean(vals)),
+                sigma_db=max(MIN_FINGERPRINT_SIGMA_DB, math.sqrt(static_var + mean_error_var)),
+                count=n,
             )
-        fingerprints[room_id] = RoomFingerprint(freq_hz=ref_hz, samples=len(room_samples), levels=levels)
+        fingerprints[room_id] = RoomFingerprint(
+            freq_hz=room_samples[0].emission.freq_hz, samples=len(room_samples), levels=levels
+        )
     return Survey(site=locator.site.name, sensor_offsets_db=offsets, fingerprints=fingerprints)
+
+
+def _predicted_levels_dbm(locator: Locator, samples: Sequence[SurveySample]) -> np.ndarray:
+    """Model level (dBm, mean fading included) of every sample at every sensor: (samples, sensors)."""
+    out = np.empty((len(samples), len(locator.sensors)))
+    by_freq: dict[float, list[int]] = defaultdict(list)
+    for i, sample in enumerate(samples):
+        by_freq[sample.emission.freq_hz].append(i)
+    for freq_hz, rows in by_freq.items():
+        positions = np.array([samples[i].position for i in rows], dtype=float)
+        out[rows] = locator.model_levels_db(positions, freq_hz) + locator.fading_mean_db
+    tx = np.array([s.tx_power_dbm for s in samples])
+    return out + tx[:, None]
+
+
+def _pooled_static_variance(
+    values: dict[tuple[str, str], list[float]], fading_var: dict[tuple[str, str], list[float]]
+) -> float:
+    """Spread (dB^2) of the level within one room at one sensor, fading removed, pooled over all rooms and
+    sensors: a single room's three or four samples say too little about it on their own."""
+    num = den = 0.0
+    for key, vals in values.items():
+        if len(vals) >= 2:
+            arr = np.asarray(vals)
+            num += float(((arr - arr.mean()) ** 2).sum()) - (len(arr) - 1) * float(np.mean(fading_var[key]))
+            den += len(arr) - 1
+    return max(num / den, MIN_FINGERPRINT_SIGMA_DB**2) if den else MIN_FINGERPRINT_SIGMA_DB**2

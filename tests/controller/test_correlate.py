@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import random
-import time
-
 import pytest
 
 from controller.correlate import Correlator
+from controller.location_bench import busy_second
 from controller.observations import Observation
 
 GSM_BW = 200e3
@@ -111,19 +109,13 @@ def test_observation_rejects_inverted_times():
         Observation("s1", 890e6, GSM_BW, "gsm", 2.0, 1.0, -70.0)
 
 
-def test_correlates_twenty_thousand_observations_per_second_on_one_core():
-    """Not a timed benchmark: a generous floor that catches an accidental O(n^2)."""
-    rng = random.Random(5)
-    sensors = [f"s{i}" for i in range(8)]
-    obs = []
-    for k in range(20_000 // 4):
-        freq = 880.2e6 + rng.randrange(150) * 200e3
-        t = T0 + k * 2e-4
-        obs.extend(gsm(s, t + rng.uniform(-5e-4, 5e-4), freq_hz=freq) for s in rng.sample(sensors, 4))
+def test_twenty_thousand_interleaved_observations_are_all_accounted_for():
+    """A second of a busy site: 5000 bursts on 150 channels, each heard by 4 of 8 sensors, clocks +-0.1 ms.
+    (Throughput is printed by `cellward bench location`, not timed here.)"""
+    obs = busy_second(seed=5)
     corr = Correlator()
-    started = time.perf_counter()
     corr.add_many(obs)
     emissions = corr.flush()
-    elapsed_s = time.perf_counter() - started
-    assert sum(len(e.observations) for e in emissions) == len(obs)
-    assert elapsed_s < 3.0, f"20 000 observations took {elapsed_s:.2f} s"
+    assert sum(len(e.observations) for e in emissions) == len(obs), "no observation lost or duplicated"
+    assert all(len(e.sensor_ids) == len(e.observations) for e in emissions), "one observation per sensor"
+    assert 0.97 * 5000 <= len(emissions) <= 1.03 * 5000, f"{len(emissions)} emissions from 5000 bursts"

@@ -1,0 +1,150 @@
+"""Location: levels at several sensors against the propagation model, on the small test site."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cellward.site import load_site, small_site_path
+from cellward.site.propagation import PropagationModel, PropagationParams
+from controller.correlate import HeardEmission
+from controller.locate import Locator, sensitivity_dbm
+from controller.location_bench import Building, Tally, Truth, crb_horizontal_m, neighbours_within_one_cell, run_case
+from controller.observations import Observation
+
+GSM = ("gsm", 897.4e6, 200e3)
+
+
+@pytest.fixture(scope="module")
+def site():
+    return load_site(small_site_path())
+
+
+@pytest.fixture(scope="module")
+def model(site):
+    return PropagationModel(site, PropagationParams())
+
+
+@pytest.fixture(scope="module")
+def locator(site, model):
+    return Locator(site, model)
+
+
+def emission_from(model, site, position, tx_dbm, shadowing=None, carrier=GSM) -> HeardEmission:
+    technology, freq_hz, bw_hz = carrier
+    sens = sensitivity_dbm(bw_hz)
+    observations = []
+    for sensor in site.sensors:
+        level = model.received_power_dbm(tx_dbm, position, sensor, freq_hz)
+        level += 0.0 if shadowing is None else shadowing[sensor.id]
+        if level >= sens:
+            observations.append(Observation(sensor.id, freq_hz, bw_hz, technology, 0.0, 1e-3, level))
+    return HeardEmission(freq_hz, bw_hz, technology, 0.0, 1e-3, tuple(observations))
+
+
+def test_every_cell_is_located_without_shadowing_when_model_is_shared(site, model):
+    """Noise-free, shared model, a phone at each of every cell's candidate points: the prediction fits
+    exactly there, so the cell must win (the locator told: sigma 1 dB, no fading)."""
+    locator = Locator(site, model, sigma_db=1.0, fading_db=(0.0, 0.0))
+    wrong = []
+    for cell in site.cells:
+        for point in locator.points[locator.point_room == locator.room_index[cell.id]]:
+            loc = locator.locate(emission_from(model, site, tuple(point), 10.0))
+            if loc.cell_id != cell.id:
+                wrong.append((cell.id, tuple(point), loc.room_id))
+            assert loc.method == "rss"
+    assert not wrong, f"noise-free phones placed in the wrong room: {wrong}"
+
+
+def cell_point(locator, cell) -> tuple[float, float, float]:
+    """One of the locator's candidate points in the cell (the model changes by whole walls across a cell)."""
+    return tuple(locator.points[locator.point_room == locator.room_index[cell.id]][0])
+
+
+def test_located_cell_carries_wing_landing_zone_and_runners_up(site, model, locator):
+    cell = site.cells[5]
+    loc = locator.locate(emission_from(model, site, cell_point(locator, cell), 10.0))
+    assert (loc.cell_id, loc.wing, loc.landing, loc.zone) == (cell.id, cell.wing, cell.landing, cell.zone)
+    assert 0.0 < loc.confidence <= 1.0
+    assert loc.runners_up and all(room != cell.id and 0 <= p <= loc.confidence for room, p in loc.runners_up)
+    assert abs(loc.tx_power_dbm - 10.0) < 3.0, "the ML transmit power should come back near the 10 dBm sent"
+
+
+# Floors for the small site (5 sensors, 16 cells facing each other across one corridor, sigma 4 dB,
+# Rician K 3 dB, one burst per report); measured 99.0 % wing, 66.7 % cell, 80.7 % within one cell.
+WING_FLOOR_PCT = 97.0
+CELL_FLOOR_PCT = 60.0
+NEAR_FLOOR_PCT = 75.0
+
+
+def test_accuracy_with_shadowing_over_seeded_trials(site, model, locator):
+    """Shared model, the model's own shadowing and fading, random phones in cells, 3 buildings x 4 trials."""
+    tally = Tally()
+    for seed in range(3):
+        building = Building(site, Truth("shared", model.params), seed)
+        tally.add(run_case(building, locator, 4, np.random.default_rng(11 + seed), neighbours_within_one_cell(site)))
+    assert tally.trials == 3 * 4 * len(site.cells)
+    assert tally.pct(tally.wing) >= WING_FLOOR_PCT, f"wing right in {tally.pct(tally.wing):.1f} %"
+    assert tally.pct(tally.cell) >= CELL_FLOOR_PCT, f"cell right in {tally.pct(tally.cell):.1f} %"
+    assert tally.pct(tally.near) >= NEAR_FLOOR_PCT, f"within one cell in {tally.pct(tally.near):.1f} %"
+
+
+def test_single_sensor_degrades_to_that_sensors_coverage_region(site, model, locator):
+    sensor = site.sensors[0]
+    cell = min(site.cells, key=lambda c: np.linalg.norm(np.subtract(c.centroid, sensor.position)))
+    level = model.received_power_dbm(-20.0, cell.centroid, sensor, GSM[1])
+    emission = HeardEmission(
+        *GSM[1:], GSM[0], 0.0, 1e-3, (Observation(sensor.id, GSM[1], GSM[2], "gsm", 0.0, 1e-3, level),)
+    )
+    loc = locator.locate(emission)
+    assert loc.method == "single-sensor"
+    assert loc.sensors_heard == 1
+    assert cell.id in loc.region, "the true cell must lie in the reported coverage region"
+    assert len(loc.region) > 1, "one sensor cannot name a single cell"
+    assert loc.cell_id is None and loc.room_id is None, "no single cell may be claimed from one sensor"
+
+
+def test_phone_outside_the_wall_is_placed_outside(site, model, locator):
+    outside = [r for r in site.rooms if site_zone(site, r.zone).kind == "outside"]
+    assert outside, "the small site has a road outside the wall"
+    road = outside[0]
+    loc = locator.locate(emission_from(model, site, road.centroid, 23.0))
+    assert loc.cell_id is None, f"a phone on the road was put in cell {loc.cell_id}"
+    assert loc.room_id in {r.id for r in outside}
+    assert site_zone(site, loc.zone).kind == "outside"
+
+
+def test_sensors_not_listening_are_not_counted_as_misses(site, model, locator):
+    cell = site.cells[0]
+    full = emission_from(model, site, cell.centroid, 10.0)
+    heard = full.sensor_ids
+    partial = HeardEmission(
+        full.freq_hz, full.bandwidth_hz, full.technology, 0.0, 1e-3, full.observations, listening=heard
+    )
+    assert locator.locate(partial).sensors_missed == 0
+    assert locator.locate(full).sensors_missed == len(site.sensors) - len(heard)
+
+
+def test_unknown_sensor_in_an_emission_is_ignored(site, model, locator):
+    cell = site.cells[5]
+    full = emission_from(model, site, cell_point(locator, cell), 10.0)
+    stranger = Observation("not-on-this-site", GSM[1], GSM[2], "gsm", 0.0, 1e-3, -40.0)
+    loc = locator.locate(
+        HeardEmission(full.freq_hz, full.bandwidth_hz, "gsm", 0.0, 1e-3, (*full.observations, stranger))
+    )
+    assert loc.cell_id == cell.id
+    assert loc.sensors_heard == len(full.observations)
+
+
+def site_zone(site, zone_id):
+    return next(z for z in site.zones if z.id == zone_id)
+
+
+def test_cramer_rao_bound_for_a_phone_amid_four_sensors():
+    """Sensors at (+-d, 0) and (0, +-d), phone at the origin: J = diag(2k^2/d^2, 2k^2/d^2, 4) / sigma^2 with
+    k = 10 n / ln 10, so the horizontal bound is sigma d / k."""
+    d, sigma, n = 10.0, 4.0, 2.0
+    sensors = [(d, 0.0, 0.0), (-d, 0.0, 0.0), (0.0, d, 0.0), (0.0, -d, 0.0)]
+    k = 10.0 * n / np.log(10.0)
+    assert crb_horizontal_m((0.0, 0.0, 0.0), sensors, n, sigma) == pytest.approx(sigma * d / k, rel=1e-9)
+    assert crb_horizontal_m((0.0, 0.0, 0.0), sensors[:2], n, sigma) == np.inf, "two sensors cannot fix x, y and P"
