@@ -160,7 +160,9 @@ class Accounts:
 
     def logout(self, token: str) -> None:
         with self.sessions() as db:
-            db.execute(delete(AuthSession).where(AuthSession.token_hash == token_digest(token)))
+            # deleted through the ORM (not a bulk delete) so that the audit hooks see the logout
+            for session in db.scalars(select(AuthSession).where(AuthSession.token_hash == token_digest(token))):
+                db.delete(session)
             db.commit()
 
     def prune_sessions(self, now: float | None = None) -> int:

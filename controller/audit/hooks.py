@@ -57,6 +57,9 @@ def _collect(session: Session, _context) -> None:
             pending.append((obj.actor, f"incident.{obj.to_status}", f"incident:{obj.incident_id}", details))
         elif isinstance(obj, IncidentNote):
             pending.append((obj.author, "incident.note", f"incident:{obj.incident_id}", {"note": obj.id}))
+    for obj in session.deleted:
+        if isinstance(obj, AuthSession):
+            pending.append(("", "auth.logout", f"user-id:{obj.user_id}", {"session": obj.id}))
     for obj in session.dirty:
         if isinstance(obj, User):
             pending += _user_events(obj, new=False)
@@ -70,7 +73,7 @@ def _write(session: Session) -> None:
     session.flush()  # commit flushes only after before_commit: flush now so _collect sees the changes
     pending = session.info.pop(_PENDING, [])
     for actor, action, target, details in pending:
-        if action == "auth.login":  # the login's user name is known only through its user id
+        if action in ("auth.login", "auth.logout"):  # the user name is known only through the user id
             user = session.get(User, int(target.removeprefix("user-id:")))
             actor, target = (user.username, f"user:{user.username}") if user else ("unknown", target)
         record(session, actor, action, target, details)

@@ -35,15 +35,18 @@ def _entries(controller) -> list[tuple[str, str, str]]:
         return [(e.actor, e.action, e.target) for e in db.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
 
 
-def test_logins_failed_logins_and_user_creation_are_audited(controller):
+def test_logins_logouts_failed_logins_and_user_creation_are_audited(controller):
     controller.accounts.create_user("officer1", "a long enough password", ["officer"])
-    controller.accounts.login("officer1", "a long enough password")
+    token, _ = controller.accounts.login("officer1", "a long enough password")
     with pytest.raises(LoginError):
         controller.accounts.login("officer1", "wrong password")
+    controller.accounts.logout(token)
     entries = _entries(controller)
     assert ("system", "user.create", "user:officer1") in entries
     assert ("officer1", "auth.login", "user:officer1") in entries
     assert ("officer1", "auth.login_failed", "user:officer1") in entries
+    assert ("officer1", "auth.logout", "user:officer1") in entries
+    assert controller.accounts.resolve(token) is None, "the session ends at logout"
     assert verify_database(controller.engine.url).ok
 
 
