@@ -47,13 +47,41 @@ def detect(
 
 @app.command()
 def demo(
-    output_dir: Annotated[Path, typer.Option(help="Where to write the generated recording")] = Path("demo-output"),
-    seed: Annotated[int, typer.Option(help="Scenario seed")] = 1,
+    seconds: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C)")
+    ] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep configs, keys, database and logs here (default: temporary)")
+    ] = None,
+    iq_sensors: Annotated[str, typer.Option(help="Sensors run in IQ mode (the rest in event mode)")] = "A1-2,A1-4",
+    port: Annotated[int | None, typer.Option(help="Web view port (default: a free one)")] = None,
 ) -> None:
-    """Generate a recording of simulated phones and confusers, then run the detector on it."""
+    """The whole system live: broker, simulated reference prison, sensors, controller and web view; Ctrl-C stops it."""
     from cellward.demo import run_demo
 
-    raise typer.Exit(run_demo(output_dir, seed))
+    raise typer.Exit(run_demo(seconds, workdir, iq_sensors, port))
+
+
+@app.command("provision")
+def provision_command(
+    site: Annotated[str, typer.Option(help="Site file, or 'small' / 'reference'")],
+    out: Annotated[Path, typer.Option(help="Directory to write credentials, keys, ACL and configs into")],
+    site_id: Annotated[str, typer.Option(help="Site id (the <site> level of MQTT topics)")] = "site",
+    broker_port: Annotated[int, typer.Option(help="Port the site broker listens on (127.0.0.1)")] = 1883,
+    bridge: Annotated[str | None, typer.Option(help="Central broker HOST:PORT: also write a bridge config")] = None,
+) -> None:
+    """Per-node broker accounts and Ed25519 keys, the broker's password file, ACL and config, node configs."""
+    from cellward.config import ConfigError
+    from cellward.provision import provision
+    from cellward.site import reference_site_path, small_site_path
+
+    path = {"small": small_site_path(), "reference": reference_site_path()}.get(site, Path(site))
+    try:
+        result = provision(path, site_id, out, broker_port=broker_port, bridge=bridge)
+    except (ConfigError, ValueError, OSError) as exc:
+        typer.echo(f"cellward provision: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {len(result.sensor_configs)} sensor configs, keys, broker config and ACL to {result.out}")
 
 
 @bench_app.command("dsp")

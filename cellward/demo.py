@@ -1,59 +1,249 @@
-"""`cellward demo`, until the whole system runs in one command: a simulated landing recorded as SigMF,
-then detected, with the result compared to what was transmitted."""
+"""`cellward demo`: the whole system on one machine — broker, simulated prison, sensors, controller, web view.
+
+Every part runs as its own process, exactly as on a site, wired with credentials from `cellward provision`:
+Mosquitto (ACLs, one account per node), the reference site in the simulator, a few sensor nodes in IQ mode
+(the sensors of one landing: a 2-core machine cannot run 76 of them in real time), the other sensors in the
+simulator's event mode (signed detection batches straight from the propagation model), and the controller
+(SQLite, API and web view). The scripted scenario (sim/scenarios/demo.yaml) is re-timed to start now.
+Ctrl-C (or SIGTERM, or --seconds) stops the sensors first, then the controller, then the broker.
+"""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+import yaml
 
-from cellward.recording import open_recording, write_recording
+from cellward.provision import Provisioned, provision
 
-SECONDS = 1.0
+REPO = Path(__file__).resolve().parents[1]
+DEMO_SCENARIO = REPO / "sim" / "scenarios" / "demo.yaml"
+SITE_ID = "hmp-demo"
+# Landing A-1's two middle sensors: measured on 2 shared cores, two IQ sensors (simulator + detector,
+# about 0.45 core each) leave room for the controller and the event-mode process (docs/scaling.md).
+DEFAULT_IQ_SENSORS = "A1-2,A1-4"
+ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
+START_LEAD_S = 2.0
+STOP_GRACE_S = 10.0
+PR_SET_PDEATHSIG = 1
 
 
-def run_demo(output_dir: Path, seed: int) -> int:
-    from dsp.detector import Detector
-    from sim.signals.workloads import demo_landing
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    console = Console()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    scene = demo_landing(SECONDS, seed)
-    with console.status("simulating a landing: a GSM call, an SMS, a VoLTE phone, a spur and impulses"):
-        cu8, truth, _ = scene.render()
-    meta = write_recording(
-        output_dir / "landing",
-        cu8,
-        datatype="cu8",
-        sample_rate_hz=scene.sample_rate_hz,
-        center_freq_hz=scene.center_freq_hz,
-        hw="cellward simulator (RTL-SDR model)",
-        description=f"cellward demo, seed {seed}",
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the demo itself dies (even by SIGKILL): no orphans on any exit."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Part:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+@dataclass
+class Demo:
+    workdir: Path
+    provisioned: Provisioned
+    api_port: int
+    scenario: Path
+    iq_sensors: list[str]
+    event_sensors: list[str]
+    passwords: dict[str, str] = field(default_factory=dict)
+    parts: list[Part] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Part:
+        log_path = self.workdir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.workdir,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,  # the terminal's Ctrl-C reaches only the demo, which stops parts in order
+                preexec_fn=_die_with_parent,
+            )
+        part = Part(name, process, log_path)
+        self.parts.append(part)
+        return part
+
+    def stop_all(self) -> None:
+        for part in reversed(self.parts):  # sensors, then controller, then broker
+            if part.process.poll() is None:
+                part.process.terminate()
+                try:
+                    part.process.wait(STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    part.process.kill()
+                    part.process.wait()
+        self.parts.clear()
+
+    def failed(self) -> Part | None:
+        return next((p for p in self.parts if p.process.poll() is not None), None)
+
+
+def _retimed_scenario(workdir: Path, start_epoch_s: float) -> Path:
+    scenario = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
+    scenario["start_utc"] = datetime.fromtimestamp(start_epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    path = workdir / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _wait_port(port: int, timeout_s: float, part: Part) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if part.process.poll() is not None:
+            raise RuntimeError(f"{part.name} exited with {part.process.returncode}; see {part.log_path}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{part.name} did not listen on port {port} within {timeout_s:.0f} s; see {part.log_path}")
+
+
+def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
+    """Provision the site, re-time the scenario to start now, and write the controller and sensor configs."""
+    from cellward.site import reference_site_path
+
+    broker_port = free_port()
+    api_port = api_port or free_port()
+    prov = provision(reference_site_path(), SITE_ID, workdir / "site", broker_port=broker_port, api_port=api_port)
+    scenario = _retimed_scenario(workdir, time.time() + START_LEAD_S)
+    sensors = sorted(prov.sensor_configs)
+    iq = [s for s in iq_sensors.split(",") if s]
+    unknown = [s for s in iq if s not in prov.sensor_configs]
+    if unknown:
+        raise ValueError(f"--iq-sensors: {', '.join(unknown)} not in the reference site (e.g. A1-2)")
+    demo = Demo(workdir, prov, api_port, scenario, iq, [s for s in sensors if s not in iq])
+
+    controller = yaml.safe_load(prov.controller_config.read_text(encoding="utf-8"))
+    controller["auth"] = {
+        "users": [{"username": r, "roles": [r], "password_env": f"CELLWARD_DEMO_{r.upper()}"} for r in ROLES]
+    }
+    # the reference site's staff offices and the road are authorised zones: activity there raises no incident
+    controller["ingest"] = {"batch_wait_s": 0.02, "correlation_delay_s": 0.3}
+    prov.controller_config.write_text(yaml.safe_dump(controller, sort_keys=False), encoding="utf-8")
+    demo.passwords = {r: secrets.token_urlsafe(9) for r in ROLES}
+    for sensor_id in iq:
+        path = prov.sensor_configs[sensor_id]
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config["source"] = {"kind": "sim", "scenario": str(scenario), "sensor": sensor_id, "wall_clock": True}
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return demo
+
+
+def launch(demo: Demo) -> None:
+    """Start the broker, the controller, then the sensors; raise with the log's path when a part fails."""
+    prov = demo.provisioned
+    broker = demo.start("mosquitto", [shutil.which("mosquitto") or "mosquitto", "-c", str(prov.mosquitto_conf)])
+    _wait_port(prov.broker_port, 10, broker)
+    env = {"CELLWARD_MQTT_PASSWORD": prov.passwords["controller"]}
+    env |= {f"CELLWARD_DEMO_{r.upper()}": p for r, p in demo.passwords.items()}
+    cellward = [sys.executable, "-m", "cellward.cli"]
+    controller = demo.start(
+        "controller", [*cellward, "controller", "run", "--config", str(prov.controller_config)], env
     )
-    (output_dir / "landing.truth.json").write_text(json.dumps([t.to_record() for t in truth], indent=1))
-    recording = open_recording(meta)
-    detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
-    bursts = [b for block in recording.blocks() for b in detector.process(block)] + detector.flush()
-    (output_dir / "landing.detections.jsonl").write_text("".join(json.dumps(b.to_record()) + "\n" for b in bursts))
+    _wait_port(demo.api_port, 60, controller)
+    demo.start(
+        "sensors-event-mode",
+        [
+            sys.executable,
+            "-m",
+            "sim.event_sensors",
+            "--scenario",
+            str(demo.scenario),
+            "--site-id",
+            SITE_ID,
+            "--provisioned",
+            str(prov.out),
+            "--port",
+            str(prov.broker_port),
+            "--sensors",
+            ",".join(demo.event_sensors),
+        ],
+    )
+    for sensor_id in demo.iq_sensors:
+        demo.start(f"sensor-{sensor_id}", [*cellward, "sensor", "run", "--config", str(prov.sensor_configs[sensor_id])])
 
-    sent = Counter(t.technology for t in truth)
-    found = Counter(b.technology for b in bursts)
-    table = Table(title=f"{meta.name}: {SECONDS:g} s at {recording.center_freq_hz / 1e6:.1f} MHz")
-    table.add_column("technology")
-    table.add_column("bursts transmitted", justify="right")
-    table.add_column("bursts detected", justify="right")
-    for technology in sorted(set(sent) | set(found)):
-        table.add_row(technology, str(sent.get(technology, 0)), str(found.get(technology, 0)))
-    console.print(table)
-    console.print(
-        "non-phone transmissions (cw, impulse) should appear as [bold]unknown[/bold]; "
-        "LTE is reported per 1 ms subframe."
-    )
-    console.print(
-        f"recording: {meta}\ntruth: {output_dir / 'landing.truth.json'}\n"
-        f"detections: {output_dir / 'landing.detections.jsonl'}"
-    )
-    return 0
+
+def banner(demo: Demo) -> str:
+    url = f"http://127.0.0.1:{demo.api_port}/"
+    lines = [
+        "cellward demo: the reference site (480 cells, 76 sensors) is live.",
+        f"  web view    {url}",
+        "  log in as (user / password):",
+        *(f"    {role:<11} {role} / {password}" for role, password in demo.passwords.items()),
+        f"  broker      Mosquitto on 127.0.0.1:{demo.provisioned.broker_port} (per-node accounts and ACLs)",
+        f"  sensors     {len(demo.iq_sensors)} in IQ mode ({', '.join(demo.iq_sensors)}: simulated dongle, real "
+        f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
+        "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
+        "              OFFICE-2 (authorised: no incident) and a call on the road outside the wall (no incident)",
+        f"  files       {demo.workdir} (logs in logs/, configs and keys in site/)",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def run_demo(seconds: float | None, workdir: Path | None, iq_sensors: str, api_port: int | None) -> int:
+    if shutil.which("mosquitto") is None:
+        print(
+            "cellward demo needs Mosquitto (apt-get install mosquitto; `bash .ci/setup` installs it)", file=sys.stderr
+        )
+        return 2
+    keep = workdir is not None
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="cellward-demo-")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    demo: Demo | None = None
+    code = 0
+    try:
+        demo = prepare(workdir, iq_sensors, api_port)
+        launch(demo)
+        print(banner(demo), flush=True)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            failed = demo.failed()
+            if failed is not None:
+                print(
+                    f"{failed.name} stopped (exit {failed.process.returncode}); see {failed.log_path}", file=sys.stderr
+                )
+                code = 1
+                break
+            stop.wait(0.5)
+    except (RuntimeError, ValueError) as exc:
+        print(f"cellward demo: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        if demo is not None:
+            demo.stop_all()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if not keep and code == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("cellward demo: stopped (sensors, controller, broker).", flush=True)
+    return code

@@ -27,6 +27,11 @@ class SimConfig(BaseModel):
     sample_rate_hz: float = Field(default=2.4e6, gt=0)
     start_s: float = Field(default=0.0, ge=0, description="simulation time of the first sample")
     realtime: bool = Field(default=True, description="deliver at the sample rate; false = as fast as possible")
+    wall_clock: bool = Field(
+        default=False,
+        description="start at the simulation time the wall clock reads now (the scenario's start_utc), ignoring "
+        "start_s, so several processes (IQ sensors, event-mode sensors) hear the same burst at the same instant",
+    )
     faults: list[FaultWindow] = Field(default_factory=list, description="injected unplug windows")
 
 
@@ -39,6 +44,7 @@ class SimFeedSource:
         try:
             world = load_world(config.site, config.scenario)
             self.feed = SensorFeed(world, config.sensor)
+            self._epoch0_s = world.epoch_s(0.0)
         except (ConfigError, ValueError, KeyError, OSError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise SourceError(f"simulator source: {message}") from None
@@ -51,6 +57,10 @@ class SimFeedSource:
         self._t_s = config.start_s
 
     def open(self) -> None:
+        if self.config.wall_clock:
+            import time
+
+            self._t_s = time.time() - self._epoch0_s
         self._pacer.restart()
 
     def close(self) -> None:

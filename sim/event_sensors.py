@@ -1,0 +1,218 @@
+"""Sensors in event mode, live: each window's observations (sim.events) published as the sensor node does.
+
+For sites with more sensors than a 2-core machine can run in IQ mode: one process stands in for many
+sensor nodes, each with its own broker account and Ed25519 key (from `cellward provision`), its own
+`seq` per message name, a retained `online` availability with an `offline` last will, a retained status,
+and one signed detections batch per sensor per window, published when the window has ended on the wall
+clock (the scenario's `start_utc` fixes where simulation time sits on it).
+
+    python -m sim.event_sensors --scenario S.yaml --provisioned DIR --port N --sensors A-0-01,A-0-02
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import signal
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from cellward.messages import (
+    MAX_BURSTS_PER_REPORT,
+    ActivityReport,
+    Availability,
+    BandCoverage,
+    BurstRecord,
+    CalibrationState,
+    ClockState,
+    DetectionBatch,
+    SensorStatus,
+    SourceInfo,
+    sensor_topic,
+)
+from cellward.signing import NodeKey, sign_message
+from dsp.band_plan import BandPlan
+from sim.events import SensorObservation, observations
+from sim.world import World
+
+CHANNEL_HZ = 200e3
+CLOCK = ClockState(state="synced", source="simulator", offset_s=0.0)
+log = logging.getLogger("cellward.sim.event_sensors")
+
+
+def _utc(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+def activity_reports(observed: list[SensorObservation], window_epoch_s: float, plan: BandPlan) -> list[ActivityReport]:
+    """One sensor's observations of one window folded into reports, one per channel and technology."""
+    grouped: dict[tuple[float, str], list[SensorObservation]] = defaultdict(list)
+    for obs in observed:
+        grouped[(round(obs.freq_hz / CHANNEL_HZ) * CHANNEL_HZ, obs.technology)].append(obs)
+    reports = []
+    for (channel_hz, technology), bursts in sorted(grouped.items()):
+        bursts.sort(key=lambda o: o.epoch_s)
+        band = plan.uplink_band(channel_hz)
+        listed = [
+            BurstRecord(
+                start=_utc(o.epoch_s),
+                duration_s=o.duration_s,
+                freq_hz=o.freq_hz,
+                bandwidth_hz=o.bandwidth_hz,
+                power_dbm=o.power_dbm,
+                snr_db=o.snr_db,
+                technology=o.technology,
+            )
+            for o in bursts[:MAX_BURSTS_PER_REPORT]
+        ]
+        mean_mw = sum(10 ** (o.power_dbm / 10) for o in bursts) / len(bursts)
+        reports.append(
+            ActivityReport(
+                freq_hz=channel_hz,
+                bandwidth_hz=CHANNEL_HZ,
+                band=band.name if band else None,
+                operators=list(plan.operators(channel_hz - CHANNEL_HZ / 2, channel_hz + CHANNEL_HZ / 2))
+                if band
+                else [],
+                technology=technology,
+                window_start=_utc(window_epoch_s),
+                window_s=1.0,
+                listen_s=1.0,
+                burst_count=len(bursts),
+                duty_cycle=min(1.0, sum(o.duration_s for o in bursts)),
+                mean_power_dbm=round(10 * math.log10(mean_mw), 2),
+                peak_power_dbm=max(o.power_dbm for o in bursts),
+                snr_db=max(o.snr_db for o in bursts),
+                noise_floor_dbm=None,
+                first_burst=listed[0].start,
+                last_burst=_utc(bursts[-1].epoch_s + bursts[-1].duration_s),
+                gain_db=28.0,
+                calibration_db=0.0,
+                clipped_fraction=0.0,
+                bursts=listed,
+                bursts_truncated=len(bursts) > MAX_BURSTS_PER_REPORT,
+            )
+        )
+    return reports
+
+
+class EventSensor:
+    """One simulated sensor node on the broker: its account, key, client and sequence numbers."""
+
+    def __init__(self, site_id: str, sensor_id: str, provisioned: Path, port: int) -> None:
+        self.site_id = site_id
+        self.sensor_id = sensor_id
+        self.key = NodeKey.load(provisioned / "keys" / f"{sensor_id}.pem", sensor_id)
+        self.seq: dict[str, int] = defaultdict(int)
+        password = (provisioned / "secrets" / f"{sensor_id}.mqtt").read_text(encoding="utf-8").strip()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"cellward-{site_id}-{sensor_id}", clean_session=False
+        )
+        self.client.username_pw_set(sensor_id, password)
+        self.client.max_inflight_messages_set(100)
+        self.client.max_queued_messages_set(0)  # queue everything while the broker is away: nothing dropped
+        self.client.will_set(self.topic("availability"), self._availability("offline"), qos=1, retain=True)
+        self.client.connect_async("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+
+    def topic(self, leaf: str) -> str:
+        return sensor_topic(self.site_id, self.sensor_id, leaf)
+
+    def _head(self, name: str) -> dict:
+        self.seq[name] += 1
+        return {"site": self.site_id, "sender": self.sensor_id, "ts": datetime.now(UTC), "seq": self.seq[name]}
+
+    def _signed(self, message) -> bytes:
+        return json.dumps(sign_message(message.to_wire(), self.key)).encode()
+
+    def _availability(self, state: str) -> bytes:
+        return self._signed(Availability(**self._head("cellward.availability/1"), state=state))
+
+    def announce(self, started: datetime) -> None:
+        self.client.publish(self.topic("availability"), self._availability("online"), qos=1, retain=True)
+        status = SensorStatus(
+            **self._head("cellward.status/1"),
+            state="scanning",
+            fault=None,
+            started_at=started,
+            software_version="cellward-sim-events",
+            source=SourceInfo(
+                kind="sim",
+                description="simulator event mode",
+                sample_rate_hz=2.4e6,
+                freq_min_hz=24e6,
+                freq_max_hz=1766e6,
+            ),
+            bands=BandCoverage(scanned=["B28", "B20", "B8", "B3"], unreachable=[]),
+            gains_db={},
+            calibration=CalibrationState(ppm=0.0, method="none", measured_at=None, reference_hz=None),
+            clock=CLOCK,
+        )
+        self.client.publish(self.topic("status"), self._signed(status), qos=1, retain=True)
+
+    def publish_reports(self, reports: list[ActivityReport]) -> None:
+        batch = DetectionBatch(**self._head("cellward.detections/1"), clock=CLOCK, reports=reports)
+        self.client.publish(self.topic("detections"), self._signed(batch), qos=1)
+
+    def stop(self) -> None:
+        self.client.publish(self.topic("availability"), self._availability("stopped"), qos=1, retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def run(world: World, site_id: str, sensor_ids: list[str], provisioned: Path, port: int, stop: threading.Event) -> int:
+    """Publish every window as it ends on the wall clock, until the scenario ends or `stop` is set."""
+    plan = BandPlan.load()
+    nodes = {s: EventSensor(site_id, s, provisioned, port) for s in sensor_ids}
+    started = datetime.now(UTC)
+    for node in nodes.values():
+        node.announce(started)
+    t = max(0.0, float(int(time.time() - world.epoch_s(0.0))))
+    published = 0
+    while t < world.scenario.duration_s and not stop.is_set():
+        window_end_epoch = world.epoch_s(t + 1.0)
+        stop.wait(max(0.0, window_end_epoch - time.time()))
+        if stop.is_set():
+            break
+        per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
+        for obs in observations(world, t, t + 1.0, sensor_ids=sensor_ids):
+            per_sensor[obs.sensor_id].append(obs)
+        for sensor_id, observed in per_sensor.items():
+            reports = activity_reports(observed, world.epoch_s(t), plan)
+            nodes[sensor_id].publish_reports(reports)
+            published += len(reports)
+        log.info("event=window site=%s t_s=%.0f sensors=%d reports_total=%d", site_id, t, len(per_sensor), published)
+        t += 1.0
+    for node in nodes.values():
+        node.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.commands import load_world
+
+    parser = argparse.ArgumentParser(description="Simulated sensors in event mode, publishing live over MQTT")
+    parser.add_argument("--scenario", type=Path, required=True)
+    parser.add_argument("--site", default=None, help="site file or 'small'/'reference' (default: the scenario's)")
+    parser.add_argument("--site-id", required=True, help="site id (MQTT topic level)")
+    parser.add_argument("--provisioned", type=Path, required=True, help="directory written by `cellward provision`")
+    parser.add_argument("--port", type=int, required=True, help="broker port on 127.0.0.1")
+    parser.add_argument("--sensors", required=True, help="comma-separated sensor ids")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    world = load_world(args.site, args.scenario)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return run(world, args.site_id, [s for s in args.sensors.split(",") if s], args.provisioned, args.port, stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
