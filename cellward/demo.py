@@ -36,7 +36,7 @@ SITE_ID = "hmp-demo"
 # about 0.45 core each) leave room for the controller and the event-mode process (docs/scaling.md).
 DEFAULT_IQ_SENSORS = "A1-2,A1-4"
 ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
-START_LEAD_S = 2.0
+START_LEAD_S = 15.0  # broker, controller and the event-mode warm-up are ready before the first burst
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
 
@@ -171,7 +171,7 @@ def launch(demo: Demo) -> None:
         [
             sys.executable,
             "-m",
-            "sim.event_sensors",
+            "sensors.event_fleet",
             "--scenario",
             str(demo.scenario),
             "--site-id",

@@ -3,6 +3,7 @@ receivers, heard by this sensor, in real time or as fast as possible."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -58,8 +59,8 @@ class SimFeedSource:
 
     def open(self) -> None:
         if self.config.wall_clock:
-            import time
-
+            # before the scenario's start there is no simulated world to hear: wait for it
+            time.sleep(max(0.0, self._epoch0_s - time.time()))
             self._t_s = time.time() - self._epoch0_s
         self._pacer.restart()
 
