@@ -1,0 +1,158 @@
+"""`cellward provision` output run by a real Mosquitto: per-node accounts, ACLs, and the bridge to a central broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cellward.provision import provision
+from cellward.site import small_site_path
+from tests.e2e.brokers import Client, start_broker, stop_broker
+from tests.support.mosquitto import free_port
+
+SITE = "hmp-small"
+SETTLE_S = 1.0  # long enough for a message the broker would deliver to arrive on loopback
+
+
+@pytest.fixture
+def site_broker(tmp_path):
+    result = provision(small_site_path(), SITE, tmp_path / "site", broker_port=free_port())
+    process = start_broker(result.mosquitto_conf, result.broker_port, tmp_path / "site-broker.log")
+    yield result
+    stop_broker(process)
+
+
+def test_a_sensor_account_cannot_publish_as_another_sensor(site_broker):
+    first, second = sorted(site_broker.sensor_configs)[:2]
+    controller = Client(site_broker.broker_port, "controller", site_broker.passwords["controller"])
+    controller.subscribe(f"cellward/{SITE}/#")
+    sensor = Client(site_broker.broker_port, first, site_broker.passwords[first])
+    try:
+        sensor.publish(f"cellward/{SITE}/sensor/{first}/detections", b"own")
+        sensor.publish(f"cellward/{SITE}/sensor/{second}/detections", b"forged")
+        sensor.publish(f"cellward/{SITE}/sensor/{second}/cmd/restart/set", b"forged command")
+        time.sleep(SETTLE_S)
+    finally:
+        sensor.close()
+        controller.close()
+    assert controller.received(f"cellward/{SITE}/sensor/{first}/detections") == [b"own"], "own topic must pass"
+    forged = [t for t, _ in controller.messages if f"/sensor/{second}/" in t]
+    assert forged == [], f"the broker's ACL must drop {first}'s messages under {second}'s id, got {forged}"
+
+
+def test_a_sensor_hears_only_its_own_commands_and_only_the_controller_sends_them(site_broker):
+    first, second = sorted(site_broker.sensor_configs)[:2]
+    sensor = Client(site_broker.broker_port, first, site_broker.passwords[first])
+    sensor.subscribe(f"cellward/{SITE}/#")  # asks for everything; the ACL grants only its command topic
+    controller = Client(site_broker.broker_port, "controller", site_broker.passwords["controller"])
+    other = Client(site_broker.broker_port, second, site_broker.passwords[second])
+    try:
+        controller.publish(f"cellward/{SITE}/sensor/{first}/cmd/rescan/set", b"to first")
+        controller.publish(f"cellward/{SITE}/sensor/{second}/cmd/rescan/set", b"to second")
+        other.publish(f"cellward/{SITE}/sensor/{first}/cmd/rescan/set", b"from a sensor")
+        other.publish(f"cellward/{SITE}/sensor/{second}/detections", b"second's report")
+        time.sleep(SETTLE_S)
+    finally:
+        for client in (sensor, controller, other):
+            client.close()
+    assert [p for _, p in sensor.messages] == [b"to first"], f"sensor {first} got {sensor.messages}"
+
+
+def test_wrong_password_and_anonymous_logins_are_refused(site_broker):
+    first = sorted(site_broker.sensor_configs)[0]
+    assert Client(site_broker.broker_port, first, "not the password").refused is not None
+    assert Client(site_broker.broker_port, "", "").refused is not None
+
+
+def test_provision_command_writes_a_config_mosquitto_accepts(tmp_path):
+    port = free_port()
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cellward.cli",
+            "provision",
+            "--site",
+            "small",
+            "--out",
+            str(tmp_path / "p"),
+            "--site-id",
+            SITE,
+            "--broker-port",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    stop_broker(start_broker(tmp_path / "p" / "mosquitto" / "mosquitto.conf", port, tmp_path / "b.log"))
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cellward.cli",
+            "provision",
+            "--site",
+            str(tmp_path / "missing.yaml"),
+            "--out",
+            str(tmp_path / "q"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "missing.yaml" in bad.stderr, bad.stderr
+
+
+def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_path):
+    central_port, site_port = free_port(), free_port()
+    result = provision(
+        small_site_path(), SITE, tmp_path / "site", broker_port=site_port, bridge=f"127.0.0.1:{central_port}"
+    )
+    central_dir = tmp_path / "central"
+    central_dir.mkdir()
+    reader_password = "central reader"
+    from cellward.provision import mosquitto_password_line
+
+    (central_dir / "passwd").write_text(
+        (result.out / "mosquitto" / "central-passwd").read_text()
+        + mosquitto_password_line("estate", reader_password)
+        + "\n"
+    )
+    (central_dir / "acl").write_text(
+        (result.out / "mosquitto" / "central-acl").read_text() + "\nuser estate\ntopic readwrite cellward/#\n"
+    )
+    (central_dir / "mosquitto.conf").write_text(
+        f"user root\nallow_anonymous false\npassword_file {central_dir / 'passwd'}\nacl_file {central_dir / 'acl'}\n"
+        f"listener {central_port} 127.0.0.1\n"
+    )
+    central = start_broker(central_dir / "mosquitto.conf", central_port, tmp_path / "central.log")
+    site = start_broker(result.mosquitto_conf, site_port, tmp_path / "site.log")
+    sensor_id = sorted(result.sensor_configs)[0]
+    estate = Client(central_port, "estate", reader_password)
+    sensor = Client(site_port, sensor_id, result.passwords[sensor_id])
+    local_controller = Client(site_port, "controller", result.passwords["controller"])
+    try:
+        estate.subscribe(f"cellward/{SITE}/#")
+        sensor.subscribe(f"cellward/{SITE}/sensor/{sensor_id}/cmd/+/set")
+        local_controller.subscribe(f"cellward/{SITE}/#")
+        deadline = time.monotonic() + 15
+        while not estate.received(f"cellward/{SITE}/sensor/{sensor_id}/detections") and time.monotonic() < deadline:
+            sensor.publish(f"cellward/{SITE}/sensor/{sensor_id}/detections", b"report")  # until the bridge is up
+            time.sleep(0.5)
+        estate.publish(f"cellward/{SITE}/sensor/{sensor_id}/cmd/rescan/set", b"central command")
+        estate.publish(f"cellward/{SITE}/sensor/{sensor_id}/detections", b"forged at the centre")
+        time.sleep(SETTLE_S)
+    finally:
+        for client in (estate, sensor, local_controller):
+            client.close()
+        stop_broker(site)
+        stop_broker(central)
+    assert estate.received(f"cellward/{SITE}/sensor/{sensor_id}/detections"), "a site report must cross the bridge"
+    assert sensor.received(f"cellward/{SITE}/sensor/{sensor_id}/cmd/rescan/set") == [b"central command"]
+    forged = [p for p in local_controller.received(f"cellward/{SITE}/sensor/{sensor_id}/detections") if p != b"report"]
+    assert forged == [], "only commands flow from the central broker into the site"
