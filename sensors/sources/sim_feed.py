@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cellward.config import ConfigError
 from sensors.sources.base import R820T_GAINS_DB, SourceCounters, SourceError, SourceInfo, nearest_gain
 from sensors.sources.faults import FaultWindow
-from sensors.sources.pacing import Pacer
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
+from sensors.sources.simulated_tuner import SimulatedTuner
 
 NOMINAL_GAIN_DB = 40.2  # the gain the simulated world's levels are calibrated at (sim/rtl_tcp_server.py)
 
@@ -30,7 +30,7 @@ class SimConfig(BaseModel):
     faults: list[FaultWindow] = Field(default_factory=list, description="injected unplug windows")
 
 
-class SimFeedSource:
+class SimFeedSource(SimulatedTuner):
     def __init__(self, config: SimConfig) -> None:
         from sim.commands import load_world
         from sim.feed import SensorFeed
@@ -46,22 +46,8 @@ class SimFeedSource:
             "sim", f"sensor {config.sensor} of {world.site.name}", config.sample_rate_hz, *RTLSDR_RANGE_HZ
         )
         self.counters = SourceCounters()
-        self._pacer = Pacer(config.sample_rate_hz, config.realtime)
-        self._freq_hz = 900e6
+        super().__init__(config.sample_rate_hz, config.realtime)
         self._t_s = config.start_s
-
-    def open(self) -> None:
-        self._pacer.restart()
-
-    def close(self) -> None:
-        pass
-
-    def tune(self, freq_hz: float) -> float:
-        self._freq_hz = float(freq_hz)
-        return self._freq_hz
-
-    def gains_db(self) -> list[float]:
-        return list(R820T_GAINS_DB)
 
     def set_gain(self, gain_db: float) -> float:
         gain = nearest_gain(R820T_GAINS_DB, gain_db)
