@@ -18,6 +18,7 @@ a grown region is kept only if its own sum passes `verify_false_alarm_probabilit
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +112,7 @@ def correlation_inflation(geometry: SpectrumGeometry, frames: int, bins: int) ->
     return along(freq_rho2, bins) * along(time_rho2, frames)
 
 
+@functools.lru_cache(maxsize=4096)  # a sensor builds a detector per dwell: the Gamma quantiles are the costly part
 def box_sum_threshold(geometry: SpectrumGeometry, frames: int, bins: int, false_alarm_probability: float) -> float:
     """Threshold on a box sum of Z with the given false-alarm probability under noise."""
     n = frames * bins

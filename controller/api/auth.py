@@ -9,7 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.accounts import LoginError, hash_password
-from controller.api.deps import AUTH_RESPONSES, NOT_FOUND, SESSION_COOKIE, Admin, ControllerDep, LoggedIn, TokenDep
+from controller.api.deps import (
+    AUTH_RESPONSES,
+    NOT_FOUND,
+    SESSION_COOKIE,
+    Admin,
+    ControllerDep,
+    LoggedIn,
+    RowIdPath,
+    TokenDep,
+)
 from controller.api.models.auth import LoginRequest, LoginResponse, Me, UserCreate, UserOut, UserUpdate
 from controller.db.auth import AuthSession, User
 
@@ -95,7 +104,7 @@ def create_user(body: UserCreate, _: Admin, controller: ControllerDep) -> UserOu
     "/users/{user_id}",
     responses={**AUTH_RESPONSES, **NOT_FOUND},
 )
-def update_user(user_id: int, body: UserUpdate, _: Admin, controller: ControllerDep) -> UserOut:
+def update_user(user_id: RowIdPath, body: UserUpdate, _: Admin, controller: ControllerDep) -> UserOut:
     with controller.sessions() as db:
         user = db.get(User, user_id)
         if user is None:

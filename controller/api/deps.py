@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.accounts import Principal
@@ -14,6 +14,10 @@ from controller.runtime import Controller
 SESSION_COOKIE = "cellward_session"
 bearer = HTTPBearer(auto_error=False, description="Session token from POST /api/auth/login")
 cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Session cookie set by login")
+
+ROW_ID_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL (BIGINT) store: anything above is a 422
+RowIdPath = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
+SeqQuery = Annotated[int, Query(ge=0, le=ROW_ID_MAX)]
 
 READ_ROLES = frozenset({"viewer", "officer", "authoriser", "auditor"})
 OFFICER_ROLES = frozenset({"officer"})

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from controller.accounts import Principal
-from controller.api.deps import AUTH_RESPONSES, ControllerDep, LoggedIn, Reader, require
+from controller.api.deps import AUTH_RESPONSES, ControllerDep, LoggedIn, Reader, SeqQuery, require
 from controller.api.models.requests import (
     AuditEntryOut,
     AuditVerifyOut,
@@ -282,7 +282,7 @@ def get_pack_zip(request_id: str, actor: EvidenceReader, workflow: Workflow) -> 
 def list_audit(
     _: Auditor,
     controller: ControllerDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: SeqQuery = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AuditEntryOut]:
     query = select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq).limit(limit)

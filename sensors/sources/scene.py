@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sensors.sources.base import R820T_GAINS_DB, SourceCounters, SourceInfo, nearest_gain
 from sensors.sources.faults import FaultWindow
-from sensors.sources.pacing import Pacer
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
+from sensors.sources.simulated_tuner import SimulatedTuner
 
 if TYPE_CHECKING:
     from sim.signals.truth import BurstWave
@@ -43,7 +43,7 @@ class SceneConfig(BaseModel):
     faults: list[FaultWindow] = Field(default_factory=list, description="injected unplug windows")
 
 
-class SceneSource:
+class SceneSource(SimulatedTuner):
     def __init__(self, config: SceneConfig) -> None:
         from sim.signals.receiver import Receiver
 
@@ -54,8 +54,7 @@ class SceneSource:
         self.counters = SourceCounters()
         self.receiver = Receiver(ppm=config.ppm)
         self._rng = np.random.default_rng(config.seed)
-        self._pacer = Pacer(config.sample_rate_hz, config.realtime)
-        self._freq_hz = 900e6
+        super().__init__(config.sample_rate_hz, config.realtime)
         self._gain_db = config.reference_gain_db
         self._t_s = 0.0  # stream time of the next sample; GSM frames are placed on this clock
         self._multiframes: dict[int, dict[int, BurstWave]] = {}
@@ -83,19 +82,6 @@ class SceneSource:
             if frame % 26 in templates
         )
         return Emission("gsm", emitter.freq_hz, bursts, snr_db)
-
-    def open(self) -> None:
-        self._pacer.restart()
-
-    def close(self) -> None:
-        pass
-
-    def tune(self, freq_hz: float) -> float:
-        self._freq_hz = float(freq_hz)
-        return self._freq_hz
-
-    def gains_db(self) -> list[float]:
-        return list(R820T_GAINS_DB)
 
     def set_gain(self, gain_db: float) -> float:
         self._gain_db = nearest_gain(R820T_GAINS_DB, gain_db)

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from cellward.config import ConfigError
 from sensors.sources.base import R820T_GAINS_DB, SourceCounters, SourceError, SourceInfo, nearest_gain
 from sensors.sources.faults import FaultWindow
-from sensors.sources.pacing import Pacer
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
+from sensors.sources.simulated_tuner import SimulatedTuner
 
+WALL_CLOCK_SLACK_S = 0.002  # the correlator matches bursts across sensors to 5 ms
 NOMINAL_GAIN_DB = 40.2  # the gain the simulated world's levels are calibrated at (sim/rtl_tcp_server.py)
 
 
@@ -36,7 +37,7 @@ class SimConfig(BaseModel):
     faults: list[FaultWindow] = Field(default_factory=list, description="injected unplug windows")
 
 
-class SimFeedSource:
+class SimFeedSource(SimulatedTuner):
     def __init__(self, config: SimConfig) -> None:
         from sim.commands import load_world
         from sim.feed import SensorFeed
@@ -53,8 +54,7 @@ class SimFeedSource:
             "sim", f"sensor {config.sensor} of {world.site.name}", config.sample_rate_hz, *RTLSDR_RANGE_HZ
         )
         self.counters = SourceCounters()
-        self._pacer = Pacer(config.sample_rate_hz, config.realtime)
-        self._freq_hz = 900e6
+        super().__init__(config.sample_rate_hz, config.realtime)
         self._t_s = config.start_s
 
     def open(self) -> None:
@@ -62,17 +62,7 @@ class SimFeedSource:
             # before the scenario's start there is no simulated world to hear: wait for it
             time.sleep(max(0.0, self._epoch0_s - time.time()))
             self._t_s = time.time() - self._epoch0_s
-        self._pacer.restart()
-
-    def close(self) -> None:
-        pass
-
-    def tune(self, freq_hz: float) -> float:
-        self._freq_hz = float(freq_hz)
-        return self._freq_hz
-
-    def gains_db(self) -> list[float]:
-        return list(R820T_GAINS_DB)
+        super().open()
 
     def set_gain(self, gain_db: float) -> float:
         gain = nearest_gain(R820T_GAINS_DB, gain_db)
@@ -80,8 +70,19 @@ class SimFeedSource:
         return gain
 
     def read(self, num_samples: int) -> np.ndarray:
+        if self.config.wall_clock:
+            self._catch_up()
         samples = self.feed.read(self._freq_hz, self.config.sample_rate_hz, self._t_s, num_samples)
         self._t_s += num_samples / self.config.sample_rate_hz
         self._pacer.wait_for(num_samples)
         self.counters.samples_in += num_samples
         return samples
+
+    def _catch_up(self) -> None:
+        """On a loaded machine the simulation falls behind the wall clock; skip ahead (as a dongle drops
+        samples on a USB overrun) so the node's wall-clock timestamps stay the simulated sample times."""
+        behind_s = time.time() - self._epoch0_s - self._t_s
+        if behind_s > WALL_CLOCK_SLACK_S:
+            self._t_s += behind_s
+            self.counters.samples_dropped += round(behind_s * self.config.sample_rate_hz)
+            self._pacer.restart()
