@@ -174,7 +174,7 @@ def verify_message(message: Mapping[str, Any], keyring: Keyring) -> None:
         raise BadSignature(f"message from {sender!r} has no signature")
     try:
         signature = base64.b64decode(sig, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII str, which b64decode rejects with a plain ValueError
         raise BadSignature(f"message from {sender!r} has a malformed signature (not base64)") from None
     data = canonical_json(message)
     for public in keyring.keys[sender]:

@@ -84,7 +84,7 @@ def test_unknown_sender_is_rejected_as_such(key: NodeKey) -> None:
         verify_message(sign_message(wire_batch(), key), Keyring())
 
 
-@pytest.mark.parametrize("sig", [None, "not base64!", ""])
+@pytest.mark.parametrize("sig", [None, "not base64!", "", "ab\x8dcd"])  # non-ASCII: found by tests/e2e fuzzing
 def test_missing_or_malformed_signature_is_rejected(key: NodeKey, keyring: Keyring, sig) -> None:
     message = wire_batch()
     if sig is not None:
