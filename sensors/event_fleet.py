@@ -159,12 +159,17 @@ class EventSensor:
         self.sensor_id = sensor_id
         self.key = NodeKey.load(provisioned / "keys" / f"{sensor_id}.pem", sensor_id)
         self.seq: dict[str, int] = defaultdict(int)
+        # detections not yet acknowledged by the broker (paho queues them across outages and resends)
+        self._unacked: set[int] = set()
+        self._acked_early: set[int] = set()
+        self._lock = threading.Lock()
         password = (provisioned / "secrets" / f"{sensor_id}.mqtt").read_text(encoding="utf-8").strip()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"cellward-{site_id}-{sensor_id}", clean_session=False
         )
         self.client.username_pw_set(sensor_id, password)
         self.client.max_inflight_messages_set(100)
+        self.client.on_publish = self._on_publish
         self.client.max_queued_messages_set(0)  # queue everything while the broker is away: nothing dropped
         self.client.will_set(self.topic("availability"), self._availability("offline"), qos=1, retain=True)
         self.client.connect_async("127.0.0.1", port, keepalive=10)
@@ -207,12 +212,35 @@ class EventSensor:
 
     def publish_reports(self, reports: list[ActivityReport]) -> None:
         batch = DetectionBatch(**self._head("cellward.detections/1"), clock=CLOCK, reports=reports)
-        self.client.publish(self.topic("detections"), self._signed(batch), qos=1)
+        with self._lock:  # paho may call on_publish before publish() returns the mid
+            info = self.client.publish(self.topic("detections"), self._signed(batch), qos=1)
+            if info.mid not in self._acked_early:
+                self._unacked.add(info.mid)
+            self._acked_early.discard(info.mid)
 
-    def stop(self) -> None:
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+            else:
+                self._acked_early.add(mid)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Deliver everything still queued (paho keeps it across broker outages), then say `stopped`."""
+        deadline = time.monotonic() + timeout_s
+        while self._unacked and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.client.publish(self.topic("availability"), self._availability("stopped"), qos=1, retain=True)
+        time.sleep(0.2)
         self.client.disconnect()
         self.client.loop_stop()
+        log.info(
+            "event=sensor_stopped site=%s sensor=%s detections_seq=%d undelivered=%d",
+            self.site_id,
+            self.sensor_id,
+            self.seq["cellward.detections/1"],
+            len(self._unacked),
+        )
 
 
 def run(world: World, site_id: str, sensor_ids: list[str], provisioned: Path, port: int, stop: threading.Event) -> int:
