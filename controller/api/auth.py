@@ -18,6 +18,7 @@ from controller.api.deps import (
     LoggedIn,
     RowIdPath,
     TokenDep,
+    set_session_cookie,
 )
 from controller.api.models.auth import LoginRequest, LoginResponse, Me, UserCreate, UserOut, UserUpdate
 from controller.db.auth import AuthSession, User
@@ -43,14 +44,7 @@ def login(body: LoginRequest, response: Response, controller: ControllerDep) -> 
         token, session = controller.accounts.login(body.username, body.password)
     except LoginError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(session.expires_at - session.created_at),
-        httponly=True,
-        samesite="strict",
-        secure=controller.config.auth.cookie_secure,
-    )
+    set_session_cookie(response, token, session, controller)
     principal = controller.accounts.resolve(token)
     assert principal is not None  # just created
     return LoginResponse(

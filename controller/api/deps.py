@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.accounts import Principal
+from controller.db.auth import AuthSession
 from controller.runtime import Controller
 
 SESSION_COOKIE = "cellward_session"
@@ -22,6 +23,18 @@ SeqQuery = Annotated[int, Query(ge=0, le=ROW_ID_MAX)]
 READ_ROLES = frozenset({"viewer", "officer", "authoriser", "auditor"})
 OFFICER_ROLES = frozenset({"officer"})
 ADMIN_ROLES = frozenset({"admin"})
+
+
+def set_session_cookie(response: Response, token: str, session: AuthSession, controller: Controller) -> None:
+    """The login cookie: HttpOnly and SameSite=Strict, living as long as the session it carries."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(session.expires_at - session.created_at),
+        httponly=True,
+        samesite="strict",
+        secure=controller.config.auth.cookie_secure,
+    )
 
 
 def get_controller(request: Request) -> Controller:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from controller.accounts import LoginError
-from controller.api.deps import SESSION_COOKIE
+from controller.api.deps import SESSION_COOKIE, set_session_cookie
 from controller.web.session import (
     LOGIN_CSRF_COOKIE,
     ControllerDep,
@@ -64,14 +64,7 @@ def login(
         log.info("event=web_login_failed user=%s site=%s", username, controller.config.site_id)
         return _login_page(request, safe_next(next), str(exc), 401)
     response = RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(session.expires_at - session.created_at),
-        httponly=True,
-        samesite="strict",
-        secure=controller.config.auth.cookie_secure,
-    )
+    set_session_cookie(response, token, session, controller)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
