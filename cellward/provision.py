@@ -127,6 +127,8 @@ def provision(
     """Write every node's credentials and keys, the broker's password file, ACL and config, and node configs."""
     from cellward.site import load_site
 
+    if bridge is not None:
+        bridge_config(site_id, bridge, "")  # a bad HOST:PORT is reported before anything is written
     site = load_site(site_file)
     out = Path(out).resolve()
     result = Provisioned(out, site_id, broker_port)
