@@ -23,6 +23,17 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BlockingConfig(Section):
+    reactive_zones: list[str] = Field(
+        default_factory=list, description="Zones whose blocking switches on by itself on confirmed phone activity"
+    )
+    reactive_hold_s: float = Field(default=120.0, gt=0, description="How long a reactive switch-on lasts")
+    reactive_cooldown_s: float = Field(default=300.0, ge=0, description="Rest after a hold before the next one")
+    max_on_s: float = Field(default=1800.0, gt=0, description="No zone stays on longer than this")
+    leak_limit_dbm: float = Field(default=-70.0, description="Perimeter reading above which a unit is switched off")
+    heartbeat_timeout_s: float = Field(default=10.0, gt=0, description="Silence after which a unit is out of service")
+
+
 class Severity(StrEnum):
     info = "info"
     low = "low"
@@ -249,6 +260,7 @@ class ControllerConfig(Section):
     requests: RequestsConfig | None = Field(
         default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"
     )
+    blocking: BlockingConfig = Field(default_factory=lambda: BlockingConfig(), description="Blocking policies")
 
     @field_validator("timezone")
     @classmethod

@@ -184,6 +184,7 @@ class Ingest:
             log.exception("event=reconnect_failed site=%s", self.controller.config.site_id)
 
     def _periodic(self) -> None:
+        self.controller.blocking.tick()
         now = self.controller.clock()
         retention = self.controller.config.retention
         due_health = now - self._last_health >= HEALTH_INTERVAL_S

@@ -13,6 +13,7 @@ from controller.accounts import Accounts
 from controller.alerts import AlertEngine
 from controller.audit import hooks as audit_hooks
 from controller.audit.config_change import record_config
+from controller.blocking.control import BlockingControl
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
@@ -61,6 +62,7 @@ class Controller:
         )
         self.ingest: Ingest | None = None
         self.requests: RequestsRuntime | None = None  # disconnection requests, when configured
+        self.blocking = BlockingControl(self)
         self.started_at = clock()
 
     @classmethod

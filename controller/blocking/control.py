@@ -1,0 +1,115 @@
+"""The blocking policy inside a running controller: one lock, every change and refusal audited, reactive
+switch-on from new incidents, and the site's own blocking marked on the detections it causes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from controller.audit import record
+from controller.blocking.interlocks import Interlocks
+from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig
+from controller.events import LifecycleEvent
+from controller.sighting import Sighting
+
+if TYPE_CHECKING:
+    from controller.runtime import Controller
+
+
+class BlockingControl:
+    def __init__(self, controller: Controller) -> None:
+        config = controller.config.blocking
+        self.policy = BlockingPolicy(
+            controller.site,
+            PolicyConfig(
+                reactive_zones=frozenset(config.reactive_zones),
+                reactive_hold_s=config.reactive_hold_s,
+                reactive_cooldown_s=config.reactive_cooldown_s,
+                max_on_s=config.max_on_s,
+            ),
+        )
+        self.interlocks = Interlocks(self.policy, config.leak_limit_dbm, config.heartbeat_timeout_s)
+        self.sessions = controller.sessions
+        self.clock = controller.clock
+        self.tz = ZoneInfo(controller.config.timezone)
+        self._lock = threading.Lock()
+        controller.suppressor.add_emission_hook(self.own_emission)
+        controller.bus.add_sink(self._on_event)
+
+    def act(self, actor: str, what: str, zone_id: str, action: Callable[[float], Any]) -> list[Change]:
+        """Run one policy action under the lock; audit its changes, or the refusal (then re-raised)."""
+        with self._lock:
+            now = self.clock()
+            try:
+                result = action(now)
+            except BlockingRefused as refused:
+                self._audit(actor, "blocking.refused", f"zone:{zone_id}", {"asked": what, "why": str(refused)})
+                raise
+            changes = [c for c in (result if isinstance(result, list) else [result]) if c is not None]
+            if not changes and what == "on":  # a sensitive zone: waiting for the second person
+                self._audit(actor, "blocking.requested", f"zone:{zone_id}", {"waiting_for": "approval"})
+            for change in changes:
+                details = {"reason": change.reason, "units": list(change.units), "by": change.actor}
+                self._audit(actor, "blocking.on" if change.on else "blocking.off", f"zone:{change.zone_id}", details)
+            return changes
+
+    def tick(self) -> list[Change]:
+        """Hold ends, maximum on-time, schedules and heartbeats; the controller calls it every second or so."""
+        local = datetime.now(self.tz)
+        seconds_of_day = local.hour * 3600 + local.minute * 60 + local.second
+
+        def due(now: float) -> list[Change]:
+            return self.policy.tick(now, seconds_of_day) + self.interlocks.check_heartbeats(now)
+
+        return self.act("system", "tick", "*", due)
+
+    def own_emission(self, sighting: Sighting) -> str | None:
+        """Why a detection may be the site's own blocker (a unit on over its zone, in its band), or None."""
+        if sighting.zone is None or sighting.band is None:
+            return None
+        blockers = {b.id: b for b in self.policy.site.blockers}
+        for unit in self.policy.active_units():
+            if sighting.zone in blockers[unit].zones and sighting.band in blockers[unit].bands:
+                return f"blocker {unit} on over {sighting.zone} in {sighting.band}"
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            policy = self.policy
+            zones = []
+            for zone in policy.site.zones:
+                state = policy.state[zone.id]
+                zones.append(
+                    {
+                        "zone": zone.id,
+                        "kind": zone.kind,
+                        "never_block": zone.never_block,
+                        "sensitive": zone.sensitive,
+                        "on": state.on,
+                        "reason": state.reason,
+                        "since_s": state.since_s if state.on else None,
+                        "pending_by": state.pending_by,
+                        "units": list(policy.units_of[zone.id]),
+                    }
+                )
+            alarms = [vars(a) for a in self.interlocks.alarms]
+            return {
+                "zones": zones,
+                "tripped_units": sorted(policy.tripped_units),
+                "emergency_by": policy.emergency_by,
+                "alarms": alarms,
+            }
+
+    def _on_event(self, event: LifecycleEvent) -> None:
+        zone = event.after.get("zone")
+        if event.kind == "incident" and event.type == "new" and zone and not event.after.get("suppressed"):
+            # a zone that may not be blocked just stays off: the policy returns no change
+            self.act("system", "reactive", zone, lambda now: self.policy.phone_activity(zone, now))
+
+    def _audit(self, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
+        with self.sessions() as db:
+            record(db, actor, action, target, details)
+            db.commit()

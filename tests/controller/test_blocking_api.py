@@ -1,0 +1,80 @@
+"""Blocking through the API: officers switch zones, never-block zones refuse, emergency all-off holds
+until an admin clears it, and every step (refusals too) is in the audit log."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from controller.app import create_app
+from controller.audit import AuditEntry, verify_database
+from controller.blocking.policy import PolicyConfig
+from controller.events import LifecycleEvent
+from controller.sighting import Sighting
+from tests.controller.test_api import login, make_user
+
+
+@pytest.fixture
+def client(world):
+    controller = world.start(with_ingest=False)
+    with TestClient(create_app(controller)) as test_client:
+        yield test_client
+
+
+def audit_actions(client) -> list[tuple[str, str, str]]:
+    controller = client.app.state.controller
+    with controller.sessions() as db:
+        entries = db.scalars(select(AuditEntry).where(AuditEntry.action.like("blocking.%")).order_by(AuditEntry.seq))
+        return [(e.actor, e.action, e.target) for e in entries]
+
+
+def test_an_officer_switches_a_wing_on_and_off_and_it_is_audited(client):
+    admin = login(client)
+    officer = make_user(client, admin, "officer1", ["officer"])
+    on = client.post("/api/blocking/zones/cells-A/on", headers=officer)
+    assert on.status_code == 200, on.text
+    assert [(c["zone_id"], c["on"], c["units"]) for c in on.json()] == [("cells-A", True, ["BLK-A"])]
+    state = client.get("/api/blocking", headers=officer).json()
+    assert {z["zone"]: z["on"] for z in state["zones"]}["cells-A"] is True
+    assert client.post("/api/blocking/zones/cells-A/off", headers=officer).json()[0]["on"] is False
+    assert audit_actions(client) == [
+        ("officer1", "blocking.on", "zone:cells-A"),
+        ("officer1", "blocking.off", "zone:cells-A"),
+    ]
+    assert verify_database(client.app.state.controller.engine.url).ok
+
+
+def test_a_never_block_zone_is_refused_and_the_refusal_audited(client):
+    officer = make_user(client, login(client), "officer1", ["officer"])
+    refused = client.post("/api/blocking/zones/staff/on", headers=officer)
+    assert refused.status_code == 409 and "never blocked" in refused.json()["detail"]
+    assert audit_actions(client) == [("officer1", "blocking.refused", "zone:staff")]
+    assert not any(z["on"] for z in client.get("/api/blocking", headers=officer).json()["zones"])
+
+
+def test_viewers_cannot_switch_and_only_an_admin_clears_an_emergency(client):
+    admin = login(client)
+    viewer = make_user(client, admin, "viewer1", ["viewer"])
+    officer = make_user(client, admin, "officer1", ["officer"])
+    assert client.post("/api/blocking/zones/cells-A/on", headers=viewer).status_code == 403
+    client.post("/api/blocking/zones/cells-A/on", headers=officer)
+    off = client.post("/api/blocking/emergency-off", headers=officer)
+    assert [(c["zone_id"], c["on"], c["reason"]) for c in off.json()] == [("cells-A", False, "emergency")]
+    assert client.post("/api/blocking/zones/cells-A/on", headers=officer).status_code == 409
+    assert client.post("/api/blocking/emergency-clear", headers=officer).status_code == 403
+    assert client.post("/api/blocking/emergency-clear", headers=admin).status_code == 204
+    assert client.post("/api/blocking/zones/cells-A/on", headers=officer).status_code == 200
+
+
+def test_a_new_incident_in_a_reactive_zone_switches_it_on_and_its_detections_are_marked_as_own(world):
+    controller = world.start(with_ingest=False)
+    blocking = controller.blocking
+    blocking.policy.config = PolicyConfig(reactive_zones=frozenset({"cells-A"}))
+    controller.bus.emit(LifecycleEvent("incident", "new", "inc-1", None, {"zone": "cells-A", "suppressed": False}))
+    assert blocking.policy.blocking_zones() == ["cells-A"]
+    heard = Sighting(0.0, 1.0, 897e6, 200e3, "gsm", "B8", ("Vodafone",), "A-0-01", "A", 0, "cells-A", 0.9, "rss")
+    assert blocking.own_emission(heard) == "blocker BLK-A on over cells-A in B8"
+    assert controller.suppressor.reason(heard).startswith("own emission: blocker BLK-A")
+    elsewhere = Sighting(0.0, 1.0, 897e6, 200e3, "gsm", "B8", ("Vodafone",), None, None, None, "staff", 0.9, "rss")
+    assert blocking.own_emission(elsewhere) is None
