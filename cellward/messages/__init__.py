@@ -1,6 +1,7 @@
 """Pydantic models of the MQTT messages, mirroring the JSON Schemas in firmware-interface/schemas/."""
 
 from cellward.messages.availability import Availability
+from cellward.messages.blocker import BLOCKER_COMMAND_PARAMS, BlockerCommand, BlockerCommandName  # noqa: F401
 from cellward.messages.commands import (
     COMMAND_PARAMS,
     CalibrateParams,
