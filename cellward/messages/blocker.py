@@ -74,3 +74,8 @@ class BlockerCommand(Envelope):
 
 def _is_band(name: str) -> bool:
     return re.fullmatch(BAND_PATTERN, name) is not None
+
+
+def blocker_command_topic(site: str, blocker_id: str, command: str) -> str:
+    """The topic a command to one blocker node is published on."""
+    return f"cellward/{site}/blocker/{blocker_id}/cmd/{command}/set"

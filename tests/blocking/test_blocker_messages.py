@@ -38,3 +38,16 @@ def test_set_blocking_command_parses_with_its_own_params_model():
 def test_malformed_blocker_command_is_refused(command, params):
     with pytest.raises(ValidationError):
         BlockerCommand.model_validate({**BASE, "command": command, "params": params})
+
+
+def test_blocker_command_model_and_schema_agree():
+    from cellward.messages import validate_wire
+    from cellward.messages.schema_files import schema_document
+
+    for example in schema_document("cellward.blocker_command/1")["examples"]:
+        validate_wire(example)
+        BlockerCommand.model_validate(example)
+    cmd = BlockerCommand.model_validate(
+        {**BASE, "command": "set_power", "params": {"band": "B20", "power_dbm": 10.0}, "sig": "A" * 86 + "=="}
+    )
+    validate_wire(cmd.model_dump(mode="json", by_alias=True))
