@@ -1,6 +1,7 @@
 """Pydantic models of the MQTT messages, mirroring the JSON Schemas in firmware-interface/schemas/."""
 
 from cellward.messages.availability import Availability
+from cellward.messages.blocker import BLOCKER_COMMAND_PARAMS, BlockerCommand, BlockerCommandName
 from cellward.messages.commands import (
     COMMAND_PARAMS,
     CalibrateParams,
@@ -36,6 +37,7 @@ from cellward.messages.wire_time import UtcMs, UtcUs, epoch_s, format_utc, parse
 
 __all__ = [
     "ALL_SENSORS",
+    "BLOCKER_COMMAND_PARAMS",
     "COMMAND_PARAMS",
     "MAX_BURSTS_PER_REPORT",
     "MAX_REPORTS_PER_BATCH",
@@ -44,6 +46,8 @@ __all__ = [
     "ActivityReport",
     "Availability",
     "BandCoverage",
+    "BlockerCommand",
+    "BlockerCommandName",
     "BurstRecord",
     "CalibrateParams",
     "CalibrationState",

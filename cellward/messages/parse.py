@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cellward.messages.availability import Availability
+from cellward.messages.blocker import BlockerCommand
 from cellward.messages.commands import Command, CommandState
 from cellward.messages.detections import DetectionBatch
 from cellward.messages.envelope import Envelope
@@ -20,6 +21,7 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.stats/1": SensorStats,
     "cellward.command/1": Command,
     "cellward.command_state/1": CommandState,
+    "cellward.blocker_command/1": BlockerCommand,
 }
 
 

@@ -20,6 +20,7 @@ SCHEMA_FILES = {
     "cellward.stats/1": "stats.v1.json",
     "cellward.command/1": "command.v1.json",
     "cellward.command_state/1": "command-state.v1.json",
+    "cellward.blocker_command/1": "blocker.command.v1.json",
 }
 
 

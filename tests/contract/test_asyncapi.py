@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from cellward.messages import command_state_topic, command_topic, sensor_topic
+from cellward.messages.blocker import blocker_command_topic
 from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES
 
 ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"
@@ -31,6 +32,7 @@ def test_asyncapi_addresses_match_the_topic_functions() -> None:
     expected |= {
         command_topic("{site}", "{sensorId}", "{command}"),
         command_state_topic("{site}", "{sensorId}", "{command}"),
+        blocker_command_topic("{site}", "{blockerId}", "{blockerCommand}"),
     }
     assert addresses == expected
 
