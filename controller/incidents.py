@@ -269,6 +269,9 @@ class IncidentEngine:
                 incident.cell_id, incident.wing, incident.landing = sighting.cell_id, sighting.wing, sighting.landing
                 incident.zone, incident.region = sighting.zone, list(sighting.region)
                 self._by_place[(sighting.place_key, incident.technology)].append(incident.id)
+                # suppression follows the place: a phone first placed on a landing, then in a staff office
+                reason = self.suppressor.reason(sighting)
+                incident.suppressed, incident.suppression_reason = reason is not None, reason
             incident.confidence = sighting.confidence
             incident.runners_up = [list(pair) for pair in sighting.runners_up]
             incident.method = sighting.method

@@ -266,3 +266,14 @@ def test_location_jitter_between_neighbouring_cells_does_not_split_a_phone(world
     assert rows[0].cell_id == "A-2-15" and rows[0].confidence == 0.95, "the clearer location replaces the first"
     feed(sighting(DAY + 6, cell="C-1-01", confidence=0.9))
     assert len(incidents(sessions)) == 2, "a cell that is not a plausible alternative is another phone"
+
+
+def test_suppression_follows_an_incident_that_a_clearer_location_moves(world):
+    _, sessions, feed, _, _, _ = world
+    afternoon = DAY  # 14:00, inside the staff zone's authorised hours (08:00-18:00)
+    feed(sighting(afternoon, cell="A-1-05", confidence=0.5))
+    assert [i.suppressed for i in incidents(sessions)] == [False]
+    feed(sighting(afternoon + 1, cell="S-0-01", zone="staff", confidence=0.9, runners_up=(("A-1-05", 0.2),)))
+    [moved] = incidents(sessions)
+    assert (moved.cell_id, moved.zone, moved.suppressed) == ("S-0-01", "staff", True), "now in an authorised zone"
+    assert moved.suppression_reason is not None
