@@ -49,8 +49,9 @@ class BlockingControl:
                 self._audit(actor, "blocking.refused", f"zone:{zone_id}", {"asked": what, "why": str(refused)})
                 raise
             changes = [c for c in (result if isinstance(result, list) else [result]) if c is not None]
-            if not changes and what == "on":  # a sensitive zone: waiting for the second person
-                self._audit(actor, "blocking.requested", f"zone:{zone_id}", {"waiting_for": "approval"})
+            if not changes and what not in ("tick", "reactive"):  # asked by a person: audited even when
+                # nothing switched (a sensitive zone waiting for approval, an emergency cleared)
+                self._audit(actor, "blocking.requested", f"zone:{zone_id}", {"asked": what})
             for change in changes:
                 details = {"reason": change.reason, "units": list(change.units), "by": change.actor}
                 self._audit(actor, "blocking.on" if change.on else "blocking.off", f"zone:{change.zone_id}", details)

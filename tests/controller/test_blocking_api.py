@@ -64,6 +64,7 @@ def test_viewers_cannot_switch_and_only_an_admin_clears_an_emergency(client):
     assert client.post("/api/blocking/zones/cells-A/on", headers=officer).status_code == 409
     assert client.post("/api/blocking/emergency-clear", headers=officer).status_code == 403
     assert client.post("/api/blocking/emergency-clear", headers=admin).status_code == 204
+    assert ("admin", "blocking.requested", "zone:*") in audit_actions(client), "clearing the latch is audited"
     assert client.post("/api/blocking/zones/cells-A/on", headers=officer).status_code == 200
 
 
