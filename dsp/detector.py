@@ -66,7 +66,6 @@ class Detector:
         self._pending: list[Candidate] = []
         self._unnormalised: list[np.ndarray] = []
         self._history: list[Candidate] = []
-        self._verify_thresholds: dict[tuple[int, int], float] = {}
         self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
         self._max_buffer_frames = max(int(self.config.max_buffer_s / g.hop_s), 4 * self.boxes.max_frames)
 
@@ -189,13 +188,10 @@ class Detector:
         )
 
     def _verify_threshold(self, frames: int, bins: int) -> float:
-        key = (frames, bins)
-        if key not in self._verify_thresholds:
-            cfar = self.config.cfar
-            large = frames * bins >= cfar.large_region_cells
-            p = cfar.large_region_false_alarm_probability if large else cfar.verify_false_alarm_probability
-            self._verify_thresholds[key] = box_sum_threshold(self.geometry, frames, bins, p)
-        return self._verify_thresholds[key]
+        cfar = self.config.cfar
+        large = frames * bins >= cfar.large_region_cells
+        p = cfar.large_region_false_alarm_probability if large else cfar.verify_false_alarm_probability
+        return box_sum_threshold(self.geometry, frames, bins, p)  # cached in dsp.cfar
 
     def _trim(self, keep_from: int) -> None:
         if keep_from <= 0:
