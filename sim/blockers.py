@@ -89,22 +89,26 @@ class BlockerSwitchboard:
                 raise BlockerError(f"{log}: line {number}: not a blocker switch ({exc})") from None
         return board
 
-    def _add(self, switch: BlockerSwitch) -> None:
+    def _check(self, switch: BlockerSwitch) -> None:
         bands = self._bands.get(switch.unit)
         if bands is None:
             raise BlockerError(f"blocker {switch.unit!r} is not in site {self.site.name}")
         if switch.band not in bands:
             raise BlockerError(f"blocker {switch.unit} has no band {switch.band!r} (it has {', '.join(sorted(bands))})")
+
+    def _add(self, switch: BlockerSwitch) -> None:
+        self._check(switch)
         self._switches.append(switch)
 
     def switch(self, unit: str, band: str, on: bool, power_dbm: float, at_s: float) -> None:
         """Record that `unit` turned `band` on (at `power_dbm`) or off at wall-clock `at_s`."""
         switch = BlockerSwitch(unit, band, on, float(power_dbm), float(at_s))
         with self._lock:
-            self._add(switch)
-            if self.log is not None:
+            self._check(switch)
+            if self.log is not None:  # written first: a switch that cannot be shared does not happen
                 with self.log.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(asdict(switch)) + "\n")
+            self._switches.append(switch)
 
     def switches(self) -> list[BlockerSwitch]:
         """Every switch so far, in the order they were made."""

@@ -148,7 +148,8 @@ class BlockerNode:
         try:
             self.unit.all_off()
         except ActuatorFault as exc:
-            self.log.error("all_off_failed_at_stop", detail=str(exc))
+            if self.fault is None:
+                self.log.error("all_off_failed_at_stop", detail=str(exc))
         self.stopping = True
         self._publish_state()
         self.publisher.stop()
@@ -163,18 +164,23 @@ class BlockerNode:
         """Claim the outputs and switch every band off; on failure the node is in fault."""
         try:
             self.actuator.open()
+        except ActuatorFault as exc:
+            self._set_fault(str(exc), claimed=False)
+            return False
+        try:
             self.unit.all_off()
         except ActuatorFault as exc:
             self._set_fault(str(exc))
             return False
         return True
 
-    def _set_fault(self, detail: str) -> None:
+    def _set_fault(self, detail: str, claimed: bool = True) -> None:
+        """Enter (or update) the actuator fault: every band off where the outputs are claimed."""
         if self.fault == detail:
             return
         action, bands = "none", []
         try:
-            bands = self.unit.all_off()
+            bands = self.unit.all_off() if claimed else []
             action = "bands_off" if bands else "none"
         except ActuatorFault as exc:  # the outputs cannot be trusted; say what was tried
             detail = f"{detail}; switching every band off also failed: {exc}"
@@ -195,7 +201,7 @@ class BlockerNode:
         try:
             self.actuator.open()
             self.unit.all_off()
-        except ActuatorFault as exc:
+        except ActuatorFault as exc:  # no new fault message: the raised one still stands
             self.log.warning("actuator_still_faulty", detail=str(exc))
             return
         self.log.info("actuator_recovered")
