@@ -4,6 +4,10 @@ command is refused with its reason, counted, and never reaches the actuator."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -11,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cellward.signing import NodeKey, sign_message
 from cellward.site import load_site, small_site_path
+from sim.blockers import BlockerSwitchboard
 from sim.scenario import Scenario
 from sim.world import World
 from tests.blocking.blocker_harness import UNIT, Controller, make_keys, running_blocker, write_config
@@ -207,3 +212,34 @@ def test_a_replayed_command_is_refused_after_a_restart_too(tmp_path: Path, mosqu
     finally:
         controller.close()
     assert json.loads((tmp_path / "switches.jsonl").read_text().splitlines()[-1])["on"] is False
+
+
+def test_the_blocker_process_stops_on_sigterm_with_every_band_off(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
+    keys = make_keys(tmp_path)
+    controller = Controller(mosquitto.host, mosquitto.port, keys)
+    config = write_config(tmp_path, mosquitto.port, http=None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cellward.cli", "blocker", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        controller.wait_online()
+        on = controller.send(controller.command("set_blocking", {"zone": "cells-A", "bands": ["B8"], "on": True}, 1))
+        assert controller.final_ack(on)["result"] == "applied"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0, process.stdout.read().decode() if process.stdout else ""
+        controller.wait_for(lambda: controller.state()["mode"] == "stopped", "the stopped state")
+        assert not any(b["on"] for b in controller.state()["bands"])
+    finally:
+        if process.poll() is None:
+            process.kill()
+        controller.close()
+    switches = [json.loads(line) for line in (tmp_path / "switches.jsonl").read_text().splitlines()]
+    assert switches[-1]["band"] in ("B8", "B3") and not any(s["on"] for s in switches[-2:]), switches
+    assert (
+        BlockerSwitchboard.load(load_site(small_site_path()), tmp_path / "switches.jsonl").emitting(
+            UNIT, "B8", time.time()
+        )
+        is None
+    ), "the simulator sees the unit off after the process stopped"
