@@ -235,11 +235,5 @@ def test_the_blocker_process_stops_on_sigterm_with_every_band_off(tmp_path: Path
         if process.poll() is None:
             process.kill()
         controller.close()
-    switches = [json.loads(line) for line in (tmp_path / "switches.jsonl").read_text().splitlines()]
-    assert switches[-1]["band"] in ("B8", "B3") and not any(s["on"] for s in switches[-2:]), switches
-    assert (
-        BlockerSwitchboard.load(load_site(small_site_path()), tmp_path / "switches.jsonl").emitting(
-            UNIT, "B8", time.time()
-        )
-        is None
-    ), "the simulator sees the unit off after the process stopped"
+    board = BlockerSwitchboard.load(load_site(small_site_path()), tmp_path / "switches.jsonl")
+    assert board.emitting(UNIT, "B8", time.time()) is None, "the simulator sees the unit off after it stopped"
