@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from cellward.messages import BlockerCommand, blocker_command_topic, validate_wire
+from cellward.messages.blocker import blocker_command_qos
 from cellward.signing import Keyring, NodeKey, sign_message, verify_message
 from cellward.site import load_site, small_site_path
 from sensors.blocker.actuators.sim import SimActuator
@@ -208,6 +209,6 @@ class Controller:
         else:
             payload = json.dumps(message).encode()
             name, command_id = topic_command or message["command"], message.get("id")
-        qos = 0 if name == "keepalive" else 1  # as the contract says: stale keepalives are never queued
+        qos = blocker_command_qos(name)
         self.client.publish(blocker_command_topic(SITE, UNIT, name), payload, qos=qos).wait_for_publish(5)
         return command_id
