@@ -95,12 +95,6 @@ class BlockerCommand(Envelope):
         return self
 
 
-def blocker_command_qos(command: str) -> int:
-    """MQTT QoS a blocker command is published with: 0 for keepalive, so a broker never queues stale
-    keepalives for a node that is away (it would refuse them all as expired), 1 for every other."""
-    return 0 if command == "keepalive" else 1
-
-
 def _is_band(name: str) -> bool:
     return re.fullmatch(BAND_PATTERN, name) is not None
 
@@ -200,7 +194,6 @@ __all__ = [
     "SetBlockingParams",
     "SetFailsafeParams",
     "SetPowerParams",
-    "blocker_command_qos",
     "blocker_command_state_topic",
     "blocker_command_topic",
     "blocker_topic",

@@ -16,7 +16,6 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from cellward.messages import BlockerCommand, blocker_command_topic, validate_wire
-from cellward.messages.blocker import blocker_command_qos
 from cellward.signing import Keyring, NodeKey, sign_message, verify_message
 from cellward.site import load_site, small_site_path
 from sensors.blocker.actuators.sim import SimActuator
@@ -209,6 +208,6 @@ class Controller:
         else:
             payload = json.dumps(message).encode()
             name, command_id = topic_command or message["command"], message.get("id")
-        qos = blocker_command_qos(name)
+        qos = 0 if name == "keepalive" else 1  # as the contract says: stale keepalives are never queued
         self.client.publish(blocker_command_topic(SITE, UNIT, name), payload, qos=qos).wait_for_publish(5)
         return command_id
