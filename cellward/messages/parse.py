@@ -11,6 +11,8 @@ from cellward.messages.blocker import BlockerCommand
 from cellward.messages.commands import Command, CommandState
 from cellward.messages.detections import DetectionBatch
 from cellward.messages.envelope import Envelope
+from cellward.messages.snippet import SnippetChunk
+from cellward.messages.spectrum import SpectrumFrame
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import SensorStatus
 
@@ -22,6 +24,8 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.command/1": Command,
     "cellward.command_state/1": CommandState,
     "cellward.blocker_command/1": BlockerCommand,
+    "cellward.spectrum/1": SpectrumFrame,
+    "cellward.snippet/1": SnippetChunk,
 }
 
 

@@ -21,6 +21,8 @@ SCHEMA_FILES = {
     "cellward.command/1": "command.v1.json",
     "cellward.command_state/1": "command-state.v1.json",
     "cellward.blocker_command/1": "blocker.command.v1.json",
+    "cellward.spectrum/1": "spectrum.v1.json",
+    "cellward.snippet/1": "snippet.v1.json",
 }
 
 

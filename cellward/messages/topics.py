@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SENSOR_LEAVES = ("availability", "detections", "status", "stats")
+SENSOR_LEAVES = ("availability", "detections", "status", "stats", "spectrum", "snippet")
 ALL_SENSORS = "cellward/+/sensor/+/#"  # what the controller subscribes to
 
 
 def sensor_topic(site: str, sensor_id: str, leaf: str) -> str:
-    """Topic of one of a sensor's own streams (availability, detections, status, stats)."""
+    """Topic of one of a sensor's own streams (availability, detections, status, stats, spectrum, snippet)."""
     return f"cellward/{site}/sensor/{sensor_id}/{leaf}"
 
 
@@ -27,7 +27,7 @@ def command_state_topic(site: str, sensor_id: str, command: str) -> str:
 class SensorTopic:
     site: str
     sensor_id: str
-    leaf: str  # availability | detections | status | stats | set | state
+    leaf: str  # availability | detections | status | stats | spectrum | snippet | set | state
     command: str | None = None  # for cmd/<command>/{set,state}
 
 

@@ -27,7 +27,8 @@ def test_asyncapi_is_version_3_and_references_every_message_schema() -> None:
 def test_asyncapi_addresses_match_the_topic_functions() -> None:
     addresses = {c["address"] for c in _document()["channels"].values()}
     expected = {
-        sensor_topic("{site}", "{sensorId}", leaf) for leaf in ("availability", "detections", "status", "stats")
+        sensor_topic("{site}", "{sensorId}", leaf)
+        for leaf in ("availability", "detections", "status", "stats", "spectrum", "snippet")
     }
     expected |= {
         command_topic("{site}", "{sensorId}", "{command}"),
