@@ -4,6 +4,7 @@ One run writes everything a site needs to start securely (layout in `docs/scalin
 
     OUT/mosquitto/{mosquitto.conf, passwd, acl}      broker: no anonymous access, one account per node
     OUT/keys/<node>.pem, OUT/keyring.json            Ed25519 keys; the keyring is what the controller trusts
+    OUT/controller-keyring.json                      the controller's public key: what nodes obey commands from
     OUT/secrets/<node>.mqtt                          each node's broker password (mode 0600)
     OUT/controller.yaml, OUT/sensors/<id>.yaml       configs that point at the files above
     OUT/mosquitto/bridge.conf                        with --bridge: the site broker's bridge to a central one
@@ -28,7 +29,7 @@ import yaml
 from cellward.signing import Keyring, NodeKey
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
-SENSOR_WRITES = ("availability", "detections", "status", "stats", "cmd/+/state")
+SENSOR_WRITES = ("availability", "detections", "status", "stats", "spectrum", "snippet", "cmd/+/state")
 CONTROLLER_USER = "controller"
 BRIDGE_USER = "bridge"
 
@@ -145,6 +146,8 @@ def provision(
         key.save(out / "keys" / f"{node}.pem")
         if node != CONTROLLER_USER:
             keyring.add(node, key.public_b64)
+        else:
+            Keyring.from_mapping({CONTROLLER_USER: key.public_b64}).save(out / "controller-keyring.json")
     keyring.save(out / "keyring.json")
 
     broker_dir = out / "mosquitto"
@@ -210,6 +213,7 @@ def provision(
                 "password_file": f"../secrets/{node}.mqtt",
             },
             "signing_key": f"../keys/{node}.pem",
+            "controller_keyring": "../controller-keyring.json",
             "state_dir": f"../state/{node}",
             "http": None,
         }
