@@ -18,6 +18,10 @@ from controller.sensor_commands import CommandNotSent, send_sensor_command
 if TYPE_CHECKING:
     from controller.runtime import Controller
 
+# The tuner is set this far above the emission so that its DC spike does not sit on it in the recording
+# (an RTL-SDR's usable ±1 MHz still holds a GSM channel or a 1.08 MHz LTE allocation beside it).
+DC_CLEARANCE_HZ = 300e3
+
 
 def sensor_levels(timeline: Iterable[IncidentActivity]) -> list[tuple[str, float, float, int]]:
     """(sensor, mean dBm, peak dBm, emissions heard) over an incident's activity, strongest first."""
@@ -47,7 +51,12 @@ def request_captures(controller: Controller, actor: str, incident_id: str) -> li
         freq_hz = incident.freq_hz
     if not best:
         raise CommandNotSent("no sensor levels are recorded for this incident: no sensor to ask")
-    params = {"freq_hz": freq_hz, "duration_s": config.duration_s, "reason": f"incident {incident_id}", "deliver": True}
+    params = {
+        "freq_hz": freq_hz + DC_CLEARANCE_HZ,
+        "duration_s": config.duration_s,
+        "reason": f"incident {incident_id}",
+        "deliver": True,
+    }
     captures = []
     for sensor_id in best:
         command_id = new_command_id()
@@ -56,7 +65,7 @@ def request_captures(controller: Controller, actor: str, incident_id: str) -> li
                 incident_id=incident_id,
                 sensor_id=sensor_id,
                 command_id=command_id,
-                freq_hz=freq_hz,
+                freq_hz=params["freq_hz"],
                 duration_s=config.duration_s,
                 requested_by=actor,
                 requested_at=controller.clock(),
@@ -68,7 +77,12 @@ def request_captures(controller: Controller, actor: str, incident_id: str) -> li
                 actor,
                 "incident.capture_requested",
                 f"incident:{incident_id}",
-                {"sensor": sensor_id, "command": command_id, "freq_hz": freq_hz, "duration_s": config.duration_s},
+                {
+                    "sensor": sensor_id,
+                    "command": command_id,
+                    "freq_hz": params["freq_hz"],
+                    "duration_s": config.duration_s,
+                },
                 controller.clock(),
             )
             db.commit()

@@ -106,6 +106,7 @@ def incident_detail(request: Request, incident_id: str, viewer: Reader, controll
         level_chart=level_chart,
         officers=officers,
         open_states=OPEN,
+        incident_id=incident_id,
         capture_error=None,
         **captures_context(controller, incident_id),
     )

@@ -122,7 +122,7 @@
   }
 
   // -- live spectrum and waterfall (sensor page) ---------------------------------------------------------------
-  const MAX_ROWS = 120;
+  const MAX_ROWS = 60;
 
   function liveView(view) {
     const spectrumCanvas = document.getElementById("spectrum-canvas");
@@ -141,9 +141,9 @@
       const lo = b ? Math.min(b.lo, loHz) : loHz, hi = b ? Math.max(b.hi, hiHz) : hiHz;
       const cols = Math.max(64, plotArea(waterfallCanvas).w);
       b = { lo, hi, cols, peak: new Float32Array(cols).fill(NaN), mean: new Float32Array(cols).fill(NaN), rows: [], last: null };
+      if (shown === null) shown = name;
       if (!bands.has(name)) addButton(name);
       bands.set(name, b); // a wider span starts the band's picture again
-      if (shown === null) shown = name;
       return b;
     }
 
@@ -174,10 +174,13 @@
         b.peak = new Float32Array(b.cols).fill(NaN); b.mean = new Float32Array(b.cols).fill(NaN);
       }
       for (let k = 0; k < frame.bins; k++) {
-        const x = px(frame.start_hz + k * frame.bin_hz);
+        const f = frame.start_hz + k * frame.bin_hz;
         const p = frame.ref_dbm + peak[k] * frame.step_db, m = frame.ref_dbm + mean[k] * frame.step_db;
-        b.peak[x] = Number.isNaN(b.peak[x]) ? p : Math.max(b.peak[x], p);
-        b.mean[x] = Number.isNaN(b.mean[x]) ? m : Math.max(b.mean[x], m);
+        // a bin covers every pixel column of its width; a column holding several bins keeps the strongest
+        for (let x = px(f - frame.bin_hz / 2); x <= px(f + frame.bin_hz / 2 - 1); x++) {
+          b.peak[x] = Number.isNaN(b.peak[x]) ? p : Math.max(b.peak[x], p);
+          b.mean[x] = Number.isNaN(b.mean[x]) ? m : Math.max(b.mean[x], m);
+        }
       }
       frames += 1;
     }
@@ -261,9 +264,9 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     drawSpectrograms(document);
+    // the captures panel is replaced (htmx polling) while a capture is on its way: draw what it brings
+    new MutationObserver(() => drawSpectrograms(document)).observe(document.body, { childList: true, subtree: true });
     const view = document.getElementById("spectrum-view");
     if (view) liveView(view);
   });
-  // the captures panel is replaced by htmx while a capture is on its way: draw what it brought
-  document.addEventListener("htmx:afterSettle", () => drawSpectrograms(document));
 })();
