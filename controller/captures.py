@@ -40,12 +40,12 @@ def request_captures(controller: Controller, actor: str, incident_id: str) -> li
     the incident, or the broker is out of reach.
     """
     config = controller.config.captures
-    if controller.snippets.folder is None:
-        raise CommandNotSent("no requests.snippet_dir is configured: captures would have nowhere to go")
     with controller.sessions() as db:
         incident = db.get(IncidentRecord, incident_id)
         if incident is None:
             raise IncidentNotFoundError(incident_id)
+        if controller.snippets.folder is None:
+            raise CommandNotSent("no requests.snippet_dir is configured: captures would have nowhere to go")
         timeline = db.scalars(select(IncidentActivity).where(IncidentActivity.incident_id == incident_id))
         best = [row[0] for row in sensor_levels(timeline)][: config.sensors]
         freq_hz = incident.freq_hz
