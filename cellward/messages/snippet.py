@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -22,6 +23,7 @@ from cellward.messages.spectrum import B64, STREAM_ID
 CHUNK_BYTES = 48 * 1024
 MAX_SNIPPET_BYTES = 64 << 20  # a hard ceiling of the format; the controller enforces its own, lower one
 MAX_CHUNKS = -(-MAX_SNIPPET_BYTES // CHUNK_BYTES)
+MAX_META_BYTES = 16 * 1024  # a SigMF header is a few hundred bytes; annotations beyond this are refused
 
 
 class SnippetChunk(Envelope):
@@ -43,6 +45,8 @@ class SnippetChunk(Envelope):
             raise ValueError("chunk 0, and only chunk 0, carries the SigMF metadata")
         if self.meta is not None and not {"global", "captures"} <= set(self.meta):
             raise ValueError("meta must be a SigMF metadata object with `global` and `captures`")
+        if self.meta is not None and len(json.dumps(self.meta)) > MAX_META_BYTES:
+            raise ValueError(f"meta is larger than {MAX_META_BYTES} bytes of JSON")
         if self.offset != self.index * CHUNK_BYTES:
             raise ValueError(f"chunk {self.index} must start at byte {self.index * CHUNK_BYTES}")
         if self.count != -(-self.total_bytes // CHUNK_BYTES):

@@ -126,6 +126,7 @@ MODEL_ONLY = {
     "snippet chunk bytes disagree with total": _mutated(_snippet, ["total_bytes"], 17),
     "snippet count disagrees with total": _mutated(_snippet, ["count"], 2),
     "snippet offset not index times chunk": _mutated(_snippet, ["offset"], 5),
+    "snippet metadata too large": _mutated(_snippet, ["meta", "annotations"], [{"core:comment": "x" * 17000}]),
 }
 
 
