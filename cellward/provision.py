@@ -4,6 +4,7 @@ One run writes everything a site needs to start securely (layout in `docs/scalin
 
     OUT/mosquitto/{mosquitto.conf, passwd, acl}      broker: no anonymous access, one account per node
     OUT/keys/<node>.pem, OUT/keyring.json            Ed25519 keys; the keyring is what the controller trusts
+    OUT/controller-keyring.json                      the controller's public key: what nodes obey commands from
     OUT/secrets/<node>.mqtt                          each node's broker password (mode 0600)
     OUT/controller-keyring.json                      the controller's public key, which blocker nodes trust
     OUT/controller.yaml, OUT/sensors/<id>.yaml       configs that point at the files above
@@ -222,6 +223,7 @@ def provision(
                 "password_file": f"../secrets/{node}.mqtt",
             },
             "signing_key": f"../keys/{node}.pem",
+            "controller_keyring": "../controller-keyring.json",
             "state_dir": f"../state/{node}",
             "http": None,
         }

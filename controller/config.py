@@ -221,6 +221,15 @@ class IngestConfig(Section):
     )
 
 
+class CaptureConfig(Section):
+    duration_s: float = Field(default=0.25, gt=0, le=2, description="Length of an IQ capture asked for an incident, s")
+    sensors: int = Field(default=2, ge=1, le=8, description="Captures per request: the sensors that heard it best")
+    max_bytes: int = Field(
+        default=16 << 20, ge=1 << 16, le=64 << 20, description="Larger snippet deliveries are refused (bytes)"
+    )
+    spectrum_max_s: float = Field(default=300, gt=0, le=600, description="Longest live spectrum stream, s")
+
+
 class ApiConfig(Section):
     host: str = Field(default="127.0.0.1", description="Listen address")
     port: int = Field(default=8080, ge=1, le=65535, description="Listen port")
@@ -261,6 +270,9 @@ class ControllerConfig(Section):
         default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"
     )
     blocking: BlockingConfig = Field(default_factory=lambda: BlockingConfig(), description="Blocking policies")
+    captures: CaptureConfig = Field(
+        default_factory=CaptureConfig, description="IQ captures for incidents and live spectra from sensors"
+    )
 
     @field_validator("timezone")
     @classmethod

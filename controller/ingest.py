@@ -80,7 +80,8 @@ class Ingest:
             return
         self.connected = True
         topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
-        client.subscribe(topic, qos=1)
+        answers = f"cellward/{self.controller.config.site_id}/sensor/+/cmd/+/state"
+        client.subscribe([(topic, 1), (answers, 1)])
         self.publisher.online()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
 

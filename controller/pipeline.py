@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session
 
 from cellward.messages import (
     Availability,
+    CommandState,
     DetectionBatch,
     Envelope,
     MessageError,
     SensorStats,
     SensorStatus,
+    SnippetChunk,
+    SpectrumFrame,
     parse_message,
     parse_sensor_topic,
 )
@@ -27,6 +30,7 @@ from controller.db.reports import Message, Report, SensorState, SensorStream
 from controller.events import LifecycleEvent
 from controller.sequence import SeqTracker, SeqVerdict
 from controller.sighting import Sighting
+from controller.snippet_receiver import SnippetRejected
 
 log = logging.getLogger("cellward.controller.ingest")
 
@@ -36,6 +40,9 @@ LEAF_SCHEMAS = {
     "status": "cellward.status/1",
     "stats": "cellward.stats/1",
     "availability": "cellward.availability/1",
+    "spectrum": "cellward.spectrum/1",
+    "snippet": "cellward.snippet/1",
+    "state": "cellward.command_state/1",  # cmd/<command>/state: answers to the controller's commands
 }
 
 
@@ -145,6 +152,7 @@ class Pipeline:
             except Rejected as exc:
                 self.metrics.messages_rejected.labels(reason=exc.reason).inc()
                 log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
+        checked = [item for item in checked if not self._side_channel(item)]
         now = self.controller.clock()
         with self.controller.sessions() as db:
             self._db = db
@@ -163,6 +171,30 @@ class Pipeline:
         self._count(events, sightings)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return events
+
+    def _side_channel(self, item: Checked) -> bool:
+        """Live spectra go to the relay, snippet chunks and command answers to the snippet receiver; none of
+        them to the message store or the seq bookkeeping of report streams."""
+        message = item.message
+        if isinstance(message, SpectrumFrame):
+            refused = self.controller.spectra.offer(message)
+        elif isinstance(message, SnippetChunk):
+            try:
+                self.controller.snippets.add(message)
+                refused = None
+            except SnippetRejected as exc:
+                refused = exc.reason
+                log.warning("event=message_rejected reason=%s sensor=%s detail=%s", refused, message.sender, exc)
+        elif isinstance(message, CommandState):
+            self.controller.snippets.acknowledged(message)
+            refused = None
+        else:
+            return False
+        if refused is None:
+            self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc()
+        else:
+            self.metrics.messages_rejected.labels(reason=refused).inc()
+        return True
 
     def _sequence(self, db: Session, checked: list[Checked]) -> list[Checked]:
         accepted = []

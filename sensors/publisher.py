@@ -189,6 +189,18 @@ class Publisher:
         self._wake.set()
         return seq
 
+    def publish_live(self, message: Envelope, leaf: str) -> bool:
+        """Number, sign and publish `message` now at QoS 0, bypassing the spool (live views only).
+
+        Returns False, sending nothing, while the broker is away: a late live frame is worth nothing.
+        """
+        if not self.connected.is_set():
+            return False
+        numbered = message.model_copy(update={"seq": self.spool.next_seq(message.schema_name)})
+        payload = encode(sign_message(numbered.to_wire(), self.key))
+        info = self._client.publish(self._topic(leaf), payload, qos=0)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
     def _send_loop(self) -> None:
         # Never call into paho while holding self._lock: paho runs on_publish with its own mutex held,
         # and on_publish takes self._lock, so the two orders would deadlock.

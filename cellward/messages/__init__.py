@@ -25,6 +25,7 @@ from cellward.messages.commands import (
     NoParams,
     PauseParams,
     SetGainParams,
+    StreamSpectrumParams,
 )
 from cellward.messages.detections import (
     MAX_BURSTS_PER_REPORT,
@@ -36,6 +37,8 @@ from cellward.messages.detections import (
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
 from cellward.messages.schema_files import SCHEMA_FILES, validate_wire
+from cellward.messages.snippet import CHUNK_BYTES, SnippetChunk
+from cellward.messages.spectrum import MAX_SPECTRUM_BINS, SpectrumFrame, decode_levels, encode_levels
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import BandCoverage, CalibrationState, SensorState, SensorStatus, SourceInfo
 from cellward.messages.topics import (
@@ -58,9 +61,11 @@ __all__ = [
     "ALL_BLOCKERS",
     "ALL_SENSORS",
     "BLOCKER_COMMAND_PARAMS",
+    "CHUNK_BYTES",
     "COMMAND_PARAMS",
     "MAX_BURSTS_PER_REPORT",
     "MAX_REPORTS_PER_BATCH",
+    "MAX_SPECTRUM_BINS",
     "MESSAGE_MODELS",
     "REFUSAL_REASONS",
     "SCHEMA_FILES",
@@ -96,7 +101,10 @@ __all__ = [
     "SensorStatus",
     "SensorTopic",
     "SetGainParams",
+    "SnippetChunk",
     "SourceInfo",
+    "SpectrumFrame",
+    "StreamSpectrumParams",
     "Technology",
     "UtcMs",
     "UtcUs",
@@ -105,6 +113,8 @@ __all__ = [
     "blocker_topic",
     "command_state_topic",
     "command_topic",
+    "decode_levels",
+    "encode_levels",
     "epoch_s",
     "format_utc",
     "parse_blocker_topic",
