@@ -105,6 +105,7 @@ class Ingest:
         self.pipeline.load_state()
         self.publisher.arm_will()
         self.controller.bus.add_sink(self.publisher.lifecycle)
+        self.controller.blocking.units.sender = self.publisher
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM

@@ -154,6 +154,7 @@ class Pipeline:
                 for item in accepted:
                     if isinstance(item.message, DetectionBatch):
                         self.locating.add_reports(item.message.sender, item.message, item.raw.received_at)
+                        self.controller.blocking.perimeter_reports(item.message)
                 sightings = self.locating.ready(now)
                 self.metrics.sightings.inc(len(sightings))
                 events = self.controller.incidents.process(db, sightings)

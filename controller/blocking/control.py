@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from cellward.messages import DetectionBatch
 from controller.audit import record
 from controller.blocking.interlocks import Interlocks
 from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig
+from controller.blocking.units import UnitLink
 from controller.events import LifecycleEvent
 from controller.sighting import Sighting
 
@@ -32,6 +34,8 @@ class BlockingControl:
             ),
         )
         self.interlocks = Interlocks(self.policy, config.leak_limit_dbm, config.heartbeat_timeout_s)
+        self.units = UnitLink(controller.site)
+        self.perimeter_sensors = {s.id for s in controller.site.sensors if s.role == "perimeter"}
         self.sessions = controller.sessions
         self.clock = controller.clock
         self.tz = ZoneInfo(controller.config.timezone)
@@ -43,18 +47,26 @@ class BlockingControl:
         """Run one policy action under the lock; audit its changes, or the refusal (then re-raised)."""
         with self._lock:
             now = self.clock()
+            tripped_before = set(self.policy.tripped_units)
             try:
                 result = action(now)
             except BlockingRefused as refused:
-                self._audit(actor, "blocking.refused", f"zone:{zone_id}", {"asked": what, "why": str(refused)})
+                self._audit(actor, "blocking.refused", _target(zone_id), {"asked": what, "why": str(refused)})
                 raise
             changes = [c for c in (result if isinstance(result, list) else [result]) if c is not None]
-            if not changes and what not in ("tick", "reactive"):  # asked by a person: audited even when
+            if not changes and what not in ("tick", "reactive", "interlock"):  # asked by a person: audited even when
                 # nothing switched (a sensitive zone waiting for approval, an emergency cleared)
-                self._audit(actor, "blocking.requested", f"zone:{zone_id}", {"asked": what})
+                entry = "blocking.unit-reset" if what == "reset" else "blocking.requested"
+                self._audit(actor, entry, _target(zone_id), {"asked": what})
+            tripped = self.policy.tripped_units - tripped_before
+            for unit in sorted(tripped):
+                alarm = next(a for a in reversed(self.interlocks.alarms) if a.unit_id == unit)
+                self._audit("system", "blocking.unit-tripped", f"unit:{unit}", {"kind": alarm.kind, "detail": alarm.detail})
             for change in changes:
                 details = {"reason": change.reason, "units": list(change.units), "by": change.actor}
                 self._audit(actor, "blocking.on" if change.on else "blocking.off", f"zone:{change.zone_id}", details)
+            emergency = self.policy.emergency_by if what == "emergency" else None
+            self.units.carry_out(changes, tripped, emergency)
             return changes
 
     def tick(self) -> list[Change]:
@@ -66,6 +78,28 @@ class BlockingControl:
             return self.policy.tick(now, seconds_of_day) + self.interlocks.check_heartbeats(now)
 
         return self.act("system", "tick", "*", due)
+
+    def perimeter_reports(self, batch: DetectionBatch) -> list[Change]:
+        """A perimeter sensor's unclassified energy in a band a unit is blocking is that unit's leakage outside
+        the wall: the leakage interlock judges the strongest reading (at the reading's own time)."""
+        if batch.sender not in self.perimeter_sensors:
+            return []
+        bands = {band for unit in self.policy.active_units() for band in self.units.bands[unit]}
+        readings = [r for r in batch.reports if r.technology == "unknown" and r.band in bands]
+        if not readings:
+            return []
+        loudest = max(readings, key=lambda r: r.peak_power_dbm)
+        at = loudest.first_burst.timestamp()
+        return self.act(
+            "system",
+            "interlock",
+            "*",
+            lambda _now: self.interlocks.perimeter_reading(batch.sender, loudest.peak_power_dbm, at),
+        )
+
+    def reset_unit(self, actor: str, unit_id: str) -> None:
+        """An admin puts a tripped unit back in service; it stays off until a new decision switches it on."""
+        self.act(actor, "reset", f"unit:{unit_id}", lambda _now: self.policy.reset_unit(unit_id))
 
     def own_emission(self, sighting: Sighting) -> str | None:
         """Why a detection may be the site's own blocker (a unit on over its zone, in its band), or None."""
@@ -99,7 +133,9 @@ class BlockingControl:
             alarms = [vars(a) for a in self.interlocks.alarms]
             return {
                 "zones": zones,
+                "units": self.units.snapshot(),
                 "tripped_units": sorted(policy.tripped_units),
+                "awaiting_decision": sorted(policy.awaiting_decision),
                 "emergency_by": policy.emergency_by,
                 "alarms": alarms,
             }
@@ -114,3 +150,8 @@ class BlockingControl:
         with self.sessions() as db:
             record(db, actor, action, target, details)
             db.commit()
+
+
+def _target(zone_or_unit: str) -> str:
+    """Audit target: `unit:<id>` as given, anything else is a zone (or `*`, every zone)."""
+    return zone_or_unit if zone_or_unit.startswith("unit:") else f"zone:{zone_or_unit}"
