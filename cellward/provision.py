@@ -25,10 +25,10 @@ from pathlib import Path
 
 import yaml
 
+from cellward.messages.topics import NODE_LEAVES
 from cellward.signing import Keyring, NodeKey
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
-SENSOR_WRITES = ("availability", "detections", "status", "stats", "cmd/+/state")
 CONTROLLER_USER = "controller"
 BRIDGE_USER = "bridge"
 
@@ -59,9 +59,10 @@ def mosquitto_password_line(user: str, password: str, salt: bytes | None = None)
     return f"{user}:$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def sensor_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
+def node_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
+    """A sensor or blocker account: write its own streams and acknowledgements, read its own commands."""
     lines = [f"user {node_id}"]
-    lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in SENSOR_WRITES]
+    lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in (*NODE_LEAVES[kind], "cmd/+/state")]
     lines.append(f"topic read cellward/{site_id}/{kind}/{node_id}/cmd/+/set")
     return "\n".join(lines)
 
@@ -151,8 +152,8 @@ def provision(
     broker_dir.mkdir(parents=True, exist_ok=True)
     _write_secret(broker_dir / "passwd", "\n".join(password_lines))
     acl = [controller_acl(site_id)]
-    acl += [sensor_acl(site_id, n) for n in nodes]
-    acl += [sensor_acl(site_id, b, kind="blocker") for b in blockers]
+    acl += [node_acl(site_id, n) for n in nodes]
+    acl += [node_acl(site_id, b, kind="blocker") for b in blockers]
     (broker_dir / "acl").write_text("\n\n".join(acl) + "\n", encoding="utf-8")
     conf = [
         # started as root, Mosquitto would drop to the `mosquitto` user, which cannot read the 0600 password file

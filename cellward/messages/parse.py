@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cellward.messages.availability import Availability
-from cellward.messages.blocker import BlockerCommand
+from cellward.messages.blocker import BlockerAck, BlockerCommand, BlockerFault, BlockerHeartbeat, BlockerState
 from cellward.messages.commands import Command, CommandState
 from cellward.messages.detections import DetectionBatch
 from cellward.messages.envelope import Envelope
@@ -22,6 +22,10 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.command/1": Command,
     "cellward.command_state/1": CommandState,
     "cellward.blocker_command/1": BlockerCommand,
+    "cellward.blocker_state/1": BlockerState,
+    "cellward.blocker_heartbeat/1": BlockerHeartbeat,
+    "cellward.blocker_fault/1": BlockerFault,
+    "cellward.blocker_ack/1": BlockerAck,
 }
 
 
