@@ -32,6 +32,9 @@ class BlockingConfig(Section):
     max_on_s: float = Field(default=1800.0, gt=0, description="No zone stays on longer than this")
     leak_limit_dbm: float = Field(default=-70.0, description="Perimeter reading above which a unit is switched off")
     heartbeat_timeout_s: float = Field(default=10.0, gt=0, description="Silence after which a unit is out of service")
+    keepalive_s: float = Field(
+        default=3.0, gt=0, description="How often each unit hears the controller is alive (below its fail-safe timeout)"
+    )
 
 
 class Severity(StrEnum):

@@ -79,8 +79,11 @@ class Ingest:
             log.error("event=mqtt_connect_failed site=%s reason=%s", self.controller.config.site_id, reason_code)
             return
         self.connected = True
-        topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
-        client.subscribe(topic, qos=1)
+        site = self.controller.config.site_id
+        topic = f"cellward/{site}/sensor/+/+"
+        # blocker nodes' streams and their answers to commands (not the commands: those are ours)
+        blocker_topics = (f"cellward/{site}/blocker/+/+", f"cellward/{site}/blocker/+/cmd/+/state")
+        client.subscribe([(t, 1) for t in (topic, *blocker_topics)])
         self.publisher.online()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
 

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cellward.messages import DetectionBatch
+from cellward.messages import BlockerHeartbeat, BlockerState, DetectionBatch
+from cellward.messages.envelope import Envelope
 from controller.audit import record
-from controller.blocking.interlocks import Interlocks
+from controller.blocking.interlocks import Alarm, Interlocks
 from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig
 from controller.blocking.units import UnitLink
 from controller.events import LifecycleEvent
@@ -36,6 +37,8 @@ class BlockingControl:
         self.interlocks = Interlocks(self.policy, config.leak_limit_dbm, config.heartbeat_timeout_s)
         self.units = UnitLink(controller.site)
         self.perimeter_sensors = {s.id for s in controller.site.sensors if s.role == "perimeter"}
+        self.keepalive_s = config.keepalive_s
+        self._last_keepalive_s = float("-inf")
         self.sessions = controller.sessions
         self.clock = controller.clock
         self.tz = ZoneInfo(controller.config.timezone)
@@ -60,8 +63,9 @@ class BlockingControl:
                 self._audit(actor, entry, _target(zone_id), {"asked": what})
             tripped = self.policy.tripped_units - tripped_before
             for unit in sorted(tripped):
-                alarm = next(a for a in reversed(self.interlocks.alarms) if a.unit_id == unit)
-                self._audit("system", "blocking.unit-tripped", f"unit:{unit}", {"kind": alarm.kind, "detail": alarm.detail})
+                alarm = next((a for a in reversed(self.interlocks.alarms) if a.unit_id == unit), None)
+                why = {"kind": alarm.kind, "detail": alarm.detail} if alarm else {}
+                self._audit("system", "blocking.unit-tripped", f"unit:{unit}", why)
             for change in changes:
                 details = {"reason": change.reason, "units": list(change.units), "by": change.actor}
                 self._audit(actor, "blocking.on" if change.on else "blocking.off", f"zone:{change.zone_id}", details)
@@ -77,7 +81,13 @@ class BlockingControl:
         def due(now: float) -> list[Change]:
             return self.policy.tick(now, seconds_of_day) + self.interlocks.check_heartbeats(now)
 
-        return self.act("system", "tick", "*", due)
+        changes = self.act("system", "tick", "*", due)
+        now = self.clock()
+        if now - self._last_keepalive_s >= self.keepalive_s:
+            self._last_keepalive_s = now
+            with self._lock:
+                self.units.keepalive()
+        return changes
 
     def perimeter_reports(self, batch: DetectionBatch) -> list[Change]:
         """A perimeter sensor's unclassified energy in a band a unit is blocking is that unit's leakage outside
@@ -96,6 +106,21 @@ class BlockingControl:
             "*",
             lambda _now: self.interlocks.perimeter_reading(batch.sender, loudest.peak_power_dbm, at),
         )
+
+    def unit_messages(self, messages: list[Envelope]) -> None:
+        """Checked messages from blocker nodes: their state and answers are recorded, heartbeats feed the
+        heartbeat interlock, refusals and faults become alarms."""
+        if not messages:
+            return
+        with self._lock:
+            now = self.clock()
+            for message in messages:
+                if isinstance(message, BlockerHeartbeat | BlockerState):
+                    self.interlocks.heartbeat(message.sender, now)
+                problem = self.units.receive(message, now)
+                if problem is not None:
+                    self.interlocks.alarms.append(Alarm(message.sender, problem["kind"], problem["detail"], now))
+                    self._audit("system", "blocking.unit-problem", f"unit:{message.sender}", problem)
 
     def reset_unit(self, actor: str, unit_id: str) -> None:
         """An admin puts a tripped unit back in service; it stays off until a new decision switches it on."""
@@ -133,7 +158,7 @@ class BlockingControl:
             alarms = [vars(a) for a in self.interlocks.alarms]
             return {
                 "zones": zones,
-                "units": self.units.snapshot(),
+                "units": self.units.snapshot(self.clock()),
                 "tripped_units": sorted(policy.tripped_units),
                 "awaiting_decision": sorted(policy.awaiting_decision),
                 "emergency_by": policy.emergency_by,
