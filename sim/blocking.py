@@ -23,8 +23,11 @@ while out of service, and each unit's noise segments while it is on.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +41,7 @@ from sim.signals import gsm, lte
 if TYPE_CHECKING:
     from sim.world import World
 
+log_ = logging.getLogger("cellward.sim.blocking")
 SEGMENT_CHANNEL = "blocker-segment"  # a live unit's noise, one segment per `segment_s`
 RETRY_SUFFIX = "-retry"  # RACH-retry, PRACH-retry: access attempts of a phone out of service
 SACCH_BLOCK_S = 0.48  # 104 TDMA frames
@@ -118,24 +122,49 @@ class BlockingField:
         self._segment = b.channel == SEGMENT_CHANNEL
         self._retry = np.array([str(c).endswith(RETRY_SUFFIX) for c in b.channel], bool)
         self._jammers = self._jamming(units)
+        self._log = Path(live.switch_log) if live.switch_log else None
+        self._log_offset = 0
+        self._epoch0_s = world.epoch_s(0.0)
 
     # --- switching ------------------------------------------------------------------------------
     def switch(self, unit_id: str, bands: list[str] | tuple[str, ...], on: bool, at_s: float) -> None:
         """Unit `unit_id` starts (or stops) radiating in `bands` at simulation time `at_s`."""
         with self._lock:
-            for band in bands:
-                spans = self._intervals[(unit_id, band)]
-                if on and not (spans and spans[-1][1] == np.inf):
-                    spans.append([at_s, np.inf])
-                elif not on and spans and spans[-1][1] == np.inf:
-                    spans[-1][1] = max(at_s, spans[-1][0])
+            self._switch(unit_id, bands, on, at_s)
+
+    def _switch(self, unit_id: str, bands: list[str] | tuple[str, ...], on: bool, at_s: float) -> None:
+        for band in bands:
+            spans = self._intervals[(unit_id, band)]
+            if on and not (spans and spans[-1][1] == np.inf):
+                spans.append([at_s, np.inf])
+            elif not on and spans and spans[-1][1] == np.inf:
+                spans[-1][1] = max(at_s, spans[-1][0])
+
+    def _follow_log(self) -> None:
+        """Take in the switches simulated blocker nodes appended to the switch log since the last look
+        (lines {unit, band, on, power_dbm, at_s}, at_s in UTC epoch seconds); called under the lock."""
+        if self._log is None or not self._log.exists():
+            return
+        with self._log.open("rb") as log:
+            log.seek(self._log_offset)
+            data = log.read()
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        self._log_offset += len(complete)
+        for line in complete.decode("utf-8").splitlines():
+            try:
+                switch = json.loads(line)
+                self._switch(switch["unit"], [switch["band"]], bool(switch["on"]), switch["at_s"] - self._epoch0_s)
+            except (ValueError, KeyError, TypeError):
+                log_.warning("event=switch_log_line_ignored path=%s line=%r", self._log, line[:200])
 
     def is_on(self, unit_id: str, band: str, t_s: float) -> bool:
         with self._lock:
+            self._follow_log()
             return any(a <= t_s < z for a, z in self._intervals.get((unit_id, band), []))
 
     def on_bands(self, unit_id: str, t_s: float) -> list[str]:
         with self._lock:
+            self._follow_log()
             return sorted(band for (u, band), spans in self._intervals.items() if u == unit_id and any(
                 a <= t_s < z for a, z in spans))  # fmt: skip
 
@@ -186,16 +215,18 @@ class BlockingField:
         return False
 
     def silent_from(self, emitter_id: str, after_s: float = 0.0) -> float | None:
-        """When a phone's radio-link failure stopped it (first time after `after_s`), or None."""
+        """The first time at or after `after_s` that a phone is out of service (only access attempts), or None."""
         index = next(i for i, e in enumerate(self.world.emitters) if e.id == emitter_id)
         positions = np.flatnonzero(np.asarray(self.world._position_emitter) == index)
-        found = [
-            a + delay
-            for p in positions
-            for unit, band, delay in self._jammers.get(int(p), ())
-            for a, z in self._intervals.get((unit, band), ())
-            if z - a >= delay and a + delay >= after_s
-        ]
+        with self._lock:
+            self._follow_log()
+            found = [
+                max(a + delay, after_s)
+                for p in positions
+                for unit, band, delay in self._jammers.get(int(p), ())
+                for a, z in self._intervals.get((unit, band), ())
+                if z - a >= delay and max(a + delay, after_s) < z + self.live.reacquire_s
+            ]
         return min(found) if found else None
 
     # --- the gate ---------------------------------------------------------------------------------
@@ -204,6 +235,7 @@ class BlockingField:
         b = self.world.bursts
         keep = np.ones(ids.size, bool)
         with self._lock:
+            self._follow_log()
             for k, burst in enumerate(ids.tolist()):
                 emitter = int(b.emitter[burst])
                 if self._segment[burst]:

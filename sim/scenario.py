@@ -117,6 +117,11 @@ class LiveBlocking(_Strict):
     qout_evaluation_s: float = Field(0.2, gt=0, description="LTE/NR out-of-sync evaluation period (TS 36.133 7.6)")
     reacquire_s: float = Field(3.0, ge=0, description="Cell search and re-attach after the blocking stops")
     access_retry_s: float = Field(10.0, gt=0, description="A phone out of service tries access this often")
+    switch_log: str | None = Field(
+        None,
+        description="JSON Lines time line of switches written by simulated blocker nodes (their sim actuator); "
+        "the world follows it as it grows. Default: switched in-process through World.blocking.switch",
+    )
 
 
 class Population(_Strict):

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cellward.messages import BlockerHeartbeat, BlockerState, DetectionBatch
+from cellward.messages import ActivityReport, BlockerHeartbeat, BlockerState, DetectionBatch
 from cellward.messages.envelope import Envelope
 from controller.audit import record
 from controller.blocking.interlocks import Alarm, Interlocks
@@ -17,6 +17,9 @@ from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, 
 from controller.blocking.units import UnitLink
 from controller.events import LifecycleEvent
 from controller.sighting import Sighting
+
+LEAK_MIN_BANDWIDTH_HZ = 1e6  # narrower than any blocker's noise: a spur, a phone's channel
+LEAK_MIN_DURATION_S = 0.01  # longer than an impulse or a phone burst the classifier left unknown
 
 if TYPE_CHECKING:
     from controller.runtime import Controller
@@ -90,12 +93,13 @@ class BlockingControl:
         return changes
 
     def perimeter_reports(self, batch: DetectionBatch) -> list[Change]:
-        """A perimeter sensor's unclassified energy in a band a unit is blocking is that unit's leakage outside
-        the wall: the leakage interlock judges the strongest reading (at the reading's own time)."""
+        """A perimeter sensor's unclassified wideband, continuous energy in a band a unit is blocking is that
+        unit's leakage outside the wall (impulses, spurs and phones are not: too short, too narrow, or
+        classified): the leakage interlock judges the strongest reading, at the reading's own time."""
         if batch.sender not in self.perimeter_sensors:
             return []
         bands = {band for unit in self.policy.active_units() for band in self.units.bands[unit]}
-        readings = [r for r in batch.reports if r.technology == "unknown" and r.band in bands]
+        readings = [r for r in batch.reports if r.technology == "unknown" and r.band in bands and _continuous(r)]
         if not readings:
             return []
         loudest = max(readings, key=lambda r: r.peak_power_dbm)
@@ -180,3 +184,8 @@ class BlockingControl:
 def _target(zone_or_unit: str) -> str:
     """Audit target: `unit:<id>` as given, anything else is a zone (or `*`, every zone)."""
     return zone_or_unit if zone_or_unit.startswith("unit:") else f"zone:{zone_or_unit}"
+
+
+def _continuous(report: ActivityReport) -> bool:
+    """Wideband noise held for a good part of a dwell, as a blocker's leakage is."""
+    return any(b.bandwidth_hz >= LEAK_MIN_BANDWIDTH_HZ and b.duration_s >= LEAK_MIN_DURATION_S for b in report.bursts)

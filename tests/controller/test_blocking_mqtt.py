@@ -38,7 +38,7 @@ def unit_world(sqlite_world, mosquitto):
     keyring.add(UNIT, unit.key.public_b64)
     keyring.save(world.tmp_path / "keyring.json")
     config = yaml.safe_load(world.config_path.read_text())
-    config["blocking"] = {"heartbeat_timeout_s": 60.0, "keepalive_s": 0.5, "leak_limit_dbm": -70.0}
+    config["blocking"] = {"heartbeat_timeout_s": 60.0, "keepalive_s": 0.5}
     world.config_path.write_text(yaml.safe_dump(config))
     controller = world.start()
     publisher = controller.ingest.publisher
@@ -51,6 +51,12 @@ def audit(controller, prefix: str = "blocking.") -> list[tuple[str, str, str]]:
     with controller.sessions() as db:
         rows = db.scalars(select(AuditEntry).where(AuditEntry.action.like(f"{prefix}%")).order_by(AuditEntry.seq))
         return [(e.actor, e.action, e.target) for e in rows]
+
+
+def wideband(report):
+    """The report as a blocker's leakage looks: one 35 MHz-wide burst held for the whole dwell."""
+    burst = report.bursts[0].model_copy(update={"bandwidth_hz": 35e6, "duration_s": 0.09})
+    return report.model_copy(update={"bursts": [burst]})
 
 
 def switch(controller, zone: str, on: bool, actor: str = "officer1"):
@@ -122,13 +128,15 @@ def test_leakage_at_a_perimeter_sensor_switches_the_unit_off_and_only_an_admin_r
     switch(controller, "cells-A", True)
     perimeter = world.nodes["PER-S"]
     read_at = datetime.now(UTC)
-    leak = activity_report(read_at, [-55.0], freq_hz=897.5e6, technology="unknown", operators=())
+    impulse = activity_report(read_at, [-50.0], freq_hz=897.5e6, technology="unknown", operators=())
+    publisher.publish(*perimeter.detections([impulse]))  # a short, narrow burst: not leakage
+    leak = wideband(activity_report(read_at, [-85.0], freq_hz=897.5e6, technology="unknown", operators=()))
     publisher.publish(*perimeter.detections([leak]))
     [all_off] = wait_for(lambda: listener.named("all_off", UNIT), what="all_off to the leaking unit")
     assert "interlock" in all_off.params.reason
     assert controller.blocking.policy.tripped_units == {UNIT} and controller.blocking.policy.blocking_zones() == []
     [alarm] = [a for a in controller.blocking.interlocks.alarms if a.kind == "leakage"]
-    assert alarm.unit_id == UNIT and "PER-S" in alarm.detail
+    assert alarm.unit_id == UNIT and "-85.0 dBm at perimeter sensor PER-S" in alarm.detail
     assert alarm.at_s == pytest.approx(read_at.timestamp(), abs=1e-3), "the trip carries the reading's own time"
     assert ("system", "blocking.unit-tripped", f"unit:{UNIT}") in audit(controller)
 
