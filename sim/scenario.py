@@ -94,6 +94,7 @@ class BlockerRun(_Strict):
     start_s: float = Field(0.0, ge=0, description="Seconds from the scenario start")
     duration_s: float | None = Field(None, gt=0, description="How long it stays on; default: to the end")
     power_dbm: float = Field(20.0, description="Output power per band, dBm")
+    bands: list[str] | None = Field(None, description="Only these of the unit's bands; default: all of them")
     uplink_leakage_dbc: float | None = Field(
         None, le=0, description="Noise leaking into each band's uplink, dB below the output; default: none"
     )
