@@ -162,6 +162,12 @@ class BlockingField:
             self._follow_log()
             return any(a <= t_s < z for a, z in self._intervals.get((unit_id, band), []))
 
+    def intervals(self, unit_id: str, band: str) -> list[tuple[float, float]]:
+        """(on, off) simulation times of one band of a unit so far; off is inf while it is on."""
+        with self._lock:
+            self._follow_log()
+            return [(a, z) for a, z in self._intervals.get((unit_id, band), ())]
+
     def on_bands(self, unit_id: str, t_s: float) -> list[str]:
         with self._lock:
             self._follow_log()
@@ -206,13 +212,16 @@ class BlockingField:
         positions = np.flatnonzero(np.asarray(self.world._position_emitter) == index)
         return sorted({unit for p in positions for unit, _, _ in self._jammers.get(int(p), [])})
 
-    def out_of_service(self, position_id: int, t_s: float) -> bool:
-        """A phone at this position at `t_s` has declared radio-link failure and not yet re-attached."""
+    def out_of_service(self, position_id: int, t_s: np.ndarray | float) -> np.ndarray:
+        """Whether a phone at this position at each of `t_s` has declared radio-link failure and not yet
+        re-attached (callers outside this class hold no lock: the spans are read as they are)."""
+        t = np.asarray(t_s, float)
+        out = np.zeros(t.shape, bool)
         for unit, band, delay in self._jammers.get(position_id, ()):
             for a, z in self._intervals.get((unit, band), ()):
-                if z - a >= delay and a + delay <= t_s < z + self.live.reacquire_s:
-                    return True
-        return False
+                if z - a >= delay:
+                    out |= (t >= a + delay) & (t < z + self.live.reacquire_s)
+        return out
 
     def silent_from(self, emitter_id: str, after_s: float = 0.0) -> float | None:
         """The first time at or after `after_s` that a phone is out of service (only access attempts), or None."""
@@ -233,19 +242,22 @@ class BlockingField:
     def keep(self, ids: np.ndarray) -> np.ndarray:
         """Which of these bursts are on the air, given the switching so far."""
         b = self.world.bursts
-        keep = np.ones(ids.size, bool)
+        ids = np.asarray(ids, int)
+        emitter, start = b.emitter[ids], b.start_s[ids]
+        segment, retry = self._segment[ids], self._retry[ids]
+        phone = self._is_phone[emitter] & ~segment
+        keep = ~segment & ~retry  # everything but live noise and access attempts, until decided below
         with self._lock:
             self._follow_log()
-            for k, burst in enumerate(ids.tolist()):
-                emitter = int(b.emitter[burst])
-                if self._segment[burst]:
-                    unit, band = self._segment_key[emitter]
-                    t = b.start_s[burst]
-                    keep[k] = any(a <= t < z for a, z in self._intervals.get((unit, band), ()))
-                elif self._is_phone[emitter]:
-                    position = int(b.position[burst])
-                    if position in self._jammers:
-                        keep[k] = self.out_of_service(position, float(b.start_s[burst])) == self._retry[burst]
-                    else:
-                        keep[k] = not self._retry[burst]
+            for index in np.unique(emitter[segment]):
+                rows = segment & (emitter == index)
+                spans = self._intervals.get(self._segment_key[int(index)], ())
+                t = start[rows]
+                keep[rows] = np.any([(t >= a) & (t < z) for a, z in spans], axis=0) if spans else False
+            positions = b.position[ids]
+            for position in np.unique(positions[phone]):
+                if int(position) not in self._jammers:
+                    continue
+                rows = phone & (positions == position)
+                keep[rows] = self.out_of_service(int(position), start[rows]) == retry[rows]
         return keep

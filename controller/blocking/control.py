@@ -108,7 +108,7 @@ class BlockingControl:
             "system",
             "interlock",
             "*",
-            lambda _now: self.interlocks.perimeter_reading(batch.sender, loudest.peak_power_dbm, at),
+            lambda _now: self.interlocks.perimeter_reading(batch.sender, loudest.peak_power_dbm, at, loudest.freq_hz),
         )
 
     def unit_messages(self, messages: list[Envelope]) -> None:
