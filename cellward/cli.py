@@ -97,6 +97,19 @@ def bench_dsp(
     raise typer.Exit(run_bench(seconds, repeats))
 
 
+@bench_app.command("blocking")
+def bench_blocking(
+    rounds: Annotated[int, typer.Option(help="Rounds of one phone per reactive wing (40 s each)")] = 6,
+    leaks: Annotated[int, typer.Option(help="Switch-ons of the leaking unit after the rounds (20 s each)")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the phones' rooms and the world")] = 1,
+    keep: Annotated[Path | None, typer.Option(help="Keep configs, logs and the database here")] = None,
+) -> None:
+    """Reactive blocking loop (first burst -> phone silent) and leakage interlock (reading -> unit off)."""
+    from cellward.bench_blocking import run_bench
+
+    raise typer.Exit(run_bench(rounds, leaks, seed, keep))
+
+
 @bench_app.command("sensitivity")
 def bench_sensitivity(
     output: Annotated[Path, typer.Option(help="Where to save the Pd-against-SNR plot (PNG)")] = Path(

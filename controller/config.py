@@ -30,8 +30,15 @@ class BlockingConfig(Section):
     reactive_hold_s: float = Field(default=120.0, gt=0, description="How long a reactive switch-on lasts")
     reactive_cooldown_s: float = Field(default=300.0, ge=0, description="Rest after a hold before the next one")
     max_on_s: float = Field(default=1800.0, gt=0, description="No zone stays on longer than this")
-    leak_limit_dbm: float = Field(default=-70.0, description="Perimeter reading above which a unit is switched off")
+    leak_limit_dbm: float = Field(
+        default=-95.0,
+        description="Perimeter reading of a unit's noise in an uplink band above which the unit is switched off "
+        "(default: an operator receiver's own noise over a 35 MHz band, kTB + 5 dB; docs/blocking.md)",
+    )
     heartbeat_timeout_s: float = Field(default=10.0, gt=0, description="Silence after which a unit is out of service")
+    keepalive_s: float = Field(
+        default=3.0, gt=0, description="How often each unit hears the controller is alive (below its fail-safe timeout)"
+    )
 
 
 class Severity(StrEnum):

@@ -79,9 +79,12 @@ class Ingest:
             log.error("event=mqtt_connect_failed site=%s reason=%s", self.controller.config.site_id, reason_code)
             return
         self.connected = True
-        topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
-        answers = f"cellward/{self.controller.config.site_id}/sensor/+/cmd/+/state"
-        client.subscribe([(topic, 1), (answers, 1)])
+        site = self.controller.config.site_id
+        topic = f"cellward/{site}/sensor/+/+"
+        answers = f"cellward/{site}/sensor/+/cmd/+/state"
+        # blocker nodes' streams and their answers to commands (not the commands: those are ours)
+        blocker_topics = (f"cellward/{site}/blocker/+/+", f"cellward/{site}/blocker/+/cmd/+/state")
+        client.subscribe([(t, 1) for t in (topic, answers, *blocker_topics)])
         self.publisher.online()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
 
@@ -106,6 +109,7 @@ class Ingest:
         self.pipeline.load_state()
         self.publisher.arm_will()
         self.controller.bus.add_sink(self.publisher.lifecycle)
+        self.controller.blocking.units.sender = self.publisher
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM

@@ -25,6 +25,7 @@ from cellward.messages import (
     parse_message,
     parse_sensor_topic,
 )
+from cellward.messages.topics import SensorTopic, parse_blocker_topic
 from cellward.signing import Keyring, SignatureError, UnknownSender, verify_message
 from controller.db.reports import Message, Report, SensorState, SensorStream
 from controller.events import LifecycleEvent
@@ -44,6 +45,14 @@ LEAF_SCHEMAS = {
     "snippet": "cellward.snippet/1",
     "state": "cellward.command_state/1",  # cmd/<command>/state: answers to the controller's commands
 }
+# The same for blocker nodes; `ack` is cmd/<command>/state, the node's answer to a command.
+BLOCKER_LEAF_SCHEMAS = {
+    "availability": "cellward.availability/1",
+    "state": "cellward.blocker_state/1",
+    "heartbeat": "cellward.blocker_heartbeat/1",
+    "faults": "cellward.blocker_fault/1",
+    "ack": "cellward.blocker_ack/1",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,17 @@ class Checked:
     wire: dict[str, Any]
     message: Envelope
     digest: str
+    from_blocker: bool = False
+
+
+def _leaf_schema(topic: SensorTopic | None, site_id: str) -> str | None:
+    """The message name a topic of this site must carry; None for a topic the controller does not read."""
+    if topic is None or topic.site != site_id:
+        return None
+    if topic.kind == "blocker":
+        leaf = "ack" if topic.command is not None and topic.leaf == "state" else topic.leaf
+        return None if topic.command is not None and leaf != "ack" else BLOCKER_LEAF_SCHEMAS.get(leaf)
+    return None if topic.command is not None else LEAF_SCHEMAS.get(topic.leaf)
 
 
 class Locating(Protocol):
@@ -109,9 +129,10 @@ class Pipeline:
 
     def check(self, raw: RawMessage) -> Checked:
         """Decode, verify and validate one message; raise Rejected with the counted reason."""
-        topic = parse_sensor_topic(raw.topic)
-        if topic is None or topic.site != self.site_id or topic.leaf not in LEAF_SCHEMAS:
-            raise Rejected("bad_topic", f"not a sensor stream of site {self.site_id}: {raw.topic}")
+        topic = parse_sensor_topic(raw.topic) or parse_blocker_topic(raw.topic)
+        expected = _leaf_schema(topic, self.site_id)
+        if topic is None or expected is None:
+            raise Rejected("bad_topic", f"not a sensor or blocker stream of site {self.site_id}: {raw.topic}")
         self.metrics.messages_received.labels(kind=topic.leaf).inc()
         try:
             wire = json.loads(raw.payload)
@@ -136,9 +157,10 @@ class Pipeline:
                 "sender_mismatch",
                 f"message from {message.sender} of site {message.site} published on {raw.topic}",
             )
-        if message.schema_name != LEAF_SCHEMAS[topic.leaf]:
+        if message.schema_name != expected:
             raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
-        return Checked(raw, wire, message, hashlib.sha256(wire["sig"].encode()).hexdigest())
+        digest = hashlib.sha256(wire["sig"].encode()).hexdigest()
+        return Checked(raw, wire, message, digest, from_blocker=topic.kind == "blocker")
 
     # -- one batch ----------------------------------------------------------------------------------------
 
@@ -168,6 +190,11 @@ class Pipeline:
                 db.commit()
             finally:
                 self._db = None
+        # after the commit: the blocking control writes its own audit entries
+        self.controller.blocking.unit_messages([item.message for item in accepted if item.from_blocker])
+        for item in accepted:
+            if isinstance(item.message, DetectionBatch):
+                self.controller.blocking.perimeter_reports(item.message)
         self._count(events, sightings)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return events
@@ -204,7 +231,6 @@ class Pipeline:
                 message.sender, message.schema_name, message.seq, item.digest
             )
             db.add(stream)
-            state = self._sensor(db, message.sender)
             if verdict is SeqVerdict.replayed:
                 self.metrics.messages_rejected.labels(reason="replayed").inc()
                 log.warning(
@@ -217,8 +243,13 @@ class Pipeline:
                 continue
             if verdict is SeqVerdict.duplicate:
                 self.metrics.duplicates.inc()
-                state.duplicates += 1
+                if not item.from_blocker:
+                    self._sensor(db, message.sender).duplicates += 1
                 continue
+            if item.from_blocker:  # a blocker node is not a sensor: the blocking control keeps its state
+                accepted.append(item)
+                continue
+            state = self._sensor(db, message.sender)
             if lost_delta:
                 state.messages_lost += lost_delta
                 self.metrics.seq_lost.labels(sensor=message.sender).set(stream.lost)

@@ -78,6 +78,10 @@ class Publisher:
         payload = self.availability_payload("stopped", self.will_seq)
         return self.client.publish(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
 
+    def publish_signed(self, topic: str, wire: dict[str, Any]) -> None:
+        """Sign `wire` (a message with its envelope) and publish it at QoS 1: commands to blocker nodes."""
+        self.client.publish(topic, self._finish(wire), qos=1)
+
     def lifecycle(self, event: LifecycleEvent) -> None:
         """EventBus sink: incidents and alerts as new/update/end messages with before/after and a stable id."""
         if event.kind == "incident":

@@ -1,10 +1,13 @@
-"""Blocker units as emitters: the site's blockers radiate noise over their bands' downlinks when on.
+"""Blocker units as emitters: wideband noise over each band's downlink, with leakage into its uplink.
 
-A `BlockerRun` (unit, on-time, power, bands) becomes one wideband-noise emitter per band of the unit,
-covering the band's downlink (where a blocker transmits to drown the phones' downlink), at the unit's
+A blocker drowns the phones' downlink (the network's signal) in noise; its output filter keeps most of
+that noise out of the neighbouring uplink, but not all: `uplink_leakage_dbc` below the output lands in
+the uplink band, where the site's sensors (inside and, through the perimeter wall, outside) hear it.
+A `BlockerRun` (unit, on-time, power, bands) of a scenario becomes these emitters at the unit's
 position. A `BlockerSwitchboard` is the live side: blocker nodes running against the simulator
 (`sensors/blocker/actuators/sim.py`) switch bands on it, and the world reads back, for any time, what
-each unit radiates, or the runs to plan a world with. With a log file it is shared between processes.
+each unit radiates, or the runs to plan a world with. With a log file it is shared between processes
+(live blocking in a running world, sim.blocking, follows that log).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cellward.site import Site
-from dsp.band_plan import BandPlan
+from dsp.band_plan import Band, BandPlan
 from sim.scenario import BlockerRun, OtherEmitter, Place
 
 
@@ -23,8 +26,49 @@ class BlockerError(ValueError):
     """A blocker run names a unit or band the site or band plan does not have."""
 
 
+def fdd_band(plan: BandPlan, unit_id: str, name: str) -> Band:
+    """The band plan's band of a unit's band name; BlockerError when it has no FDD downlink."""
+    band = next((b for b in plan.bands if b.name == name or name in b.aliases), None)
+    if band is None or band.duplex_hz == 0.0:
+        raise BlockerError(f"blocker {unit_id}: band {name!r} has no FDD downlink in the band plan")
+    return band
+
+
+def unit_emitters(
+    position: tuple[float, float, float],
+    unit_id: str,
+    bands: list[Band],
+    power_dbm: float,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+    uplink_leakage_dbc: float | None = None,
+) -> list[OtherEmitter]:
+    """One noise emitter over each band's downlink (id UNIT/BAND) and, when the leakage is given, one
+    over its uplink (id UNIT/BAND/ul) at `power_dbm + uplink_leakage_dbc`."""
+    emitters = []
+    for band in bands:
+        spans = [("", band.downlink_low_hz, band.downlink_high_hz, power_dbm)]
+        if uplink_leakage_dbc is not None:
+            spans.append(("/ul", band.uplink_low_hz, band.uplink_high_hz, power_dbm + uplink_leakage_dbc))
+        for suffix, low, high, power in spans:
+            emitters.append(
+                OtherEmitter(
+                    id=f"{unit_id}/{band.name}{suffix}",
+                    kind="blocker",
+                    place=Place(position=position),
+                    freq_hz=(low + high) / 2,
+                    bandwidth_hz=high - low,
+                    power_dbm=power,
+                    start_s=start_s,
+                    duration_s=duration_s,
+                )
+            )
+    return emitters
+
+
 def blocker_emitters(site: Site, plan: BandPlan, run: BlockerRun) -> list[OtherEmitter]:
-    """The emitters of one blocker run, one per band of the unit (or of `run.bands`)."""
+    """The emitters of one blocker run: per band of the unit (or of `run.bands`), its downlink noise and
+    (with `uplink_leakage_dbc`) its leakage."""
     units = {u.id: u for u in site.blockers}
     unit = units.get(run.unit)
     if unit is None:
@@ -32,24 +76,10 @@ def blocker_emitters(site: Site, plan: BandPlan, run: BlockerRun) -> list[OtherE
     foreign = sorted(set(run.bands or ()) - set(unit.bands))
     if foreign:
         raise BlockerError(f"blocker {run.unit} has no band {foreign} (it has {', '.join(unit.bands)})")
-    emitters = []
-    for name in run.bands or unit.bands:
-        band = next((b for b in plan.bands if b.name == name or name in b.aliases), None)
-        if band is None or band.duplex_hz == 0.0:
-            raise BlockerError(f"blocker {run.unit}: band {name!r} has no FDD downlink in the band plan")
-        emitters.append(
-            OtherEmitter(
-                id=f"{run.unit}/{band.name}",
-                kind="blocker",
-                place=Place(position=tuple(unit.position)),
-                freq_hz=(band.downlink_low_hz + band.downlink_high_hz) / 2,
-                bandwidth_hz=band.downlink_high_hz - band.downlink_low_hz,
-                power_dbm=run.power_dbm,
-                start_s=run.start_s,
-                duration_s=run.duration_s,
-            )
-        )
-    return emitters
+    bands = [fdd_band(plan, run.unit, name) for name in run.bands or unit.bands]
+    return unit_emitters(
+        tuple(unit.position), run.unit, bands, run.power_dbm, run.start_s, run.duration_s, run.uplink_leakage_dbc
+    )
 
 
 @dataclass(frozen=True, slots=True)
