@@ -1,5 +1,6 @@
 """Pydantic models of the MQTT messages, mirroring the JSON Schemas in firmware-interface/schemas/."""
 
+from cellward.messages.ack import ACK_SCHEMA, ACKED_SCHEMAS, ControllerAck, StreamAck, ack_topic
 from cellward.messages.availability import Availability
 from cellward.messages.blocker import BLOCKER_COMMAND_PARAMS, BlockerCommand, BlockerCommandName
 from cellward.messages.commands import (
@@ -36,6 +37,8 @@ from cellward.messages.topics import (
 from cellward.messages.wire_time import UtcMs, UtcUs, epoch_s, format_utc, parse_utc, utc_text
 
 __all__ = [
+    "ACKED_SCHEMAS",
+    "ACK_SCHEMA",
     "ALL_SENSORS",
     "BLOCKER_COMMAND_PARAMS",
     "COMMAND_PARAMS",
@@ -56,6 +59,7 @@ __all__ = [
     "Command",
     "CommandName",
     "CommandState",
+    "ControllerAck",
     "DetectionBatch",
     "Envelope",
     "MessageError",
@@ -68,9 +72,11 @@ __all__ = [
     "SensorTopic",
     "SetGainParams",
     "SourceInfo",
+    "StreamAck",
     "Technology",
     "UtcMs",
     "UtcUs",
+    "ack_topic",
     "command_state_topic",
     "command_topic",
     "epoch_s",

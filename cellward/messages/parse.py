@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cellward.messages.ack import ControllerAck
 from cellward.messages.availability import Availability
 from cellward.messages.blocker import BlockerCommand
 from cellward.messages.commands import Command, CommandState
@@ -22,6 +23,7 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.command/1": Command,
     "cellward.command_state/1": CommandState,
     "cellward.blocker_command/1": BlockerCommand,
+    "cellward.ack/1": ControllerAck,
 }
 
 

@@ -21,6 +21,7 @@ SCHEMA_FILES = {
     "cellward.command/1": "command.v1.json",
     "cellward.command_state/1": "command-state.v1.json",
     "cellward.blocker_command/1": "blocker.command.v1.json",
+    "cellward.ack/1": "ack.v1.json",
 }
 
 

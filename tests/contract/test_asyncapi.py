@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from cellward.messages import command_state_topic, command_topic, sensor_topic
+from cellward.messages import ack_topic, command_state_topic, command_topic, sensor_topic
 from cellward.messages.blocker import blocker_command_topic
 from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES
 
@@ -33,6 +33,7 @@ def test_asyncapi_addresses_match_the_topic_functions() -> None:
         command_topic("{site}", "{sensorId}", "{command}"),
         command_state_topic("{site}", "{sensorId}", "{command}"),
         blocker_command_topic("{site}", "{blockerId}", "{blockerCommand}"),
+        ack_topic("{site}", "{sensorId}"),
     }
     assert addresses == expected
 
@@ -40,4 +41,4 @@ def test_asyncapi_addresses_match_the_topic_functions() -> None:
 def test_retained_topics_are_availability_and_status_only() -> None:
     operations = _document()["operations"]
     retained = {name for name, op in operations.items() if op.get("bindings", {}).get("mqtt", {}).get("retain")}
-    assert retained == {"publishAvailability", "publishStatus"}
+    assert retained == {"publishAvailability", "publishStatus", "receiveAck"}
