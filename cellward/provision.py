@@ -4,6 +4,7 @@ One run writes everything a site needs to start securely (layout in `docs/scalin
 
     OUT/mosquitto/{mosquitto.conf, passwd, acl}      broker: no anonymous access, one account per node
     OUT/keys/<node>.pem, OUT/keyring.json            Ed25519 keys; the keyring is what the controller trusts
+    OUT/controller-keyring.json                      the controller's public key: what sensors trust (commands, acks)
     OUT/secrets/<node>.mqtt                          each node's broker password (mode 0600)
     OUT/controller.yaml, OUT/sensors/<id>.yaml       configs that point at the files above
     OUT/mosquitto/bridge.conf                        with --bridge: the site broker's bridge to a central one
@@ -25,11 +26,14 @@ from pathlib import Path
 
 import yaml
 
+from cellward.messages import ack_topic
 from cellward.signing import Keyring, NodeKey
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 SENSOR_WRITES = ("availability", "detections", "status", "stats", "cmd/+/state")
 CONTROLLER_USER = "controller"
+# What the controller publishes that the estate sees (its acks to the site's sensors stay on site)
+CONTROLLER_OUT = ("availability", "incidents", "alerts")
 BRIDGE_USER = "bridge"
 
 
@@ -63,6 +67,8 @@ def sensor_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
     lines = [f"user {node_id}"]
     lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in SENSOR_WRITES]
     lines.append(f"topic read cellward/{site_id}/{kind}/{node_id}/cmd/+/set")
+    if kind == "sensor":
+        lines.append(f"topic read {ack_topic(site_id, node_id)}")
     return "\n".join(lines)
 
 
@@ -102,7 +108,7 @@ def bridge_config(site_id: str, central: str, password: str) -> str:
             f"topic sensor/+/detections out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/status out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/availability out 1 cellward/{site_id}/ cellward/{site_id}/",
-            f"topic controller/# out 1 cellward/{site_id}/ cellward/{site_id}/",
+            *(f"topic controller/{leaf} out 1 cellward/{site_id}/ cellward/{site_id}/" for leaf in CONTROLLER_OUT),
             f"topic sensor/+/cmd/+/set in 1 cellward/{site_id}/ cellward/{site_id}/",
             "",
         ]
@@ -145,6 +151,10 @@ def provision(
         key.save(out / "keys" / f"{node}.pem")
         if node != CONTROLLER_USER:
             keyring.add(node, key.public_b64)
+        else:
+            controller_ring = Keyring()
+            controller_ring.add(node, key.public_b64)
+            controller_ring.save(out / "controller-keyring.json")
     keyring.save(out / "keyring.json")
 
     broker_dir = out / "mosquitto"
@@ -210,6 +220,7 @@ def provision(
                 "password_file": f"../secrets/{node}.mqtt",
             },
             "signing_key": f"../keys/{node}.pem",
+            "controller_keyring": "../controller-keyring.json",
             "state_dir": f"../state/{node}",
             "http": None,
         }

@@ -19,6 +19,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cellward.signing import Keyring
+from controller.acks import SensorAcks
 from controller.housekeeping import check_sensors, prune_raw
 from controller.pipeline import Pipeline, RawMessage
 from controller.publisher import Publisher
@@ -65,6 +66,7 @@ class Ingest:
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.publisher = Publisher(controller, self.client)
+        self.acks = SensorAcks(self.publisher, lambda: self.pipeline.tracker.streams, config.acks)
         self.connected = False
         self.subscribed = threading.Event()
         self._stop = threading.Event()
@@ -82,6 +84,7 @@ class Ingest:
         topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
         client.subscribe(topic, qos=1)
         self.publisher.online()
+        self.acks.refresh_all()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
@@ -170,6 +173,7 @@ class Ingest:
                     self.client.ack(raw.mid, 1)
             for event in events:
                 self.controller.bus.emit(event)
+            self.acks.tick(self.connected)  # after the commit: acks say only what the database holds
             self._periodic()
 
     def _recover(self) -> None:

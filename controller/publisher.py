@@ -11,7 +11,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
-from cellward.messages import Availability
+from cellward.messages import Availability, Envelope
 from cellward.signing import NodeKey, sign_message
 from controller.db.reports import PublishSeq
 from controller.events import LifecycleEvent
@@ -33,13 +33,14 @@ class Publisher:
         self.lock = threading.Lock()
         self.will_seq: int | None = None
 
-    def next_seq(self, name: str) -> int:
+    def next_seq(self, name: str, count: int = 1) -> int:
+        """Reserve `count` seqs of `name` (persisted); returns the last of them."""
         with self.lock, self.controller.sessions() as db:
             row = db.scalar(select(PublishSeq).where(PublishSeq.message_name == name))
             if row is None:
                 row = PublishSeq(message_name=name, seq=0)
                 db.add(row)
-            row.seq += 1
+            row.seq += count
             db.commit()
             return row.seq
 
@@ -74,6 +75,9 @@ class Publisher:
             return None
         payload = self.availability_payload("stopped", self.will_seq)
         return self.client.publish(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
+
+    def publish_signed(self, topic: str, message: Envelope, retain: bool = False) -> None:
+        self.client.publish(topic, self._finish(message.to_wire()), qos=1, retain=retain)
 
     def lifecycle(self, event: LifecycleEvent) -> None:
         """EventBus sink: incidents and alerts as new/update/end messages with before/after and a stable id."""
