@@ -36,6 +36,10 @@ class NodeMetrics:
         self.spool_held = gauge(
             "cellward_sensor_spool_held", "messages the broker took that the controller has not yet acknowledged"
         )
+        self.spool_dropped_unconfirmed = gauge(
+            "cellward_sensor_spool_dropped_unconfirmed_total",
+            "held messages (the broker had them, the controller had not confirmed) dropped by the spool bound",
+        )
         self.resent = counter("cellward_sensor_resent", "held messages sent again (controller ack: missing or late)")
         self.acks_rejected = counter("cellward_sensor_acks_rejected", "controller acks refused (signature, target)")
         self.cpu_percent = gauge("cellward_sensor_cpu_percent", "process CPU, percent of one core")

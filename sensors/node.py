@@ -408,6 +408,7 @@ class SensorNode:
         m.spool_dropped.set(self.spool.dropped_total)
         if self.publisher.acks is not None:
             m.spool_held.set(self.spool.held)
+            m.spool_dropped_unconfirmed.set(self.spool.dropped_unconfirmed_total)
             m.count("resent", self.publisher.acks.resent)
             m.count("acks_rejected", self.publisher.acks.rejected)
         m.rss_mb.set(rss_mb())

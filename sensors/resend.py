@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from cellward.messages import ControllerAck, MessageError, parse_message
+from cellward.messages.ack import MAX_MISSING_LISTED
 from cellward.signing import Keyring, SignatureError, verify_message
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
@@ -42,6 +43,7 @@ class AckReceiver:
         self.rejected = 0
         self.released = 0
         self.resent = 0
+        self._highest: dict[str, int] = {}  # per stream, the controller's highest seq in the previous ack
 
     def receive(self, payload: bytes) -> bool:
         """Apply one ack; False (and counted) when it is refused."""
@@ -54,9 +56,19 @@ class AckReceiver:
         now = self.clock()
         released = resent = 0
         for stream in ack.streams:
-            released += self.spool.release(stream.name, stream.through_seq)
+            # everything received is stored, gaps aside; a full `missing` list says nothing beyond its last seq
+            complete = len(stream.missing) < MAX_MISSING_LISTED
+            received_to = stream.highest_seq if complete else max(stream.missing)
+            released += self.spool.release(stream.name, max(stream.through_seq, received_to), stream.missing)
+            # a held message above what the controller has seen was lost by the broker only if the controller
+            # has stopped advancing on this stream (while it still catches up on a backlog, it is on its way)
+            stalled = self._highest.get(stream.name) == stream.highest_seq
+            self._highest[stream.name] = stream.highest_seq
             resent += self.spool.requeue(
-                stream.name, stream.missing, above_seq=stream.highest_seq, sent_before=now - self.resend_after_s
+                stream.name,
+                stream.missing,
+                above_seq=stream.highest_seq if stalled else None,
+                sent_before=now - self.resend_after_s,
             )
         self.accepted += 1
         self.released += released

@@ -8,12 +8,15 @@ reports missing go back to the queue. After a restart or reconnect the publisher
 oldest first. The per-stream sequence counters live in the same database and are
 advanced in the same transaction as the insert, so `seq` survives restarts without gaps or repeats.
 The spool is bounded (bytes and messages, queued and held together); when full, the OLDEST messages
-are dropped, queued or held alike, counted in `dropped_total` (persisted) and reported in the stats
-message and /metrics.
+are dropped, queued or held alike. A dropped queued message never left the node: it is counted in
+`dropped_total` (persisted, in the stats message and /metrics), and the controller measures exactly
+these as lost by `seq`. A dropped held message had reached the broker, which normally delivers it:
+it is counted apart in `dropped_unconfirmed_total` (/metrics), lost only if the broker also loses it.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection
@@ -129,15 +132,16 @@ class Spool:
             return seq
 
     def _enforce_bounds(self) -> None:
-        dropped = 0
+        dropped = {"dropped_total": 0, "dropped_unconfirmed_total": 0}
         while self._depth > 1 and (self._bytes > self.max_bytes or self._depth > self.max_messages):
-            row = self._db.execute("SELECT id, LENGTH(payload) FROM outbox ORDER BY id LIMIT 1").fetchone()
+            row = self._db.execute("SELECT id, LENGTH(payload), held FROM outbox ORDER BY id LIMIT 1").fetchone()
             self._db.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
             self._depth -= 1
             self._bytes -= row[1]
-            dropped += 1
-        if dropped:
-            self._set_counter("dropped_total", self._counter("dropped_total") + dropped)
+            dropped["dropped_unconfirmed_total" if row[2] else "dropped_total"] += 1
+        for name, count in dropped.items():
+            if count:
+                self._set_counter(name, self._counter(name) + count)
 
     def peek(self, limit: int = 100, skip: Collection[int] = ()) -> list[SpooledMessage]:
         """Up to `limit` queued (not held) messages, oldest first, leaving out the ids in `skip` (in flight)."""
@@ -163,11 +167,14 @@ class Spool:
         with self._lock:
             self._db.execute("UPDATE outbox SET held = 1, sent_at = ? WHERE id = ?", (sent_at, message_id))
 
-    def release(self, stream: str, through_seq: int) -> int:
-        """The controller has stored every seq of `stream` up to `through_seq`: forget them; returns how many."""
+    def release(self, stream: str, up_to_seq: int, except_seqs: Collection[int] = ()) -> int:
+        """The controller has stored every seq of `stream` up to `up_to_seq` but `except_seqs`: forget those;
+        returns how many."""
         with self._lock:
             rows = self._db.execute(
-                "DELETE FROM outbox WHERE stream = ? AND seq <= ? RETURNING LENGTH(payload)", (stream, through_seq)
+                "DELETE FROM outbox WHERE stream = ? AND seq <= ? AND seq NOT IN (SELECT value FROM json_each(?))"
+                " RETURNING LENGTH(payload)",
+                (stream, up_to_seq, json.dumps(sorted(except_seqs))),
             ).fetchall()
             self._depth -= len(rows)
             self._bytes -= sum(r[0] for r in rows)
@@ -214,3 +221,7 @@ class Spool:
     @property
     def dropped_total(self) -> int:
         return self.counter("dropped_total")
+
+    @property
+    def dropped_unconfirmed_total(self) -> int:
+        return self.counter("dropped_unconfirmed_total")

@@ -38,13 +38,15 @@ def receiver(tmp_path: Path) -> AckReceiver:
     return AckReceiver("hmp-test", "s-1", ring, spool, lambda: NOW_S, RESEND_AFTER_S, threading.Event())
 
 
-def test_an_ack_releases_what_is_stored_and_requeues_gaps_and_lost_tails(receiver: AckReceiver) -> None:
+def test_an_ack_releases_what_is_stored_and_requeues_gaps_and_tails_lost_once_the_controller_stalls(receiver: AckReceiver) -> None:
     # stored 1-2 and 4; 3 missing; 5 taken by the broker 100 s ago but never seen (lost); 6 sent 5 s ago
     assert receiver.receive(_ack(through_seq=2, highest_seq=4, missing=[3]))
     spool = receiver.spool
-    assert spool.depth == 4 and receiver.released == 2
+    assert spool.depth == 3 and receiver.released == 3, "1, 2 and 4 are stored"
+    assert [m.payload for m in spool.peek()] == [b"3"], "5 waits: the controller may still be catching up"
+    assert receiver.receive(_ack(through_seq=2, highest_seq=4, missing=[3])), "the same again: it is not"
     assert [m.payload for m in spool.peek()] == [b"3", b"5"], "3 (missing) and 5 (lost tail) go again"
-    assert spool.held == 2, "4 waits for the ack that covers it (stored, above the gap); 6 may still be on its way"
+    assert spool.held == 1, "6 may still be on its way"
     assert receiver.wake.is_set(), "requeued messages wake the sender"
     assert receiver.receive(_ack(through_seq=6, highest_seq=6))
     assert spool.depth == 0, "an ack through 6 releases everything"
@@ -72,3 +74,19 @@ def test_an_unsigned_ack_is_refused(receiver: AckReceiver) -> None:
     del wire["sig"]
     assert not receiver.receive(json.dumps(wire).encode())
     assert receiver.spool.depth == 6
+
+
+def test_a_seq_that_can_never_come_does_not_pin_the_spool(receiver: AckReceiver) -> None:
+    """A seq the spool dropped stays missing at the controller forever; what came after it is still released."""
+    receiver.spool.release(DETECTIONS, 2)  # 1-2 stored
+    receiver.spool.release(DETECTIONS, 3)  # and 3 dropped by the bound, say
+    assert receiver.receive(_ack(through_seq=2, highest_seq=6, missing=[3]))
+    assert receiver.spool.depth == 0, "4-6 are stored: forgotten although 3 will never arrive"
+
+
+def test_a_full_missing_list_releases_what_it_shows_stored_and_nothing_beyond_its_last_seq(
+    receiver: AckReceiver,
+) -> None:
+    missing = [3, *range(5, 1004)]  # 1000 listed: the controller may be missing more above 1003
+    assert receiver.receive(_ack(through_seq=2, highest_seq=5000, missing=missing))
+    assert sorted(int(m.payload) for m in receiver.spool.peek()) == [3, 5, 6], "1, 2, 4 released; the listed again"
