@@ -38,7 +38,7 @@ def receiver(tmp_path: Path) -> AckReceiver:
     return AckReceiver("hmp-test", "s-1", ring, spool, lambda: NOW_S, RESEND_AFTER_S, threading.Event())
 
 
-def test_an_ack_releases_what_is_stored_and_requeues_gaps_and_tails_lost_once_the_controller_stalls(receiver: AckReceiver) -> None:
+def test_an_ack_releases_what_is_stored_and_requeues_gaps_and_tails_lost_once_it_stalls(receiver: AckReceiver) -> None:
     # stored 1-2 and 4; 3 missing; 5 taken by the broker 100 s ago but never seen (lost); 6 sent 5 s ago
     assert receiver.receive(_ack(through_seq=2, highest_seq=4, missing=[3]))
     spool = receiver.spool
