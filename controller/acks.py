@@ -40,11 +40,13 @@ class SensorAcks:
         self,
         publisher: Publisher,
         streams: Callable[[], dict[tuple[str, str], SensorStream]],
+        sensor_ids: list[str],
         config: AckConfig,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.publisher = publisher
         self.streams = streams  # the seq tracker's rows, as committed
+        self.sensor_ids = sensor_ids  # acknowledged even before anything of theirs arrived
         self.config = config
         self.clock = clock
         self.sent: dict[str, tuple] = {}  # sensor -> what its last ack said
@@ -68,13 +70,18 @@ class SensorAcks:
         self._refresh_all = False
         if refresh:
             self._last_refresh = now
-        per_sensor: dict[str, list[StreamAck]] = defaultdict(list)
+        per_sensor: dict[str, dict[str, StreamAck]] = defaultdict(dict)
         for (sensor_id, name), stream in self.streams().items():
             if name in ACKED_SCHEMAS:
-                per_sensor[sensor_id].append(stream_ack(stream))
+                per_sensor[sensor_id][name] = stream_ack(stream)
         count = 0
-        for sensor_id, acks in per_sensor.items():
-            acks.sort(key=lambda a: a.name)
+        for sensor_id in sorted(set(per_sensor) | set(self.sensor_ids)):
+            heard = per_sensor[sensor_id]
+            # a stream never heard is acknowledged as empty, so the sensor resends what a broker lost of it
+            acks = [
+                heard.get(name) or StreamAck(name=name, through_seq=0, highest_seq=0, missing=[])
+                for name in ACKED_SCHEMAS
+            ]
             said = tuple(a.model_dump_json() for a in acks)
             if not refresh and self.sent.get(sensor_id) == said:
                 continue

@@ -66,7 +66,12 @@ class Ingest:
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.publisher = Publisher(controller, self.client)
-        self.acks = SensorAcks(self.publisher, lambda: self.pipeline.tracker.streams, config.acks)
+        self.acks = SensorAcks(
+            self.publisher,
+            lambda: self.pipeline.tracker.streams,
+            [sensor.id for sensor in controller.site.sensors],
+            config.acks,
+        )
         self.connected = False
         self.subscribed = threading.Event()
         self._stop = threading.Event()
