@@ -71,9 +71,11 @@ class SensorAcks:
         if refresh:
             self._last_refresh = now
         per_sensor: dict[str, dict[str, StreamAck]] = defaultdict(dict)
+        duplicates: dict[str, int] = defaultdict(int)
         for (sensor_id, name), stream in self.streams().items():
             if name in ACKED_SCHEMAS:
                 per_sensor[sensor_id][name] = stream_ack(stream)
+                duplicates[sensor_id] += stream.duplicates
         count = 0
         for sensor_id in sorted(set(per_sensor) | set(self.sensor_ids)):
             heard = per_sensor[sensor_id]
@@ -82,7 +84,8 @@ class SensorAcks:
                 heard.get(name) or StreamAck(name=name, through_seq=0, highest_seq=0, missing=[])
                 for name in ACKED_SCHEMAS
             ]
-            said = tuple(a.model_dump_json() for a in acks)
+            # a duplicate means the sensor still holds something we have: answer it too
+            said = (duplicates[sensor_id], *(a.model_dump_json() for a in acks))
             if not refresh and self.sent.get(sensor_id) == said:
                 continue
             self._publish(sensor_id, acks)

@@ -66,6 +66,7 @@ class Ingest:
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.publisher = Publisher(controller, self.client)
+        self.client.max_inflight_messages_set(1000)  # an ack to every sensor at once must not queue behind 20
         self.acks = SensorAcks(
             self.publisher,
             lambda: self.pipeline.tracker.streams,

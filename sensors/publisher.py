@@ -49,10 +49,10 @@ class MqttConfig(BaseModel):
     inflight_max: int = Field(default=20, ge=1, le=1000, description="unacknowledged QoS 1 messages at once")
     reconnect_max_s: int = Field(default=30, ge=1, description="longest wait between reconnect attempts")
     ack_resend_after_s: float = Field(
-        default=20.0,
+        default=10.0,
         gt=0,
         description="send a held message again when the broker took it this long before a controller ack "
-        "that does not reach its seq (the broker lost it)",
+        "that lists it missing or, stalled, does not reach its seq (the broker lost it)",
     )
 
     @model_validator(mode="after")
@@ -97,7 +97,7 @@ class Publisher:
         self._generation = 0  # bumped on every (dis)connect; a batch from an older generation stops
         # with the controller's keyring, stored streams wait in the spool for its ack; without, PUBACK suffices
         self.acks = (
-            AckReceiver(site, sensor_id, controller_keyring, spool, clock, config.ack_resend_after_s, self._wake)
+            AckReceiver(site, sensor_id, controller_keyring, spool, config.ack_resend_after_s, self._wake)
             if controller_keyring is not None
             else None
         )

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 
-from cellward.messages import ControllerAck, MessageError, parse_message
+from cellward.messages import ControllerAck, MessageError, epoch_s, parse_message
 from cellward.messages.ack import MAX_MISSING_LISTED
 from cellward.signing import Keyring, SignatureError, verify_message
 from sensors.spool import Spool
@@ -27,7 +26,6 @@ class AckReceiver:
         sensor_id: str,
         keyring: Keyring,
         spool: Spool,
-        clock: Callable[[], float],
         resend_after_s: float,
         wake: threading.Event,
     ) -> None:
@@ -35,7 +33,6 @@ class AckReceiver:
         self.sensor_id = sensor_id
         self.keyring = keyring
         self.spool = spool
-        self.clock = clock
         self.resend_after_s = resend_after_s
         self.wake = wake  # the sender's: requeued messages go out at once
         self.log = node_logger("cellward.sensor.acks", site=site, sensor=sensor_id)
@@ -53,7 +50,9 @@ class AckReceiver:
             self.rejected += 1
             self.log.warning("ack_rejected", detail=str(exc)[:300])
             return False
-        now = self.clock()
+        # only what the broker took well before the controller wrote the ack can be judged lost by it: a
+        # message sent later (or still queued for the controller) is on its way, not missing
+        judged_before = epoch_s(ack.ts) - self.resend_after_s
         released = resent = 0
         for stream in ack.streams:
             # everything received is stored, gaps aside; a full `missing` list says nothing beyond its last seq
@@ -68,7 +67,7 @@ class AckReceiver:
                 stream.name,
                 stream.missing,
                 above_seq=stream.highest_seq if stalled else None,
-                sent_before=now - self.resend_after_s,
+                sent_before=judged_before,
             )
         self.accepted += 1
         self.released += released

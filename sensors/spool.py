@@ -183,13 +183,14 @@ class Spool:
     def requeue(
         self, stream: str, seqs: Collection[int] = (), above_seq: int | None = None, sent_before: float = 0.0
     ) -> int:
-        """Send held messages of `stream` again: the seqs listed, and those above `above_seq` sent before
-        `sent_before` (epoch s); returns how many."""
+        """Send held messages of `stream` again that the broker took before `sent_before` (epoch s): the seqs
+        listed, and those above `above_seq`; returns how many."""
         with self._lock:
             count = 0
             for seq in seqs:
                 count += self._db.execute(
-                    "UPDATE outbox SET held = 0 WHERE stream = ? AND seq = ? AND held = 1", (stream, seq)
+                    "UPDATE outbox SET held = 0 WHERE stream = ? AND seq = ? AND held = 1 AND sent_at < ?",
+                    (stream, seq, sent_before),
                 ).rowcount
             if above_seq is not None:
                 count += self._db.execute(

@@ -83,12 +83,13 @@ def test_missing_and_long_unacknowledged_messages_are_queued_again(tmp_path: Pat
     _fill(spool, 6, stream="cellward.detections/1")
     for message, sent_at in zip(spool.peek(), (10.0, 10.0, 10.0, 10.0, 10.0, 50.0), strict=True):
         spool.hold(message.id, sent_at)
-    assert spool.requeue("cellward.detections/1", [2]) == 1
+    assert spool.requeue("cellward.detections/1", [2], sent_before=5.0) == 0, "sent too recently to judge"
+    assert spool.requeue("cellward.detections/1", [2], sent_before=40.0) == 1
     assert [int(m.payload) for m in spool.peek()] == [2], "a seq the controller reports missing goes out again"
     # the controller has seen up to 4: 5 (taken by the broker at t=10) was lost, 6 (t=50) may be on its way
     assert spool.requeue("cellward.detections/1", above_seq=4, sent_before=40.0) == 1
     assert [int(m.payload) for m in spool.peek()] == [2, 5]
-    assert spool.requeue("cellward.detections/1", [2, 5]) == 0, "requeueing is idempotent"
+    assert spool.requeue("cellward.detections/1", [2, 5], sent_before=40.0) == 0, "requeueing is idempotent"
 
 
 def test_a_spool_written_before_acks_opens_and_keeps_its_messages(tmp_path: Path) -> None:
