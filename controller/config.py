@@ -237,6 +237,15 @@ class CaptureConfig(Section):
     spectrum_max_s: float = Field(default=300, gt=0, le=600, description="Longest live spectrum stream, s")
 
 
+class AckConfig(Section):
+    interval_s: float = Field(
+        default=1.0, gt=0, description="A sensor whose streams advanced is acknowledged at most this often"
+    )
+    refresh_s: float = Field(
+        default=15.0, gt=0, description="Every sensor is acknowledged again this often (lost acks, tail losses)"
+    )
+
+
 class ApiConfig(Section):
     host: str = Field(default="127.0.0.1", description="Listen address")
     port: int = Field(default=8080, ge=1, le=65535, description="Listen port")
@@ -273,6 +282,7 @@ class ControllerConfig(Section):
     incidents: IncidentRules = Field(default_factory=IncidentRules, description="Incident merge rules")
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Raw data retention")
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="Ingest tuning")
+    acks: AckConfig = Field(default_factory=AckConfig, description="Acknowledgements of stored streams to sensors")
     requests: RequestsConfig | None = Field(
         default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"
     )

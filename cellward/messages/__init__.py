@@ -1,5 +1,6 @@
 """Pydantic models of the MQTT messages, mirroring the JSON Schemas in firmware-interface/schemas/."""
 
+from cellward.messages.ack import ACK_SCHEMA, ACKED_SCHEMAS, ControllerAck, StreamAck, ack_topic
 from cellward.messages.availability import Availability
 from cellward.messages.blocker import (
     BLOCKER_COMMAND_PARAMS,
@@ -58,6 +59,8 @@ from cellward.messages.topics import (
 from cellward.messages.wire_time import UtcMs, UtcUs, epoch_s, format_utc, parse_utc, utc_text
 
 __all__ = [
+    "ACKED_SCHEMAS",
+    "ACK_SCHEMA",
     "ALL_BLOCKERS",
     "ALL_SENSORS",
     "BLOCKER_COMMAND_PARAMS",
@@ -88,6 +91,7 @@ __all__ = [
     "Command",
     "CommandName",
     "CommandState",
+    "ControllerAck",
     "DetectionBatch",
     "Envelope",
     "FailsafeSetting",
@@ -104,10 +108,12 @@ __all__ = [
     "SnippetChunk",
     "SourceInfo",
     "SpectrumFrame",
+    "StreamAck",
     "StreamSpectrumParams",
     "Technology",
     "UtcMs",
     "UtcUs",
+    "ack_topic",
     "blocker_command_state_topic",
     "blocker_command_topic",
     "blocker_topic",

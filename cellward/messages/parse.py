@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cellward.messages.ack import ControllerAck
 from cellward.messages.availability import Availability
 from cellward.messages.blocker import BlockerAck, BlockerCommand, BlockerFault, BlockerHeartbeat, BlockerState
 from cellward.messages.commands import Command, CommandState
@@ -30,6 +31,7 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.blocker_ack/1": BlockerAck,
     "cellward.spectrum/1": SpectrumFrame,
     "cellward.snippet/1": SnippetChunk,
+    "cellward.ack/1": ControllerAck,
 }
 
 

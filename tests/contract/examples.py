@@ -23,6 +23,7 @@ from cellward.messages import (
     ClockState,
     Command,
     CommandState,
+    ControllerAck,
     DetectionBatch,
     Envelope,
     FailsafeSetting,
@@ -31,6 +32,7 @@ from cellward.messages import (
     SnippetChunk,
     SourceInfo,
     SpectrumFrame,
+    StreamAck,
     encode_levels,
 )
 from cellward.messages.snippet import CHUNK_BYTES
@@ -299,5 +301,17 @@ def all_examples() -> list[Envelope]:
     messages += [
         CommandState(**HEAD, command="pause", id="c-1", result="done", detail="paused", data={}),
         CommandState(**HEAD, command="bogus", id=None, result="rejected", detail="unknown command", data={}),
+    ]
+    controller = HEAD | {"sender": "controller"}
+    messages += [
+        ControllerAck(
+            **controller,
+            target="s-1",
+            streams=[
+                StreamAck(name="cellward.detections/1", through_seq=3, highest_seq=7, missing=[4, 5, 6]),
+                StreamAck(name="cellward.status/1", through_seq=0, highest_seq=0, missing=[]),
+            ],
+        ),
+        ControllerAck(**controller, target="s-1", streams=[]),
     ]
     return messages + blocker_examples()
