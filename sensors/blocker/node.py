@@ -258,6 +258,9 @@ class BlockerNode:
     # -- commands ------------------------------------------------------------------------------------
     def _handle(self, topic: str, payload: bytes) -> None:
         checked = self.gate.check(topic, payload)
+        if isinstance(checked, Rejection) and (checked.command, checked.reason) == ("keepalive", "expired"):
+            self.metrics.stale_keepalives.inc()  # queued for us while we were away: not an attempt at anything
+            return
         if isinstance(checked, Rejection):
             self._refuse(checked.command, checked.id, checked.reason, checked.detail)
             return
