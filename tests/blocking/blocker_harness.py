@@ -208,6 +208,5 @@ class Controller:
         else:
             payload = json.dumps(message).encode()
             name, command_id = topic_command or message["command"], message.get("id")
-        qos = 0 if name == "keepalive" else 1  # as the contract says: stale keepalives are never queued
-        self.client.publish(blocker_command_topic(SITE, UNIT, name), payload, qos=qos).wait_for_publish(5)
+        self.client.publish(blocker_command_topic(SITE, UNIT, name), payload, qos=1).wait_for_publish(5)
         return command_id
