@@ -1,4 +1,4 @@
-"""Spectrogram of a SigMF snippet for the incident page: a compact, quantised time x frequency matrix.
+"""Spectrogram of IQ for the incident page and the evidence report: a compact, quantised time x frequency matrix.
 
 scipy.signal.spectrogram (periodic Hann, no overlap, two-sided, density scaling) over the whole
 recording, frames averaged in groups down to at most `max_rows` rows and bins merged down to at most
@@ -9,7 +9,7 @@ power calibration), quantised to one byte in `step_db` steps above `ref_db`.
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +48,25 @@ def spectrogram(meta_path: Path, nfft: int = 256, max_rows: int = 200, max_cols:
     recording = open_recording(meta_path)
     count = min(recording.num_samples, MAX_SAMPLES)
     samples = np.concatenate(list(recording.blocks(1 << 20)))[:count] if count else np.zeros(0, np.complex64)
-    fs = recording.sample_rate_hz
+    result = spectrogram_of_samples(
+        samples, recording.sample_rate_hz, recording.center_freq_hz, nfft, max_rows, max_cols
+    )
+    return replace(result, start=recording.datetime, truncated=count < recording.num_samples)
+
+
+def spectrogram_of_samples(
+    samples: np.ndarray,
+    sample_rate_hz: float,
+    centre_hz: float,
+    nfft: int = 256,
+    max_rows: int = 200,
+    max_cols: int = 256,
+) -> Spectrogram:
+    """The spectrogram of complex baseband `samples` (full scale 1.0) tuned to `centre_hz`."""
+    fs = sample_rate_hz
     nfft = min(nfft, max(16, len(samples)))
+    if len(samples) < nfft:
+        samples = np.concatenate([samples, np.zeros(nfft - len(samples), np.complex64)])
     freqs, _, power = signal.spectrogram(
         samples, fs, window="hann", nperseg=nfft, noverlap=0, return_onesided=False, detrend=False
     )
@@ -65,18 +82,17 @@ def spectrogram(meta_path: Path, nfft: int = 256, max_rows: int = 200, max_cols:
     step_db = 0.5
     ref_db = float(max(np.floor(np.percentile(power_db, 1)), np.ceil(power_db.max()) - 255 * step_db))
     levels = np.clip(np.rint((power_db - ref_db) / step_db), 0, 255).astype(np.uint8)
-    df_hz = fs / nfft * merge
     return Spectrogram(
-        start=recording.datetime,
-        centre_hz=recording.center_freq_hz,
-        f0_hz=recording.center_freq_hz + float(freqs[0]) + (merge - 1) * fs / nfft / 2,
-        df_hz=df_hz,
+        start=None,
+        centre_hz=centre_hz,
+        f0_hz=centre_hz + float(freqs[0]) + (merge - 1) * fs / nfft / 2,
+        df_hz=fs / nfft * merge,
         dt_s=group * nfft / fs,
         rows=rows,
         cols=cols,
         ref_db=ref_db,
         step_db=step_db,
         levels=base64.b64encode(levels.tobytes()).decode("ascii"),
-        duration_s=count / fs,
-        truncated=count < recording.num_samples,
+        duration_s=len(samples) / fs,
+        truncated=False,
     )
