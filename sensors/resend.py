@@ -54,6 +54,7 @@ class AckReceiver:
         # message sent later (or still queued for the controller) is on its way, not missing
         judged_before = epoch_s(ack.ts) - self.resend_after_s
         released = resent = 0
+        why = []
         for stream in ack.streams:
             # everything received is stored, gaps aside; a full `missing` list says nothing beyond its last seq
             complete = len(stream.missing) < MAX_MISSING_LISTED
@@ -63,17 +64,20 @@ class AckReceiver:
             # has stopped advancing on this stream (while it still catches up on a backlog, it is on its way)
             stalled = self._highest.get(stream.name) == stream.highest_seq
             self._highest[stream.name] = stream.highest_seq
-            resent += self.spool.requeue(
+            again = self.spool.requeue(
                 stream.name,
                 stream.missing,
                 above_seq=stream.highest_seq if stalled else None,
                 sent_before=judged_before,
             )
+            if again:
+                why.append(f"{stream.name}:{again}:missing={len(stream.missing)}:highest={stream.highest_seq}")
+            resent += again
         self.accepted += 1
         self.released += released
         self.resent += resent
         if resent:
-            self.log.warning("ack_resend", messages=resent, held=self.spool.held)
+            self.log.warning("ack_resend", messages=resent, held=self.spool.held, ack_seq=ack.seq, why=",".join(why))
             self.wake.set()
         return True
 

@@ -30,7 +30,8 @@ LOADED_WINDOWS = 10  # seconds of reports flowing before the broker is killed
 RUN_BEFORE_FAULT_S = 25.0
 BROKER_DOWN_S = 30.0
 CONTROLLER_DOWN_S = 5.0
-FLEET_STOP_S = 120.0  # the fleet waits (up to 60 s) for the controller to confirm everything before it stops
+CONFIRM_S = 150.0  # on SIGTERM the fleet waits this long at most for the controller to confirm everything
+FLEET_STOP_S = CONFIRM_S + 60.0
 DRAIN_S = 60.0
 
 
@@ -87,7 +88,7 @@ def _emissions_counted_twice(db) -> list[tuple]:
 def test_broker_killed_for_30_s_and_controller_killed_under_load_lose_no_report(tmp_path):
     demo = prepare(tmp_path, "", None)
     try:
-        launch(demo)
+        launch(demo, confirm_s=CONFIRM_S)
         prov = demo.provisioned
         _wait_for_load(_part(demo, "sensors-event-mode"))
         broker = _part(demo, "mosquitto")
