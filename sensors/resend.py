@@ -51,8 +51,9 @@ class AckReceiver:
             self.log.warning("ack_rejected", detail=str(exc)[:300])
             return False
         # only what the broker took well before the controller wrote the ack can be judged lost by it: a
-        # message sent later (or still queued for the controller) is on its way, not missing
-        judged_before = epoch_s(ack.ts) - self.resend_after_s
+        # message sent later (or still queued behind a backlog at the controller) is on its way, not missing;
+        # each resend of a message doubles the wait, so a controller far behind is not flooded with copies
+        judged_at = epoch_s(ack.ts)
         released = resent = 0
         why = []
         for stream in ack.streams:
@@ -68,7 +69,8 @@ class AckReceiver:
                 stream.name,
                 stream.missing,
                 above_seq=stream.highest_seq if stalled else None,
-                sent_before=judged_before,
+                judged_at=judged_at,
+                wait_s=self.resend_after_s,
             )
             if again:
                 why.append(f"{stream.name}:{again}:missing={len(stream.missing)}:highest={stream.highest_seq}")
