@@ -155,8 +155,10 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     return demo
 
 
-def launch(demo: Demo) -> None:
-    """Start the broker, the controller, then the sensors; raise with the log's path when a part fails."""
+def launch(demo: Demo, confirm_s: float = STOP_GRACE_S - 2) -> None:
+    """Start the broker, the controller, then the sensors; raise with the log's path when a part fails.
+
+    `confirm_s`: on stop, how long the event-mode nodes wait for the controller to confirm what they sent."""
     prov = demo.provisioned
     broker = demo.start("mosquitto", [shutil.which("mosquitto") or "mosquitto", "-c", str(prov.mosquitto_conf)])
     wait_port(prov.broker_port, 10, broker)
@@ -183,6 +185,8 @@ def launch(demo: Demo) -> None:
             str(prov.broker_port),
             "--sensors",
             ",".join(demo.event_sensors),
+            "--confirm-s",
+            str(confirm_s),
         ],
     )
     for sensor_id in demo.iq_sensors:

@@ -289,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True, help="broker port on 127.0.0.1")
     parser.add_argument("--sensors", required=True, help="comma-separated sensor ids")
     parser.add_argument("--state-dir", type=Path, default=None, help="spools (default: PROVISIONED/state)")
+    parser.add_argument(
+        "--confirm-s", type=float, default=60.0, help="on stop, wait this long for the controller to confirm all"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     world = load_world(args.site, args.scenario)
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     sensor_ids = [s for s in args.sensors.split(",") if s]
-    return run(world, args.site_id, sensor_ids, args.provisioned, args.port, stop, args.state_dir)
+    return run(world, args.site_id, sensor_ids, args.provisioned, args.port, stop, args.state_dir, args.confirm_s)
 
 
 if __name__ == "__main__":

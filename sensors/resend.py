@@ -51,9 +51,11 @@ class AckReceiver:
             self.log.warning("ack_rejected", detail=str(exc)[:300])
             return False
         # only what the broker took well before the controller wrote the ack can be judged lost by it: a
-        # message sent later (or still queued for the controller) is on its way, not missing
-        judged_before = epoch_s(ack.ts) - self.resend_after_s
+        # message sent later (or still queued behind a backlog at the controller) is on its way, not missing;
+        # each resend of a message doubles the wait, so a controller far behind is not flooded with copies
+        judged_at = epoch_s(ack.ts)
         released = resent = 0
+        why = []
         for stream in ack.streams:
             # everything received is stored, gaps aside; a full `missing` list says nothing beyond its last seq
             complete = len(stream.missing) < MAX_MISSING_LISTED
@@ -63,17 +65,21 @@ class AckReceiver:
             # has stopped advancing on this stream (while it still catches up on a backlog, it is on its way)
             stalled = self._highest.get(stream.name) == stream.highest_seq
             self._highest[stream.name] = stream.highest_seq
-            resent += self.spool.requeue(
+            again = self.spool.requeue(
                 stream.name,
                 stream.missing,
                 above_seq=stream.highest_seq if stalled else None,
-                sent_before=judged_before,
+                judged_at=judged_at,
+                wait_s=self.resend_after_s,
             )
+            if again:
+                why.append(f"{stream.name}:{again}:missing={len(stream.missing)}:highest={stream.highest_seq}")
+            resent += again
         self.accepted += 1
         self.released += released
         self.resent += resent
         if resent:
-            self.log.warning("ack_resend", messages=resent, held=self.spool.held)
+            self.log.warning("ack_resend", messages=resent, held=self.spool.held, ack_seq=ack.seq, why=",".join(why))
             self.wake.set()
         return True
 

@@ -33,7 +33,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 # Added with controller acks; a spool file written before them gains the columns when opened.
-ACK_COLUMNS = {"stream": "TEXT", "seq": "INTEGER", "held": "INTEGER NOT NULL DEFAULT 0", "sent_at": "REAL"}
+ACK_COLUMNS = {
+    "stream": "TEXT",
+    "seq": "INTEGER",
+    "held": "INTEGER NOT NULL DEFAULT 0",
+    "sent_at": "REAL",
+    "resends": "INTEGER NOT NULL DEFAULT 0",
+}
 ACK_INDEXES = """
 CREATE INDEX IF NOT EXISTS outbox_queued ON outbox(held, id);
 CREATE INDEX IF NOT EXISTS outbox_stream_seq ON outbox(stream, seq);
@@ -181,21 +187,22 @@ class Spool:
             return len(rows)
 
     def requeue(
-        self, stream: str, seqs: Collection[int] = (), above_seq: int | None = None, sent_before: float = 0.0
+        self, stream: str, seqs: Collection[int] = (), above_seq: int | None = None, *, judged_at: float, wait_s: float
     ) -> int:
-        """Send held messages of `stream` again that the broker took before `sent_before` (epoch s): the seqs
-        listed, and those above `above_seq`; returns how many."""
+        """Send held messages of `stream` again: the seqs listed, and those above `above_seq`, if the broker took
+        them more than `wait_s` (doubled for each earlier resend) before `judged_at` (epoch s); returns how many."""
+        old_enough = "held = 1 AND sent_at < ? - ? * (1 << MIN(resends, 6))"
         with self._lock:
             count = 0
             for seq in seqs:
                 count += self._db.execute(
-                    "UPDATE outbox SET held = 0 WHERE stream = ? AND seq = ? AND held = 1 AND sent_at < ?",
-                    (stream, seq, sent_before),
+                    f"UPDATE outbox SET held = 0, resends = resends + 1 WHERE stream = ? AND seq = ? AND {old_enough}",
+                    (stream, seq, judged_at, wait_s),
                 ).rowcount
             if above_seq is not None:
                 count += self._db.execute(
-                    "UPDATE outbox SET held = 0 WHERE stream = ? AND seq > ? AND held = 1 AND sent_at < ?",
-                    (stream, above_seq, sent_before),
+                    f"UPDATE outbox SET held = 0, resends = resends + 1 WHERE stream = ? AND seq > ? AND {old_enough}",
+                    (stream, above_seq, judged_at, wait_s),
                 ).rowcount
             return count
 

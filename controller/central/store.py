@@ -71,17 +71,14 @@ class CentralStore:
             db.add(row)
         row.seq, row.lifecycle, row.state, row.received_at = message.seq, message.type, after, time.time()
         if isinstance(message, IncidentLifecycle):
-            row.status, row.cell_id, row.wing, row.landing = (
-                after["status"],
-                after["cell_id"],
-                after["wing"],
-                after["landing"],
-            )
+            row.status, row.cell_id, row.wing = after["status"], after["cell_id"], after["wing"]
+            row.landing = after["landing"]
             row.technology, row.freq_hz, row.suppressed = after["technology"], after["freq_hz"], after["suppressed"]
             row.first_seen, row.last_seen = after["first_seen"], after["last_seen"]
         else:
             row.rule, row.severity, row.active = after["rule"], after["severity"], after["active"]
             row.incident_id = after["incident_id"]
+        db.flush()  # the same batch may carry this row's next message: let get() find it
         self.counts["accepted"] += 1
         return True
 
@@ -92,6 +89,7 @@ class CentralStore:
             db.add(
                 CentralStream(site_id=site, message_name=name, highest_seq=seq, received=1, duplicates=0, missing=[])
             )
+            db.flush()
             return True
         if seq > stream.highest_seq:
             stream.missing = [*stream.missing, *range(stream.highest_seq + 1, seq)][-10_000:]

@@ -130,16 +130,19 @@ def test_two_sites_incidents_reach_one_central_database_with_their_site_ids(tmp_
         assert central.subscribed.wait(10), "the central store must subscribe on the central broker"
         time.sleep(3.0)  # the site bridges connect (restart_timeout 2 s)
         started = time.monotonic()
+        again = b""
         for n in range(INCIDENTS_PER_SITE):
             for controller in controllers:
                 incident_id = f"{uuid.UUID(int=n)}"
                 controller.incident(incident_id, "new", None, "new")
                 controller.alert(incident_id)
-                again = controller.incident(incident_id, "update", "new", "acknowledged")
+                update = controller.incident(incident_id, "update", "new", "acknowledged")
+                again = update if controller.site == SITES[0] else again
                 controller.incident(incident_id, "end", "acknowledged", "closed")
         north, south = controllers
-        south._publish("incidents", IncidentLifecycle.model_validate_json(again), key=north.key)  # forged key
-        controllers[0].client.publish(controller_topic(SITES[0], "incidents"), again, qos=1)  # a redelivery
+        forged = IncidentLifecycle.model_validate_json(again).model_copy(update={"site": SITES[1], "sig": None})
+        south._publish("incidents", forged, key=north.key)  # south's message signed with north's key
+        north.sent.append(north.client.publish(controller_topic(SITES[0], "incidents"), again, qos=1))  # redelivery
         for controller in controllers:
             controller.flush()
         expected = len(SITES) * INCIDENTS_PER_SITE

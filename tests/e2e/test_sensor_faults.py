@@ -11,6 +11,7 @@ as an rtl_tcp server (the dongle) and an IQ-mode sensor node reading it.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sqlite3
@@ -123,9 +124,13 @@ class Site:
         return rows[0][0] if rows else None
 
     def metric(self, name: str) -> float:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()
-        line = next(x for x in text.splitlines() if x.startswith(f"cellward_sensor_{name}{{"))
-        return float(line.rsplit(" ", 1)[1])
+        """A figure from the node's /metrics; NaN while the node is not serving it (starting, restarting)."""
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()
+        except OSError:
+            return math.nan
+        line = next((x for x in text.splitlines() if x.startswith(f"cellward_sensor_{name}{{")), None)
+        return float(line.rsplit(" ", 1)[1]) if line else math.nan
 
     def spool_counters(self) -> dict[str, int]:
         spool = self.prov.out / "state" / SENSOR / "spool.sqlite"

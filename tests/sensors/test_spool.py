@@ -83,13 +83,17 @@ def test_missing_and_long_unacknowledged_messages_are_queued_again(tmp_path: Pat
     _fill(spool, 6, stream="cellward.detections/1")
     for message, sent_at in zip(spool.peek(), (10.0, 10.0, 10.0, 10.0, 10.0, 50.0), strict=True):
         spool.hold(message.id, sent_at)
-    assert spool.requeue("cellward.detections/1", [2], sent_before=5.0) == 0, "sent too recently to judge"
-    assert spool.requeue("cellward.detections/1", [2], sent_before=40.0) == 1
+    assert spool.requeue("cellward.detections/1", [2], judged_at=15.0, wait_s=10.0) == 0, "too recent to judge"
+    assert spool.requeue("cellward.detections/1", [2], judged_at=50.0, wait_s=10.0) == 1
     assert [int(m.payload) for m in spool.peek()] == [2], "a seq the controller reports missing goes out again"
     # the controller has seen up to 4: 5 (taken by the broker at t=10) was lost, 6 (t=50) may be on its way
-    assert spool.requeue("cellward.detections/1", above_seq=4, sent_before=40.0) == 1
+    assert spool.requeue("cellward.detections/1", above_seq=4, judged_at=50.0, wait_s=10.0) == 1
     assert [int(m.payload) for m in spool.peek()] == [2, 5]
-    assert spool.requeue("cellward.detections/1", [2, 5], sent_before=40.0) == 0, "requeueing is idempotent"
+    assert spool.requeue("cellward.detections/1", [2, 5], judged_at=50.0, wait_s=10.0) == 0, "queued already"
+    for message in spool.peek():
+        spool.hold(message.id, sent_at=60.0)  # sent again at t=60
+    assert spool.requeue("cellward.detections/1", [2], judged_at=75.0, wait_s=10.0) == 0, "the second wait is 20 s"
+    assert spool.requeue("cellward.detections/1", [2], judged_at=81.0, wait_s=10.0) == 1
 
 
 def test_a_spool_written_before_acks_opens_and_keeps_its_messages(tmp_path: Path) -> None:
