@@ -137,14 +137,16 @@ def _levels(site, phones: list[Phone], rng) -> np.ndarray:
 
 
 def _report(phone: Phone, freq_hz: float, power: float, window_start, burst_t, rng) -> ActivityReport:
+    # Levels carry two decimals, as sensors/activity.py writes them (full-precision floats would make the
+    # JSON a third longer than what sensors send).
     bursts = [
         BurstRecord(
             start=t,
             duration_s=0.000546,
             freq_hz=freq_hz,
             bandwidth_hz=200e3,
-            power_dbm=power + float(rng.normal(0, 1.0)),
-            snr_db=power + 110,
+            power_dbm=round(power + float(rng.normal(0, 1.0)), 2),
+            snr_db=round(power + 110, 2),
             technology="gsm",
         )
         for t in burst_t
@@ -160,9 +162,9 @@ def _report(phone: Phone, freq_hz: float, power: float, window_start, burst_t, r
         listen_s=0.2,
         burst_count=40,
         duty_cycle=0.1,
-        mean_power_dbm=power,
-        peak_power_dbm=power + 1,
-        snr_db=power + 110,
+        mean_power_dbm=round(power, 2),
+        peak_power_dbm=round(power + 1, 2),
+        snr_db=round(power + 110, 2),
         noise_floor_dbm=-110.0,
         first_burst=burst_t[0],
         last_burst=burst_t[-1] + timedelta(seconds=0.000546),
