@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -107,7 +107,7 @@ class Pipeline:
             raise Rejected("bad_topic", f"not a sensor stream of site {self.site_id}: {raw.topic}")
         self.metrics.messages_received.labels(kind=topic.leaf).inc()
         try:
-            wire = json.loads(raw.payload)
+            wire = orjson.loads(raw.payload)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Rejected("bad_json", f"payload is not JSON: {exc}") from None
         if not isinstance(wire, dict):
