@@ -66,6 +66,7 @@ class _WireTime:
                 cs.chain_schema([cs.str_schema(pattern=pattern, strict=True), cs.datetime_schema()]),
                 cs.no_info_after_validator_function(_from_code, from_code),
             ],
+            mode="left_to_right",
             custom_error_type="wire_timestamp",
             custom_error_message=f"not a wire timestamp (YYYY-MM-DDTHH:MM:SS.{'f' * self.digits}Z, UTC) "
             "nor an aware datetime",
