@@ -274,6 +274,10 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         offered = sum(len(json.loads(p)["reports"]) for window in payloads for _, p, _ in window)
         messages = sum(len(window) for window in payloads)
         print(f"  {offered} reports in {messages} signed batches over {windows} s ({offered / windows:.0f} reports/s)")
+        print(
+            f"  a report: one sensor, one channel, one {WINDOW_S:.0f} s window, {BURSTS_LISTED} bursts listed; "
+            f"{offered / max(messages, 1):.0f} reports per signed batch"
+        )
 
         url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else database
         config = ControllerConfig(
