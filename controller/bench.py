@@ -126,14 +126,20 @@ def _plan(site, n_phones: int, seconds: float, rng) -> list[Phone]:
 
 
 def _levels(site, phones: list[Phone], rng) -> np.ndarray:
+    """Received level of every phone at every sensor: one path-loss table per band at the band's centre (within
+    0.4 dB of each channel's own level), plus fixed shadowing per phone-sensor pair."""
     from cellward.site.propagation import PropagationModel, PropagationParams
 
     model = PropagationModel(site, PropagationParams())
+    gains = np.array([model.sensor_gain_db(sensor) for sensor in site.sensors])
     levels = np.empty((len(phones), len(site.sensors)))
-    for i, phone in enumerate(phones):
-        for j, sensor in enumerate(site.sensors):
-            levels[i, j] = model.received_power_dbm(TX_DBM, phone.position, sensor, phone.channels_hz[0])
-    return levels + rng.normal(0, 4.0, levels.shape)  # fixed shadowing per phone-sensor pair
+    for band in {phone.band for phone in phones}:
+        rows = [i for i, phone in enumerate(phones) if phone.band == band]
+        edges = [(low, high) for name, _, low, high in BLOCKS if name == band]
+        centre_hz = 0.5 * (min(low for low, _ in edges) + max(high for _, high in edges))
+        points = np.array([phones[i].position for i in rows])
+        levels[rows] = TX_DBM + gains[None, :] - model.path_loss_table_db(points, centre_hz, site.sensors)
+    return levels + rng.normal(0, 4.0, levels.shape)
 
 
 def _report(phone: Phone, freq_hz: float, power: float, window_start, burst_t, rng) -> ActivityReport:
