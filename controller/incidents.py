@@ -64,6 +64,7 @@ def incident_state(incident: IncidentRecord) -> dict[str, Any]:
         "activity_count": incident.activity_count,
         "suppressed": incident.suppressed,
         "suppression_reason": incident.suppression_reason,
+        "ended_at": incident.ended_at,
     }
 
 
@@ -110,6 +111,7 @@ class IncidentEngine:
         self._last_emitted: dict[str, float] = {}
         self._episodes: dict[str, deque[float]] = defaultdict(deque)  # per cell: starts of separate sightings
         self._cell_last_seen: dict[str, float] = {}
+        self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
 
     def load_open(self) -> None:
         """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
@@ -120,6 +122,7 @@ class IncidentEngine:
             self.alerts.reset()
             for incident in db.scalars(select(IncidentRecord).where(IncidentRecord.status != "closed")):
                 self._remember(incident)
+                self._heard_at[incident.id] = incident.last_seen
                 last = db.scalar(
                     select(IncidentActivity)
                     .where(IncidentActivity.incident_id == incident.id)
@@ -137,6 +140,7 @@ class IncidentEngine:
         incident = self._open.pop(incident_id, None)
         self._last_activity.pop(incident_id, None)
         self._last_emitted.pop(incident_id, None)
+        self._heard_at.pop(incident_id, None)
         if incident is not None:
             self._forget_place(incident)
 
@@ -199,6 +203,7 @@ class IncidentEngine:
         incident = self._match(sighting)
         if incident is None:
             incident = self._open_incident(db, sighting, now)
+            self._heard_at[incident.id] = now
             events.append(LifecycleEvent("incident", "new", incident.id, None, incident_state(incident)))
             self._last_emitted[incident.id] = now
             if not incident.suppressed:
@@ -206,6 +211,7 @@ class IncidentEngine:
             return events
         db.add(incident)
         before = incident_state(incident)
+        self._heard_at[incident.id] = now
         moved = self._update_incident(db, incident, sighting, now)
         if moved or now - self._last_emitted.get(incident.id, 0.0) >= UPDATE_INTERVAL_S:
             events.append(LifecycleEvent("incident", "update", incident.id, before, incident_state(incident)))
@@ -258,6 +264,16 @@ class IncidentEngine:
     def _update_incident(self, db: Session, incident: IncidentRecord, sighting: Sighting, now: float) -> bool:
         """Extend the incident; True when something an officer would notice changed (not just last_seen)."""
         meaningful = False
+        if incident.ended_at is not None:
+            # The device is heard again within the merge gap and officers still have the incident: it resumes.
+            log.info(
+                "event=incident_resumed id=%s cell=%s silent_s=%.0f",
+                incident.id,
+                incident.cell_id,
+                now - incident.ended_at,
+            )
+            incident.ended_at = None
+            meaningful = True
         incident.last_seen = max(incident.last_seen, sighting.end_s)
         incident.first_seen = min(incident.first_seen, sighting.start_s)
         incident.activity_count += 1
@@ -357,6 +373,25 @@ class IncidentEngine:
         while episodes and episodes[0] < sighting.start_s - rule.window_s:
             episodes.popleft()
         return True
+
+    def end_silent(self, db: Session, now: float) -> list[LifecycleEvent]:
+        """End every active incident whose device has been silent for `end_after_silent_s` (lifecycle `end`,
+        ended_at set); it stays open for officers and resumes if heard again within the merge gap."""
+        events: list[LifecycleEvent] = []
+        with self.lock:
+            for incident in list(self._open.values()):
+                heard_at = self._heard_at.get(incident.id, incident.last_seen)
+                if incident.ended_at is not None or now - heard_at < self.rules.end_after_silent_s:
+                    continue
+                db.add(incident)
+                before = incident_state(incident)
+                incident.ended_at = now
+                incident.updated_at = now
+                events.append(LifecycleEvent("incident", "end", incident.id, before, incident_state(incident)))
+                log.info(
+                    "event=incident_ended id=%s cell=%s silent_s=%.0f", incident.id, incident.cell_id, now - heard_at
+                )
+        return events
 
     # -- officer side ----------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ is chosen among them. On the reference site this raised cell accuracy from 79 % 
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import math
@@ -168,7 +169,6 @@ class Locator:
     ):
         self.site = site
         self.model = model
-        self.survey = survey
         self.sigma_db = float(sigma_db if sigma_db is not None else model.params.shadowing_sigma_db)
         if self.sigma_db <= 0:
             raise ValueError(f"sigma_db must be > 0, got {self.sigma_db}")
@@ -185,7 +185,6 @@ class Locator:
         self.room_index = {r.id: i for i, r in enumerate(self.rooms)}
         priors = dict(DEFAULT_ROOM_PRIORS if room_priors is None else room_priors)
         self.fine_grid_m = fine_grid_m
-        self._fine: OrderedDict[tuple[str, int], tuple[np.ndarray, _Table]] = OrderedDict()
 
         points: list[tuple[float, float, float]] = []
         owner: list[int] = []
@@ -204,10 +203,25 @@ class Locator:
         self._room_wing = np.array([self._wings.index(r.wing) for r in self.rooms], dtype=np.intp)
         self._room_landing = np.array([r.landing for r in self.rooms], dtype=np.intp)
         self._landings = int(self._room_landing.max()) + 1
+        # Model levels (points x sensors, mean fading included) by band, on the coarse grid and per room on the
+        # fine one, shared with the locators `with_survey` derives; the tables add this locator's survey to them.
+        self._coarse_model_levels: dict[str, np.ndarray] = {}
+        self._model_levels: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._set_survey(survey)
+
+    def _set_survey(self, survey: Survey | None) -> None:
+        self.survey = survey
         self._tables: dict[str, _Table] = {}
+        self._fine: OrderedDict[tuple[str, int], tuple[np.ndarray, _Table]] = OrderedDict()
         self._offsets_db = np.array(
             [0.0 if survey is None else survey.sensor_offsets_db.get(s.id, 0.0) for s in self.sensors]
         )
+
+    def with_survey(self, survey: Survey | None) -> Locator:
+        """The same locator with another (or no) survey, sharing the model levels computed so far."""
+        other = copy.copy(self)
+        other._set_survey(survey)
+        return other
 
     # --- tables -------------------------------------------------------------------------------------
 
@@ -227,18 +241,35 @@ class Locator:
         key, ref_hz = self.band_key(freq_hz)
         table = self._tables.get(key)
         if table is None:
-            table = self._build_table(ref_hz, self.points, self.point_room, with_coverage=True)
+            model_level = self._coarse_model_levels.get(key)
+            if model_level is None:
+                model_level = self.model_levels_db(self.points, ref_hz) + self.fading_mean_db
+                self._coarse_model_levels[key] = model_level
+            table = self._build_table(model_level, self.point_room, with_coverage=True)
             self._tables[key] = table
         return table
+
+    def _fine_model_level(self, key: str, ref_hz: float, room: int) -> tuple[np.ndarray, np.ndarray]:
+        """One room's fine candidate points and their model levels, cached."""
+        cached = self._model_levels.get((key, room))
+        if cached is None:
+            points = np.asarray(room_points(self.rooms[room], self.fine_grid_m or 0.3, max_points=400), dtype=float)
+            cached = (points, self.model_levels_db(points, ref_hz) + self.fading_mean_db)
+            self._model_levels[(key, room)] = cached
+            if len(self._model_levels) > FINE_TABLES_CACHED:
+                self._model_levels.popitem(last=False)
+        else:
+            self._model_levels.move_to_end((key, room))
+        return cached
 
     def _fine_table(self, freq_hz: float, room: int) -> tuple[np.ndarray, _Table]:
         """Fine candidate points of one room and their table, built on first use."""
         key, ref_hz = self.band_key(freq_hz)
         cached = self._fine.get((key, room))
         if cached is None:
-            points = np.asarray(room_points(self.rooms[room], self.fine_grid_m or 0.3, max_points=400), dtype=float)
+            points, model_level = self._fine_model_level(key, ref_hz, room)
             owner = np.full(len(points), room, dtype=np.intp)
-            cached = (points, self._build_table(ref_hz, points, owner, with_coverage=False))
+            cached = (points, self._build_table(model_level, owner, with_coverage=False))
             self._fine[(key, room)] = cached
             if len(self._fine) > FINE_TABLES_CACHED:
                 self._fine.popitem(last=False)
@@ -246,9 +277,8 @@ class Locator:
             self._fine.move_to_end((key, room))
         return cached
 
-    def _build_table(self, ref_hz: float, points: np.ndarray, point_room: np.ndarray, with_coverage: bool) -> _Table:
-        model_level = self.model_levels_db(points, ref_hz) + self.fading_mean_db
-        level = model_level + self._offsets_db[None, :]
+    def _build_table(self, model_level: np.ndarray, point_room: np.ndarray, with_coverage: bool) -> _Table:
+        level = model_level + self._offsets_db[None, :] if self.survey is not None else model_level
         variance = np.full_like(level, self.sigma_db**2)
         fingerprinted = np.zeros(level.shape, dtype=bool)
         fingerprints = {} if self.survey is None else self.survey.fingerprints

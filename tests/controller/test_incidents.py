@@ -162,6 +162,61 @@ def test_activity_after_the_merge_gap_opens_a_new_incident(world):
     assert len(incidents(sessions)) == 2
 
 
+def end_silent(engine, sessions, now):
+    with sessions() as db:
+        events = engine.end_silent(db, now)
+        db.commit()
+    return events
+
+
+def test_a_silent_device_ends_its_incident_which_resumes_if_heard_again_within_the_merge_gap(world):
+    engine, sessions, feed, clock, emitted, _ = world
+    rules = IncidentRules()
+    feed(sighting(DAY))
+    assert not end_silent(engine, sessions, DAY + rules.end_after_silent_s - 1), "not silent long enough yet"
+    ended = end_silent(engine, sessions, DAY + rules.end_after_silent_s + 1)
+    assert [(e.kind, e.type) for e in ended] == [("incident", "end")]
+    assert ended[0].before["ended_at"] is None and ended[0].after["ended_at"] == DAY + rules.end_after_silent_s + 1
+    assert ended[0].after["status"] == "new", "ending is the device going silent, not the officers' decision"
+    assert not end_silent(engine, sessions, DAY + rules.end_after_silent_s + 60), "an incident ends once"
+    engine.load_open()  # a restart keeps it ended, and still open for officers and for resuming
+    assert not end_silent(engine, sessions, DAY + rules.end_after_silent_s + 120)
+
+    clock.now = DAY + rules.merge_gap_s - 10
+    events = feed(sighting(DAY + rules.merge_gap_s - 10))
+    rows = incidents(sessions)
+    assert len(rows) == 1, "heard again in the same cell within the merge gap: the same incident resumes"
+    assert rows[0].ended_at is None and rows[0].activity_count == 2
+    resumed = [e for e in events if e.kind == "incident"]
+    assert [e.type for e in resumed] == ["update"] and resumed[0].before["ended_at"] is not None
+    assert resumed[0].after["ended_at"] is None
+
+
+def test_after_an_end_activity_beyond_the_merge_gap_opens_a_new_incident(world):
+    engine, sessions, feed, clock, _, _ = world
+    rules = IncidentRules()
+    feed(sighting(DAY))
+    assert end_silent(engine, sessions, DAY + rules.end_after_silent_s + 1)
+    later = DAY + rules.merge_gap_s + 60
+    clock.now = later
+    feed(sighting(later))
+    rows = incidents(sessions)
+    assert len(rows) == 2, "activity after the merge gap is another incident, even in the same cell"
+    assert rows[0].ended_at is not None and rows[1].ended_at is None
+
+
+def test_an_ended_incident_that_officers_closed_never_resumes(world):
+    engine, sessions, feed, clock, emitted, _ = world
+    rules = IncidentRules()
+    feed(sighting(DAY))
+    end_silent(engine, sessions, DAY + rules.end_after_silent_s + 1)
+    engine.transition(incidents(sessions)[0].id, "closed", "officer1", "cell searched")
+    last = [e for e in emitted if e.kind == "incident"][-1]
+    assert last.type == "end" and last.after["status"] == "closed", "closing an ended incident says end again"
+    feed(sighting(DAY + rules.end_after_silent_s + 30))
+    assert len(incidents(sessions)) == 2, "activity after closing opens a new incident"
+
+
 def test_lifecycle_moves_forward_with_attribution_and_closing_ends_it(world):
     engine, sessions, feed, _, emitted, _ = world
     feed(sighting(DAY))
