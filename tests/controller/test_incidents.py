@@ -170,7 +170,7 @@ def end_silent(engine, sessions, now):
 
 
 def test_a_silent_device_ends_its_incident_which_resumes_if_heard_again_within_the_merge_gap(world):
-    engine, sessions, feed, clock, emitted, _ = world
+    engine, sessions, feed, clock, _, _ = world
     rules = IncidentRules()
     feed(sighting(DAY))
     assert not end_silent(engine, sessions, DAY + rules.end_after_silent_s - 1), "not silent long enough yet"
@@ -206,7 +206,7 @@ def test_after_an_end_activity_beyond_the_merge_gap_opens_a_new_incident(world):
 
 
 def test_an_ended_incident_that_officers_closed_never_resumes(world):
-    engine, sessions, feed, clock, emitted, _ = world
+    engine, sessions, feed, _, emitted, _ = world
     rules = IncidentRules()
     feed(sighting(DAY))
     end_silent(engine, sessions, DAY + rules.end_after_silent_s + 1)
