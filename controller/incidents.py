@@ -112,6 +112,7 @@ class IncidentEngine:
         self._episodes: dict[str, deque[float]] = defaultdict(deque)  # per cell: starts of separate sightings
         self._cell_last_seen: dict[str, float] = {}
         self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
+        self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
 
     def load_open(self) -> None:
         """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
@@ -141,6 +142,7 @@ class IncidentEngine:
         self._last_activity.pop(incident_id, None)
         self._last_emitted.pop(incident_id, None)
         self._heard_at.pop(incident_id, None)
+        self._tx_dbm.pop(incident_id, None)
         if incident is not None:
             self._forget_place(incident)
 
@@ -163,39 +165,60 @@ class IncidentEngine:
     def _match(self, sighting: Sighting) -> IncidentRecord | None:
         """The open incident this sighting continues: same place first, else a place the location
         could not tell apart from it (one is the other's runner-up), so location jitter between
-        neighbouring rooms does not split one phone into several incidents."""
+        neighbouring rooms does not split one phone into several incidents. None (a new incident) also
+        when the sighting shows more phones of its network at once (`devices`) than there are active
+        incidents that it could continue."""
         key = (sighting.place_key, sighting.technology)
         candidates = self._by_place.get(key, [])
         recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
         if len(recent) != len(candidates):
             self._by_place[key] = recent  # quiet incidents stay open for officers but no longer merge
-        best = self._closest(sighting, (self._open[i] for i in recent))
-        if best is not None or sighting.cell_id is None:
-            return best
-        near = {cell for cell, p in sighting.runners_up if p >= RUNNER_UP_MIN_P}
-        neighbours = (
-            incident
-            for incident in self._open.values()
-            if incident.technology == sighting.technology
-            and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
-            and (
-                incident.cell_id in near
-                or any(cell == sighting.cell_id and p >= RUNNER_UP_MIN_P for cell, p in incident.runners_up)
+        matching = self._same_device(sighting, [self._open[i] for i in recent])
+        if sighting.cell_id is not None and (not matching or sighting.devices > len(matching)):
+            near = {cell for cell, p in sighting.runners_up if p >= RUNNER_UP_MIN_P}
+            neighbours = [
+                incident
+                for incident in self._open.values()
+                if incident.technology == sighting.technology
+                and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
+                and (
+                    incident.cell_id in near
+                    or any(cell == sighting.cell_id and p >= RUNNER_UP_MIN_P for cell, p in incident.runners_up)
+                )
+                and incident not in matching
+            ]
+            matching += self._same_device(sighting, neighbours)
+        if sighting.devices > 1 and sum(i.ended_at is None for i in matching) < sighting.devices:
+            log.info(
+                "event=incident_split place=%s tech=%s devices=%d open=%d",
+                sighting.place_key,
+                sighting.technology,
+                sighting.devices,
+                len(matching),
             )
-        )
-        return self._closest(sighting, neighbours)
+            return None
+        return self._closest(sighting, matching)
 
-    def _closest(self, sighting: Sighting, incidents) -> IncidentRecord | None:
-        best: IncidentRecord | None = None
-        best_df = float("inf")
-        for incident in incidents:
-            df = abs(incident.freq_hz - sighting.freq_hz)
-            # Same operator and technology is one device even when it hops channels (GSM hops inside its
-            # operator's block; LTE allocations move inside the carrier); without an operator, the channel.
-            same_network = bool(sighting.operators) and tuple(incident.operators) == tuple(sighting.operators)
-            if (same_network or df <= self.rules.channel_tolerance_hz) and df < best_df:
-                best, best_df = incident, df
-        return best
+    def _same_device(self, sighting: Sighting, incidents: list[IncidentRecord]) -> list[IncidentRecord]:
+        """Incidents the sighting's phone could be: same operator and technology (a GSM phone hops inside its
+        operator's block; LTE allocations move inside the carrier), or without an operator, the channel."""
+        return [
+            incident
+            for incident in incidents
+            if (bool(sighting.operators) and tuple(incident.operators) == tuple(sighting.operators))
+            or abs(incident.freq_hz - sighting.freq_hz) <= self.rules.channel_tolerance_hz
+        ]
+
+    def _closest(self, sighting: Sighting, incidents: list[IncidentRecord]) -> IncidentRecord | None:
+        """Of several phones of one network in one place, the one whose transmit power was nearest (power
+        control holds a phone's level for seconds, two phones rarely share it), then the nearest channel."""
+
+        def distance(incident: IncidentRecord) -> tuple[float, float]:
+            last_tx = self._tx_dbm.get(incident.id)
+            tx = 0.0 if last_tx is None or sighting.tx_power_dbm is None else abs(last_tx - sighting.tx_power_dbm)
+            return tx, abs(incident.freq_hz - sighting.freq_hz)
+
+        return min(incidents, key=distance, default=None)
 
     def _process_one(self, db: Session, sighting: Sighting) -> list[LifecycleEvent]:
         now = self.clock()
@@ -204,6 +227,8 @@ class IncidentEngine:
         if incident is None:
             incident = self._open_incident(db, sighting, now)
             self._heard_at[incident.id] = now
+            if sighting.tx_power_dbm is not None:
+                self._tx_dbm[incident.id] = sighting.tx_power_dbm
             events.append(LifecycleEvent("incident", "new", incident.id, None, incident_state(incident)))
             self._last_emitted[incident.id] = now
             if not incident.suppressed:
@@ -212,6 +237,8 @@ class IncidentEngine:
         db.add(incident)
         before = incident_state(incident)
         self._heard_at[incident.id] = now
+        if sighting.tx_power_dbm is not None:
+            self._tx_dbm[incident.id] = sighting.tx_power_dbm
         moved = self._update_incident(db, incident, sighting, now)
         if moved or now - self._last_emitted.get(incident.id, 0.0) >= UPDATE_INTERVAL_S:
             events.append(LifecycleEvent("incident", "update", incident.id, before, incident_state(incident)))
