@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -31,6 +32,8 @@ ACTIVITY_GAP_S = 60.0
 UPDATE_INTERVAL_S = 5.0
 # A runner-up room at least this likely is "could be the same place" for merging sightings.
 RUNNER_UP_MIN_P = 0.05
+# Sightings that show several phones at once (Sighting.devices) this close in time are of different phones.
+SAME_MOMENT_S = 1.0
 
 
 class TransitionError(ValueError):
@@ -113,6 +116,7 @@ class IncidentEngine:
         self._cell_last_seen: dict[str, float] = {}
         self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
         self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
+        self._claimed: dict[str, float] = {}  # incident id -> start of the several-phones sighting that continued it
 
     def load_open(self) -> None:
         """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
@@ -143,6 +147,7 @@ class IncidentEngine:
         self._last_emitted.pop(incident_id, None)
         self._heard_at.pop(incident_id, None)
         self._tx_dbm.pop(incident_id, None)
+        self._claimed.pop(incident_id, None)
         if incident is not None:
             self._forget_place(incident)
 
@@ -165,9 +170,9 @@ class IncidentEngine:
     def _match(self, sighting: Sighting) -> IncidentRecord | None:
         """The open incident this sighting continues: same place first, else a place the location
         could not tell apart from it (one is the other's runner-up), so location jitter between
-        neighbouring rooms does not split one phone into several incidents. None (a new incident) also
-        when the sighting shows more phones of its network at once (`devices`) than there are active
-        incidents that it could continue."""
+        neighbouring rooms does not split one phone into several incidents. For a sighting that shows
+        several phones of its network at once (`devices`), incidents another phone seen at that moment
+        already continued are left out; with none left, it opens a new incident (the split)."""
         key = (sighting.place_key, sighting.technology)
         candidates = self._by_place.get(key, [])
         recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
@@ -188,15 +193,21 @@ class IncidentEngine:
                 and incident not in matching
             ]
             matching += self._same_device(sighting, neighbours)
-        if sighting.devices > 1 and sum(i.ended_at is None for i in matching) < sighting.devices:
-            log.info(
-                "event=incident_split place=%s tech=%s devices=%d open=%d",
-                sighting.place_key,
-                sighting.technology,
-                sighting.devices,
-                len(matching),
-            )
-            return None
+        if sighting.devices > 1:
+            # Another phone seen at the same moment already continued these: this one is a different phone.
+            for incident_id, start_s in list(self._claimed.items()):
+                if start_s < sighting.start_s - SAME_MOMENT_S:
+                    del self._claimed[incident_id]
+            free = [i for i in matching if abs(self._claimed.get(i.id, -math.inf) - sighting.start_s) > SAME_MOMENT_S]
+            if not free and matching:
+                log.info(
+                    "event=incident_split place=%s tech=%s devices=%d open=%d",
+                    sighting.place_key,
+                    sighting.technology,
+                    sighting.devices,
+                    len(matching),
+                )
+            matching = free
         return self._closest(sighting, matching)
 
     def _same_device(self, sighting: Sighting, incidents: list[IncidentRecord]) -> list[IncidentRecord]:
@@ -226,6 +237,8 @@ class IncidentEngine:
         incident = self._match(sighting)
         if incident is None:
             incident = self._open_incident(db, sighting, now)
+            if sighting.devices > 1:
+                self._claimed[incident.id] = sighting.start_s
             self._heard_at[incident.id] = now
             if sighting.tx_power_dbm is not None:
                 self._tx_dbm[incident.id] = sighting.tx_power_dbm
@@ -237,6 +250,8 @@ class IncidentEngine:
         db.add(incident)
         before = incident_state(incident)
         self._heard_at[incident.id] = now
+        if sighting.devices > 1:
+            self._claimed[incident.id] = sighting.start_s
         if sighting.tx_power_dbm is not None:
             self._tx_dbm[incident.id] = sighting.tx_power_dbm
         moved = self._update_incident(db, incident, sighting, now)
