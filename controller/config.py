@@ -203,7 +203,14 @@ class AuthorisedDevice(Section):
 
 
 class IncidentRules(Section):
-    merge_gap_s: float = Field(default=1800, gt=0, description="Activity within this gap joins the same incident")
+    merge_gap_s: float = Field(
+        default=1800,
+        gt=0,
+        description="Activity within this gap joins the same incident (resuming it if it had ended and is not closed)",
+    )
+    end_after_silent_s: float = Field(
+        default=600, gt=0, description="An incident whose device has been silent this long ends (lifecycle 'end')"
+    )
     channel_tolerance_hz: float = Field(default=300e3, ge=0, description="Channel centres this close are one channel")
     min_confidence: float = Field(default=0.0, ge=0, le=1, description="Locations below this open no incident")
 

@@ -211,6 +211,7 @@ class Ingest:
             if due_health:
                 self._last_health = now
                 events = check_sensors(self.controller, db, now)
+                events += self.controller.incidents.end_silent(db, now)
             if due_prune:
                 self._last_prune = now
                 prune_raw(self.controller, db, now)
