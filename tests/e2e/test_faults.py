@@ -11,14 +11,13 @@ acknowledgements from the controller back to the nodes, which the wire contract 
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sqlite3
 import time
 
 import pytest
 
-from cellward.demo import launch, prepare
+from cellward.demo import broker_command, launch, prepare
 
 pytestmark = pytest.mark.slow
 RUN_BEFORE_FAULT_S = 25.0  # the fleet warms up ~6 s, the scenario starts 15 s after launch
@@ -56,11 +55,11 @@ def test_broker_restarted_and_controller_killed_under_load_lose_no_report(tmp_pa
         launch(demo)
         prov = demo.provisioned
         time.sleep(RUN_BEFORE_FAULT_S)
-        broker = _part(demo, "mosquitto")
+        broker = _part(demo, "broker")
         broker.process.terminate()
         broker.process.wait()
         time.sleep(BROKER_DOWN_S)
-        _restart(demo, "mosquitto", [shutil.which("mosquitto"), "-c", str(prov.mosquitto_conf)])
+        _restart(demo, "broker", [*broker_command(), "-c", str(prov.mosquitto_conf)])
         time.sleep(RUN_BEFORE_FAULT_S / 2)
         controller = _part(demo, "controller")
         argv, env = controller.process.args, {"CELLWARD_MQTT_PASSWORD": prov.passwords["controller"]}
