@@ -94,6 +94,9 @@ class SceneSource(SimulatedTuner):
         from sim.signals.scene import Scene
 
         fs = self.config.sample_rate_hz
+        lost = self._pacer.overrun()  # the consumer fell behind: a dongle would have lost these
+        self.counters.samples_dropped += lost
+        self._t_s += lost / fs
         duration_s = num_samples / fs
         scene = Scene(
             fs, self._freq_hz, duration_s, self.receiver, seed=int(self._rng.integers(1 << 31)), start_s=self._t_s
