@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -67,6 +68,23 @@ def mosquitto_password_line(user: str, password: str, salt: bytes | None = None)
     salt = salt if salt is not None else os.urandom(12)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS)
     return f"{user}:$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_mosquitto_password(hashed: str, password: str) -> bool:
+    """Whether `password` matches a password-file hash: `$7$` (PBKDF2-HMAC-SHA512) or the older `$6$` (SHA-512)."""
+    parts = hashed.split("$")
+    try:
+        if len(parts) == 5 and parts[1] == "7":
+            salt, digest = base64.b64decode(parts[3]), base64.b64decode(parts[4])
+            computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, int(parts[2]))
+        elif len(parts) == 4 and parts[1] == "6":
+            salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+            computed = hashlib.sha512(password.encode() + salt).digest()
+        else:
+            return False
+    except ValueError:  # bad base64 or iteration count: a damaged line matches no password
+        return False
+    return hmac.compare_digest(computed, digest)
 
 
 def node_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:

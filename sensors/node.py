@@ -437,6 +437,7 @@ class SensorNode:
             "mqtt_connected": self.publisher.connected.is_set(),
             "spool_depth": self.spool.depth,
             "spool_dropped_total": self.spool.dropped_total,
+            "samples_dropped_total": self.source.counters.samples_dropped,
             "ppm": self.ppm,
         }
 
