@@ -17,6 +17,7 @@ from controller.config import AuthConfig, ControllerConfig, DatabaseConfig
 from controller.requests.config import ExportFolderRoute, RequestsConfig
 from controller.runtime import Controller
 from controller.sighting import Sighting
+from tests.support.lockup import lockup_hours_away_from_now
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -54,6 +55,7 @@ def controller(tmp_path) -> Iterator[Controller]:
         database=DatabaseConfig(url=f"sqlite:///{tmp_path / 'controller.db'}"),
         auth=AuthConfig(max_failed_logins=MAX_FAILED_LOGINS, lockout_s=600),
         requests=requests_config(tmp_path),
+        lockup_hours=lockup_hours_away_from_now(),
     )
     controller = Controller(config, SITE)
     controller.start(with_ingest=False)

@@ -20,6 +20,7 @@ from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.app import create_app
 from tests.controller.conftest import SITE_ID, ControllerWorld, Publisher, write_config
 from tests.controller.sensor_messages import SensorNode, activity_report
+from tests.support.lockup import lockup_hours_away_from_now
 from tests.web.browser import chromium, log_in, serving, shoot
 from tests.web.conftest import PASSWORD, USERS, VALID_IMEI
 
@@ -44,7 +45,13 @@ def world(tmp_path, mosquitto, monkeypatch):
         "evidence_dir": str(tmp_path / "evidence"),
         "operators": {"Vodafone": {"adapter": "export_folder", "path": str(tmp_path / "to-vodafone")}},
     }
-    config_path = write_config(tmp_path, f"sqlite:///{tmp_path / 'controller.db'}", mosquitto.port, requests=requests)
+    config_path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'controller.db'}",
+        mosquitto.port,
+        requests=requests,
+        lockup_hours=lockup_hours_away_from_now(),
+    )
     state = ControllerWorld(tmp_path, config_path, site, nodes)
     controller = state.start()
     for username, roles in USERS.items():
