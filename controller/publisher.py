@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
-from cellward.messages import Availability, Command, command_topic
+from cellward.messages import Availability, Command, Envelope, command_topic
 from cellward.signing import NodeKey, sign_message
 from controller.db.reports import PublishSeq
 from controller.events import LifecycleEvent
@@ -36,13 +36,14 @@ class Publisher:
         self.lock = threading.Lock()
         self.will_seq: int | None = None
 
-    def next_seq(self, name: str) -> int:
+    def next_seq(self, name: str, count: int = 1) -> int:
+        """Reserve `count` seqs of `name` (persisted); returns the last of them."""
         with self.lock, self.controller.sessions() as db:
             row = db.scalar(select(PublishSeq).where(PublishSeq.message_name == name))
             if row is None:
                 row = PublishSeq(message_name=name, seq=0)
                 db.add(row)
-            row.seq += 1
+            row.seq += count
             db.commit()
             return row.seq
 
@@ -77,6 +78,10 @@ class Publisher:
             return None
         payload = self.availability_payload("stopped", self.will_seq)
         return self.client.publish(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
+
+    def publish_signed(self, topic: str, message: Envelope, retain: bool = False) -> None:
+        """Sign `message` and publish it at QoS 1: acks to sensors, commands to blocker nodes."""
+        self.client.publish(topic, self._finish(message.to_wire()), qos=1, retain=retain)
 
     def lifecycle(self, event: LifecycleEvent) -> None:
         """EventBus sink: incidents and alerts as new/update/end messages with before/after and a stable id."""

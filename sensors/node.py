@@ -109,6 +109,7 @@ class SensorNode:
             self.spool,
             lambda topic, payload: self.commands.put((topic, payload)),
             clock,
+            controller_keyring=keyring,
         )
         self.spectrum_stream = SpectrumStream(config.site, config.sensor_id, self.publisher.publish_live)
         self.metrics = NodeMetrics(config.site, config.sensor_id)
@@ -411,6 +412,11 @@ class SensorNode:
             self._metrics_cpu_at = time.monotonic()
         m.spool_depth.set(self.spool.depth)
         m.spool_dropped.set(self.spool.dropped_total)
+        if self.publisher.acks is not None:
+            m.spool_held.set(self.spool.held)
+            m.spool_dropped_unconfirmed.set(self.spool.dropped_unconfirmed_total)
+            m.count("resent", self.publisher.acks.resent)
+            m.count("acks_rejected", self.publisher.acks.rejected)
         m.rss_mb.set(rss_mb())
         temperature = temperature_c()
         m.temperature_c.set(temperature if temperature is not None else math.nan)
@@ -431,6 +437,7 @@ class SensorNode:
             "mqtt_connected": self.publisher.connected.is_set(),
             "spool_depth": self.spool.depth,
             "spool_dropped_total": self.spool.dropped_total,
+            "samples_dropped_total": self.source.counters.samples_dropped,
             "ppm": self.ppm,
         }
 

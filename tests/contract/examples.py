@@ -12,18 +12,27 @@ from cellward.messages import (
     ActivityReport,
     Availability,
     BandCoverage,
+    BandState,
+    BlockerAck,
+    BlockerCommand,
+    BlockerFault,
+    BlockerHeartbeat,
+    BlockerState,
     BurstRecord,
     CalibrationState,
     ClockState,
     Command,
     CommandState,
+    ControllerAck,
     DetectionBatch,
     Envelope,
+    FailsafeSetting,
     SensorStats,
     SensorStatus,
     SnippetChunk,
     SourceInfo,
     SpectrumFrame,
+    StreamAck,
     encode_levels,
 )
 from cellward.messages.snippet import CHUNK_BYTES
@@ -133,6 +142,111 @@ COMMAND_PARAMS_EXAMPLES = {
 }
 
 
+BLOCKER_HEAD = {"site": "hmp-test", "sender": "blk-1", "ts": T0, "seq": 3}
+BLOCKER_COMMAND_EXAMPLES = {
+    "set_blocking": {"zone": "cells-A", "bands": ["B8", "B3"], "on": True},
+    "set_power": {"band": "B8", "power_dbm": 17.5},
+    "set_failsafe": {"state": "off", "timeout_s": 10.0},
+    "all_off": {"reason": "emergency all-off by officer-1"},
+    "keepalive": {},
+}
+
+
+def blocker_command(name: str, params: dict) -> BlockerCommand:
+    return BlockerCommand(
+        site="hmp-test",
+        sender="controller",
+        ts=T0,
+        seq=11,
+        command=name,
+        id="b-1",
+        target="blk-1",
+        expires=T0 + timedelta(seconds=10),
+        params=params,
+    )
+
+
+def blocker_state(mode: str = "normal", detail: str | None = None, on: bool = True) -> BlockerState:
+    return BlockerState(
+        **BLOCKER_HEAD,
+        mode=mode,
+        detail=detail,
+        bands=[
+            BandState(band="B8", on=on, power_dbm=20.0, max_power_dbm=20.0, zones=["cells-A"] if on else []),
+            BandState(band="B3", on=False, power_dbm=-30.0, max_power_dbm=20.0, zones=[]),
+        ],
+        zones=["cells-A"],
+        failsafe=FailsafeSetting(state="off", timeout_s=10.0),
+        actuator="sim BLK-A",
+        started_at=T0 - timedelta(seconds=30),
+        software_version="0.1.0",
+    )
+
+
+def blocker_heartbeat(heard: bool = True) -> BlockerHeartbeat:
+    return BlockerHeartbeat(
+        **BLOCKER_HEAD,
+        interval_s=2.0,
+        uptime_s=30.0,
+        mode="normal" if heard else "failsafe",
+        bands_on=["B8"] if heard else [],
+        state_seq=2,
+        controller_heard=T0 - timedelta(seconds=1) if heard else None,
+        commands_applied=4,
+        refusals={"replayed": 1, "bad_signature": 2} if heard else {},
+        mqtt_reconnects=0,
+        spool_depth=0,
+        clock=CLOCK,
+    )
+
+
+def blocker_examples() -> list[Envelope]:
+    """Every blocker message kind, built as the blocker node builds them."""
+    messages: list[Envelope] = [blocker_command(n, p) for n, p in BLOCKER_COMMAND_EXAMPLES.items()]
+    messages += [blocker_state(), blocker_state("failsafe", "controller silent for 10.0 s", on=False)]
+    messages += [blocker_heartbeat(), blocker_heartbeat(heard=False)]
+    messages += [
+        BlockerFault(
+            **BLOCKER_HEAD, event="raised", kind="broker_lost", detail="lost", action="bands_off", bands=["B8"]
+        ),
+        BlockerFault(**BLOCKER_HEAD, event="cleared", kind="actuator", detail="ok", action="none", bands=[]),
+    ]
+    messages += [
+        BlockerAck(
+            **BLOCKER_HEAD, command="set_blocking", id="b-1", result="accepted", reason=None, detail="ok", bands_on=[]
+        ),
+        BlockerAck(
+            **BLOCKER_HEAD,
+            command="set_blocking",
+            id="b-1",
+            result="applied",
+            reason=None,
+            detail="on",
+            bands_on=["B8"],
+        ),
+        BlockerAck(
+            **BLOCKER_HEAD,
+            command="bogus",
+            id=None,
+            result="refused",
+            reason="malformed",
+            detail="not JSON",
+            bands_on=[],
+        ),
+        BlockerAck(
+            **BLOCKER_HEAD,
+            command="set_power",
+            id="b-2",
+            result="failed",
+            reason="actuator",
+            detail="relay did not switch",
+            bands_on=[],
+        ),
+    ]
+    messages.append(Availability(**BLOCKER_HEAD, state="online"))
+    return messages
+
+
 def spectrum_frame(bins: int = 225, band: str | None = "B8") -> SpectrumFrame:
     levels = np.arange(bins) % 200
     return SpectrumFrame(
@@ -188,4 +302,16 @@ def all_examples() -> list[Envelope]:
         CommandState(**HEAD, command="pause", id="c-1", result="done", detail="paused", data={}),
         CommandState(**HEAD, command="bogus", id=None, result="rejected", detail="unknown command", data={}),
     ]
-    return messages
+    controller = HEAD | {"sender": "controller"}
+    messages += [
+        ControllerAck(
+            **controller,
+            target="s-1",
+            streams=[
+                StreamAck(name="cellward.detections/1", through_seq=3, highest_seq=7, missing=[4, 5, 6]),
+                StreamAck(name="cellward.status/1", through_seq=0, highest_seq=0, missing=[]),
+            ],
+        ),
+        ControllerAck(**controller, target="s-1", streams=[]),
+    ]
+    return messages + blocker_examples()
