@@ -101,7 +101,8 @@ def _leaf_schema(topic: SensorTopic | None, site_id: str) -> str | None:
     if topic.kind == "blocker":
         leaf = "ack" if topic.command is not None and topic.leaf == "state" else topic.leaf
         return None if topic.command is not None and leaf != "ack" else BLOCKER_LEAF_SCHEMAS.get(leaf)
-    return None if topic.command is not None else LEAF_SCHEMAS.get(topic.leaf)
+    # a sensor's cmd/<command>/state answers the controller's commands; its other topics have no command level
+    return LEAF_SCHEMAS.get(topic.leaf) if topic.command is None or topic.leaf == "state" else None
 
 
 class Locating(Protocol):
