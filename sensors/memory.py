@@ -1,0 +1,69 @@
+"""Keeping a sensor's resident memory small: hand back the library pages only start-up needed.
+
+Linux maps a shared library's pages around every page fault (fault-around, large page-cache folios),
+so LLVM's 180 MB library (llvmlite, under numba) is about 90 MB resident after `import numba`, though
+numba's cached kernels use little of it once running. MADV_RANDOM turns that read-around off for a
+library's mappings and MADV_PAGEOUT hands back what start-up touched; a page used again comes back alone
+from the page cache. malloc's mmap threshold is pinned so that the detector's large arrays go back to
+the kernel when freed, instead of raising the threshold and fragmenting the heap.
+Linux only: elsewhere, or on a kernel without MADV_PAGEOUT (before 5.4), each call does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+from functools import cache
+
+MADV_RANDOM = 1
+MADV_PAGEOUT = 21
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+@cache
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return libc
+
+
+def pin_malloc_thresholds() -> None:
+    """Large arrays always mmapped (and unmapped when freed); two malloc arenas for the node's few threads."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):  # glibc; musl has no mallopt
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        libc.mallopt(M_ARENA_MAX, 2)
+
+
+def release_library_pages(name_part: str = ".so") -> int:
+    """Stop read-around on the mappings of libraries whose path holds `name_part` and page out their
+    read-only pages (a private read-only mapping is the file's content: nothing is lost). Returns the
+    number of mappings advised."""
+    libc = _libc()
+    if libc is None:
+        return 0
+    advised = 0
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            lines = maps.readlines()
+    except OSError:
+        return 0
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or name_part not in fields[5]:
+            continue
+        low, high = (int(value, 16) for value in fields[0].split("-"))
+        libc.madvise(low, high - low, MADV_RANDOM)
+        if "w" not in fields[1]:
+            libc.madvise(low, high - low, MADV_PAGEOUT)
+        advised += 1
+    return advised
