@@ -89,7 +89,7 @@ def _outage_run(tmp_path: Path, outage_s: float) -> None:
             spooled = running.node.spool.depth
             assert spooled > 0, "reports made while the broker is down must wait in the spool"
             broker.start()
-            listener.wait_for(lambda lst: running.node.spool.depth == 0, 30 + outage_s, "the spool to drain")
+            listener.wait_for(lambda lst: running.node.spool.queued == 0, 30 + outage_s, "the spool to drain")
         made = running.node.counts.reports  # after the stop, which flushes the last window
         listener.wait_for(lambda lst: any(m["state"] == "stopped" for m in lst.of("availability")), 10, "stop")
     finally:
