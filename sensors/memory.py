@@ -4,8 +4,8 @@ Linux maps a shared library's pages around every page fault (fault-around, large
 so LLVM's 180 MB library (llvmlite, under numba) is about 90 MB resident after `import numba`, though
 numba's cached kernels use little of it once running. MADV_RANDOM turns that read-around off for a
 library's mappings and MADV_PAGEOUT hands back what start-up touched; a page used again comes back alone
-from the page cache. malloc's mmap threshold is pinned so that the detector's large arrays go back to
-the kernel when freed, instead of raising the threshold and fragmenting the heap.
+from the page cache. (Pinning malloc's mmap threshold would return the detector's freed arrays to the
+kernel too, but measured 25 % more detector CPU from faulting fresh pages every dwell: not done.)
 Linux only: elsewhere, or on a kernel without MADV_PAGEOUT (before 5.4), each call does nothing.
 """
 
@@ -18,9 +18,6 @@ from functools import cache
 
 MADV_RANDOM = 1
 MADV_PAGEOUT = 21
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
-MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
 @cache
@@ -32,16 +29,7 @@ def _libc() -> ctypes.CDLL | None:
     except OSError:
         return None
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return libc
-
-
-def pin_malloc_thresholds() -> None:
-    """Large arrays always mmapped (and unmapped when freed); two malloc arenas for the node's few threads."""
-    libc = _libc()
-    if libc is not None and hasattr(libc, "mallopt"):  # glibc; musl has no mallopt
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-        libc.mallopt(M_ARENA_MAX, 2)
 
 
 def release_library_pages(name_part: str = ".so") -> int:
@@ -67,3 +55,17 @@ def release_library_pages(name_part: str = ".so") -> int:
             libc.madvise(low, high - low, MADV_PAGEOUT)
         advised += 1
     return advised
+
+
+def warm_up_kernels(sample_rate_hz: float = 2.4e6) -> None:
+    """Run the converter and the detector once on silence, so that loading numba's cached kernels (LLVM's
+    busiest moment, tens of MB for a second) happens before the rest of the node's memory is in place."""
+    import numpy as np
+
+    from cellward.recording import to_complex64
+    from dsp.detector import Detector
+
+    silence = to_complex64(np.full(2 * round(0.09 * sample_rate_hz), 128, np.uint8), "cu8")
+    detector = Detector(sample_rate_hz, 900e6)
+    detector.process(silence)
+    detector.flush()
