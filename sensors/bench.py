@@ -1,12 +1,12 @@
-"""`cellward bench sensor`: CPU share of one core and peak memory of one sensor scanning at 2.4 MS/s.
+"""`cellward bench sensor`: CPU share of one core and memory of one sensor scanning at 2.4 MS/s.
 
 The sensor runs as its own process (`cellward sensor run`) on a SigMF replay paced to real time, so
-the figures are the whole node's: reading and converting 8-bit samples (what pyrtlsdr does with a
-dongle), gain and clipping checks, the detector on every dwell, activity reports, signing and the
+the figures are the whole node's: reading and converting 8-bit samples (as the RTL-SDR source does with
+a dongle), gain and clipping checks, the detector on every dwell, activity reports, signing and the
 SQLite spool (the broker is unreachable, so every message is spooled). CPU is measured from
 /proc/<pid>/stat over a window that starts after a warm-up (imports, numba compilation); peak RSS is
-the kernel's high-water mark (VmHWM). Two recordings: receiver noise only (most of a sensor's life)
-and a GSM call in the band.
+the kernel's high-water mark (VmHWM), start-up included; RSS at end is VmRSS when the window closes.
+Two recordings: receiver noise only (most of a sensor's life) and a GSM call in the band.
 """
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def _proc_hwm_mb(pid: int) -> float:
+def _proc_status_mb(pid: int, field: str) -> float:
+    """VmHWM (peak resident) or VmRSS (resident now) of a process, MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float]:
+def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float, float]:
     config = {
         "site": "bench",
         "sensor_id": "bench-1",
@@ -79,14 +80,14 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
         cpu0, wall0 = _proc_cpu_s(process.pid), time.monotonic()
         time.sleep(seconds)
         cpu1, wall1 = _proc_cpu_s(process.pid), time.monotonic()
-        hwm = _proc_hwm_mb(process.pid)
+        hwm, rss = _proc_status_mb(process.pid, "VmHWM"), _proc_status_mb(process.pid, "VmRSS")
     finally:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-    return 100 * (cpu1 - cpu0) / (wall1 - wall0), hwm
+    return 100 * (cpu1 - cpu0) / (wall1 - wall0), hwm, rss
 
 
 def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
@@ -105,8 +106,8 @@ def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
             f"one sensor, SigMF replay at {FS / 1e6:.1f} MS/s in real time, {seconds:.0f} s after {warmup_s:.0f} s "
             "warm-up; targets: <= 10 % of one core, <= 200 MB"
         )
-        print(f"{'case':<24}{'CPU % of one core':>20}{'peak RSS MB':>14}")
+        print(f"{'case':<24}{'CPU % of one core':>20}{'peak RSS MB':>14}{'RSS at end MB':>16}")
         for label, recording in cases:
-            cpu, hwm = _measure(directory, recording, seconds, warmup_s)
-            print(f"{label:<24}{cpu:>20.1f}{hwm:>14.0f}")
+            cpu, hwm, rss = _measure(directory, recording, seconds, warmup_s)
+            print(f"{label:<24}{cpu:>20.1f}{hwm:>14.0f}{rss:>16.0f}")
     return 0

@@ -12,9 +12,19 @@ from cellward.signing import KeyFileError, NodeKey
 
 
 def run_sensor(config_path: Path, log_level: str = "info") -> int:
+    # memory: LLVM (under numba) first, handed back before the rest of the imports pile on (sensors/memory.py)
+    import llvmlite.binding  # noqa: F401 - loads LLVM's library so that its start-up pages can go back
+
+    from sensors.memory import release_library_pages, warm_up_kernels
+
+    release_library_pages("libllvmlite")
+    warm_up_kernels()
+    release_library_pages()
     from sensors.config import load_sensor_config
     from sensors.node import SensorNode
     from sensors.sources import SourceError
+
+    release_library_pages()
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr

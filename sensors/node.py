@@ -54,6 +54,7 @@ from sensors.freq_calibration import (
     measure_ppm_lte_pss,
 )
 from sensors.gain import GainController, clipped_fraction, peak_dbfs
+from sensors.memory import release_library_pages
 from sensors.metrics import HealthServer, NodeMetrics
 from sensors.publisher import Publisher
 from sensors.scan_plan import ScanPlan, ScanSchedule
@@ -66,6 +67,7 @@ from sensors.system_health import CpuMeter, rss_mb, temperature_c
 from sensors.watchdog import sd_notify
 
 BACKOFF_MAX_S = 30.0
+WARM_DWELLS = 2  # after these, every kernel has run once
 
 
 @dataclass
@@ -299,6 +301,8 @@ class SensorNode:
             self.spectrum_stream.publish(spectrum, detector.geometry, dwell, tuning.band, self.clock())
         kept = self.aggregator.add(dwell, bursts)
         self.counts.dwells += 1
+        if self.counts.dwells == WARM_DWELLS:
+            release_library_pages()  # numba's kernels are loaded: what LLVM and the rest touched can go back
         self.counts.bursts += kept
         if kept:
             self.schedule.note_activity(tuning, start_s)

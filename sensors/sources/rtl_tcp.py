@@ -141,7 +141,7 @@ class RtlTcpSource:
             self.counters.usb_errors += 1
             self.close()
             raise SourceFault(f"rtl_tcp stream from {self.info.description} broke ({exc})") from None
-        self.counters.samples_in += num_samples
         # a stream slower than the sample clock lost samples on the way (server queue, network stall)
         self.counters.samples_dropped += self._clock.after_read(num_samples)
+        self.counters.samples_in += num_samples
         return to_complex64(np.frombuffer(raw, np.uint8), "cu8")
