@@ -33,7 +33,7 @@ def locator(site, params):
 # sigma 4 dB the walk recovers them to about 2-3 dB (the shadowing near one sensor is one draw), so the
 # recovery is checked in a quiet building (sigma 1 dB), against injected errors of 4 dB spread.
 OFFSET_TOLERANCE_DB = 1.0
-# Measured on the small site: cell right 68 % -> 79 % (one burst), 75 % -> 91 % (20-burst reports).
+# Measured on the small site: cell right 69 % -> 80 % (one burst), 76 % -> 90 % (20-burst reports).
 SURVEY_GAIN_PCT = 8.0
 
 

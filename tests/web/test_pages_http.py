@@ -189,6 +189,22 @@ def test_map_lights_the_cell_with_technology_operator_and_a_text_state(client, c
     assert svg.count('data-cell="') == 8, "every cell of landing 1 is drawn"
 
 
+def test_an_incident_whose_phone_went_silent_shows_ended_and_no_longer_lights_its_cell_as_live(client, controller):
+    now = time.time()
+    record(controller, sighting(Phone("A-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), now))
+    with controller.sessions() as db:
+        controller.incidents.end_silent(db, now + controller.config.incidents.end_after_silent_s + 1)
+        db.commit()
+    incident = _only_incident(controller)
+    assert incident.ended_at is not None and incident.status == "new"
+    log_in(client, "vera")
+    assert "device silent since" in client.get("/incidents").text
+    assert "the device went silent" in client.get(f"/incidents/{incident.id}").text
+    svg = client.get("/map?landing=1").text
+    cell = re.search(r'<g class="room cell state-(\w+)" data-cell="A-1-06".*?</g>', svg, re.S)
+    assert cell and cell.group(1) == "incident", "an ended incident is still an open case, but not transmitting now"
+
+
 def test_unknown_landing_is_a_clear_404(client):
     log_in(client, "vera")
     response = client.get("/map?landing=7")

@@ -54,7 +54,7 @@ def cell_marks(incidents: list[IncidentRecord], now_s: float) -> dict[str, CellM
             marks[incident.cell_id] = CellMark(
                 incident_id=incident.id,
                 status=incident.status,
-                live=now_s - incident.last_seen <= LIVE_S,
+                live=incident.ended_at is None and now_s - incident.last_seen <= LIVE_S,
                 technology=incident.technology,
                 operators=tuple(incident.operators),
             )
