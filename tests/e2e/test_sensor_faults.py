@@ -115,9 +115,12 @@ class Site:
         return rows[0][0] if rows else 0
 
     def streams(self) -> dict[str, tuple[int, int]]:
-        """(highest seq, lost) per stored stream of the sensor, as the controller measured them."""
-        rows = self.query(f"select message_name, highest_seq, lost from sensor_streams where sensor_id = '{SENSOR}'")
-        return {name: (highest, lost) for name, highest, lost in rows if name in STORED_STREAMS}
+        """(highest seq, lost) per stored stream of the sensor, as the controller measured them by seq: the gaps,
+        and the seqs below the first one it holds (a stream's first messages dropped before it heard any)."""
+        rows = self.query(
+            f"select message_name, highest_seq, lost, first_seq from sensor_streams where sensor_id = '{SENSOR}'"
+        )
+        return {name: (highest, lost + first - 1) for name, highest, lost, first in rows if name in STORED_STREAMS}
 
     def sensor_state(self) -> str | None:
         rows = self.query(f"select json_extract(status, '$.state') from sensors where id = '{SENSOR}'")
