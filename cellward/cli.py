@@ -26,6 +26,8 @@ evidence_app = typer.Typer(help="Signed evidence packs of disconnection requests
 app.add_typer(evidence_app, name="evidence")
 sim_app = typer.Typer(help="The site simulator: SigMF recordings, rtl_tcp sensors and detection events.")
 app.add_typer(sim_app, name="sim")
+blocker_app = typer.Typer(help="The blocker node: switch one blocker unit on signed commands.", no_args_is_help=True)
+app.add_typer(blocker_app, name="blocker")
 
 SiteOption = Annotated[
     str | None, typer.Option(help="Site file, or 'small' / 'reference' (default: the site the scenario names)")
@@ -95,6 +97,19 @@ def bench_dsp(
     raise typer.Exit(run_bench(seconds, repeats))
 
 
+@bench_app.command("blocking")
+def bench_blocking(
+    rounds: Annotated[int, typer.Option(help="Rounds of one phone per reactive wing (40 s each)")] = 6,
+    leaks: Annotated[int, typer.Option(help="Switch-ons of the leaking unit after the rounds (20 s each)")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the phones' rooms and the world")] = 1,
+    keep: Annotated[Path | None, typer.Option(help="Keep configs, logs and the database here")] = None,
+) -> None:
+    """Reactive blocking loop (first burst -> phone silent) and leakage interlock (reading -> unit off)."""
+    from cellward.bench_blocking import run_bench
+
+    raise typer.Exit(run_bench(rounds, leaks, seed, keep))
+
+
 @bench_app.command("sensitivity")
 def bench_sensitivity(
     output: Annotated[Path, typer.Option(help="Where to save the Pd-against-SNR plot (PNG)")] = Path(
@@ -132,6 +147,17 @@ def sensor_run(
     from sensors.cli import run_sensor
 
     raise typer.Exit(run_sensor(config, log_level))
+
+
+@blocker_app.command("run")
+def blocker_run(
+    config: Annotated[Path, typer.Option(help="The blocker node's YAML config (blocker.yaml)")],
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Run one blocker node until stopped (SIGTERM/SIGINT); every band goes off when it stops."""
+    from sensors.blocker.cli import run_blocker
+
+    raise typer.Exit(run_blocker(config, log_level))
 
 
 @sensor_app.command("survey")

@@ -155,12 +155,18 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     return demo
 
 
+def broker_command() -> list[str]:
+    """Mosquitto when installed, else the embedded Python broker, which reads the same provisioned files."""
+    mosquitto = shutil.which("mosquitto")
+    return [mosquitto] if mosquitto else [sys.executable, "-m", "cellward.embedded_broker"]
+
+
 def launch(demo: Demo, confirm_s: float = STOP_GRACE_S - 2) -> None:
     """Start the broker, the controller, then the sensors; raise with the log's path when a part fails.
 
     `confirm_s`: on stop, how long the event-mode nodes wait for the controller to confirm what they sent."""
     prov = demo.provisioned
-    broker = demo.start("mosquitto", [shutil.which("mosquitto") or "mosquitto", "-c", str(prov.mosquitto_conf)])
+    broker = demo.start("broker", [*broker_command(), "-c", str(prov.mosquitto_conf)])
     wait_port(prov.broker_port, 10, broker)
     env = {"CELLWARD_MQTT_PASSWORD": prov.passwords["controller"]}
     env |= {f"CELLWARD_DEMO_{r.upper()}": p for r, p in demo.passwords.items()}
@@ -193,6 +199,10 @@ def launch(demo: Demo, confirm_s: float = STOP_GRACE_S - 2) -> None:
         demo.start(f"sensor-{sensor_id}", [*cellward, "sensor", "run", "--config", str(prov.sensor_configs[sensor_id])])
 
 
+def broker_name() -> str:
+    return "Mosquitto" if shutil.which("mosquitto") else "embedded Python broker (Mosquitto is not installed)"
+
+
 def banner(demo: Demo) -> str:
     url = f"http://127.0.0.1:{demo.api_port}/"
     lines = [
@@ -200,7 +210,7 @@ def banner(demo: Demo) -> str:
         f"  web view    {url}",
         "  log in as (user / password):",
         *(f"    {role:<11} {role} / {password}" for role, password in demo.passwords.items()),
-        f"  broker      Mosquitto on 127.0.0.1:{demo.provisioned.broker_port} (per-node accounts and ACLs)",
+        f"  broker      {broker_name()} on 127.0.0.1:{demo.provisioned.broker_port} (per-node accounts and ACLs)",
         f"  sensors     {len(demo.iq_sensors)} in IQ mode ({', '.join(demo.iq_sensors)}: simulated dongle, real "
         f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
         "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
@@ -212,11 +222,6 @@ def banner(demo: Demo) -> str:
 
 
 def run_demo(seconds: float | None, workdir: Path | None, iq_sensors: str, api_port: int | None) -> int:
-    if shutil.which("mosquitto") is None:
-        print(
-            "cellward demo needs Mosquitto (apt-get install mosquitto; `bash .ci/setup` installs it)", file=sys.stderr
-        )
-        return 2
     keep = workdir is not None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="cellward-demo-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)

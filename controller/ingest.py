@@ -87,8 +87,12 @@ class Ingest:
             log.error("event=mqtt_connect_failed site=%s reason=%s", self.controller.config.site_id, reason_code)
             return
         self.connected = True
-        topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
-        client.subscribe(topic, qos=1)
+        site = self.controller.config.site_id
+        topic = f"cellward/{site}/sensor/+/+"
+        answers = f"cellward/{site}/sensor/+/cmd/+/state"
+        # blocker nodes' streams and their answers to commands (not the commands: those are ours)
+        blocker_topics = (f"cellward/{site}/blocker/+/+", f"cellward/{site}/blocker/+/cmd/+/state")
+        client.subscribe([(t, 1) for t in (topic, answers, *blocker_topics)])
         self.publisher.online()
         self.acks.refresh_all()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
@@ -114,6 +118,7 @@ class Ingest:
         self.pipeline.load_state()
         self.publisher.arm_will()
         self.controller.bus.add_sink(self.publisher.lifecycle)
+        self.controller.blocking.units.sender = self.publisher
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
@@ -206,6 +211,7 @@ class Ingest:
             if due_health:
                 self._last_health = now
                 events = check_sensors(self.controller, db, now)
+                events += self.controller.incidents.end_silent(db, now)
             if due_prune:
                 self._last_prune = now
                 prune_raw(self.controller, db, now)

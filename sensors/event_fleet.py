@@ -61,8 +61,11 @@ def _utc(epoch_s: float) -> datetime:
 class FleetScan:
     """The tuning every node of the site is on in each slot, and which observations fall in a dwell."""
 
-    def __init__(self, plan: BandPlan) -> None:
+    def __init__(self, plan: BandPlan, report_unknown: frozenset[str] = frozenset()) -> None:
+        """`report_unknown`: nodes that also report unclassified energy in uplink bands (`report_unknown`
+        in a node's config; perimeter sensors, whose readings of blocker leakage feed the interlock)."""
         self.config = ScanConfig()
+        self.report_unknown = report_unknown
         self.schedule = ScanSchedule(ScanPlan.build(plan, self.config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ), self.config)
 
     def heard(self, world: World, start_s: float, end_s: float, sensor_ids: list[str]) -> list[SensorObservation]:
@@ -89,7 +92,7 @@ class FleetScan:
                     freq_range_hz=(tuning.low_hz, tuning.high_hz),
                     window_s=stop - begin,
                 )
-                if o.technology != "unknown"
+                if o.technology != "unknown" or o.sensor_id in self.report_unknown
             ]
             if heard:
                 self.schedule.note_activity(tuning, plan.slot_start_s(slot))
@@ -242,7 +245,7 @@ def run(
     # Warm the simulator's path-loss and shadowing caches (seconds for 76 sensors) before the first window
     # is due, with a scan of its own so the live scan's revisit memory starts empty.
     FleetScan(plan).heard(world, 0.0, min(30.0, world.scenario.duration_s), sensor_ids)
-    scan = FleetScan(plan)
+    scan = FleetScan(plan, frozenset(s.id for s in world.site.sensors if s.role == "perimeter"))
     state_dir = state_dir or provisioned / "state"
     nodes = {s: EventSensor(site_id, s, provisioned, port, state_dir) for s in sensor_ids}
     started = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""MQTT for one sensor (paho-mqtt 2): signed, numbered messages out of the on-disk spool; commands in.
+"""MQTT for one node, sensor or blocker (paho-mqtt 2): signed, numbered messages out of the on-disk spool; commands in.
 
 Outgoing messages are numbered and signed when queued in the spool (sensors/spool.py); a sender thread
 publishes them oldest first with QoS 1, at most `inflight_max` unacknowledged at a time. When the broker
@@ -23,7 +23,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cellward.messages import ACKED_SCHEMAS, Availability, Envelope, ack_topic, command_topic, sensor_topic
+from cellward.messages import ACKED_SCHEMAS, Availability, Envelope, ack_topic, command_topic
+from cellward.messages.topics import node_topic
 from cellward.signing import Keyring, NodeKey, sign_message
 from sensors.resend import AckReceiver
 from sensors.spool import Spool
@@ -62,6 +63,17 @@ class MqttConfig(BaseModel):
         return self
 
 
+def anchor_mqtt_paths(config: MqttConfig, base: Path) -> None:
+    """Make the password and TLS file paths of a node's config file relative to that file's folder."""
+    if config.password_file is not None and not config.password_file.is_absolute():
+        config.password_file = base / config.password_file
+    if config.tls is not None:
+        for name in ("ca_file", "cert_file", "key_file"):
+            value = getattr(config.tls, name)
+            if value is not None and not value.is_absolute():
+                setattr(config.tls, name, base / value)
+
+
 def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -76,16 +88,18 @@ class Publisher:
         spool: Spool,
         on_command: Callable[[str, bytes], None],
         clock: Callable[[], float],
+        kind: str = "sensor",
         controller_keyring: Keyring | None = None,
     ) -> None:
         self.config = config
         self.site = site
         self.sensor_id = sensor_id
+        self.kind = kind  # sensor or blocker: the branch of the topic tree the node lives in
         self.key = key
         self.spool = spool
         self.on_command = on_command
         self.clock = clock
-        self.log = node_logger("cellward.sensor.mqtt", site=site, sensor=sensor_id)
+        self.log = node_logger(f"cellward.{kind}.mqtt", site=site, **{kind: sensor_id})
         self.connected = threading.Event()
         self.reconnects = 0
         self._connections = 0
@@ -144,8 +158,11 @@ class Publisher:
         self._online_seq = self.spool.next_seq("cellward.availability/1")
         self._will_seq = self.spool.next_seq("cellward.availability/1")
 
+    def _topic(self, leaf: str) -> str:
+        return node_topic(self.kind, self.site, self.sensor_id, leaf)
+
     def _set_will(self, client: mqtt.Client) -> None:
-        topic = sensor_topic(self.site, self.sensor_id, "availability")
+        topic = self._topic("availability")
         client.will_set(topic, self._availability("offline", self._will_seq), qos=1, retain=True)
 
     def start(self) -> None:
@@ -162,7 +179,7 @@ class Publisher:
                 self._wake.set()
                 self._stop.wait(0.05)
             info = self._client.publish(
-                sensor_topic(self.site, self.sensor_id, "availability"),
+                self._topic("availability"),
                 self._availability("stopped", self._will_seq),
                 qos=1,
                 retain=True,
@@ -178,15 +195,27 @@ class Publisher:
 
     # -- outgoing ------------------------------------------------------------------------------------
     def send(self, message: Envelope, leaf: str, retain: bool = False) -> int:
-        """Number, sign and spool `message` for cellward/<site>/sensor/<id>/<leaf>; returns its seq."""
+        """Number, sign and spool `message` for cellward/<site>/<kind>/<id>/<leaf>; returns its seq."""
 
         def build(seq: int) -> bytes:
             numbered = message.model_copy(update={"seq": seq})
             return encode(sign_message(numbered.to_wire(), self.key))
 
-        seq = self.spool.enqueue(message.schema_name, sensor_topic(self.site, self.sensor_id, leaf), build, retain)
+        seq = self.spool.enqueue(message.schema_name, self._topic(leaf), build, retain)
         self._wake.set()
         return seq
+
+    def publish_live(self, message: Envelope, leaf: str) -> bool:
+        """Number, sign and publish `message` now at QoS 0, bypassing the spool (live views only).
+
+        Returns False, sending nothing, while the broker is away: a late live frame is worth nothing.
+        """
+        if not self.connected.is_set():
+            return False
+        numbered = message.model_copy(update={"seq": self.spool.next_seq(message.schema_name)})
+        payload = encode(sign_message(numbered.to_wire(), self.key))
+        info = self._client.publish(self._topic(leaf), payload, qos=0)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def _send_loop(self) -> None:
         # Never call into paho while holding self._lock: paho runs on_publish with its own mutex held,
@@ -229,11 +258,11 @@ class Publisher:
             return
         self._connections += 1
         self.reconnects = self._connections - 1
-        client.subscribe(command_topic(self.site, self.sensor_id, "+"), qos=1)
+        client.subscribe(command_topic(self.site, self.sensor_id, "+", kind=self.kind), qos=1)
         if self.acks is not None:
             client.subscribe(ack_topic(self.site, self.sensor_id), qos=1)
         client.publish(
-            sensor_topic(self.site, self.sensor_id, "availability"),
+            self._topic("availability"),
             self._availability("online", self._online_seq),
             qos=1,
             retain=True,

@@ -13,7 +13,6 @@ took it; the controller drops what it already has by `seq`."""
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import sqlite3
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cellward.demo import launch, prepare
+from cellward.demo import broker_command, launch, prepare
 from cellward.site import load_site, reference_site_path
 from tests.e2e.test_demo import LOCATED_PHONES, _found, _incidents
 
@@ -105,11 +104,11 @@ def test_broker_killed_for_30_s_and_controller_killed_under_load_lose_no_report(
         launch(demo, confirm_s=CONFIRM_S)
         prov = demo.provisioned
         _wait_for_load(_part(demo, "sensors-event-mode"))
-        broker = _part(demo, "mosquitto")
+        broker = _part(demo, "broker")
         broker.process.send_signal(signal.SIGKILL)
         broker.process.wait()
         time.sleep(BROKER_DOWN_S)
-        _restart(demo, "mosquitto", [shutil.which("mosquitto"), "-c", str(prov.mosquitto_conf)])
+        _restart(demo, "broker", [*broker_command(), "-c", str(prov.mosquitto_conf)])
         time.sleep(RUN_BEFORE_FAULT_S / 2)
         controller = _part(demo, "controller")
         argv, env = controller.process.args, {"CELLWARD_MQTT_PASSWORD": prov.passwords["controller"]}

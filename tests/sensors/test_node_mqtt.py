@@ -60,9 +60,12 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
     states = [m["state"] for m in listener.of("availability")]
     assert states[0] == "online" and states[-1] == "stopped", f"availability went {states}"
     assert health["state"] == "scanning" and health["mqtt_connected"] is True
+    assert health["samples_dropped_total"] >= 0
+    assert all(m["samples_dropped"] >= 0 for m in listener.of("stats")), "overruns are in every stats message"
     for name in (
         "dwells_total",
         "samples_in_total",
+        "samples_dropped_total",
         "usb_errors_total",
         "spool_depth",
         "cpu_percent",
