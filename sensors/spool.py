@@ -10,8 +10,9 @@ advanced in the same transaction as the insert, so `seq` survives restarts witho
 The spool is bounded (bytes and messages, queued and held together); when full, the OLDEST messages
 are dropped, queued or held alike. A dropped queued message never left the node: it is counted in
 `dropped_total` (persisted, in the stats message and /metrics), and the controller measures these as
-lost by `seq` (one in flight when the broker went away may still arrive). A dropped held message had reached the broker, which normally delivers it:
-it is counted apart in `dropped_unconfirmed_total` (/metrics), lost only if the broker also loses it.
+lost by `seq` (one in flight when the broker went away may still arrive). A dropped held message had
+reached the broker, which normally delivers it: it is counted apart in `dropped_unconfirmed_total`
+(/metrics), lost only if the broker also loses it.
 """
 
 from __future__ import annotations
