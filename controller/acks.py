@@ -29,6 +29,7 @@ def stream_ack(stream: SensorStream) -> StreamAck:
     through = missing[0] - 1 if missing else stream.highest_seq
     return StreamAck(
         name=stream.message_name,
+        first_seq=stream.first_seq,
         through_seq=through,
         highest_seq=stream.highest_seq,
         missing=missing[:MAX_MISSING_LISTED],
@@ -81,7 +82,7 @@ class SensorAcks:
             heard = per_sensor[sensor_id]
             # a stream never heard is acknowledged as empty, so the sensor resends what a broker lost of it
             acks = [
-                heard.get(name) or StreamAck(name=name, through_seq=0, highest_seq=0, missing=[])
+                heard.get(name) or StreamAck(name=name, first_seq=0, through_seq=0, highest_seq=0, missing=[])
                 for name in ACKED_SCHEMAS
             ]
             # a duplicate means the sensor still holds something we have: answer it too

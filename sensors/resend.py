@@ -60,7 +60,9 @@ class AckReceiver:
             # everything received is stored, gaps aside; a full `missing` list says nothing beyond its last seq
             complete = len(stream.missing) < MAX_MISSING_LISTED
             received_to = stream.highest_seq if complete else max(stream.missing)
-            released += self.spool.release(stream.name, max(stream.through_seq, received_to), stream.missing)
+            released += self.spool.release(
+                stream.name, max(stream.through_seq, received_to), stream.missing, from_seq=max(1, stream.first_seq)
+            )
             # a held message above what the controller has seen was lost by the broker only if the controller
             # has stopped advancing on this stream (while it still catches up on a backlog, it is on its way)
             stalled = self._highest.get(stream.name) == stream.highest_seq
@@ -69,6 +71,7 @@ class AckReceiver:
                 stream.name,
                 stream.missing,
                 above_seq=stream.highest_seq if stalled else None,
+                below_seq=stream.first_seq,  # never received: published before the controller first listened
                 judged_at=judged_at,
                 wait_s=self.resend_after_s,
             )

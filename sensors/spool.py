@@ -9,9 +9,10 @@ oldest first. The per-stream sequence counters live in the same database and are
 advanced in the same transaction as the insert, so `seq` survives restarts without gaps or repeats.
 The spool is bounded (bytes and messages, queued and held together); when full, the OLDEST messages
 are dropped, queued or held alike. A dropped queued message never left the node: it is counted in
-`dropped_total` (persisted, in the stats message and /metrics), and the controller measures exactly
-these as lost by `seq`. A dropped held message had reached the broker, which normally delivers it:
-it is counted apart in `dropped_unconfirmed_total` (/metrics), lost only if the broker also loses it.
+`dropped_total` (persisted, in the stats message and /metrics), and the controller measures these as
+lost by `seq` (one in flight when the broker went away may still arrive). A dropped held message had
+reached the broker, which normally delivers it: it is counted apart in `dropped_unconfirmed_total`
+(/metrics), lost only if the broker also loses it.
 """
 
 from __future__ import annotations
@@ -173,24 +174,32 @@ class Spool:
         with self._lock:
             self._db.execute("UPDATE outbox SET held = 1, sent_at = ? WHERE id = ?", (sent_at, message_id))
 
-    def release(self, stream: str, up_to_seq: int, except_seqs: Collection[int] = ()) -> int:
-        """The controller has stored every seq of `stream` up to `up_to_seq` but `except_seqs`: forget those;
-        returns how many."""
+    def release(self, stream: str, up_to_seq: int, except_seqs: Collection[int] = (), from_seq: int = 0) -> int:
+        """The controller has stored every seq of `stream` from `from_seq` up to `up_to_seq` but `except_seqs`:
+        forget those; returns how many."""
         with self._lock:
             rows = self._db.execute(
-                "DELETE FROM outbox WHERE stream = ? AND seq <= ? AND seq NOT IN (SELECT value FROM json_each(?))"
-                " RETURNING LENGTH(payload)",
-                (stream, up_to_seq, json.dumps(sorted(except_seqs))),
+                "DELETE FROM outbox WHERE stream = ? AND seq BETWEEN ? AND ?"
+                " AND seq NOT IN (SELECT value FROM json_each(?)) RETURNING LENGTH(payload)",
+                (stream, from_seq, up_to_seq, json.dumps(sorted(except_seqs))),
             ).fetchall()
             self._depth -= len(rows)
             self._bytes -= sum(r[0] for r in rows)
             return len(rows)
 
     def requeue(
-        self, stream: str, seqs: Collection[int] = (), above_seq: int | None = None, *, judged_at: float, wait_s: float
+        self,
+        stream: str,
+        seqs: Collection[int] = (),
+        above_seq: int | None = None,
+        below_seq: int = 0,
+        *,
+        judged_at: float,
+        wait_s: float,
     ) -> int:
-        """Send held messages of `stream` again: the seqs listed, and those above `above_seq`, if the broker took
-        them more than `wait_s` (doubled for each earlier resend) before `judged_at` (epoch s); returns how many."""
+        """Send held messages of `stream` again: the seqs listed, those above `above_seq` and those below
+        `below_seq`, if the broker took them more than `wait_s` (doubled for each earlier resend) before
+        `judged_at` (epoch s); returns how many."""
         old_enough = "held = 1 AND sent_at < ? - ? * (1 << MIN(resends, 6))"
         with self._lock:
             count = 0
@@ -204,6 +213,10 @@ class Spool:
                     f"UPDATE outbox SET held = 0, resends = resends + 1 WHERE stream = ? AND seq > ? AND {old_enough}",
                     (stream, above_seq, judged_at, wait_s),
                 ).rowcount
+            count += self._db.execute(
+                f"UPDATE outbox SET held = 0, resends = resends + 1 WHERE stream = ? AND seq < ? AND {old_enough}",
+                (stream, below_seq, judged_at, wait_s),
+            ).rowcount
             return count
 
     @property

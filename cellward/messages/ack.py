@@ -28,7 +28,10 @@ class StreamAck(WireModel):
     name: Literal["cellward.detections/1", "cellward.status/1", "cellward.stats/1"] = Field(
         description="the acknowledged stream (message name)"
     )
-    through_seq: int = Field(ge=0, le=MAX_SEQ, description="every seq up to this one is stored (or given up)")
+    first_seq: int = Field(
+        ge=0, le=MAX_SEQ, description="the lowest seq of the stream the controller holds; 0 when it holds none"
+    )
+    through_seq: int = Field(ge=0, le=MAX_SEQ, description="every seq from first_seq up to this one is stored")
     highest_seq: int = Field(ge=0, le=MAX_SEQ, description="the highest seq the controller has received")
     missing: list[int] = Field(
         max_length=MAX_MISSING_LISTED, description="seqs between through_seq and highest_seq not received: resend them"

@@ -308,8 +308,8 @@ def all_examples() -> list[Envelope]:
             **controller,
             target="s-1",
             streams=[
-                StreamAck(name="cellward.detections/1", through_seq=3, highest_seq=7, missing=[4, 5, 6]),
-                StreamAck(name="cellward.status/1", through_seq=0, highest_seq=0, missing=[]),
+                StreamAck(name="cellward.detections/1", first_seq=1, through_seq=3, highest_seq=7, missing=[4, 5, 6]),
+                StreamAck(name="cellward.status/1", first_seq=0, through_seq=0, highest_seq=0, missing=[]),
             ],
         ),
         ControllerAck(**controller, target="s-1", streams=[]),

@@ -69,7 +69,13 @@ def test_stored_seqs_are_acknowledged_below_the_first_gap_and_gaps_are_asked_for
         )
     finally:
         listener.close()
-    assert gap == {"name": "cellward.detections/1", "through_seq": 3, "highest_seq": 7, "missing": [4, 5]}
+    assert gap == {
+        "name": "cellward.detections/1",
+        "first_seq": 1,
+        "through_seq": 3,
+        "highest_seq": 7,
+        "missing": [4, 5],
+    }
     assert listener.last("cellward.detections/1")["missing"] == []
     controller_ring = Keyring()
     controller_ring.add("controller", NodeKey.load(controller.config.signing_key_file, "controller").public_b64)

@@ -39,7 +39,7 @@ def _incident_state(incident_id: str, status: str, now: datetime) -> IncidentSta
         id=incident_id, status=status, cell_id="A-1-03", wing="A", landing=1, zone="cells", region=[],
         method="rss", confidence=0.9, runners_up=[], band="B8", operators=["O2"], technology="gsm",
         freq_hz=902.6e6, bandwidth_hz=200e3, first_seen=now, last_seen=now, activity_count=3, suppressed=False,
-        suppression_reason=None,
+        suppression_reason=None, ended_at=now if status == "closed" else None,
     )  # fmt: skip
 
 

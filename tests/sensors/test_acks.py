@@ -21,7 +21,7 @@ NOW_S = 1000.0
 
 
 def _ack(target: str = "s-1", site: str = "hmp-test", key: NodeKey = CONTROLLER, **stream) -> bytes:
-    fields = {"name": DETECTIONS, "through_seq": 0, "highest_seq": 0, "missing": []} | stream
+    fields = {"name": DETECTIONS, "first_seq": 1, "through_seq": 0, "highest_seq": 0, "missing": []} | stream
     ack = ControllerAck(site=site, sender="controller", ts=NOW_S, seq=1, target=target, streams=[StreamAck(**fields)])
     return json.dumps(sign_message(ack.to_wire(), key)).encode()
 
@@ -91,3 +91,10 @@ def test_a_full_missing_list_releases_what_it_shows_stored_and_nothing_beyond_it
     assert receiver.receive(_ack(through_seq=2, highest_seq=5000, missing=missing))
     assert sorted(int(m.payload) for m in receiver.spool.peek()) == [3, 5], "1, 2, 4 released; 3, 5 again"
     assert receiver.spool.held == 1, "6, listed too, was sent too recently to be judged missing"
+
+
+def test_messages_below_the_first_seq_the_controller_holds_are_sent_again(receiver: AckReceiver) -> None:
+    """Published before the controller first subscribed, the broker dropped 1-2: the controller starts at 3."""
+    assert receiver.receive(_ack(first_seq=3, through_seq=6, highest_seq=6))
+    assert [m.payload for m in receiver.spool.peek()] == [b"1", b"2"], "not forgotten: sent again"
+    assert receiver.spool.held == 0
