@@ -338,3 +338,4 @@ def report(trials: list[Trial], leak: list[float], bench: Bench, fleet_from_s: f
             f"  p50 {_percentile(leak, 50):.2f} s, p95 {_percentile(leak, 95):.2f} s, max {worst:.2f} s; "
             f"target every trip <= {TARGET_LEAK_S:.0f} s: {verdict}"
         )
+        print(f"  each: {', '.join(f'{d:.2f}' for d in leak)} s")

@@ -36,9 +36,7 @@ class Interlocks:
     def site(self) -> Site:
         return self.policy.site
 
-    def perimeter_reading(
-        self, sensor_id: str, level_dbm: float, now_s: float, freq_hz: float = 900e6
-    ) -> list[Change]:
+    def perimeter_reading(self, sensor_id: str, level_dbm: float, now_s: float, freq_hz: float = 900e6) -> list[Change]:
         """A perimeter sensor's level of a unit's noise. Above the limit, every unit in service that could
         cause it is switched off and alarmed: the one the site's propagation model puts loudest at that
         sensor and any within `AMBIGUITY_DB` of it (one reading cannot tell them apart; when in doubt,
@@ -48,9 +46,7 @@ class Interlocks:
         if level_dbm <= self.leak_limit_dbm or not active:
             return []
         blockers = {b.id: b for b in self.site.blockers}
-        loss = {
-            unit: self._model().path_loss_db(blockers[unit].position, sensor.position, freq_hz) for unit in active
-        }
+        loss = {unit: self._model().path_loss_db(blockers[unit].position, sensor.position, freq_hz) for unit in active}
         nearest = min(loss.values())
         detail = f"{level_dbm:.1f} dBm at perimeter sensor {sensor_id}, limit {self.leak_limit_dbm:.1f} dBm"
         changes: list[Change] = []
