@@ -4,7 +4,10 @@ Every part runs as its own process, exactly as on a site, wired with credentials
 Mosquitto (ACLs, one account per node), the reference site in the simulator, a few sensor nodes in IQ mode
 (the sensors of one landing: a 2-core machine cannot run 76 of them in real time), the other sensors in the
 simulator's event mode (signed detection batches straight from the propagation model), and the controller
-(SQLite, API and web view). The scripted scenario (sim/scenarios/demo.yaml) is re-timed to start now.
+(SQLite, API and web view), and one blocker node (`cellward blocker run`, simulator actuator) for BLK-A over
+wing A, a reactive zone: a phone found there switches BLK-A on through the real MQTT path, and the
+simulated world, following the node's switch log, takes the phone out of service. The scripted scenario
+(sim/scenarios/demo.yaml) is re-timed to start now.
 Ctrl-C (or SIGTERM, or --seconds) stops the sensors first, then the controller, then the broker.
 """
 
@@ -36,6 +39,7 @@ SITE_ID = "hmp-demo"
 # about 0.45 core each) leave room for the controller and the event-mode process (docs/scaling.md).
 DEFAULT_IQ_SENSORS = "A1-2,A1-4"
 ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
+BLOCKER, REACTIVE_ZONE = "BLK-A", "cells-A"  # one simulated unit, switched by the reactive policy
 START_LEAD_S = 15.0  # broker, controller and the event-mode warm-up are ready before the first burst
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
@@ -106,6 +110,7 @@ class Demo:
 def _retimed_scenario(workdir: Path, start_epoch_s: float) -> Path:
     scenario = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
     scenario["start_utc"] = datetime.fromtimestamp(start_epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    scenario["live_blocking"] = {"switch_log": str(workdir / "switches.jsonl"), "units": [BLOCKER]}
     path = workdir / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     return path
@@ -144,8 +149,13 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     }
     # the reference site's staff offices and the road are authorised zones: activity there raises no incident
     controller["ingest"] = {"batch_wait_s": 0.02, "correlation_delay_s": 0.3}
+    controller["blocking"] = {"reactive_zones": [REACTIVE_ZONE], "reactive_hold_s": 60.0}
     prov.controller_config.write_text(yaml.safe_dump(controller, sort_keys=False), encoding="utf-8")
     demo.passwords = {r: secrets.token_urlsafe(9) for r in ROLES}
+    blocker = prov.blocker_configs[BLOCKER]
+    config = yaml.safe_load(blocker.read_text(encoding="utf-8"))
+    config["actuator"] = {"kind": "sim", "site": "reference", "switch_log": str(workdir / "switches.jsonl")}
+    blocker.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     for sensor_id in iq:
         path = prov.sensor_configs[sensor_id]
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -166,6 +176,8 @@ def launch(demo: Demo) -> None:
         "controller", [*cellward, "controller", "run", "--config", str(prov.controller_config)], env
     )
     _wait_port(demo.api_port, 60, controller)
+    config = str(prov.blocker_configs[BLOCKER])
+    demo.start(f"blocker-{BLOCKER}", [*cellward, "blocker", "run", "--config", config])
     demo.start(
         "sensors-event-mode",
         [
@@ -200,6 +212,8 @@ def banner(demo: Demo) -> str:
         f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
         "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
         "              OFFICE-2 (authorised: no incident) and a call on the road outside the wall (no incident)",
+        f"  blocking    {BLOCKER} (simulated unit, its own node) over wing A, reactive: a phone found there "
+        "switches it on and loses service",
         f"  files       {demo.workdir} (logs in logs/, configs and keys in site/)",
         "Ctrl-C stops everything.",
     ]
