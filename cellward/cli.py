@@ -122,6 +122,22 @@ def bench_sensitivity(
     raise typer.Exit(run_sensitivity(output))
 
 
+@bench_app.command("system")
+def bench_system(
+    copies: Annotated[int, typer.Option(help="Event-mode nodes at each of the reference site's 76 positions")] = 4,
+    seconds: Annotated[float, typer.Option(help="Seconds measured per database")] = 300.0,
+    database: Annotated[str, typer.Option(help="sqlite, postgresql (127.0.0.1:5432) or both, comma-separated")] = (
+        "sqlite,postgresql"
+    ),
+    fleets: Annotated[int, typer.Option(help="Processes the event-mode nodes are shared among")] = 2,
+    lead: Annotated[float, typer.Option(help="Seconds for start-up before the scenario begins")] = 90.0,
+) -> None:
+    """Event-mode sensor nodes through a real Mosquitto into the controller: reports/s, latency, controller RSS."""
+    from cellward.bench_system import run_bench
+
+    raise typer.Exit(run_bench(copies, seconds, database.split(","), fleets, lead))
+
+
 @sensor_app.command("run")
 def sensor_run(
     config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
@@ -185,6 +201,21 @@ def controller_run(
     from controller.serve import run_controller
 
     raise typer.Exit(run_controller(config, host, port))
+
+
+@controller_app.command("central")
+def controller_central(config: Annotated[Path, typer.Option("--config", help="central.yaml")]) -> None:
+    """The estate's central store: every site's bridged incidents and alerts into one database, until SIGTERM."""
+    from cellward.config import ConfigError
+    from controller.central.config import load_central_config
+    from controller.central.run import run_central
+
+    try:
+        loaded = load_central_config(config)
+    except ConfigError as exc:
+        typer.echo(f"cellward controller central: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run_central(loaded))
 
 
 @controller_app.command("hash-password")

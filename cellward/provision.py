@@ -4,8 +4,8 @@ One run writes everything a site needs to start securely (layout in `docs/scalin
 
     OUT/mosquitto/{mosquitto.conf, passwd, acl}      broker: no anonymous access, one account per node
     OUT/keys/<node>.pem, OUT/keyring.json            Ed25519 keys; the keyring is what the controller trusts
+    OUT/controller-keyring.json                      the controller's public key: what nodes trust (commands, acks)
     OUT/secrets/<node>.mqtt                          each node's broker password (mode 0600)
-    OUT/controller-keyring.json                      the controller's public key, which blocker nodes trust
     OUT/controller.yaml, OUT/sensors/<id>.yaml       configs that point at the files above
     OUT/blockers/<id>.yaml                           blocker node configs (GPIO relay lines to check on site)
     OUT/mosquitto/bridge.conf                        with --bridge: the site broker's bridge to a central one
@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ from pathlib import Path
 
 import yaml
 
+from cellward.messages import ack_topic
 from cellward.messages.topics import NODE_LEAVES
 from cellward.signing import Keyring, NodeKey
 from cellward.site import BlockerUnit
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 CONTROLLER_USER = "controller"
+# What the controller publishes that the estate sees (its acks to the site's sensors stay on site)
+CONTROLLER_OUT = ("availability", "incidents", "alerts")
 BRIDGE_USER = "bridge"
 # Raspberry Pi BCM lines free of the Pi's buses, in the order a blocker's bands are given relays; the
 # installer checks them against the relay board's wiring before the first run.
@@ -66,11 +70,30 @@ def mosquitto_password_line(user: str, password: str, salt: bytes | None = None)
     return f"{user}:$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def verify_mosquitto_password(hashed: str, password: str) -> bool:
+    """Whether `password` matches a password-file hash: `$7$` (PBKDF2-HMAC-SHA512) or the older `$6$` (SHA-512)."""
+    parts = hashed.split("$")
+    try:
+        if len(parts) == 5 and parts[1] == "7":
+            salt, digest = base64.b64decode(parts[3]), base64.b64decode(parts[4])
+            computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, int(parts[2]))
+        elif len(parts) == 4 and parts[1] == "6":
+            salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+            computed = hashlib.sha512(password.encode() + salt).digest()
+        else:
+            return False
+    except ValueError:  # bad base64 or iteration count: a damaged line matches no password
+        return False
+    return hmac.compare_digest(computed, digest)
+
+
 def node_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
     """A sensor or blocker account: write its own streams and acknowledgements, read its own commands."""
     lines = [f"user {node_id}"]
     lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in (*NODE_LEAVES[kind], "cmd/+/state")]
     lines.append(f"topic read cellward/{site_id}/{kind}/{node_id}/cmd/+/set")
+    if kind == "sensor":
+        lines.append(f"topic read {ack_topic(site_id, node_id)}")
     return "\n".join(lines)
 
 
@@ -110,7 +133,7 @@ def bridge_config(site_id: str, central: str, password: str) -> str:
             f"topic sensor/+/detections out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/status out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/availability out 1 cellward/{site_id}/ cellward/{site_id}/",
-            f"topic controller/# out 1 cellward/{site_id}/ cellward/{site_id}/",
+            *(f"topic controller/{leaf} out 1 cellward/{site_id}/ cellward/{site_id}/" for leaf in CONTROLLER_OUT),
             f"topic sensor/+/cmd/+/set in 1 cellward/{site_id}/ cellward/{site_id}/",
             "",
         ]
@@ -222,6 +245,7 @@ def provision(
                 "password_file": f"../secrets/{node}.mqtt",
             },
             "signing_key": f"../keys/{node}.pem",
+            "controller_keyring": "../controller-keyring.json",
             "state_dir": f"../state/{node}",
             "http": None,
         }

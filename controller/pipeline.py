@@ -3,31 +3,36 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cellward.messages import (
     Availability,
+    CommandState,
     DetectionBatch,
     Envelope,
     MessageError,
     SensorStats,
     SensorStatus,
+    SnippetChunk,
+    SpectrumFrame,
     parse_message,
     parse_sensor_topic,
 )
 from cellward.messages.topics import SensorTopic, parse_blocker_topic
 from cellward.signing import Keyring, SignatureError, UnknownSender, verify_message
+from controller.db.bulk import append_rows
 from controller.db.reports import Message, Report, SensorState, SensorStream
 from controller.events import LifecycleEvent
 from controller.sequence import SeqTracker, SeqVerdict
 from controller.sighting import Sighting
+from controller.snippet_receiver import SnippetRejected
 
 log = logging.getLogger("cellward.controller.ingest")
 
@@ -37,6 +42,9 @@ LEAF_SCHEMAS = {
     "status": "cellward.status/1",
     "stats": "cellward.stats/1",
     "availability": "cellward.availability/1",
+    "spectrum": "cellward.spectrum/1",
+    "snippet": "cellward.snippet/1",
+    "state": "cellward.command_state/1",  # cmd/<command>/state: answers to the controller's commands
 }
 # The same for blocker nodes; `ack` is cmd/<command>/state, the node's answer to a command.
 BLOCKER_LEAF_SCHEMAS = {
@@ -46,6 +54,26 @@ BLOCKER_LEAF_SCHEMAS = {
     "faults": "cellward.blocker_fault/1",
     "ack": "cellward.blocker_ack/1",
 }
+
+
+# Report rows are appended in bulk as tuples in this order (controller/db/bulk.py).
+REPORT_COLUMNS = (
+    "message_id",
+    "sensor_id",
+    "received_at",
+    "window_start",
+    "window_end",
+    "freq_hz",
+    "bandwidth_hz",
+    "band",
+    "operators",
+    "technology",
+    "burst_count",
+    "duty_cycle",
+    "mean_power_dbm",
+    "peak_power_dbm",
+    "snr_db",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +156,7 @@ class Pipeline:
             raise Rejected("bad_topic", f"not a sensor or blocker stream of site {self.site_id}: {raw.topic}")
         self.metrics.messages_received.labels(kind=topic.leaf).inc()
         try:
-            wire = json.loads(raw.payload)
+            wire = orjson.loads(raw.payload)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Rejected("bad_json", f"payload is not JSON: {exc}") from None
         if not isinstance(wire, dict):
@@ -167,6 +195,7 @@ class Pipeline:
             except Rejected as exc:
                 self.metrics.messages_rejected.labels(reason=exc.reason).inc()
                 log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
+        checked = [item for item in checked if not self._side_channel(item)]
         now = self.controller.clock()
         with self.controller.sessions() as db:
             self._db = db
@@ -190,6 +219,30 @@ class Pipeline:
         self._count(events, sightings)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return events
+
+    def _side_channel(self, item: Checked) -> bool:
+        """Live spectra go to the relay, snippet chunks and command answers to the snippet receiver; none of
+        them to the message store or the seq bookkeeping of report streams."""
+        message = item.message
+        if isinstance(message, SpectrumFrame):
+            refused = self.controller.spectra.offer(message)
+        elif isinstance(message, SnippetChunk):
+            try:
+                self.controller.snippets.add(message)
+                refused = None
+            except SnippetRejected as exc:
+                refused = exc.reason
+                log.warning("event=message_rejected reason=%s sensor=%s detail=%s", refused, message.sender, exc)
+        elif isinstance(message, CommandState):
+            self.controller.snippets.acknowledged(message)
+            refused = None
+        else:
+            return False
+        if refused is None:
+            self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc()
+        else:
+            self.metrics.messages_rejected.labels(reason=refused).inc()
+        return True
 
     def _sequence(self, db: Session, checked: list[Checked]) -> list[Checked]:
         accepted = []
@@ -280,32 +333,30 @@ class Pipeline:
             for item in accepted
         ]
         ids = list(db.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
-        reports = []
-        for message_id, item in zip(ids, accepted, strict=True):
-            if not isinstance(item.message, DetectionBatch):
-                continue
-            for report in item.message.reports:
-                reports.append(
-                    {
-                        "message_id": message_id,
-                        "sensor_id": item.message.sender,
-                        "received_at": item.raw.received_at,
-                        "window_start": report.window_start.timestamp(),
-                        "window_end": report.window_start.timestamp() + report.window_s,
-                        "freq_hz": report.freq_hz,
-                        "bandwidth_hz": report.bandwidth_hz,
-                        "band": report.band,
-                        "operators": report.operators,
-                        "technology": report.technology,
-                        "burst_count": report.burst_count,
-                        "duty_cycle": report.duty_cycle,
-                        "mean_power_dbm": report.mean_power_dbm,
-                        "peak_power_dbm": report.peak_power_dbm,
-                        "snr_db": report.snr_db,
-                    }
-                )
+        reports = [
+            (
+                message_id,
+                item.message.sender,
+                item.raw.received_at,
+                window_start := report.window_start.timestamp(),
+                window_start + report.window_s,
+                report.freq_hz,
+                report.bandwidth_hz,
+                report.band,
+                _json_text(report.operators),
+                report.technology,
+                report.burst_count,
+                report.duty_cycle,
+                report.mean_power_dbm,
+                report.peak_power_dbm,
+                report.snr_db,
+            )
+            for message_id, item in zip(ids, accepted, strict=True)
+            if isinstance(item.message, DetectionBatch)
+            for report in item.message.reports
+        ]
         if reports:
-            db.execute(insert(Report), reports)
+            append_rows(db, Report.__table__, REPORT_COLUMNS, reports)
             self.metrics.reports_stored.inc(len(reports))
 
     def _count(self, events: list[LifecycleEvent], sightings: list[Sighting]) -> None:
@@ -318,3 +369,8 @@ class Pipeline:
         for sighting in sightings:
             if sighting.received_at is not None:
                 self.metrics.report_to_incident_seconds.observe(max(0.0, now - sighting.received_at))
+
+
+def _json_text(values: list[str]) -> str:
+    """A JSON column's value as the text the driver stores (bulk appends bypass SQLAlchemy's serialiser)."""
+    return orjson.dumps(values).decode()

@@ -1,5 +1,6 @@
 """Pydantic models of the MQTT messages, mirroring the JSON Schemas in firmware-interface/schemas/."""
 
+from cellward.messages.ack import ACK_SCHEMA, ACKED_SCHEMAS, ControllerAck, StreamAck, ack_topic
 from cellward.messages.availability import Availability
 from cellward.messages.blocker import (
     BLOCKER_COMMAND_PARAMS,
@@ -25,6 +26,7 @@ from cellward.messages.commands import (
     NoParams,
     PauseParams,
     SetGainParams,
+    StreamSpectrumParams,
 )
 from cellward.messages.detections import (
     MAX_BURSTS_PER_REPORT,
@@ -36,6 +38,8 @@ from cellward.messages.detections import (
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
 from cellward.messages.schema_files import SCHEMA_FILES, validate_wire
+from cellward.messages.snippet import CHUNK_BYTES, SnippetChunk
+from cellward.messages.spectrum import MAX_SPECTRUM_BINS, SpectrumFrame, decode_levels, encode_levels
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import BandCoverage, CalibrationState, SensorState, SensorStatus, SourceInfo
 from cellward.messages.topics import (
@@ -55,12 +59,16 @@ from cellward.messages.topics import (
 from cellward.messages.wire_time import UtcMs, UtcUs, epoch_s, format_utc, parse_utc, utc_text
 
 __all__ = [
+    "ACKED_SCHEMAS",
+    "ACK_SCHEMA",
     "ALL_BLOCKERS",
     "ALL_SENSORS",
     "BLOCKER_COMMAND_PARAMS",
+    "CHUNK_BYTES",
     "COMMAND_PARAMS",
     "MAX_BURSTS_PER_REPORT",
     "MAX_REPORTS_PER_BATCH",
+    "MAX_SPECTRUM_BINS",
     "MESSAGE_MODELS",
     "REFUSAL_REASONS",
     "SCHEMA_FILES",
@@ -83,6 +91,7 @@ __all__ = [
     "Command",
     "CommandName",
     "CommandState",
+    "ControllerAck",
     "DetectionBatch",
     "Envelope",
     "FailsafeSetting",
@@ -96,15 +105,22 @@ __all__ = [
     "SensorStatus",
     "SensorTopic",
     "SetGainParams",
+    "SnippetChunk",
     "SourceInfo",
+    "SpectrumFrame",
+    "StreamAck",
+    "StreamSpectrumParams",
     "Technology",
     "UtcMs",
     "UtcUs",
+    "ack_topic",
     "blocker_command_state_topic",
     "blocker_command_topic",
     "blocker_topic",
     "command_state_topic",
     "command_topic",
+    "decode_levels",
+    "encode_levels",
     "epoch_s",
     "format_utc",
     "parse_blocker_topic",

@@ -25,6 +25,9 @@ SCHEMA_FILES = {
     "cellward.blocker_heartbeat/1": "blocker.heartbeat.v1.json",
     "cellward.blocker_fault/1": "blocker.fault.v1.json",
     "cellward.blocker_ack/1": "blocker.ack.v1.json",
+    "cellward.spectrum/1": "spectrum.v1.json",
+    "cellward.snippet/1": "snippet.v1.json",
+    "cellward.ack/1": "ack.v1.json",
 }
 
 

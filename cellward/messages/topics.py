@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SENSOR_LEAVES = ("availability", "detections", "status", "stats")
+SENSOR_LEAVES = ("availability", "detections", "status", "stats", "spectrum", "snippet")
 BLOCKER_LEAVES = ("availability", "state", "heartbeat", "faults")
 NODE_LEAVES = {"sensor": SENSOR_LEAVES, "blocker": BLOCKER_LEAVES}
 ALL_SENSORS = "cellward/+/sensor/+/#"  # what the controller subscribes to
@@ -17,7 +17,7 @@ def node_topic(kind: str, site: str, node_id: str, leaf: str) -> str:
 
 
 def sensor_topic(site: str, sensor_id: str, leaf: str) -> str:
-    """Topic of one of a sensor's own streams (availability, detections, status, stats)."""
+    """Topic of one of a sensor's own streams (availability, detections, status, stats, spectrum, snippet)."""
     return node_topic("sensor", site, sensor_id, leaf)
 
 

@@ -29,7 +29,7 @@ class CommandSender(Protocol):
 
     def next_seq(self, name: str) -> int: ...
 
-    def publish_signed(self, topic: str, wire: dict[str, Any]) -> None: ...
+    def publish_signed(self, topic: str, message: Envelope, retain: bool = False) -> None: ...
 
 
 @dataclass
@@ -103,7 +103,7 @@ class UnitLink:
             expires=datetime.fromtimestamp(now + COMMAND_LIFETIME_S, UTC),
             params=params,
         )
-        sender.publish_signed(blocker_command_topic(sender.site, unit, command), message.to_wire())
+        sender.publish_signed(blocker_command_topic(sender.site, unit, command), message)
         if command == "keepalive":
             return
         record.last_command = {"id": command_id, "command": command, "params": params, "at": now}

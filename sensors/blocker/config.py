@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cellward.config import load_yaml_model
 from cellward.messages import NodeId
@@ -43,6 +43,11 @@ class FailsafeConfig(BaseModel):
     allow_hold: bool = Field(
         default=False, description="whether a set_failsafe command may choose hold (refused otherwise)"
     )
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _bare_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML 1.1 reads a bare `off` as false
 
     @model_validator(mode="after")
     def _hold_allowed(self) -> FailsafeConfig:

@@ -27,6 +27,9 @@ class BlockerMetrics:
         self.controller_silence_s = metric(
             Gauge, "cellward_blocker_controller_silence_s", "seconds since the last valid command or keepalive"
         ).labels(**labels)
+        self.stale_keepalives = metric(
+            Counter, "cellward_blocker_stale_keepalives", "expired keepalives dropped (queued during an absence)"
+        ).labels(**labels)
         self.mqtt_connected = metric(Gauge, "cellward_blocker_mqtt_connected", "1 while connected").labels(**labels)
         self.spool_depth = metric(Gauge, "cellward_blocker_spool_depth", "messages in the spool").labels(**labels)
 

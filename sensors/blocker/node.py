@@ -99,17 +99,17 @@ class BlockerNode:
     # -- derived state -------------------------------------------------------------------------------
     @property
     def mode(self) -> str:
+        if self.fault is not None:  # even at exit: `stopped` promises every band off
+            return "fault"
         if self.stopping:
             return "stopped"
-        if self.fault is not None:
-            return "fault"
         return "failsafe" if self.lost is not None else "normal"
 
     def _detail(self) -> str | None:
-        if self.stopping:
-            return "the node stopped: every band off"
         if self.fault is not None:
             return f"actuator fault: {self.fault}"
+        if self.stopping:
+            return "the node stopped: every band off"
         return self.lost[1] if self.lost is not None else None
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -258,6 +258,9 @@ class BlockerNode:
     # -- commands ------------------------------------------------------------------------------------
     def _handle(self, topic: str, payload: bytes) -> None:
         checked = self.gate.check(topic, payload)
+        if isinstance(checked, Rejection) and (checked.command, checked.reason) == ("keepalive", "expired"):
+            self.metrics.stale_keepalives.inc()  # queued for us while we were away: not an attempt at anything
+            return
         if isinstance(checked, Rejection):
             self._refuse(checked.command, checked.id, checked.reason, checked.detail)
             return

@@ -67,3 +67,17 @@ def test_a_bad_config_is_one_readable_error_with_its_line(
 def test_a_missing_signing_key_says_how_to_make_one(tmp_path: Path) -> None:
     code, output = _run(tmp_path, GOOD.replace("signing_key: blocker.pem", "signing_key: none.pem"))
     assert code == 2 and "none.pem: cannot read the signing key" in output, output
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "sensors" / "deploy"
+
+
+def test_the_example_config_loads_and_the_systemd_unit_uses_the_watchdog() -> None:
+    from sensors.blocker.config import load_blocker_config
+
+    config = load_blocker_config(DEPLOY / "blocker.example.yaml")
+    assert config.actuator.kind == "gpio" and config.mqtt.tls is not None, "the example shows the secure set-up"
+    assert config.failsafe.state == "off" and config.controller_keyring == DEPLOY / "controller-keyring.json"
+    unit = (DEPLOY / "cellward-blocker.service").read_text()
+    for line in ("Type=notify", "WatchdogSec=", "Restart=always", "cellward blocker run --config", "/dev/gpiochip0"):
+        assert line in unit, f"the unit needs {line!r}"

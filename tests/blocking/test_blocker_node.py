@@ -4,6 +4,10 @@ command is refused with its reason, counted, and never reaches the actuator."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -11,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cellward.signing import NodeKey, sign_message
 from cellward.site import load_site, small_site_path
+from sim.blockers import BlockerSwitchboard
 from sim.scenario import Scenario
 from sim.world import World
 from tests.blocking.blocker_harness import UNIT, Controller, make_keys, running_blocker, write_config
@@ -207,3 +212,62 @@ def test_a_replayed_command_is_refused_after_a_restart_too(tmp_path: Path, mosqu
     finally:
         controller.close()
     assert json.loads((tmp_path / "switches.jsonl").read_text().splitlines()[-1])["on"] is False
+
+
+def test_the_blocker_process_stops_on_sigterm_with_every_band_off(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
+    keys = make_keys(tmp_path)
+    controller = Controller(mosquitto.host, mosquitto.port, keys)
+    config = write_config(tmp_path, mosquitto.port, http=None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cellward.cli", "blocker", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        controller.wait_online()
+        on = controller.send(controller.command("set_blocking", {"zone": "cells-A", "bands": ["B8"], "on": True}, 1))
+        assert controller.final_ack(on)["result"] == "applied"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0, process.stdout.read().decode() if process.stdout else ""
+        controller.wait_for(lambda: controller.state()["mode"] == "stopped", "the stopped state")
+        assert not any(b["on"] for b in controller.state()["bands"])
+    finally:
+        if process.poll() is None:
+            process.kill()
+        controller.close()
+    board = BlockerSwitchboard.load(load_site(small_site_path()), tmp_path / "switches.jsonl")
+    assert board.emitting(UNIT, "B8", time.time()) is None, "the simulator sees the unit off after it stopped"
+
+
+def metric(unit, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{unit.node.http.port}/metrics") as response:
+        families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
+    return sum(s.value for s in families[name].samples if s.name.endswith("_total"))
+
+
+def test_keepalives_queued_while_the_node_was_away_are_dropped_without_an_answer(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    keys = make_keys(tmp_path)
+    controller = Controller(mosquitto.host, mosquitto.port, keys)
+    config = write_config(tmp_path, mosquitto.port)
+    try:
+        with running_blocker(config):
+            controller.wait_online()
+        onlines = controller.onlines()
+        for seq in (1, 2, 3):  # the node is away; its durable session keeps these at the broker
+            controller.send(controller.command("keepalive", {}, seq, expires_in_s=0.2))
+        time.sleep(0.5)  # let them expire (no timing is asserted)
+        with running_blocker(config) as unit:
+            controller.wait_online(onlines)
+            controller.wait_for(lambda: metric(unit, "cellward_blocker_stale_keepalives") == 3, "3 stale keepalives")
+            fresh = controller.command("keepalive", {}, 4)
+            forged = sign_message(controller.command("keepalive", {}, 5), NodeKey.generate("controller"))
+            controller.send(fresh)
+            controller.send(forged)
+            answer = controller.final_ack(forged["id"])
+            assert (answer["result"], answer["reason"]) == ("refused", "bad_signature"), "other refusals are answered"
+            controller.wait_for(lambda: controller.of("heartbeat")[-1]["refusals"] == {"bad_signature": 1}, "counted")
+            assert controller.acks("b-1") == controller.acks("b-4") == [], "stale and accepted keepalives: no answer"
+    finally:
+        controller.close()

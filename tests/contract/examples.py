@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from cellward.messages import (
     ActivityReport,
@@ -19,13 +23,19 @@ from cellward.messages import (
     ClockState,
     Command,
     CommandState,
+    ControllerAck,
     DetectionBatch,
     Envelope,
     FailsafeSetting,
     SensorStats,
     SensorStatus,
+    SnippetChunk,
     SourceInfo,
+    SpectrumFrame,
+    StreamAck,
+    encode_levels,
 )
+from cellward.messages.snippet import CHUNK_BYTES
 
 T0 = datetime(2026, 11, 23, 7, 0, 0, 123000, tzinfo=UTC)
 CLOCK = ClockState(state="synced", source="chrony", offset_s=0.0002)
@@ -127,7 +137,8 @@ COMMAND_PARAMS_EXAMPLES = {
     "pause": {"duration_s": None},
     "resume": {},
     "calibrate": {"reference_hz": 942.4e6},
-    "capture_snippet": {"freq_hz": 897.4e6, "duration_s": 2.0, "reason": "incident 4"},
+    "capture_snippet": {"freq_hz": 897.4e6, "duration_s": 2.0, "reason": "incident 4", "deliver": True},
+    "stream_spectrum": {"duration_s": 60.0},
 }
 
 
@@ -236,6 +247,47 @@ def blocker_examples() -> list[Envelope]:
     return messages
 
 
+def spectrum_frame(bins: int = 225, band: str | None = "B8") -> SpectrumFrame:
+    levels = np.arange(bins) % 200
+    return SpectrumFrame(
+        **HEAD,
+        stream="c-1",
+        start=T0,
+        listen_s=0.09,
+        centre_hz=897.4e6,
+        start_hz=897.4e6 - bins // 2 * 9375.0,
+        bin_hz=9375.0,
+        bins=bins,
+        band=band,
+        gain_db=28.0,
+        calibration_db=-32.5,
+        ref_dbm=-130.0,
+        step_db=0.5,
+        mean=encode_levels(levels),
+        peak=encode_levels(levels + 10),
+    )
+
+
+def snippet_chunks(data: bytes, capture: str = "c-1") -> list[SnippetChunk]:
+    """`data` as a delivery, the way the sensor chunks a .sigmf-data file."""
+    meta = {"global": {"core:datatype": "cu8", "core:sample_rate": 2.4e6, "core:version": "1.0.0"}, "captures": []}
+    count = -(-len(data) // CHUNK_BYTES)
+    return [
+        SnippetChunk(
+            **{**HEAD, "seq": 1 + index},
+            capture=capture,
+            index=index,
+            count=count,
+            offset=index * CHUNK_BYTES,
+            total_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            meta=meta if index == 0 else None,
+            data=base64.b64encode(data[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]).decode(),
+        )
+        for index in range(count)
+    ]
+
+
 def all_examples() -> list[Envelope]:
     """One or more model-built messages of every kind, covering the nullable and optional branches."""
     messages: list[Envelope] = [Availability(**HEAD, state=state) for state in ("online", "stopped", "offline")]
@@ -244,8 +296,22 @@ def all_examples() -> list[Envelope]:
     messages += [stats(), stats(None)]
     messages += [command(name, params) for name, params in COMMAND_PARAMS_EXAMPLES.items()]
     messages.append(command("set_gain", {"band": None, "gain_db": None}))
+    messages += [spectrum_frame(), spectrum_frame(512, None), spectrum_frame(1)]
+    messages += snippet_chunks(bytes(range(256)) * 500)  # 128000 bytes: three chunks, the last short
     messages += [
         CommandState(**HEAD, command="pause", id="c-1", result="done", detail="paused", data={}),
         CommandState(**HEAD, command="bogus", id=None, result="rejected", detail="unknown command", data={}),
+    ]
+    controller = HEAD | {"sender": "controller"}
+    messages += [
+        ControllerAck(
+            **controller,
+            target="s-1",
+            streams=[
+                StreamAck(name="cellward.detections/1", through_seq=3, highest_seq=7, missing=[4, 5, 6]),
+                StreamAck(name="cellward.status/1", through_seq=0, highest_seq=0, missing=[]),
+            ],
+        ),
+        ControllerAck(**controller, target="s-1", streams=[]),
     ]
     return messages + blocker_examples()

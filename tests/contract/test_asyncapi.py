@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from cellward.messages import (
+    ack_topic,
     blocker_command_state_topic,
     blocker_command_topic,
     blocker_topic,
@@ -40,6 +41,7 @@ def test_asyncapi_addresses_match_the_topic_functions() -> None:
         command_state_topic("{site}", "{sensorId}", "{command}"),
         blocker_command_topic("{site}", "{blockerId}", "{blockerCommand}"),
         blocker_command_state_topic("{site}", "{blockerId}", "{blockerCommand}"),
+        ack_topic("{site}", "{sensorId}"),
     }
     assert addresses == expected
 
@@ -47,7 +49,13 @@ def test_asyncapi_addresses_match_the_topic_functions() -> None:
 def test_retained_topics_are_availability_status_and_blocker_state_only() -> None:
     operations = _document()["operations"]
     retained = {name for name, op in operations.items() if op.get("bindings", {}).get("mqtt", {}).get("retain")}
-    assert retained == {"publishAvailability", "publishStatus", "publishBlockerAvailability", "publishBlockerState"}
+    assert retained == {
+        "publishAvailability",
+        "publishStatus",
+        "publishBlockerAvailability",
+        "publishBlockerState",
+        "receiveAck",
+    }
 
 
 def test_blocker_command_names_in_asyncapi_match_the_model() -> None:

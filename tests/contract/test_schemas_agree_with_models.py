@@ -53,6 +53,14 @@ def _command() -> dict:
     return copy.deepcopy(schema_document("cellward.command/1")["examples"][0])
 
 
+def _spectrum() -> dict:
+    return copy.deepcopy(schema_document("cellward.spectrum/1")["examples"][0])
+
+
+def _snippet() -> dict:
+    return copy.deepcopy(schema_document("cellward.snippet/1")["examples"][0])
+
+
 def _status() -> dict:
     return copy.deepcopy(schema_document("cellward.status/1")["examples"][0])
 
@@ -132,6 +140,26 @@ INVALID = {
     "ack refused without reason": _mutated(_blocker_refused, ["reason"], None),
     "ack reason invented": _mutated(_blocker_refused, ["reason"], "moody"),
     "ack result invented": _mutated(_blocker_applied, ["result"], "done"),
+    "spectrum stream forever": _mutated(_command, ["params"], {"duration_s": 3600}),
+    "spectrum too many bins": _mutated(_spectrum, ["bins"], 513),
+    "spectrum levels not base64": _mutated(_spectrum, ["mean"], "not base64!"),
+    "spectrum levels far too long": _mutated(_spectrum, ["peak"], "A" * 688),
+    "spectrum step zero": _mutated(_spectrum, ["step_db"], 0),
+    "spectrum without band key": _mutated(_spectrum, ["band"], delete=True),
+    "snippet oversize": _mutated(_snippet, ["total_bytes"], 64 * 2**20 + 1),
+    "snippet sha256 not hex": _mutated(_snippet, ["sha256"], "z" * 64),
+    "snippet meta not sigmf": _mutated(_snippet, ["meta"], {"anything": 1}),
+    "snippet chunk data not base64": _mutated(_snippet, ["data"], "***"),
+    "snippet negative index": _mutated(_snippet, ["index"], -1),
+}
+
+# Rules a JSON Schema cannot state (lengths of decoded base64, chunk arithmetic): the model refuses them.
+MODEL_ONLY = {
+    "spectrum levels shorter than bins": _mutated(_spectrum, ["bins"], 9),
+    "snippet chunk bytes disagree with total": _mutated(_snippet, ["total_bytes"], 17),
+    "snippet count disagrees with total": _mutated(_snippet, ["count"], 2),
+    "snippet offset not index times chunk": _mutated(_snippet, ["offset"], 5),
+    "snippet metadata too large": _mutated(_snippet, ["meta", "annotations"], [{"core:comment": "x" * 17000}]),
 }
 
 
@@ -140,6 +168,14 @@ def test_schema_and_model_both_refuse_invalid_message(case: str) -> None:
     doc = INVALID[case]
     with pytest.raises(jsonschema.ValidationError):
         validate_wire(doc)
+    with pytest.raises(MessageError):
+        parse_message(doc)
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_ONLY))
+def test_model_refuses_what_the_schema_cannot_express(case: str) -> None:
+    doc = MODEL_ONLY[case]
+    validate_wire(doc)  # well-formed as far as JSON Schema can tell
     with pytest.raises(MessageError):
         parse_message(doc)
 

@@ -186,3 +186,29 @@ def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_p
     assert sensor.received(f"cellward/{SITE}/sensor/{sensor_id}/cmd/rescan/set") == [b"central command"]
     forged = [p for p in local_controller.received(f"cellward/{SITE}/sensor/{sensor_id}/detections") if p != b"report"]
     assert forged == [], "only commands flow from the central broker into the site"
+
+
+def test_sensors_may_send_spectra_and_snippets_and_obey_the_provisioned_controller_key(site_broker):
+    import yaml
+
+    from cellward.signing import Keyring, NodeKey
+
+    first, second = sorted(site_broker.sensor_configs)[:2]
+    config = yaml.safe_load(site_broker.sensor_configs[first].read_text())
+    ring = Keyring.load(site_broker.sensor_configs[first].parent / config["controller_keyring"])
+    controller_key = NodeKey.load(site_broker.out / "keys" / "controller.pem", "controller")
+    assert ring.public_keys_b64("controller") == [controller_key.public_b64], "nodes trust the controller's key"
+    controller = Client(site_broker.broker_port, "controller", site_broker.passwords["controller"])
+    controller.subscribe(f"cellward/{SITE}/#")
+    sensor = Client(site_broker.broker_port, first, site_broker.passwords[first])
+    try:
+        for leaf in ("spectrum", "snippet"):
+            sensor.publish(f"cellward/{SITE}/sensor/{first}/{leaf}", leaf.encode())
+            sensor.publish(f"cellward/{SITE}/sensor/{second}/{leaf}", b"forged")
+        time.sleep(SETTLE_S)
+    finally:
+        sensor.close()
+        controller.close()
+    for leaf in ("spectrum", "snippet"):
+        assert controller.received(f"cellward/{SITE}/sensor/{first}/{leaf}") == [leaf.encode()]
+    assert not [t for t, _ in controller.messages if f"/sensor/{second}/" in t], "only under its own id"
