@@ -4,8 +4,8 @@ Every part runs as its own process, exactly as on a site, wired with credentials
 Mosquitto (ACLs, one account per node), the reference site in the simulator, a few sensor nodes in IQ mode
 (the sensors of one landing: a 2-core machine cannot run 76 of them in real time), the other sensors in the
 simulator's event mode (signed detection batches straight from the propagation model), and the controller
-(SQLite, API and web view), and one blocker node (`cellward blocker run`, simulator actuator) for BLK-A over
-wing A, a reactive zone: a phone found there switches BLK-A on through the real MQTT path, and the
+(SQLite, API and web view), and one blocker node (`cellward blocker run`, simulator actuator) for BLK-D over
+wing D, a reactive zone: a phone found there switches BLK-D on through the real MQTT path, and the
 simulated world, following the node's switch log, takes the phone out of service. The scripted scenario
 (sim/scenarios/demo.yaml) is re-timed to start now.
 Ctrl-C (or SIGTERM, or --seconds) stops the sensors first, then the controller, then the broker.
@@ -39,7 +39,8 @@ SITE_ID = "hmp-demo"
 # about 0.45 core each) leave room for the controller and the event-mode process (docs/scaling.md).
 DEFAULT_IQ_SENSORS = "A1-2,A1-4"
 ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
-BLOCKER, REACTIVE_ZONE = "BLK-A", "cells-A"  # one simulated unit, switched by the reactive policy
+# one simulated unit, switched by the reactive policy; the scenario's burner-d109 calls under it
+BLOCKER, REACTIVE_ZONE = "BLK-D", "cells-D"
 START_LEAD_S = 15.0  # broker, controller and the event-mode warm-up are ready before the first burst
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
@@ -228,7 +229,7 @@ def banner(demo: Demo) -> str:
         f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
         "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
         "              OFFICE-2 (authorised: no incident) and a call on the road outside the wall (no incident)",
-        f"  blocking    {BLOCKER} (simulated unit, its own node) over wing A, reactive: a phone found there "
+        f"  blocking    {BLOCKER} (simulated unit, its own node) over wing D, reactive: the call in D-1-09 "
         "switches it on and loses service",
         f"  files       {demo.workdir} (logs in logs/, configs and keys in site/)",
         "Ctrl-C stops everything.",
