@@ -99,8 +99,8 @@ def bench_dsp(
 
 @bench_app.command("blocking")
 def bench_blocking(
-    rounds: Annotated[int, typer.Option(help="Rounds of one phone per reactive wing (40 s each)")] = 6,
-    leaks: Annotated[int, typer.Option(help="Switch-ons of the leaking unit after the rounds (20 s each)")] = 6,
+    rounds: Annotated[int, typer.Option(help="Rounds of one phone per reactive wing (40 s each)")] = 8,
+    leaks: Annotated[int, typer.Option(help="Switch-ons of the leaking unit (20 s each)")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the phones' rooms and the world")] = 1,
     keep: Annotated[Path | None, typer.Option(help="Keep configs, logs and the database here")] = None,
 ) -> None:

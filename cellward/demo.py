@@ -4,7 +4,10 @@ Every part runs as its own process, exactly as on a site, wired with credentials
 Mosquitto (ACLs, one account per node), the reference site in the simulator, a few sensor nodes in IQ mode
 (the sensors of one landing: a 2-core machine cannot run 76 of them in real time), the other sensors in the
 simulator's event mode (signed detection batches straight from the propagation model), and the controller
-(SQLite, API and web view). The scripted scenario (sim/scenarios/demo.yaml) is re-timed to start now.
+(SQLite, API and web view), and one blocker node (`cellward blocker run`, simulator actuator) for BLK-D over
+wing D, a reactive zone: a phone found there switches BLK-D on through the real MQTT path, and the
+simulated world, following the node's switch log, takes the phone out of service. The scripted scenario
+(sim/scenarios/demo.yaml) is re-timed to start now.
 Ctrl-C (or SIGTERM, or --seconds) stops the sensors first, then the controller, then the broker.
 """
 
@@ -36,6 +39,8 @@ SITE_ID = "hmp-demo"
 # about 0.45 core each) leave room for the controller and the event-mode process (docs/scaling.md).
 DEFAULT_IQ_SENSORS = "A1-2,A1-4"
 ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
+# one simulated unit, switched by the reactive policy; the scenario's burner-d109 calls under it
+BLOCKER, REACTIVE_ZONE = "BLK-D", "cells-D"
 START_LEAD_S = 15.0  # broker, controller and the event-mode warm-up are ready before the first burst
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
@@ -131,7 +136,9 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     broker_port = free_port()
     api_port = api_port or free_port()
     prov = provision(reference_site_path(), SITE_ID, workdir / "site", broker_port=broker_port, api_port=api_port)
-    scenario = retimed_scenario(workdir, time.time() + START_LEAD_S)
+    script = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
+    script["live_blocking"] = {"switch_log": str(workdir / "switches.jsonl"), "units": [BLOCKER]}
+    scenario = retimed_scenario(workdir, time.time() + START_LEAD_S, script)
     sensors = sorted(prov.sensor_configs)
     iq = [s for s in iq_sensors.split(",") if s]
     unknown = [s for s in iq if s not in prov.sensor_configs]
@@ -145,8 +152,13 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     }
     # the reference site's staff offices and the road are authorised zones: activity there raises no incident
     controller["ingest"] = {"batch_wait_s": 0.02, "correlation_delay_s": 0.3}
+    controller["blocking"] = {"reactive_zones": [REACTIVE_ZONE], "reactive_hold_s": 60.0}
     prov.controller_config.write_text(yaml.safe_dump(controller, sort_keys=False), encoding="utf-8")
     demo.passwords = {r: secrets.token_urlsafe(9) for r in ROLES}
+    blocker = prov.blocker_configs[BLOCKER]
+    config = yaml.safe_load(blocker.read_text(encoding="utf-8"))
+    config["actuator"] = {"kind": "sim", "site": "reference", "switch_log": str(workdir / "switches.jsonl")}
+    blocker.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     for sensor_id in iq:
         path = prov.sensor_configs[sensor_id]
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -175,6 +187,8 @@ def launch(demo: Demo, confirm_s: float = STOP_GRACE_S - 2) -> None:
         "controller", [*cellward, "controller", "run", "--config", str(prov.controller_config)], env
     )
     wait_port(demo.api_port, 60, controller)
+    config = str(prov.blocker_configs[BLOCKER])
+    demo.start(f"blocker-{BLOCKER}", [*cellward, "blocker", "run", "--config", config])
     demo.start(
         "sensors-event-mode",
         [
@@ -215,6 +229,8 @@ def banner(demo: Demo) -> str:
         f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
         "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
         "              OFFICE-2 (authorised: no incident) and a call on the road outside the wall (no incident)",
+        f"  blocking    {BLOCKER} (simulated unit, its own node) over wing D, reactive: the call in D-1-09 "
+        "switches it on and loses service",
         f"  files       {demo.workdir} (logs in logs/, configs and keys in site/)",
         "Ctrl-C stops everything.",
     ]

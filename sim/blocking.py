@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.blockers import fdd_band, unit_emitters
+from sim.blockers import BlockerError, fdd_band, unit_emitters
 from sim.burst_plan import PlannedBursts
 from sim.carriers import Carrier
 from sim.scenario import LiveBlocking, OtherEmitter
@@ -79,10 +79,15 @@ def power_control_channels(channel: np.ndarray) -> np.ndarray:
 
 def live_unit_plans(world: World, live: LiveBlocking) -> list[tuple[OtherEmitter, PlannedBursts]]:
     """Every site unit's noise (downlink and uplink leakage) as segments over the whole scenario."""
+    unknown = sorted(set(live.units or ()) - {u.id for u in world.site.blockers})
+    if unknown:
+        raise BlockerError(f"live_blocking.units: {', '.join(unknown)} not in site {world.site.name}")
     duration = world.scenario.duration_s
     starts = np.arange(0.0, duration, live.segment_s)
     plans = []
     for unit in world.site.blockers:
+        if live.units is not None and unit.id not in live.units:
+            continue
         bands = [fdd_band(world.band_plan, unit.id, name) for name in unit.bands]
         leakage = live.unit_leakage_dbc.get(unit.id, live.uplink_leakage_dbc)
         for emitter in unit_emitters(tuple(unit.position), unit.id, bands, unit.max_eirp_dbm, 0.0, None, leakage):
@@ -109,7 +114,7 @@ class BlockingField:
         self._lock = threading.Lock()
         # (unit, band) -> [[on_s, off_s], ...], off_s = inf while on
         self._intervals: dict[tuple[str, str], list[list[float]]] = defaultdict(list)
-        units = {u.id: u for u in world.site.blockers}
+        units = {u.id: u for u in world.site.blockers if live.units is None or u.id in live.units}
         b = world.bursts
         kinds = np.array([e.kind for e in world.emitters], object)
         self._is_phone = kinds == "phone"

@@ -110,6 +110,9 @@ class LiveBlocking(_Strict):
     unit_leakage_dbc: dict[str, float] = Field(
         default_factory=dict, description="Per-unit leakage overrides (a unit with a failed output filter)"
     )
+    units: list[str] | None = Field(
+        None, description="Only these units of the site are switched live (those with a node); default: all"
+    )
     segment_s: float = Field(0.1, gt=0, le=1, description="Switching resolution of the units' noise, seconds")
     gsm_radio_link_timeout: int = Field(
         16, ge=4, le=64, multiple_of=4, description="GSM RADIO_LINK_TIMEOUT, SACCH blocks of 480 ms (TS 45.008 5.2)"

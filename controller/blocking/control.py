@@ -67,7 +67,7 @@ class BlockingControl:
             tripped = self.policy.tripped_units - tripped_before
             for unit in sorted(tripped):
                 alarm = next((a for a in reversed(self.interlocks.alarms) if a.unit_id == unit), None)
-                why = {"kind": alarm.kind, "detail": alarm.detail} if alarm else {}
+                why = {"kind": alarm.kind, "detail": alarm.detail, "evidence_at": alarm.at_s} if alarm else {}
                 self._audit("system", "blocking.unit-tripped", f"unit:{unit}", why)
             for change in changes:
                 details = {"reason": change.reason, "units": list(change.units), "by": change.actor}

@@ -119,3 +119,11 @@ def test_without_live_blocking_the_world_is_planned_as_before() -> None:
     phones = [i for i, e in enumerate(live.emitters) if e.kind == "phone"]
     ours = np.isin(live.bursts.emitter, phones) & ~np.char.endswith(live.bursts.channel.astype(str), "-retry")
     assert np.array_equal(np.sort(live.bursts.start_s[ours]), np.sort(plain.bursts.start_s)), "same phone bursts"
+
+
+def test_only_the_units_named_are_switched_live_and_an_unknown_one_is_named() -> None:
+    world = live_world(live="{units: [BLK-B]}")
+    assert {e.id.split("/")[0] for e in world.emitters if e.kind == "blocker"} == {"BLK-B"}
+    assert world.blocking.jammed_by("lte") == [], "BLK-A is not live here"
+    with pytest.raises(ValueError, match="BLK-Z not in site"):
+        live_world(live="{units: [BLK-Z]}")
