@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -201,7 +203,7 @@ class Pipeline:
         with self.controller.sessions() as db:
             self._db = db
             try:
-                accepted = self._sequence(db, checked)
+                accepted, counted = self._sequence(db, checked)
                 self._store(db, accepted)
                 for item in accepted:
                     if isinstance(item.message, DetectionBatch):
@@ -212,6 +214,8 @@ class Pipeline:
                 db.commit()
             finally:
                 self._db = None
+        for count in counted:  # only what was committed is counted: a failed batch comes again
+            count()
         # after the commit: the blocking control writes its own audit entries
         self.controller.blocking.unit_messages([item.message for item in accepted if item.from_blocker])
         for item in accepted:
@@ -245,8 +249,10 @@ class Pipeline:
             self.metrics.messages_rejected.labels(reason=refused).inc()
         return True
 
-    def _sequence(self, db: Session, checked: list[Checked]) -> list[Checked]:
+    def _sequence(self, db: Session, checked: list[Checked]) -> tuple[list[Checked], list[Callable[[], None]]]:
+        """The messages to store, and the metric updates to make once they are committed."""
         accepted = []
+        counted: list[Callable[[], None]] = []
         for item in checked:
             message = item.message
             verdict, stream, lost_delta = self.tracker.check(
@@ -254,7 +260,7 @@ class Pipeline:
             )
             db.add(stream)
             if verdict is SeqVerdict.replayed:
-                self.metrics.messages_rejected.labels(reason="replayed").inc()
+                counted.append(self.metrics.messages_rejected.labels(reason="replayed").inc)
                 log.warning(
                     "event=message_rejected reason=replayed sensor=%s schema=%s seq=%d highest=%d",
                     message.sender,
@@ -264,7 +270,7 @@ class Pipeline:
                 )
                 continue
             if verdict is SeqVerdict.duplicate:
-                self.metrics.duplicates.inc()
+                counted.append(self.metrics.duplicates.inc)
                 if not item.from_blocker:
                     self._sensor(db, message.sender).duplicates += 1
                 continue
@@ -274,7 +280,7 @@ class Pipeline:
             state = self._sensor(db, message.sender)
             if lost_delta:
                 state.messages_lost += lost_delta
-                self.metrics.seq_lost.labels(sensor=message.sender).set(stream.lost)
+                counted.append(functools.partial(self.metrics.seq_lost.labels(sensor=message.sender).set, stream.lost))
                 if lost_delta > 0:
                     log.warning(
                         "event=seq_gap sensor=%s schema=%s lost=%d seq=%d",
@@ -287,9 +293,11 @@ class Pipeline:
             state.last_seen = item.raw.received_at
             state.last_message_ts = message.ts.timestamp()
             self._apply(state, message)
-            self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc()
+            counted.append(
+                self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc
+            )
             accepted.append(item)
-        return accepted
+        return accepted, counted
 
     def _sensor(self, db: Session, sensor_id: str) -> SensorState:
         state = self.sensors.get(sensor_id)
