@@ -16,33 +16,20 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from cellward.messages import BlockerCommand, blocker_command_topic, validate_wire
-from cellward.signing import Keyring, NodeKey, sign_message, verify_message
+from cellward.signing import sign_message, verify_message
 from cellward.site import load_site, small_site_path
 from sensors.blocker.actuators.sim import SimActuator
 from sensors.blocker.config import load_blocker_config
 from sensors.blocker.node import BlockerNode
 from sim.blockers import BlockerSwitchboard
+from tests.support.node_keys import NodeKeys, make_node_keys
 
 SITE = "hmp-test"
 UNIT = "BLK-A"  # the small site's unit: zone cells-A, bands B8 and B3
 
 
-@dataclass
-class Keys:
-    node: NodeKey
-    controller: NodeKey
-    node_ring: Keyring
-
-
-def make_keys(directory: Path) -> Keys:
-    node, controller = NodeKey.generate(UNIT), NodeKey.generate("controller")
-    node.save(directory / "blocker.pem")
-    ring = Keyring()
-    ring.add("controller", controller.public_b64)
-    ring.save(directory / "controller-keyring.json")
-    node_ring = Keyring()
-    node_ring.add(UNIT, node.public_b64)
-    return Keys(node, controller, node_ring)
+def make_keys(directory: Path) -> NodeKeys:
+    return make_node_keys(directory, UNIT, "blocker.pem")
 
 
 def write_config(directory: Path, port: int, **overrides: Any) -> Path:
@@ -114,7 +101,7 @@ class Controller:
     """A durable MQTT session standing in for the controller: signs and sends blocker commands and keeps
     every message the node publishes (queued by the broker while this client is away)."""
 
-    def __init__(self, host: str, port: int, keys: Keys, client_id: str = "test-controller") -> None:
+    def __init__(self, host: str, port: int, keys: NodeKeys, client_id: str = "test-controller") -> None:
         self.keys = keys
         self.messages: list[tuple[str, dict, bool]] = []
         self._lock = threading.Lock()

@@ -14,31 +14,18 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import yaml
 
-from cellward.signing import Keyring, NodeKey, sign_message
+from cellward.signing import sign_message
 from sensors.config import SensorConfig, load_sensor_config
 from sensors.node import SensorNode
+from tests.support.node_keys import NodeKeys, make_node_keys
 
 SITE = "hmp-test"
 SENSOR = "s-1"
 GSM_CARRIER_HZ = 897.4e6
 
 
-@dataclass
-class Keys:
-    sensor: NodeKey
-    controller: NodeKey
-    sensor_ring: Keyring
-
-
-def make_keys(directory: Path) -> Keys:
-    sensor, controller = NodeKey.generate(SENSOR), NodeKey.generate("controller")
-    sensor.save(directory / "sensor.pem")
-    controller_ring = Keyring()
-    controller_ring.add("controller", controller.public_b64)
-    controller_ring.save(directory / "controller-keyring.json")
-    sensor_ring = Keyring()
-    sensor_ring.add(SENSOR, sensor.public_b64)
-    return Keys(sensor, controller, sensor_ring)
+def make_keys(directory: Path) -> NodeKeys:
+    return make_node_keys(directory, SENSOR, "sensor.pem")
 
 
 def write_config(directory: Path, port: int, **overrides: Any) -> Path:
@@ -135,7 +122,7 @@ class Listener:
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
     def publish_command(
-        self, keys: Keys, name: str, params: dict, seq: int, topic_name: str | None = None, **changes: Any
+        self, keys: NodeKeys, name: str, params: dict, seq: int, topic_name: str | None = None, **changes: Any
     ) -> str:
         now = time.time()
         message = {

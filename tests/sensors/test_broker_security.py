@@ -70,7 +70,7 @@ def test_sensor_account_publishes_only_its_own_topics(tmp_path: Path) -> None:
         broker.stop()
     assert all("/sensor/s-1/" in topic for topic, _, _ in listener.messages), "nothing under another id gets through"
     for message in listener.of("detections"):
-        verify_message(message, keys.sensor_ring)
+        verify_message(message, keys.node_ring)
 
 
 def test_wrong_password_never_connects_and_spools(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_a_killed_node_is_announced_offline_by_its_last_will(tmp_path: Path, mos
         listener.close()
     availability = listener.of("availability")
     offline = availability[-1]
-    verify_message(offline, keys.sensor_ring)
+    verify_message(offline, keys.node_ring)
     assert offline["seq"] == availability[-2]["seq"] + 1, "the will carries the next availability seq"
 
 

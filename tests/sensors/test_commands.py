@@ -70,7 +70,7 @@ def test_every_command_is_acknowledged_and_acted_on(tmp_path: Path, mosquitto: M
     assert abs(recording.center_freq_hz - GSM_CARRIER_HZ) < 1.0
     for ack in listener.of("state"):
         validate_wire(ack)
-        verify_message(ack, keys.sensor_ring)
+        verify_message(ack, keys.node_ring)
     for command_id in (calibrate, snippet):
         results = [a["result"] for a in _acks(listener, command_id)]
         assert results == ["accepted", "done"], f"slow commands are accepted, then done: {results}"

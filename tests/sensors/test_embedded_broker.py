@@ -61,7 +61,7 @@ def test_sensor_reports_pass_through_the_embedded_broker_under_its_acl(tmp_path:
     assert all("/sensor/s-1/" in topic for topic, _, _ in listener.messages), "nothing under another id gets through"
     for _, message, _ in listener.messages:
         validate_wire(message)
-        verify_message(message, keys.sensor_ring)
+        verify_message(message, keys.node_ring)
     seqs = sorted({m["seq"] for m in listener.of("detections")})
     assert seqs == list(range(seqs[0], seqs[-1] + 1)), f"no detection batch lost on the way: {seqs}"
 

@@ -98,7 +98,7 @@ def test_stream_spectrum_sends_signed_frames_of_the_running_scan(tmp_path: Path,
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "numbered like every stream"
     for wire in frames:
         validate_wire(wire)
-        verify_message(wire, keys.sensor_ring)
+        verify_message(wire, keys.node_ring)
         frame = parse_message(wire)
         assert isinstance(frame, SpectrumFrame) and frame.stream == stream and frame.band == "B8"
         start_s = frame.start.timestamp()
@@ -125,7 +125,7 @@ def test_a_delivered_snippet_reassembles_into_the_recording(tmp_path: Path, mosq
     chunks = [parse_message(w) for w in listener.of("snippet")]
     for wire in listener.of("snippet"):
         validate_wire(wire)
-        verify_message(wire, keys.sensor_ring)
+        verify_message(wire, keys.node_ring)
     assert all(isinstance(c, SnippetChunk) and c.capture == capture for c in chunks)
     data = b"".join(c.payload() for c in sorted(chunks, key=lambda c: c.index))
     assert len(data) == chunks[0].total_bytes == 2 * round(0.05 * FS), "cu8: two bytes a sample"

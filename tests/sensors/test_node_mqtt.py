@@ -45,7 +45,7 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
         listener.close()
     for topic, message, _ in listener.messages:
         validate_wire(message)  # the contract
-        verify_message(message, keys.sensor_ring)  # the signature
+        verify_message(message, keys.node_ring)  # the signature
         assert topic.startswith("cellward/hmp-test/sensor/s-1/"), "a node publishes only under its own id"
     reports = [r for batch in listener.of("detections") for r in batch["reports"]]
     phone = [r for r in reports if abs(r["freq_hz"] - GSM_CARRIER_HZ) <= 100e3]
@@ -100,7 +100,7 @@ def _outage_run(tmp_path: Path, outage_s: float) -> None:
     received = sum(len(b["reports"]) for b in {b["seq"]: b for b in batches}.values())
     assert received == made, f"the node made {made} reports; {received} arrived once de-duplicated by seq"
     for message in batches:
-        verify_message(message, keys.sensor_ring)
+        verify_message(message, keys.node_ring)
 
 
 def test_broker_outage_loses_no_reports(tmp_path: Path) -> None:

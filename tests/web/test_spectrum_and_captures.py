@@ -37,7 +37,7 @@ def world(tmp_path, mosquitto, monkeypatch) -> Iterator[ControllerWorld]:
     sensor_dir.mkdir()
     keys = make_keys(sensor_dir)
     ring = Keyring()
-    ring.add(SENSOR, keys.sensor.public_b64)
+    ring.add(SENSOR, keys.node.public_b64)
     ring.save(tmp_path / "keyring.json")
     requests = {
         "institution": "HMP Small",
