@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from controller.api.deps import AUTH_RESPONSES, ControllerDep, Officer, Reader
-from controller.api.events import KEEPALIVE_S
+from controller.api.sse import sse_response
 from controller.sensor_commands import CommandNotSent, known_sensor
 from controller.spectrum_streams import start_spectrum_stream
 
@@ -50,20 +48,10 @@ async def spectrum_stream(
     """The sensor's spectrum frames as they arrive (cellward.spectrum/1 fields, levels still base64)."""
     if not known_sensor(controller, sensor_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id}")
-    queue = controller.spectra.bus.subscribe()
 
-    async def stream() -> AsyncIterator[str]:
-        try:
-            yield ": connected\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                if event.sensor_id == sensor_id:
-                    yield f"event: spectrum\nid: {event.id}\ndata: {json.dumps(event.payload())}\n\n"
-        finally:
-            controller.spectra.bus.unsubscribe(queue)
+    def render(event: Any) -> str | None:
+        if event.sensor_id != sensor_id:
+            return None
+        return f"event: spectrum\nid: {event.id}\ndata: {json.dumps(event.payload())}\n\n"
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+    return sse_response(request, controller.spectra.bus, render)
