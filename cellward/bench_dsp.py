@@ -26,7 +26,7 @@ import rocket_fft  # noqa: F401  (numpy.fft inside numba)
 from numba import njit
 
 from cellward.recording import open_recording, write_recording
-from dsp.spectrum import power_spectra, shifted_power, windowed_frames
+from dsp.spectrum import power_spectra, shifted_power
 
 SAMPLE_RATE_HZ = 2.4e6
 CENTER_FREQ_HZ = 897.0e6
@@ -125,7 +125,9 @@ def _spectra(samples: np.ndarray, geometry, kernel: Callable) -> None:
 @njit(cache=True, nogil=True)
 def _batch_in_kernel(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
     frames = np.empty(out.shape, np.complex64)
-    windowed_frames(block, window, hop, frames)
+    for t in range(out.shape[0]):
+        for i in range(window.shape[0]):
+            frames[t, i] = block[t * hop + i] * window[i]
     shifted_power(np.fft.fft(frames), out)
 
 

@@ -52,17 +52,20 @@ def _full_band_frames(z: np.ndarray, low: int, high: int, full_band_share: float
     near_high = (low + n - n // 5, low + n - n // 20)
     full = np.zeros(z.shape[0], np.bool_)
     for t in range(z.shape[0]):
-        hot = hot_low = hot_high = 0
-        for k in range(low, high):
-            if z[t, k] > 2.0:
-                hot += 1
-                if near_low[0] <= k < near_low[1]:
-                    hot_low += 1
-                elif near_high[0] <= k < near_high[1]:
-                    hot_high += 1
+        row = z[t]
         full[t] = (
-            hot > full_band_share * n
-            and hot_low > 0.5 * (near_low[1] - near_low[0])
-            and hot_high > 0.5 * (near_high[1] - near_high[0])
+            _hot_bins(row, low, high) > full_band_share * n
+            and _hot_bins(row, near_low[0], near_low[1]) > 0.5 * (near_low[1] - near_low[0])
+            and _hot_bins(row, near_high[0], near_high[1]) > 0.5 * (near_high[1] - near_high[0])
         )
     return full
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hot_bins(row: np.ndarray, low: int, high: int) -> int:
+    """Bins of row[low:high] 3 dB over the floor (a count the compiler vectorises)."""
+    part = row[low:high]
+    hot = 0
+    for k in range(part.shape[0]):
+        hot += part[k] > 2.0
+    return hot
