@@ -26,6 +26,8 @@ evidence_app = typer.Typer(help="Signed evidence packs of disconnection requests
 app.add_typer(evidence_app, name="evidence")
 sim_app = typer.Typer(help="The site simulator: SigMF recordings, rtl_tcp sensors and detection events.")
 app.add_typer(sim_app, name="sim")
+blocker_app = typer.Typer(help="The blocker node: switch one blocker unit on signed commands.", no_args_is_help=True)
+app.add_typer(blocker_app, name="blocker")
 
 SiteOption = Annotated[
     str | None, typer.Option(help="Site file, or 'small' / 'reference' (default: the site the scenario names)")
@@ -95,6 +97,19 @@ def bench_dsp(
     raise typer.Exit(run_bench(seconds, repeats))
 
 
+@bench_app.command("blocking")
+def bench_blocking(
+    rounds: Annotated[int, typer.Option(help="Rounds of one phone per reactive wing (40 s each)")] = 6,
+    leaks: Annotated[int, typer.Option(help="Switch-ons of the leaking unit after the rounds (20 s each)")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the phones' rooms and the world")] = 1,
+    keep: Annotated[Path | None, typer.Option(help="Keep configs, logs and the database here")] = None,
+) -> None:
+    """Reactive blocking loop (first burst -> phone silent) and leakage interlock (reading -> unit off)."""
+    from cellward.bench_blocking import run_bench
+
+    raise typer.Exit(run_bench(rounds, leaks, seed, keep))
+
+
 @bench_app.command("sensitivity")
 def bench_sensitivity(
     output: Annotated[Path, typer.Option(help="Where to save the Pd-against-SNR plot (PNG)")] = Path(
@@ -107,6 +122,22 @@ def bench_sensitivity(
     raise typer.Exit(run_sensitivity(output))
 
 
+@bench_app.command("system")
+def bench_system(
+    copies: Annotated[int, typer.Option(help="Event-mode nodes at each of the reference site's 76 positions")] = 4,
+    seconds: Annotated[float, typer.Option(help="Seconds measured per database")] = 300.0,
+    database: Annotated[str, typer.Option(help="sqlite, postgresql (127.0.0.1:5432) or both, comma-separated")] = (
+        "sqlite,postgresql"
+    ),
+    fleets: Annotated[int, typer.Option(help="Processes the event-mode nodes are shared among")] = 2,
+    lead: Annotated[float, typer.Option(help="Seconds for start-up before the scenario begins")] = 90.0,
+) -> None:
+    """Event-mode sensor nodes through a real Mosquitto into the controller: reports/s, latency, controller RSS."""
+    from cellward.bench_system import run_bench
+
+    raise typer.Exit(run_bench(copies, seconds, database.split(","), fleets, lead))
+
+
 @sensor_app.command("run")
 def sensor_run(
     config: Annotated[Path, typer.Option(help="The sensor's YAML config (sensor.yaml)")],
@@ -116,6 +147,17 @@ def sensor_run(
     from sensors.cli import run_sensor
 
     raise typer.Exit(run_sensor(config, log_level))
+
+
+@blocker_app.command("run")
+def blocker_run(
+    config: Annotated[Path, typer.Option(help="The blocker node's YAML config (blocker.yaml)")],
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Run one blocker node until stopped (SIGTERM/SIGINT); every band goes off when it stops."""
+    from sensors.blocker.cli import run_blocker
+
+    raise typer.Exit(run_blocker(config, log_level))
 
 
 @sensor_app.command("survey")
@@ -159,6 +201,21 @@ def controller_run(
     from controller.serve import run_controller
 
     raise typer.Exit(run_controller(config, host, port))
+
+
+@controller_app.command("central")
+def controller_central(config: Annotated[Path, typer.Option("--config", help="central.yaml")]) -> None:
+    """The estate's central store: every site's bridged incidents and alerts into one database, until SIGTERM."""
+    from cellward.config import ConfigError
+    from controller.central.config import load_central_config
+    from controller.central.run import run_central
+
+    try:
+        loaded = load_central_config(config)
+    except ConfigError as exc:
+        typer.echo(f"cellward controller central: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run_central(loaded))
 
 
 @controller_app.command("hash-password")

@@ -103,15 +103,16 @@ class Demo:
         return next((p for p in self.parts if p.process.poll() is not None), None)
 
 
-def _retimed_scenario(workdir: Path, start_epoch_s: float) -> Path:
-    scenario = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
+def retimed_scenario(workdir: Path, start_epoch_s: float, scenario: dict | None = None) -> Path:
+    """The demo scenario (or `scenario`) starting at `start_epoch_s`, written to WORKDIR/scenario.yaml."""
+    scenario = scenario or yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
     scenario["start_utc"] = datetime.fromtimestamp(start_epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     path = workdir / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     return path
 
 
-def _wait_port(port: int, timeout_s: float, part: Part) -> None:
+def wait_port(port: int, timeout_s: float, part: Part) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if part.process.poll() is not None:
@@ -130,7 +131,7 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     broker_port = free_port()
     api_port = api_port or free_port()
     prov = provision(reference_site_path(), SITE_ID, workdir / "site", broker_port=broker_port, api_port=api_port)
-    scenario = _retimed_scenario(workdir, time.time() + START_LEAD_S)
+    scenario = retimed_scenario(workdir, time.time() + START_LEAD_S)
     sensors = sorted(prov.sensor_configs)
     iq = [s for s in iq_sensors.split(",") if s]
     unknown = [s for s in iq if s not in prov.sensor_configs]
@@ -154,18 +155,26 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     return demo
 
 
-def launch(demo: Demo) -> None:
-    """Start the broker, the controller, then the sensors; raise with the log's path when a part fails."""
+def broker_command() -> list[str]:
+    """Mosquitto when installed, else the embedded Python broker, which reads the same provisioned files."""
+    mosquitto = shutil.which("mosquitto")
+    return [mosquitto] if mosquitto else [sys.executable, "-m", "cellward.embedded_broker"]
+
+
+def launch(demo: Demo, confirm_s: float = STOP_GRACE_S - 2) -> None:
+    """Start the broker, the controller, then the sensors; raise with the log's path when a part fails.
+
+    `confirm_s`: on stop, how long the event-mode nodes wait for the controller to confirm what they sent."""
     prov = demo.provisioned
-    broker = demo.start("mosquitto", [shutil.which("mosquitto") or "mosquitto", "-c", str(prov.mosquitto_conf)])
-    _wait_port(prov.broker_port, 10, broker)
+    broker = demo.start("broker", [*broker_command(), "-c", str(prov.mosquitto_conf)])
+    wait_port(prov.broker_port, 10, broker)
     env = {"CELLWARD_MQTT_PASSWORD": prov.passwords["controller"]}
     env |= {f"CELLWARD_DEMO_{r.upper()}": p for r, p in demo.passwords.items()}
     cellward = [sys.executable, "-m", "cellward.cli"]
     controller = demo.start(
         "controller", [*cellward, "controller", "run", "--config", str(prov.controller_config)], env
     )
-    _wait_port(demo.api_port, 60, controller)
+    wait_port(demo.api_port, 60, controller)
     demo.start(
         "sensors-event-mode",
         [
@@ -182,10 +191,16 @@ def launch(demo: Demo) -> None:
             str(prov.broker_port),
             "--sensors",
             ",".join(demo.event_sensors),
+            "--confirm-s",
+            str(confirm_s),
         ],
     )
     for sensor_id in demo.iq_sensors:
         demo.start(f"sensor-{sensor_id}", [*cellward, "sensor", "run", "--config", str(prov.sensor_configs[sensor_id])])
+
+
+def broker_name() -> str:
+    return "Mosquitto" if shutil.which("mosquitto") else "embedded Python broker (Mosquitto is not installed)"
 
 
 def banner(demo: Demo) -> str:
@@ -195,7 +210,7 @@ def banner(demo: Demo) -> str:
         f"  web view    {url}",
         "  log in as (user / password):",
         *(f"    {role:<11} {role} / {password}" for role, password in demo.passwords.items()),
-        f"  broker      Mosquitto on 127.0.0.1:{demo.provisioned.broker_port} (per-node accounts and ACLs)",
+        f"  broker      {broker_name()} on 127.0.0.1:{demo.provisioned.broker_port} (per-node accounts and ACLs)",
         f"  sensors     {len(demo.iq_sensors)} in IQ mode ({', '.join(demo.iq_sensors)}: simulated dongle, real "
         f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
         "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
@@ -207,11 +222,6 @@ def banner(demo: Demo) -> str:
 
 
 def run_demo(seconds: float | None, workdir: Path | None, iq_sensors: str, api_port: int | None) -> int:
-    if shutil.which("mosquitto") is None:
-        print(
-            "cellward demo needs Mosquitto (apt-get install mosquitto; `bash .ci/setup` installs it)", file=sys.stderr
-        )
-        return 2
     keep = workdir is not None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="cellward-demo-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,10 @@ One run writes everything a site needs to start securely (layout in `docs/scalin
 
     OUT/mosquitto/{mosquitto.conf, passwd, acl}      broker: no anonymous access, one account per node
     OUT/keys/<node>.pem, OUT/keyring.json            Ed25519 keys; the keyring is what the controller trusts
+    OUT/controller-keyring.json                      the controller's public key: what nodes trust (commands, acks)
     OUT/secrets/<node>.mqtt                          each node's broker password (mode 0600)
     OUT/controller.yaml, OUT/sensors/<id>.yaml       configs that point at the files above
+    OUT/blockers/<id>.yaml                           blocker node configs (GPIO relay lines to check on site)
     OUT/mosquitto/bridge.conf                        with --bridge: the site broker's bridge to a central one
 
 ACL: a sensor (or blocker) may write only under its own id and read only its own command topic; the
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -25,12 +28,19 @@ from pathlib import Path
 
 import yaml
 
+from cellward.messages import ack_topic
+from cellward.messages.topics import NODE_LEAVES
 from cellward.signing import Keyring, NodeKey
+from cellward.site import BlockerUnit
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
-SENSOR_WRITES = ("availability", "detections", "status", "stats", "cmd/+/state")
 CONTROLLER_USER = "controller"
+# What the controller publishes that the estate sees (its acks to the site's sensors stay on site)
+CONTROLLER_OUT = ("availability", "incidents", "alerts")
 BRIDGE_USER = "bridge"
+# Raspberry Pi BCM lines free of the Pi's buses, in the order a blocker's bands are given relays; the
+# installer checks them against the relay board's wiring before the first run.
+DEFAULT_RELAY_LINES = (17, 27, 22, 23, 24, 25, 5, 6, 12, 13, 16, 19, 20, 21, 26, 18)
 
 
 @dataclass
@@ -42,6 +52,7 @@ class Provisioned:
     broker_port: int
     passwords: dict[str, str] = field(default_factory=dict)
     sensor_configs: dict[str, Path] = field(default_factory=dict)
+    blocker_configs: dict[str, Path] = field(default_factory=dict)
 
     @property
     def mosquitto_conf(self) -> Path:
@@ -59,10 +70,30 @@ def mosquitto_password_line(user: str, password: str, salt: bytes | None = None)
     return f"{user}:$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def sensor_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
+def verify_mosquitto_password(hashed: str, password: str) -> bool:
+    """Whether `password` matches a password-file hash: `$7$` (PBKDF2-HMAC-SHA512) or the older `$6$` (SHA-512)."""
+    parts = hashed.split("$")
+    try:
+        if len(parts) == 5 and parts[1] == "7":
+            salt, digest = base64.b64decode(parts[3]), base64.b64decode(parts[4])
+            computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, int(parts[2]))
+        elif len(parts) == 4 and parts[1] == "6":
+            salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+            computed = hashlib.sha512(password.encode() + salt).digest()
+        else:
+            return False
+    except ValueError:  # bad base64 or iteration count: a damaged line matches no password
+        return False
+    return hmac.compare_digest(computed, digest)
+
+
+def node_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
+    """A sensor or blocker account: write its own streams and acknowledgements, read its own commands."""
     lines = [f"user {node_id}"]
-    lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in SENSOR_WRITES]
+    lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in (*NODE_LEAVES[kind], "cmd/+/state")]
     lines.append(f"topic read cellward/{site_id}/{kind}/{node_id}/cmd/+/set")
+    if kind == "sensor":
+        lines.append(f"topic read {ack_topic(site_id, node_id)}")
     return "\n".join(lines)
 
 
@@ -102,7 +133,7 @@ def bridge_config(site_id: str, central: str, password: str) -> str:
             f"topic sensor/+/detections out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/status out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/availability out 1 cellward/{site_id}/ cellward/{site_id}/",
-            f"topic controller/# out 1 cellward/{site_id}/ cellward/{site_id}/",
+            *(f"topic controller/{leaf} out 1 cellward/{site_id}/ cellward/{site_id}/" for leaf in CONTROLLER_OUT),
             f"topic sensor/+/cmd/+/set in 1 cellward/{site_id}/ cellward/{site_id}/",
             "",
         ]
@@ -135,6 +166,7 @@ def provision(
     nodes = [s.id for s in site.sensors]
     blockers = [b.id for b in site.blockers]
     keyring = Keyring()
+    controller_ring = Keyring()
     password_lines = []
     for node in [*nodes, *blockers, CONTROLLER_USER]:
         password = secrets.token_urlsafe(18)
@@ -145,14 +177,17 @@ def provision(
         key.save(out / "keys" / f"{node}.pem")
         if node != CONTROLLER_USER:
             keyring.add(node, key.public_b64)
+        else:
+            controller_ring.add(node, key.public_b64)
     keyring.save(out / "keyring.json")
+    controller_ring.save(out / "controller-keyring.json")
 
     broker_dir = out / "mosquitto"
     broker_dir.mkdir(parents=True, exist_ok=True)
     _write_secret(broker_dir / "passwd", "\n".join(password_lines))
     acl = [controller_acl(site_id)]
-    acl += [sensor_acl(site_id, n) for n in nodes]
-    acl += [sensor_acl(site_id, b, kind="blocker") for b in blockers]
+    acl += [node_acl(site_id, n) for n in nodes]
+    acl += [node_acl(site_id, b, kind="blocker") for b in blockers]
     (broker_dir / "acl").write_text("\n\n".join(acl) + "\n", encoding="utf-8")
     conf = [
         # started as root, Mosquitto would drop to the `mosquitto` user, which cannot read the 0600 password file
@@ -210,10 +245,42 @@ def provision(
                 "password_file": f"../secrets/{node}.mqtt",
             },
             "signing_key": f"../keys/{node}.pem",
+            "controller_keyring": "../controller-keyring.json",
             "state_dir": f"../state/{node}",
             "http": None,
         }
         path = out / "sensors" / f"{node}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         result.sensor_configs[node] = path
+    (out / "blockers").mkdir(exist_ok=True)
+    for unit in site.blockers:
+        path = out / "blockers" / f"{unit.id}.yaml"
+        path.write_text(yaml.safe_dump(blocker_config(site_id, unit, broker_port), sort_keys=False), encoding="utf-8")
+        result.blocker_configs[unit.id] = path
     return result
+
+
+def blocker_config(site_id: str, unit: BlockerUnit, broker_port: int) -> dict:
+    """A blocker node's config: the unit's zones, bands and EIRP limit from the site file, relays on GPIO."""
+    return {
+        "site": site_id,
+        "blocker_id": unit.id,
+        "zones": list(unit.zones),
+        "bands": {band: {"max_power_dbm": unit.max_eirp_dbm} for band in unit.bands},
+        "actuator": {
+            "kind": "gpio",
+            "chip": "/dev/gpiochip0",
+            "lines": dict(zip(unit.bands, DEFAULT_RELAY_LINES, strict=False)),
+        },
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": broker_port,
+            "username": unit.id,
+            "password_file": f"../secrets/{unit.id}.mqtt",
+        },
+        "signing_key": f"../keys/{unit.id}.pem",
+        "controller_keyring": "../controller-keyring.json",
+        "state_dir": f"../state/{unit.id}",
+        "failsafe": {"state": "off", "timeout_s": 10.0},
+        "http": None,
+    }

@@ -17,12 +17,24 @@ API_DESCRIPTION = (
 def create_app(controller: Controller) -> FastAPI:
     """The full API over a started (or about to be started) controller."""
     from controller import web
-    from controller.api import alerts, auth, blocking, events, health, incidents, reports, sensors, site, statistics
+    from controller.api import (
+        alerts,
+        auth,
+        blocking,
+        events,
+        health,
+        incidents,
+        reports,
+        sensors,
+        site,
+        spectrum,
+        statistics,
+    )
     from controller.api import requests as requests_api
 
     app = FastAPI(title=API_TITLE, description=API_DESCRIPTION, version="1")
     app.state.controller = controller
-    for module in (health, auth, sensors, reports, incidents, alerts, site, statistics, events, blocking):
+    for module in (health, auth, sensors, spectrum, reports, incidents, alerts, site, statistics, events, blocking):
         app.include_router(module.router)
     for router in requests_api.routers:
         app.include_router(router)

@@ -126,25 +126,33 @@ def _plan(site, n_phones: int, seconds: float, rng) -> list[Phone]:
 
 
 def _levels(site, phones: list[Phone], rng) -> np.ndarray:
+    """Received level of every phone at every sensor: one path-loss table per band at the band's centre (within
+    0.4 dB of each channel's own level), plus fixed shadowing per phone-sensor pair."""
     from cellward.site.propagation import PropagationModel, PropagationParams
 
     model = PropagationModel(site, PropagationParams())
+    gains = np.array([model.sensor_gain_db(sensor) for sensor in site.sensors])
     levels = np.empty((len(phones), len(site.sensors)))
-    for i, phone in enumerate(phones):
-        for j, sensor in enumerate(site.sensors):
-            levels[i, j] = model.received_power_dbm(TX_DBM, phone.position, sensor, phone.channels_hz[0])
-    return levels + rng.normal(0, 4.0, levels.shape)  # fixed shadowing per phone-sensor pair
+    for band in {phone.band for phone in phones}:
+        rows = [i for i, phone in enumerate(phones) if phone.band == band]
+        edges = [(low, high) for name, _, low, high in BLOCKS if name == band]
+        centre_hz = 0.5 * (min(low for low, _ in edges) + max(high for _, high in edges))
+        points = np.array([phones[i].position for i in rows])
+        levels[rows] = TX_DBM + gains[None, :] - model.path_loss_table_db(points, centre_hz, site.sensors)
+    return levels + rng.normal(0, 4.0, levels.shape)
 
 
 def _report(phone: Phone, freq_hz: float, power: float, window_start, burst_t, rng) -> ActivityReport:
+    # Levels carry two decimals, as sensors/activity.py writes them (full-precision floats would make the
+    # JSON a third longer than what sensors send).
     bursts = [
         BurstRecord(
             start=t,
             duration_s=0.000546,
             freq_hz=freq_hz,
             bandwidth_hz=200e3,
-            power_dbm=power + float(rng.normal(0, 1.0)),
-            snr_db=power + 110,
+            power_dbm=round(power + float(rng.normal(0, 1.0)), 2),
+            snr_db=round(power + 110, 2),
             technology="gsm",
         )
         for t in burst_t
@@ -160,9 +168,9 @@ def _report(phone: Phone, freq_hz: float, power: float, window_start, burst_t, r
         listen_s=0.2,
         burst_count=40,
         duty_cycle=0.1,
-        mean_power_dbm=power,
-        peak_power_dbm=power + 1,
-        snr_db=power + 110,
+        mean_power_dbm=round(power, 2),
+        peak_power_dbm=round(power + 1, 2),
+        snr_db=round(power + 110, 2),
         noise_floor_dbm=-110.0,
         first_burst=burst_t[0],
         last_burst=burst_t[-1] + timedelta(seconds=0.000546),
@@ -272,6 +280,10 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         offered = sum(len(json.loads(p)["reports"]) for window in payloads for _, p, _ in window)
         messages = sum(len(window) for window in payloads)
         print(f"  {offered} reports in {messages} signed batches over {windows} s ({offered / windows:.0f} reports/s)")
+        print(
+            f"  a report: one sensor, one channel, one {WINDOW_S:.0f} s window, {BURSTS_LISTED} bursts listed; "
+            f"{offered / max(messages, 1):.0f} reports per signed batch"
+        )
 
         url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else database
         config = ControllerConfig(

@@ -30,8 +30,15 @@ class BlockingConfig(Section):
     reactive_hold_s: float = Field(default=120.0, gt=0, description="How long a reactive switch-on lasts")
     reactive_cooldown_s: float = Field(default=300.0, ge=0, description="Rest after a hold before the next one")
     max_on_s: float = Field(default=1800.0, gt=0, description="No zone stays on longer than this")
-    leak_limit_dbm: float = Field(default=-70.0, description="Perimeter reading above which a unit is switched off")
+    leak_limit_dbm: float = Field(
+        default=-95.0,
+        description="Perimeter reading of a unit's noise in an uplink band above which the unit is switched off "
+        "(default: an operator receiver's own noise over a 35 MHz band, kTB + 5 dB; docs/blocking.md)",
+    )
     heartbeat_timeout_s: float = Field(default=10.0, gt=0, description="Silence after which a unit is out of service")
+    keepalive_s: float = Field(
+        default=3.0, gt=0, description="How often each unit hears the controller is alive (below its fail-safe timeout)"
+    )
 
 
 class Severity(StrEnum):
@@ -196,7 +203,14 @@ class AuthorisedDevice(Section):
 
 
 class IncidentRules(Section):
-    merge_gap_s: float = Field(default=1800, gt=0, description="Activity within this gap joins the same incident")
+    merge_gap_s: float = Field(
+        default=1800,
+        gt=0,
+        description="Activity within this gap joins the same incident (resuming it if it had ended and is not closed)",
+    )
+    end_after_silent_s: float = Field(
+        default=600, gt=0, description="An incident whose device has been silent this long ends (lifecycle 'end')"
+    )
     channel_tolerance_hz: float = Field(default=300e3, ge=0, description="Channel centres this close are one channel")
     min_confidence: float = Field(default=0.0, ge=0, le=1, description="Locations below this open no incident")
 
@@ -218,6 +232,24 @@ class IngestConfig(Section):
     )
     clock_tolerance_s: float = Field(
         default=0.005, gt=0, description="Largest clock disagreement between sensors about one burst, s"
+    )
+
+
+class CaptureConfig(Section):
+    duration_s: float = Field(default=0.25, gt=0, le=2, description="Length of an IQ capture asked for an incident, s")
+    sensors: int = Field(default=2, ge=1, le=8, description="Captures per request: the sensors that heard it best")
+    max_bytes: int = Field(
+        default=16 << 20, ge=1 << 16, le=64 << 20, description="Larger snippet deliveries are refused (bytes)"
+    )
+    spectrum_max_s: float = Field(default=300, gt=0, le=600, description="Longest live spectrum stream, s")
+
+
+class AckConfig(Section):
+    interval_s: float = Field(
+        default=1.0, gt=0, description="A sensor whose streams advanced is acknowledged at most this often"
+    )
+    refresh_s: float = Field(
+        default=15.0, gt=0, description="Every sensor is acknowledged again this often (lost acks, tail losses)"
     )
 
 
@@ -257,10 +289,14 @@ class ControllerConfig(Section):
     incidents: IncidentRules = Field(default_factory=IncidentRules, description="Incident merge rules")
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Raw data retention")
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="Ingest tuning")
+    acks: AckConfig = Field(default_factory=AckConfig, description="Acknowledgements of stored streams to sensors")
     requests: RequestsConfig | None = Field(
         default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"
     )
     blocking: BlockingConfig = Field(default_factory=lambda: BlockingConfig(), description="Blocking policies")
+    captures: CaptureConfig = Field(
+        default_factory=CaptureConfig, description="IQ captures for incidents and live spectra from sensors"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -88,8 +88,9 @@ class Correlator:
         self._pending[(obs.technology, round(obs.freq_hz / BUCKET_HZ))].append(obs)
 
     def add_many(self, observations: list[Observation]) -> None:
+        pending = self._pending
         for obs in observations:
-            self.add(obs)
+            pending[(obs.technology, round(obs.freq_hz / BUCKET_HZ))].append(obs)
 
     def ready(self, now_s: float) -> list[HeardEmission]:
         """Emissions whose window has closed by data time `now_s`, in start order."""
@@ -135,26 +136,30 @@ class Correlator:
         return runs
 
     def _group(self, batch: list[Observation]) -> list[_Group]:
-        batch.sort(key=lambda o: o.start_s)
+        batch.sort(key=_start_s)
         groups: list[_Group] = []
+        tolerance_s = self.clock_tolerance_s
         cluster: list[Observation] = [batch[0]]
+        last_s = batch[0].start_s
         for obs in batch[1:]:
-            if obs.start_s - cluster[-1].start_s > self.clock_tolerance_s:
+            if obs.start_s - last_s > tolerance_s:
                 groups.extend(self._group_cluster(cluster))
                 cluster = []
             cluster.append(obs)
+            last_s = obs.start_s
         groups.extend(self._group_cluster(cluster))
         return groups
 
     def _group_cluster(self, cluster: list[Observation]) -> list[_Group]:
         """Split one time cluster (consecutive starts within the tolerance) into emissions."""
+        first = cluster[0]
+        members = {o.sensor_id: o for o in cluster}
+        if len(members) == len(cluster) and self._one_channel(first, cluster):
+            # The common case: each sensor heard one burst here, all on one channel.
+            return [_Group(first.start_s, first.freq_hz, first.bandwidth_hz, members)]
         by_sensor: dict[str, list[Observation]] = defaultdict(list)
         for obs in cluster:
             by_sensor[obs.sensor_id].append(obs)
-        first = cluster[0]
-        if len(by_sensor) == len(cluster) and all(self._same_channel(first, o) for o in cluster):
-            # The common case: each sensor heard one burst here, all on one channel.
-            return [_Group(first.start_s, first.freq_hz, first.bandwidth_hz, {o.sensor_id: o for o in cluster})]
         min_gap_s = math.inf
         for own in by_sensor.values():
             for a, b in itertools.pairwise(own):
@@ -200,8 +205,23 @@ class Correlator:
 
     def _same_channel(self, a: Observation | _Group, b: Observation | _Group) -> bool:
         """Centres within the tolerance of the narrower bandwidth, bandwidths within a factor of two."""
-        narrow, wide = sorted((a.bandwidth_hz, b.bandwidth_hz))
-        return abs(a.freq_hz - b.freq_hz) <= self.freq_tolerance * narrow and wide <= 2.0 * narrow
+        narrow = min(a.bandwidth_hz, b.bandwidth_hz)
+        return abs(a.freq_hz - b.freq_hz) <= self.freq_tolerance * narrow and max(a.bandwidth_hz, b.bandwidth_hz) <= (
+            2.0 * narrow
+        )
+
+    def _one_channel(self, first: Observation, cluster: list[Observation]) -> bool:
+        """`_same_channel(first, o)` for every o, without a call per observation when all share one bandwidth."""
+        bandwidth_hz = first.bandwidth_hz
+        if any(o.bandwidth_hz != bandwidth_hz for o in cluster):
+            return all(self._same_channel(first, o) for o in cluster)
+        reach_hz = self.freq_tolerance * bandwidth_hz
+        freq_hz = first.freq_hz
+        return all(abs(o.freq_hz - freq_hz) <= reach_hz for o in cluster)
+
+
+def _start_s(obs: Observation) -> float:
+    return obs.start_s
 
 
 def _nearest_distance(anchors: list[float], t: float) -> float:
@@ -211,13 +231,17 @@ def _nearest_distance(anchors: list[float], t: float) -> float:
 
 
 def _emission(group: _Group) -> HeardEmission:
-    members = sorted(group.members.values(), key=lambda o: -o.power_dbm)
+    members = sorted(group.members.values(), key=_minus_power)
     strongest = members[0]
     return HeardEmission(
         freq_hz=strongest.freq_hz,
         bandwidth_hz=strongest.bandwidth_hz,
         technology=strongest.technology,
-        start_s=min(o.start_s for o in members),
-        end_s=max(o.end_s for o in members),
+        start_s=min([o.start_s for o in members]),
+        end_s=max([o.end_s for o in members]),
         observations=tuple(members),
     )
+
+
+def _minus_power(obs: Observation) -> float:
+    return -obs.power_dbm

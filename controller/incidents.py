@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -31,6 +32,8 @@ ACTIVITY_GAP_S = 60.0
 UPDATE_INTERVAL_S = 5.0
 # A runner-up room at least this likely is "could be the same place" for merging sightings.
 RUNNER_UP_MIN_P = 0.05
+# Sightings that show several phones at once (Sighting.devices) this close in time are of different phones.
+SAME_MOMENT_S = 1.0
 
 
 class TransitionError(ValueError):
@@ -64,6 +67,7 @@ def incident_state(incident: IncidentRecord) -> dict[str, Any]:
         "activity_count": incident.activity_count,
         "suppressed": incident.suppressed,
         "suppression_reason": incident.suppression_reason,
+        "ended_at": incident.ended_at,
     }
 
 
@@ -110,6 +114,9 @@ class IncidentEngine:
         self._last_emitted: dict[str, float] = {}
         self._episodes: dict[str, deque[float]] = defaultdict(deque)  # per cell: starts of separate sightings
         self._cell_last_seen: dict[str, float] = {}
+        self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
+        self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
+        self._claimed: dict[str, float] = {}  # incident id -> start of the several-phones sighting that continued it
 
     def load_open(self) -> None:
         """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
@@ -120,6 +127,7 @@ class IncidentEngine:
             self.alerts.reset()
             for incident in db.scalars(select(IncidentRecord).where(IncidentRecord.status != "closed")):
                 self._remember(incident)
+                self._heard_at[incident.id] = incident.last_seen
                 last = db.scalar(
                     select(IncidentActivity)
                     .where(IncidentActivity.incident_id == incident.id)
@@ -137,6 +145,9 @@ class IncidentEngine:
         incident = self._open.pop(incident_id, None)
         self._last_activity.pop(incident_id, None)
         self._last_emitted.pop(incident_id, None)
+        self._heard_at.pop(incident_id, None)
+        self._tx_dbm.pop(incident_id, None)
+        self._claimed.pop(incident_id, None)
         if incident is not None:
             self._forget_place(incident)
 
@@ -159,39 +170,66 @@ class IncidentEngine:
     def _match(self, sighting: Sighting) -> IncidentRecord | None:
         """The open incident this sighting continues: same place first, else a place the location
         could not tell apart from it (one is the other's runner-up), so location jitter between
-        neighbouring rooms does not split one phone into several incidents."""
+        neighbouring rooms does not split one phone into several incidents. For a sighting that shows
+        several phones of its network at once (`devices`), incidents another phone seen at that moment
+        already continued are left out; with none left, it opens a new incident (the split)."""
         key = (sighting.place_key, sighting.technology)
         candidates = self._by_place.get(key, [])
         recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
         if len(recent) != len(candidates):
             self._by_place[key] = recent  # quiet incidents stay open for officers but no longer merge
-        best = self._closest(sighting, (self._open[i] for i in recent))
-        if best is not None or sighting.cell_id is None:
-            return best
-        near = {cell for cell, p in sighting.runners_up if p >= RUNNER_UP_MIN_P}
-        neighbours = (
-            incident
-            for incident in self._open.values()
-            if incident.technology == sighting.technology
-            and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
-            and (
-                incident.cell_id in near
-                or any(cell == sighting.cell_id and p >= RUNNER_UP_MIN_P for cell, p in incident.runners_up)
-            )
-        )
-        return self._closest(sighting, neighbours)
+        matching = self._same_device(sighting, [self._open[i] for i in recent])
+        if sighting.cell_id is not None and (not matching or sighting.devices > len(matching)):
+            near = {cell for cell, p in sighting.runners_up if p >= RUNNER_UP_MIN_P}
+            neighbours = [
+                incident
+                for incident in self._open.values()
+                if incident.technology == sighting.technology
+                and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
+                and (
+                    incident.cell_id in near
+                    or any(cell == sighting.cell_id and p >= RUNNER_UP_MIN_P for cell, p in incident.runners_up)
+                )
+                and incident not in matching
+            ]
+            matching += self._same_device(sighting, neighbours)
+        if sighting.devices > 1:
+            # Another phone seen at the same moment already continued these: this one is a different phone.
+            for incident_id, start_s in list(self._claimed.items()):
+                if start_s < sighting.start_s - SAME_MOMENT_S:
+                    del self._claimed[incident_id]
+            free = [i for i in matching if abs(self._claimed.get(i.id, -math.inf) - sighting.start_s) > SAME_MOMENT_S]
+            if not free and matching:
+                log.info(
+                    "event=incident_split place=%s tech=%s devices=%d open=%d",
+                    sighting.place_key,
+                    sighting.technology,
+                    sighting.devices,
+                    len(matching),
+                )
+            matching = free
+        return self._closest(sighting, matching)
 
-    def _closest(self, sighting: Sighting, incidents) -> IncidentRecord | None:
-        best: IncidentRecord | None = None
-        best_df = float("inf")
-        for incident in incidents:
-            df = abs(incident.freq_hz - sighting.freq_hz)
-            # Same operator and technology is one device even when it hops channels (GSM hops inside its
-            # operator's block; LTE allocations move inside the carrier); without an operator, the channel.
-            same_network = bool(sighting.operators) and tuple(incident.operators) == tuple(sighting.operators)
-            if (same_network or df <= self.rules.channel_tolerance_hz) and df < best_df:
-                best, best_df = incident, df
-        return best
+    def _same_device(self, sighting: Sighting, incidents: list[IncidentRecord]) -> list[IncidentRecord]:
+        """Incidents the sighting's phone could be: same operator and technology (a GSM phone hops inside its
+        operator's block; LTE allocations move inside the carrier), or without an operator, the channel."""
+        return [
+            incident
+            for incident in incidents
+            if (bool(sighting.operators) and tuple(incident.operators) == tuple(sighting.operators))
+            or abs(incident.freq_hz - sighting.freq_hz) <= self.rules.channel_tolerance_hz
+        ]
+
+    def _closest(self, sighting: Sighting, incidents: list[IncidentRecord]) -> IncidentRecord | None:
+        """Of several phones of one network in one place, the one whose transmit power was nearest (power
+        control holds a phone's level for seconds, two phones rarely share it), then the nearest channel."""
+
+        def distance(incident: IncidentRecord) -> tuple[float, float]:
+            last_tx = self._tx_dbm.get(incident.id)
+            tx = 0.0 if last_tx is None or sighting.tx_power_dbm is None else abs(last_tx - sighting.tx_power_dbm)
+            return tx, abs(incident.freq_hz - sighting.freq_hz)
+
+        return min(incidents, key=distance, default=None)
 
     def _process_one(self, db: Session, sighting: Sighting) -> list[LifecycleEvent]:
         now = self.clock()
@@ -199,6 +237,11 @@ class IncidentEngine:
         incident = self._match(sighting)
         if incident is None:
             incident = self._open_incident(db, sighting, now)
+            if sighting.devices > 1:
+                self._claimed[incident.id] = sighting.start_s
+            self._heard_at[incident.id] = now
+            if sighting.tx_power_dbm is not None:
+                self._tx_dbm[incident.id] = sighting.tx_power_dbm
             events.append(LifecycleEvent("incident", "new", incident.id, None, incident_state(incident)))
             self._last_emitted[incident.id] = now
             if not incident.suppressed:
@@ -206,6 +249,11 @@ class IncidentEngine:
             return events
         db.add(incident)
         before = incident_state(incident)
+        self._heard_at[incident.id] = now
+        if sighting.devices > 1:
+            self._claimed[incident.id] = sighting.start_s
+        if sighting.tx_power_dbm is not None:
+            self._tx_dbm[incident.id] = sighting.tx_power_dbm
         moved = self._update_incident(db, incident, sighting, now)
         if moved or now - self._last_emitted.get(incident.id, 0.0) >= UPDATE_INTERVAL_S:
             events.append(LifecycleEvent("incident", "update", incident.id, before, incident_state(incident)))
@@ -258,6 +306,16 @@ class IncidentEngine:
     def _update_incident(self, db: Session, incident: IncidentRecord, sighting: Sighting, now: float) -> bool:
         """Extend the incident; True when something an officer would notice changed (not just last_seen)."""
         meaningful = False
+        if incident.ended_at is not None:
+            # The device is heard again within the merge gap and officers still have the incident: it resumes.
+            log.info(
+                "event=incident_resumed id=%s cell=%s silent_s=%.0f",
+                incident.id,
+                incident.cell_id,
+                now - incident.ended_at,
+            )
+            incident.ended_at = None
+            meaningful = True
         incident.last_seen = max(incident.last_seen, sighting.end_s)
         incident.first_seen = min(incident.first_seen, sighting.start_s)
         incident.activity_count += 1
@@ -357,6 +415,25 @@ class IncidentEngine:
         while episodes and episodes[0] < sighting.start_s - rule.window_s:
             episodes.popleft()
         return True
+
+    def end_silent(self, db: Session, now: float) -> list[LifecycleEvent]:
+        """End every active incident whose device has been silent for `end_after_silent_s` (lifecycle `end`,
+        ended_at set); it stays open for officers and resumes if heard again within the merge gap."""
+        events: list[LifecycleEvent] = []
+        with self.lock:
+            for incident in list(self._open.values()):
+                heard_at = self._heard_at.get(incident.id, incident.last_seen)
+                if incident.ended_at is not None or now - heard_at < self.rules.end_after_silent_s:
+                    continue
+                db.add(incident)
+                before = incident_state(incident)
+                incident.ended_at = now
+                incident.updated_at = now
+                events.append(LifecycleEvent("incident", "end", incident.id, before, incident_state(incident)))
+                log.info(
+                    "event=incident_ended id=%s cell=%s silent_s=%.0f", incident.id, incident.cell_id, now - heard_at
+                )
+        return events
 
     # -- officer side ----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cellward.signing import Keyring
+from controller.acks import SensorAcks
 from controller.housekeeping import check_sensors, prune_raw
 from controller.pipeline import Pipeline, RawMessage
 from controller.publisher import Publisher
@@ -65,6 +66,13 @@ class Ingest:
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.publisher = Publisher(controller, self.client)
+        self.client.max_inflight_messages_set(1000)  # an ack to every sensor at once must not queue behind 20
+        self.acks = SensorAcks(
+            self.publisher,
+            lambda: self.pipeline.tracker.streams,
+            [sensor.id for sensor in controller.site.sensors],
+            config.acks,
+        )
         self.connected = False
         self.subscribed = threading.Event()
         self._stop = threading.Event()
@@ -79,9 +87,14 @@ class Ingest:
             log.error("event=mqtt_connect_failed site=%s reason=%s", self.controller.config.site_id, reason_code)
             return
         self.connected = True
-        topic = f"cellward/{self.controller.config.site_id}/sensor/+/+"
-        client.subscribe(topic, qos=1)
+        site = self.controller.config.site_id
+        topic = f"cellward/{site}/sensor/+/+"
+        answers = f"cellward/{site}/sensor/+/cmd/+/state"
+        # blocker nodes' streams and their answers to commands (not the commands: those are ours)
+        blocker_topics = (f"cellward/{site}/blocker/+/+", f"cellward/{site}/blocker/+/cmd/+/state")
+        client.subscribe([(t, 1) for t in (topic, answers, *blocker_topics)])
         self.publisher.online()
+        self.acks.refresh_all()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
@@ -105,6 +118,7 @@ class Ingest:
         self.pipeline.load_state()
         self.publisher.arm_will()
         self.controller.bus.add_sink(self.publisher.lifecycle)
+        self.controller.blocking.units.sender = self.publisher
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
@@ -170,6 +184,7 @@ class Ingest:
                     self.client.ack(raw.mid, 1)
             for event in events:
                 self.controller.bus.emit(event)
+            self.acks.tick(self.connected)  # after the commit: acks say only what the database holds
             self._periodic()
 
     def _recover(self) -> None:
@@ -196,6 +211,7 @@ class Ingest:
             if due_health:
                 self._last_health = now
                 events = check_sensors(self.controller, db, now)
+                events += self.controller.incidents.end_silent(db, now)
             if due_prune:
                 self._last_prune = now
                 prune_raw(self.controller, db, now)

@@ -440,7 +440,7 @@ def run_location_bench(trials_per_cell: int = 1, seeds: int = 2, layouts: Sequen
             for seed in range(seeds):
                 building = Building(variant, truth, seed)
                 survey = building.survey(locator, np.random.default_rng(1000 + seed))
-                surveyed = Locator(variant, locator.model, survey)
+                surveyed = locator.with_survey(survey)
                 for (name, bursts), tally in tallies.items():
                     which = locator if name == "none" else surveyed
                     rng = np.random.default_rng(seed)

@@ -13,6 +13,11 @@ REJECTION_REASONS = (
     "unknown_sender",
     "sender_mismatch",
     "replayed",
+    "stale",
+    "snippet_unsolicited",
+    "snippet_oversize",
+    "snippet_corrupt",
+    "snippet_disabled",
 )
 
 

@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cellward.messages import (
     Availability,
+    CommandState,
     DetectionBatch,
     Envelope,
     MessageError,
     SensorStats,
     SensorStatus,
+    SnippetChunk,
+    SpectrumFrame,
     parse_message,
     parse_sensor_topic,
 )
+from cellward.messages.topics import SensorTopic, parse_blocker_topic
 from cellward.signing import Keyring, SignatureError, UnknownSender, verify_message
+from controller.db.bulk import append_rows
 from controller.db.reports import Message, Report, SensorState, SensorStream
 from controller.events import LifecycleEvent
 from controller.sequence import SeqTracker, SeqVerdict
 from controller.sighting import Sighting
+from controller.snippet_receiver import SnippetRejected
 
 log = logging.getLogger("cellward.controller.ingest")
 
@@ -36,7 +42,38 @@ LEAF_SCHEMAS = {
     "status": "cellward.status/1",
     "stats": "cellward.stats/1",
     "availability": "cellward.availability/1",
+    "spectrum": "cellward.spectrum/1",
+    "snippet": "cellward.snippet/1",
+    "state": "cellward.command_state/1",  # cmd/<command>/state: answers to the controller's commands
 }
+# The same for blocker nodes; `ack` is cmd/<command>/state, the node's answer to a command.
+BLOCKER_LEAF_SCHEMAS = {
+    "availability": "cellward.availability/1",
+    "state": "cellward.blocker_state/1",
+    "heartbeat": "cellward.blocker_heartbeat/1",
+    "faults": "cellward.blocker_fault/1",
+    "ack": "cellward.blocker_ack/1",
+}
+
+
+# Report rows are appended in bulk as tuples in this order (controller/db/bulk.py).
+REPORT_COLUMNS = (
+    "message_id",
+    "sensor_id",
+    "received_at",
+    "window_start",
+    "window_end",
+    "freq_hz",
+    "bandwidth_hz",
+    "band",
+    "operators",
+    "technology",
+    "burst_count",
+    "duty_cycle",
+    "mean_power_dbm",
+    "peak_power_dbm",
+    "snr_db",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +91,17 @@ class Checked:
     wire: dict[str, Any]
     message: Envelope
     digest: str
+    from_blocker: bool = False
+
+
+def _leaf_schema(topic: SensorTopic | None, site_id: str) -> str | None:
+    """The message name a topic of this site must carry; None for a topic the controller does not read."""
+    if topic is None or topic.site != site_id:
+        return None
+    if topic.kind == "blocker":
+        leaf = "ack" if topic.command is not None and topic.leaf == "state" else topic.leaf
+        return None if topic.command is not None and leaf != "ack" else BLOCKER_LEAF_SCHEMAS.get(leaf)
+    return None if topic.command is not None else LEAF_SCHEMAS.get(topic.leaf)
 
 
 class Locating(Protocol):
@@ -102,12 +150,13 @@ class Pipeline:
 
     def check(self, raw: RawMessage) -> Checked:
         """Decode, verify and validate one message; raise Rejected with the counted reason."""
-        topic = parse_sensor_topic(raw.topic)
-        if topic is None or topic.site != self.site_id or topic.leaf not in LEAF_SCHEMAS:
-            raise Rejected("bad_topic", f"not a sensor stream of site {self.site_id}: {raw.topic}")
+        topic = parse_sensor_topic(raw.topic) or parse_blocker_topic(raw.topic)
+        expected = _leaf_schema(topic, self.site_id)
+        if topic is None or expected is None:
+            raise Rejected("bad_topic", f"not a sensor or blocker stream of site {self.site_id}: {raw.topic}")
         self.metrics.messages_received.labels(kind=topic.leaf).inc()
         try:
-            wire = json.loads(raw.payload)
+            wire = orjson.loads(raw.payload)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Rejected("bad_json", f"payload is not JSON: {exc}") from None
         if not isinstance(wire, dict):
@@ -129,9 +178,10 @@ class Pipeline:
                 "sender_mismatch",
                 f"message from {message.sender} of site {message.site} published on {raw.topic}",
             )
-        if message.schema_name != LEAF_SCHEMAS[topic.leaf]:
+        if message.schema_name != expected:
             raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
-        return Checked(raw, wire, message, hashlib.sha256(wire["sig"].encode()).hexdigest())
+        digest = hashlib.sha256(wire["sig"].encode()).hexdigest()
+        return Checked(raw, wire, message, digest, from_blocker=topic.kind == "blocker")
 
     # -- one batch ----------------------------------------------------------------------------------------
 
@@ -145,6 +195,7 @@ class Pipeline:
             except Rejected as exc:
                 self.metrics.messages_rejected.labels(reason=exc.reason).inc()
                 log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
+        checked = [item for item in checked if not self._side_channel(item)]
         now = self.controller.clock()
         with self.controller.sessions() as db:
             self._db = db
@@ -160,9 +211,38 @@ class Pipeline:
                 db.commit()
             finally:
                 self._db = None
+        # after the commit: the blocking control writes its own audit entries
+        self.controller.blocking.unit_messages([item.message for item in accepted if item.from_blocker])
+        for item in accepted:
+            if isinstance(item.message, DetectionBatch):
+                self.controller.blocking.perimeter_reports(item.message)
         self._count(events, sightings)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return events
+
+    def _side_channel(self, item: Checked) -> bool:
+        """Live spectra go to the relay, snippet chunks and command answers to the snippet receiver; none of
+        them to the message store or the seq bookkeeping of report streams."""
+        message = item.message
+        if isinstance(message, SpectrumFrame):
+            refused = self.controller.spectra.offer(message)
+        elif isinstance(message, SnippetChunk):
+            try:
+                self.controller.snippets.add(message)
+                refused = None
+            except SnippetRejected as exc:
+                refused = exc.reason
+                log.warning("event=message_rejected reason=%s sensor=%s detail=%s", refused, message.sender, exc)
+        elif isinstance(message, CommandState):
+            self.controller.snippets.acknowledged(message)
+            refused = None
+        else:
+            return False
+        if refused is None:
+            self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc()
+        else:
+            self.metrics.messages_rejected.labels(reason=refused).inc()
+        return True
 
     def _sequence(self, db: Session, checked: list[Checked]) -> list[Checked]:
         accepted = []
@@ -172,7 +252,6 @@ class Pipeline:
                 message.sender, message.schema_name, message.seq, item.digest
             )
             db.add(stream)
-            state = self._sensor(db, message.sender)
             if verdict is SeqVerdict.replayed:
                 self.metrics.messages_rejected.labels(reason="replayed").inc()
                 log.warning(
@@ -185,8 +264,13 @@ class Pipeline:
                 continue
             if verdict is SeqVerdict.duplicate:
                 self.metrics.duplicates.inc()
-                state.duplicates += 1
+                if not item.from_blocker:
+                    self._sensor(db, message.sender).duplicates += 1
                 continue
+            if item.from_blocker:  # a blocker node is not a sensor: the blocking control keeps its state
+                accepted.append(item)
+                continue
+            state = self._sensor(db, message.sender)
             if lost_delta:
                 state.messages_lost += lost_delta
                 self.metrics.seq_lost.labels(sensor=message.sender).set(stream.lost)
@@ -249,32 +333,30 @@ class Pipeline:
             for item in accepted
         ]
         ids = list(db.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
-        reports = []
-        for message_id, item in zip(ids, accepted, strict=True):
-            if not isinstance(item.message, DetectionBatch):
-                continue
-            for report in item.message.reports:
-                reports.append(
-                    {
-                        "message_id": message_id,
-                        "sensor_id": item.message.sender,
-                        "received_at": item.raw.received_at,
-                        "window_start": report.window_start.timestamp(),
-                        "window_end": report.window_start.timestamp() + report.window_s,
-                        "freq_hz": report.freq_hz,
-                        "bandwidth_hz": report.bandwidth_hz,
-                        "band": report.band,
-                        "operators": report.operators,
-                        "technology": report.technology,
-                        "burst_count": report.burst_count,
-                        "duty_cycle": report.duty_cycle,
-                        "mean_power_dbm": report.mean_power_dbm,
-                        "peak_power_dbm": report.peak_power_dbm,
-                        "snr_db": report.snr_db,
-                    }
-                )
+        reports = [
+            (
+                message_id,
+                item.message.sender,
+                item.raw.received_at,
+                window_start := report.window_start.timestamp(),
+                window_start + report.window_s,
+                report.freq_hz,
+                report.bandwidth_hz,
+                report.band,
+                _json_text(report.operators),
+                report.technology,
+                report.burst_count,
+                report.duty_cycle,
+                report.mean_power_dbm,
+                report.peak_power_dbm,
+                report.snr_db,
+            )
+            for message_id, item in zip(ids, accepted, strict=True)
+            if isinstance(item.message, DetectionBatch)
+            for report in item.message.reports
+        ]
         if reports:
-            db.execute(insert(Report), reports)
+            append_rows(db, Report.__table__, REPORT_COLUMNS, reports)
             self.metrics.reports_stored.inc(len(reports))
 
     def _count(self, events: list[LifecycleEvent], sightings: list[Sighting]) -> None:
@@ -287,3 +369,8 @@ class Pipeline:
         for sighting in sightings:
             if sighting.received_at is not None:
                 self.metrics.report_to_incident_seconds.observe(max(0.0, now - sighting.received_at))
+
+
+def _json_text(values: list[str]) -> str:
+    """A JSON column's value as the text the driver stores (bulk appends bypass SQLAlchemy's serialiser)."""
+    return orjson.dumps(values).decode()

@@ -6,12 +6,13 @@ import json
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
-from cellward.messages import Availability
+from cellward.messages import Availability, Command, Envelope, command_topic
 from cellward.signing import NodeKey, sign_message
 from controller.db.reports import PublishSeq
 from controller.events import LifecycleEvent
@@ -19,6 +20,8 @@ from controller.wire import ALERT_SCHEMA, INCIDENT_SCHEMA, AlertLifecycle, Incid
 
 log = logging.getLogger("cellward.controller.publisher")
 AVAILABILITY_SCHEMA = "cellward.availability/1"
+COMMAND_SCHEMA = "cellward.command/1"
+COMMAND_TTL_S = 30.0  # a command still queued at the broker after this is refused by the node
 
 
 class Publisher:
@@ -33,13 +36,14 @@ class Publisher:
         self.lock = threading.Lock()
         self.will_seq: int | None = None
 
-    def next_seq(self, name: str) -> int:
+    def next_seq(self, name: str, count: int = 1) -> int:
+        """Reserve `count` seqs of `name` (persisted); returns the last of them."""
         with self.lock, self.controller.sessions() as db:
             row = db.scalar(select(PublishSeq).where(PublishSeq.message_name == name))
             if row is None:
                 row = PublishSeq(message_name=name, seq=0)
                 db.add(row)
-            row.seq += 1
+            row.seq += count
             db.commit()
             return row.seq
 
@@ -75,6 +79,10 @@ class Publisher:
         payload = self.availability_payload("stopped", self.will_seq)
         return self.client.publish(controller_topic(self.site, "availability"), payload, qos=1, retain=True)
 
+    def publish_signed(self, topic: str, message: Envelope, retain: bool = False) -> None:
+        """Sign `message` and publish it at QoS 1: acks to sensors, commands to blocker nodes."""
+        self.client.publish(topic, self._finish(message.to_wire()), qos=1, retain=retain)
+
     def lifecycle(self, event: LifecycleEvent) -> None:
         """EventBus sink: incidents and alerts as new/update/end messages with before/after and a stable id."""
         if event.kind == "incident":
@@ -83,6 +91,23 @@ class Publisher:
             name, model, leaf = ALERT_SCHEMA, AlertLifecycle, "alerts"
         message = model(**self._envelope(name), type=event.type, id=event.id, before=event.before, after=event.after)
         self.client.publish(controller_topic(self.site, leaf), self._finish(message.to_wire()), qos=1)
+
+    def command(self, sensor_id: str, name: str, params: dict[str, Any], command_id: str) -> None:
+        """Publish a signed command to one sensor (QoS 1); `command_id` is echoed in the node's answers."""
+        head = self._envelope(COMMAND_SCHEMA)
+        message = Command(
+            **head,
+            command=name,
+            id=command_id,
+            target=sensor_id,
+            expires=head["ts"] + COMMAND_TTL_S,
+            params=params,
+        )
+        self.client.publish(command_topic(self.site, sensor_id, name), self._finish(message.to_wire()), qos=1)
+
+
+def new_command_id() -> str:
+    return f"c-{uuid.uuid4().hex[:24]}"
 
 
 def _signing_key(path, sender: str) -> NodeKey:

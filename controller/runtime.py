@@ -20,6 +20,8 @@ from controller.db.migrate import upgrade_database
 from controller.events import EventBus
 from controller.incidents import IncidentEngine
 from controller.metrics import ControllerMetrics
+from controller.snippet_receiver import SnippetReceiver
+from controller.spectrum_relay import SpectrumRelay
 from controller.suppression import Suppressor
 
 if TYPE_CHECKING:
@@ -63,6 +65,8 @@ class Controller:
         self.ingest: Ingest | None = None
         self.requests: RequestsRuntime | None = None  # disconnection requests, when configured
         self.blocking = BlockingControl(self)
+        self.spectra = SpectrumRelay(clock)  # live sensor spectra for the web view (never stored)
+        self.snippets = SnippetReceiver(self)  # IQ snippets delivered for incidents
         self.started_at = clock()
 
     @classmethod

@@ -13,7 +13,7 @@ RECENT_DIGESTS = 256  # per stream: enough to recognise QoS 1 redeliveries witho
 
 class SeqVerdict(StrEnum):
     new = "new"
-    late = "late"  # arrived after a later seq, filling a gap that had been counted as lost
+    late = "late"  # arrived after a later seq: fills a gap counted as lost, or comes before the first one heard
     duplicate = "duplicate"  # the same message again (QoS 1 redelivery, retained re-delivery)
     replayed = "replayed"  # an old seq with different content, or one we never saw missing
 
@@ -67,6 +67,17 @@ class SeqTracker:
             stream.received += 1
             self._remember(recent, seq, digest)
             return SeqVerdict.late, stream, -1
+        if stream.first_seq - seq in range(1, self.max_missing + 1):
+            # An earlier message than the first one heard: a sensor sends again what the controller has not
+            # acknowledged (cellward.ack/1), e.g. the first messages of a stream that a broker crash lost.
+            # The baseline moves down; seqs between are missing from now on. Further back it stays a replay.
+            earlier = list(range(seq + 1, stream.first_seq))
+            stream.missing = (earlier + list(stream.missing))[: self.max_missing]
+            stream.lost += len(earlier)
+            stream.first_seq = seq
+            stream.received += 1
+            self._remember(recent, seq, digest)
+            return SeqVerdict.late, stream, len(earlier)
         seen = recent.get(seq)
         if seen is None and seq >= stream.first_seq:
             seen = self.stored_digest(sender, name, seq)

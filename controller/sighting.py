@@ -26,6 +26,8 @@ class Sighting:
     runners_up: tuple[tuple[str, float], ...] = ()
     sensor_powers_dbm: dict[str, float] = field(default_factory=dict)
     received_at: float | None = None  # wall-clock time the last report of it arrived (latency accounting)
+    devices: int = 1  # phones of this technology and network heard at once here (controller/locating.py)
+    tx_power_dbm: float | None = None  # the locator's estimate of the phone's transmit power
 
     @property
     def place_key(self) -> str:

@@ -44,6 +44,7 @@ class IncidentState(WireModel):
     activity_count: int = Field(ge=0, description="emissions attributed so far")
     suppressed: bool = Field(description="authorised zone/device or the site's own emission: no alerts")
     suppression_reason: str | None
+    ended_at: UtcMs | None = Field(description="when the device was found silent; None while it is active")
 
 
 class AlertState(WireModel):

@@ -10,6 +10,7 @@ held back for `context_s` so that each is classified knowing its neighbours on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,8 +52,12 @@ class Detector:
         center_freq_hz: float,
         config: DetectorConfig | None = None,
         band_plan: BandPlan | None = None,
+        spectrum_tap: Callable[[np.ndarray], None] | None = None,
     ) -> None:
+        """`spectrum_tap`, when given, sees every block of power spectra as computed (frames x nfft, power per
+        bin in full-scale units, frequency ascending; read-only), so a caller can show them without a second FFT."""
         self.config = config or DetectorConfig()
+        self.spectrum_tap = spectrum_tap
         self.center_freq_hz = center_freq_hz
         self.geometry = SpectrumGeometry.for_rate(sample_rate_hz, self.config.target_bin_hz)
         self.band_plan = band_plan or BandPlan.load()
@@ -108,6 +113,8 @@ class Detector:
             # the floor is seeded from a full `seed_frames` of power spectra, whatever the block size
             spectra = np.empty((new, g.nfft), np.float32)
             power_spectra(samples[computed * g.hop :], self._window, g.hop, spectra)
+            if self.spectrum_tap is not None:
+                self.spectrum_tap(spectra)
             self._unnormalised.append(spectra)
             held = sum(len(s) for s in self._unnormalised)
             if held == 0 or (held < self.config.floor.seed_frames and not final):

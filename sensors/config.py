@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cellward.config import load_yaml_model
 from cellward.messages import NodeId
 from sensors.gain import GainConfig, PowerCalibration
-from sensors.publisher import MqttConfig
+from sensors.publisher import MqttConfig, anchor_mqtt_paths
 from sensors.scan_plan import ScanConfig
 from sensors.sources import SourceConfig
 
@@ -90,11 +90,5 @@ def load_sensor_config(path: Path) -> SensorConfig:
     site = getattr(config.source, "site", None)
     if site not in (None, "small", "reference") and not Path(site).is_absolute():
         config.source.site = str(base / site)  # type: ignore[union-attr]
-    if config.mqtt.password_file is not None and not config.mqtt.password_file.is_absolute():
-        config.mqtt.password_file = base / config.mqtt.password_file
-    if config.mqtt.tls is not None:
-        for name in ("ca_file", "cert_file", "key_file"):
-            value = getattr(config.mqtt.tls, name)
-            if value is not None and not value.is_absolute():
-                setattr(config.mqtt.tls, name, base / value)
+    anchor_mqtt_paths(config.mqtt, base)
     return config.model_copy(update=updates)

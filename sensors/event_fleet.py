@@ -1,9 +1,10 @@
 """Sensor nodes in the simulator's event mode, live: what each would detect, published as the node does.
 
 For sites with more sensors than a 2-core machine can run in IQ mode: one process stands in for many
-sensor nodes, each with its own broker account and Ed25519 key (from `cellward provision`), its own
-`seq` per message name, a retained `online` availability with an `offline` last will, a retained status,
-and one signed detections batch per sensor per window, published when the window has ended on the wall
+sensor nodes, each with its own broker account and Ed25519 key (from `cellward provision`) and a real
+node's publisher and on-disk spool (per-stream `seq`, `online`/`offline` availability, messages held
+until the controller acknowledges them), a retained status, and one signed detections batch per sensor
+per window, published when the window has ended on the wall
 clock (the scenario's `start_utc` fixes where simulation time sits on it).
 
 A node hears only what its tuner is on: the fleet follows the nodes' site-synchronised scan plan
@@ -17,7 +18,6 @@ the same duty cycle, and the same report rate, as IQ-mode nodes.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import signal
@@ -27,12 +27,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-
 from cellward.messages import (
     MAX_BURSTS_PER_REPORT,
     ActivityReport,
-    Availability,
     BandCoverage,
     BurstRecord,
     CalibrationState,
@@ -40,12 +37,13 @@ from cellward.messages import (
     DetectionBatch,
     SensorStatus,
     SourceInfo,
-    sensor_topic,
 )
-from cellward.signing import NodeKey, sign_message
+from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
+from sensors.publisher import MqttConfig, Publisher
 from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
+from sensors.spool import Spool
 from sim.events import SensorObservation, observations
 from sim.world import World
 
@@ -63,8 +61,11 @@ def _utc(epoch_s: float) -> datetime:
 class FleetScan:
     """The tuning every node of the site is on in each slot, and which observations fall in a dwell."""
 
-    def __init__(self, plan: BandPlan) -> None:
+    def __init__(self, plan: BandPlan, report_unknown: frozenset[str] = frozenset()) -> None:
+        """`report_unknown`: nodes that also report unclassified energy in uplink bands (`report_unknown`
+        in a node's config; perimeter sensors, whose readings of blocker leakage feed the interlock)."""
         self.config = ScanConfig()
+        self.report_unknown = report_unknown
         self.schedule = ScanSchedule(ScanPlan.build(plan, self.config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ), self.config)
 
     def heard(self, world: World, start_s: float, end_s: float, sensor_ids: list[str]) -> list[SensorObservation]:
@@ -91,7 +92,7 @@ class FleetScan:
                     freq_range_hz=(tuning.low_hz, tuning.high_hz),
                     window_s=stop - begin,
                 )
-                if o.technology != "unknown"
+                if o.technology != "unknown" or o.sensor_id in self.report_unknown
             ]
             if heard:
                 self.schedule.note_activity(tuning, plan.slot_start_s(slot))
@@ -152,46 +153,43 @@ def activity_reports(observed: list[SensorObservation], window_epoch_s: float, p
 
 
 class EventSensor:
-    """One simulated sensor node on the broker: its account, key, client and sequence numbers."""
+    """One simulated sensor node on the broker, publishing through the sensor's own spool and publisher.
 
-    def __init__(self, site_id: str, sensor_id: str, provisioned: Path, port: int) -> None:
+    Its account, key, durable session, per-stream `seq`, `online`/`offline` availability and on-disk spool
+    are a real node's (sensors.publisher, sensors.spool), so it holds what it sends until the controller's
+    ack says it is stored, exactly as an IQ-mode node does."""
+
+    def __init__(self, site_id: str, sensor_id: str, provisioned: Path, port: int, state_dir: Path) -> None:
         self.site_id = site_id
         self.sensor_id = sensor_id
-        self.key = NodeKey.load(provisioned / "keys" / f"{sensor_id}.pem", sensor_id)
-        self.seq: dict[str, int] = defaultdict(int)
-        # detections not yet acknowledged by the broker (paho queues them across outages and resends)
-        self._unacked: set[int] = set()
-        self._acked_early: set[int] = set()
-        self._lock = threading.Lock()
-        password = (provisioned / "secrets" / f"{sensor_id}.mqtt").read_text(encoding="utf-8").strip()
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"cellward-{site_id}-{sensor_id}", clean_session=False
+        self.spool = Spool(state_dir / sensor_id / "spool.sqlite")
+        config = MqttConfig(
+            host="127.0.0.1",
+            port=port,
+            username=sensor_id,
+            password_file=provisioned / "secrets" / f"{sensor_id}.mqtt",
+            keepalive_s=10,
+            inflight_max=100,
         )
-        self.client.username_pw_set(sensor_id, password)
-        self.client.max_inflight_messages_set(100)
-        self.client.on_publish = self._on_publish
-        self.client.max_queued_messages_set(0)  # queue everything while the broker is away: nothing dropped
-        self.client.will_set(self.topic("availability"), self._availability("offline"), qos=1, retain=True)
-        self.client.connect_async("127.0.0.1", port, keepalive=10)
-        self.client.loop_start()
+        controller_keyring = provisioned / "controller-keyring.json"
+        self.publisher = Publisher(
+            config,
+            site_id,
+            sensor_id,
+            NodeKey.load(provisioned / "keys" / f"{sensor_id}.pem", sensor_id),
+            self.spool,
+            lambda topic, payload: None,  # event-mode nodes obey no commands
+            time.time,
+            controller_keyring=Keyring.load(controller_keyring) if controller_keyring.exists() else None,
+        )
+        self.publisher.start()
 
-    def topic(self, leaf: str) -> str:
-        return sensor_topic(self.site_id, self.sensor_id, leaf)
-
-    def _head(self, name: str) -> dict:
-        self.seq[name] += 1
-        return {"site": self.site_id, "sender": self.sensor_id, "ts": datetime.now(UTC), "seq": self.seq[name]}
-
-    def _signed(self, message) -> bytes:
-        return json.dumps(sign_message(message.to_wire(), self.key)).encode()
-
-    def _availability(self, state: str) -> bytes:
-        return self._signed(Availability(**self._head("cellward.availability/1"), state=state))
+    def _head(self) -> dict:
+        return {"site": self.site_id, "sender": self.sensor_id, "ts": datetime.now(UTC), "seq": 1}
 
     def announce(self, started: datetime) -> None:
-        self.client.publish(self.topic("availability"), self._availability("online"), qos=1, retain=True)
         status = SensorStatus(
-            **self._head("cellward.status/1"),
+            **self._head(),
             state="scanning",
             fault=None,
             started_at=started,
@@ -208,49 +206,48 @@ class EventSensor:
             calibration=CalibrationState(ppm=0.0, method="none", measured_at=None, reference_hz=None),
             clock=CLOCK,
         )
-        self.client.publish(self.topic("status"), self._signed(status), qos=1, retain=True)
+        self.publisher.send(status, "status", retain=True)
 
     def publish_reports(self, reports: list[ActivityReport]) -> None:
-        batch = DetectionBatch(**self._head("cellward.detections/1"), clock=CLOCK, reports=reports)
-        with self._lock:  # paho may call on_publish before publish() returns the mid
-            info = self.client.publish(self.topic("detections"), self._signed(batch), qos=1)
-            if info.mid not in self._acked_early:
-                self._unacked.add(info.mid)
-            self._acked_early.discard(info.mid)
+        self.publisher.send(DetectionBatch(**self._head(), clock=CLOCK, reports=reports), "detections")
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        with self._lock:
-            if mid in self._unacked:
-                self._unacked.discard(mid)
-            else:
-                self._acked_early.add(mid)
+    @property
+    def unconfirmed(self) -> int:
+        """Messages not yet stored by the controller as far as this node knows (queued or held)."""
+        return self.spool.depth
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Deliver everything still queued (paho keeps it across broker outages), then say `stopped`."""
-        deadline = time.monotonic() + timeout_s
-        while self._unacked and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.client.publish(self.topic("availability"), self._availability("stopped"), qos=1, retain=True)
-        time.sleep(0.2)
-        self.client.disconnect()
-        self.client.loop_stop()
+    def stop(self) -> None:
+        self.publisher.stop()
         log.info(
-            "event=sensor_stopped site=%s sensor=%s detections_seq=%d undelivered=%d",
+            "event=sensor_stopped site=%s sensor=%s detections_seq=%d undelivered=%d unacknowledged=%d resent=%d",
             self.site_id,
             self.sensor_id,
-            self.seq["cellward.detections/1"],
-            len(self._unacked),
+            self.spool.counter("seq:cellward.detections/1"),
+            self.spool.queued,
+            self.spool.held,
+            self.publisher.acks.resent if self.publisher.acks else 0,
         )
+        self.spool.close()
 
 
-def run(world: World, site_id: str, sensor_ids: list[str], provisioned: Path, port: int, stop: threading.Event) -> int:
+def run(
+    world: World,
+    site_id: str,
+    sensor_ids: list[str],
+    provisioned: Path,
+    port: int,
+    stop: threading.Event,
+    state_dir: Path | None = None,
+    confirm_s: float = 60.0,
+) -> int:
     """Publish every window as it ends on the wall clock, until the scenario ends or `stop` is set."""
     plan = BandPlan.load()
     # Warm the simulator's path-loss and shadowing caches (seconds for 76 sensors) before the first window
     # is due, with a scan of its own so the live scan's revisit memory starts empty.
     FleetScan(plan).heard(world, 0.0, min(30.0, world.scenario.duration_s), sensor_ids)
-    scan = FleetScan(plan)
-    nodes = {s: EventSensor(site_id, s, provisioned, port) for s in sensor_ids}
+    scan = FleetScan(plan, frozenset(s.id for s in world.site.sensors if s.role == "perimeter"))
+    state_dir = state_dir or provisioned / "state"
+    nodes = {s: EventSensor(site_id, s, provisioned, port, state_dir) for s in sensor_ids}
     started = datetime.now(UTC)
     for node in nodes.values():
         node.announce(started)
@@ -270,6 +267,10 @@ def run(world: World, site_id: str, sensor_ids: list[str], provisioned: Path, po
             published += len(reports)
         log.info("event=window site=%s t_s=%.0f sensors=%d reports_total=%d", site_id, t, len(per_sensor), published)
         t += 1.0
+    # before stopping, wait (bounded) until the controller has acknowledged everything the nodes made
+    deadline = time.monotonic() + confirm_s
+    while time.monotonic() < deadline and any(n.unconfirmed for n in nodes.values()):
+        time.sleep(0.2)
     for node in nodes.values():
         node.stop()
     return 0
@@ -287,13 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provisioned", type=Path, required=True, help="directory written by `cellward provision`")
     parser.add_argument("--port", type=int, required=True, help="broker port on 127.0.0.1")
     parser.add_argument("--sensors", required=True, help="comma-separated sensor ids")
+    parser.add_argument("--state-dir", type=Path, default=None, help="spools (default: PROVISIONED/state)")
+    parser.add_argument(
+        "--confirm-s", type=float, default=60.0, help="on stop, wait this long for the controller to confirm all"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     world = load_world(args.site, args.scenario)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    return run(world, args.site_id, [s for s in args.sensors.split(",") if s], args.provisioned, args.port, stop)
+    sensor_ids = [s for s in args.sensors.split(",") if s]
+    return run(world, args.site_id, sensor_ids, args.provisioned, args.port, stop, args.state_dir, args.confirm_s)
 
 
 if __name__ == "__main__":

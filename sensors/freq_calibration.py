@@ -1,12 +1,14 @@
 """Measuring the tuner's frequency error against a downlink carrier whose frequency is known exactly.
 
-A GSM BCCH carrier sends a frequency-correction burst (FCCH) every 10 TDMA frames: 148 zero bits,
-which GMSK turns into a pure tone at carrier + 1625/24 kHz (67.708 kHz). Tuned to the carrier with no
-correction, a tuner whose crystal runs fast by e sees that tone at 67.708 kHz - e * f_tuned, so
+A GSM BCCH carrier sends a frequency-correction burst (FCCH) on timeslot 0 of frames 0, 10, 20, 30 and
+40 of every 51-frame multiframe: 148 zero bits, which GMSK turns into a pure tone at carrier + 1625/24
+kHz (67.708 kHz). Tuned to the carrier with no correction, a tuner whose crystal runs fast by e sees
+that tone at 67.708 kHz - e * f_tuned, so
     ppm = (f_expected_offset - f_measured_offset) / f_tuned * 1e6.
-The tone is found coarsely as the strongest short-spectrum bin over time (an FCCH burst concentrates
-into one 2.3 kHz bin while the normal bursts spread over 200 kHz), then finely from its phase advance.
-A steady carrier of known frequency (a beacon, a signal generator) can be measured the same way.
+The FCCH is found by its timing (the spectrogram averaged over the FCCH instants of every multiframe
+phase: only the tone's bin at the right phase stands out; a spur or the carrier's other bursts are the
+same at every phase), then measured finely from the found bursts. A steady carrier of known frequency
+(a beacon, a signal generator) is measured from its strongest bin and phase advance instead.
 
 An LTE carrier sends its primary synchronisation signal (PSS) every 5 ms: a length-63 Zadoff-Chu
 sequence (root 25, 29 or 34) on the 62 subcarriers around the carrier centre, one OFDM symbol
@@ -23,6 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 FCCH_OFFSET_HZ = 1625e3 / 24  # 67.708 kHz above the BCCH carrier
+GSM_FRAME_S = 120e-3 / 26  # TDMA frame, 4.615 ms
+CONTROL_MULTIFRAME = 51  # frames
+FCCH_FRAMES = (0, 10, 20, 30, 40)  # of each control multiframe (3GPP TS 45.002 clause 7)
+FCCH_WINDOW_S = 0.45e-3  # a window shorter than the 546 us burst fits inside it
 
 
 class CalibrationFailed(RuntimeError):  # noqa: N818 - an outcome the node reports, not a bug
@@ -66,7 +72,7 @@ def measure_ppm_from_tone(
         raise CalibrationFailed(f"need at least {9 * nfft // 2} samples to measure the tone, got {len(samples)}")
     index = np.arange(nfft)[None, :] + (nfft // 2) * np.arange(frames)[:, None]
     spectra = np.abs(np.fft.fftshift(np.fft.fft(samples[index] * np.hanning(nfft), axis=1), axes=1)) ** 2
-    # the maximum over time keeps a tone that is on only part of the time (FCCH: 1 frame in 10)
+    # the maximum over time keeps a tone that is on only part of the time
     level_db = 10 * np.log10(np.maximum(spectra.max(axis=0), 1e-30))
     freqs = (np.arange(nfft) - nfft // 2) * sample_rate_hz / nfft
     # the dongle's DC spike is a tone too: never take it for the reference (the capture is tuned off the tone)
@@ -174,13 +180,108 @@ def measure_ppm_lte_pss(
     return PpmMeasurement(float(ppm), carrier_hz, measured, 20 * math.log10(ratio), "lte_pss")
 
 
+def _fcch_spectrogram(
+    samples: np.ndarray, window: int, hop: int, nfft: int, bins: np.ndarray, chunk: int = 256
+) -> np.ndarray:
+    """|X|^2 of rectangular windows of `window` samples every `hop`, only at FFT bins `bins` (frames x bins)."""
+    frames = (len(samples) - window) // hop + 1
+    power = np.empty((frames, len(bins)), np.float32)
+    for first in range(0, frames, chunk):
+        count = min(chunk, frames - first)
+        index = (first + np.arange(count))[:, None] * hop + np.arange(window)[None, :]
+        power[first : first + count] = np.abs(np.fft.fft(samples[index], nfft, axis=1)[:, bins]) ** 2
+    return power
+
+
 def measure_ppm_gsm_fcch(
-    samples: np.ndarray, sample_rate_hz: float, tuned_hz: float, bcch_carrier_hz: float, max_ppm: float = 100.0
+    samples: np.ndarray,
+    sample_rate_hz: float,
+    tuned_hz: float,
+    bcch_carrier_hz: float,
+    max_ppm: float = 100.0,
+    min_score: float = 12.0,
 ) -> PpmMeasurement:
-    """Frequency error from a GSM BCCH carrier's FCCH tone (capture >= 0.1 s so that several FCCH fall in it)."""
-    return measure_ppm_from_tone(
-        samples, sample_rate_hz, tuned_hz, bcch_carrier_hz + FCCH_OFFSET_HZ, max_ppm, method="gsm_fcch"
-    )
+    """Frequency error from a GSM BCCH carrier's FCCH bursts (capture >= 0.3 s; 0.5-1 s measures better).
+
+    An FCCH burst is a tone for 546 us, on timeslot 0 of frames 0, 10, 20, 30 and 40 of every 51-frame
+    multiframe. Detection uses that timing: the spectrogram (windows of ~0.45 ms, shorter than a burst,
+    so one window holds nothing but tone) is whitened per bin by its median over time, then averaged
+    over the FCCH instants of every candidate multiframe phase. At the right bin and phase the average
+    is tone plus noise; anywhere else it is noise, a steady spur, or the carrier's GMSK bursts, which
+    are as strong at every phase. score = (best - median) / (1.4826 MAD) over all hypotheses; it must
+    reach `min_score` (noise alone peaks near 6-7 over the ~300 000 hypotheses of 0.5 s at 2.4 MS/s).
+    Fine: the incoherent sum over the found bursts of |DFT|^2 on a 16x finer grid, peak interpolated.
+    The burst phase is not kept across bursts (the GMSK bursts between them turn it), so bursts add in power.
+    """
+    tone_hz = bcch_carrier_hz + FCCH_OFFSET_HZ
+    expected = tone_hz - tuned_hz
+    search = max_ppm * 1e-6 * tuned_hz
+    if abs(expected) + search > 0.45 * sample_rate_hz:
+        raise CalibrationFailed(
+            f"FCCH of {bcch_carrier_hz / 1e6:.4f} MHz lies outside the capture tuned to {tuned_hz / 1e6:.4f} MHz"
+        )
+    frame = GSM_FRAME_S * sample_rate_hz  # samples
+    window = round(FCCH_WINDOW_S * sample_rate_hz)
+    hop = max(1, window // 4)
+    nfft = 1 << math.ceil(math.log2(2 * window))
+    if len(samples) < CONTROL_MULTIFRAME * frame + 2 * FCCH_FRAMES[1] * frame:
+        raise CalibrationFailed(
+            f"need at least {round(0.33 * sample_rate_hz)} samples (0.33 s) to find FCCH bursts, got {len(samples)}"
+        )
+    freqs = np.fft.fftfreq(nfft, 1 / sample_rate_hz)
+    bins = np.flatnonzero((np.abs(freqs - expected) <= search) & (np.abs(freqs) > 2 * sample_rate_hz / window))
+    power = _fcch_spectrogram(samples, window, hop, nfft, bins)
+    power /= np.maximum(np.median(power, axis=0), 1e-30)
+    # a burst of 546 us holds a whole window at one of two neighbouring window positions
+    raw, power = power, np.maximum(power[:-1], power[1:])
+    phases = round(CONTROL_MULTIFRAME * frame / hop)
+    cycles = math.ceil(len(power) * hop / (CONTROL_MULTIFRAME * frame))
+    offsets = [round((cycle * CONTROL_MULTIFRAME + f) * frame / hop) for cycle in range(cycles) for f in FCCH_FRAMES]
+    total = np.zeros((phases, len(bins)), np.float64)
+    count = np.zeros(phases)
+    for offset in offsets:
+        last = min(phases, len(power) - offset)
+        if last > 0:
+            total[:last] += power[offset : offset + last]
+            count[:last] += 1
+    usable = count >= 4
+    folded = total[usable] / count[usable, None]
+    centre = float(np.median(folded))
+    spread = 1.4826 * float(np.median(np.abs(folded - centre)))
+    phase, column = np.unravel_index(int(np.argmax(folded)), folded.shape)
+    score = (float(folded[phase, column]) - centre) / max(spread, 1e-30)
+    if score < min_score:
+        raise CalibrationFailed(
+            f"no FCCH found near {tone_hz / 1e6:.4f} MHz (best {score:.1f} against {min_score:.0f} needed); "
+            "pick a stronger BCCH carrier or capture longer"
+        )
+    coarse = float(freqs[bins[column]])
+    start = int(np.flatnonzero(usable)[phase])
+    # of the two window positions, the one that held the burst
+    starts = [
+        (t + int(raw[t + 1, column] > raw[t, column])) * hop for t in (start + o for o in offsets) if t < len(power)
+    ]
+    measured = _fine_tone_hz(samples, starts, window, coarse, sample_rate_hz, sample_rate_hz / nfft)
+    ppm = (expected - measured) / tuned_hz * 1e6
+    return PpmMeasurement(float(ppm), tone_hz, measured, 20 * math.log10(max(score, 1e-3)), "gsm_fcch")
+
+
+def _fine_tone_hz(
+    samples: np.ndarray, starts: list[int], window: int, coarse_hz: float, sample_rate_hz: float, bin_hz: float
+) -> float:
+    """The tone's frequency from the sum over bursts of |DFT|^2, on a 16x grid around `coarse_hz`, interpolated."""
+    oversample = 16
+    nfft = oversample * (1 << math.ceil(math.log2(window)))
+    n = np.arange(window)
+    mix = np.exp(-2j * np.pi * coarse_hz / sample_rate_hz * n)
+    segments = np.stack([samples[s : s + window] * mix for s in starts if s + window <= len(samples)])
+    spectrum = (np.abs(np.fft.fft(segments, nfft, axis=1)) ** 2).sum(axis=0)
+    grid = np.fft.fftfreq(nfft, 1 / sample_rate_hz)
+    near = np.flatnonzero(np.abs(grid) <= 1.5 * bin_hz)
+    k = int(near[np.argmax(spectrum[near])])
+    left, mid, right = np.log(spectrum[[(k - 1) % nfft, k, (k + 1) % nfft]])
+    delta = 0.5 * (left - right) / (left - 2 * mid + right)
+    return coarse_hz + float(grid[k]) + float(delta) * sample_rate_hz / nfft
 
 
 def capture_tuning_hz(reference_hz: float) -> float:

@@ -33,6 +33,15 @@ class NodeMetrics:
         self.reports = counter("cellward_sensor_reports", "activity reports produced")
         self.spool_depth = gauge("cellward_sensor_spool_depth", "messages waiting in the on-disk spool")
         self.spool_dropped = gauge("cellward_sensor_spool_dropped_total", "messages dropped by the spool bound")
+        self.spool_held = gauge(
+            "cellward_sensor_spool_held", "messages the broker took that the controller has not yet acknowledged"
+        )
+        self.spool_dropped_unconfirmed = gauge(
+            "cellward_sensor_spool_dropped_unconfirmed_total",
+            "held messages (the broker had them, the controller had not confirmed) dropped by the spool bound",
+        )
+        self.resent = counter("cellward_sensor_resent", "held messages sent again (controller ack: missing or late)")
+        self.acks_rejected = counter("cellward_sensor_acks_rejected", "controller acks refused (signature, target)")
         self.cpu_percent = gauge("cellward_sensor_cpu_percent", "process CPU, percent of one core")
         self.rss_mb = gauge("cellward_sensor_rss_mb", "resident memory, MiB")
         self.temperature_c = gauge("cellward_sensor_temperature_c", "SoC temperature (NaN when unreadable)")

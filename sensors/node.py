@@ -57,7 +57,9 @@ from sensors.gain import GainController, clipped_fraction, peak_dbfs
 from sensors.metrics import HealthServer, NodeMetrics
 from sensors.publisher import Publisher
 from sensors.scan_plan import ScanPlan, ScanSchedule
+from sensors.snippet_upload import SnippetNotDeliverable, delivery_limit_bytes, snippet_chunks
 from sensors.sources import EndOfRecording, IQSource, SourceError, SourceFault, build_source
+from sensors.spectrum_stream import SpectrumStream
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
 from sensors.system_health import CpuMeter, rss_mb, temperature_c
@@ -107,7 +109,9 @@ class SensorNode:
             self.spool,
             lambda topic, payload: self.commands.put((topic, payload)),
             clock,
+            controller_keyring=keyring,
         )
+        self.spectrum_stream = SpectrumStream(config.site, config.sensor_id, self.publisher.publish_live)
         self.metrics = NodeMetrics(config.site, config.sensor_id)
         self.http: HealthServer | None = None
         self.clock_monitor = clock_monitor or ClockMonitor()
@@ -277,7 +281,8 @@ class SensorNode:
         if self.gains.observe(tuning.band, clipped, peak_dbfs(samples)):
             self.log.info("gain_changed", band=tuning.band, gain_db=self.gains.gain_for(tuning.band), clipped=clipped)
             self.metrics.set_gain(tuning.band, self.gains.gain_for(tuning.band))
-        detector = Detector(fs, centre, band_plan=self.band_plan)
+        spectrum = self.spectrum_stream.tap(self.clock())
+        detector = Detector(fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum)
         bursts = detector.process(samples) + detector.flush()
         half_span = cfg.usable_fraction * fs / 2
         dwell = Dwell(
@@ -290,6 +295,8 @@ class SensorNode:
             calibration_db=self.config.power_calibration.calibration_db(gain),
             clipped_fraction=clipped,
         )
+        if spectrum is not None:
+            self.spectrum_stream.publish(spectrum, detector.geometry, dwell, tuning.band, self.clock())
         kept = self.aggregator.add(dwell, bursts)
         self.counts.dwells += 1
         self.counts.bursts += kept
@@ -405,6 +412,11 @@ class SensorNode:
             self._metrics_cpu_at = time.monotonic()
         m.spool_depth.set(self.spool.depth)
         m.spool_dropped.set(self.spool.dropped_total)
+        if self.publisher.acks is not None:
+            m.spool_held.set(self.spool.held)
+            m.spool_dropped_unconfirmed.set(self.spool.dropped_unconfirmed_total)
+            m.count("resent", self.publisher.acks.resent)
+            m.count("acks_rejected", self.publisher.acks.rejected)
         m.rss_mb.set(rss_mb())
         temperature = temperature_c()
         m.temperature_c.set(temperature if temperature is not None else math.nan)
@@ -425,6 +437,7 @@ class SensorNode:
             "mqtt_connected": self.publisher.connected.is_set(),
             "spool_depth": self.spool.depth,
             "spool_dropped_total": self.spool.dropped_total,
+            "samples_dropped_total": self.source.counters.samples_dropped,
             "ppm": self.ppm,
         }
 
@@ -527,6 +540,9 @@ class SensorNode:
             self._command_calibrate(command)
         elif name == "capture_snippet":
             self._capture_snippet(command)
+        elif name == "stream_spectrum":
+            self.spectrum_stream.start(cid, params.duration_s, self.clock())  # type: ignore[union-attr]
+            self._ack(name, cid, "done", f"a spectrum per dwell for {params.duration_s:g} s")  # type: ignore[union-attr]
 
     def _resume(self, why: str) -> None:
         self.paused_until = None
@@ -611,17 +627,24 @@ class SensorNode:
             description=f"cellward snippet for {command.sender} command {command.id}: {params.reason}",  # type: ignore[union-attr]
         )
         sha512 = json.loads(meta_path.read_text())["global"]["core:sha512"]
-        self._ack(
-            "capture_snippet",
-            command.id,
-            "done",
-            f"recorded {params.duration_s} s at {centre / 1e6:.3f} MHz",  # type: ignore[union-attr]
-            {
-                "file": str(meta_path),
-                "sha512": sha512,
-                "samples": len(samples),
-                "sample_rate_hz": fs,
-                "freq_hz": centre,
-                "start": utc_text(start_s),
-            },
-        )
+        data = {
+            "file": str(meta_path),
+            "sha512": sha512,
+            "samples": len(samples),
+            "sample_rate_hz": fs,
+            "freq_hz": centre,
+            "start": utc_text(start_s),
+        }
+        done = f"recorded {params.duration_s} s at {centre / 1e6:.3f} MHz"  # type: ignore[union-attr]
+        if params.deliver:  # type: ignore[union-attr]
+            limit = delivery_limit_bytes(self.spool.max_bytes)
+            try:
+                chunks = snippet_chunks(
+                    meta_path, self.config.site, self.config.sensor_id, command.id, self.clock(), limit
+                )
+                data["chunks"] = sum(self.publisher.send(chunk, "snippet") > 0 for chunk in chunks)
+            except SnippetNotDeliverable as exc:
+                self._ack("capture_snippet", command.id, "failed", f"{done}, kept on the node, not sent: {exc}", data)
+                return
+            done += f", sending {data['chunks']} chunks"
+        self._ack("capture_snippet", command.id, "done", done, data)

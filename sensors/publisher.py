@@ -1,11 +1,13 @@
-"""MQTT for one sensor (paho-mqtt 2): signed, numbered messages out of the on-disk spool; commands in.
+"""MQTT for one node, sensor or blocker (paho-mqtt 2): signed, numbered messages out of the on-disk spool; commands in.
 
 Outgoing messages are numbered and signed when queued in the spool (sensors/spool.py); a sender thread
-publishes them oldest first with QoS 1, at most `inflight_max` unacknowledged at a time, and deletes each
-from the spool when the broker acknowledges it. After a disconnect everything not acknowledged is sent
-again from the oldest, so the broker may see a message twice (the controller drops repeats by `seq`) but
-never loses one. Availability is published directly at each connect: `online` with a fresh seq, and
-the last will `offline` registered with the next one (a clean stop publishes `stopped` with that seq).
+publishes them oldest first with QoS 1, at most `inflight_max` unacknowledged at a time. When the broker
+acknowledges one, it leaves the spool, except (with a controller keyring) detections, status and stats,
+which are held until the controller's signed ack says they are stored (sensors/resend.py), so even a
+broker killed with them in memory loses none. After a disconnect everything not acknowledged is sent
+again from the oldest, so the broker may see a message twice (the controller drops repeats by `seq`).
+Availability is published directly at each connect: `online` with a fresh seq, and the last will
+`offline` registered with the next one (a clean stop publishes `stopped` with that seq).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cellward.messages import Availability, Envelope, command_topic, sensor_topic
-from cellward.signing import NodeKey, sign_message
+from cellward.messages import ACKED_SCHEMAS, Availability, Envelope, ack_topic, command_topic
+from cellward.messages.topics import node_topic
+from cellward.signing import Keyring, NodeKey, sign_message
+from sensors.resend import AckReceiver
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
 
@@ -45,12 +49,29 @@ class MqttConfig(BaseModel):
     keepalive_s: int = Field(default=30, ge=5, le=600)
     inflight_max: int = Field(default=20, ge=1, le=1000, description="unacknowledged QoS 1 messages at once")
     reconnect_max_s: int = Field(default=30, ge=1, description="longest wait between reconnect attempts")
+    ack_resend_after_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="send a held message again when the broker took it this long before a controller ack "
+        "that lists it missing or, stalled, does not reach its seq (the broker lost it)",
+    )
 
     @model_validator(mode="after")
     def _one_password(self) -> MqttConfig:
         if self.password and self.password_file:
             raise ValueError("give password or password_file, not both")
         return self
+
+
+def anchor_mqtt_paths(config: MqttConfig, base: Path) -> None:
+    """Make the password and TLS file paths of a node's config file relative to that file's folder."""
+    if config.password_file is not None and not config.password_file.is_absolute():
+        config.password_file = base / config.password_file
+    if config.tls is not None:
+        for name in ("ca_file", "cert_file", "key_file"):
+            value = getattr(config.tls, name)
+            if value is not None and not value.is_absolute():
+                setattr(config.tls, name, base / value)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -67,25 +88,33 @@ class Publisher:
         spool: Spool,
         on_command: Callable[[str, bytes], None],
         clock: Callable[[], float],
+        kind: str = "sensor",
+        controller_keyring: Keyring | None = None,
     ) -> None:
         self.config = config
         self.site = site
         self.sensor_id = sensor_id
+        self.kind = kind  # sensor or blocker: the branch of the topic tree the node lives in
         self.key = key
         self.spool = spool
         self.on_command = on_command
         self.clock = clock
-        self.log = node_logger("cellward.sensor.mqtt", site=site, sensor=sensor_id)
+        self.log = node_logger(f"cellward.{kind}.mqtt", site=site, **{kind: sensor_id})
         self.connected = threading.Event()
         self.reconnects = 0
         self._connections = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: dict[int, int] = {}  # paho mid -> spool id
+        self._inflight: dict[int, tuple[int, str | None]] = {}  # paho mid -> (spool id, stream)
         self._acked_early: set[int] = set()
         self._generation = 0  # bumped on every (dis)connect; a batch from an older generation stops
-        self._last_sent_id = 0
+        # with the controller's keyring, stored streams wait in the spool for its ack; without, PUBACK suffices
+        self.acks = (
+            AckReceiver(site, sensor_id, controller_keyring, spool, config.ack_resend_after_s, self._wake)
+            if controller_keyring is not None
+            else None
+        )
         self._will_seq = 0
         self._client = self._make_client()
         self._sender = threading.Thread(target=self._send_loop, name=f"mqtt-sender-{sensor_id}", daemon=True)
@@ -129,8 +158,11 @@ class Publisher:
         self._online_seq = self.spool.next_seq("cellward.availability/1")
         self._will_seq = self.spool.next_seq("cellward.availability/1")
 
+    def _topic(self, leaf: str) -> str:
+        return node_topic(self.kind, self.site, self.sensor_id, leaf)
+
     def _set_will(self, client: mqtt.Client) -> None:
-        topic = sensor_topic(self.site, self.sensor_id, "availability")
+        topic = self._topic("availability")
         client.will_set(topic, self._availability("offline", self._will_seq), qos=1, retain=True)
 
     def start(self) -> None:
@@ -139,14 +171,15 @@ class Publisher:
         self._sender.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Flush what the broker will take within `timeout_s`, publish `stopped`, disconnect."""
+        """Flush what the broker will take within `timeout_s`, publish `stopped`, disconnect (held messages
+        stay in the spool for the controller's ack after the next start)."""
         if self.connected.is_set():
             deadline = self.clock() + timeout_s
-            while self.spool.depth and self.connected.is_set() and self.clock() < deadline:
+            while self.spool.queued and self.connected.is_set() and self.clock() < deadline:
                 self._wake.set()
                 self._stop.wait(0.05)
             info = self._client.publish(
-                sensor_topic(self.site, self.sensor_id, "availability"),
+                self._topic("availability"),
                 self._availability("stopped", self._will_seq),
                 qos=1,
                 retain=True,
@@ -162,15 +195,27 @@ class Publisher:
 
     # -- outgoing ------------------------------------------------------------------------------------
     def send(self, message: Envelope, leaf: str, retain: bool = False) -> int:
-        """Number, sign and spool `message` for cellward/<site>/sensor/<id>/<leaf>; returns its seq."""
+        """Number, sign and spool `message` for cellward/<site>/<kind>/<id>/<leaf>; returns its seq."""
 
         def build(seq: int) -> bytes:
             numbered = message.model_copy(update={"seq": seq})
             return encode(sign_message(numbered.to_wire(), self.key))
 
-        seq = self.spool.enqueue(message.schema_name, sensor_topic(self.site, self.sensor_id, leaf), build, retain)
+        seq = self.spool.enqueue(message.schema_name, self._topic(leaf), build, retain)
         self._wake.set()
         return seq
+
+    def publish_live(self, message: Envelope, leaf: str) -> bool:
+        """Number, sign and publish `message` now at QoS 0, bypassing the spool (live views only).
+
+        Returns False, sending nothing, while the broker is away: a late live frame is worth nothing.
+        """
+        if not self.connected.is_set():
+            return False
+        numbered = message.model_copy(update={"seq": self.spool.next_seq(message.schema_name)})
+        payload = encode(sign_message(numbered.to_wire(), self.key))
+        info = self._client.publish(self._topic(leaf), payload, qos=0)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def _send_loop(self) -> None:
         # Never call into paho while holding self._lock: paho runs on_publish with its own mutex held,
@@ -180,9 +225,10 @@ class Publisher:
                 self.connected.wait(0.2)
                 continue
             with self._lock:
-                generation, after = self._generation, self._last_sent_id
+                generation = self._generation
                 room = self.config.inflight_max - len(self._inflight)
-            batch = self.spool.peek(after, room) if room > 0 else []
+                in_flight = {spool_id for spool_id, _ in self._inflight.values()}
+            batch = self.spool.peek(room, skip=in_flight) if room > 0 else []
             for item in batch:
                 info = self._client.publish(item.topic, item.payload, qos=1, retain=item.retain)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -190,15 +236,14 @@ class Publisher:
                 with self._lock:
                     if generation != self._generation:
                         break  # a disconnect rewound the queue meanwhile: start again from the oldest
-                    self._last_sent_id = item.id
                     if info.mid in self._acked_early:
                         self._acked_early.discard(info.mid)
                         acked = True
                     else:
-                        self._inflight[info.mid] = item.id
+                        self._inflight[info.mid] = (item.id, item.stream)
                         acked = False
                 if acked:
-                    self.spool.remove(item.id)
+                    self._broker_has(item.id, item.stream)
             if not batch:
                 self._wake.wait(0.2)
                 self._wake.clear()
@@ -213,9 +258,11 @@ class Publisher:
             return
         self._connections += 1
         self.reconnects = self._connections - 1
-        client.subscribe(command_topic(self.site, self.sensor_id, "+"), qos=1)
+        client.subscribe(command_topic(self.site, self.sensor_id, "+", kind=self.kind), qos=1)
+        if self.acks is not None:
+            client.subscribe(ack_topic(self.site, self.sensor_id), qos=1)
         client.publish(
-            sensor_topic(self.site, self.sensor_id, "availability"),
+            self._topic("availability"),
             self._availability("online", self._online_seq),
             qos=1,
             retain=True,
@@ -223,7 +270,6 @@ class Publisher:
         with self._lock:
             self._inflight.clear()
             self._acked_early.clear()
-            self._last_sent_id = 0
             self._generation += 1
         self.connected.set()
         self._wake.set()
@@ -235,7 +281,6 @@ class Publisher:
             # whatever was not acknowledged goes again, from the oldest, after the reconnect
             self._inflight.clear()
             self._acked_early.clear()
-            self._last_sent_id = 0
             self._generation += 1
         if not self._stop.is_set():
             self._arm_will()
@@ -244,12 +289,21 @@ class Publisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         with self._lock:
-            spool_id = self._inflight.pop(mid, None)
-            if spool_id is None:
+            sent = self._inflight.pop(mid, None)
+            if sent is None:
                 self._acked_early.add(mid)  # the PUBACK beat the sender's bookkeeping
-        if spool_id is not None:
-            self.spool.remove(spool_id)
+        if sent is not None:
+            self._broker_has(*sent)
             self._wake.set()
 
+    def _broker_has(self, spool_id: int, stream: str | None) -> None:
+        if self.acks is not None and stream in ACKED_SCHEMAS:
+            self.spool.hold(spool_id, self.clock())
+        else:
+            self.spool.remove(spool_id)
+
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self.acks is not None and message.topic == ack_topic(self.site, self.sensor_id):
+            self.acks.receive(bytes(message.payload))
+            return
         self.on_command(message.topic, bytes(message.payload))

@@ -1,18 +1,25 @@
 """The on-disk queue of outgoing messages (SQLite), so nothing is lost while the broker or network is away.
 
-Every message is written here, already numbered and signed, before it is published; it leaves the spool
-only when the broker has acknowledged it (QoS 1 PUBACK). After a restart or reconnect the publisher
-sends what is left, oldest first. The per-stream sequence counters live in the same database and are
+Every message is written here, already numbered and signed, before it is published. A message of a
+stream the controller acknowledges (cellward.ack/1) is *held* after the broker's PUBACK and leaves the
+spool only when the controller's ack covers its seq, because a broker killed hard forgets what it had
+acknowledged but not yet delivered; other messages leave at the PUBACK. Held messages the controller
+reports missing go back to the queue. After a restart or reconnect the publisher sends what is queued,
+oldest first. The per-stream sequence counters live in the same database and are
 advanced in the same transaction as the insert, so `seq` survives restarts without gaps or repeats.
-The spool is bounded (bytes and messages); when full, the OLDEST messages are dropped, counted in
-`dropped_total` (persisted) and reported in the stats message and /metrics.
+The spool is bounded (bytes and messages, queued and held together); when full, the OLDEST messages
+are dropped, queued or held alike. A dropped queued message never left the node: it is counted in
+`dropped_total` (persisted, in the stats message and /metrics), and the controller measures exactly
+these as lost by `seq`. A dropped held message had reached the broker, which normally delivers it:
+it is counted apart in `dropped_unconfirmed_total` (/metrics), lost only if the broker also loses it.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +32,18 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+# Added with controller acks; a spool file written before them gains the columns when opened.
+ACK_COLUMNS = {
+    "stream": "TEXT",
+    "seq": "INTEGER",
+    "held": "INTEGER NOT NULL DEFAULT 0",
+    "sent_at": "REAL",
+    "resends": "INTEGER NOT NULL DEFAULT 0",
+}
+ACK_INDEXES = """
+CREATE INDEX IF NOT EXISTS outbox_queued ON outbox(held, id);
+CREATE INDEX IF NOT EXISTS outbox_stream_seq ON outbox(stream, seq);
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +52,7 @@ class SpooledMessage:
     topic: str
     payload: bytes
     retain: bool
+    stream: str | None
 
 
 class Spool:
@@ -50,6 +70,11 @@ class Spool:
             "PRAGMA synchronous=NORMAL"
         )  # WAL + NORMAL: survives a process crash; a power cut may lose the last commits
         self._db.executescript(SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for column, kind in ACK_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
+        self._db.executescript(ACK_INDEXES)
         self._depth, self._bytes = self._totals()
 
     def _totals(self) -> tuple[int, int]:
@@ -99,7 +124,8 @@ class Spool:
                 payload = build(seq)
                 self._set_counter(f"seq:{stream}", seq)
                 self._db.execute(
-                    "INSERT INTO outbox(topic, payload, retain) VALUES(?, ?, ?)", (topic, payload, int(retain))
+                    "INSERT INTO outbox(topic, payload, retain, stream, seq) VALUES(?, ?, ?, ?, ?)",
+                    (topic, payload, int(retain), stream, seq),
                 )
                 self._depth += 1
                 self._bytes += len(payload)
@@ -112,23 +138,25 @@ class Spool:
             return seq
 
     def _enforce_bounds(self) -> None:
-        dropped = 0
+        dropped = {"dropped_total": 0, "dropped_unconfirmed_total": 0}
         while self._depth > 1 and (self._bytes > self.max_bytes or self._depth > self.max_messages):
-            row = self._db.execute("SELECT id, LENGTH(payload) FROM outbox ORDER BY id LIMIT 1").fetchone()
+            row = self._db.execute("SELECT id, LENGTH(payload), held FROM outbox ORDER BY id LIMIT 1").fetchone()
             self._db.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
             self._depth -= 1
             self._bytes -= row[1]
-            dropped += 1
-        if dropped:
-            self._set_counter("dropped_total", self._counter("dropped_total") + dropped)
+            dropped["dropped_unconfirmed_total" if row[2] else "dropped_total"] += 1
+        for name, count in dropped.items():
+            if count:
+                self._set_counter(name, self._counter(name) + count)
 
-    def peek(self, after_id: int = 0, limit: int = 100) -> list[SpooledMessage]:
-        """Up to `limit` queued messages with id > after_id, oldest first."""
+    def peek(self, limit: int = 100, skip: Collection[int] = ()) -> list[SpooledMessage]:
+        """Up to `limit` queued (not held) messages, oldest first, leaving out the ids in `skip` (in flight)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, topic, payload, retain FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+                "SELECT id, topic, payload, retain, stream FROM outbox WHERE held = 0 ORDER BY id LIMIT ?",
+                (limit + len(skip),),
             ).fetchall()
-        return [SpooledMessage(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows]
+        return [SpooledMessage(r[0], r[1], bytes(r[2]), bool(r[3]), r[4]) for r in rows if r[0] not in skip][:limit]
 
     def remove(self, message_id: int) -> None:
         """The broker has the message: forget it."""
@@ -139,6 +167,56 @@ class Spool:
             self._db.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
             self._depth -= 1
             self._bytes -= row[0]
+
+    def hold(self, message_id: int, sent_at: float) -> None:
+        """The broker has the message: keep it until the controller acknowledges it."""
+        with self._lock:
+            self._db.execute("UPDATE outbox SET held = 1, sent_at = ? WHERE id = ?", (sent_at, message_id))
+
+    def release(self, stream: str, up_to_seq: int, except_seqs: Collection[int] = ()) -> int:
+        """The controller has stored every seq of `stream` up to `up_to_seq` but `except_seqs`: forget those;
+        returns how many."""
+        with self._lock:
+            rows = self._db.execute(
+                "DELETE FROM outbox WHERE stream = ? AND seq <= ? AND seq NOT IN (SELECT value FROM json_each(?))"
+                " RETURNING LENGTH(payload)",
+                (stream, up_to_seq, json.dumps(sorted(except_seqs))),
+            ).fetchall()
+            self._depth -= len(rows)
+            self._bytes -= sum(r[0] for r in rows)
+            return len(rows)
+
+    def requeue(
+        self, stream: str, seqs: Collection[int] = (), above_seq: int | None = None, *, judged_at: float, wait_s: float
+    ) -> int:
+        """Send held messages of `stream` again: the seqs listed, and those above `above_seq`, if the broker took
+        them more than `wait_s` (doubled for each earlier resend) before `judged_at` (epoch s); returns how many."""
+        old_enough = "held = 1 AND sent_at < ? - ? * (1 << MIN(resends, 6))"
+        with self._lock:
+            count = 0
+            for seq in seqs:
+                count += self._db.execute(
+                    f"UPDATE outbox SET held = 0, resends = resends + 1 WHERE stream = ? AND seq = ? AND {old_enough}",
+                    (stream, seq, judged_at, wait_s),
+                ).rowcount
+            if above_seq is not None:
+                count += self._db.execute(
+                    f"UPDATE outbox SET held = 0, resends = resends + 1 WHERE stream = ? AND seq > ? AND {old_enough}",
+                    (stream, above_seq, judged_at, wait_s),
+                ).rowcount
+            return count
+
+    @property
+    def held(self) -> int:
+        """Messages the broker has taken that the controller has not yet acknowledged."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE held = 1").fetchone()[0])
+
+    @property
+    def queued(self) -> int:
+        """Messages still to be published (the broker has not acknowledged them)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE held = 0").fetchone()[0])
 
     @property
     def depth(self) -> int:
@@ -151,3 +229,7 @@ class Spool:
     @property
     def dropped_total(self) -> int:
         return self.counter("dropped_total")
+
+    @property
+    def dropped_unconfirmed_total(self) -> int:
+        return self.counter("dropped_unconfirmed_total")

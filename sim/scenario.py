@@ -94,6 +94,35 @@ class BlockerRun(_Strict):
     start_s: float = Field(0.0, ge=0, description="Seconds from the scenario start")
     duration_s: float | None = Field(None, gt=0, description="How long it stays on; default: to the end")
     power_dbm: float = Field(20.0, description="Output power per band, dBm")
+    bands: list[str] | None = Field(None, description="Only these of the unit's bands; default: all of them")
+    uplink_leakage_dbc: float | None = Field(
+        None, le=0, description="Noise leaking into each band's uplink, dB below the output; default: none"
+    )
+
+
+class LiveBlocking(_Strict):
+    """The site's blocker units switched while the world runs (by blocker nodes, sim.blocking), and what
+    their noise does to the phones under them (docs/blocking.md gives the sources of the defaults)."""
+
+    uplink_leakage_dbc: float = Field(
+        -45.0, le=0, description="Noise leaking into each band's uplink, dB below the unit's output"
+    )
+    unit_leakage_dbc: dict[str, float] = Field(
+        default_factory=dict, description="Per-unit leakage overrides (a unit with a failed output filter)"
+    )
+    segment_s: float = Field(0.1, gt=0, le=1, description="Switching resolution of the units' noise, seconds")
+    gsm_radio_link_timeout: int = Field(
+        16, ge=4, le=64, multiple_of=4, description="GSM RADIO_LINK_TIMEOUT, SACCH blocks of 480 ms (TS 45.008 5.2)"
+    )
+    t310_s: float = Field(1.0, gt=0, description="LTE/NR T310 after N310 out-of-sync indications (TS 36.331)")
+    qout_evaluation_s: float = Field(0.2, gt=0, description="LTE/NR out-of-sync evaluation period (TS 36.133 7.6)")
+    reacquire_s: float = Field(3.0, ge=0, description="Cell search and re-attach after the blocking stops")
+    access_retry_s: float = Field(10.0, gt=0, description="A phone out of service tries access this often")
+    switch_log: str | None = Field(
+        None,
+        description="JSON Lines time line of switches written by simulated blocker nodes (their sim actuator); "
+        "the world follows it as it grows. Default: switched in-process through World.blocking.switch",
+    )
 
 
 class Population(_Strict):
@@ -127,6 +156,9 @@ class Scenario(_Strict):
     emitters: list[OtherEmitter] = Field(default_factory=list, description="Non-phone transmitters")
     blockers: list[BlockerRun] = Field(default_factory=list, description="Site blocker units switched on")
     population: Population | None = Field(None, description="Phones placed by the seed")
+    live_blocking: LiveBlocking | None = Field(
+        None, description="Site blocker units switched while the world runs (blocker nodes drive them)"
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:

@@ -23,6 +23,13 @@ from dsp.band_plan import BandPlan
 from sim.behaviours import BEHAVIOURS
 from sim.behaviours.non_phone import CONTINUOUS_WAVES, EMITTERS
 from sim.blockers import blocker_emitters
+from sim.blocking import (
+    SEGMENT_CHANNEL,
+    BlockingField,
+    access_retries,
+    live_unit_plans,
+    power_control_channels,
+)
 from sim.burst_plan import PlannedBursts
 from sim.carriers import choose_carrier
 from sim.fading import BurstFading
@@ -107,12 +114,17 @@ class World:
         blockers = [e for run in scenario.blockers for e in blocker_emitters(site, self.band_plan, run)]
         for emitter in [*scenario.emitters, *blockers]:
             parts.append(self._plan_other(emitter))
+        live = scenario.live_blocking
+        for emitter, segments in live_unit_plans(self, live) if live is not None else []:
+            parts.append(self._plan_other(emitter, segments))
         self.bursts = self._assemble(parts)
         self.positions = np.asarray(self._positions, float).reshape(-1, 3)
         self.rooms = [self._room_id(p) for p in self.positions]
         self._fading = BurstFading(self.model, self.seed, self.bursts.bandwidth_hz)
         self._gain_db = np.full((len(self._positions), len(self.sensors)), np.nan)
-        self._continuous = np.flatnonzero(np.isin(self.bursts.wave, CONTINUOUS_WAVES))
+        self._continuous = np.flatnonzero(
+            np.isin(self.bursts.wave, CONTINUOUS_WAVES) & (self.bursts.channel != SEGMENT_CHANNEL)
+        )
         bursty = np.ones(len(self.bursts), bool)
         bursty[self._continuous] = False
         self._bursty = np.flatnonzero(bursty)
@@ -121,6 +133,8 @@ class World:
         rng = np.random.default_rng(stable_seed(self.seed, "receivers"))
         self.receivers = [Receiver.varied(rng) for _ in self.sensors]
         self.noise_figure_db = NOMINAL_NOISE_FIGURE_DB + rng.uniform(-1.0, 1.0, len(self.sensors))
+        # live blocking: what is on the air depends on the units' switching so far
+        self.blocking = BlockingField(self, live) if live is not None else None
 
     @classmethod
     def from_files(cls, site_path: str | Path, scenario_path: str | Path) -> World:
@@ -189,23 +203,30 @@ class World:
         self.emitters.append(
             EmitterInfo(phone.id, "phone", technology, carrier.operator, carrier.band, carrier.centre_hz)
         )
-        planned = PlannedBursts.concat([BEHAVIOURS[a.kind].plan(a, carrier, rng) for a in phone.activities]).within(
-            0.0, self.scenario.duration_s
-        )
+        plans = [BEHAVIOURS[a.kind].plan(a, carrier, rng) for a in phone.activities]
+        live = self.scenario.live_blocking
+        if live is not None:  # its own draws: the phone's planned activity is the same with or without it
+            retry_rng = np.random.default_rng(stable_seed(self.seed, "retries", phone.id))
+            plans.append(access_retries(carrier, live, self.scenario.duration_s, retry_rng))
+        planned = PlannedBursts.concat(plans).within(0.0, self.scenario.duration_s)
         xyz = self._trajectory(phone, planned.start_s)
         positions, spots = self._position_ids(index, xyz)
         loss = self._coupling_loss_db(spots, self._mast(carrier.operator), carrier.centre_hz)[
             positions - positions.min()
         ]
-        tx = tx_power_dbm(technology, planned.channel, planned.bandwidth_hz, loss, carrier.centre_hz)
+        channels = power_control_channels(planned.channel)
+        tx = tx_power_dbm(technology, channels, planned.bandwidth_hz, loss, carrier.centre_hz)
         if phone.tx_power_dbm is not None:
             tx = np.full(len(planned), phone.tx_power_dbm)
         return planned, index, positions, tx
 
-    def _plan_other(self, emitter: OtherEmitter) -> tuple[PlannedBursts, int, np.ndarray, np.ndarray]:
+    def _plan_other(
+        self, emitter: OtherEmitter, planned: PlannedBursts | None = None
+    ) -> tuple[PlannedBursts, int, np.ndarray, np.ndarray]:
         index = len(self.emitters)
         rng = np.random.default_rng(stable_seed(self.seed, "emitter", emitter.id))
-        planned = EMITTERS[emitter.kind](emitter, self.scenario.duration_s, rng)
+        if planned is None:
+            planned = EMITTERS[emitter.kind](emitter, self.scenario.duration_s, rng)
         technology = "impulse" if emitter.kind == "impulses" else emitter.kind
         self.emitters.append(EmitterInfo(emitter.id, emitter.kind, technology, None, None, emitter.freq_hz))
         xyz = np.asarray(self._xyz(emitter.place, f"emitter {emitter.id}"), float)[None, :]
@@ -238,6 +259,7 @@ class World:
         first = np.searchsorted(self._bursty_start_s, start_s - self._max_bursty_s, side="left")
         last = np.searchsorted(self._bursty_start_s, end_s, side="left")
         ids = np.concatenate([self._bursty[first:last], self._continuous])
+        ids = self._on_air(ids)
         keep = (
             (b.start_s[ids] < end_s)
             & (b.start_s[ids] + b.duration_s[ids] > start_s)
@@ -279,7 +301,11 @@ class World:
 
     def starting(self, start_s: float, end_s: float) -> np.ndarray:
         """Ids of bursts that start in [start_s, end_s) (bursts are sorted by start)."""
-        return np.arange(*np.searchsorted(self.bursts.start_s, [start_s, end_s], side="left"))
+        return self._on_air(np.arange(*np.searchsorted(self.bursts.start_s, [start_s, end_s], side="left")))
+
+    def _on_air(self, ids: np.ndarray) -> np.ndarray:
+        """The planned bursts live blocking leaves on the air (all of them without it)."""
+        return ids if self.blocking is None else ids[self.blocking.keep(ids)]
 
     def noise_dbm(self, sensor: int, bandwidth_hz: np.ndarray | float) -> np.ndarray:
         """Thermal noise of a sensor's receiver in `bandwidth_hz`, referred to its antenna input (dBm)."""

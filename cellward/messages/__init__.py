@@ -1,7 +1,21 @@
 """Pydantic models of the MQTT messages, mirroring the JSON Schemas in firmware-interface/schemas/."""
 
+from cellward.messages.ack import ACK_SCHEMA, ACKED_SCHEMAS, ControllerAck, StreamAck, ack_topic
 from cellward.messages.availability import Availability
-from cellward.messages.blocker import BLOCKER_COMMAND_PARAMS, BlockerCommand, BlockerCommandName
+from cellward.messages.blocker import (
+    BLOCKER_COMMAND_PARAMS,
+    REFUSAL_REASONS,
+    BandState,
+    BlockerAck,
+    BlockerCommand,
+    BlockerCommandName,
+    BlockerFault,
+    BlockerHeartbeat,
+    BlockerMode,
+    BlockerState,
+    FailsafeSetting,
+    RefusalReason,
+)
 from cellward.messages.commands import (
     COMMAND_PARAMS,
     CalibrateParams,
@@ -12,6 +26,7 @@ from cellward.messages.commands import (
     NoParams,
     PauseParams,
     SetGainParams,
+    StreamSpectrumParams,
 )
 from cellward.messages.detections import (
     MAX_BURSTS_PER_REPORT,
@@ -23,31 +38,51 @@ from cellward.messages.detections import (
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
 from cellward.messages.schema_files import SCHEMA_FILES, validate_wire
+from cellward.messages.snippet import CHUNK_BYTES, SnippetChunk
+from cellward.messages.spectrum import MAX_SPECTRUM_BINS, SpectrumFrame, decode_levels, encode_levels
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import BandCoverage, CalibrationState, SensorState, SensorStatus, SourceInfo
 from cellward.messages.topics import (
+    ALL_BLOCKERS,
     ALL_SENSORS,
     SensorTopic,
+    blocker_command_state_topic,
+    blocker_command_topic,
+    blocker_topic,
     command_state_topic,
     command_topic,
+    parse_blocker_topic,
+    parse_node_topic,
     parse_sensor_topic,
     sensor_topic,
 )
 from cellward.messages.wire_time import UtcMs, UtcUs, epoch_s, format_utc, parse_utc, utc_text
 
 __all__ = [
+    "ACKED_SCHEMAS",
+    "ACK_SCHEMA",
+    "ALL_BLOCKERS",
     "ALL_SENSORS",
     "BLOCKER_COMMAND_PARAMS",
+    "CHUNK_BYTES",
     "COMMAND_PARAMS",
     "MAX_BURSTS_PER_REPORT",
     "MAX_REPORTS_PER_BATCH",
+    "MAX_SPECTRUM_BINS",
     "MESSAGE_MODELS",
+    "REFUSAL_REASONS",
     "SCHEMA_FILES",
     "ActivityReport",
     "Availability",
     "BandCoverage",
+    "BandState",
+    "BlockerAck",
     "BlockerCommand",
     "BlockerCommandName",
+    "BlockerFault",
+    "BlockerHeartbeat",
+    "BlockerMode",
+    "BlockerState",
     "BurstRecord",
     "CalibrateParams",
     "CalibrationState",
@@ -56,26 +91,41 @@ __all__ = [
     "Command",
     "CommandName",
     "CommandState",
+    "ControllerAck",
     "DetectionBatch",
     "Envelope",
+    "FailsafeSetting",
     "MessageError",
     "NoParams",
     "NodeId",
     "PauseParams",
+    "RefusalReason",
     "SensorState",
     "SensorStats",
     "SensorStatus",
     "SensorTopic",
     "SetGainParams",
+    "SnippetChunk",
     "SourceInfo",
+    "SpectrumFrame",
+    "StreamAck",
+    "StreamSpectrumParams",
     "Technology",
     "UtcMs",
     "UtcUs",
+    "ack_topic",
+    "blocker_command_state_topic",
+    "blocker_command_topic",
+    "blocker_topic",
     "command_state_topic",
     "command_topic",
+    "decode_levels",
+    "encode_levels",
     "epoch_s",
     "format_utc",
+    "parse_blocker_topic",
     "parse_message",
+    "parse_node_topic",
     "parse_sensor_topic",
     "parse_utc",
     "sensor_topic",

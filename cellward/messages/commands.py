@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 from cellward.messages.envelope import Envelope, NodeId, WireModel
 from cellward.messages.wire_time import UtcMs
 
-CommandName = Literal["reload_config", "set_gain", "pause", "resume", "calibrate", "capture_snippet"]
+CommandName = Literal["reload_config", "set_gain", "pause", "resume", "calibrate", "capture_snippet", "stream_spectrum"]
+MAX_STREAM_S = 600
 
 
 class NoParams(WireModel):
@@ -33,6 +34,11 @@ class CaptureSnippetParams(WireModel):
     freq_hz: float = Field(gt=0)
     duration_s: float = Field(gt=0, le=10)
     reason: str = Field(max_length=500)
+    deliver: bool = Field(default=False, description="also send the recording to the controller (snippet chunks)")
+
+
+class StreamSpectrumParams(WireModel):
+    duration_s: float = Field(gt=0, le=MAX_STREAM_S, description="publish a spectrum per dwell for this long")
 
 
 COMMAND_PARAMS: dict[str, type[WireModel]] = {
@@ -42,9 +48,10 @@ COMMAND_PARAMS: dict[str, type[WireModel]] = {
     "resume": NoParams,
     "calibrate": CalibrateParams,
     "capture_snippet": CaptureSnippetParams,
+    "stream_spectrum": StreamSpectrumParams,
 }
 
-CommandParams = SetGainParams | PauseParams | CalibrateParams | CaptureSnippetParams | NoParams
+CommandParams = SetGainParams | PauseParams | CalibrateParams | CaptureSnippetParams | StreamSpectrumParams | NoParams
 
 
 class Command(Envelope):

@@ -6,11 +6,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cellward.messages.ack import ControllerAck
 from cellward.messages.availability import Availability
-from cellward.messages.blocker import BlockerCommand
+from cellward.messages.blocker import BlockerAck, BlockerCommand, BlockerFault, BlockerHeartbeat, BlockerState
 from cellward.messages.commands import Command, CommandState
 from cellward.messages.detections import DetectionBatch
 from cellward.messages.envelope import Envelope
+from cellward.messages.snippet import SnippetChunk
+from cellward.messages.spectrum import SpectrumFrame
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import SensorStatus
 
@@ -22,6 +25,13 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.command/1": Command,
     "cellward.command_state/1": CommandState,
     "cellward.blocker_command/1": BlockerCommand,
+    "cellward.blocker_state/1": BlockerState,
+    "cellward.blocker_heartbeat/1": BlockerHeartbeat,
+    "cellward.blocker_fault/1": BlockerFault,
+    "cellward.blocker_ack/1": BlockerAck,
+    "cellward.spectrum/1": SpectrumFrame,
+    "cellward.snippet/1": SnippetChunk,
+    "cellward.ack/1": ControllerAck,
 }
 
 

@@ -21,6 +21,13 @@ SCHEMA_FILES = {
     "cellward.command/1": "command.v1.json",
     "cellward.command_state/1": "command-state.v1.json",
     "cellward.blocker_command/1": "blocker.command.v1.json",
+    "cellward.blocker_state/1": "blocker.state.v1.json",
+    "cellward.blocker_heartbeat/1": "blocker.heartbeat.v1.json",
+    "cellward.blocker_fault/1": "blocker.fault.v1.json",
+    "cellward.blocker_ack/1": "blocker.ack.v1.json",
+    "cellward.spectrum/1": "spectrum.v1.json",
+    "cellward.snippet/1": "snippet.v1.json",
+    "cellward.ack/1": "ack.v1.json",
 }
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema as cs
 
 _WIRE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{3}|\d{6})Z$")
 
@@ -37,26 +39,47 @@ def epoch_s(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def _validator(digits: int):
-    def coerce(value: object) -> datetime:
-        if isinstance(value, str):
-            return parse_utc(value, digits)
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                raise ValueError("timestamps must carry a time zone (UTC)")
-            return value.astimezone(UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        raise ValueError(f"expected a UTC timestamp, got {type(value).__name__}")
+def _from_code(value: datetime | float) -> datetime:
+    """Datetimes (aware) and epoch seconds handed over by code; wire text never comes this way."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("timestamps must carry a time zone (UTC)")
+        return value.astimezone(UTC)
+    return datetime.fromtimestamp(value, UTC)
 
-    return coerce
+
+class _WireTime:
+    """Validation of one wire timestamp field: wire text is checked against the exact form and parsed inside
+    pydantic-core (no Python call per timestamp: the controller validates hundreds of thousands a second);
+    aware datetimes and epoch seconds from code go through `_from_code`."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __get_pydantic_core_schema__(self, _source: Any, _handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        pattern = rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}\.[0-9]{{{self.digits}}}Z$"
+        from_code = cs.union_schema(
+            [cs.datetime_schema(strict=True), cs.int_schema(strict=True), cs.float_schema(strict=True)]
+        )
+        return cs.union_schema(
+            [
+                cs.chain_schema([cs.str_schema(pattern=pattern, strict=True), cs.datetime_schema()]),
+                cs.no_info_after_validator_function(_from_code, from_code),
+            ],
+            mode="left_to_right",
+            custom_error_type="wire_timestamp",
+            custom_error_message=f"not a wire timestamp (YYYY-MM-DDTHH:MM:SS.{'f' * self.digits}Z, UTC) "
+            "nor an aware datetime",
+            serialization=cs.plain_serializer_function_ser_schema(
+                lambda m: format_utc(m, self.digits), return_schema=cs.str_schema()
+            ),
+        )
+
+    def __get_pydantic_json_schema__(self, _schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(cs.datetime_schema())
 
 
 # Envelope, window and command times: millisecond wire text. Code may pass datetimes or epoch floats.
-UtcMs = Annotated[
-    datetime, BeforeValidator(_validator(3)), PlainSerializer(lambda m: format_utc(m, 3), return_type=str)
-]
+UtcMs = Annotated[datetime, _WireTime(3)]
 # Burst edges: microsecond wire text, so sensors can be compared finer than a GSM timeslot.
-UtcUs = Annotated[
-    datetime, BeforeValidator(_validator(6)), PlainSerializer(lambda m: format_utc(m, 6), return_type=str)
-]
+UtcUs = Annotated[datetime, _WireTime(6)]

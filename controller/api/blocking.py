@@ -18,6 +18,7 @@ from controller.blocking.policy import BlockingRefused, Change
 router = APIRouter(prefix="/api/blocking", tags=["blocking"], responses=AUTH_RESPONSES)
 Approver = Annotated[Principal, Depends(require(frozenset({"officer", "authoriser"})))]
 ZoneId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+UnitId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 REFUSED = {409: {"description": "The rules refuse it (never-block zone, emergency, no unit, two-person rule)"}}
 
 
@@ -76,3 +77,13 @@ def emergency_off(who: Officer, controller: ControllerDep) -> list[ChangeOut]:
 def emergency_clear(who: Admin, controller: ControllerDep) -> None:
     policy = controller.blocking.policy
     _act(controller, who, "emergency-clear", "*", lambda now: policy.clear_emergency(who.username))
+
+
+@router.post("/units/{unit_id}/reset", status_code=204, responses=REFUSED)
+def reset_unit(unit_id: UnitId, who: Admin, controller: ControllerDep) -> None:
+    """Put a unit an interlock tripped back in service (admin only: it leaked or went silent). It is not
+    switched on: that takes a new decision (manual, schedule or reactive) for one of its zones."""
+    try:
+        controller.blocking.reset_unit(who.username, unit_id)
+    except BlockingRefused as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None

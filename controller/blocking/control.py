@@ -9,11 +9,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from cellward.messages import ActivityReport, BlockerHeartbeat, BlockerState, DetectionBatch
+from cellward.messages.envelope import Envelope
 from controller.audit import record
-from controller.blocking.interlocks import Interlocks
+from controller.blocking.interlocks import Alarm, Interlocks
 from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig
+from controller.blocking.units import UnitLink
 from controller.events import LifecycleEvent
 from controller.sighting import Sighting
+
+LEAK_MIN_BANDWIDTH_HZ = 1e6  # narrower than any blocker's noise: a spur, a phone's channel
+LEAK_MIN_DURATION_S = 0.01  # longer than an impulse or a phone burst the classifier left unknown
 
 if TYPE_CHECKING:
     from controller.runtime import Controller
@@ -32,6 +38,10 @@ class BlockingControl:
             ),
         )
         self.interlocks = Interlocks(self.policy, config.leak_limit_dbm, config.heartbeat_timeout_s)
+        self.units = UnitLink(controller.site)
+        self.perimeter_sensors = {s.id for s in controller.site.sensors if s.role == "perimeter"}
+        self.keepalive_s = config.keepalive_s
+        self._last_keepalive_s = float("-inf")
         self.sessions = controller.sessions
         self.clock = controller.clock
         self.tz = ZoneInfo(controller.config.timezone)
@@ -43,18 +53,27 @@ class BlockingControl:
         """Run one policy action under the lock; audit its changes, or the refusal (then re-raised)."""
         with self._lock:
             now = self.clock()
+            tripped_before = set(self.policy.tripped_units)
             try:
                 result = action(now)
             except BlockingRefused as refused:
-                self._audit(actor, "blocking.refused", f"zone:{zone_id}", {"asked": what, "why": str(refused)})
+                self._audit(actor, "blocking.refused", _target(zone_id), {"asked": what, "why": str(refused)})
                 raise
             changes = [c for c in (result if isinstance(result, list) else [result]) if c is not None]
-            if not changes and what not in ("tick", "reactive"):  # asked by a person: audited even when
+            if not changes and what not in ("tick", "reactive", "interlock"):  # asked by a person: audited even when
                 # nothing switched (a sensitive zone waiting for approval, an emergency cleared)
-                self._audit(actor, "blocking.requested", f"zone:{zone_id}", {"asked": what})
+                entry = "blocking.unit-reset" if what == "reset" else "blocking.requested"
+                self._audit(actor, entry, _target(zone_id), {"asked": what})
+            tripped = self.policy.tripped_units - tripped_before
+            for unit in sorted(tripped):
+                alarm = next((a for a in reversed(self.interlocks.alarms) if a.unit_id == unit), None)
+                why = {"kind": alarm.kind, "detail": alarm.detail} if alarm else {}
+                self._audit("system", "blocking.unit-tripped", f"unit:{unit}", why)
             for change in changes:
                 details = {"reason": change.reason, "units": list(change.units), "by": change.actor}
                 self._audit(actor, "blocking.on" if change.on else "blocking.off", f"zone:{change.zone_id}", details)
+            emergency = self.policy.emergency_by if what == "emergency" else None
+            self.units.carry_out(changes, tripped, emergency)
             return changes
 
     def tick(self) -> list[Change]:
@@ -65,7 +84,51 @@ class BlockingControl:
         def due(now: float) -> list[Change]:
             return self.policy.tick(now, seconds_of_day) + self.interlocks.check_heartbeats(now)
 
-        return self.act("system", "tick", "*", due)
+        changes = self.act("system", "tick", "*", due)
+        now = self.clock()
+        if now - self._last_keepalive_s >= self.keepalive_s:
+            self._last_keepalive_s = now
+            with self._lock:
+                self.units.keepalive()
+        return changes
+
+    def perimeter_reports(self, batch: DetectionBatch) -> list[Change]:
+        """A perimeter sensor's unclassified wideband, continuous energy in a band a unit is blocking is that
+        unit's leakage outside the wall (impulses, spurs and phones are not: too short, too narrow, or
+        classified): the leakage interlock judges the strongest reading, at the reading's own time."""
+        if batch.sender not in self.perimeter_sensors:
+            return []
+        bands = {band for unit in self.policy.active_units() for band in self.units.bands[unit]}
+        readings = [r for r in batch.reports if r.technology == "unknown" and r.band in bands and _continuous(r)]
+        if not readings:
+            return []
+        loudest = max(readings, key=lambda r: r.peak_power_dbm)
+        at = loudest.first_burst.timestamp()
+        return self.act(
+            "system",
+            "interlock",
+            "*",
+            lambda _now: self.interlocks.perimeter_reading(batch.sender, loudest.peak_power_dbm, at, loudest.freq_hz),
+        )
+
+    def unit_messages(self, messages: list[Envelope]) -> None:
+        """Checked messages from blocker nodes: their state and answers are recorded, heartbeats feed the
+        heartbeat interlock, refusals and faults become alarms."""
+        if not messages:
+            return
+        with self._lock:
+            now = self.clock()
+            for message in messages:
+                if isinstance(message, BlockerHeartbeat | BlockerState):
+                    self.interlocks.heartbeat(message.sender, now)
+                problem = self.units.receive(message, now)
+                if problem is not None:
+                    self.interlocks.alarms.append(Alarm(message.sender, problem["kind"], problem["detail"], now))
+                    self._audit("system", "blocking.unit-problem", f"unit:{message.sender}", problem)
+
+    def reset_unit(self, actor: str, unit_id: str) -> None:
+        """An admin puts a tripped unit back in service; it stays off until a new decision switches it on."""
+        self.act(actor, "reset", f"unit:{unit_id}", lambda _now: self.policy.reset_unit(unit_id))
 
     def own_emission(self, sighting: Sighting) -> str | None:
         """Why a detection may be the site's own blocker (a unit on over its zone, in its band), or None."""
@@ -99,7 +162,9 @@ class BlockingControl:
             alarms = [vars(a) for a in self.interlocks.alarms]
             return {
                 "zones": zones,
+                "units": self.units.snapshot(self.clock()),
                 "tripped_units": sorted(policy.tripped_units),
+                "awaiting_decision": sorted(policy.awaiting_decision),
                 "emergency_by": policy.emergency_by,
                 "alarms": alarms,
             }
@@ -114,3 +179,13 @@ class BlockingControl:
         with self.sessions() as db:
             record(db, actor, action, target, details)
             db.commit()
+
+
+def _target(zone_or_unit: str) -> str:
+    """Audit target: `unit:<id>` as given, anything else is a zone (or `*`, every zone)."""
+    return zone_or_unit if zone_or_unit.startswith("unit:") else f"zone:{zone_or_unit}"
+
+
+def _continuous(report: ActivityReport) -> bool:
+    """Wideband noise held for a good part of a dwell, as a blocker's leakage is."""
+    return any(b.bandwidth_hz >= LEAK_MIN_BANDWIDTH_HZ and b.duration_s >= LEAK_MIN_DURATION_S for b in report.bursts)

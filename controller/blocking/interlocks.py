@@ -6,11 +6,13 @@ is the evidence that it is, and the unit that causes it goes off at once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from cellward.site import Site
+from cellward.site.propagation import PropagationModel
 from controller.blocking.policy import BlockingPolicy, Change
+
+AMBIGUITY_DB = 6.0  # units whose predicted level at the sensor is this close to the loudest are suspects too
 
 
 @dataclass(frozen=True)
@@ -28,23 +30,36 @@ class Interlocks:
     heartbeat_timeout_s: float = 10.0
     last_heartbeat_s: dict[str, float] = field(default_factory=dict)
     alarms: list[Alarm] = field(default_factory=list)
+    _propagation: PropagationModel | None = None
 
     @property
     def site(self) -> Site:
         return self.policy.site
 
-    def perimeter_reading(self, sensor_id: str, level_dbm: float, now_s: float) -> list[Change]:
-        """A perimeter sensor's level in a blocked downlink band. Above the limit, the unit in service
-        nearest that sensor (the one whose emission it hears) is switched off and an alarm raised."""
+    def perimeter_reading(self, sensor_id: str, level_dbm: float, now_s: float, freq_hz: float = 900e6) -> list[Change]:
+        """A perimeter sensor's level of a unit's noise. Above the limit, every unit in service that could
+        cause it is switched off and alarmed: the one the site's propagation model puts loudest at that
+        sensor and any within `AMBIGUITY_DB` of it (one reading cannot tell them apart; when in doubt,
+        the safe side is off)."""
         sensor = self.site.sensor(sensor_id)
-        active = self.policy.active_units()
+        active = sorted(self.policy.active_units())
         if level_dbm <= self.leak_limit_dbm or not active:
             return []
         blockers = {b.id: b for b in self.site.blockers}
-        culprit = min(active, key=lambda unit: math.dist(blockers[unit].position, sensor.position))
+        loss = {unit: self._model().path_loss_db(blockers[unit].position, sensor.position, freq_hz) for unit in active}
+        nearest = min(loss.values())
         detail = f"{level_dbm:.1f} dBm at perimeter sensor {sensor_id}, limit {self.leak_limit_dbm:.1f} dBm"
-        self.alarms.append(Alarm(culprit, "leakage", detail, now_s))
-        return self.policy.trip_unit(culprit, f"leakage: {detail}", now_s)
+        changes: list[Change] = []
+        for unit in active:
+            if loss[unit] <= nearest + AMBIGUITY_DB:
+                self.alarms.append(Alarm(unit, "leakage", detail, now_s))
+                changes += self.policy.trip_unit(unit, f"leakage: {detail}", now_s)
+        return changes
+
+    def _model(self) -> PropagationModel:
+        if self._propagation is None:
+            self._propagation = PropagationModel(self.site)
+        return self._propagation
 
     def heartbeat(self, unit_id: str, now_s: float) -> None:
         self.last_heartbeat_s[unit_id] = now_s

@@ -9,7 +9,8 @@ rules are checked here, at the one place every path goes through:
 - emergency all-off switches everything off and refuses every switch-on until an admin clears it;
 - no zone stays on longer than `max_on_s`; a reactive hold ends after `reactive_hold_s` and the zone
   then rests for `reactive_cooldown_s`;
-- a unit an interlock has tripped is out of service until it is reset, whatever the zones want.
+- a unit an interlock has tripped is out of service until it is reset, whatever the zones want; a reset
+  unit radiates again only when a new decision switches one of its zones on.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class BlockingPolicy:
         self.state = {zone: ZoneState() for zone in self.zones}
         self.emergency_by: str | None = None
         self.tripped_units: set[str] = set()
+        self.awaiting_decision: set[str] = set()  # reset while a zone of theirs was on: off until switched again
 
     # ---- what may be switched on ----------------------------------------------------------------
 
@@ -93,12 +95,17 @@ class BlockingPolicy:
             return f"zone {zone_id!r} is never blocked ({zone.kind}: phones there are authorised or outside the prison)"
         if self.emergency_by is not None:
             return f"emergency all-off by {self.emergency_by} is in force; an admin must clear it first"
-        if not self.usable_units(zone_id):
+        if not self.in_service(zone_id):
             return f"zone {zone_id!r} has no blocker unit in service"
         return None
 
-    def usable_units(self, zone_id: str) -> tuple[str, ...]:
+    def in_service(self, zone_id: str) -> tuple[str, ...]:
+        """The zone's units no interlock holds out of service."""
         return tuple(u for u in self.units_of.get(zone_id, ()) if u not in self.tripped_units)
+
+    def usable_units(self, zone_id: str) -> tuple[str, ...]:
+        """The zone's units that radiate while it is on (in service and not waiting for a new decision)."""
+        return tuple(u for u in self.in_service(zone_id) if u not in self.awaiting_decision)
 
     # ---- requests ---------------------------------------------------------------------------------
 
@@ -165,7 +172,11 @@ class BlockingPolicy:
         return changes
 
     def reset_unit(self, unit_id: str) -> None:
+        """Back in service after an interlock trip; it stays off until a new decision switches a zone of it on."""
+        if unit_id not in self.tripped_units:
+            raise BlockingRefused(f"unit {unit_id!r} is not tripped (tripped: {sorted(self.tripped_units) or 'none'})")
         self.tripped_units.discard(unit_id)
+        self.awaiting_decision.add(unit_id)
 
     # ---- the clock -------------------------------------------------------------------------------
 
@@ -208,6 +219,7 @@ class BlockingPolicy:
     def _switch(self, zone_id: str, on: bool, reason: str, actor: str, now_s: float) -> Change:
         if on:
             self._check(zone_id)  # the last line of defence: every switch-on passes here
+            self.awaiting_decision.difference_update(self.units_of[zone_id])
         state = self.state[zone_id]
         state.on, state.since_s, state.reason = on, now_s, reason
         if not on:

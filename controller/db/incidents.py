@@ -37,6 +37,8 @@ class IncidentRecord(Base):
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Set when the device has gone silent (incidents.end_after_silent_s); cleared if it resumes.
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class IncidentActivity(Base):

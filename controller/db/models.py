@@ -2,6 +2,7 @@
 
 from controller.db.auth import AuthSession, User
 from controller.db.base import Base
+from controller.db.captures import IncidentCapture
 from controller.db.incidents import AlertRecord, IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
 from controller.db.reports import Message, PublishSeq, Report, SensorState, SensorStream
 
@@ -10,6 +11,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "IncidentActivity",
+    "IncidentCapture",
     "IncidentNote",
     "IncidentRecord",
     "IncidentTransition",

@@ -12,6 +12,7 @@ import numpy as np
 
 from cellward.site import Site
 from controller.evidence.model import ActivityWindow, Location, SensorEvidence
+from controller.spectrogram import spectrogram_of_samples
 
 WIDTH = 640
 
@@ -92,13 +93,11 @@ def sensor_levels(levels_dbm: dict[str, float]) -> str:
 
 def spectrogram(samples: np.ndarray, sample_rate_hz: float, center_freq_hz: float, nfft: int = 64) -> str:
     """|STFT|² in dB of complex baseband, up to 120 time columns by `nfft` bins, greyscale rectangles."""
-    frames = min(len(samples) // nfft, 120)
     height = 220
-    if frames == 0:
+    if len(samples) < nfft:
         return _svg(WIDTH, height, ['<text x="10" y="40">snippet too short</text>'], "Spectrogram")
-    step = len(samples) // frames
-    block = np.stack([samples[i * step : i * step + nfft] for i in range(frames)])
-    power_db = 10 * np.log10(np.abs(np.fft.fftshift(np.fft.fft(block * np.hanning(nfft), axis=1), axes=1)) ** 2 + 1e-20)
+    power_db = spectrogram_of_samples(samples, sample_rate_hz, center_freq_hz, nfft, 120, nfft).matrix_db()
+    frames = power_db.shape[0]
     lo, hi = np.percentile(power_db, 5), power_db.max()
     shade = np.clip((power_db - lo) / max(hi - lo, 1e-9), 0, 1)
     cw, ch = 620 / frames, 180 / nfft

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cellward.recording import to_complex64
 from sensors.sources.base import R820T_GAINS_DB, SourceCounters, SourceFault, SourceInfo, nearest_gain
+from sensors.sources.pacing import StreamClock
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
 
 # Command numbers of rtl_tcp (rtl_tcp.c): each is one byte followed by a big-endian uint32.
@@ -21,7 +22,8 @@ SET_GAIN = 0x04  # tenths of dB
 SET_FREQ_CORRECTION = 0x05
 SET_AGC_MODE = 0x08
 SET_BIAS_TEE = 0x0E
-GREETING = struct.Struct(">4sII")  # b"RTL0", tuner type, number of gain steps
+GREETING = struct.Struct(">4sII")
+BACKLOG_LIMIT_S = 2.0  # at most this much stream is discarded on a retune  # b"RTL0", tuner type, number of gain steps
 
 
 class RtlTcpConfig(BaseModel):
@@ -48,6 +50,7 @@ class RtlTcpSource:
         self.counters = SourceCounters()
         self._sock: socket.socket | None = None
         self.tuner_type = 0
+        self._clock = StreamClock(config.sample_rate_hz)
 
     def open(self) -> None:
         self.close()
@@ -65,6 +68,7 @@ class RtlTcpSource:
         self._send(SET_GAIN_MODE, 1)
         self._send(SET_AGC_MODE, 0)
         self._send(SET_BIAS_TEE, int(self.config.bias_tee))
+        self._clock.restart()
 
     def close(self) -> None:
         if self._sock is not None:
@@ -95,7 +99,30 @@ class RtlTcpSource:
 
     def tune(self, freq_hz: float) -> float:
         self._send(SET_FREQUENCY, round(freq_hz))
+        self._discard_backlog()
+        self._clock.restart()
         return float(round(freq_hz))
+
+    def _discard_backlog(self) -> None:
+        """Drop what the socket holds from before the retune (the stream never pauses between dwells), keeping
+        I/Q byte pairs aligned; without this a dwell would read samples of an earlier tuning."""
+        assert self._sock is not None
+        dropped, limit = 0, round(2 * BACKLOG_LIMIT_S * self.config.sample_rate_hz)  # a flooding server: stop
+        try:
+            self._sock.setblocking(False)
+            while dropped < limit and (chunk := self._sock.recv(1 << 20)):
+                dropped += len(chunk)
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self.counters.usb_errors += 1
+            self.close()
+            raise SourceFault(f"rtl_tcp stream from {self.info.description} broke ({exc})") from None
+        finally:
+            if self._sock is not None:
+                self._sock.settimeout(self.config.timeout_s)
+        if dropped % 2:
+            self._recv_exact(self._sock, 1)
 
     def gains_db(self) -> list[float]:
         return list(R820T_GAINS_DB)
@@ -115,4 +142,6 @@ class RtlTcpSource:
             self.close()
             raise SourceFault(f"rtl_tcp stream from {self.info.description} broke ({exc})") from None
         self.counters.samples_in += num_samples
+        # a stream slower than the sample clock lost samples on the way (server queue, network stall)
+        self.counters.samples_dropped += self._clock.after_read(num_samples)
         return to_complex64(np.frombuffer(raw, np.uint8), "cu8")

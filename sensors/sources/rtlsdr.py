@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sensors.sources.base import SourceCounters, SourceError, SourceFault, SourceInfo, nearest_gain
+from sensors.sources.pacing import StreamClock
 
 RTLSDR_RANGE_HZ = (24e6, 1766e6)  # R820T2 / R828D tuners
 
@@ -51,6 +52,7 @@ class RtlSdrSource:
         self.info = SourceInfo("rtlsdr", which, config.sample_rate_hz, *RTLSDR_RANGE_HZ)
         self.counters = SourceCounters()
         self._gains: list[float] = []
+        self._clock = StreamClock(config.sample_rate_hz)
 
     def open(self) -> None:
         RtlSdr = self._load()
@@ -90,6 +92,7 @@ class RtlSdrSource:
         device = self._require()
         try:
             device.center_freq = freq_hz
+            self._clock.restart()
             return float(device.center_freq)
         except OSError as exc:
             self.counters.usb_errors += 1
@@ -116,4 +119,7 @@ class RtlSdrSource:
             self.counters.usb_errors += 1
             raise SourceFault(f"RTL-SDR read failed, dongle unplugged? ({exc})") from None
         self.counters.samples_in += len(samples)
+        # a read that took longer than its samples last (beyond the transfer buffers) means the dongle's
+        # FIFO overran while the host was away: those samples are gone (librtlsdr does not say so itself)
+        self.counters.samples_dropped += self._clock.after_read(len(samples))
         return np.asarray(samples, np.complex64)

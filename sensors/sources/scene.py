@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 class SceneEmitter(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    technology: Literal["gsm_call", "tone"] = Field(description="a GSM phone in a call, or a steady carrier")
+    technology: Literal["gsm_call", "gsm_bcch", "tone"] = Field(
+        description="a GSM phone in a call, a GSM base station's BCCH carrier (FCCH included), or a steady carrier"
+    )
     freq_hz: float = Field(gt=0, description="carrier frequency (true RF)")
     snr_db: float = Field(description="in-band SNR at the reference gain")
     timeslot: int = Field(default=0, ge=0, le=7, description="GSM timeslot")
@@ -88,10 +90,13 @@ class SceneSource(SimulatedTuner):
         return self._gain_db
 
     def read(self, num_samples: int) -> np.ndarray:
-        from sim.signals import non_phone
+        from sim.signals import gsm, non_phone
         from sim.signals.scene import Scene
 
         fs = self.config.sample_rate_hz
+        lost = self._pacer.overrun()  # the consumer fell behind: a dongle would have lost these
+        self.counters.samples_dropped += lost
+        self._t_s += lost / fs
         duration_s = num_samples / fs
         scene = Scene(
             fs, self._freq_hz, duration_s, self.receiver, seed=int(self._rng.integers(1 << 31)), start_s=self._t_s
@@ -104,6 +109,8 @@ class SceneSource(SimulatedTuner):
             snr = emitter.snr_db + shift_db
             if emitter.technology == "gsm_call":
                 scene.add(self._gsm_call(index, emitter, self._t_s - 0.005, duration_s + 0.01, snr))
+            elif emitter.technology == "gsm_bcch":
+                scene.add(gsm.bcch(fs, emitter.freq_hz, self._t_s - 0.005, duration_s + 0.01, snr, self._rng))
             else:
                 scene.add(non_phone.cw(fs, emitter.freq_hz, self._t_s, duration_s, snr, self._rng, drift_hz=0.0))
         self._t_s += duration_s

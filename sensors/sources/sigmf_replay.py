@@ -63,6 +63,7 @@ class SigmfReplaySource:
 
     def tune(self, freq_hz: float) -> float:
         assert self._recording is not None
+        self._pacer.restart()  # a retune starts a new stream: what came before is discarded, not lost
         return self._recording.center_freq_hz
 
     def gains_db(self) -> list[float]:
@@ -86,6 +87,16 @@ class SigmfReplaySource:
         raise SourceFault(f"{self.config.path}: the recording holds no samples")
 
     def read(self, num_samples: int) -> np.ndarray:
+        lost = self._pacer.overrun()
+        if lost:  # the consumer fell behind the recording's clock: skip what a dongle would have lost
+            self._take(lost)
+            self.counters.samples_dropped += lost
+        samples = self._take(num_samples)
+        self._pacer.wait_for(num_samples)
+        self.counters.samples_in += num_samples
+        return samples
+
+    def _take(self, num_samples: int) -> np.ndarray:
         parts = [self._held]
         have = len(self._held)
         try:
@@ -97,6 +108,4 @@ class SigmfReplaySource:
             raise SourceFault(str(exc)) from None
         joined = np.concatenate(parts)
         self._held = joined[num_samples:]
-        self._pacer.wait_for(num_samples)
-        self.counters.samples_in += num_samples
         return joined[:num_samples]

@@ -72,6 +72,9 @@ class SimFeedSource(SimulatedTuner):
     def read(self, num_samples: int) -> np.ndarray:
         if self.config.wall_clock:
             self._catch_up()
+        lost = self._pacer.overrun()  # the consumer fell behind: a dongle would have lost these
+        self.counters.samples_dropped += lost
+        self._t_s += lost / self.config.sample_rate_hz
         samples = self.feed.read(self._freq_hz, self.config.sample_rate_hz, self._t_s, num_samples)
         self._t_s += num_samples / self.config.sample_rate_hz
         self._pacer.wait_for(num_samples)

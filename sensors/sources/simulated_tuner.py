@@ -21,6 +21,7 @@ class SimulatedTuner:
 
     def tune(self, freq_hz: float) -> float:
         self._freq_hz = float(freq_hz)
+        self._pacer.restart()  # a retune starts a new stream: what came before is discarded, not lost
         return self._freq_hz
 
     def gains_db(self) -> list[float]:

@@ -4,6 +4,9 @@ GMSK at 270.833 kbit/s with BT = 0.3, differential encoding, a 3-bit raised-cosi
 side of the useful bits. Normal bursts carry one of the eight training sequences; access bursts the
 41-bit synchronisation sequence. A call sends one normal burst per 4.615 ms frame on its timeslot,
 with SACCH on frame 12 and nothing on frame 25 of each 26-multiframe; in DTX only SACCH and SID frames.
+A base station's BCCH carrier (the downlink reference a sensor calibrates its crystal on) fills every
+timeslot, with the frequency-correction burst on timeslot 0 of frames 0, 10, 20, 30, 40 of each
+51-multiframe.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ NORMAL_BITS = 148
 ACCESS_BITS = 88
 RAMP_BITS = 3
 CHANNEL_HZ = 200e3
+FCCH_FRAMES = (0, 10, 20, 30, 40)  # of each 51-frame control multiframe (TS 45.002 clause 7)
+CONTROL_MULTIFRAME = 51
 TRAINING_SEQUENCES = (
     "00100101110000100010010111",
     "00101101110111100010110111",
@@ -134,6 +139,42 @@ def call(
             )
         )
     return Emission("gsm", carriers[0], tuple(bursts), snr_db)
+
+
+def bcch(
+    sample_rate_hz: float,
+    carrier_hz: float,
+    start_s: float,
+    duration_s: float,
+    snr_db: float,
+    rng: np.random.Generator,
+    distinct_bursts: int = 8,
+) -> Emission:
+    """A BCCH carrier (C0) on the downlink: a burst in every timeslot of every frame, at one power.
+
+    The FCCH burst is 148 zero bits, which GMSK turns into a pure tone 67.708 kHz above the carrier.
+    The other bursts (SCH, BCCH, CCCH, dummy, traffic: random bits here) are drawn from
+    `distinct_bursts` rendered ones, because GMSK synthesis is slow and no energy measurement can tell.
+    """
+    fcch, lead_s = gmsk(np.zeros(NORMAL_BITS, np.int8), sample_rate_hz)
+    pool = [gmsk(normal_burst_bits(rng, int(rng.integers(0, 8))), sample_rate_hz)[0] for _ in range(distinct_bursts)]
+    bursts = []
+    for frame in range(int(np.floor(start_s / FRAME_S)), int(np.ceil((start_s + duration_s) / FRAME_S))):
+        for slot in range(8):
+            is_fcch = slot == 0 and frame % CONTROL_MULTIFRAME in FCCH_FRAMES
+            samples = fcch if is_fcch else pool[int(rng.integers(0, distinct_bursts))]
+            bursts.append(
+                BurstWave(
+                    frame * FRAME_S + slot * SLOT_S,
+                    samples,
+                    0.0,
+                    CHANNEL_HZ,
+                    NORMAL_BITS * BIT_S,
+                    "FCCH" if is_fcch else "BCCH",
+                    lead_s,
+                )
+            )
+    return Emission("gsm_downlink", carrier_hz, tuple(bursts), snr_db)
 
 
 def access(

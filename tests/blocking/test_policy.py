@@ -165,3 +165,13 @@ def test_no_sequence_of_requests_and_policies_ever_blocks_a_never_block_zone(act
         assert not set(blocking.blocking_zones()) & set(NEVER), f"after {action} {zone} by {actor}"
         if blocking.emergency_by is not None:
             assert blocking.blocking_zones() == [], "nothing blocks during an emergency all-off"
+
+
+def test_a_reading_two_units_could_cause_switches_both_off() -> None:
+    blocking = policy()
+    interlocks = Interlocks(blocking, leak_limit_dbm=-95.0)
+    for zone in ("cells-A", "cells-D", "cells-B"):
+        blocking.request_on(zone, "officer1", 0.0)
+    changes = interlocks.perimeter_reading("PER-E", -80.0, 5.0)  # east wall: as near to BLK-A as to BLK-D
+    assert {c.zone_id for c in changes} == {"cells-A", "cells-D"}, "one reading cannot tell them apart: both off"
+    assert blocking.active_units() == {"BLK-B"}, "the west wing's unit is not a suspect"

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import yaml
 
-from cellward.messages import command_state_topic, command_topic, sensor_topic
-from cellward.messages.blocker import blocker_command_topic
+from cellward.messages import (
+    ack_topic,
+    blocker_command_state_topic,
+    blocker_command_topic,
+    blocker_topic,
+    command_state_topic,
+    command_topic,
+    sensor_topic,
+)
 from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES
+from cellward.messages.topics import BLOCKER_LEAVES, SENSOR_LEAVES
 
 ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"
 
@@ -26,18 +34,32 @@ def test_asyncapi_is_version_3_and_references_every_message_schema() -> None:
 
 def test_asyncapi_addresses_match_the_topic_functions() -> None:
     addresses = {c["address"] for c in _document()["channels"].values()}
-    expected = {
-        sensor_topic("{site}", "{sensorId}", leaf) for leaf in ("availability", "detections", "status", "stats")
-    }
+    expected = {sensor_topic("{site}", "{sensorId}", leaf) for leaf in SENSOR_LEAVES}
+    expected |= {blocker_topic("{site}", "{blockerId}", leaf) for leaf in BLOCKER_LEAVES}
     expected |= {
         command_topic("{site}", "{sensorId}", "{command}"),
         command_state_topic("{site}", "{sensorId}", "{command}"),
         blocker_command_topic("{site}", "{blockerId}", "{blockerCommand}"),
+        blocker_command_state_topic("{site}", "{blockerId}", "{blockerCommand}"),
+        ack_topic("{site}", "{sensorId}"),
     }
     assert addresses == expected
 
 
-def test_retained_topics_are_availability_and_status_only() -> None:
+def test_retained_topics_are_availability_status_and_blocker_state_only() -> None:
     operations = _document()["operations"]
     retained = {name for name, op in operations.items() if op.get("bindings", {}).get("mqtt", {}).get("retain")}
-    assert retained == {"publishAvailability", "publishStatus"}
+    assert retained == {
+        "publishAvailability",
+        "publishStatus",
+        "publishBlockerAvailability",
+        "publishBlockerState",
+        "receiveAck",
+    }
+
+
+def test_blocker_command_names_in_asyncapi_match_the_model() -> None:
+    from cellward.messages import BLOCKER_COMMAND_PARAMS
+
+    enum = _document()["components"]["parameters"]["blockerCommand"]["enum"]
+    assert set(enum) == set(BLOCKER_COMMAND_PARAMS)

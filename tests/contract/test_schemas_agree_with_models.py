@@ -13,7 +13,7 @@ from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES, schema_docu
 from cellward.signing import NodeKey, sign_message
 from tests.contract.examples import all_examples
 
-KEYS = {"s-1": NodeKey.generate("s-1"), "controller": NodeKey.generate("controller")}
+KEYS = {name: NodeKey.generate(name) for name in ("s-1", "blk-1", "controller")}
 
 
 def signed(message) -> dict:
@@ -53,8 +53,29 @@ def _command() -> dict:
     return copy.deepcopy(schema_document("cellward.command/1")["examples"][0])
 
 
+def _spectrum() -> dict:
+    return copy.deepcopy(schema_document("cellward.spectrum/1")["examples"][0])
+
+
+def _snippet() -> dict:
+    return copy.deepcopy(schema_document("cellward.snippet/1")["examples"][0])
+
+
 def _status() -> dict:
     return copy.deepcopy(schema_document("cellward.status/1")["examples"][0])
+
+
+def _example(schema_name: str, index: int = 0):
+    return lambda: copy.deepcopy(schema_document(schema_name)["examples"][index])
+
+
+_blocker_command = _example("cellward.blocker_command/1")
+_blocker_keepalive = _example("cellward.blocker_command/1", 1)
+_blocker_state = _example("cellward.blocker_state/1")
+_blocker_heartbeat = _example("cellward.blocker_heartbeat/1")
+_blocker_fault = _example("cellward.blocker_fault/1")
+_blocker_applied = _example("cellward.blocker_ack/1")
+_blocker_refused = _example("cellward.blocker_ack/1", 1)
 
 
 def _mutated(base, path, value=None, delete=False):
@@ -99,6 +120,46 @@ INVALID = {
     "snippet params on pause": _mutated(_command, ["command"], "pause"),
     "params extra key": _mutated(_command, ["params", "gain"], 3),
     "command without target": _mutated(_command, ["target"], delete=True),
+    "blocker command extra key": _mutated(_blocker_command, ["priority"], 1),
+    "blocker command unknown": _mutated(_blocker_command, ["command"], "set_everything"),
+    "blocker keepalive with params": _mutated(_blocker_keepalive, ["params", "zone"], "A-wing"),
+    "blocker power absurd": _mutated(_blocker_command, ["params"], {"band": "B8", "power_dbm": 99}),
+    "blocker bad band name": _mutated(_blocker_command, ["params", "bands"], ["X9"]),
+    "blocker mode invented": _mutated(_blocker_state, ["mode"], "jamming"),
+    "blocker state without bands": _mutated(_blocker_state, ["bands"], []),
+    "blocker band key extra": _mutated(_blocker_state, ["bands", 0, "eirp"], 3),
+    "blocker band zone with slash": _mutated(_blocker_state, ["bands", 0, "zones"], ["A/wing"]),
+    "blocker failsafe invented": _mutated(_blocker_state, ["failsafe", "state"], "on"),
+    "blocker detail missing": _mutated(_blocker_state, ["detail"], delete=True),
+    "heartbeat refusal reason invented": _mutated(_blocker_heartbeat, ["refusals", "because"], 1),
+    "heartbeat refusal count negative": _mutated(_blocker_heartbeat, ["refusals", "replayed"], -1),
+    "heartbeat heard not a time": _mutated(_blocker_heartbeat, ["controller_heard"], "yesterday"),
+    "fault kind invented": _mutated(_blocker_fault, ["kind"], "gremlins"),
+    "fault action invented": _mutated(_blocker_fault, ["action"], "explode"),
+    "ack applied with reason": _mutated(_blocker_applied, ["reason"], "replayed"),
+    "ack refused without reason": _mutated(_blocker_refused, ["reason"], None),
+    "ack reason invented": _mutated(_blocker_refused, ["reason"], "moody"),
+    "ack result invented": _mutated(_blocker_applied, ["result"], "done"),
+    "spectrum stream forever": _mutated(_command, ["params"], {"duration_s": 3600}),
+    "spectrum too many bins": _mutated(_spectrum, ["bins"], 513),
+    "spectrum levels not base64": _mutated(_spectrum, ["mean"], "not base64!"),
+    "spectrum levels far too long": _mutated(_spectrum, ["peak"], "A" * 688),
+    "spectrum step zero": _mutated(_spectrum, ["step_db"], 0),
+    "spectrum without band key": _mutated(_spectrum, ["band"], delete=True),
+    "snippet oversize": _mutated(_snippet, ["total_bytes"], 64 * 2**20 + 1),
+    "snippet sha256 not hex": _mutated(_snippet, ["sha256"], "z" * 64),
+    "snippet meta not sigmf": _mutated(_snippet, ["meta"], {"anything": 1}),
+    "snippet chunk data not base64": _mutated(_snippet, ["data"], "***"),
+    "snippet negative index": _mutated(_snippet, ["index"], -1),
+}
+
+# Rules a JSON Schema cannot state (lengths of decoded base64, chunk arithmetic): the model refuses them.
+MODEL_ONLY = {
+    "spectrum levels shorter than bins": _mutated(_spectrum, ["bins"], 9),
+    "snippet chunk bytes disagree with total": _mutated(_snippet, ["total_bytes"], 17),
+    "snippet count disagrees with total": _mutated(_snippet, ["count"], 2),
+    "snippet offset not index times chunk": _mutated(_snippet, ["offset"], 5),
+    "snippet metadata too large": _mutated(_snippet, ["meta", "annotations"], [{"core:comment": "x" * 17000}]),
 }
 
 
@@ -111,6 +172,23 @@ def test_schema_and_model_both_refuse_invalid_message(case: str) -> None:
         parse_message(doc)
 
 
+@pytest.mark.parametrize("case", sorted(MODEL_ONLY))
+def test_model_refuses_what_the_schema_cannot_express(case: str) -> None:
+    doc = MODEL_ONLY[case]
+    validate_wire(doc)  # well-formed as far as JSON Schema can tell
+    with pytest.raises(MessageError):
+        parse_message(doc)
+
+
 def test_unknown_schema_name_is_a_clear_error() -> None:
     with pytest.raises(MessageError, match=r"unknown schema 'cellward\.nope/1'"):
         parse_message({"schema": "cellward.nope/1"})
+
+
+def test_refusal_reasons_are_one_list_in_model_ack_and_heartbeat_schemas() -> None:
+    from cellward.messages import REFUSAL_REASONS
+
+    ack = schema_document("cellward.blocker_ack/1")["properties"]["reason"]["enum"]
+    heartbeat = schema_document("cellward.blocker_heartbeat/1")["properties"]["refusals"]["propertyNames"]["enum"]
+    assert ack == [*REFUSAL_REASONS, None]
+    assert heartbeat == list(REFUSAL_REASONS)

@@ -130,3 +130,32 @@ def test_unusable_key_files_are_clear_errors(tmp_path: Path) -> None:
 
 def test_signature_errors_share_one_base_for_counting() -> None:
     assert issubclass(UnknownSender, SignatureError) and issubclass(BadSignature, SignatureError)
+
+
+@pytest.mark.parametrize("offset_s", [0.0, 1e-05, 3.5e-07, 1e16, -0.0])
+def test_numbers_orjson_writes_differently_still_verify_and_still_catch_tampering(
+    key: NodeKey, keyring: Keyring, offset_s: float
+) -> None:
+    # The verifier tries orjson's bytes first; where orjson writes a number unlike json (1e-05 as 0.00001)
+    # it must fall back to the canonical form, never reject a good message nor accept a changed one.
+    wire = wire_batch()
+    wire["clock"]["offset_s"] = offset_s
+    signed = json.loads(json.dumps(sign_message(wire, key)))
+    verify_message(signed, keyring)
+    signed["clock"]["offset_s"] = offset_s * 2 + 1e-06
+    with pytest.raises(BadSignature):
+        verify_message(signed, keyring)
+
+
+def test_a_message_orjson_cannot_write_is_verified_on_the_canonical_form(key: NodeKey, keyring: Keyring) -> None:
+    wire = wire_batch()
+    wire["reports"][0]["burst_count"] = 2**70  # beyond orjson's 64-bit integers; the schema rejects it later
+    verify_message(sign_message(wire, key), keyring)
+
+
+def test_nan_cannot_be_signed_or_verified(key: NodeKey, keyring: Keyring) -> None:
+    wire = wire_batch()
+    signed = sign_message(wire, key)
+    signed["clock"]["offset_s"] = float("nan")  # orjson would write null; the canonical form refuses NaN
+    with pytest.raises(BadSignature, match="canonical form"):
+        verify_message(signed, keyring)

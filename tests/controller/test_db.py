@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from controller.db.base import Base, make_engine, make_session_factory
+from controller.db.bulk import append_rows
 from controller.db.migrate import upgrade_database
-from controller.db.reports import Message
+from controller.db.reports import Message, Report
+from controller.pipeline import REPORT_COLUMNS
 
 
 def test_migrations_create_every_declared_table(database_url):
@@ -41,4 +43,37 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal", "readers must not block ingest"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1, "SQLite ignores FKs unless enabled"
+    engine.dispose()
+
+
+TAIL = ("gsm", 40, 0.1, -70.25, -69.5, 40.0)
+
+
+def test_bulk_append_writes_rows_the_orm_reads_back_and_rolls_back_with_the_transaction(database_url):
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        message = Message(sender="s1", seq=1, schema="cellward.detections/1", ts=1.0, received_at=1.0, digest="x")
+        message.raw = "{}"
+        session.add(message)
+        session.flush()
+        # in the order of REPORT_COLUMNS; operators as JSON text
+        rows = [
+            (message.id, "s1", 2.0, 10.0 + i, 11.0 + i, 880.2e6, 2e5, "B8" if i else None, '["O2","EE"]', *TAIL)
+            for i in range(3)
+        ]
+        append_rows(session, Report.__table__, REPORT_COLUMNS, rows)
+        session.commit()
+        stored = session.scalars(select(Report).order_by(Report.window_start)).all()
+        assert [(r.window_start, r.band, r.operators) for r in stored] == [
+            (10.0, None, ["O2", "EE"]),
+            (11.0, "B8", ["O2", "EE"]),
+            (12.0, "B8", ["O2", "EE"]),
+        ], "JSON text, NULLs and floats must read back as the ORM wrote them"
+        append_rows(session, Report.__table__, REPORT_COLUMNS, rows)
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(Report)) == 3, "appended rows belong to the transaction"
+    with sessions() as session, pytest.raises(ValueError, match="no column"):
+        append_rows(session, Report.__table__, ("sensor_id", "not_a_column"), [("s1", 1)])
     engine.dispose()

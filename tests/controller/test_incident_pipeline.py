@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
+import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -92,6 +93,35 @@ def test_a_phone_in_a_known_cell_becomes_one_incident_in_that_cell_published_on_
 
             rows = db.query(IncidentRecord).all()
         assert len(rows) == 1, "one phone, one incident"
+    finally:
+        listener.close()
+
+
+def test_a_phone_gone_silent_ends_its_incident_on_mqtt_and_in_the_api(world, publisher, mosquitto):
+    config = yaml.safe_load(world.config_path.read_text(encoding="utf-8"))
+    config["incidents"] = {"end_after_silent_s": 1}
+    world.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    listener = Listener(mosquitto.port)
+    try:
+        controller = world.start()
+        cell = world.site.cells[0]
+        start = datetime.now(UTC)
+        for sensor_id, level in phone_in(world, cell.id).items():
+            publisher.publish(*world.nodes[sensor_id].detections([activity_report(start, [level, level - 0.3])]))
+        new = wait_for(lambda: [m for m in listener.on("incidents") if m["type"] == "new"], what="the incident")[0]
+        ended = wait_for(
+            lambda: [m for m in listener.on("incidents") if m["type"] == "end"], timeout_s=30, what="its end"
+        )
+        assert len(ended) == 1 and ended[0]["id"] == new["id"]
+        assert ended[0]["before"]["ended_at"] is None and ended[0]["after"]["ended_at"] is not None
+        assert ended[0]["after"]["status"] == "new", "a silent device ends the incident, officers still have it"
+        validator("controller.incident.v1.json").validate(ended[0])
+        with controller.sessions() as db:
+            from controller.api.models.incidents import IncidentOut
+            from controller.db.incidents import IncidentRecord
+
+            row = IncidentOut.model_validate(db.get(IncidentRecord, new["id"]), from_attributes=True)
+        assert row.ended_at is not None and row.status == "new"
     finally:
         listener.close()
 

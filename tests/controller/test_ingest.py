@@ -93,9 +93,12 @@ def test_redelivered_messages_are_idempotent_and_old_seqs_with_new_content_are_r
     publisher.publish(*node.detections(one_report()))
     publisher.publish(*first)  # the same message again: a QoS 1 redelivery
     publisher.publish(*node.detections(one_report(), seq=1))  # seq 1 again with other content: a replay
-    wait_for(
-        lambda: counter(controller, "cellward_controller_messages_rejected_total", reason="replayed") == 1,
-        what="the replay to be counted",
+    wait_for(  # the counter moves before the batch's commit: wait for both
+        lambda: (
+            counter(controller, "cellward_controller_messages_rejected_total", reason="replayed") == 1
+            and stored(controller) == 2
+        ),
+        what="the replay to be counted and the batch committed",
     )
     assert stored(controller) == 2 and stored(controller, Report) == 2
     assert counter(controller, "cellward_controller_messages_duplicate_total") == 1

@@ -8,7 +8,7 @@ import pytest
 from cellward.site import load_site, small_site_path
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.correlate import HeardEmission
-from controller.locate import Locator, sensitivity_dbm
+from controller.locate import Locator, room_points, sensitivity_dbm
 from controller.location_bench import Building, Tally, Truth, crb_horizontal_m, neighbours_within_one_cell, run_case
 from controller.observations import Observation
 
@@ -43,9 +43,9 @@ def emission_from(model, site, position, tx_dbm, shadowing=None, carrier=GSM) ->
 
 
 def test_every_cell_is_located_without_shadowing_when_model_is_shared(site, model):
-    """Noise-free, shared model, a phone at each of every cell's candidate points: the prediction fits
-    exactly there, so the cell must win (the locator told: sigma 1 dB, no fading)."""
-    locator = Locator(site, model, sigma_db=1.0, fading_db=(0.0, 0.0))
+    """Noise-free, shared model, a phone at each of every cell's coarse candidate points, scored on the
+    coarse grid alone: the prediction fits exactly there, so the cell must win (sigma 1 dB, no fading)."""
+    locator = Locator(site, model, sigma_db=1.0, fading_db=(0.0, 0.0), fine_grid_m=None)
     wrong = []
     for cell in site.cells:
         for point in locator.points[locator.point_room == locator.room_index[cell.id]]:
@@ -54,6 +54,27 @@ def test_every_cell_is_located_without_shadowing_when_model_is_shared(site, mode
                 wrong.append((cell.id, tuple(point), loc.room_id))
             assert loc.method == "rss"
     assert not wrong, f"noise-free phones placed in the wrong room: {wrong}"
+
+
+def test_fine_scoring_places_phones_between_the_coarse_points(site, model):
+    """Noise-free phones at points of a 0.3 m grid in every cell (between the 1.2 m coarse points): the
+    coarse grid alone misses a party wall crossed or not and misplaces many (measured 43 of 320); scored
+    finely in the likeliest rooms, only the mirror-image cells that five sensors cannot tell apart remain
+    (measured 2 of 320)."""
+    fine = Locator(site, model, sigma_db=1.0, fading_db=(0.0, 0.0))
+    coarse = Locator(site, model, sigma_db=1.0, fading_db=(0.0, 0.0), fine_grid_m=None)
+    points = [
+        (cell.id, tuple(p))
+        for cell in site.cells
+        for p in room_points(cell, 0.3, max_points=400)[::5]  # the fine grid itself, every 5th point
+    ]
+    wrong = {"fine": 0, "coarse": 0}
+    for cell_id, point in points:
+        emission = emission_from(model, site, point, 10.0)
+        wrong["fine"] += fine.locate(emission).cell_id != cell_id
+        wrong["coarse"] += coarse.locate(emission).cell_id != cell_id
+    assert wrong["fine"] <= 0.01 * len(points), f"fine scoring misplaced {wrong['fine']} of {len(points)}"
+    assert wrong["coarse"] >= 5 * max(1, wrong["fine"]), f"coarse grid alone misplaced only {wrong['coarse']}"
 
 
 def cell_point(locator, cell) -> tuple[float, float, float]:

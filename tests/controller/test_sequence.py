@@ -47,3 +47,20 @@ def test_duplicates_beyond_the_recent_window_are_recognised_from_the_database():
     for seq in range(2, 400):
         t.check("s1", "d/1", seq, f"x{seq}")
     assert t.check("s1", "d/1", 1, "a")[0] is SeqVerdict.duplicate
+
+
+def test_an_earlier_seq_than_the_first_heard_moves_the_baseline_down_when_sent_again():
+    """After a broker crash a stream's first messages may arrive after later ones (the sensor resends them)."""
+    t = tracker()
+    t.check("s1", "d/1", 4, "d")
+    verdict, stream, lost = t.check("s1", "d/1", 2, "b")
+    assert verdict is SeqVerdict.late and lost == 1 and stream.missing == [3], "3 is now known missing"
+    assert stream.first_seq == 2 and stream.lost == 1
+    assert t.check("s1", "d/1", 3, "c")[0] is SeqVerdict.late and stream.lost == 0
+    assert t.check("s1", "d/1", 2, "forged")[0] is SeqVerdict.replayed, "stored seqs keep replay protection"
+
+
+def test_a_seq_far_below_the_baseline_is_still_a_replay():
+    t = tracker()  # tracks up to 100 missing seqs
+    t.check("s1", "d/1", 5000, "a")
+    assert t.check("s1", "d/1", 4800, "b")[0] is SeqVerdict.replayed

@@ -61,6 +61,36 @@ def test_a_sensor_hears_only_its_own_commands_and_only_the_controller_sends_them
     assert [p for _, p in sensor.messages] == [b"to first"], f"sensor {first} got {sensor.messages}"
 
 
+def test_a_blocker_account_writes_only_its_own_streams_and_hears_only_its_own_commands(site_broker):
+    blocker = "BLK-A"  # the small site's one unit
+    controller = Client(site_broker.broker_port, "controller", site_broker.passwords["controller"])
+    controller.subscribe(f"cellward/{SITE}/#")
+    node = Client(site_broker.broker_port, blocker, site_broker.passwords[blocker])
+    node.subscribe(f"cellward/{SITE}/#")  # asks for everything; the ACL grants only its command topics
+    sensor = sorted(site_broker.sensor_configs)[0]
+    own = [f"cellward/{SITE}/blocker/{blocker}/{leaf}" for leaf in ("availability", "state", "heartbeat", "faults")]
+    own.append(f"cellward/{SITE}/blocker/{blocker}/cmd/set_blocking/state")
+    forged = [
+        f"cellward/{SITE}/blocker/BLK-Z/state",
+        f"cellward/{SITE}/blocker/{blocker}/cmd/set_blocking/set",  # a unit must not command itself
+        f"cellward/{SITE}/blocker/{blocker}/detections",  # a sensor leaf is not a blocker's
+        f"cellward/{SITE}/sensor/{sensor}/detections",
+    ]
+    try:
+        for topic in own + forged:
+            node.publish(topic, b"x")
+        controller.publish(f"cellward/{SITE}/blocker/{blocker}/cmd/set_blocking/set", b"to BLK-A")
+        controller.publish(f"cellward/{SITE}/blocker/BLK-Z/cmd/set_blocking/set", b"to another unit")
+        controller.publish(f"cellward/{SITE}/sensor/{sensor}/cmd/pause/set", b"to a sensor")
+        time.sleep(SETTLE_S)
+    finally:
+        node.close()
+        controller.close()
+    got = {t for t, p in controller.messages if p == b"x"}
+    assert got == set(own), f"the ACL must pass exactly the unit's own streams; passed {sorted(got)}"
+    assert [p for _, p in node.messages] == [b"to BLK-A"], f"{blocker} must hear only its own commands"
+
+
 def test_wrong_password_and_anonymous_logins_are_refused(site_broker):
     first = sorted(site_broker.sensor_configs)[0]
     assert Client(site_broker.broker_port, first, "not the password").refused is not None
@@ -156,3 +186,29 @@ def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_p
     assert sensor.received(f"cellward/{SITE}/sensor/{sensor_id}/cmd/rescan/set") == [b"central command"]
     forged = [p for p in local_controller.received(f"cellward/{SITE}/sensor/{sensor_id}/detections") if p != b"report"]
     assert forged == [], "only commands flow from the central broker into the site"
+
+
+def test_sensors_may_send_spectra_and_snippets_and_obey_the_provisioned_controller_key(site_broker):
+    import yaml
+
+    from cellward.signing import Keyring, NodeKey
+
+    first, second = sorted(site_broker.sensor_configs)[:2]
+    config = yaml.safe_load(site_broker.sensor_configs[first].read_text())
+    ring = Keyring.load(site_broker.sensor_configs[first].parent / config["controller_keyring"])
+    controller_key = NodeKey.load(site_broker.out / "keys" / "controller.pem", "controller")
+    assert ring.public_keys_b64("controller") == [controller_key.public_b64], "nodes trust the controller's key"
+    controller = Client(site_broker.broker_port, "controller", site_broker.passwords["controller"])
+    controller.subscribe(f"cellward/{SITE}/#")
+    sensor = Client(site_broker.broker_port, first, site_broker.passwords[first])
+    try:
+        for leaf in ("spectrum", "snippet"):
+            sensor.publish(f"cellward/{SITE}/sensor/{first}/{leaf}", leaf.encode())
+            sensor.publish(f"cellward/{SITE}/sensor/{second}/{leaf}", b"forged")
+        time.sleep(SETTLE_S)
+    finally:
+        sensor.close()
+        controller.close()
+    for leaf in ("spectrum", "snippet"):
+        assert controller.received(f"cellward/{SITE}/sensor/{first}/{leaf}") == [leaf.encode()]
+    assert not [t for t, _ in controller.messages if f"/sensor/{second}/" in t], "only under its own id"

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from cellward.provision import mosquitto_password_line
 from cellward.signing import verify_message
 from tests.sensors.harness import Listener, make_keys, running_node, write_config
 from tests.support.mosquitto import MosquittoBroker
@@ -34,19 +35,20 @@ topic read cellward/hmp-test/sensor/s-1/cmd/+/set
 """
 
 
-def _secured_broker(tmp_path: Path, tls: str = "") -> MosquittoBroker:
-    passwords = tmp_path / "passwd"
-    for user, password in (("s-1", "sensor-secret"), ("controller", "controller-secret")):
-        flags = ["-b"] + (["-c"] if not passwords.exists() else [])
-        subprocess.run(["mosquitto_passwd", *flags, str(passwords), user, password], check=True)
+def secured_broker(tmp_path: Path, tls: str = "", embedded: bool | None = None) -> MosquittoBroker:
+    """A broker with two accounts (s-1, controller) and the ACL above; `embedded` forces the Python broker."""
+    lines = [mosquitto_password_line(u, p) for u, p in (("s-1", "sensor-secret"), ("controller", "controller-secret"))]
+    (tmp_path / "passwd").write_text("\n".join(lines) + "\n")
     (tmp_path / "acl").write_text(ACL)
-    extra = f"allow_anonymous false\npassword_file {passwords}\nacl_file {tmp_path / 'acl'}\n{tls}"
+    extra = f"allow_anonymous false\npassword_file {tmp_path / 'passwd'}\nacl_file {tmp_path / 'acl'}\n{tls}"
     broker = MosquittoBroker(workdir=tmp_path, extra_config=extra)
+    if embedded is not None:
+        broker.embedded = embedded
     broker.start()
     return broker
 
 
-def _controller_listener(broker: MosquittoBroker, tls_ca: Path | None = None) -> Listener:
+def controller_listener(broker: MosquittoBroker, tls_ca: Path | None = None) -> Listener:
     host = "localhost" if tls_ca else broker.host  # the broker's certificate names localhost
     return Listener(host, broker.port, "controller-test", "controller", "controller-secret", tls_ca)
 
@@ -54,8 +56,8 @@ def _controller_listener(broker: MosquittoBroker, tls_ca: Path | None = None) ->
 def test_sensor_account_publishes_only_its_own_topics(tmp_path: Path) -> None:
     keys = make_keys(tmp_path)
     (tmp_path / "mqtt-password").write_text("sensor-secret\n")
-    broker = _secured_broker(tmp_path)
-    listener = _controller_listener(broker)
+    broker = secured_broker(tmp_path)
+    listener = controller_listener(broker)
     try:
         mqtt_config = {"host": broker.host, "port": broker.port, "username": "s-1", "password_file": "mqtt-password"}
         with running_node(write_config(tmp_path, broker.port, mqtt=mqtt_config)) as running:
@@ -73,7 +75,7 @@ def test_sensor_account_publishes_only_its_own_topics(tmp_path: Path) -> None:
 
 def test_wrong_password_never_connects_and_spools(tmp_path: Path) -> None:
     make_keys(tmp_path)
-    broker = _secured_broker(tmp_path)
+    broker = secured_broker(tmp_path)
     try:
         mqtt_config = {"host": broker.host, "port": broker.port, "username": "s-1", "password": "guess"}
         with running_node(write_config(tmp_path, broker.port, mqtt=mqtt_config)) as running:
@@ -127,8 +129,8 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 def test_tls_to_the_broker(tmp_path: Path) -> None:
     make_keys(tmp_path)
     ca, cert, key = _certificates(tmp_path)
-    broker = _secured_broker(tmp_path, tls=f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n")
-    listener = _controller_listener(broker, tls_ca=ca)
+    broker = secured_broker(tmp_path, tls=f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n")
+    listener = controller_listener(broker, tls_ca=ca)
     try:
         mqtt_config = {
             "host": "localhost",

@@ -9,7 +9,6 @@ from pathlib import Path
 from cellward.messages.schema_files import validate_wire
 from cellward.recording import open_recording
 from cellward.signing import NodeKey, sign_message, verify_message
-from sensors.freq_calibration import FCCH_OFFSET_HZ
 from tests.sensors.harness import GSM_CARRIER_HZ, Listener, make_keys, running_node, write_config
 from tests.support.mosquitto import MosquittoBroker
 
@@ -35,7 +34,7 @@ def test_every_command_is_acknowledged_and_acted_on(tmp_path: Path, mosquitto: M
         "ppm": 17.3,
         "emitters": [
             {"technology": "gsm_call", "freq_hz": GSM_CARRIER_HZ, "snr_db": 25},
-            {"technology": "tone", "freq_hz": BCCH_HZ + FCCH_OFFSET_HZ, "snr_db": 35},
+            {"technology": "gsm_bcch", "freq_hz": BCCH_HZ, "snr_db": 20},
         ],
     }
     listener = Listener(mosquitto.host, mosquitto.port)

@@ -60,9 +60,12 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
     states = [m["state"] for m in listener.of("availability")]
     assert states[0] == "online" and states[-1] == "stopped", f"availability went {states}"
     assert health["state"] == "scanning" and health["mqtt_connected"] is True
+    assert health["samples_dropped_total"] >= 0
+    assert all(m["samples_dropped"] >= 0 for m in listener.of("stats")), "overruns are in every stats message"
     for name in (
         "dwells_total",
         "samples_in_total",
+        "samples_dropped_total",
         "usb_errors_total",
         "spool_depth",
         "cpu_percent",
@@ -86,7 +89,7 @@ def _outage_run(tmp_path: Path, outage_s: float) -> None:
             spooled = running.node.spool.depth
             assert spooled > 0, "reports made while the broker is down must wait in the spool"
             broker.start()
-            listener.wait_for(lambda lst: running.node.spool.depth == 0, 30 + outage_s, "the spool to drain")
+            listener.wait_for(lambda lst: running.node.spool.queued == 0, 30 + outage_s, "the spool to drain")
         made = running.node.counts.reports  # after the stop, which flushes the last window
         listener.wait_for(lambda lst: any(m["state"] == "stopped" for m in lst.of("availability")), 10, "stop")
     finally:

@@ -1,4 +1,8 @@
-"""A real Mosquitto broker on a free loopback port, started and stopped by the test that needs it."""
+"""A real MQTT broker on a free loopback port, started and stopped by the test that needs it.
+
+Mosquitto when it is installed; otherwise (or with CELLWARD_TEST_BROKER=embedded) cellward's embedded
+Python broker (cellward/embedded_broker.py), which reads the same mosquitto.conf, password file and ACL.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,12 +27,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _mosquitto_binary() -> str:
+def _mosquitto_binary() -> str | None:
     for candidate in MOSQUITTO_PATHS:
         found = shutil.which(candidate)
         if found:
             return found
-    raise RuntimeError("mosquitto is not installed: run `bash .ci/setup` (it installs it with apt-get)")
+    return None
+
+
+def _use_embedded() -> bool:
+    return os.environ.get("CELLWARD_TEST_BROKER") == "embedded" or _mosquitto_binary() is None
 
 
 @dataclass
@@ -38,6 +47,7 @@ class MosquittoBroker:
     port: int = field(default_factory=free_port)
     extra_config: str = ""
     process: subprocess.Popen[bytes] | None = None
+    embedded: bool = field(default_factory=_use_embedded)
 
     @property
     def host(self) -> str:
@@ -62,17 +72,18 @@ class MosquittoBroker:
         config = self.workdir / "mosquitto.conf"
         config.write_text(self.config_text())
         log = (self.workdir / "mosquitto.log").open("ab")
-        self.process = subprocess.Popen([_mosquitto_binary(), "-c", str(config)], stdout=log, stderr=log)
+        binary = [sys.executable, "-m", "cellward.embedded_broker"] if self.embedded else [_mosquitto_binary()]
+        self.process = subprocess.Popen([*binary, "-c", str(config)], stdout=log, stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {(self.workdir / 'mosquitto.log').read_text()[-2000:]}")
+                raise RuntimeError(f"the broker exited: {(self.workdir / 'mosquitto.log').read_text()[-2000:]}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout_s} s")
+        raise RuntimeError(f"the broker did not listen on {self.port} within {timeout_s} s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -33,3 +33,25 @@ def test_forms_without_the_token_and_unconfirmed_emergencies_do_nothing(client, 
     assert "tick the confirmation box" in page and controller.blocking.policy.blocking_zones() == ["cells-A"]
     page = client.post("/blocking/emergency-off", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=True).text
     assert "EMERGENCY ALL-OFF" in page and controller.blocking.policy.blocking_zones() == []
+
+
+def test_a_tripped_unit_is_shown_and_only_an_admin_resets_it_from_the_page(client, controller):
+    from tests.web.conftest import PASSWORD
+
+    controller.accounts.create_user("adam", PASSWORD, ["admin"])
+    blocking = controller.blocking
+    blocking.act("olive", "on", "cells-A", lambda now: blocking.policy.request_on("cells-A", "olive", now))
+    blocking.act("system", "interlock", "*", lambda now: blocking.interlocks.perimeter_reading("PER-S", -60.0, now))
+    log_in(client, "olive")
+    page = client.get("/blocking").text
+    assert "<strong>OUT OF SERVICE</strong> (interlock)" in page and "leakage: unit BLK-A" in page
+    assert "/blocking/units/BLK-A/reset" not in page, "an officer gets no Reset button"
+    csrf = page_csrf(client, "/blocking")
+    assert client.post("/blocking/units/BLK-A/reset", data={"csrf": csrf}).status_code == 403
+    client.post("/api/auth/logout")
+    client.cookies.clear()
+    log_in(client, "adam")
+    csrf = page_csrf(client, "/blocking")
+    page = client.post("/blocking/units/BLK-A/reset", data={"csrf": csrf}, follow_redirects=True).text
+    assert "Unit BLK-A is back in service" in page and "reset: off until a zone of it is switched on" in page
+    assert blocking.policy.tripped_units == set() and blocking.policy.active_units() == set()

@@ -33,6 +33,7 @@ class IncidentOut(BaseModel):
     created_at: float
     updated_at: float
     closed_at: float | None
+    ended_at: float | None = Field(description="When the device was found silent (None while it is active)")
 
 
 class ActivityOut(BaseModel):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from controller.blocking.policy import BlockingRefused
-from controller.web.session import ControllerDep, Officer, Operator, check_csrf
+from controller.web.session import ControllerDep, Officer, Operator, Viewer, check_csrf, page_for
 from controller.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -64,3 +64,18 @@ def emergency_off(
         viewer.username, "emergency", "*", lambda now: policy.emergency_all_off(viewer.username, now)
     )
     return _back("Emergency all-off: every zone is off until an admin clears it.")
+
+
+@router.post("/blocking/units/{unit_id}/reset")
+def reset_unit(
+    unit_id: str,
+    viewer: Annotated[Viewer, Depends(page_for("admin"))],
+    controller: ControllerDep,
+    csrf: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_csrf(viewer, csrf)
+    try:
+        controller.blocking.reset_unit(viewer.username, unit_id)
+    except BlockingRefused as refused:
+        return _back(f"Refused: {refused}")
+    return _back(f"Unit {unit_id} is back in service; it stays off until a zone of it is switched on again.")

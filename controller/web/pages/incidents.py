@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from controller.captures import sensor_levels
 from controller.db.auth import User
 from controller.db.incidents import IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
 from controller.incidents import IncidentNotFoundError, TransitionError
 from controller.web.charts import bars
+from controller.web.pages.captures import captures_context
 from controller.web.session import ControllerDep, Officer, Reader, check_csrf
 from controller.web.templating import render
 
@@ -58,16 +59,6 @@ def incident_rows(
     return render(request, "incident_rows.html", viewer, incidents=_queue(controller, show, wing))
 
 
-def _sensor_levels(timeline: list[IncidentActivity]) -> list[tuple[str, float, float, int]]:
-    """(sensor, mean dBm, peak dBm, emissions heard) over the incident, strongest first."""
-    heard: dict[str, list[float]] = defaultdict(list)
-    for activity in timeline:
-        for sensor_id, power_dbm in (activity.sensor_powers_dbm or {}).items():
-            heard[sensor_id].append(float(power_dbm))
-    rows = [(sensor_id, sum(p) / len(p), max(p), len(p)) for sensor_id, p in heard.items()]
-    return sorted(rows, key=lambda row: row[1], reverse=True)
-
-
 @router.get("/incidents/{incident_id}")
 def incident_detail(request: Request, incident_id: str, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
     with controller.sessions() as db:
@@ -94,7 +85,7 @@ def incident_detail(request: Request, incident_id: str, viewer: Reader, controll
         officers = sorted(
             user.username for user in db.scalars(select(User).where(User.active.is_(True))) if "officer" in user.roles
         )
-    levels = _sensor_levels(timeline)
+    levels = sensor_levels(timeline)
     # Bars need a positive length: measure each level above the weakest one heard, minus a 10 dB margin.
     floor_dbm = min((row[1] for row in levels), default=0.0) - 10.0
     level_chart = bars(
@@ -115,6 +106,9 @@ def incident_detail(request: Request, incident_id: str, viewer: Reader, controll
         level_chart=level_chart,
         officers=officers,
         open_states=OPEN,
+        incident_id=incident_id,
+        capture_error=None,
+        **captures_context(controller, incident_id),
     )
 
 
