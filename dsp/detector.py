@@ -23,7 +23,7 @@ from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
 from dsp.impulses import ImpulseConfig, blank_impulses
 from dsp.noise_floor import FloorConfig, NoiseFloor
-from dsp.spectrum import SpectrumGeometry, fft_frames, power_spectra
+from dsp.spectrum import SpectrumGeometry, fft_frames, power_spectra, shifted_power
 from dsp.stream_buffer import StreamBuffer
 from dsp.subframes import split_into_subframes
 
@@ -103,17 +103,24 @@ class Detector:
         if new <= 0 and not self._unnormalised:
             return
         new = max(new, 0)
+        tapped = self.spectrum_tap is not None and new > 0
         if self.floor.seeded:
             z = self._z.reserve(new)
+            # the floor reads the FFT output directly; power spectra are only formed for a tap
+            spectra = np.empty((new, g.nfft), np.float32) if tapped else None
             for first in range(0, new, FFT_CHUNK_FRAMES):
                 count = min(FFT_CHUNK_FRAMES, new - first)
                 fft = fft_frames(samples[(computed + first) * g.hop :], self._window, g.hop, self._fft[:count])
+                if spectra is not None:
+                    shifted_power(fft, spectra[first : first + count])
                 self.floor.normalise_fft(fft, z[first : first + count])
+            if spectra is not None:
+                self.spectrum_tap(spectra)
         else:
             # the floor is seeded from a full `seed_frames` of power spectra, whatever the block size
             spectra = np.empty((new, g.nfft), np.float32)
             power_spectra(samples[computed * g.hop :], self._window, g.hop, spectra)
-            if self.spectrum_tap is not None:
+            if tapped:
                 self.spectrum_tap(spectra)
             self._unnormalised.append(spectra)
             held = sum(len(s) for s in self._unnormalised)
