@@ -123,14 +123,19 @@ def box_sum_threshold(geometry: SpectrumGeometry, frames: int, bins: int, false_
 @njit(cache=True, nogil=True)
 def tile_sums(z: np.ndarray, tile_bins: int, out: np.ndarray) -> None:
     """out[t, j] = sum of z[t, j*tile_bins : (j+1)*tile_bins]."""
-    frames, ntiles = out.shape
-    for t in range(frames):
-        for j in range(ntiles):
+    if tile_bins == 4:  # the default, spelled out so that the compiler vectorises the strided loads
+        for t in range(out.shape[0]):
+            row, tiles = z[t], out[t]
+            for j in range(out.shape[1]):
+                tiles[j] = (row[4 * j] + row[4 * j + 1]) + (row[4 * j + 2] + row[4 * j + 3])
+        return
+    for t in range(out.shape[0]):
+        row, tiles = z[t], out[t]
+        for j in range(out.shape[1]):
             acc = np.float32(0.0)
-            base = j * tile_bins
-            for k in range(tile_bins):
-                acc += z[t, base + k]
-            out[t, j] = acc
+            for k in range(j * tile_bins, (j + 1) * tile_bins):
+                acc += row[k]
+            tiles[j] = acc
 
 
 @njit(cache=True, nogil=True)
@@ -146,9 +151,13 @@ def box_detections(
     """Mark seeds (centre tile of every seed box whose sum exceeds its threshold) and the region
     (footprint of every region box over its threshold, and every seed).
 
-    Box sums come from one integral image (float64, so long buffers keep their precision): four
-    look-ups per box and position. Boxes are placed on a grid of a quarter of their own size, and a
-    seed box over its threshold marks the centres of all the positions its grid cell stands for.
+    Box sums come from one integral image (float64, so long buffers keep their precision). Boxes are
+    placed on a grid of a quarter of their own size, and a seed box over its threshold marks the
+    centres of all the positions its grid cell stands for. For each box duration and start frame the
+    difference of two integral rows is the running sum along frequency of that duration's time sums,
+    so a box costs one subtraction per position, and a row is searched for a crossing at every position
+    (vectorised) before the grid's positions are looked at. The region only matters around seeds, so
+    without a seed it is left empty.
     tiles_map: float32 (frames, ntiles). seeds, region: bool (frames, ntiles), cleared by the caller.
     """
     frames, ntiles = tiles_map.shape
@@ -158,24 +167,96 @@ def box_detections(
         for j in range(ntiles):
             acc += tiles_map[t, j]
             integral[t + 1, j + 1] = integral[t, j + 1] + acc
-    for b in range(box_frames.shape[0]):
-        kt, kf, thr = box_frames[b], box_tiles[b], thresholds[b]
-        if kt > frames or kf > ntiles:
-            continue
-        ct, cf = kt // 2, kf // 2
-        seed = is_seed[b]
+    if _search_boxes(integral, box_frames, box_tiles, thresholds, is_seed, True, seeds, region):
+        _search_boxes(integral, box_frames, box_tiles, thresholds, is_seed, False, seeds, region)
+
+
+@njit(cache=True, nogil=True)
+def _search_boxes(
+    integral: np.ndarray,
+    box_frames: np.ndarray,
+    box_tiles: np.ndarray,
+    thresholds: np.ndarray,
+    is_seed: np.ndarray,
+    seed_boxes: bool,
+    seeds: np.ndarray,
+    region: np.ndarray,
+) -> bool:
+    """Search the seed boxes (or the region boxes) of the bank; returns whether any crossed."""
+    frames, ntiles = integral.shape[0] - 1, integral.shape[1] - 1
+    time_sums = np.empty(ntiles + 1, np.float64)
+    hits = np.empty(ntiles, np.bool_)
+    crossed = False
+    nboxes = box_frames.shape[0]
+    for first in range(nboxes):
+        kt = box_frames[first]
+        if kt > frames or _seen_before(box_frames, first, kt):
+            continue  # each duration is searched once, with every box of that duration
         # a box is tried every quarter of its size: at most 1/8 of it falls outside a burst it matches
         step_t = max(1, kt // 4)
-        step_f = max(1, kf // 4)
         for t0 in range(0, frames - kt + 1, step_t):
-            top = integral[t0]
-            bottom = integral[t0 + kt]
-            for j in range(0, ntiles - kf + 1, step_f):
-                total = bottom[j + kf] - bottom[j] - top[j + kf] + top[j]
-                if total > thr:
-                    if seed:
+            for j in range(ntiles + 1):
+                time_sums[j] = integral[t0 + kt, j] - integral[t0, j]
+            for b in range(first, nboxes):
+                kf = box_tiles[b]
+                if box_frames[b] != kt or kf > ntiles or is_seed[b] != seed_boxes:
+                    continue
+                thr = thresholds[b]
+                positions = ntiles - kf + 1
+                # the grid's positions are a subset of all positions: most rows are rejected in one pass
+                if not _row_exceeds(time_sums, kf, positions, thr, hits):
+                    continue
+                step_f = max(1, kf // 4)
+                if not seed_boxes and step_f == 1:
+                    crossed = True
+                    _mark_footprints(hits, positions, kf, region, t0, kt)
+                    continue
+                for j in range(0, positions, step_f):
+                    if not hits[j]:
+                        continue
+                    crossed = True
+                    if seed_boxes:
                         # mark the centres of the step x step positions this one stands for
-                        seeds[t0 + ct : t0 + ct + step_t, j + cf : j + cf + step_f] = True
-                        region[t0 + ct : t0 + ct + step_t, j + cf : j + cf + step_f] = True
+                        _mark(seeds, t0 + kt // 2, step_t, j + kf // 2, step_f)
+                        _mark(region, t0 + kt // 2, step_t, j + kf // 2, step_f)
                     else:
-                        region[t0 : t0 + kt, j : j + kf] = True
+                        _mark(region, t0, kt, j, kf)
+    return crossed
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mark(cells: np.ndarray, t0: int, frames: int, j0: int, tiles: int) -> None:
+    for t in range(t0, min(t0 + frames, cells.shape[0])):
+        for j in range(j0, min(j0 + tiles, cells.shape[1])):
+            cells[t, j] = True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mark_footprints(hits: np.ndarray, positions: int, tiles: int, cells: np.ndarray, t0: int, frames: int) -> None:
+    """cells[t0 : t0+frames, j : j+tiles] = True for every j < positions with hits[j] (vectorised)."""
+    for t in range(t0, t0 + frames):
+        row = cells[t]
+        for offset in range(tiles):
+            shifted = row[offset : offset + positions]
+            for j in range(positions):
+                shifted[j] |= hits[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _seen_before(values: np.ndarray, index: int, value: int) -> bool:
+    return bool(np.any(values[:index] == value))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_exceeds(running: np.ndarray, width: int, positions: int, threshold: float, hits: np.ndarray) -> bool:
+    """hits[j] = running[j + width] - running[j] > threshold for j < positions; whether any is.
+
+    Written as an OR over slices so that the compiler vectorises it (a running maximum does not)."""
+    ahead = running[width : width + positions]
+    behind = running[:positions]
+    any_hit = False
+    for j in range(positions):
+        hit = ahead[j] - behind[j] > threshold
+        hits[j] = hit
+        any_hit |= hit
+    return any_hit

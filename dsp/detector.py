@@ -23,9 +23,11 @@ from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
 from dsp.impulses import ImpulseConfig, blank_impulses
 from dsp.noise_floor import FloorConfig, NoiseFloor
-from dsp.spectrum import SpectrumGeometry, power_spectra
+from dsp.spectrum import SpectrumGeometry, fft_frames, power_spectra, shifted_power
 from dsp.stream_buffer import StreamBuffer
 from dsp.subframes import split_into_subframes
+
+FFT_CHUNK_FRAMES = 256  # frames transformed and normalised together: they stay in the L2 cache
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Detector:
         self.boxes = BoxBank.build(self.geometry, self.config.cfar)
         self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
         self._window = self.geometry.window()
+        self._fft = np.empty((FFT_CHUNK_FRAMES, self.geometry.nfft), np.complex64)  # reused per chunk
         g = self.geometry
         self._samples = StreamBuffer((), np.complex64, 1 << 20)  # from absolute sample _frame0 * hop on
         self._z = StreamBuffer((g.nfft,), np.float32, 1 << 13)  # rows: absolute frames _frame0, ...
@@ -97,21 +100,38 @@ class Detector:
         samples = self._samples.view
         computed = self._next_frame - self._frame0
         new = g.frames_in(samples.shape[0]) - computed
-        if new > 0:
+        if new <= 0 and not self._unnormalised:
+            return
+        new = max(new, 0)
+        tapped = self.spectrum_tap is not None and new > 0
+        if self.floor.seeded:
+            z = self._z.reserve(new)
+            # the floor reads the FFT output directly; power spectra are only formed for a tap
+            spectra = np.empty((new, g.nfft), np.float32) if tapped else None
+            for first in range(0, new, FFT_CHUNK_FRAMES):
+                count = min(FFT_CHUNK_FRAMES, new - first)
+                fft = fft_frames(samples[(computed + first) * g.hop :], self._window, g.hop, self._fft[:count])
+                if spectra is not None:
+                    shifted_power(fft, spectra[first : first + count])
+                self.floor.normalise_fft(fft, z[first : first + count])
+            if spectra is not None:
+                self.spectrum_tap(spectra)
+        else:
+            # the floor is seeded from a full `seed_frames` of power spectra, whatever the block size
             spectra = np.empty((new, g.nfft), np.float32)
             power_spectra(samples[computed * g.hop :], self._window, g.hop, spectra)
-            if self.spectrum_tap is not None:
+            if tapped:
                 self.spectrum_tap(spectra)
             self._unnormalised.append(spectra)
-            self._next_frame += new
-        held = sum(len(s) for s in self._unnormalised)
-        # the floor is seeded from a full `seed_frames` of spectra, whatever the block size
-        if held == 0 or (not self.floor.seeded and held < self.config.floor.seed_frames and not final):
-            return
-        spectra = self._unnormalised[0] if len(self._unnormalised) == 1 else np.concatenate(self._unnormalised)
-        self._unnormalised = []
-        z = self._z.reserve(spectra.shape[0])
-        self.floor.normalise(spectra, z)
+            held = sum(len(s) for s in self._unnormalised)
+            if held == 0 or (held < self.config.floor.seed_frames and not final):
+                self._next_frame += new
+                return
+            spectra = np.concatenate(self._unnormalised)
+            self._unnormalised = []
+            z = self._z.reserve(spectra.shape[0])
+            self.floor.normalise(spectra, z)
+        self._next_frame += new
         self._notch_dc(z)
         z[:, : self._edge_bins] = 1.0
         z[:, g.nfft - self._edge_bins :] = 1.0

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from dsp.spectrum import shifted_power_row
+
 
 @dataclass(frozen=True, slots=True)
 class FloorConfig:
@@ -45,16 +47,33 @@ class NoiseFloor:
         self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
         self.seeded = False
 
+    def seed(self, spectra: np.ndarray) -> None:
+        """Start the floor at the per-bin median of the first `seed_frames` power spectra (frames, nfft)."""
+        median = np.median(spectra[: self.config.seed_frames], axis=0).astype(np.float64)
+        self.inverse_mean[:] = 1.0 / (np.maximum(median, 1e-30) * self._mean_per_tracked)
+        self.previous_sums[:] = _three_bin_sums(spectra[0])
+        self.seeded = True
+
     def normalise(self, spectra: np.ndarray, out: np.ndarray) -> None:
-        """Track the floor through `spectra` (frames, nfft) and write spectra / floor into `out`."""
+        """Track the floor through power `spectra` (frames, nfft) and write spectra / floor into `out`.
+
+        Seeds the floor from `spectra` first if it is not seeded yet.
+        """
         if not self.seeded and spectra.shape[0] > 0:
-            median = np.median(spectra[: self.config.seed_frames], axis=0).astype(np.float64)
-            self.inverse_mean[:] = 1.0 / (np.maximum(median, 1e-30) * self._mean_per_tracked)
-            self.previous_sums[:] = _three_bin_sums(spectra[0])
-            self.seeded = True
+            self.seed(spectra)
+        _track_and_normalise(spectra, False, *self._kernel_arguments(), out)
+
+    def normalise_fft(self, fft_frames: np.ndarray, out: np.ndarray) -> None:
+        """As `normalise`, straight from unshifted FFT frames (frames, nfft) complex64: the power
+        |X|^2 / nfft^2, fftshifted as `dsp.spectrum.power_spectra` gives it, is formed one row at a
+        time and never stored. The floor must be seeded."""
+        if not self.seeded:
+            raise ValueError("the noise floor must be seeded from power spectra before it normalises FFT frames")
+        _track_and_normalise(fft_frames, True, *self._kernel_arguments(), out)
+
+    def _kernel_arguments(self) -> tuple:
         c = self.config
-        _track_and_normalise(
-            spectra,
+        return (
             self.inverse_mean,
             self.previous_sums,
             math.exp(0.5 * c.step_nepers),  # the level steps down: its reciprocal up
@@ -62,7 +81,6 @@ class NoiseFloor:
             math.exp(-0.5 * c.gated_step_nepers),
             6.0 * 10 ** (c.gate_db / 10),
             self._mean_per_tracked,
-            out,
         )
 
     def mean_power_per_bin(self) -> np.ndarray:
@@ -77,7 +95,8 @@ def _three_bin_sums(row: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _track_and_normalise(
-    spectra: np.ndarray,
+    frames_in: np.ndarray,
+    from_fft: bool,
     inverse_mean: np.ndarray,
     previous_sums: np.ndarray,
     inverse_step_down: float,
@@ -88,21 +107,34 @@ def _track_and_normalise(
     out: np.ndarray,
 ) -> None:
     """z = P / floor per cell; the floor steps toward the median, or leaks when the six-cell sum (three
-    bins in this frame and the last) exceeds `gate_sum` floors. Edge bins repeat themselves."""
-    frames, nbins = spectra.shape
+    bins in this frame and the last) exceeds `gate_sum` floors. Edge bins repeat themselves.
+
+    frames_in: power spectra (float32), or with `from_fft` unshifted FFT frames (complex64) whose
+    shifted |X|^2 / nfft^2 is the power."""
+    frames, nbins = out.shape
+    row = np.empty(nbins, np.float32)
     sums = np.empty(nbins, np.float32)
+    # loops index slices by their counter alone, so that the compiler vectorises them
+    inner_sums, before, after = sums[1 : nbins - 1], row[: nbins - 2], row[2:]
+    inner = row[1 : nbins - 1]
     for t in range(frames):
-        row = spectra[t]
-        for k in range(nbins):
-            sums[k] = row[max(k - 1, 0)] + row[k] + row[min(k + 1, nbins - 1)]
+        if from_fft:
+            shifted_power_row(frames_in[t], row)
+        else:
+            source = frames_in[t]
+            for k in range(nbins):
+                row[k] = source[k].real
+        for k in range(nbins - 2):
+            inner_sums[k] = before[k] + inner[k] + after[k]
+        sums[0] = row[0] + row[0] + row[1]
+        sums[nbins - 1] = row[nbins - 2] + row[nbins - 1] + row[nbins - 1]
+        z_row = out[t]
         for k in range(nbins):
             inverse = inverse_mean[k]
             z = row[k] * inverse
-            out[t, k] = z
-            if (sums[k] + previous_sums[k]) * inverse >= gate_sum:
-                inverse_mean[k] = inverse * inverse_gated_step_up
-            elif z * mean_per_tracked < 1.0:
-                inverse_mean[k] = inverse * inverse_step_down
-            else:
-                inverse_mean[k] = inverse * inverse_step_up
-        previous_sums[:] = sums
+            z_row[k] = z
+            gated = (sums[k] + previous_sums[k]) * inverse >= gate_sum
+            below = z * mean_per_tracked < 1.0
+            step = inverse_gated_step_up if gated else (inverse_step_down if below else inverse_step_up)
+            inverse_mean[k] = inverse * step
+            previous_sums[k] = sums[k]

@@ -4,6 +4,7 @@ Hard reasons need no statistics: a frequency where no phone transmits (downlink 
 MHz, outside every uplink band), a spectrum narrower than any uplink channel that lasts (a CW spur or
 the RTL-SDR's DC spike), a burst filling the whole capture for tens of microseconds (an impulse), or
 the receiver's own image of a much stronger burst mirrored about the tuner centre.
+A blip both shorter and narrower than any phone burst is not one either.
 The soft model spreads its probability evenly
 over every bandwidth, duration and kurtosis, so it wins only when no phone model fits.
 """
@@ -20,7 +21,12 @@ from dsp.classify.evidence import KURTOSIS_RANGE, MAX_BANDWIDTH_KHZ, MAX_DURATIO
 
 MAX_PHONE_BURST_S = 0.2  # phones are scheduled in TTIs with gaps; a carrier on for 200 ms is not one
 IMPULSE_MIN_KURTOSIS = 4.0  # phone waveforms stay below about 2.2; an SRS symbol is wide and short too
-IMAGE_MIN_RATIO_DB = 20.0  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
+IMAGE_MIN_RATIO_DB = 20.0
+# The shortest phone bursts are wide (an SRS symbol: 71 us over at least 4 resource blocks) and the
+# narrowest are long (a PUCCH slot: 180 kHz for 0.5 ms; a GSM access burst: 200 kHz for 325 us), so a
+# blip under half a resource block wide and a quarter millisecond long is no phone's.
+BLIP_MAX_BANDWIDTH_HZ = 90e3
+BLIP_MAX_DURATION_S = 0.25e-3  # RTL-SDR image rejection is 25-40 dB; an image is much weaker than its source
 
 
 def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPlan) -> str | None:
@@ -36,6 +42,8 @@ def not_a_phone_reason(candidate: Candidate, context: Context, band_plan: BandPl
         return "continuous for longer than a phone transmits: a carrier (base station, downlink leakage)"
     if candidate.bandwidth_hz < 30e3 and (candidate.duration_s > 5e-3 or candidate.snr > 10):
         return "narrower than any uplink channel (CW spur or carrier)"
+    if candidate.bandwidth_hz < BLIP_MAX_BANDWIDTH_HZ and candidate.duration_s < BLIP_MAX_DURATION_S:
+        return "shorter and narrower than any phone burst (a noise blip or an impulse's remnant)"
     if abs(candidate.offset_from_tuner_hz) < 20e3 and candidate.bandwidth_hz < 60e3:
         return "at the tuner's DC offset"
     kurtosis = candidate.features.get("envelope_kurtosis", math.nan)

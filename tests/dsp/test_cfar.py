@@ -39,16 +39,31 @@ def test_box_threshold_gives_the_configured_false_alarm_rate(probability: float)
     assert probability / 2 < rate < probability * 2, f"false-alarm rate {rate:.2e} for configured {probability:.0e}"
 
 
-def test_no_seed_in_noise_at_the_operating_false_alarm_probability() -> None:
-    z = normalised_noise(2.0, 3)
+def detections(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bank = BoxBank.build(GEOMETRY, CfarConfig())
     tiles = np.empty((z.shape[0], GEOMETRY.nfft // bank.tile_bins), np.float32)
     tile_sums(z, bank.tile_bins, tiles)
     seeds = np.zeros(tiles.shape, np.bool_)
     region = np.zeros(tiles.shape, np.bool_)
     box_detections(tiles, bank.frames, bank.tiles, bank.thresholds, bank.is_seed, seeds, region)
+    return seeds, region
+
+
+def test_no_seed_in_noise_at_the_operating_false_alarm_probability() -> None:
+    seeds, region = detections(normalised_noise(2.0, 3))
     assert seeds.sum() == 0, "1e-10 per test must leave 2 s of noise without a single seed"
-    assert 0 < region.mean() < 0.2, "the hysteresis map marks some noise, but only a small share"
+    assert region.sum() == 0, "without a seed the hysteresis map is not needed and is left empty"
+
+
+def test_hysteresis_map_marks_a_small_share_of_the_noise_around_a_seed() -> None:
+    z = normalised_noise(2.0, 3)
+    z[20000:20020, 100:140] += 3.0  # a 1 ms x 375 kHz burst at about 5 dB
+    seeds, region = detections(z)
+    tiles = slice(100 // 4, 140 // 4)
+    assert seeds[20000:20020, tiles].any(), "the burst must seed"
+    assert not seeds[:19900].any() and not seeds[20100:].any(), "no seed in the noise away from the burst"
+    noise_share = float(region[:19900].mean())
+    assert 0 < noise_share < 0.2, f"the hysteresis map marks some noise, but only a small share: {noise_share:.3f}"
 
 
 def test_box_bank_matches_phone_burst_shapes() -> None:

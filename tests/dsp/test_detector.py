@@ -149,3 +149,20 @@ def test_a_short_wide_burst_across_dc_keeps_its_duration() -> None:
     rect = Rect(start_s=0.011953125, duration_s=0.0004, offset_hz=0.0, bandwidth_hz=900e3, snr_db=26.0)
     bursts = detect(scene(FS, 0.05, [rect], NOISE, seed=2))
     assert len(bursts) == 1 and bursts[0].duration_s == pytest.approx(rect.duration_s, rel=0.1, abs=80e-6), bursts
+
+
+def test_spectrum_tap_sees_every_frames_power_before_and_after_the_floor_is_seeded() -> None:
+    from dsp.spectrum import SpectrumGeometry, power_spectra
+
+    x = scene(FS, 0.3, [Rect(0.2, 0.001, 100e3, 360e3, 15.0)], noise_power=NOISE, seed=11)
+    tapped: list[np.ndarray] = []
+    detector = Detector(FS, FC, spectrum_tap=lambda spectra: tapped.append(spectra.copy()))
+    for i in range(0, len(x), 20_000):  # the first blocks arrive before the floor is seeded
+        detector.process(x[i : i + 20_000])
+    detector.flush()
+    geometry = SpectrumGeometry.for_rate(FS)
+    expected = np.empty((geometry.frames_in(len(x)), geometry.nfft), np.float32)
+    power_spectra(x, geometry.window(), geometry.hop, expected)
+    seen = np.concatenate(tapped)
+    assert seen.shape == expected.shape, "every frame is tapped once"
+    np.testing.assert_allclose(seen, expected, rtol=1e-5, atol=1e-12, err_msg="tapped spectra are the power spectra")
