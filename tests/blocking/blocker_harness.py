@@ -152,8 +152,9 @@ class Controller:
         return sum(1 for m in self.of("availability") if m["state"] == "online")
 
     def wait_online(self, before: int = 0) -> None:
-        """Until the node has (re)connected and subscribed: its `online` comes after its subscription."""
-        self.wait_for(lambda: self.onlines() > before, "the node to come online")
+        """Until the node has (re)connected and subscribed: its `online` comes after its subscription (a
+        new process imports numba first: a minute on a busy box)."""
+        self.wait_for(lambda: self.onlines() > before, "the node to come online", 60.0)
 
     def state(self) -> dict:
         return self.of("state")[-1]
