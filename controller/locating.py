@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 
 PHONE_TECHNOLOGIES = frozenset({"gsm", "lte", "nr"})
 LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
+# A dwell whose ADC clipped this often was in compression: a phone beside the sensor reads too low there,
+# and the clipping spreads intermodulation over other channels, which the detector reports as bursts. Such
+# reports are stored but neither located nor turned into incidents; the sensor backs its gain off, and
+# the other sensors that heard the phone place it.
+MAX_CLIPPED_FRACTION = 1e-3
 GSM_FRAME_S = 120e-3 / 26  # TDMA frame, 4.615 ms (TS 45.002)
 GSM_SLOT_S = GSM_FRAME_S / 8
 # Bursts of one phone in consecutive frames are a frame apart; less than this apart is the same frame.
@@ -116,6 +121,8 @@ class SiteLocating:
         for report in batch.reports:
             window_end = report.window_start.timestamp() + report.window_s
             latest_end = max(latest_end, window_end)
+            if report.clipped_fraction > MAX_CLIPPED_FRACTION:
+                continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / 100e3))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
             for burst in report.bursts[: self.bursts_per_report]:

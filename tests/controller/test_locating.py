@@ -54,3 +54,23 @@ def test_a_phone_located_from_its_averaged_bursts_is_placed_better_than_from_one
             right["averaged"] += locator.locate(averaged(heard)).cell_id == cell.id
     assert trials >= 0.9 * 3 * 4 * len(site.cells)
     assert right["averaged"] >= right["one"] + 0.03 * trials, f"{right} of {trials}"
+
+
+def _heard_by(reports: dict[str, float]) -> list[dict[str, float]]:
+    """Sightings' sensor levels when each sensor reports one GSM burst with the given clipped fraction."""
+    from cellward.messages import DetectionBatch
+    from controller.locating import SiteLocating
+    from tests.contract.examples import report
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    for sensor_id, clipped in reports.items():
+        batch = DetectionBatch.model_construct(reports=[report(1, 1).model_copy(update={"clipped_fraction": clipped})])
+        locating.add_reports(sensor_id, batch, 0.0)
+    return [s.sensor_powers_dbm for s in locating.ready(1e10)]
+
+
+def test_a_clipped_sensors_report_is_neither_located_nor_an_emission():
+    """A dwell in compression reads a nearby phone too low and reports intermodulation as bursts."""
+    assert [set(p) for p in _heard_by({"A0-1": 0.0, "A1-1": 0.0})] == [{"A0-1", "A1-1"}]
+    assert [set(p) for p in _heard_by({"A0-1": 0.0, "A1-1": 0.02})] == [{"A0-1"}], "the clipped sensor is left out"
+    assert _heard_by({"A1-1": 0.02}) == [], "nothing but a clipped report: no sighting"
