@@ -145,7 +145,7 @@ def publisher(mosquitto) -> Iterator[Publisher]:
     pub.close()
 
 
-def wait_for(condition, timeout_s: float = 10.0, what: str = "condition"):
+def wait_for(condition, timeout_s: float = 30.0, what: str = "condition"):
     """Poll `condition` until it returns something truthy; fail with `what` after the timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

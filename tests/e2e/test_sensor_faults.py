@@ -135,6 +135,13 @@ class Site:
         line = next((x for x in text.splitlines() if x.startswith(f"cellward_sensor_{name}{{")), None)
         return float(line.rsplit(" ", 1)[1]) if line else math.nan
 
+    def print_log_tails(self, lines: int = 40) -> None:
+        for name in ("sensor", "dongle", "controller", "mosquitto"):
+            log = self.tmp / f"{name}.log"
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                print(f"--- last {len(tail)} lines of {name}.log ---", *tail, sep="\n")
+
     def spool_counters(self) -> dict[str, int]:
         spool = self.prov.out / "state" / SENSOR / "spool.sqlite"
         with sqlite3.connect(spool) as conn:
@@ -155,6 +162,7 @@ def site(tmp_path):
         yield running
     finally:
         running.stop_all()
+        running.print_log_tails()  # pytest shows them when the test failed
 
 
 def _all_stored(site: Site, made: dict[str, int]) -> bool:
