@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cellward.messages import ActivityReport, BurstRecord, ClockState, DetectionBatch, sensor_topic
+from cellward.ports import free_port
 from cellward.signing import Keyring, NodeKey, sign_message
 from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
 from controller.runtime import Controller
@@ -63,14 +64,8 @@ class Phone:
     windows: int
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_broker(workdir: Path) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     conf = workdir / "mosquitto.conf"
     # Queue without limit for the controller's session: the bench must measure the controller, not drops.
     conf.write_text(
