@@ -14,6 +14,7 @@ from controller.alerts import AlertEngine
 from controller.audit import hooks as audit_hooks
 from controller.audit.config_change import record_config
 from controller.blocking.control import BlockingControl
+from controller.captures import resolve_in_flight
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
@@ -80,6 +81,9 @@ class Controller:
         record_config(self.sessions, self.config, self.config.site_id)
         self.accounts.bootstrap()
         self.incidents.load_open()
+        waiting, expired = resolve_in_flight(self)
+        if waiting or expired:
+            log.info("event=captures_in_flight site=%s waiting=%d expired=%d", self.config.site_id, waiting, expired)
         if with_ingest:
             from controller.ingest import Ingest
 
