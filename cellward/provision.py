@@ -36,7 +36,7 @@ from cellward.site import BlockerUnit
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 CONTROLLER_USER = "controller"
 # What the controller publishes that the estate sees (its acks to the site's sensors stay on site)
-CONTROLLER_OUT = ("availability", "incidents", "alerts")
+CONTROLLER_OUT = ("availability", "incidents", "alerts", "requests")
 BRIDGE_USER = "bridge"
 # Raspberry Pi BCM lines free of the Pi's buses, in the order a blocker's bands are given relays; the
 # installer checks them against the relay board's wiring before the first run.

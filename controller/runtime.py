@@ -18,7 +18,7 @@ from controller.captures import resolve_in_flight
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
-from controller.events import EventBus
+from controller.events import EventBus, LifecycleEvent
 from controller.incidents import IncidentEngine
 from controller.metrics import ControllerMetrics
 from controller.snippet_receiver import SnippetReceiver
@@ -105,6 +105,11 @@ class Controller:
             self.ingest = None
         self.engine.dispose()
         log.info("event=controller_stopped site=%s", self.config.site_id)
+
+    def publish_lifecycle(self, event: LifecycleEvent) -> None:
+        """On MQTT only (not the live stream, which every reader sees): request changes for the estate."""
+        if self.ingest is not None:
+            self.ingest.publisher.lifecycle(event)
 
     def database_ok(self) -> bool:
         try:

@@ -23,6 +23,7 @@ from cellward.signing import NodeKey
 from controller.accounts import Principal
 from controller.audit import record
 from controller.db.incidents import IncidentActivity, IncidentRecord
+from controller.events import LifecycleEvent
 from controller.evidence.build import EvidenceSources, build_pack, iso, register_check, sha256_file
 from controller.evidence.pack import MANIFEST, SIGNATURE, write_pack
 from controller.evidence.report_html import render_report
@@ -30,6 +31,7 @@ from controller.jurisdictions import add_working_days, calendar, jurisdiction
 from controller.operators.adapter import DeliveryResult
 from controller.operators.outbox import enqueue
 from controller.operators.outbox_model import OutboxMessage
+from controller.requests.changes import RequestChanges
 from controller.requests.config import RequestsConfig
 from controller.requests.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from controller.requests.identifiers import SOURCES, identifier_problem
@@ -72,13 +74,16 @@ class RequestWorkflow:
         signer: NodeKey,
         tz: ZoneInfo,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[LifecycleEvent], None] | None = None,
     ) -> None:
+        """`on_change` receives each committed status change as a lifecycle event (the controller publishes it)."""
         self.sessions = sessions
         self.config = config
         self.sources = sources
         self.signer = signer
         self.tz = tz
         self.clock = clock
+        self.changes = RequestChanges(on_change) if on_change is not None else None
 
     # -- cases ---------------------------------------------------------------------------------------
 
@@ -249,6 +254,8 @@ class RequestWorkflow:
             db.add(request)
             db.flush()
             db.add_all(RequestIncident(request_id=request.id, incident_id=i.id) for i in incidents)
+            if self.changes is not None:
+                self.changes.note(db, request, actor.username, new=True)
             db.add(
                 RequestTransition(
                     request_id=request.id, from_status="", to_status="drafted", actor=actor.username, at=now, reason=""
@@ -541,6 +548,8 @@ class RequestWorkflow:
         self, db: Session, request: DisconnectionRequest, target: str, actor: str, reason: str, now: float
     ) -> None:
         check_move(request.status, target)
+        if self.changes is not None:
+            self.changes.note(db, request, actor)
         db.add(
             RequestTransition(
                 request_id=request.id, from_status=request.status, to_status=target, actor=actor, at=now, reason=reason
