@@ -291,14 +291,16 @@ def test_a_capture_in_flight_survives_a_controller_restart_and_expires_when_its_
     meta = recording(tmp_path, 60_000)  # three chunks
     chunks = chunks_for(meta, first, asked[0].command_id)
     deliver(publisher, first, chunks[:2])
-    wait_for(lambda: controller.snippets.chunks_held(first.sensor_id, asked[0].command_id) == 2, what="two chunks")
+    partial = controller.snippets.folder / ".partial" / f"{first.sensor_id}-{asked[0].command_id}.part"
+    two_chunks = chunks[1].offset + len(chunks[1].payload())
+    wait_for(lambda: partial.exists() and partial.stat().st_size == two_chunks, what="two chunks on disk")
 
     # the controller stops with both captures on their way; the last chunk reaches the broker meanwhile
     capture_world.stop()
     deliver(publisher, first, chunks[2:])
     controller = capture_world.start()
     waiting = capture_of(controller, incident_id, second.sensor_id)
-    assert waiting.status == "requested" and "restarted" in waiting.detail, waiting.detail
+    assert waiting.status == "requested" and "restarted" in (waiting.detail or ""), waiting.detail
     wait_for(lambda: capture_of(controller, incident_id, first.sensor_id).status == "received", what="the resumed one")
     filed = capture_of(controller, incident_id, first.sensor_id)
     data = (controller.snippets.folder / filed.file).with_suffix(".sigmf-data").read_bytes()
