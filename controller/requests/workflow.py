@@ -254,8 +254,7 @@ class RequestWorkflow:
             db.add(request)
             db.flush()
             db.add_all(RequestIncident(request_id=request.id, incident_id=i.id) for i in incidents)
-            if self.changes is not None:
-                self.changes.note(db, request, actor.username, new=True)
+            self._note(db, request, actor.username, new=True)
             db.add(
                 RequestTransition(
                     request_id=request.id, from_status="", to_status="drafted", actor=actor.username, at=now, reason=""
@@ -288,6 +287,7 @@ class RequestWorkflow:
                     f"two-person rule: {actor.username} drafted request {request_id} and cannot authorise it"
                 )
             check_move(request.status, "authorised")
+            self._note(db, request, actor.username)  # the state before, for the estate
             request.authorised_by = actor.username
             request.authorised_at = now
             legal = jurisdiction(request.jurisdiction)
@@ -403,6 +403,7 @@ class RequestWorkflow:
                 {"operator": message.operator},
             )
             return
+        self._note(db, request, "system")  # the state before, for the estate
         request.operator_reference = result.reference
         self._move(db, request, "submitted", "system", f"delivered to {message.operator}", now)
         request.submitted_at = now
@@ -544,12 +545,16 @@ class RequestWorkflow:
 
     # -- shared pieces -------------------------------------------------------------------------------
 
+    def _note(self, db: Session, request: DisconnectionRequest, actor: str, new: bool = False) -> None:
+        """Before a status change: remember the request's state for its lifecycle message (when published)."""
+        if self.changes is not None:
+            self.changes.note(db, request, actor, new)
+
     def _move(
         self, db: Session, request: DisconnectionRequest, target: str, actor: str, reason: str, now: float
     ) -> None:
         check_move(request.status, target)
-        if self.changes is not None:
-            self.changes.note(db, request, actor)
+        self._note(db, request, actor)
         db.add(
             RequestTransition(
                 request_id=request.id, from_status=request.status, to_status=target, actor=actor, at=now, reason=reason

@@ -286,6 +286,11 @@ def test_a_sites_disconnection_requests_reach_the_central_database_without_their
         (withdrawn.id, "end", "withdrawn", OFFICER.username),
     ], changes
     assert stream == (6, 6, []), "every change crossed the bridge, none missing"
+    authorised, submitted = payloads[1], payloads[2]
+    assert (authorised["before"]["status"], authorised["before"]["authorised_by"]) == ("drafted", None)
+    assert (
+        submitted["before"]["operator_reference"] is None and submitted["before"]["changed_by"] == AUTHORISER.username
+    )
     schema = validator("controller.request.v1.json")
     for payload in payloads:
         schema.validate(payload)
