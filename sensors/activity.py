@@ -6,11 +6,12 @@ the channel's noise floor, first and last burst times, the gain and calibration 
 and the first `MAX_BURSTS_PER_REPORT` bursts so the controller can match a burst across sensors.
 
 Prompt first report. A window is reported once it has ended, so the first burst of a new phone would wait
-up to a window before it leaves the node. With `prompt_first`, a channel whose activity is new (nothing
-heard on it for `quiet_s`) has its window cut at the end of the dwell that first heard it: that part is
-reported at once (`cut_early`), the rest of the window follows as usual in a report starting at the cut.
-Steady activity keeps the whole window, so it costs no extra messages. The nodes scan in site-wide
-synchronised slots, so every sensor that hears a new phone cuts at the same dwell end.
+up to a window before it leaves the node. With `prompt_first`, when a network (band and operator, or the
+channel outside them) has been silent for `quiet_s`, the channels it is heard on again have their window
+cut at the end of the dwell that first heard it: that part is reported at once (`cut_early`), the rest of
+the window follows as usual in a report starting at the cut. Steady activity keeps the whole window, so
+it costs no extra messages; nor does a phone's next channel (GSM hops, LTE allocations move). The nodes
+scan in site-wide synchronised slots, so every sensor that hears a new phone cuts at the same dwell end.
 `ReportWindows` decides which bursts go in which report; the IQ node (`ActivityAggregator`) and the
 simulator's event-mode nodes (sensors.event_fleet) fold its pieces into reports.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -81,12 +82,22 @@ class ReportWindows(Generic[T]):
     """Which heard bursts go in which report: per key (a channel) and window, a window's reports once it has
     ended, and with `prompt_first` the part up to the first dwell of a key silent for `quiet_s` at once."""
 
-    def __init__(self, window_s: float = 1.0, prompt_first: bool = False, quiet_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        window_s: float = 1.0,
+        prompt_first: bool = False,
+        quiet_s: float = 10.0,
+        novelty: Callable[[Hashable], Hashable] = lambda key: key,
+    ) -> None:
+        """`novelty(key)`: what must have been silent for activity on `key` to be new (by default the key
+        itself; the nodes use the network: a phone's bursts land on many channels of its operator's block)."""
         self.window_s = window_s
         self.prompt_first = prompt_first
         self.quiet_s = quiet_s
+        self.novelty = novelty
         self._windows: dict[int, _Window[T]] = defaultdict(_Window)
-        self._last_heard: dict[Hashable, float] = {}
+        self._last_heard: dict[Hashable, float] = {}  # novelty group -> its latest burst
+        self._groups: dict[Hashable, Hashable] = {}  # key -> novelty(key)
         self._cut: list[Piece[T]] = []
 
     def add(self, dwell: Dwell, heard: list[tuple[Hashable, float, T]]) -> None:
@@ -95,12 +106,18 @@ class ReportWindows(Generic[T]):
         window = self._windows[index]
         window.dwells.append(dwell)
         new: set[Hashable] = set()
+        fresh: set[Hashable] = set()  # novelty groups silent for quiet_s before this dwell
         for key, start_s, item in heard:
-            last_s = self._last_heard.get(key, -math.inf)
-            if self.prompt_first and start_s - last_s > self.quiet_s and key not in window.cut_at:
-                new.add(key)
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = self.novelty(key)
+            last_s = self._last_heard.get(group, -math.inf)
+            if self.prompt_first and (group in fresh or start_s - last_s > self.quiet_s):
+                fresh.add(group)
+                if key not in window.cut_at:
+                    new.add(key)
             window.heard[key].append((start_s, item))
-            self._last_heard[key] = max(last_s, start_s)
+            self._last_heard[group] = max(last_s, start_s)
         window_end_s = (index + 1) * self.window_s
         # ms: the wire's resolution for window_start, so the rest of the window starts exactly where this ends
         cut_s = min(math.ceil((dwell.start_s + dwell.listen_s) * 1000) / 1000, window_end_s)
@@ -134,6 +151,13 @@ class ReportWindows(Generic[T]):
         return Piece(key, start_s, end_s, [item for _, item in heard], dwells, early)
 
 
+def channel_network(band_plan: BandPlan, channel_hz: float, width_hz: float) -> tuple[str, ...] | float:
+    """The uplink band and the operators licensed in a channel, or the channel itself outside them."""
+    band = band_plan.uplink_band(channel_hz)
+    operators = band_plan.operators(channel_hz - width_hz / 2, channel_hz + width_hz / 2)
+    return (band.name, *operators) if band and operators else channel_hz
+
+
 class ActivityAggregator:
     """Collects dwells and their bursts; `close_windows(now)` returns the reports of finished windows (and,
     with `prompt_first`, of the early cuts of new channels)."""
@@ -151,7 +175,11 @@ class ActivityAggregator:
         self.channel_hz = channel_hz
         self.window_s = window_s
         self.report_unknown = report_unknown
-        self.windows: ReportWindows[_Heard] = ReportWindows(window_s, prompt_first, quiet_s)
+        self.windows: ReportWindows[_Heard] = ReportWindows(window_s, prompt_first, quiet_s, self.network)
+
+    def network(self, channel_hz: Hashable) -> Hashable:
+        """The band and operators of a channel (the channel itself outside every operator's block)."""
+        return channel_network(self.band_plan, channel_hz, self.channel_hz)  # type: ignore[arg-type]
 
     def channel_centre_hz(self, freq_hz: float) -> float:
         return round(freq_hz / self.channel_hz) * self.channel_hz

@@ -26,6 +26,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from cellward.messages import (
 )
 from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
-from sensors.activity import Dwell, Piece, ReportWindows
+from sensors.activity import Dwell, Piece, ReportWindows, channel_network
 from sensors.config import ReportConfig
 from sensors.publisher import MqttConfig, Publisher
 from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
@@ -165,6 +166,39 @@ def activity_report(piece: Piece[SensorObservation], plan: BandPlan) -> Activity
     )
 
 
+class FleetReports:
+    """Every node's reports as the scan goes on: each dwell's observations folded per node by ReportWindows,
+    exactly as an IQ-mode node folds its bursts (new activity cut at its dwell's end, the rest by window)."""
+
+    def __init__(self, scan: FleetScan, sensor_ids: list[str], plan: BandPlan, reporting: ReportConfig) -> None:
+        self.scan = scan
+        self.plan = plan
+        self.windows: dict[str, ReportWindows[SensorObservation]] = {
+            s: ReportWindows(reporting.window_s, reporting.prompt_first, reporting.prompt_quiet_s, self.network)
+            for s in sensor_ids
+        }
+
+    def network(self, key: Hashable) -> Hashable:
+        """A channel's technology, band and operators (see sensors.activity.channel_network)."""
+        channel_hz, technology = key  # type: ignore[misc]
+        return technology, channel_network(self.plan, channel_hz, CHANNEL_HZ)
+
+    def dwell(self, world: World, slot: int) -> int:
+        """Hear scan slot `slot` (within the scenario); returns the bursts heard by all nodes."""
+        dwell, heard = self.scan.heard_in_slot(world, slot, list(self.windows), 0.0, world.scenario.duration_s)
+        per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
+        for obs in heard:
+            per_sensor[obs.sensor_id].append(obs)
+        for sensor_id, windows in self.windows.items():
+            windows.add(dwell, [(channel_key(o), o.epoch_s, o) for o in per_sensor.get(sensor_id, [])])
+        return len(heard)
+
+    def close(self, now_s: float) -> dict[str, list[ActivityReport]]:
+        """Per node, the reports due by `now_s` (UTC epoch): early cuts and windows that have ended."""
+        due = {s: [activity_report(p, self.plan) for p in windows.close(now_s)] for s, windows in self.windows.items()}
+        return {s: reports for s, reports in due.items() if reports}
+
+
 class EventSensor:
     """One simulated sensor node on the broker, publishing through the sensor's own spool and publisher.
 
@@ -265,9 +299,7 @@ def run(
     state_dir = state_dir or provisioned / "state"
     nodes = {s: EventSensor(site_id, s, provisioned, port, state_dir) for s in sensor_ids}
     reporting = ReportConfig()
-    windows: dict[str, ReportWindows[SensorObservation]] = {
-        s: ReportWindows(reporting.window_s, reporting.prompt_first, reporting.prompt_quiet_s) for s in sensor_ids
-    }
+    fleet = FleetReports(scan, sensor_ids, plan, reporting)
     started = datetime.now(UTC)
     for node in nodes.values():
         node.announce(started)
@@ -276,11 +308,9 @@ def run(
 
     def publish(now_s: float) -> None:
         nonlocal published
-        for sensor_id, node_windows in windows.items():
-            reports = [activity_report(piece, plan) for piece in node_windows.close(now_s)]
-            if reports:
-                nodes[sensor_id].publish_reports(reports)
-                published += len(reports)
+        for sensor_id, reports in fleet.close(now_s).items():
+            nodes[sensor_id].publish_reports(reports)
+            published += len(reports)
 
     slot = slots.slot_at(max(time.time(), epoch0_s))
     window = math.floor(slots.slot_start_s(slot) / reporting.window_s + 1e-9)
@@ -296,12 +326,7 @@ def run(
         dwell_end_s = slot_start_s + cfg.settle_s + cfg.dwell_s
         if stop.wait(max(0.0, dwell_end_s - time.time())):
             break
-        dwell, heard = scan.heard_in_slot(world, slot, sensor_ids, 0.0, end_s)
-        per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
-        for obs in heard:
-            per_sensor[obs.sensor_id].append(obs)
-        for sensor_id, node_windows in windows.items():
-            node_windows.add(dwell, [(channel_key(o), o.epoch_s, o) for o in per_sensor.get(sensor_id, [])])
+        fleet.dwell(world, slot)
         publish(dwell_end_s)  # new activity, cut at this dwell's end
         slot += 1
     publish(math.inf)

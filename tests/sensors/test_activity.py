@@ -108,16 +108,22 @@ def test_steady_activity_keeps_the_whole_window_and_costs_no_extra_report() -> N
     assert [r.cut_early for r in agg.close_windows(T0 + 20.4)] == [True]
 
 
-def test_a_new_channel_is_cut_alone_and_a_dwell_at_the_window_end_needs_no_cut() -> None:
+def test_only_a_new_network_is_cut_and_a_dwell_at_the_window_end_needs_no_cut() -> None:
     agg = _prompt()
     agg.add(_dwell(T0 + 0.2), [_burst(0.001, -30.0)])
     agg.close_windows(T0 + 0.3)
-    # the steady channel and a new one heard in the same dwell: only the new one leaves early
-    agg.add(_dwell(T0 + 1.2), [_burst(0.001, -30.0), _burst(0.002, -30.0, freq_hz=897.0e6)])
+    # the steady Vodafone channel, another Vodafone channel (the same phone hopping, or another phone of a
+    # network heard lately) and an O2 channel heard in the same dwell: only the new network leaves early
+    agg.add(
+        _dwell(T0 + 1.2),
+        [_burst(0.001, -30.0), _burst(0.002, -30.0, freq_hz=897.0e6), _burst(0.003, -30.0, freq_hz=905.0e6)],
+    )
     (early,) = agg.close_windows(T0 + 1.3)
-    assert early.freq_hz == 897.0e6 and early.cut_early and early.burst_count == 1
-    (steady,) = agg.close_windows(T0 + 2.0)
-    assert steady.freq_hz == 897.4e6 and steady.window_s == 1.0 and steady.burst_count == 1
+    assert early.freq_hz == 905.0e6 and early.cut_early and early.burst_count == 1
+    assert [(r.freq_hz, r.window_s, r.cut_early) for r in agg.close_windows(T0 + 2.0)] == [
+        (897.0e6, 1.0, False),
+        (897.4e6, 1.0, False),
+    ]
     # a new channel in the last dwell of a window: the window ends there, it is reported whole
     agg.add(_dwell(T0 + 2.95), [_burst(0.001, -30.0, freq_hz=896.6e6)])
     (whole,) = agg.close_windows(T0 + 3.04)
