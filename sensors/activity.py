@@ -160,7 +160,7 @@ def channel_network(band_plan: BandPlan, channel_hz: float, width_hz: float) -> 
 
 class ActivityAggregator:
     """Collects dwells and their bursts; `close_windows(now)` returns the reports of finished windows (and,
-    with `prompt_first`, of the early cuts of new channels)."""
+    with `prompt_first`, of the early cuts of new activity)."""
 
     def __init__(
         self,
