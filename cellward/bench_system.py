@@ -28,6 +28,7 @@ from cellward.latency import burst_starts, on_air_latencies, percentile
 from cellward.provision import provision
 
 SITE_ID = "hmp-bench"
+SMALL_SCENARIO = DEMO_SCENARIO.parent / "small-evening.yaml"
 REPEAT_S = 210.0  # longer than any activity of the demo scenario, so a phone never overlaps itself
 HEIGHT_STEP_M = 0.2
 SAMPLE_S = 5.0
@@ -51,11 +52,12 @@ class Result:
     offered_reports: int = 0
 
 
-def enlarged_site(workdir: Path, copies: int) -> Path:
-    """The reference site with `copies` sensor nodes at each sensor position."""
-    from cellward.site import reference_site_path
+def enlarged_site(workdir: Path, copies: int, site: str = "reference") -> Path:
+    """The site (`reference` or `small`) with `copies` sensor nodes at each sensor position."""
+    from cellward.site import reference_site_path, small_site_path
 
-    document = yaml.safe_load(reference_site_path().read_text(encoding="utf-8"))
+    path = reference_site_path() if site == "reference" else small_site_path()
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
     sensors = []
     for sensor in document["sensors"]:
         for n in range(copies):
@@ -69,16 +71,18 @@ def enlarged_site(workdir: Path, copies: int) -> Path:
     return path
 
 
-def repeated_scenario(duration_s: float) -> dict:
-    """The demo scenario with every phone's activities repeated every REPEAT_S up to `duration_s`."""
-    scenario = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
-    repeats = int(duration_s // REPEAT_S) + 1
+def repeated_scenario(duration_s: float, site: str = "reference") -> dict:
+    """The site's scenario (the demo's; on the small site its evening) with every phone's activities
+    repeated every REPEAT_S (the small evening's: every 90 s) up to `duration_s`."""
+    scenario = yaml.safe_load((DEMO_SCENARIO if site == "reference" else SMALL_SCENARIO).read_text(encoding="utf-8"))
+    repeat_s = REPEAT_S if site == "reference" else 90.0
+    repeats = int(duration_s // repeat_s) + 1
     for phone in scenario["phones"]:
         phone["activities"] = [
-            activity | {"start_s": activity["start_s"] + k * REPEAT_S}
+            activity | {"start_s": activity["start_s"] + k * repeat_s}
             for k in range(repeats)
             for activity in phone["activities"]
-            if activity["start_s"] + k * REPEAT_S < duration_s
+            if activity["start_s"] + k * repeat_s < duration_s
         ]
     scenario["duration_s"] = duration_s
     return scenario
@@ -117,9 +121,11 @@ def _counts(engine) -> tuple[int, int]:
     return int(reports), int(incidents)
 
 
-def run_one(database: str, copies: int, seconds: float, fleets: int, lead_s: float, workdir: Path) -> Result:
+def run_one(
+    database: str, copies: int, seconds: float, fleets: int, lead_s: float, workdir: Path, site: str = "reference"
+) -> Result:
     workdir.mkdir(parents=True, exist_ok=True)
-    site_file = enlarged_site(workdir, copies)
+    site_file = enlarged_site(workdir, copies, site)
     pg_name = None
     if database == "postgresql":
         pg_name, url = _postgres_database()
@@ -130,7 +136,7 @@ def run_one(database: str, copies: int, seconds: float, fleets: int, lead_s: flo
     sensors = sorted(prov.sensor_configs)
     result = Result(database, len(sensors))
     scenario_start = time.time() + lead_s
-    scenario = retimed_scenario(workdir, scenario_start, repeated_scenario(seconds + lead_s))
+    scenario = retimed_scenario(workdir, scenario_start, repeated_scenario(seconds + lead_s, site))
     demo = Demo(workdir, prov, api_port, scenario, [], sensors)
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
@@ -213,7 +219,9 @@ def summary(result: Result) -> str:
     )
 
 
-def run_bench(copies: int, seconds: float, databases: list[str], fleets: int, lead_s: float) -> int:
+def run_bench(
+    copies: int, seconds: float, databases: list[str], fleets: int, lead_s: float, site: str = "reference"
+) -> int:
     if shutil.which("mosquitto") is None:
         print("cellward bench system needs Mosquitto (apt-get install mosquitto)", file=sys.stderr)
         return 2
@@ -221,18 +229,20 @@ def run_bench(copies: int, seconds: float, databases: list[str], fleets: int, le
     if unknown:
         print(f"--database: {', '.join(unknown)} unknown (sqlite, postgresql)", file=sys.stderr)
         return 2
+    if site not in ("reference", "small"):
+        print(f"--site: {site} unknown (reference, small)", file=sys.stderr)
+        return 2
     root = Path(tempfile.mkdtemp(prefix="cellward-bench-system-"))
-    print(
-        f"{76 * copies} event-mode sensors, {seconds:.0f} s per database, {fleets} fleet process(es); files in {root}"
-    )
+    print(f"the {site} site x{copies}, {seconds:.0f} s per database, {fleets} fleet process(es); files in {root}")
     results = []
     try:
         for database in databases:
-            results.append(run_one(database, copies, seconds, fleets, lead_s, root / database))
+            results.append(run_one(database, copies, seconds, fleets, lead_s, root / database, site))
     except RuntimeError as exc:
         print(f"cellward bench system: {exc}", file=sys.stderr)
         return 1
     for result in results:
         print(summary(result))
+        print(f"  latencies, s: {' '.join(f'{v:.2f}' for v in result.latencies_s)}")
     shutil.rmtree(root, ignore_errors=True)
     return 0
