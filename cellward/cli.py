@@ -131,11 +131,14 @@ def bench_system(
     ),
     fleets: Annotated[int, typer.Option(help="Processes the event-mode nodes are shared among")] = 2,
     lead: Annotated[float, typer.Option(help="Seconds for start-up before the scenario begins")] = 90.0,
+    site: Annotated[
+        str, typer.Option(help="reference (the demo's scenario) or small (5 sensors, its evening: latency unqueued)")
+    ] = "reference",
 ) -> None:
     """Event-mode sensor nodes through a real Mosquitto into the controller: reports/s, latency, controller RSS."""
     from cellward.bench_system import run_bench
 
-    raise typer.Exit(run_bench(copies, seconds, database.split(","), fleets, lead))
+    raise typer.Exit(run_bench(copies, seconds, database.split(","), fleets, lead, site))
 
 
 @sensor_app.command("run")

@@ -25,6 +25,17 @@ Timing. Sensors report a window after it closes, at about the same moment (synch
 other sensors' reports of a window arrive within a transport delay of the first. A burst is released to
 the correlator's settled set once every report that arrived at least `delay_s` ago covers windows
 ending after it: the horizon is the latest window end among reports that arrived before now - delay_s.
+
+Prompt first reports. A sensor that hears new activity on a channel cuts that channel's window at the end
+of the dwell that first heard it and reports that part at once (`cut_early`); every sensor that heard the
+same new phone cuts at the same dwell end (synchronised scan). Such a report covers only its channel, so it
+must not move the horizon of the others (their reports of the window come when it ends). Its bursts go to
+a second correlator with a horizon of its own (the latest end among cut reports that arrived before
+now - delay_s), and the emissions it settles are located at once: a new phone gets its incident a window
+sooner. Its bursts also go to the main correlator like any other, so the same emission comes out again
+when the window ends; heard by the same sensors it is not located again (`relocate_s`), only held for
+the next averaged location; heard by more sensors (one had heard the channel lately, so did not cut) it
+is located again from them all and the incident engine merges that into the same incident.
 """
 
 from __future__ import annotations
@@ -82,6 +93,24 @@ def averaged(emissions: list[HeardEmission]) -> HeardEmission:
     return replace(last, start_s=emissions[0].start_s, observations=observations)
 
 
+class _Horizon:
+    """The latest window end among reports that arrived at least `delay_s` ago (see Timing above)."""
+
+    def __init__(self) -> None:
+        self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
+        self.horizon_s = float("-inf")
+
+    def arrived(self, received_at: float, latest_end_s: float) -> None:
+        if latest_end_s > float("-inf"):
+            self._arrivals.append((received_at, latest_end_s))
+
+    def advance(self, settled_s: float) -> float:
+        """The horizon counting every arrival at or before `settled_s`."""
+        while self._arrivals and self._arrivals[0][0] <= settled_s:
+            self.horizon_s = max(self.horizon_s, self._arrivals.popleft()[1])
+        return self.horizon_s
+
+
 class SiteLocating:
     def __init__(
         self,
@@ -99,10 +128,11 @@ class SiteLocating:
             locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
         self.locator = locator
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
+        self.prompt = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)  # cut_early reports only
         self.delay_s = delay_s
         self.bursts_per_report = bursts_per_report
-        self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
-        self._horizon_s = float("-inf")
+        self._arrivals = _Horizon()
+        self._prompt_arrivals = _Horizon()
         # Context of the channel a burst was reported in: band and operators come from the report.
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
@@ -117,10 +147,10 @@ class SiteLocating:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
-        latest_end = float("-inf")
+        latest_end = {False: float("-inf"), True: float("-inf")}  # per cut_early
         for report in batch.reports:
             window_end = report.window_start.timestamp() + report.window_s
-            latest_end = max(latest_end, window_end)
+            latest_end[report.cut_early] = max(latest_end[report.cut_early], window_end)
             if report.clipped_fraction > MAX_CLIPPED_FRACTION:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / 100e3))
@@ -129,25 +159,35 @@ class SiteLocating:
                 if burst.technology not in PHONE_TECHNOLOGIES:
                     continue  # energy that is not a phone uplink: kept raw, never an incident
                 start = burst.start.timestamp()
-                self.correlator.add(
-                    Observation(
-                        sensor_id=sensor_id,
-                        freq_hz=burst.freq_hz,
-                        bandwidth_hz=burst.bandwidth_hz,
-                        technology=burst.technology,
-                        start_s=start,
-                        end_s=start + burst.duration_s,
-                        power_dbm=burst.power_dbm,
-                    )
+                observation = Observation(
+                    sensor_id=sensor_id,
+                    freq_hz=burst.freq_hz,
+                    bandwidth_hz=burst.bandwidth_hz,
+                    technology=burst.technology,
+                    start_s=start,
+                    end_s=start + burst.duration_s,
+                    power_dbm=burst.power_dbm,
                 )
-        self._arrivals.append((received_at, latest_end))
+                self.correlator.add(observation)
+                if report.cut_early:
+                    self.prompt.add(observation)
+        self._arrivals.arrived(received_at, latest_end[False])
+        self._prompt_arrivals.arrived(received_at, latest_end[True])
 
     def ready(self, now_s: float) -> list[Sighting]:
-        while self._arrivals and self._arrivals[0][0] <= now_s - self.delay_s:
-            self._horizon_s = max(self._horizon_s, self._arrivals.popleft()[1])
-        if self._horizon_s == float("-inf"):
-            return []
-        emissions = self.correlator.ready(self._horizon_s)
+        settled_s = now_s - self.delay_s
+        sightings = []
+        horizon_s = self._arrivals.advance(settled_s)
+        if horizon_s > float("-inf"):
+            sightings += self._located(self.correlator.ready(horizon_s), horizon_s, hold=True)
+        prompt_horizon_s = self._prompt_arrivals.advance(settled_s)
+        if prompt_horizon_s > float("-inf"):
+            sightings += self._located(self.prompt.ready(prompt_horizon_s), prompt_horizon_s, hold=False)
+        return sightings
+
+    def _located(self, emissions: list[HeardEmission], horizon_s: float, hold: bool) -> list[Sighting]:
+        """Sightings of the settled `emissions`; `hold` keeps each phone's emissions for its next averaged
+        location (the main correlator's; the prompt one's come out of the main one again later)."""
         devices = self._gsm_devices_at_once(emissions)
         # Per channel and slot the emission showing the most phones at once, then heard by the most sensors.
         chosen: dict[tuple[str, int, int], int] = {}
@@ -161,7 +201,7 @@ class SiteLocating:
                 chosen[slot] = i
         # Every burst of a phone alone, per who heard it, until that phone is next located (fading averages out).
         for i, emission in enumerate(emissions):
-            if devices[i] == 1:
+            if devices[i] == 1 and hold:
                 held = self._held.setdefault(self._who(emission, 1), [])
                 held.append(emission)
                 del held[:-MAX_HELD]
@@ -177,8 +217,10 @@ class SiteLocating:
                 continue
             self._located_at[who] = emission.start_s
             held = self._held.pop(who, []) if at_once == 1 else []
+            if not hold and held:
+                held.append(emission)
             sightings.append(self._sighting(averaged(held) if held else emission, at_once))
-        for who in [w for w, held in self._held.items() if held[-1].end_s < self._horizon_s - HELD_FOR_S]:
+        for who in [w for w, held in self._held.items() if held[-1].end_s < horizon_s - HELD_FOR_S]:
             del self._held[who]
         return sightings
 
