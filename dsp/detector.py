@@ -184,9 +184,11 @@ class Detector:
         if m is None:
             m = measure(region, self._z.view, floor, self.config.segmentation)
         if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
-            # a weak wide burst whose measured band shrank to a fragment: measure it as its best rectangle
+            # a weak wide burst whose measured band shrank to a fragment: measure it as its best rectangle,
+            # held to the seeds' false-alarm probability since the best of many rectangles is tested
             m = measure_best_box(region, self._z.view, floor, self.config.segmentation)
-            if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
+            seed_p = self.config.cfar.false_alarm_probability
+            if m is None or m.z_sum <= box_sum_threshold(self.geometry, m.frames, m.bins, seed_p):
                 return None
         frame_centre = g.nfft / 2
         start_sample = (self._frame0 + m.start_frame) * g.hop + frame_centre
