@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import expit, log_ndtr
 
 from cellward.site.fading import fading_db
 from controller.correlate import HeardEmission
@@ -69,6 +69,16 @@ REFINE_ROOMS = 24
 # crossed over part of the 1.2 m around a coarse point.
 COARSE_SPREAD_DB = 3.0
 FINE_TABLES_CACHED = 1024
+# Heavy tail of the level errors: with this probability a sensor's level is wrong by far more than the
+# shadowing says (a dwell near compression, a reflection the model lacks, a mis-set calibration), spread
+# OUTLIER_SPREAD_DB more. One such level then costs a few nats, not tens, and cannot make a wrong cell
+# near-certain. The transmit power is fitted to the mixture (a few EM steps from the Gaussian fit).
+# The model's own error (walls lossier or lighter than their material, a path-loss exponent off): added to
+# the shadowing spread, as the levels of a real building never follow the model exactly.
+MODEL_ERROR_DB = 2.0
+OUTLIER_PROBABILITY = 0.05
+OUTLIER_SPREAD_DB = 15.0
+TX_FIT_STEPS = 3
 
 # Prior weight of a room by kind, per room: phones are hidden in cells; staff rooms, landings and
 # yards see them less often; the road outside the wall is a real alternative that must be able to win.
@@ -166,10 +176,14 @@ class Locator:
         noise_figure_db: float = 7.0,
         detection_snr_db: float = 6.0,
         band_plan: BandPlan | None = None,
+        outlier_probability: float = OUTLIER_PROBABILITY,
+        outlier_spread_db: float = OUTLIER_SPREAD_DB,
     ):
         self.site = site
         self.model = model
-        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.shadowing_sigma_db)
+        self.sigma_db = float(
+            sigma_db if sigma_db is not None else math.hypot(model.params.shadowing_sigma_db, MODEL_ERROR_DB)
+        )
         if self.sigma_db <= 0:
             raise ValueError(f"sigma_db must be > 0, got {self.sigma_db}")
         # (mean, std) of one burst's fading in dB; (0, 0) when levels are fading-free.
@@ -208,6 +222,13 @@ class Locator:
         self._coarse_model_levels: dict[str, np.ndarray] = {}
         self._model_levels: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._set_survey(survey)
+        self._set_outliers(outlier_probability, outlier_spread_db)
+
+    def _set_outliers(self, probability: float, spread_db: float) -> None:
+        if not 0.0 <= probability < 1.0 or (probability > 0.0 and spread_db <= 0.0):
+            raise ValueError(f"outlier probability must be in [0, 1) and spread > 0 dB, got {probability}, {spread_db}")
+        self.outlier_probability = probability
+        self.outlier_variance_db2 = spread_db**2
 
     def _set_survey(self, survey: Survey | None) -> None:
         self.survey = survey
@@ -221,6 +242,12 @@ class Locator:
         """The same locator with another (or no) survey, sharing the model levels computed so far."""
         other = copy.copy(self)
         other._set_survey(survey)
+        return other
+
+    def with_outliers(self, probability: float, spread_db: float = OUTLIER_SPREAD_DB) -> Locator:
+        """The same locator (tables shared) with another outlier prior; probability 0 is the plain Gaussian."""
+        other = copy.copy(self)
+        other._set_outliers(probability, spread_db)
         return other
 
     # --- tables -------------------------------------------------------------------------------------
@@ -349,32 +376,54 @@ class Locator:
         n_points = table.level_db.shape[1]
         if not det.heard:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM)
-        residual = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points)
+        offset = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points): r_s - G[c, s]
         fading_var = self.fading_std_db**2 / det.bursts
         w = 1.0 / (table.variance_db2[det.heard] + fading_var[:, None])
-        tx_dbm = np.clip((residual * w).sum(axis=0) / w.sum(axis=0), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
-        residual -= tx_dbm[None, :]
-        loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
+        tx_dbm = _clip_tx((offset * w).sum(axis=0) / w.sum(axis=0))
+        if self.outlier_probability == 0.0:
+            residual = offset - tx_dbm[None, :]
+            loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
+        else:
+            w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
+            for _ in range(TX_FIT_STEPS):  # EM: each level weighted by how likely it is not an outlier
+                core, outlier = self._mixture_terms(offset - tx_dbm[None, :], w, w_out)
+                inlier = expit(core - outlier)
+                w_eff = inlier * w + (1.0 - inlier) * w_out
+                tx_dbm = _clip_tx((offset * w_eff).sum(axis=0) / w_eff.sum(axis=0))
+            loglik = np.logaddexp(*self._mixture_terms(offset - tx_dbm[None, :], w, w_out)).sum(axis=0)
         if det.missed:
             loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, prune)
         return loglik, tx_dbm
+
+    def _mixture_terms(self, residual: np.ndarray, w: np.ndarray, w_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log density (constants common to both dropped) of each residual as an ordinary level (precision
+        w) and as an outlier (precision w_out), each with its prior weight."""
+        core = math.log1p(-self.outlier_probability) + 0.5 * (np.log(w) - residual * residual * w)
+        outlier = math.log(self.outlier_probability) + 0.5 * (np.log(w_out) - residual * residual * w_out)
+        return core, outlier
 
     def _add_censored(
         self, loglik: np.ndarray, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], sens_dbm: float, prune: bool
     ) -> np.ndarray:
         """Add the non-detection terms, evaluated only where they can matter.
 
-        Censoring terms are <= 0, so a point already PRUNE_NATS below the best on the detections alone can
-        only fall further; it is left out when the best kept point still ends NEGLIGIBLE_NATS above every
-        left-out one, and otherwise everything is evaluated.
+        A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
+        eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so a point already PRUNE_NATS
+        below the best on the detections alone can only fall further; it is left out when the best kept
+        point still ends NEGLIGIBLE_NATS above every left-out one, and otherwise everything is evaluated.
         """
         everything = np.arange(len(loglik))
         keep = np.flatnonzero(loglik >= loglik.max() - PRUNE_NATS) if prune else everything
         out = np.full_like(loglik, -np.inf)
+        eps = self.outlier_probability
         for rows in (keep, everything):
-            gm = table.level_db[np.ix_(missed_idx, rows)]
-            sd = np.sqrt(table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2)
-            out[rows] = loglik[rows] + log_ndtr((sens_dbm - tx_dbm[None, rows] - gm) / sd).sum(axis=0)
+            margin = sens_dbm - tx_dbm[None, rows] - table.level_db[np.ix_(missed_idx, rows)]
+            var = table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2
+            miss = log_ndtr(margin / np.sqrt(var))
+            if eps > 0.0:
+                wide = log_ndtr(margin / np.sqrt(var + self.outlier_variance_db2))
+                miss = np.logaddexp(math.log1p(-eps) + miss, math.log(eps) + wide)
+            out[rows] = loglik[rows] + miss.sum(axis=0)
             pruned_best = loglik[out == -np.inf].max(initial=-np.inf)
             if out[rows].max() >= pruned_best + NEGLIGIBLE_NATS:
                 break
@@ -477,6 +526,10 @@ class Locator:
             landing_confidence=float(landing_p[n] / max(wing_p[w], 1e-300)),
             room_posterior={self.rooms[i].id: float(p_room[i]) for i in order[:10]},
         )
+
+
+def _clip_tx(tx_dbm: np.ndarray) -> np.ndarray:
+    return np.clip(tx_dbm, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
 
 
 def _compact(table: np.ndarray) -> np.ndarray:
