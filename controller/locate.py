@@ -2,18 +2,25 @@
 
 Model. A phone at candidate point c transmitting P dBm arrives at sensor s at
 
-    r_s = P + G[c, s] + e_s,       e_s ~ N(0, sigma_cs^2 + sigma_fading^2 / n_s)
+    r_s = P + G[c, s] + e_s,       e_s ~ (1 - eps) N(0, v_s) + eps N(0, v_s + sigma_out^2),
+                                   v_s = sigma_cs^2 + sigma_fading^2 / n_s
 
 where G[c, s] is the level predicted for a 0 dBm transmitter: the site's propagation model plus the mean
 of the per-burst fading in dB, plus either the sensor offset of a calibration survey or, in rooms the
 survey walked, the room's measured correction. sigma_cs is the static spread (log-normal shadowing for the
-model, the residual in-room spread where a survey corrected it) and sigma_fading the spread of one
-burst's Rician fading in dB, which shrinks with the n_s bursts the reported level averages. Cells get
+model, with a model-error term added, as no real building follows the model exactly; the residual
+in-room spread where a survey corrected it) and sigma_fading the spread of one burst's Rician fading in
+dB, which shrinks with the n_s bursts the reported level averages. With probability eps a level is an
+outlier, wrong by far more than that (a dwell near compression, a reflection or a miscalibration the
+model cannot know): such a level then costs a few nats instead of tens, so one bad sensor cannot make a
+wrong cell near-certain (eps = 0 is the plain Gaussian, the locator before; docs/benchmarks.md). Cells get
 several candidate points because the multi-wall loss to a distant sensor changes by whole walls across a
-cell. P is unknown: for each candidate it is replaced by its maximum-likelihood value, the
-inverse-variance weighted mean of r_s - G[c, s] over the sensors that heard the burst, clipped to what a
-phone can transmit. A listening sensor that did not hear the burst is a censored observation: its level
-was below its sensitivity S_s, which contributes log Phi((S_s - P - G[c, s]) / sigma_s). With a prior per
+cell. P is unknown: for each candidate it is replaced by its maximum-likelihood value, the weighted
+mean of r_s - G[c, s] over the sensors that heard the burst (inverse-variance weights, then a few EM steps
+that weight each level by how likely it is not an outlier), clipped to what a phone can transmit. A
+listening sensor that did not hear the burst is a censored observation: its level was below its
+sensitivity S_s, which contributes the log of the mixture's probability of that, (1 - eps)
+Phi((S_s - P - G[c, s]) / sigma_s) + eps Phi(... / sigma_s,out). With a prior per
 room (phones are in cells; staff rooms and the road outside are possible but rarer) the posterior over
 candidate points is summed per room, and the answer is chosen top-down: the likeliest wing, the likeliest
 landing in it, the likeliest room on that landing.
@@ -499,7 +506,7 @@ class Locator:
                 covered[order[: len(_credible_set(self.rooms, p_room, order, 0.95))]] = True
             region = tuple(self.rooms[i].id for i in order if covered[i])
             in_region = [self.rooms[i] for i in np.flatnonzero(covered)]
-            confidence = float(p_room[covered].sum())
+            confidence = min(1.0, float(p_room[covered].sum()))  # a sum of floats may round above 1
             wing_out = in_region[0].wing if len({r.wing for r in in_region}) == 1 else None
             landing_out = in_region[0].landing if wing_out and len({r.landing for r in in_region}) == 1 else None
             room_out = region[0] if len(region) == 1 else None
