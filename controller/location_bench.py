@@ -101,6 +101,17 @@ class Tally:
         self.confidences.extend(other.confidences)
         self.right.extend(other.right)
 
+    def row(self) -> str:
+        """Markdown cells: heard, wing, landing, cell, within one cell, RMS and median error, median CRB."""
+        rms = math.sqrt(float(np.mean(np.square(self.errors_m)))) if self.errors_m else math.nan
+        median = float(np.median(self.errors_m)) if self.errors_m else math.nan
+        # Median, not RMS, for the bound: a burst heard by three nearly collinear sensors has an unbounded CRB.
+        crb = float(np.median(self.crb_m)) if self.crb_m else math.nan
+        return (
+            f"{self.pct(self.heard):.1f} | {self.pct(self.wing):.1f} | {self.pct(self.landing):.1f} | "
+            f"{self.pct(self.cell):.1f} | {self.pct(self.near):.1f} | {rms:.1f} | {median:.1f} | {crb:.1f}"
+        )
+
     def _in_bin(self, low: float, high: float) -> np.ndarray:
         conf = np.asarray(self.confidences)
         return (conf >= low) & ((conf < high) | (high >= 1.0))
