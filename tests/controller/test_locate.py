@@ -214,3 +214,13 @@ def test_cramer_rao_bound_for_a_phone_amid_four_sensors():
     k = 10.0 * n / np.log(10.0)
     assert crb_horizontal_m((0.0, 0.0, 0.0), sensors, n, sigma) == pytest.approx(sigma * d / k, rel=1e-9)
     assert crb_horizontal_m((0.0, 0.0, 0.0), sensors[:2], n, sigma) == np.inf, "two sensors cannot fix x, y and P"
+
+
+def test_bench_reliability_counts_answers_per_confidence_bin():
+    tally = Tally(confidences=[0.3, 0.95, 0.95, 0.995, 1.0], right=[False, True, False, True, True])
+    assert tally.reliability(0.9) == (4, pytest.approx(97.375), 75.0)
+    assert tally.reliability(0.99)[::2] == (2, 100.0), "confidence 1 belongs to the top bin"
+    assert tally.reliability(0.5, 0.7) == (0, pytest.approx(np.nan, nan_ok=True), pytest.approx(np.nan, nan_ok=True))
+    assert tally.bins_row() == "1, 0 | 0 | 0 | 2, 50 | 2, 100"
+    # ECE: bin 0-0.5 |30 - 0| x 1/5, bin 0.9-0.99 |95 - 50| x 2/5, bin 0.99-1 |99.75 - 100| x 2/5
+    assert tally.calibration_row().endswith(f"| {6.0 + 18.0 + 0.1:.1f}")
