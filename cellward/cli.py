@@ -342,11 +342,16 @@ def bench_location(
     trials_per_cell: Annotated[int, typer.Option(help="Phones placed in every cell per case")] = 1,
     seeds: Annotated[int, typer.Option(help="Simulated buildings (shadowing fields) per case")] = 2,
     layout: Annotated[list[str] | None, typer.Option(help="Only this sensor layout (repeatable); default all")] = None,
+    truth: Annotated[list[str] | None, typer.Option(help="Only this simulated truth (repeatable); default all")] = None,
+    survey: Annotated[bool, typer.Option(help="Also run every case after a calibration survey")] = True,
+    gaussian_baseline: Annotated[
+        bool, typer.Option(help="Also run every case with the plain Gaussian likelihood (the locator before)")
+    ] = False,
 ) -> None:
-    """Location accuracy (wing, landing, cell) per sensor density and model mismatch, beside the CRB."""
+    """Location accuracy (wing, landing, cell) and calibration per sensor density and model mismatch, beside the CRB."""
     from controller.location_bench import run_location_bench
 
-    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or ()))
+    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or (), truth or (), survey, gaussian_baseline))
 
 
 if __name__ == "__main__":  # pragma: no cover
