@@ -66,8 +66,11 @@ def record(
     `actor` is a user name or "system"; `action` a dotted verb ("request.authorise"); `target` what it
     acted on ("request:42"); `details` any JSON-able mapping.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+    elif dialect == "sqlite":
+        _hold_sqlite_write_lock(session)
     last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last is not None else (1, GENESIS_HASH)
     body = json.loads(canonical_bytes(details or {}))  # the JSON round trip is what verification will see
@@ -85,6 +88,15 @@ def record(
     session.flush()
     log.info("event=audit seq=%d actor=%s action=%s target=%s", seq, actor, action, target)
     return entry
+
+
+def _hold_sqlite_write_lock(session: Session) -> None:
+    """Take SQLite's write lock before reading the chain's head. The driver starts a transaction only at the
+    first write, so a head read before it is not in one: two appends could read the same head and the second
+    would fail on its seq. Already in a transaction, this connection wrote and so holds the lock."""
+    driver = session.connection().connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")  # waits for other writers up to the busy timeout
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -191,3 +192,28 @@ def test_altered_checkpoint_is_caught_and_checkpoints_are_append_only(audited):
             conn.execute(text("DROP TRIGGER audit_checkpoints_no_update"))
         conn.execute(text("UPDATE audit_checkpoints SET ts = ts + 1"))
     assert "signature does not verify" in verify_database(audited.url).first_break.problem
+
+
+def test_concurrent_appends_keep_one_unbroken_chain(engine, sessions):
+    """Writers appending at once (API requests, ingest) never fork the chain or fail on its seq."""
+    writers, each = 4, 25
+    failures: list[BaseException] = []
+
+    def append(writer: int) -> None:
+        try:
+            for n in range(each):
+                with sessions() as session:
+                    session.execute(text("SELECT 1"))  # a read before the append, as the API's handlers do
+                    record(session, f"user{writer}", "evidence.view", f"request:{writer}-{n}")
+                    session.commit()
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    report = verify_database(engine.url)
+    assert report.ok and report.entries == writers * each

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -112,7 +113,13 @@ class RtlTcpServer:
 
     def drop_clients_and_stop(self) -> None:
         self._stop.set()
+        # close() alone leaves an accept() already blocked in the serving thread listening (it took the next
+        # connection, so "the server is gone" was sometimes not); shutdown wakes it
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
+        self.thread.join(5)
+        assert not self.thread.is_alive(), "the test server must stop accepting"
 
 
 def test_rtl_tcp_client_speaks_the_protocol_and_reconnects() -> None:
