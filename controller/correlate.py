@@ -113,6 +113,18 @@ class Emissions:
         """Sensors that heard each emission."""
         return np.diff(self.offsets)
 
+    def select(self, i: int) -> Emissions:
+        """Emission i alone, its rows copied (holding it keeps nothing else alive)."""
+        rows = np.arange(self.offsets[i], self.offsets[i + 1])
+        return Emissions(
+            self.bursts.take(rows),
+            np.array([0, len(rows)]),
+            self.start_s[i : i + 1].copy(),
+            self.end_s[i : i + 1].copy(),
+            self.sensor_ids,
+            self.technologies,
+        )
+
     def heard(self, i: int) -> HeardEmission:
         """Emission i as objects, for the locator."""
         b = self.bursts

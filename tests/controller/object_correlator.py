@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from controller.observations import Observation  # noqa: F401
+from controller.observations import Observation
 
 BUCKET_HZ = 100e3
 
