@@ -31,11 +31,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import replace
+from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cellward.messages import DetectionBatch
+from cellward.messages import BurstRecord, DetectionBatch
 from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.locate import Locator
 from controller.sighting import Sighting
@@ -58,6 +60,9 @@ SAME_FRAME_S = GSM_FRAME_S - GSM_SLOT_S / 2
 # A phone's emissions held for averaging: at most this many, dropped after this long without a location.
 MAX_HELD = 500
 HELD_FOR_S = 60.0
+_technology = attrgetter("technology")
+_start = attrgetter("start")
+_numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm")
 
 
 def averaged(emissions: list[Emissions]) -> HeardEmission:
@@ -96,6 +101,7 @@ class SiteLocating:
             locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
         self.locator = locator
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
+        self._phone_codes = {t: self.correlator.technology_code(t) for t in sorted(PHONE_TECHNOLOGIES)}
         self.delay_s = delay_s
         self.bursts_per_report = bursts_per_report
         self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
@@ -114,14 +120,8 @@ class SiteLocating:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
-        correlator = self.correlator
         latest_end = float("-inf")
-        technology: list[int] = []
-        freq_hz: list[float] = []
-        bandwidth_hz: list[float] = []
-        start_s: list[float] = []
-        duration_s: list[float] = []
-        power_dbm: list[float] = []
+        listed: list[BurstRecord] = []
         for report in batch.reports:
             window_end = report.window_start.timestamp() + report.window_s
             latest_end = max(latest_end, window_end)
@@ -129,30 +129,28 @@ class SiteLocating:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / 100e3))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
-            for burst in report.bursts[: self.bursts_per_report]:
-                if burst.technology not in PHONE_TECHNOLOGIES:
-                    continue  # energy that is not a phone uplink: kept raw, never an incident
-                technology.append(correlator.technology_code(burst.technology))
-                freq_hz.append(burst.freq_hz)
-                bandwidth_hz.append(burst.bandwidth_hz)
-                start_s.append(burst.start.timestamp())
-                duration_s.append(burst.duration_s)
-                power_dbm.append(burst.power_dbm)
-        if start_s:
-            start = np.array(start_s)
-            correlator.add_bursts(
-                Bursts(
-                    sensor=np.full(len(start), correlator.sensor_code(sensor_id)),
-                    technology=np.array(technology),
-                    freq_hz=np.array(freq_hz),
-                    bandwidth_hz=np.array(bandwidth_hz),
-                    start_s=start,
-                    end_s=start + np.array(duration_s),
-                    power_dbm=np.array(power_dbm),
-                    bursts=np.ones(len(start), dtype=np.int64),
-                )
-            )
+            listed.extend(report.bursts[: self.bursts_per_report])
         self._arrivals.append((received_at, latest_end))
+        # Columns in C-level passes over the listed bursts, not a Python statement per burst.
+        codes = self._phone_codes
+        technology = np.array([codes.get(t, -1) for t in map(_technology, listed)], dtype=np.int64)
+        phone = technology >= 0  # energy that is not a phone uplink is kept raw, never an incident
+        if not phone.any():
+            return
+        numbers = np.array(list(map(_numbers, listed)), dtype=float).reshape(-1, 4)[phone]
+        start = np.array(list(map(datetime.timestamp, map(_start, listed))))[phone]
+        self.correlator.add_bursts(
+            Bursts(
+                sensor=np.full(len(start), self.correlator.sensor_code(sensor_id)),
+                technology=technology[phone],
+                freq_hz=numbers[:, 0],
+                bandwidth_hz=numbers[:, 1],
+                start_s=start,
+                end_s=start + numbers[:, 2],
+                power_dbm=numbers[:, 3],
+                bursts=np.ones(len(start), dtype=np.int64),
+            )
+        )
 
     def ready(self, now_s: float) -> list[Sighting]:
         while self._arrivals and self._arrivals[0][0] <= now_s - self.delay_s:
