@@ -343,6 +343,7 @@ class Correlator:
         join_s = min(self.clock_tolerance_s, 0.5 * min_gap_s)
 
         groups: list[list[int]] = []  # local indices, reference first
+        heard: list[set[str]] = []  # the sensors in each group
         anchors: list[float] = []  # sorted anchor times, parallel to `ordered`
         ordered: list[int] = []  # group numbers
         remaining = list(range(len(rows)))
@@ -358,6 +359,7 @@ class Correlator:
                     anchors.insert(i, start[k])
                     ordered.insert(i, len(groups))
                     groups.append([k])
+                    heard.append({reference})
                 else:
                     rest.append(k)
             # Closest pairs first, so an observation never takes the slot of a better match.
@@ -374,11 +376,12 @@ class Correlator:
                         break
                     members = groups[ordered[j]]
                     ref = members[0]
-                    if any(sensor_ids[m] == sensor_ids[k] for m in members) or not self._same_channel(
+                    if sensor_ids[k] in heard[ordered[j]] or not self._same_channel(
                         freq[ref], bandwidth[ref], freq[k], bandwidth[k]
                     ):
                         continue
                     members.append(k)
+                    heard[ordered[j]].add(sensor_ids[k])
                     joined = True
                     break
                 if not joined:
