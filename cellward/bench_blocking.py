@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from cellward.ports import free_port
+
 SITE_ID = "hmp-bench"
 ROUND_S = 40.0  # one phone per reactive wing per round: hold 15 s + cooldown 5 s fit in it
 WING_OFFSET_S = 10.0  # wings start their phones this far apart within a round
@@ -69,12 +71,6 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_port(port: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -92,7 +88,7 @@ class Bench:
 
         self.workdir, self.site_name = workdir, "reference"
         self.rounds, self.leaks, self.seed = rounds, leaks, seed
-        self.port = _free_port()
+        self.port = free_port()
         self.prov = provision(reference_site_path(), SITE_ID, workdir / "site", broker_port=self.port)
         self.site = load_site(reference_site_path())
         self.reactive = REACTIVE

@@ -19,7 +19,7 @@ from sim.signals.scoring import match
 from sim.signals.truth import BurstWave, Emission, TruthBurst
 
 FS = 2.4e6
-SNR_POINTS_DB = np.arange(-3.0, 7.0, 1.0)
+SNR_POINTS_DB = np.arange(-7.0, 7.0, 1.0)  # from below where the ideal detector reaches Pd 0.9 for every case
 BURSTS_PER_POINT = 40
 
 
@@ -87,8 +87,7 @@ def snr_at(pd_target: float, pds: np.ndarray) -> float:
     above = np.nonzero(pds >= pd_target)[0]
     assert above.size, f"Pd never reached {pd_target}: {pds}"
     k = above[0]
-    if k == 0:
-        return float(SNR_POINTS_DB[0])
+    assert k > 0, f"Pd is {pds[0]:.2f} already at {SNR_POINTS_DB[0]:+.0f} dB: start the grid lower to measure it"
     lo, hi = pds[k - 1], pds[k]
     return float(SNR_POINTS_DB[k - 1] + (pd_target - lo) / (hi - lo) * (SNR_POINTS_DB[k] - SNR_POINTS_DB[k - 1]))
 

@@ -24,9 +24,11 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from cellward.demo import DEMO_SCENARIO, Demo, free_port, retimed_scenario, wait_port
+from cellward.latency import burst_starts, on_air_latencies, percentile
 from cellward.provision import provision
 
 SITE_ID = "hmp-bench"
+SMALL_SCENARIO = DEMO_SCENARIO.parent / "small-evening.yaml"
 REPEAT_S = 210.0  # longer than any activity of the demo scenario, so a phone never overlaps itself
 HEIGHT_STEP_M = 0.2
 SAMPLE_S = 5.0
@@ -50,11 +52,12 @@ class Result:
     offered_reports: int = 0
 
 
-def enlarged_site(workdir: Path, copies: int) -> Path:
-    """The reference site with `copies` sensor nodes at each sensor position."""
-    from cellward.site import reference_site_path
+def enlarged_site(workdir: Path, copies: int, site: str = "reference") -> Path:
+    """The site (`reference` or `small`) with `copies` sensor nodes at each sensor position."""
+    from cellward.site import reference_site_path, small_site_path
 
-    document = yaml.safe_load(reference_site_path().read_text(encoding="utf-8"))
+    path = reference_site_path() if site == "reference" else small_site_path()
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
     sensors = []
     for sensor in document["sensors"]:
         for n in range(copies):
@@ -68,16 +71,18 @@ def enlarged_site(workdir: Path, copies: int) -> Path:
     return path
 
 
-def repeated_scenario(duration_s: float) -> dict:
-    """The demo scenario with every phone's activities repeated every REPEAT_S up to `duration_s`."""
-    scenario = yaml.safe_load(DEMO_SCENARIO.read_text(encoding="utf-8"))
-    repeats = int(duration_s // REPEAT_S) + 1
+def repeated_scenario(duration_s: float, site: str = "reference") -> dict:
+    """The site's scenario (the demo's; on the small site its evening) with every phone's activities
+    repeated every REPEAT_S (the small evening's: every 90 s) up to `duration_s`."""
+    scenario = yaml.safe_load((DEMO_SCENARIO if site == "reference" else SMALL_SCENARIO).read_text(encoding="utf-8"))
+    repeat_s = REPEAT_S if site == "reference" else 90.0
+    repeats = int(duration_s // repeat_s) + 1
     for phone in scenario["phones"]:
         phone["activities"] = [
-            activity | {"start_s": activity["start_s"] + k * REPEAT_S}
+            activity | {"start_s": activity["start_s"] + k * repeat_s}
             for k in range(repeats)
             for activity in phone["activities"]
-            if activity["start_s"] + k * REPEAT_S < duration_s
+            if activity["start_s"] + k * repeat_s < duration_s
         ]
     scenario["duration_s"] = duration_s
     return scenario
@@ -116,9 +121,11 @@ def _counts(engine) -> tuple[int, int]:
     return int(reports), int(incidents)
 
 
-def run_one(database: str, copies: int, seconds: float, fleets: int, lead_s: float, workdir: Path) -> Result:
+def run_one(
+    database: str, copies: int, seconds: float, fleets: int, lead_s: float, workdir: Path, site: str = "reference"
+) -> Result:
     workdir.mkdir(parents=True, exist_ok=True)
-    site_file = enlarged_site(workdir, copies)
+    site_file = enlarged_site(workdir, copies, site)
     pg_name = None
     if database == "postgresql":
         pg_name, url = _postgres_database()
@@ -129,7 +136,7 @@ def run_one(database: str, copies: int, seconds: float, fleets: int, lead_s: flo
     sensors = sorted(prov.sensor_configs)
     result = Result(database, len(sensors))
     scenario_start = time.time() + lead_s
-    scenario = retimed_scenario(workdir, scenario_start, repeated_scenario(seconds + lead_s))
+    scenario = retimed_scenario(workdir, scenario_start, repeated_scenario(seconds + lead_s, site))
     demo = Demo(workdir, prov, api_port, scenario, [], sensors)
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
@@ -175,8 +182,11 @@ def run_one(database: str, copies: int, seconds: float, fleets: int, lead_s: flo
             )
             time.sleep(SAMPLE_S)
         with engine.connect() as conn:
-            rows = conn.execute(text("select created_at - first_seen from incidents where method = 'rss'")).all()
-        result.latencies_s = sorted(float(r[0]) for r in rows)
+            incidents = conn.execute(
+                text("select created_at, first_seen, freq_hz, technology from incidents where method = 'rss'")
+            ).all()
+            raw = conn.execute(text("select raw from messages where schema = 'cellward.detections/1'")).scalars()
+            result.latencies_s = on_air_latencies([tuple(r) for r in incidents], burst_starts(raw))
     finally:
         demo.stop_all()
         engine.dispose()
@@ -191,12 +201,6 @@ def run_one(database: str, copies: int, seconds: float, fleets: int, lead_s: flo
     return result
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
-
-
 def summary(result: Result) -> str:
     samples = [s for s in result.samples if s.reports > 0]
     if len(samples) < 2:
@@ -208,14 +212,16 @@ def summary(result: Result) -> str:
     late = statistics.median(s.rss_mb for s in samples[half:])
     return (
         f"{result.database}: {result.sensors} sensors, {rate:,.0f} reports/s stored sustained "
-        f"({last.reports:,} stored, {result.offered_reports:,} offered); first burst -> incident "
-        f"p50 {_percentile(result.latencies_s, 50):.2f} s, p95 {_percentile(result.latencies_s, 95):.2f} s "
+        f"({last.reports:,} stored, {result.offered_reports:,} offered); first burst on air -> incident "
+        f"p50 {percentile(result.latencies_s, 50):.2f} s, p95 {percentile(result.latencies_s, 95):.2f} s "
         f"({len(result.latencies_s)} located incidents); controller RSS median {early:.0f} MB (first half) -> "
         f"{late:.0f} MB (second half), max {max(s.rss_mb for s in samples):.0f} MB"
     )
 
 
-def run_bench(copies: int, seconds: float, databases: list[str], fleets: int, lead_s: float) -> int:
+def run_bench(
+    copies: int, seconds: float, databases: list[str], fleets: int, lead_s: float, site: str = "reference"
+) -> int:
     if shutil.which("mosquitto") is None:
         print("cellward bench system needs Mosquitto (apt-get install mosquitto)", file=sys.stderr)
         return 2
@@ -223,18 +229,20 @@ def run_bench(copies: int, seconds: float, databases: list[str], fleets: int, le
     if unknown:
         print(f"--database: {', '.join(unknown)} unknown (sqlite, postgresql)", file=sys.stderr)
         return 2
+    if site not in ("reference", "small"):
+        print(f"--site: {site} unknown (reference, small)", file=sys.stderr)
+        return 2
     root = Path(tempfile.mkdtemp(prefix="cellward-bench-system-"))
-    print(
-        f"{76 * copies} event-mode sensors, {seconds:.0f} s per database, {fleets} fleet process(es); files in {root}"
-    )
+    print(f"the {site} site x{copies}, {seconds:.0f} s per database, {fleets} fleet process(es); files in {root}")
     results = []
     try:
         for database in databases:
-            results.append(run_one(database, copies, seconds, fleets, lead_s, root / database))
+            results.append(run_one(database, copies, seconds, fleets, lead_s, root / database, site))
     except RuntimeError as exc:
         print(f"cellward bench system: {exc}", file=sys.stderr)
         return 1
     for result in results:
         print(summary(result))
+        print(f"  latencies, s: {' '.join(f'{v:.2f}' for v in result.latencies_s)}")
     shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -131,11 +131,14 @@ def bench_system(
     ),
     fleets: Annotated[int, typer.Option(help="Processes the event-mode nodes are shared among")] = 2,
     lead: Annotated[float, typer.Option(help="Seconds for start-up before the scenario begins")] = 90.0,
+    site: Annotated[
+        str, typer.Option(help="reference (the demo's scenario) or small (5 sensors, its evening: latency unqueued)")
+    ] = "reference",
 ) -> None:
     """Event-mode sensor nodes through a real Mosquitto into the controller: reports/s, latency, controller RSS."""
     from cellward.bench_system import run_bench
 
-    raise typer.Exit(run_bench(copies, seconds, database.split(","), fleets, lead))
+    raise typer.Exit(run_bench(copies, seconds, database.split(","), fleets, lead, site))
 
 
 @sensor_app.command("run")
@@ -342,11 +345,16 @@ def bench_location(
     trials_per_cell: Annotated[int, typer.Option(help="Phones placed in every cell per case")] = 1,
     seeds: Annotated[int, typer.Option(help="Simulated buildings (shadowing fields) per case")] = 2,
     layout: Annotated[list[str] | None, typer.Option(help="Only this sensor layout (repeatable); default all")] = None,
+    truth: Annotated[list[str] | None, typer.Option(help="Only this simulated truth (repeatable); default all")] = None,
+    survey: Annotated[bool, typer.Option(help="Also run every case after a calibration survey")] = True,
+    gaussian_baseline: Annotated[
+        bool, typer.Option(help="Also run every case with the plain Gaussian likelihood (the locator before)")
+    ] = False,
 ) -> None:
-    """Location accuracy (wing, landing, cell) per sensor density and model mismatch, beside the CRB."""
+    """Location accuracy (wing, landing, cell) and calibration per sensor density and model mismatch, beside the CRB."""
     from controller.location_bench import run_location_bench
 
-    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or ()))
+    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or (), truth or (), survey, gaussian_baseline))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from cellward.ports import free_port
 from cellward.provision import Provisioned, provision
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,12 +45,6 @@ BLOCKER, REACTIVE_ZONE = "BLK-D", "cells-D"
 START_LEAD_S = 15.0  # broker, controller and the event-mode warm-up are ready before the first burst
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _die_with_parent() -> None:

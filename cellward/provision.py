@@ -36,7 +36,10 @@ from cellward.site import BlockerUnit
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 CONTROLLER_USER = "controller"
 # What the controller publishes that the estate sees (its acks to the site's sensors stay on site)
-CONTROLLER_OUT = ("availability", "incidents", "alerts")
+CONTROLLER_OUT = ("availability", "incidents", "alerts", "requests")
+# What the estate sees of blocker units: on/off and fail-safe state, faults, availability (not the
+# 2 s heartbeats). No blocker command crosses the bridge in either direction.
+BLOCKER_OUT = ("availability", "state", "faults")
 BRIDGE_USER = "bridge"
 # Raspberry Pi BCM lines free of the Pi's buses, in the order a blocker's bands are given relays; the
 # installer checks them against the relay board's wiring before the first run.
@@ -115,7 +118,8 @@ def bridge_acl(site_id: str) -> str:
 
 
 def bridge_config(site_id: str, central: str, password: str) -> str:
-    """Site-broker bridge: the site's reports and controller events go out, only commands come back."""
+    """Site-broker bridge: the site's reports, blocker health and controller events go out; only sensor commands
+    come back (never blocker commands)."""
     host, _, port = central.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--bridge must be HOST:PORT, got {central!r}")
@@ -133,6 +137,8 @@ def bridge_config(site_id: str, central: str, password: str) -> str:
             f"topic sensor/+/detections out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/status out 1 cellward/{site_id}/ cellward/{site_id}/",
             f"topic sensor/+/availability out 1 cellward/{site_id}/ cellward/{site_id}/",
+            # blocker units' health for the estate; never their heartbeats, commands or command answers
+            *(f"topic blocker/+/{leaf} out 1 cellward/{site_id}/ cellward/{site_id}/" for leaf in BLOCKER_OUT),
             *(f"topic controller/{leaf} out 1 cellward/{site_id}/ cellward/{site_id}/" for leaf in CONTROLLER_OUT),
             f"topic sensor/+/cmd/+/set in 1 cellward/{site_id}/ cellward/{site_id}/",
             "",

@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cellward.messages import ActivityReport, BurstRecord, ClockState, DetectionBatch, sensor_topic
+from cellward.ports import free_port
 from cellward.signing import Keyring, NodeKey, sign_message
 from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
 from controller.ingest import Ingest
@@ -66,14 +67,8 @@ class Phone:
     windows: int
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_broker(workdir: Path) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     conf = workdir / "mosquitto.conf"
     # Queue without limit for the controller's session: the bench must measure the controller, not drops.
     conf.write_text(
@@ -320,7 +315,7 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
     try:
         load = _build_load(n_sensors, seconds, rate, workdir)
         now = [load.t0]
-        controller = Controller(_config(load, workdir, database, _free_port()), load.site, clock=lambda: now[0])
+        controller = Controller(_config(load, workdir, database, free_port()), load.site, clock=lambda: now[0])
         controller.start(with_ingest=False)
         ingest = Ingest(controller)
         ingest.locating.warm_up()

@@ -1,4 +1,11 @@
-"""Asking the sensors that heard an incident best for an IQ capture, delivered back to the controller."""
+"""Asking the sensors that heard an incident best for an IQ capture, delivered back to the controller.
+
+A capture is `requested` until its snippet is filed (`received`), refused (`failed`), or not delivered
+within `captures.deliver_timeout_s` of the request (`expired`). A controller restart does not end one: the
+sensor keeps its chunks in its spool and the broker keeps them for the controller's persistent session,
+so at start-up the captures still in flight wait again (what was already assembled is kept on disk)
+unless their time is up.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from controller.audit import record
 from controller.db.captures import IncidentCapture
@@ -106,3 +114,48 @@ def incident_captures(controller: Controller, incident_id: str) -> list[Incident
             .order_by(IncidentCapture.requested_at.desc(), IncidentCapture.id)
         )
         return list(rows)
+
+
+def _in_flight(db: Session) -> list[IncidentCapture]:
+    return list(db.scalars(select(IncidentCapture).where(IncidentCapture.status == "requested")))
+
+
+def _expire(controller: Controller, db: Session, capture: IncidentCapture, why: str, now: float) -> None:
+    capture.status, capture.detail = "expired", why
+    controller.snippets.discard(capture.sensor_id, capture.command_id)
+    details = {"capture": capture.command_id, "sensor": capture.sensor_id, "reason": why}
+    record(db, "system", "incident.capture_expired", f"incident:{capture.incident_id}", details, now)
+
+
+def expire_overdue(controller: Controller, db: Session, now: float) -> int:
+    """Mark `expired` the captures asked for more than `deliver_timeout_s` ago and not delivered; returns how many."""
+    timeout_s = controller.config.captures.deliver_timeout_s
+    overdue = [c for c in _in_flight(db) if now - c.requested_at >= timeout_s]
+    for capture in overdue:
+        _expire(controller, db, capture, f"no complete snippet from {capture.sensor_id} within {timeout_s:g} s", now)
+    return len(overdue)
+
+
+def resolve_in_flight(controller: Controller) -> tuple[int, int]:
+    """At start-up: captures left `requested` by the previous run wait again, or expire when their time is
+    up; returns (waiting, expired)."""
+    now = controller.clock()
+    timeout_s = controller.config.captures.deliver_timeout_s
+    waiting = expired = 0
+    with controller.sessions() as db:
+        for capture in _in_flight(db):
+            if now - capture.requested_at >= timeout_s:
+                why = f"no complete snippet from {capture.sensor_id} within {timeout_s:g} s (the controller restarted)"
+                _expire(controller, db, capture, why, now)
+                expired += 1
+                continue
+            held = controller.snippets.chunks_held(capture.sensor_id, capture.command_id)
+            capture.detail = (
+                f"the controller restarted; waiting again for {capture.sensor_id}'s spooled chunks"
+                f" ({held} already assembled)"
+            )
+            details = {"capture": capture.command_id, "sensor": capture.sensor_id, "chunks_held": held}
+            record(db, "system", "incident.capture_resumed", f"incident:{capture.incident_id}", details, now)
+            waiting += 1
+        db.commit()
+    return waiting, expired

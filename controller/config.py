@@ -242,6 +242,13 @@ class CaptureConfig(Section):
         default=16 << 20, ge=1 << 16, le=64 << 20, description="Larger snippet deliveries are refused (bytes)"
     )
     spectrum_max_s: float = Field(default=300, gt=0, le=600, description="Longest live spectrum stream, s")
+    deliver_timeout_s: float = Field(
+        default=600,
+        ge=1,
+        le=86400,
+        description="A capture not delivered this long after it was asked for is marked expired (a sensor's "
+        "spool keeps chunks through broker and controller outages, so a controller restart alone does not end it)",
+    )
 
 
 class AckConfig(Section):

@@ -168,16 +168,28 @@ class Correlator:
     reporting batch period plus transport; `ready(now_s)` releases emissions older than that.
     """
 
-    def __init__(self, clock_tolerance_s: float = 0.005, freq_tolerance: float = 0.25, max_delay_s: float = 2.0):
+    def __init__(
+        self,
+        clock_tolerance_s: float = 0.005,
+        freq_tolerance: float = 0.25,
+        max_delay_s: float = 2.0,
+        codes: Correlator | None = None,
+    ):
+        """`codes`: another correlator whose sensor and technology codes this one shares (their emissions
+        can then be averaged together)."""
         if clock_tolerance_s <= 0 or freq_tolerance <= 0 or max_delay_s < 0:
             raise ValueError("clock_tolerance_s and freq_tolerance must be > 0, max_delay_s >= 0")
         self.clock_tolerance_s = clock_tolerance_s
         self.freq_tolerance = freq_tolerance
         self.max_delay_s = max_delay_s
-        self.sensor_ids: list[str] = []
-        self.technologies: list[str] = []
-        self._sensor_codes: dict[str, int] = {}
-        self._technology_codes: dict[str, int] = {}
+        if codes is None:
+            self.sensor_ids: list[str] = []
+            self.technologies: list[str] = []
+            self._sensor_codes: dict[str, int] = {}
+            self._technology_codes: dict[str, int] = {}
+        else:
+            self.sensor_ids, self.technologies = codes.sensor_ids, codes.technologies
+            self._sensor_codes, self._technology_codes = codes._sensor_codes, codes._technology_codes
         self._held: list[Bursts] = []  # in arrival order
 
     @property

@@ -20,6 +20,7 @@ from paho.mqtt.properties import Properties
 
 from cellward.signing import Keyring
 from controller.acks import SensorAcks
+from controller.captures import expire_overdue
 from controller.housekeeping import check_sensors, prune_raw
 from controller.pipeline import Pipeline, RawMessage
 from controller.publisher import Publisher
@@ -211,6 +212,7 @@ class Ingest:
             if due_health:
                 self._last_health = now
                 events = check_sensors(self.controller, db, now)
+                expire_overdue(self.controller, db, now)
                 events += self.controller.incidents.end_silent(db, now)
             if due_prune:
                 self._last_prune = now

@@ -2,18 +2,25 @@
 
 Model. A phone at candidate point c transmitting P dBm arrives at sensor s at
 
-    r_s = P + G[c, s] + e_s,       e_s ~ N(0, sigma_cs^2 + sigma_fading^2 / n_s)
+    r_s = P + G[c, s] + e_s,       e_s ~ (1 - eps) N(0, v_s) + eps N(0, v_s + sigma_out^2),
+                                   v_s = sigma_cs^2 + sigma_fading^2 / n_s
 
 where G[c, s] is the level predicted for a 0 dBm transmitter: the site's propagation model plus the mean
 of the per-burst fading in dB, plus either the sensor offset of a calibration survey or, in rooms the
 survey walked, the room's measured correction. sigma_cs is the static spread (log-normal shadowing for the
-model, the residual in-room spread where a survey corrected it) and sigma_fading the spread of one
-burst's Rician fading in dB, which shrinks with the n_s bursts the reported level averages. Cells get
+model, with a model-error term added, as no real building follows the model exactly; the residual
+in-room spread where a survey corrected it) and sigma_fading the spread of one burst's Rician fading in
+dB, which shrinks with the n_s bursts the reported level averages. With probability eps a level is an
+outlier, wrong by far more than that (a dwell near compression, a reflection or a miscalibration the
+model cannot know): such a level then costs a few nats instead of tens, so one bad sensor cannot make a
+wrong cell near-certain (eps = 0 is the plain Gaussian, the locator before; docs/benchmarks.md). Cells get
 several candidate points because the multi-wall loss to a distant sensor changes by whole walls across a
-cell. P is unknown: for each candidate it is replaced by its maximum-likelihood value, the
-inverse-variance weighted mean of r_s - G[c, s] over the sensors that heard the burst, clipped to what a
-phone can transmit. A listening sensor that did not hear the burst is a censored observation: its level
-was below its sensitivity S_s, which contributes log Phi((S_s - P - G[c, s]) / sigma_s). With a prior per
+cell. P is unknown: for each candidate it is replaced by its maximum-likelihood value, the weighted
+mean of r_s - G[c, s] over the sensors that heard the burst (inverse-variance weights, then a few EM steps
+that weight each level by how likely it is not an outlier), clipped to what a phone can transmit. A
+listening sensor that did not hear the burst is a censored observation: its level was below its
+sensitivity S_s, which contributes the log of the mixture's probability of that, (1 - eps)
+Phi((S_s - P - G[c, s]) / sigma_s) + eps Phi(... / sigma_s,out). With a prior per
 room (phones are in cells; staff rooms and the road outside are possible but rarer) the posterior over
 candidate points is summed per room, and the answer is chosen top-down: the likeliest wing, the likeliest
 landing in it, the likeliest room on that landing.
@@ -40,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import expit, log_ndtr
 
 from cellward.site.fading import fading_db
 from controller.correlate import HeardEmission
@@ -69,6 +76,16 @@ REFINE_ROOMS = 24
 # crossed over part of the 1.2 m around a coarse point.
 COARSE_SPREAD_DB = 3.0
 FINE_TABLES_CACHED = 1024
+# Heavy tail of the level errors: with this probability a sensor's level is wrong by far more than the
+# shadowing says (a dwell near compression, a reflection the model lacks, a mis-set calibration), spread
+# OUTLIER_SPREAD_DB more. One such level then costs a few nats, not tens, and cannot make a wrong cell
+# near-certain. The transmit power is fitted to the mixture (a few EM steps from the Gaussian fit).
+# The model's own error (walls lossier or lighter than their material, a path-loss exponent off): added to
+# the shadowing spread, as the levels of a real building never follow the model exactly.
+MODEL_ERROR_DB = 2.0
+OUTLIER_PROBABILITY = 0.05
+OUTLIER_SPREAD_DB = 15.0
+TX_FIT_STEPS = 3
 
 # Prior weight of a room by kind, per room: phones are hidden in cells; staff rooms, landings and
 # yards see them less often; the road outside the wall is a real alternative that must be able to win.
@@ -166,10 +183,14 @@ class Locator:
         noise_figure_db: float = 7.0,
         detection_snr_db: float = 6.0,
         band_plan: BandPlan | None = None,
+        outlier_probability: float = OUTLIER_PROBABILITY,
+        outlier_spread_db: float = OUTLIER_SPREAD_DB,
     ):
         self.site = site
         self.model = model
-        self.sigma_db = float(sigma_db if sigma_db is not None else model.params.shadowing_sigma_db)
+        self.sigma_db = float(
+            sigma_db if sigma_db is not None else math.hypot(model.params.shadowing_sigma_db, MODEL_ERROR_DB)
+        )
         if self.sigma_db <= 0:
             raise ValueError(f"sigma_db must be > 0, got {self.sigma_db}")
         # (mean, std) of one burst's fading in dB; (0, 0) when levels are fading-free.
@@ -208,6 +229,13 @@ class Locator:
         self._coarse_model_levels: dict[str, np.ndarray] = {}
         self._model_levels: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._set_survey(survey)
+        self._set_outliers(outlier_probability, outlier_spread_db)
+
+    def _set_outliers(self, probability: float, spread_db: float) -> None:
+        if not 0.0 <= probability < 1.0 or (probability > 0.0 and spread_db <= 0.0):
+            raise ValueError(f"outlier probability must be in [0, 1) and spread > 0 dB, got {probability}, {spread_db}")
+        self.outlier_probability = probability
+        self.outlier_variance_db2 = spread_db**2
 
     def _set_survey(self, survey: Survey | None) -> None:
         self.survey = survey
@@ -221,6 +249,12 @@ class Locator:
         """The same locator with another (or no) survey, sharing the model levels computed so far."""
         other = copy.copy(self)
         other._set_survey(survey)
+        return other
+
+    def with_outliers(self, probability: float, spread_db: float = OUTLIER_SPREAD_DB) -> Locator:
+        """The same locator (tables shared) with another outlier prior; probability 0 is the plain Gaussian."""
+        other = copy.copy(self)
+        other._set_outliers(probability, spread_db)
         return other
 
     # --- tables -------------------------------------------------------------------------------------
@@ -349,32 +383,54 @@ class Locator:
         n_points = table.level_db.shape[1]
         if not det.heard:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM)
-        residual = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points)
+        offset = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points): r_s - G[c, s]
         fading_var = self.fading_std_db**2 / det.bursts
         w = 1.0 / (table.variance_db2[det.heard] + fading_var[:, None])
-        tx_dbm = np.clip((residual * w).sum(axis=0) / w.sum(axis=0), TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
-        residual -= tx_dbm[None, :]
-        loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
+        tx_dbm = _clip_tx((offset * w).sum(axis=0) / w.sum(axis=0))
+        if self.outlier_probability == 0.0:
+            residual = offset - tx_dbm[None, :]
+            loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
+        else:
+            w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
+            for _ in range(TX_FIT_STEPS):  # EM: each level weighted by how likely it is not an outlier
+                core, outlier = self._mixture_terms(offset - tx_dbm[None, :], w, w_out)
+                inlier = expit(core - outlier)
+                w_eff = inlier * w + (1.0 - inlier) * w_out
+                tx_dbm = _clip_tx((offset * w_eff).sum(axis=0) / w_eff.sum(axis=0))
+            loglik = np.logaddexp(*self._mixture_terms(offset - tx_dbm[None, :], w, w_out)).sum(axis=0)
         if det.missed:
             loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, prune)
         return loglik, tx_dbm
+
+    def _mixture_terms(self, residual: np.ndarray, w: np.ndarray, w_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log density (constants common to both dropped) of each residual as an ordinary level (precision
+        w) and as an outlier (precision w_out), each with its prior weight."""
+        core = math.log1p(-self.outlier_probability) + 0.5 * (np.log(w) - residual * residual * w)
+        outlier = math.log(self.outlier_probability) + 0.5 * (np.log(w_out) - residual * residual * w_out)
+        return core, outlier
 
     def _add_censored(
         self, loglik: np.ndarray, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], sens_dbm: float, prune: bool
     ) -> np.ndarray:
         """Add the non-detection terms, evaluated only where they can matter.
 
-        Censoring terms are <= 0, so a point already PRUNE_NATS below the best on the detections alone can
-        only fall further; it is left out when the best kept point still ends NEGLIGIBLE_NATS above every
-        left-out one, and otherwise everything is evaluated.
+        A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
+        eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so a point already PRUNE_NATS
+        below the best on the detections alone can only fall further; it is left out when the best kept
+        point still ends NEGLIGIBLE_NATS above every left-out one, and otherwise everything is evaluated.
         """
         everything = np.arange(len(loglik))
         keep = np.flatnonzero(loglik >= loglik.max() - PRUNE_NATS) if prune else everything
         out = np.full_like(loglik, -np.inf)
+        eps = self.outlier_probability
         for rows in (keep, everything):
-            gm = table.level_db[np.ix_(missed_idx, rows)]
-            sd = np.sqrt(table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2)
-            out[rows] = loglik[rows] + log_ndtr((sens_dbm - tx_dbm[None, rows] - gm) / sd).sum(axis=0)
+            margin = sens_dbm - tx_dbm[None, rows] - table.level_db[np.ix_(missed_idx, rows)]
+            var = table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2
+            miss = log_ndtr(margin / np.sqrt(var))
+            if eps > 0.0:
+                wide = log_ndtr(margin / np.sqrt(var + self.outlier_variance_db2))
+                miss = np.logaddexp(math.log1p(-eps) + miss, math.log(eps) + wide)
+            out[rows] = loglik[rows] + miss.sum(axis=0)
             pruned_best = loglik[out == -np.inf].max(initial=-np.inf)
             if out[rows].max() >= pruned_best + NEGLIGIBLE_NATS:
                 break
@@ -450,7 +506,7 @@ class Locator:
                 covered[order[: len(_credible_set(self.rooms, p_room, order, 0.95))]] = True
             region = tuple(self.rooms[i].id for i in order if covered[i])
             in_region = [self.rooms[i] for i in np.flatnonzero(covered)]
-            confidence = float(p_room[covered].sum())
+            confidence = min(1.0, float(p_room[covered].sum()))  # a sum of floats may round above 1
             wing_out = in_region[0].wing if len({r.wing for r in in_region}) == 1 else None
             landing_out = in_region[0].landing if wing_out and len({r.landing for r in in_region}) == 1 else None
             room_out = region[0] if len(region) == 1 else None
@@ -477,6 +533,10 @@ class Locator:
             landing_confidence=float(landing_p[n] / max(wing_p[w], 1e-300)),
             room_posterior={self.rooms[i].id: float(p_room[i]) for i in order[:10]},
         )
+
+
+def _clip_tx(tx_dbm: np.ndarray) -> np.ndarray:
+    return np.clip(tx_dbm, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
 
 
 def _compact(table: np.ndarray) -> np.ndarray:

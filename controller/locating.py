@@ -25,6 +25,17 @@ Timing. Sensors report a window after it closes, at about the same moment (synch
 other sensors' reports of a window arrive within a transport delay of the first. A burst is released to
 the correlator's settled set once every report that arrived at least `delay_s` ago covers windows
 ending after it: the horizon is the latest window end among reports that arrived before now - delay_s.
+
+Prompt first reports. A sensor that hears new activity on a channel cuts that channel's window at the end
+of the dwell that first heard it and reports that part at once (`cut_early`); every sensor that heard the
+same new phone cuts at the same dwell end (synchronised scan). Such a report covers only its channel, so it
+must not move the horizon of the others (their reports of the window come when it ends). Its bursts go to
+a second correlator with a horizon of its own (the latest end among cut reports that arrived before
+now - delay_s), and the emissions it settles are located at once: a new phone gets its incident a window
+sooner. Its bursts also go to the main correlator like any other, so the same emission comes out again
+when the window ends; heard by the same sensors it is not located again (`relocate_s`), only held for
+the next averaged location; heard by more sensors (one had heard the channel lately, so did not cut) it
+is located again from them all and the incident engine merges that into the same incident.
 """
 
 from __future__ import annotations
@@ -84,6 +95,24 @@ def averaged(emissions: list[Emissions]) -> HeardEmission:
     return merged.heard(0)
 
 
+class _Horizon:
+    """The latest window end among reports that arrived at least `delay_s` ago (see Timing above)."""
+
+    def __init__(self) -> None:
+        self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
+        self.horizon_s = float("-inf")
+
+    def arrived(self, received_at: float, latest_end_s: float) -> None:
+        if latest_end_s > float("-inf"):
+            self._arrivals.append((received_at, latest_end_s))
+
+    def advance(self, settled_s: float) -> float:
+        """The horizon counting every arrival at or before `settled_s`."""
+        while self._arrivals and self._arrivals[0][0] <= settled_s:
+            self.horizon_s = max(self.horizon_s, self._arrivals.popleft()[1])
+        return self.horizon_s
+
+
 class SiteLocating:
     def __init__(
         self,
@@ -101,16 +130,18 @@ class SiteLocating:
             locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
         self.locator = locator
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
+        # cut_early reports only; the same codes, so a phone's emissions from both average together
+        self.prompt = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0, codes=self.correlator)
         self._phone_codes = {t: self.correlator.technology_code(t) for t in sorted(PHONE_TECHNOLOGIES)}
         self.delay_s = delay_s
         self.bursts_per_report = bursts_per_report
-        self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
-        self._horizon_s = float("-inf")
+        self._arrivals = _Horizon()
+        self._prompt_arrivals = _Horizon()
         # Context of the channel a burst was reported in: band and operators come from the report.
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
         self._located_at: dict[tuple, float] = {}  # _who(...) -> data time it was last located
-        self._held: dict[tuple, list[HeardEmission]] = {}  # _who(...) -> its emissions since then
+        self._held: dict[tuple, list[Emissions]] = {}  # _who(...) -> its emissions since then
 
     def warm_up(self, max_freq_hz: float = 1766e6) -> None:
         """Build the locator's level tables for every uplink band an RTL-SDR reaches, before ingest starts:
@@ -120,17 +151,21 @@ class SiteLocating:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
-        latest_end = float("-inf")
+        latest_end = {False: float("-inf"), True: float("-inf")}  # per cut_early
         listed: list[BurstRecord] = []
+        cut: list[bool] = []
         for report in batch.reports:
             window_end = report.window_start.timestamp() + report.window_s
-            latest_end = max(latest_end, window_end)
+            latest_end[report.cut_early] = max(latest_end[report.cut_early], window_end)
             if report.clipped_fraction > MAX_CLIPPED_FRACTION:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / 100e3))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
-            listed.extend(report.bursts[: self.bursts_per_report])
-        self._arrivals.append((received_at, latest_end))
+            bursts = report.bursts[: self.bursts_per_report]
+            listed.extend(bursts)
+            cut.extend([report.cut_early] * len(bursts))
+        self._arrivals.arrived(received_at, latest_end[False])
+        self._prompt_arrivals.arrived(received_at, latest_end[True])
         # Columns in C-level passes over the listed bursts, not a Python statement per burst.
         codes = self._phone_codes
         technology = np.array([codes.get(t, -1) for t in map(_technology, listed)], dtype=np.int64)
@@ -139,27 +174,37 @@ class SiteLocating:
             return
         numbers = np.array(list(map(_numbers, listed)), dtype=float).reshape(-1, 4)[phone]
         start = np.array(list(map(datetime.timestamp, map(_start, listed))))[phone]
-        self.correlator.add_bursts(
-            Bursts(
-                sensor=np.full(len(start), self.correlator.sensor_code(sensor_id)),
-                technology=technology[phone],
-                freq_hz=numbers[:, 0],
-                bandwidth_hz=numbers[:, 1],
-                start_s=start,
-                end_s=start + numbers[:, 2],
-                power_dbm=numbers[:, 3],
-                bursts=np.ones(len(start), dtype=np.int64),
-            )
+        bursts = Bursts(
+            sensor=np.full(len(start), self.correlator.sensor_code(sensor_id)),
+            technology=technology[phone],
+            freq_hz=numbers[:, 0],
+            bandwidth_hz=numbers[:, 1],
+            start_s=start,
+            end_s=start + numbers[:, 2],
+            power_dbm=numbers[:, 3],
+            bursts=np.ones(len(start), dtype=np.int64),
         )
+        self.correlator.add_bursts(bursts)
+        prompt = np.array(cut)[phone]
+        if prompt.any():
+            self.prompt.add_bursts(bursts.take(prompt))
 
     def ready(self, now_s: float) -> list[Sighting]:
-        while self._arrivals and self._arrivals[0][0] <= now_s - self.delay_s:
-            self._horizon_s = max(self._horizon_s, self._arrivals.popleft()[1])
-        if self._horizon_s == float("-inf"):
-            return []
-        emissions = self.correlator.ready(self._horizon_s)
+        settled_s = now_s - self.delay_s
+        sightings = []
+        horizon_s = self._arrivals.advance(settled_s)
+        if horizon_s > float("-inf"):
+            sightings += self._located(self.correlator.ready(horizon_s), horizon_s, hold=True)
+        prompt_horizon_s = self._prompt_arrivals.advance(settled_s)
+        if prompt_horizon_s > float("-inf"):
+            sightings += self._located(self.prompt.ready(prompt_horizon_s), prompt_horizon_s, hold=False)
+        return sightings
+
+    def _located(self, emissions: Emissions, horizon_s: float, hold: bool) -> list[Sighting]:
+        """Sightings of the settled `emissions`; `hold` keeps each phone's emissions for its next averaged
+        location (the main correlator's; the prompt one's come out of the main one again later)."""
         if len(emissions) == 0:
-            self._forget_held()
+            self._forget_held(horizon_s)
             return []
         strongest = emissions.strongest
         technology = [emissions.technologies[t] for t in emissions.bursts.technology[strongest]]
@@ -181,7 +226,7 @@ class SiteLocating:
                 chosen[slot] = i
         # Every burst of a phone alone, per who heard it, until that phone is next located (fading averages out).
         for i, at_once in enumerate(devices):
-            if at_once == 1:
+            if at_once == 1 and hold:
                 held = self._held.setdefault(self._who(channel[i], heard_set[i], 1), [])
                 held.append(emissions.select(i))
                 del held[:-MAX_HELD]
@@ -196,12 +241,14 @@ class SiteLocating:
                 continue
             self._located_at[who] = start_s[i]
             held = self._held.pop(who, []) if at_once == 1 else []
+            if not hold and held:
+                held.append(emissions.select(i))
             sightings.append(self._sighting(averaged(held) if held else emissions.heard(i), at_once))
-        self._forget_held()
+        self._forget_held(horizon_s)
         return sightings
 
-    def _forget_held(self) -> None:
-        for who in [w for w, held in self._held.items() if held[-1].end_s[0] < self._horizon_s - HELD_FOR_S]:
+    def _forget_held(self, horizon_s: float) -> None:
+        for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:
             del self._held[who]
 
     def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:

@@ -41,7 +41,14 @@ from cellward.site.fading import fading_db
 from cellward.site.model import SensorPlacement
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.correlate import Correlator, HeardEmission
-from controller.locate import Locator, fading_stats_db, room_points
+from controller.locate import (
+    MODEL_ERROR_DB,
+    OUTLIER_PROBABILITY,
+    OUTLIER_SPREAD_DB,
+    Locator,
+    fading_stats_db,
+    room_points,
+)
 from controller.observations import Observation
 from controller.survey import Survey, SurveySample, fit_survey
 
@@ -55,6 +62,8 @@ SURVEY_BURSTS = 50
 REPORT_BURSTS = (1, 20)
 # (technology, centre frequency, bandwidth): GSM 900 bursts and LTE 800 allocations, alternately.
 CARRIERS = (("gsm", 897.4e6, 200e3), ("lte", 847.0e6, 1.08e6))
+# Confidence bins of the reliability tables: a calibrated locator is right about as often as it says.
+CONFIDENCE_BINS = (0.0, 0.5, 0.7, 0.9, 0.99, 1.0)
 
 
 @dataclass
@@ -69,6 +78,9 @@ class Tally:
     near: int = 0
     errors_m: list[float] = field(default_factory=list)
     crb_m: list[float] = field(default_factory=list)
+    # Per located phone with a cell answer: the confidence given and whether the cell was right.
+    confidences: list[float] = field(default_factory=list)
+    right: list[bool] = field(default_factory=list)
 
     def pct(self, n: int) -> float:
         return 100.0 * n / max(1, self.trials)
@@ -86,6 +98,8 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors_m.extend(other.errors_m)
         self.crb_m.extend(other.crb_m)
+        self.confidences.extend(other.confidences)
+        self.right.extend(other.right)
 
     def row(self) -> str:
         """Markdown cells: heard, wing, landing, cell, within one cell, RMS and median error, median CRB."""
@@ -97,6 +111,44 @@ class Tally:
             f"{self.pct(self.heard):.1f} | {self.pct(self.wing):.1f} | {self.pct(self.landing):.1f} | "
             f"{self.pct(self.cell):.1f} | {self.pct(self.near):.1f} | {rms:.1f} | {median:.1f} | {crb:.1f}"
         )
+
+    def _in_bin(self, low: float, high: float) -> np.ndarray:
+        conf = np.asarray(self.confidences)
+        return (conf >= low) & ((conf < high) | (high >= 1.0))
+
+    def reliability(self, low: float, high: float = 1.0) -> tuple[int, float, float]:
+        """Cell answers given a confidence in [low, high) (1 included): how many, their mean confidence
+        and the % of them right (both %, nan when none)."""
+        inside = self._in_bin(low, high)
+        n = int(inside.sum())
+        if not n:
+            return 0, math.nan, math.nan
+        conf = 100.0 * float(np.asarray(self.confidences)[inside].mean())
+        return n, conf, 100.0 * float(np.asarray(self.right)[inside].mean())
+
+    def calibration_row(self) -> str:
+        """Markdown cells: % right among answers given >= 0.9 and >= 0.99 (with their share of all answers),
+        mean confidence and % right over all answers, expected calibration error over CONFIDENCE_BINS."""
+        total = max(1, len(self.confidences))
+        cells = []
+        for low in (0.9, 0.99):
+            n, _, right = self.reliability(low)
+            cells.append(f"{right:.1f} ({100.0 * n / total:.0f} %)")
+        _, mean_conf, right = self.reliability(0.0)
+        ece = sum(
+            n / total * abs(conf - pct)
+            for n, conf, pct in (self.reliability(low, high) for low, high in itertools.pairwise(CONFIDENCE_BINS))
+            if n
+        )
+        return f"{cells[0]} | {cells[1]} | {mean_conf:.1f} | {right:.1f} | {ece:.1f}"
+
+    def bins_row(self) -> str:
+        """Markdown cells, one per confidence bin: answers in it, % of them right."""
+        rows = []
+        for low, high in itertools.pairwise(CONFIDENCE_BINS):
+            n, _, right = self.reliability(low, high)
+            rows.append(f"{n}, {right:.0f}" if n else "0")
+        return " | ".join(rows)
 
 
 @dataclass(frozen=True)
@@ -279,6 +331,9 @@ def run_case(
                 tally.landing += loc.wing == room.wing and loc.landing == room.landing
                 tally.cell += loc.cell_id == room.id
                 tally.near += loc.cell_id == room.id or loc.cell_id in neighbours[room.id]
+                if loc.cell_id is not None:
+                    tally.confidences.append(loc.confidence)
+                    tally.right.append(loc.cell_id == room.id)
                 tally.errors_m.append(math.dist(loc.position[:2], pos[:2]))
                 heard = [sensor_pos[o.sensor_id] for o in emission.observations]
                 tally.crb_m.append(crb_horizontal_m(pos, heard, exponent, sigma_db))
@@ -403,53 +458,97 @@ def truths(base: PropagationParams) -> list[Truth]:
     ]
 
 
-def run_location_bench(trials_per_cell: int = 1, seeds: int = 2, layouts: Sequence[str] = ()) -> int:
-    """Print the location accuracy table (markdown) for docs/benchmarks.md; `layouts` picks some of LAYOUTS."""
-    unknown = [name for name in layouts if name not in LAYOUTS]
-    if unknown:
-        print(f"unknown layout {unknown[0]!r}; choose from: {', '.join(LAYOUTS)}", file=sys.stderr)
-        return 2
+def baseline_locator(site: Site, model: PropagationModel) -> Locator:
+    """The locator before its outlier mixture and model-error term: Gaussian levels, shadowing spread only."""
+    return Locator(site, model, sigma_db=model.params.shadowing_sigma_db, outlier_probability=0.0)
+
+
+def run_location_bench(
+    trials_per_cell: int = 1,
+    seeds: int = 2,
+    layouts: Sequence[str] = (),
+    truth_names: Sequence[str] = (),
+    surveys: bool = True,
+    gaussian_baseline: bool = False,
+) -> int:
+    """Print the location accuracy and calibration tables (markdown) for docs/benchmarks.md. `layouts` and
+    `truth_names` pick some of LAYOUTS and `truths`; `surveys` False skips the surveyed cases;
+    `gaussian_baseline` also runs every case on the same phones with `baseline_locator`."""
     site = load_site(reference_site_path())
     base = PropagationParams()
     all_truths = truths(base)
+    for asked, known in ((layouts, list(LAYOUTS)), (truth_names, [t.name for t in all_truths])):
+        unknown = [name for name in asked if name not in known]
+        if unknown:
+            print(f"unknown {unknown[0]!r}; choose from: {', '.join(known)}", file=sys.stderr)
+            return 2
+    likelihoods = ["gaussian", "mixture"] if gaussian_baseline else ["mixture"]
+    survey_cases = ("none", "every cell") if surveys else ("none",)
     print(
         f"site {site.name}: {len(site.cells)} cells, {len(site.rooms)} rooms; {trials_per_cell} phone(s) per cell "
         f"x {seeds} buildings (shadowing fields) per case, 0-23 dBm, GSM 900 and LTE 800 alternately; a report "
         f"averages 1 burst or {REPORT_BURSTS[-1]}; survey: {SURVEY_POINTS_PER_ROOM} points per cell, "
         f"{SURVEY_BURSTS} bursts each; locator: PropagationParams() (sigma {base.shadowing_sigma_db} dB, "
-        f"exponent {base.path_loss_exponent}, Rician K {base.fading_k_db} dB)"
+        f"exponent {base.path_loss_exponent}, Rician K {base.fading_k_db} dB); likelihood: mixture = model error "
+        f"{MODEL_ERROR_DB} dB added to the shadowing, outliers with probability {OUTLIER_PROBABILITY} spread "
+        f"{OUTLIER_SPREAD_DB} dB more; gaussian = neither (the locator before)"
     )
     print(f"correlator: {correlator_rate_per_s():,.0f} observations/s grouped on one core")
     print()
     print(
-        "| sensors | truth | survey | bursts | heard % | wing % | landing % | cell % | within one cell % "
-        "| RMS error m | median error m | median CRB m |"
+        "| sensors | truth | survey | bursts | likelihood | heard % | wing % | landing % | cell % "
+        "| within one cell % | RMS error m | median error m | median CRB m |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     started = time.perf_counter()
+    results: list[tuple[str, Tally]] = []
     for label, layout in LAYOUTS.items():
         if layouts and label not in layouts:
             continue
         variant = layout(site)
-        locator = Locator(variant, PropagationModel(variant, base))
+        model = PropagationModel(variant, base)
+        locators = {"mixture": Locator(variant, model)}
+        if gaussian_baseline:
+            locators["gaussian"] = baseline_locator(variant, model)
         neighbours = neighbours_within_one_cell(variant)
         # Every truth at the default layout; the shared model and the worst mismatch elsewhere.
         cases = all_truths if label == "default" else [all_truths[0], all_truths[-1]]
         for truth in cases:
-            tallies = {(survey, bursts): Tally() for survey in ("none", "every cell") for bursts in REPORT_BURSTS}
+            if truth_names and truth.name not in truth_names:
+                continue
+            tallies = {
+                (survey, bursts, likelihood): Tally()
+                for survey in survey_cases
+                for bursts in REPORT_BURSTS
+                for likelihood in likelihoods
+            }
             for seed in range(seeds):
                 building = Building(variant, truth, seed)
-                survey = building.survey(locator, np.random.default_rng(1000 + seed))
-                surveyed = locator.with_survey(survey)
-                for (name, bursts), tally in tallies.items():
-                    which = locator if name == "none" else surveyed
+                by_survey = {("none", k): locator for k, locator in locators.items()}
+                if surveys:
+                    survey = building.survey(locators["mixture"], np.random.default_rng(1000 + seed))
+                    by_survey |= {("every cell", k): locator.with_survey(survey) for k, locator in locators.items()}
+                for (name, bursts, likelihood), tally in tallies.items():
+                    which = by_survey[(name, likelihood)]
                     rng = np.random.default_rng(seed)
                     tally.add(run_case(building, which, trials_per_cell, rng, neighbours, bursts))
-            for (name, bursts), tally in tallies.items():
-                print(
-                    f"| {label}, {len(variant.sensors)} | {truth.name} | {name} | {bursts} | {tally.row()} |",
-                    flush=True,
-                )
+            for (name, bursts, likelihood), tally in tallies.items():
+                case = f"{label}, {len(variant.sensors)} | {truth.name} | {name} | {bursts} | {likelihood}"
+                print(f"| {case} | {tally.row()} |", flush=True)
+                results.append((case, tally))
+    bins = " | ".join(f"{low:g}-{high:g}" for low, high in itertools.pairwise(CONFIDENCE_BINS))
+    print()
+    print("Calibration: % of cell answers right among those given confidence >= 0.9 and >= 0.99 (their share of")
+    print("the answers), mean confidence against % right, expected calibration error (points), and per")
+    print("confidence bin: answers, % right.")
+    print()
+    print(
+        f"| sensors | truth | survey | bursts | likelihood | right at >= 0.9 | right at >= 0.99 | mean confidence % "
+        f"| right % | ECE | {bins} |"
+    )
+    print("|---" * (10 + len(CONFIDENCE_BINS) - 1) + "|")
+    for case, tally in results:
+        print(f"| {case} | {tally.calibration_row()} | {tally.bins_row()} |")
     print()
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0

@@ -1,4 +1,5 @@
-"""Publishes the controller's availability (with last will) and incident/alert lifecycle messages on MQTT."""
+"""Publishes the controller's availability (with last will) and incident, alert and request lifecycle messages
+on MQTT."""
 
 from __future__ import annotations
 
@@ -16,12 +17,26 @@ from cellward.messages import Availability, Command, Envelope, command_topic
 from cellward.signing import NodeKey, sign_message
 from controller.db.reports import PublishSeq
 from controller.events import LifecycleEvent
-from controller.wire import ALERT_SCHEMA, INCIDENT_SCHEMA, AlertLifecycle, IncidentLifecycle, controller_topic
+from controller.wire import (
+    ALERT_SCHEMA,
+    INCIDENT_SCHEMA,
+    REQUEST_SCHEMA,
+    AlertLifecycle,
+    IncidentLifecycle,
+    RequestLifecycle,
+    controller_topic,
+)
 
 log = logging.getLogger("cellward.controller.publisher")
 AVAILABILITY_SCHEMA = "cellward.availability/1"
 COMMAND_SCHEMA = "cellward.command/1"
 COMMAND_TTL_S = 30.0  # a command still queued at the broker after this is refused by the node
+# lifecycle event kind -> (message name, model, topic leaf)
+LIFECYCLE_MESSAGES = {
+    "incident": (INCIDENT_SCHEMA, IncidentLifecycle, "incidents"),
+    "alert": (ALERT_SCHEMA, AlertLifecycle, "alerts"),
+    "request": (REQUEST_SCHEMA, RequestLifecycle, "requests"),
+}
 
 
 class Publisher:
@@ -84,11 +99,9 @@ class Publisher:
         self.client.publish(topic, self._finish(message.to_wire()), qos=1, retain=retain)
 
     def lifecycle(self, event: LifecycleEvent) -> None:
-        """EventBus sink: incidents and alerts as new/update/end messages with before/after and a stable id."""
-        if event.kind == "incident":
-            name, model, leaf = INCIDENT_SCHEMA, IncidentLifecycle, "incidents"
-        else:
-            name, model, leaf = ALERT_SCHEMA, AlertLifecycle, "alerts"
+        """EventBus sink (incidents, alerts) and the requests' change feed: new/update/end messages with
+        before/after and a stable id."""
+        name, model, leaf = LIFECYCLE_MESSAGES[event.kind]
         message = model(**self._envelope(name), type=event.type, id=event.id, before=event.before, after=event.after)
         self.client.publish(controller_topic(self.site, leaf), self._finish(message.to_wire()), qos=1)
 

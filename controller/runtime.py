@@ -14,10 +14,11 @@ from controller.alerts import AlertEngine
 from controller.audit import hooks as audit_hooks
 from controller.audit.config_change import record_config
 from controller.blocking.control import BlockingControl
+from controller.captures import resolve_in_flight
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
 from controller.db.migrate import upgrade_database
-from controller.events import EventBus
+from controller.events import EventBus, LifecycleEvent
 from controller.incidents import IncidentEngine
 from controller.metrics import ControllerMetrics
 from controller.snippet_receiver import SnippetReceiver
@@ -80,6 +81,9 @@ class Controller:
         record_config(self.sessions, self.config, self.config.site_id)
         self.accounts.bootstrap()
         self.incidents.load_open()
+        waiting, expired = resolve_in_flight(self)
+        if waiting or expired:
+            log.info("event=captures_in_flight site=%s waiting=%d expired=%d", self.config.site_id, waiting, expired)
         if with_ingest:
             from controller.ingest import Ingest
 
@@ -101,6 +105,11 @@ class Controller:
             self.ingest = None
         self.engine.dispose()
         log.info("event=controller_stopped site=%s", self.config.site_id)
+
+    def publish_lifecycle(self, event: LifecycleEvent) -> None:
+        """On MQTT only (not the live stream, which every reader sees): request changes for the estate."""
+        if self.ingest is not None:
+            self.ingest.publisher.lifecycle(event)
 
     def database_ok(self) -> bool:
         try:

@@ -5,7 +5,8 @@ id and sensor). Chunks are written at their offset into a partial file in `<snip
 when all have arrived the data must hash to the declared SHA-256 and open as a SigMF recording whose
 core:sha512 matches. Then the pair is moved into the snippet folder (where the requests workflow attaches
 snippets from), the capture row records file, hash and size, and the audit log says so. Anything else
-is refused with a counted reason and leaves nothing in the folder.
+is refused with a counted reason and leaves nothing in the folder. Which chunks have arrived is kept
+beside the partial file (`.progress`), so an assembly carries on after a controller restart.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ class _Assembly:
     sha256: str
     meta: dict | None = None
     received: set[int] = field(default_factory=set)
+
+    def to_json(self) -> str:
+        fields = {"total_bytes": self.total_bytes, "count": self.count, "sha256": self.sha256, "meta": self.meta}
+        return json.dumps(fields | {"received": sorted(self.received)})
+
+    @classmethod
+    def from_json(cls, text: str) -> _Assembly:
+        fields = json.loads(text)
+        return cls(**(fields | {"received": set(fields["received"])}))
 
 
 def sha256_of(path: Path) -> str:
@@ -112,6 +122,15 @@ class SnippetReceiver:
             db.expunge(capture)
             return capture
 
+    def chunks_held(self, sensor_id: str, capture_id: str) -> int:
+        """Chunks of a capture already written to its partial file (kept across restarts)."""
+        assembly = self._assembly((sensor_id, capture_id))
+        return len(assembly.received) if assembly is not None else 0
+
+    def discard(self, sensor_id: str, capture_id: str) -> None:
+        """Forget a capture's partial delivery (it expired)."""
+        self._discard((sensor_id, capture_id))
+
     def acknowledged(self, answer: CommandState) -> None:
         """A sensor's answer to capture_snippet: a refusal or failure ends the capture with its reason."""
         if answer.command != "capture_snippet" or answer.result not in ("rejected", "failed") or answer.id is None:
@@ -133,13 +152,22 @@ class SnippetReceiver:
         assert self.folder is not None
         return self.folder / ".partial" / f"{key[0]}-{key[1]}.part"
 
+    def _progress(self, key: tuple[str, str]) -> Path:
+        return self._partial(key).with_suffix(".progress")
+
+    def _assembly(self, key: tuple[str, str]) -> _Assembly | None:
+        """The assembly in memory or, after a restart, as its progress file left it."""
+        if key not in self._assemblies and self.folder is not None and self._progress(key).exists():
+            self._assemblies[key] = _Assembly.from_json(self._progress(key).read_text(encoding="utf-8"))
+        return self._assemblies.get(key)
+
     def _write(self, key: tuple[str, str], chunk: SnippetChunk) -> bool:
         """Write the chunk at its offset; True when the capture is complete."""
         if chunk.total_bytes > self.max_bytes:
             raise SnippetRejected(
                 "snippet_oversize", f"{chunk.total_bytes} bytes is more than the {self.max_bytes} accepted"
             )
-        assembly = self._assemblies.get(key)
+        assembly = self._assembly(key)
         if assembly is None:
             assembly = self._assemblies[key] = _Assembly(chunk.total_bytes, chunk.count, chunk.sha256)
         elif (assembly.total_bytes, assembly.count, assembly.sha256) != (chunk.total_bytes, chunk.count, chunk.sha256):
@@ -154,6 +182,9 @@ class SnippetReceiver:
             handle.flush()
             os.fsync(handle.fileno())
         assembly.received.add(chunk.index)
+        staged = self._progress(key).with_suffix(".progress-new")
+        staged.write_text(assembly.to_json(), encoding="utf-8")
+        staged.replace(self._progress(key))  # the data is on disk before the progress says so
         return len(assembly.received) == assembly.count
 
     def _file(self, key: tuple[str, str], chunk: SnippetChunk) -> tuple[str, int]:
@@ -174,6 +205,7 @@ class SnippetReceiver:
             raise SnippetRejected("snippet_corrupt", f"not a usable SigMF recording: {exc}") from None
         staged_data.replace(self.folder / staged_data.name)
         staged_meta.replace(self.folder / staged_meta.name)
+        self._progress(key).unlink(missing_ok=True)
         del self._assemblies[key]
         log.info("event=snippet_received sensor=%s capture=%s bytes=%d", key[0], key[1], assembly.total_bytes)
         return staged_meta.name, assembly.total_bytes

@@ -1,7 +1,8 @@
-"""What the controller publishes on MQTT: incident and alert lifecycle messages, in the sensors' envelope.
+"""What the controller publishes on MQTT: incident, alert and disconnection-request lifecycle messages, in the
+sensors' envelope.
 
-Schemas: firmware-interface/schemas/controller.incident.v1.json and controller.alert.v1.json; availability
-reuses cellward.availability/1 on cellward/<site>/controller/availability.
+Schemas: firmware-interface/schemas/controller.incident.v1.json, controller.alert.v1.json and
+controller.request.v1.json; availability reuses cellward.availability/1 on cellward/<site>/controller/availability.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from cellward.messages.wire_time import UtcMs
 
 INCIDENT_SCHEMA = "cellward.controller_incident/1"
 ALERT_SCHEMA = "cellward.controller_alert/1"
+REQUEST_SCHEMA = "cellward.controller_request/1"
 LifecycleType = Literal["new", "update", "end"]
+RequestStatus = Literal[
+    "drafted", "authorised", "submitted", "acknowledged", "actioned", "rejected", "withdrawn", "expired"
+]  # controller.requests.lifecycle.STATUSES
 
 
 def controller_topic(site: str, leaf: str) -> str:
-    """cellward/<site>/controller/<leaf>: availability, incidents, alerts."""
+    """cellward/<site>/controller/<leaf>: availability, incidents, alerts, requests."""
     return f"cellward/{site}/controller/{leaf}"
 
 
@@ -64,6 +69,29 @@ class AlertState(WireModel):
     acknowledged_by: str | None
 
 
+class RequestState(WireModel):
+    """A disconnection request as the estate sees it: ids, status, who and when; never its grounds, reasons,
+    device identifiers or evidence (those stay in the site's database and evidence packs)."""
+
+    id: str = Field(description="stable request id (UUID)")
+    case_id: str = Field(description="the case (suspected device) the request is for")
+    status: RequestStatus
+    operator: str = Field(description="mobile network operator asked to disconnect")
+    jurisdiction: str
+    incident_ids: list[str] = Field(description="incidents the request relies on (frozen at drafting)")
+    drafted_by: str
+    drafted_at: UtcMs
+    authorised_by: str | None
+    authorised_at: UtcMs | None
+    submitted_at: UtcMs | None
+    acknowledged_at: UtcMs | None
+    actioned_at: UtcMs | None
+    deadline: str | None = Field(description="operator deadline, ISO date, once submitted")
+    operator_reference: str | None
+    changed_by: str = Field(description="who made this change: a user, operator:<name> or system")
+    updated_at: UtcMs
+
+
 class IncidentLifecycle(Envelope):
     schema_name: Literal["cellward.controller_incident/1"] = Field(default=INCIDENT_SCHEMA, alias="schema")
     type: LifecycleType
@@ -78,3 +106,11 @@ class AlertLifecycle(Envelope):
     id: str
     before: AlertState | None
     after: AlertState
+
+
+class RequestLifecycle(Envelope):
+    schema_name: Literal["cellward.controller_request/1"] = Field(default=REQUEST_SCHEMA, alias="schema")
+    type: LifecycleType
+    id: str
+    before: RequestState | None
+    after: RequestState

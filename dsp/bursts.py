@@ -299,11 +299,7 @@ def measure(
     The region is widened by `margin_frames` and `margin_bins` so that each edge has a cell on its
     outer side to interpolate the crossing against.
     """
-    f0 = max(0, region.frame0 - config.margin_frames)
-    f1 = min(z.shape[0] - 1, region.frame1 + config.margin_frames)
-    b0 = max(0, region.bin0 - config.margin_bins)
-    b1 = min(z.shape[1] - 1, region.bin1 + config.margin_bins)
-    excess = z[f0 : f1 + 1, b0 : b1 + 1].astype(np.float64) - 1.0
+    f0, b0, excess = widened_excess(region, z, config)
     if excess.size == 0:
         return None
     coarse_time = excess.sum(axis=1)
@@ -345,6 +341,15 @@ def measure(
         frames=cells.shape[0],
         bins=cells.shape[1],
     )
+
+
+def widened_excess(region: Region, z: np.ndarray, config: SegmentationConfig) -> tuple[int, int, np.ndarray]:
+    """First frame, first bin and Z - 1 (float64) of `region` widened by the segmentation margins."""
+    f0 = max(0, region.frame0 - config.margin_frames)
+    f1 = min(z.shape[0] - 1, region.frame1 + config.margin_frames)
+    b0 = max(0, region.bin0 - config.margin_bins)
+    b1 = min(z.shape[1] - 1, region.bin1 + config.margin_bins)
+    return f0, b0, z[f0 : f1 + 1, b0 : b1 + 1].astype(np.float64) - 1.0
 
 
 def core_frames(time_profile: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, til
 from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
 from dsp.impulses import ImpulseConfig, blank_impulses
+from dsp.matched_box import measure_best_box
 from dsp.noise_floor import FloorConfig, NoiseFloor
 from dsp.spectrum import SpectrumGeometry, fft_frames, power_spectra, shifted_power
 from dsp.stream_buffer import StreamBuffer
@@ -183,7 +184,12 @@ class Detector:
         if m is None:
             m = measure(region, self._z.view, floor, self.config.segmentation)
         if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
-            return None
+            # a weak wide burst whose measured band shrank to a fragment: measure it as its best rectangle,
+            # held to the seeds' false-alarm probability since the best of many rectangles is tested
+            m = measure_best_box(region, self._z.view, floor, self.config.segmentation)
+            seed_p = self.config.cfar.false_alarm_probability
+            if m is None or m.z_sum <= box_sum_threshold(self.geometry, m.frames, m.bins, seed_p):
+                return None
         frame_centre = g.nfft / 2
         start_sample = (self._frame0 + m.start_frame) * g.hop + frame_centre
         end_sample = (self._frame0 + m.end_frame) * g.hop + frame_centre

@@ -10,8 +10,10 @@ leaves it where it was. Gating on a six-cell mean rather than on the cell itself
 signal's cells are exponentially distributed too, and a single-cell gate lets its low cells through.
 Noise almost never reaches the gate on a six-cell mean, so the tracked level is the noise median,
 ln 2 times the mean noise power per bin, the unit the detector normalises by.
-The first spectra of a stream seed the floor with their per-bin median, robust to bursts that occupy a
-bin less than half the time.
+The first spectra of a stream seed the floor with a low per-bin quantile (`seed_quantile`, scaled to
+the mean of exponential noise), robust to bursts that occupy a bin most of that time: a data session
+under way when a dwell starts would otherwise seed its bins high, and the floor steps down only about
+0.1 dB per millisecond, and not while bursts hold it gated.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class FloorConfig:
     gate_db: float = 6.0
     gated_step_nepers: float = 2e-6  # about 0.08 dB/s at 2.4 MS/s: a gain change must reseed instead
     seed_frames: int = 256
+    seed_quantile: float = 0.2
 
 
 class NoiseFloor:
@@ -48,9 +51,11 @@ class NoiseFloor:
         self.seeded = False
 
     def seed(self, spectra: np.ndarray) -> None:
-        """Start the floor at the per-bin median of the first `seed_frames` power spectra (frames, nfft)."""
-        median = np.median(spectra[: self.config.seed_frames], axis=0).astype(np.float64)
-        self.inverse_mean[:] = 1.0 / (np.maximum(median, 1e-30) * self._mean_per_tracked)
+        """Start the floor from the first `seed_frames` power spectra (frames, nfft): the per-bin
+        `seed_quantile` of exponential noise of mean m is m * -ln(1 - q)."""
+        q = self.config.seed_quantile
+        level = np.quantile(spectra[: self.config.seed_frames], q, axis=0).astype(np.float64)
+        self.inverse_mean[:] = -math.log1p(-q) / np.maximum(level, 1e-30)
         self.previous_sums[:] = _three_bin_sums(spectra[0])
         self.seeded = True
 

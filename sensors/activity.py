@@ -4,13 +4,25 @@ For each window and each raster channel with at least one phone burst the report
 the duty cycle over the time actually listened, mean and peak power in dBm, the strongest burst's SNR,
 the channel's noise floor, first and last burst times, the gain and calibration used, the clipped share,
 and the first `MAX_BURSTS_PER_REPORT` bursts so the controller can match a burst across sensors.
+
+Prompt first report. A window is reported once it has ended, so the first burst of a new phone would wait
+up to a window before it leaves the node. With `prompt_first`, when a network (band and operator, or the
+channel outside them) has been silent for `quiet_s`, the channels it is heard on again have their window
+cut at the end of the dwell that first heard it: that part is reported at once (`cut_early`), the rest of
+the window follows as usual in a report starting at the cut. Steady activity keeps the whole window, so
+it costs no extra messages; nor does a phone's next channel (GSM hops, LTE allocations move). The nodes
+scan in site-wide synchronised slots, so every sensor that hears a new phone cuts at the same dwell end.
+`ReportWindows` decides which bursts go in which report; the IQ node (`ActivityAggregator`) and the
+simulator's event-mode nodes (sensors.event_fleet) fold its pieces into reports.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from cellward.messages import MAX_BURSTS_PER_REPORT, ActivityReport, BurstRecord
 from dsp.band_plan import BandPlan
@@ -43,23 +55,131 @@ class _Heard:
     dwell: Dwell
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Piece(Generic[T]):
+    """What one report covers: a channel (`key`), a stretch of one window, what was heard there in time
+    order, and the dwells that started in that stretch."""
+
+    key: Hashable
+    start_s: float
+    end_s: float
+    heard: list[T]
+    dwells: list[Dwell]
+    cut_early: bool
+
+
 @dataclass
-class _Window:
+class _Window(Generic[T]):
     dwells: list[Dwell] = field(default_factory=list)
-    heard: dict[float, list[_Heard]] = field(default_factory=lambda: defaultdict(list))
+    heard: dict[Hashable, list[tuple[float, T]]] = field(default_factory=lambda: defaultdict(list))
+    cut_at: dict[Hashable, float] = field(default_factory=dict)  # key -> where its reported part ended
+
+
+class ReportWindows(Generic[T]):
+    """Which heard bursts go in which report: per key (a channel) and window, a window's reports once it has
+    ended, and with `prompt_first` the part up to the first dwell of a key silent for `quiet_s` at once."""
+
+    def __init__(
+        self,
+        window_s: float = 1.0,
+        prompt_first: bool = False,
+        quiet_s: float = 10.0,
+        novelty: Callable[[Hashable], Hashable] = lambda key: key,
+    ) -> None:
+        """`novelty(key)`: what must have been silent for activity on `key` to be new (by default the key
+        itself; the nodes use the network: a phone's bursts land on many channels of its operator's block)."""
+        self.window_s = window_s
+        self.prompt_first = prompt_first
+        self.quiet_s = quiet_s
+        self.novelty = novelty
+        self._windows: dict[int, _Window[T]] = defaultdict(_Window)
+        self._last_heard: dict[Hashable, float] = {}  # novelty group -> its latest burst
+        self._groups: dict[Hashable, Hashable] = {}  # key -> novelty(key)
+        self._cut: list[Piece[T]] = []
+
+    def add(self, dwell: Dwell, heard: list[tuple[Hashable, float, T]]) -> None:
+        """A dwell and what it heard: (key, start time, item) per burst, times in UTC epoch seconds."""
+        index = math.floor(dwell.start_s / self.window_s)
+        window = self._windows[index]
+        window.dwells.append(dwell)
+        new: set[Hashable] = set()
+        fresh: set[Hashable] = set()  # novelty groups silent for quiet_s before this dwell
+        for key, start_s, item in heard:
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = self.novelty(key)
+            last_s = self._last_heard.get(group, -math.inf)
+            if self.prompt_first and (group in fresh or start_s - last_s > self.quiet_s):
+                fresh.add(group)
+                if key not in window.cut_at:
+                    new.add(key)
+            window.heard[key].append((start_s, item))
+            self._last_heard[group] = max(last_s, start_s)
+        window_end_s = (index + 1) * self.window_s
+        # ms: the wire's resolution for window_start, so the rest of the window starts exactly where this ends
+        cut_s = min(math.ceil((dwell.start_s + dwell.listen_s) * 1000) / 1000, window_end_s)
+        if not new or cut_s >= window_end_s:
+            return  # the window ends with this dwell anyway
+        for key in sorted(new):  # type: ignore[type-var]
+            self._cut.append(self._piece(key, index * self.window_s, cut_s, window.heard.pop(key), window, True))
+            window.cut_at[key] = cut_s
+
+    def close(self, now_s: float) -> list[Piece[T]]:
+        """The early cuts made since the last call and every window that ended at or before `now_s`."""
+        pieces, self._cut = self._cut, []
+        for index in sorted(self._windows):
+            end_s = (index + 1) * self.window_s
+            if end_s > now_s:
+                break
+            window = self._windows.pop(index)
+            for key in sorted(window.heard):  # type: ignore[type-var]
+                start_s = window.cut_at.get(key, index * self.window_s)
+                pieces.append(self._piece(key, start_s, end_s, window.heard[key], window, False))
+            self._last_heard = {k: t for k, t in self._last_heard.items() if t >= now_s - self.quiet_s}
+        pieces.sort(key=lambda p: p.start_s)
+        return pieces
+
+    @staticmethod
+    def _piece(
+        key: Hashable, start_s: float, end_s: float, heard: list[tuple[float, T]], window: _Window[T], early: bool
+    ) -> Piece[T]:
+        heard.sort(key=lambda h: h[0])
+        dwells = [d for d in window.dwells if start_s <= d.start_s < end_s] or [window.dwells[-1]]
+        return Piece(key, start_s, end_s, [item for _, item in heard], dwells, early)
+
+
+def channel_network(band_plan: BandPlan, channel_hz: float, width_hz: float) -> tuple[str, ...] | float:
+    """The uplink band and the operators licensed in a channel, or the channel itself outside them."""
+    band = band_plan.uplink_band(channel_hz)
+    operators = band_plan.operators(channel_hz - width_hz / 2, channel_hz + width_hz / 2)
+    return (band.name, *operators) if band and operators else channel_hz
 
 
 class ActivityAggregator:
-    """Collects dwells and their bursts; `close_windows(now)` returns the reports of finished windows."""
+    """Collects dwells and their bursts; `close_windows(now)` returns the reports of finished windows (and,
+    with `prompt_first`, of the early cuts of new activity)."""
 
     def __init__(
-        self, band_plan: BandPlan, channel_hz: float = 200e3, window_s: float = 1.0, report_unknown: bool = False
+        self,
+        band_plan: BandPlan,
+        channel_hz: float = 200e3,
+        window_s: float = 1.0,
+        report_unknown: bool = False,
+        prompt_first: bool = False,
+        quiet_s: float = 10.0,
     ) -> None:
         self.band_plan = band_plan
         self.channel_hz = channel_hz
         self.window_s = window_s
         self.report_unknown = report_unknown
-        self._windows: dict[int, _Window] = defaultdict(_Window)
+        self.windows: ReportWindows[_Heard] = ReportWindows(window_s, prompt_first, quiet_s, self.network)
+
+    def network(self, channel_hz: Hashable) -> Hashable:
+        """The band and operators of a channel (the channel itself outside every operator's block)."""
+        return channel_network(self.band_plan, channel_hz, self.channel_hz)  # type: ignore[arg-type]
 
     def channel_centre_hz(self, freq_hz: float) -> float:
         return round(freq_hz / self.channel_hz) * self.channel_hz
@@ -71,31 +191,21 @@ class ActivityAggregator:
 
     def add(self, dwell: Dwell, bursts: list[Burst]) -> int:
         """Record a dwell and the bursts found in it (times relative to the dwell start); returns bursts kept."""
-        window = self._windows[math.floor(dwell.start_s / self.window_s)]
-        window.dwells.append(dwell)
-        kept = 0
-        for burst in bursts:
-            if not self._wanted(burst):
-                continue
-            heard = _Heard(dwell.start_s + burst.start_s, burst, burst.power_dbfs + dwell.calibration_db, dwell)
-            window.heard[self.channel_centre_hz(burst.freq_hz)].append(heard)
-            kept += 1
-        return kept
+        heard = [
+            _Heard(dwell.start_s + burst.start_s, burst, burst.power_dbfs + dwell.calibration_db, dwell)
+            for burst in bursts
+            if self._wanted(burst)
+        ]
+        self.windows.add(dwell, [(self.channel_centre_hz(h.burst.freq_hz), h.start_s, h) for h in heard])
+        return len(heard)
 
     def close_windows(self, now_s: float) -> list[ActivityReport]:
-        """Reports of every window that ended at or before `now_s`, oldest first."""
-        reports: list[ActivityReport] = []
-        for index in sorted(self._windows):
-            if (index + 1) * self.window_s > now_s:
-                break
-            window = self._windows.pop(index)
-            for channel_hz in sorted(window.heard):
-                reports.append(self._report(index, channel_hz, window))
-        return reports
+        """Reports of every window that ended at or before `now_s` and of the early cuts, oldest first."""
+        return [self._report(piece) for piece in self.windows.close(now_s)]
 
-    def _report(self, index: int, channel_hz: float, window: _Window) -> ActivityReport:
-        heard = sorted(window.heard[channel_hz], key=lambda h: h.start_s)
-        covering = [d for d in window.dwells if d.low_hz <= channel_hz <= d.high_hz] or [heard[-1].dwell]
+    def _report(self, piece: Piece[_Heard]) -> ActivityReport:
+        channel_hz, heard = float(piece.key), piece.heard  # type: ignore[arg-type]
+        covering = [d for d in piece.dwells if d.low_hz <= channel_hz <= d.high_hz] or [heard[-1].dwell]
         listen_s = sum(d.listen_s for d in covering)
         samples_weight = sum(d.listen_s for d in covering) or 1.0
         clipped = sum(d.clipped_fraction * d.listen_s for d in covering) / samples_weight
@@ -119,8 +229,8 @@ class ActivityAggregator:
             band=band.name if band else None,
             operators=list(self.band_plan.operators(channel_hz - half, channel_hz + half)),
             technology=technology,
-            window_start=index * self.window_s,
-            window_s=self.window_s,
+            window_start=piece.start_s,
+            window_s=piece.end_s - piece.start_s,
             listen_s=round(listen_s, 6),
             burst_count=len(heard),
             duty_cycle=min(1.0, busy_s / listen_s) if listen_s > 0 else 0.0,
@@ -146,4 +256,5 @@ class ActivityAggregator:
                 for h in heard[:MAX_BURSTS_PER_REPORT]
             ],
             bursts_truncated=len(heard) > MAX_BURSTS_PER_REPORT,
+            cut_early=piece.cut_early,
         )

@@ -33,6 +33,17 @@ class ReportConfig(BaseModel):
     window_s: float = Field(default=1.0, gt=0, le=60, description="activity report window")
     batch_s: float = Field(default=1.0, gt=0, le=60, description="how often detections are published")
     report_unknown: bool = Field(default=False, description="also report unclassified energy inside uplink bands")
+    prompt_first: bool = Field(
+        default=True,
+        description="report a channel's new activity at the end of the dwell that first heard it (the window is "
+        "cut there), not when the window ends",
+    )
+    prompt_quiet_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="activity is new when its channel was silent this long (one full scan cycle by default)",
+    )
 
 
 class SpoolConfig(BaseModel):

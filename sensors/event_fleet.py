@@ -5,7 +5,9 @@ sensor nodes, each with its own broker account and Ed25519 key (from `cellward p
 node's publisher and on-disk spool (per-stream `seq`, `online`/`offline` availability, messages held
 until the controller acknowledges them), a retained status, and one signed detections batch per sensor
 per window, published when the window has ended on the wall
-clock (the scenario's `start_utc` fixes where simulation time sits on it).
+clock (the scenario's `start_utc` fixes where simulation time sits on it). Bursts go into reports exactly
+as on an IQ-mode node (sensors.activity.ReportWindows): a channel's new activity is published at the end
+of the dwell that first heard it, the rest of its window when the window ends.
 
 A node hears only what its tuner is on: the fleet follows the nodes' site-synchronised scan plan
 (sensors.scan_plan, RTL-SDR range, 2.4 MS/s, default bands and slots, revisits of active tunings shared
@@ -24,6 +26,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +43,8 @@ from cellward.messages import (
 )
 from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
+from sensors.activity import Dwell, Piece, ReportWindows, channel_network
+from sensors.config import ReportConfig
 from sensors.publisher import MqttConfig, Publisher
 from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
@@ -50,6 +55,7 @@ from sim.world import World
 SAMPLE_RATE_HZ = 2.4e6
 
 CHANNEL_HZ = 200e3
+GAIN_DB = 28.0
 CLOCK = ClockState(state="synced", source="simulator", offset_s=0.0)
 log = logging.getLogger("cellward.sensor.event_fleet")
 
@@ -69,87 +75,128 @@ class FleetScan:
         self.schedule = ScanSchedule(ScanPlan.build(plan, self.config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ), self.config)
 
     def heard(self, world: World, start_s: float, end_s: float, sensor_ids: list[str]) -> list[SensorObservation]:
-        """Phone bursts of [start_s, end_s) (simulation time) that start inside a dwell covering their frequency.
+        """Phone bursts of [start_s, end_s) (simulation time) that start inside a dwell covering their frequency."""
+        plan = self.schedule.plan
+        epoch0_s = world.epoch_s(0.0)
+        kept: list[SensorObservation] = []
+        for slot in range(plan.slot_at(epoch0_s + start_s), plan.slot_at(epoch0_s + end_s - 1e-9) + 1):
+            kept += self.heard_in_slot(world, slot, sensor_ids, start_s, end_s)[1]
+        return kept
+
+    def heard_in_slot(
+        self, world: World, slot: int, sensor_ids: list[str], start_s: float = -math.inf, end_s: float = math.inf
+    ) -> tuple[Dwell, list[SensorObservation]]:
+        """The dwell of scan slot `slot` (UTC epoch times) and the bursts heard in it (within [start_s, end_s)
+        of simulation time, when given).
 
         Only the dwells are simulated (one tuning's span for `dwell_s` per slot), which is also what keeps
         event mode cheap enough to run live beside the IQ-mode nodes."""
         cfg, plan = self.config, self.schedule.plan
         epoch0_s = world.epoch_s(0.0)
-        kept: list[SensorObservation] = []
-        for slot in range(plan.slot_at(epoch0_s + start_s), plan.slot_at(epoch0_s + end_s - 1e-9) + 1):
-            tuning, _ = self.schedule.tuning_for(slot, plan.slot_start_s(slot))
-            dwell_s = plan.slot_start_s(slot) + cfg.settle_s - epoch0_s
-            begin, stop = max(start_s, dwell_s), min(end_s, dwell_s + cfg.dwell_s)
-            if stop <= begin:
-                continue
-            heard = [
-                o
-                for o in observations(
-                    world,
-                    begin,
-                    stop,
-                    sensor_ids=sensor_ids,
-                    freq_range_hz=(tuning.low_hz, tuning.high_hz),
-                    window_s=stop - begin,
-                )
-                if o.technology != "unknown" or o.sensor_id in self.report_unknown
-            ]
-            if heard:
-                self.schedule.note_activity(tuning, plan.slot_start_s(slot))
-            kept += heard
-        return kept
-
-
-def activity_reports(observed: list[SensorObservation], window_epoch_s: float, plan: BandPlan) -> list[ActivityReport]:
-    """One sensor's observations of one window folded into reports, one per channel and technology."""
-    grouped: dict[tuple[float, str], list[SensorObservation]] = defaultdict(list)
-    for obs in observed:
-        grouped[(round(obs.freq_hz / CHANNEL_HZ) * CHANNEL_HZ, obs.technology)].append(obs)
-    reports = []
-    for (channel_hz, technology), bursts in sorted(grouped.items()):
-        bursts.sort(key=lambda o: o.epoch_s)
-        band = plan.uplink_band(channel_hz)
-        listed = [
-            BurstRecord(
-                start=_utc(o.epoch_s),
-                duration_s=o.duration_s,
-                freq_hz=o.freq_hz,
-                bandwidth_hz=o.bandwidth_hz,
-                power_dbm=o.power_dbm,
-                snr_db=o.snr_db,
-                technology=o.technology,
+        tuning, _ = self.schedule.tuning_for(slot, plan.slot_start_s(slot))
+        dwell_epoch_s = plan.slot_start_s(slot) + cfg.settle_s
+        dwell = Dwell(tuning.centre_hz, tuning.low_hz, tuning.high_hz, dwell_epoch_s, cfg.dwell_s, GAIN_DB, 0.0, 0.0)
+        begin, stop = max(start_s, dwell_epoch_s - epoch0_s), min(end_s, dwell_epoch_s - epoch0_s + cfg.dwell_s)
+        if stop <= begin:
+            return dwell, []
+        heard = [
+            o
+            for o in observations(
+                world,
+                begin,
+                stop,
+                sensor_ids=sensor_ids,
+                freq_range_hz=(tuning.low_hz, tuning.high_hz),
+                window_s=stop - begin,
             )
-            for o in bursts[:MAX_BURSTS_PER_REPORT]
+            if o.technology != "unknown" or o.sensor_id in self.report_unknown
         ]
-        mean_mw = sum(10 ** (o.power_dbm / 10) for o in bursts) / len(bursts)
-        reports.append(
-            ActivityReport(
-                freq_hz=channel_hz,
-                bandwidth_hz=CHANNEL_HZ,
-                band=band.name if band else None,
-                operators=list(plan.operators(channel_hz - CHANNEL_HZ / 2, channel_hz + CHANNEL_HZ / 2))
-                if band
-                else [],
-                technology=technology,
-                window_start=_utc(window_epoch_s),
-                window_s=1.0,
-                listen_s=1.0,
-                burst_count=len(bursts),
-                duty_cycle=min(1.0, sum(o.duration_s for o in bursts)),
-                mean_power_dbm=round(10 * math.log10(mean_mw), 2),
-                peak_power_dbm=max(o.power_dbm for o in bursts),
-                snr_db=max(o.snr_db for o in bursts),
-                noise_floor_dbm=None,
-                first_burst=listed[0].start,
-                last_burst=_utc(bursts[-1].epoch_s + bursts[-1].duration_s),
-                gain_db=28.0,
-                calibration_db=0.0,
-                clipped_fraction=0.0,
-                bursts=listed,
-                bursts_truncated=len(bursts) > MAX_BURSTS_PER_REPORT,
-            )
+        if heard:
+            self.schedule.note_activity(tuning, plan.slot_start_s(slot))
+        return dwell, heard
+
+
+def channel_key(obs: SensorObservation) -> tuple[float, str]:
+    """What one event-mode report covers: a raster channel and one technology."""
+    return round(obs.freq_hz / CHANNEL_HZ) * CHANNEL_HZ, obs.technology
+
+
+def activity_report(piece: Piece[SensorObservation], plan: BandPlan) -> ActivityReport:
+    """One sensor's observations of one channel and technology in one window (or part of one) as a report."""
+    channel_hz, technology = piece.key  # type: ignore[misc]
+    bursts = piece.heard
+    band = plan.uplink_band(channel_hz)
+    listed = [
+        BurstRecord(
+            start=_utc(o.epoch_s),
+            duration_s=o.duration_s,
+            freq_hz=o.freq_hz,
+            bandwidth_hz=o.bandwidth_hz,
+            power_dbm=o.power_dbm,
+            snr_db=o.snr_db,
+            technology=o.technology,
         )
-    return reports
+        for o in bursts[:MAX_BURSTS_PER_REPORT]
+    ]
+    listen_s = sum(d.listen_s for d in piece.dwells if d.low_hz <= channel_hz <= d.high_hz) or piece.dwells[-1].listen_s
+    mean_mw = sum(10 ** (o.power_dbm / 10) for o in bursts) / len(bursts)
+    return ActivityReport(
+        freq_hz=channel_hz,
+        bandwidth_hz=CHANNEL_HZ,
+        band=band.name if band else None,
+        operators=list(plan.operators(channel_hz - CHANNEL_HZ / 2, channel_hz + CHANNEL_HZ / 2)) if band else [],
+        technology=technology,
+        window_start=_utc(piece.start_s),
+        window_s=piece.end_s - piece.start_s,
+        listen_s=round(listen_s, 6),
+        burst_count=len(bursts),
+        duty_cycle=min(1.0, sum(o.duration_s for o in bursts) / listen_s),
+        mean_power_dbm=round(10 * math.log10(mean_mw), 2),
+        peak_power_dbm=max(o.power_dbm for o in bursts),
+        snr_db=max(o.snr_db for o in bursts),
+        noise_floor_dbm=None,
+        first_burst=listed[0].start,
+        last_burst=_utc(bursts[-1].epoch_s + bursts[-1].duration_s),
+        gain_db=GAIN_DB,
+        calibration_db=0.0,
+        clipped_fraction=0.0,
+        bursts=listed,
+        bursts_truncated=len(bursts) > MAX_BURSTS_PER_REPORT,
+        cut_early=piece.cut_early,
+    )
+
+
+class FleetReports:
+    """Every node's reports as the scan goes on: each dwell's observations folded per node by ReportWindows,
+    exactly as an IQ-mode node folds its bursts (new activity cut at its dwell's end, the rest by window)."""
+
+    def __init__(self, scan: FleetScan, sensor_ids: list[str], plan: BandPlan, reporting: ReportConfig) -> None:
+        self.scan = scan
+        self.plan = plan
+        self.windows: dict[str, ReportWindows[SensorObservation]] = {
+            s: ReportWindows(reporting.window_s, reporting.prompt_first, reporting.prompt_quiet_s, self.network)
+            for s in sensor_ids
+        }
+
+    def network(self, key: Hashable) -> Hashable:
+        """A channel's technology, band and operators (see sensors.activity.channel_network)."""
+        channel_hz, technology = key  # type: ignore[misc]
+        return technology, channel_network(self.plan, channel_hz, CHANNEL_HZ)
+
+    def dwell(self, world: World, slot: int) -> int:
+        """Hear scan slot `slot` (within the scenario); returns the bursts heard by all nodes."""
+        dwell, heard = self.scan.heard_in_slot(world, slot, list(self.windows), 0.0, world.scenario.duration_s)
+        per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
+        for obs in heard:
+            per_sensor[obs.sensor_id].append(obs)
+        for sensor_id, windows in self.windows.items():
+            windows.add(dwell, [(channel_key(o), o.epoch_s, o) for o in per_sensor.get(sensor_id, [])])
+        return len(heard)
+
+    def close(self, now_s: float) -> dict[str, list[ActivityReport]]:
+        """Per node, the reports due by `now_s` (UTC epoch): early cuts and windows that have ended."""
+        due = {s: [activity_report(p, self.plan) for p in windows.close(now_s)] for s, windows in self.windows.items()}
+        return {s: reports for s, reports in due.items() if reports}
 
 
 class EventSensor:
@@ -240,33 +287,49 @@ def run(
     state_dir: Path | None = None,
     confirm_s: float = 60.0,
 ) -> int:
-    """Publish every window as it ends on the wall clock, until the scenario ends or `stop` is set."""
+    """Follow the scan slot by slot on the wall clock, publishing each node's reports as ReportWindows
+    releases them (new activity at the end of its dwell, the rest when its window ends), until the scenario
+    ends or `stop` is set."""
     plan = BandPlan.load()
     # Warm the simulator's path-loss and shadowing caches (seconds for 76 sensors) before the first window
     # is due, with a scan of its own so the live scan's revisit memory starts empty.
     FleetScan(plan).heard(world, 0.0, min(30.0, world.scenario.duration_s), sensor_ids)
     scan = FleetScan(plan, frozenset(s.id for s in world.site.sensors if s.role == "perimeter"))
+    slots, cfg = scan.schedule.plan, scan.config
     state_dir = state_dir or provisioned / "state"
     nodes = {s: EventSensor(site_id, s, provisioned, port, state_dir) for s in sensor_ids}
+    reporting = ReportConfig()
+    fleet = FleetReports(scan, sensor_ids, plan, reporting)
     started = datetime.now(UTC)
     for node in nodes.values():
         node.announce(started)
-    t = max(0.0, float(int(time.time() - world.epoch_s(0.0))))
+    epoch0_s, end_s = world.epoch_s(0.0), world.scenario.duration_s
     published = 0
-    while t < world.scenario.duration_s and not stop.is_set():
-        window_end_epoch = world.epoch_s(t + 1.0)
-        stop.wait(max(0.0, window_end_epoch - time.time()))
-        if stop.is_set():
-            break
-        per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
-        for obs in scan.heard(world, t, t + 1.0, sensor_ids):
-            per_sensor[obs.sensor_id].append(obs)
-        for sensor_id, observed in per_sensor.items():
-            reports = activity_reports(observed, world.epoch_s(t), plan)
+
+    def publish(now_s: float) -> None:
+        nonlocal published
+        for sensor_id, reports in fleet.close(now_s).items():
             nodes[sensor_id].publish_reports(reports)
             published += len(reports)
-        log.info("event=window site=%s t_s=%.0f sensors=%d reports_total=%d", site_id, t, len(per_sensor), published)
-        t += 1.0
+
+    slot = slots.slot_at(max(time.time(), epoch0_s))
+    window = math.floor(slots.slot_start_s(slot) / reporting.window_s + 1e-9)
+    while slots.slot_start_s(slot) - epoch0_s < end_s and not stop.is_set():
+        slot_start_s = slots.slot_start_s(slot)
+        if math.floor(slot_start_s / reporting.window_s + 1e-9) > window:
+            if stop.wait(max(0.0, slot_start_s - time.time())):
+                break
+            publish(slot_start_s)  # the windows that ended by now
+            t_s = window * reporting.window_s - epoch0_s
+            log.info("event=window site=%s t_s=%.0f reports_total=%d", site_id, t_s, published)
+            window = math.floor(slot_start_s / reporting.window_s + 1e-9)
+        dwell_end_s = slot_start_s + cfg.settle_s + cfg.dwell_s
+        if stop.wait(max(0.0, dwell_end_s - time.time())):
+            break
+        fleet.dwell(world, slot)
+        publish(dwell_end_s)  # new activity, cut at this dwell's end
+        slot += 1
+    publish(math.inf)
     # before stopping, wait (bounded) until the controller has acknowledged everything the nodes made
     deadline = time.monotonic() + confirm_s
     while time.monotonic() < deadline and any(n.unconfirmed for n in nodes.values()):

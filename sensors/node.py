@@ -131,8 +131,14 @@ class SensorNode:
         self.plan: ScanPlan | None = None
         self.schedule: ScanSchedule | None = None
         self.gains: GainController | None = None
+        reports = config.reports
         self.aggregator = ActivityAggregator(
-            self.band_plan, config.scan.channel_hz, config.reports.window_s, config.reports.report_unknown
+            self.band_plan,
+            config.scan.channel_hz,
+            reports.window_s,
+            reports.report_unknown,
+            reports.prompt_first,
+            reports.prompt_quiet_s,
         )
         self.paused_until: float | None = None
         self.source_open = False

@@ -19,15 +19,17 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def _uniform(seed: int, burst_ids: np.ndarray, sensor_index: int, stream: int) -> np.ndarray:
-    key = (np.uint64(seed & 0xFFFFFFFF) << np.uint64(32)) ^ np.uint64((sensor_index << 8) | stream)
+def _uniform(seed: int, burst_ids: np.ndarray, sensor_index: int | np.ndarray, stream: int) -> np.ndarray:
+    sensor_key = (np.asarray(sensor_index, np.uint64) << np.uint64(8)) | np.uint64(stream)
+    key = (np.uint64(seed & 0xFFFFFFFF) << np.uint64(32)) ^ sensor_key
     with np.errstate(over="ignore"):
         bits = _splitmix64(_splitmix64(np.asarray(burst_ids, np.uint64) ^ key))
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
 
 
-def normal(seed: int, burst_ids: np.ndarray, sensor_index: int, stream: int) -> np.ndarray:
-    """Standard normal draws (Box-Muller on two hashed uniforms), one per burst id."""
+def normal(seed: int, burst_ids: np.ndarray, sensor_index: int | np.ndarray, stream: int) -> np.ndarray:
+    """Standard normal draws (Box-Muller on two hashed uniforms), one per burst id; `sensor_index` is one
+    sensor or one per burst id (many sensors in one call)."""
     u1 = _uniform(seed, burst_ids, sensor_index, 2 * stream)
     u2 = _uniform(seed, burst_ids, sensor_index, 2 * stream + 1)
     return np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)

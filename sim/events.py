@@ -115,13 +115,13 @@ def observation_batches(
             rx = world.received_dbm(ids, s)
             snr = rx - world.noise_dbm(s, b.bandwidth_hz[ids])
             seen = snr >= detection_snr_db
-            heard = ids[seen]
-            power = rx[seen] + POWER_SIGMA_DB * normal(world.seed, heard, s, 1)
-            freq = b.freq_hz[heard] + FREQ_SIGMA_HZ * normal(world.seed, heard, s, 2)
-            columns.append((heard, np.full(heard.size, s), power, snr[seen], freq))
+            columns.append((ids[seen], np.full(int(seen.sum()), s), rx[seen], snr[seen]))
         if not columns:
             continue
-        heard, sensor, power, snr, freq = (np.concatenate(c) for c in zip(*columns, strict=True))
+        heard, sensor, rx, snr = (np.concatenate(c) for c in zip(*columns, strict=True))
+        # the measurement noise of every sensor in one call: per-call overhead dominated per sensor
+        power = rx + POWER_SIGMA_DB * normal(world.seed, heard, sensor, 1)
+        freq = b.freq_hz[heard] + FREQ_SIGMA_HZ * normal(world.seed, heard, sensor, 2)
         order = np.lexsort((sensor, b.start_s[heard]))
         heard, sensor, power, snr, freq = heard[order], sensor[order], power[order], snr[order], freq[order]
         start = b.start_s[heard] + clock[sensor]

@@ -280,8 +280,10 @@ class World:
         """Transmit-to-reading gain (dB) from each position to a sensor: minus path loss, plus
         shadowing, antenna gain, minus cable loss, plus calibration offset (cached per position)."""
         column = self._gain_db[:, sensor]
-        todo = np.unique(position_ids[np.isnan(column[position_ids])])
-        if todo.size:
+        if np.isnan(column[position_ids]).any():
+            # every position at once: the sensor's shadowing fields are then drawn once, not again after
+            # the field cache has moved on to other sensors
+            todo = np.flatnonzero(np.isnan(column))
             placement = self.sensors[sensor]
             freq = np.array([self.emitters[self._position_emitter[p]].carrier_hz for p in todo])
             shadow = self.model.shadowing_db_many(self.positions[todo], placement.id, self.seed)

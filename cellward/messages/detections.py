@@ -49,6 +49,11 @@ class ActivityReport(WireModel):
     clipped_fraction: float = Field(ge=0, le=1, description="fraction of ADC samples at full scale")
     bursts: list[BurstRecord] = Field(max_length=MAX_BURSTS_PER_REPORT, description="first bursts, time order")
     bursts_truncated: bool = Field(description="True when burst_count > len(bursts)")
+    cut_early: bool = Field(
+        default=False,
+        description="published before its window ended: the channel's activity was new, so the sensor cut the "
+        "window at the end of the dwell that first heard it; the rest follows in a report starting at its end",
+    )
 
     @model_validator(mode="after")
     def _unique_operators(self) -> ActivityReport:

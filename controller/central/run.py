@@ -15,7 +15,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from controller.central.config import CentralConfig
-from controller.central.store import CentralStore, Rejected
+from controller.central.store import LEAVES, CentralStore, Rejected
 from controller.central.tables import CentralBase
 from controller.db.base import make_engine, make_session_factory
 
@@ -23,7 +23,7 @@ log = logging.getLogger("cellward.central")
 SESSION_EXPIRY_S = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 65535  # unacknowledged messages the broker may send us (acked per committed batch)
 BATCH_MAX = 1000
-TOPICS = ("cellward/+/controller/incidents", "cellward/+/controller/alerts")
+TOPICS = tuple(f"cellward/+/controller/{leaf}" for leaf in LEAVES)
 
 
 class Central:

@@ -1,6 +1,6 @@
 """One bridged lifecycle message checked and applied to the estate database.
 
-A message counts only if its topic is cellward/<site>/controller/{incidents,alerts} of a configured site,
+A message counts only if its topic is cellward/<site>/controller/{incidents,alerts,requests} of a configured site,
 it is signed by that site's controller key, it parses, and its `site` is the topic's. Rows keep the
 latest state by the message's `seq`, so redeliveries and out-of-order arrivals change nothing; gaps in a
 site's seq are kept as `missing` (a late arrival fills them), so loss over the bridge is measured.
@@ -17,10 +17,23 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from cellward.signing import Keyring, SignatureError, verify_message
-from controller.central.tables import CentralAlert, CentralIncident, CentralStream
-from controller.wire import ALERT_SCHEMA, INCIDENT_SCHEMA, AlertLifecycle, IncidentLifecycle
+from controller.central.tables import CentralAlert, CentralIncident, CentralRequest, CentralStream
+from controller.wire import (
+    ALERT_SCHEMA,
+    INCIDENT_SCHEMA,
+    REQUEST_SCHEMA,
+    AlertLifecycle,
+    IncidentLifecycle,
+    RequestLifecycle,
+)
 
-LEAVES = {"incidents": (INCIDENT_SCHEMA, IncidentLifecycle), "alerts": (ALERT_SCHEMA, AlertLifecycle)}
+LEAVES = {
+    "incidents": (INCIDENT_SCHEMA, IncidentLifecycle),
+    "alerts": (ALERT_SCHEMA, AlertLifecycle),
+    "requests": (REQUEST_SCHEMA, RequestLifecycle),
+}
+Lifecycle = IncidentLifecycle | AlertLifecycle | RequestLifecycle
+TABLES = {IncidentLifecycle: CentralIncident, AlertLifecycle: CentralAlert, RequestLifecycle: CentralRequest}
 
 
 class Rejected(ValueError):  # noqa: N818 - carries the counted reason, as the pipeline's does
@@ -34,7 +47,7 @@ class CentralStore:
         self.keyrings = {site: Keyring.load(path) for site, path in sites.items()}
         self.counts: Counter[str] = Counter()  # accepted, duplicate, and each rejection reason
 
-    def check(self, topic: str, payload: bytes) -> IncidentLifecycle | AlertLifecycle:
+    def check(self, topic: str, payload: bytes) -> Lifecycle:
         parts = topic.split("/")
         if len(parts) != 4 or parts[0] != "cellward" or parts[2] != "controller" or parts[3] not in LEAVES:
             raise Rejected("bad_topic", f"not a site controller's lifecycle topic: {topic}")
@@ -55,13 +68,13 @@ class CentralStore:
             raise Rejected("site_mismatch", f"a message of site {message.site} on {topic}")
         return message
 
-    def apply(self, db: Session, message: IncidentLifecycle | AlertLifecycle) -> bool:
+    def apply(self, db: Session, message: Lifecycle) -> bool:
         """Record the seq and upsert the row; False for a message already applied (or an older state)."""
         if not self._sequence(db, message.site, message.schema_name, message.seq):
             self.counts["duplicate"] += 1
             return False
         after = message.after.model_dump(mode="json", by_alias=True)
-        model = CentralIncident if isinstance(message, IncidentLifecycle) else CentralAlert
+        model = TABLES[type(message)]
         row = db.get(model, (message.site, message.id))
         if row is not None and row.seq > message.seq:
             self.counts["older_state"] += 1
@@ -75,9 +88,16 @@ class CentralStore:
             row.landing = after["landing"]
             row.technology, row.freq_hz, row.suppressed = after["technology"], after["freq_hz"], after["suppressed"]
             row.first_seen, row.last_seen = after["first_seen"], after["last_seen"]
-        else:
+        elif isinstance(message, AlertLifecycle):
             row.rule, row.severity, row.active = after["rule"], after["severity"], after["active"]
             row.incident_id = after["incident_id"]
+        else:
+            row.status, row.operator, row.case_id = after["status"], after["operator"], after["case_id"]
+            row.incident_ids, row.changed_by, row.updated_at = (
+                after["incident_ids"],
+                after["changed_by"],
+                after["updated_at"],
+            )
         db.flush()  # the same batch may carry this row's next message: let get() find it
         self.counts["accepted"] += 1
         return True

@@ -1,4 +1,5 @@
-"""Central tables: the latest state of every site's incidents and alerts, keyed by (site id, id)."""
+"""Central tables: the latest state of every site's incidents, alerts and disconnection requests, keyed by
+(site id, id)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,25 @@ class CentralAlert(CentralBase):
     severity: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean)
     incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    state: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+class CentralRequest(CentralBase):
+    """A site's disconnection request as the estate sees it (no grounds, identifiers or evidence cross)."""
+
+    __tablename__ = "central_requests"
+
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    lifecycle: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    operator: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(String(36))
+    incident_ids: Mapped[list[str]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[str] = mapped_column(String(32))
     state: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[float] = mapped_column(Float)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import BigInteger, Engine, Integer, MetaData, create_engine, event
@@ -61,6 +62,39 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
     return create_engine(parsed, **kwargs)
 
 
+_COMMIT_HOOKS = "commit_hooks"  # session.info: key -> (pending, before, after) until the next commit or rollback
+CommitHook = Callable[[Session, dict], None]
+
+
+def pending_at_commit(session: Session, key: str, before: CommitHook, after: CommitHook) -> dict:
+    """A dict that lives until `session`'s next commit or rollback, the same one for every call with `key`
+    until then: `before(session, pending)` runs just before the commit (it may still read and write),
+    `after(session, pending)` once the commit is done; a rollback drops it. Sessions of `make_session_factory`."""
+    hooks = session.info.setdefault(_COMMIT_HOOKS, {})
+    if key not in hooks:
+        hooks[key] = ({}, before, after)
+    return hooks[key][0]
+
+
+def _before_commit(session: Session) -> None:
+    for pending, before, _ in list(session.info.get(_COMMIT_HOOKS, {}).values()):
+        before(session, pending)
+
+
+def _after_commit(session: Session) -> None:
+    for pending, _, after in session.info.pop(_COMMIT_HOOKS, {}).values():
+        after(session, pending)
+
+
+def _after_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(_COMMIT_HOOKS, None)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (the API returns them after writing)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions that keep loaded objects usable after commit (the API returns them after writing), with
+    `pending_at_commit` hooks (listeners are attached here, once, before any thread uses the factory)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "before_commit", _before_commit)
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_soft_rollback", _after_rollback)
+    return factory

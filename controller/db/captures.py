@@ -21,8 +21,8 @@ class IncidentCapture(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16))  # requested | received | failed
-    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it failed
+    status: Mapped[str] = mapped_column(String(16))  # requested | received | failed | expired
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it failed or expired; a note while it waits
     file: Mapped[str | None] = mapped_column(String(255), nullable=True)  # .sigmf-meta in the snippet folder
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the .sigmf-data
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cellward.signing import NodeKey
 from controller.audit.checkpoint import write_checkpoint
+from controller.events import LifecycleEvent
 from controller.evidence.build import EvidenceSources
 from controller.operators.adapter import DeliveryError
 from controller.operators.outbox import OutboxDispatcher, outgoing
@@ -54,6 +55,7 @@ class RequestsRuntime:
         tz: ZoneInfo,
         signer: NodeKey | None = None,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[LifecycleEvent], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.config = config
@@ -62,7 +64,7 @@ class RequestsRuntime:
             if config.signing_key_file is None:
                 raise ValueError("requests.signing_key_file is not set and no signer was given")
             signer = load_or_create_key(config.signing_key_file, config.signer_id or "controller")
-        self.workflow = RequestWorkflow(sessions, config, sources, signer, tz, clock)
+        self.workflow = RequestWorkflow(sessions, config, sources, signer, tz, clock, on_change)
         self.adapters = build_adapters(config.operators)
         self.dispatcher = OutboxDispatcher(
             sessions,
@@ -95,7 +97,9 @@ class RequestsRuntime:
         requests = config.requests
         key_file = requests.signing_key_file or config.signing_key_file  # one published key for MQTT and packs
         signer = load_or_create_key(key_file, requests.signer_id or config.controller_id)
-        return cls(controller.sessions, requests, sources, config.tz, signer, controller.clock)
+        return cls(
+            controller.sessions, requests, sources, config.tz, signer, controller.clock, controller.publish_lifecycle
+        )
 
     def poll_orders(self) -> int:
         """Ask operators whose channel allows it about open orders; record any change of status."""

@@ -23,6 +23,7 @@ from cellward.signing import NodeKey
 from controller.accounts import Principal
 from controller.audit import record
 from controller.db.incidents import IncidentActivity, IncidentRecord
+from controller.events import LifecycleEvent
 from controller.evidence.build import EvidenceSources, build_pack, iso, register_check, sha256_file
 from controller.evidence.pack import MANIFEST, SIGNATURE, write_pack
 from controller.evidence.report_html import render_report
@@ -30,6 +31,7 @@ from controller.jurisdictions import add_working_days, calendar, jurisdiction
 from controller.operators.adapter import DeliveryResult
 from controller.operators.outbox import enqueue
 from controller.operators.outbox_model import OutboxMessage
+from controller.requests.changes import RequestChanges
 from controller.requests.config import RequestsConfig
 from controller.requests.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from controller.requests.identifiers import SOURCES, identifier_problem
@@ -72,13 +74,16 @@ class RequestWorkflow:
         signer: NodeKey,
         tz: ZoneInfo,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[LifecycleEvent], None] | None = None,
     ) -> None:
+        """`on_change` receives each committed status change as a lifecycle event (the controller publishes it)."""
         self.sessions = sessions
         self.config = config
         self.sources = sources
         self.signer = signer
         self.tz = tz
         self.clock = clock
+        self.changes = RequestChanges(on_change) if on_change is not None else None
 
     # -- cases ---------------------------------------------------------------------------------------
 
@@ -249,6 +254,7 @@ class RequestWorkflow:
             db.add(request)
             db.flush()
             db.add_all(RequestIncident(request_id=request.id, incident_id=i.id) for i in incidents)
+            self._note(db, request, actor.username, new=True)
             db.add(
                 RequestTransition(
                     request_id=request.id, from_status="", to_status="drafted", actor=actor.username, at=now, reason=""
@@ -281,6 +287,7 @@ class RequestWorkflow:
                     f"two-person rule: {actor.username} drafted request {request_id} and cannot authorise it"
                 )
             check_move(request.status, "authorised")
+            self._note(db, request, actor.username)  # the state before, for the estate
             request.authorised_by = actor.username
             request.authorised_at = now
             legal = jurisdiction(request.jurisdiction)
@@ -396,6 +403,7 @@ class RequestWorkflow:
                 {"operator": message.operator},
             )
             return
+        self._note(db, request, "system")  # the state before, for the estate
         request.operator_reference = result.reference
         self._move(db, request, "submitted", "system", f"delivered to {message.operator}", now)
         request.submitted_at = now
@@ -537,10 +545,16 @@ class RequestWorkflow:
 
     # -- shared pieces -------------------------------------------------------------------------------
 
+    def _note(self, db: Session, request: DisconnectionRequest, actor: str, new: bool = False) -> None:
+        """Before a status change: remember the request's state for its lifecycle message (when published)."""
+        if self.changes is not None:
+            self.changes.note(db, request, actor, new)
+
     def _move(
         self, db: Session, request: DisconnectionRequest, target: str, actor: str, reason: str, now: float
     ) -> None:
         check_move(request.status, target)
+        self._note(db, request, actor)
         db.add(
             RequestTransition(
                 request_id=request.id, from_status=request.status, to_status=target, actor=actor, at=now, reason=reason

@@ -3,8 +3,10 @@
 One thread (this loop) owns the unit: it takes commands queued by the MQTT thread, checks each through
 the command gate (schema, target, signature, sender, replay, expiry) and the unit's own policy, and
 only then actuates. Between commands it watches for the controller's silence (no valid command or
-keepalive within the fail-safe timeout) and for the loss of the broker, either of which puts the unit
-in its fail-safe state (every band off, or held) without waiting for anyone, and it sends heartbeats.
+keepalive within the fail-safe timeout, counted at the earliest from when its MQTT session came up, so a
+slow start-up is not taken for a silent controller) and for the loss of the broker (or no broker within
+the timeout of start-up), either of which puts the unit in its fail-safe state (every band off, or held)
+without waiting for anyone, and it sends heartbeats.
 Everything it publishes goes through the sensors' spool and publisher, signed and numbered.
 """
 
@@ -88,7 +90,12 @@ class BlockerNode:
         self.refusals: Counter[str] = Counter()
         self.controller_heard: float | None = None
         self.state_seq = 0
-        self._heard_mono = time.monotonic()  # the silence timer starts with the process
+        self._started_mono = time.monotonic()
+        # The controller's silence counts from when it was last heard or, if later, when this node's MQTT
+        # session last came up: before that the controller could not have reached it (a slow start-up or a
+        # broker reached late is not a silent controller). None until the first session.
+        self._heard_mono: float | None = None
+        self._session_mono: float | None = None
         self._was_connected = False
         self._seen_reconnects = 0
         self._next_heartbeat = time.monotonic()
@@ -214,14 +221,25 @@ class BlockerNode:
         connected = self.publisher.connected.is_set()
         reconnects = self.publisher.reconnects
         dropped = (self._was_connected and not connected) or reconnects > self._seen_reconnects
+        if connected and (dropped or not self._was_connected):
+            self._session_mono = time.monotonic()  # a new session: the controller's silence counts from here
         self._was_connected = connected or (self._was_connected and not dropped)
         self._seen_reconnects = reconnects
         if dropped:
             self._enter_failsafe("broker_lost", "lost the connection to the broker")
 
+    def _silence_s(self) -> float | None:
+        """Seconds the controller has had to reach this node and has not; None before the first session."""
+        since = max((t for t in (self._heard_mono, self._session_mono) if t is not None), default=None)
+        return None if since is None else time.monotonic() - since
+
     def _watch_controller(self) -> None:
-        silence_s = time.monotonic() - self._heard_mono
-        if silence_s > self.failsafe.timeout_s:
+        silence_s = self._silence_s()
+        if silence_s is None:
+            waited_s = time.monotonic() - self._started_mono
+            if waited_s > self.failsafe.timeout_s:  # the outputs are off since start-up; say why
+                self._enter_failsafe("broker_lost", f"no connection to the broker since start-up ({waited_s:.1f} s)")
+        elif silence_s > self.failsafe.timeout_s:
             self._enter_failsafe(
                 "controller_silent", f"no valid command or keepalive from the controller for {silence_s:.1f} s"
             )
@@ -368,7 +386,7 @@ class BlockerNode:
         self.publisher.send(heartbeat, "heartbeat")
 
     def _update_metrics(self) -> None:
-        self.metrics.controller_silence_s.set(time.monotonic() - self._heard_mono)
+        self.metrics.controller_silence_s.set(self._silence_s() or 0.0)
         self.metrics.mqtt_connected.set(1 if self.publisher.connected.is_set() else 0)
         self.metrics.spool_depth.set(self.spool.depth)
 

@@ -4,6 +4,7 @@ back when the controller is heard again; an actuator that fails leaves the unit 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from tests.blocking.blocker_harness import Controller, make_keys, running_blocker, write_config
@@ -136,3 +137,60 @@ def test_an_actuator_that_fails_answers_failed_and_leaves_the_unit_in_fault(
         controller.check_all_signed_and_valid()
     finally:
         controller.close()
+
+
+def test_the_controller_gets_the_whole_timeout_from_when_the_nodes_mqtt_session_came_up(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """A slow start-up (here the broker comes up 3 s after the node) is not a silent controller: the fail-safe
+    timeout counts from the node's MQTT session, and the fail-safe still follows a real silence."""
+    timeout_s, broker_late_s = 10.0, 3.0
+    keys = make_keys(tmp_path)
+    config = write_config(tmp_path, mosquitto.port, failsafe={"state": "off", "timeout_s": timeout_s})
+    mosquitto.stop()
+    with running_blocker(config) as unit:
+        started = unit.node.started_at  # when the node was made (wall clock)
+        time.sleep(max(0.0, started + broker_late_s - time.time()))
+        mosquitto.start()
+        controller = Controller(mosquitto.host, mosquitto.port, keys)
+        try:
+            controller.wait_online()
+            # past the timeout counted from the node's start, within the one counted from its session
+            while time.time() < started + timeout_s + 1.0:
+                assert unit.node.lost is None, f"fail-safe before the controller had its time: {unit.node.lost}"
+                time.sleep(0.05)
+            controller.send(controller.command("keepalive", {}, 1))
+            applied = controller.final_ack(controller.send(controller.command("set_blocking", ON, 2)))
+            assert applied["result"] == "applied" and unit.radiating("B8") == 20.0
+            # the controller now says nothing: the fail-safe follows on its own
+            controller.wait_for(lambda: faults(controller, "controller_silent", "raised"), "the fail-safe", 40)
+            assert unit.radiating("B8") is None and unit.radiating("B3") is None, "every band off"
+            assert faults(controller, "broker_lost", "raised") == [], "the late broker is no fault either"
+        finally:
+            controller.close()
+
+
+def test_a_broker_never_reached_after_start_up_is_reported_with_the_unit_off(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    keys = make_keys(tmp_path)
+    config = write_config(tmp_path, mosquitto.port, failsafe={"state": "off", "timeout_s": 1.5})
+    mosquitto.stop()
+    with running_blocker(config) as unit:
+        deadline = time.monotonic() + 20
+        while unit.node.lost is None:
+            assert time.monotonic() < deadline, "no fault while the broker stays away"
+            time.sleep(0.05)
+        assert unit.node.lost[0] == "broker_lost" and "since start-up" in unit.node.lost[1], unit.node.lost
+        assert unit.node.mode == "failsafe" and unit.switched_on() == []
+        mosquitto.start()
+        controller = Controller(mosquitto.host, mosquitto.port, keys)
+        try:
+            # the retained state the node spooled while the broker was away says why the unit is off
+            controller.wait_for(
+                lambda: controller.of("state") and "since start-up" in (controller.state()["detail"] or ""),
+                "the state naming the missing broker",
+            )
+            assert controller.state()["mode"] == "failsafe"
+        finally:
+            controller.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import yaml
@@ -93,6 +93,56 @@ def test_a_phone_in_a_known_cell_becomes_one_incident_in_that_cell_published_on_
 
             rows = db.query(IncidentRecord).all()
         assert len(rows) == 1, "one phone, one incident"
+    finally:
+        listener.close()
+
+
+def test_a_new_phone_reported_early_then_by_whole_windows_is_one_incident_refined_by_the_late_sensor(
+    world, publisher, mosquitto
+):
+    """Sensors that hear a new phone cut their window at the dwell's end and report at once; one sensor had
+    heard that network lately, so reports the same bursts only with its whole window; the others' rest of
+    the window follows. The early reports open the incident; the window's end adds the sensor, not another
+    incident."""
+    from controller.db.incidents import IncidentRecord
+
+    listener = Listener(mosquitto.port)
+    try:
+        controller = world.start()
+        cell = world.site.cells[0]
+        heard = phone_in(world, cell.id)
+        assert len(heard) >= 3, f"the test phone must be heard by several sensors, got {heard}"
+        late = sorted(heard)[-1]
+        second = datetime.now(UTC).replace(microsecond=0)
+        first_at, cut = second + timedelta(seconds=0.1), second + timedelta(seconds=0.19)
+        early = {s: activity_report(first_at, [level, level - 0.3]) for s, level in heard.items()}
+        rest = {
+            s: activity_report(second + timedelta(seconds=0.6), [level + 0.2, level - 0.1]).model_copy(
+                update={"window_start": cut, "window_s": 0.81}
+            )
+            for s, level in heard.items()
+        }
+        for sensor_id in sorted(set(heard) - {late}):
+            cut_report = early[sensor_id].model_copy(update={"window_s": 0.19, "cut_early": True})
+            publisher.publish(*world.nodes[sensor_id].detections([cut_report]))
+        new = wait_for(lambda: listener.on("incidents"), what="the incident from the early reports")[0]
+        assert new["type"] == "new" and new["after"]["cell_id"] == cell.id
+        for sensor_id in sorted(heard):
+            if sensor_id == late:
+                whole = early[sensor_id].model_copy(
+                    update={"bursts": early[sensor_id].bursts + rest[sensor_id].bursts, "burst_count": 4}
+                )
+                publisher.publish(*world.nodes[sensor_id].detections([whole]))
+            else:
+                publisher.publish(*world.nodes[sensor_id].detections([rest[sensor_id]]))
+
+        def refined() -> list:
+            with controller.sessions() as db:
+                rows = db.query(IncidentRecord).all()
+            return rows if len(rows) > 1 or sum(r.activity_count for r in rows) > 1 else []
+
+        rows = wait_for(refined, what="the late sensor's sighting merged into the incident")
+        assert [(r.id, r.activity_count) for r in rows] == [(new["id"], 2)], "one phone, one incident"
     finally:
         listener.close()
 

@@ -84,3 +84,84 @@ def test_a_clipped_sensors_report_is_neither_located_nor_an_emission():
     assert [set(p) for p in _heard_by({"A0-1": 0.0, "A1-1": 0.0})] == [{"A0-1", "A1-1"}]
     assert [set(p) for p in _heard_by({"A0-1": 0.0, "A1-1": 0.02})] == [{"A0-1"}], "the clipped sensor is left out"
     assert _heard_by({"A1-1": 0.02}) == [], "nothing but a clipped report: no sighting"
+
+
+T = 1_795_000_000.0
+
+
+def _reports(
+    window_s: float, bursts: dict[float, list[float]], start_s: float = 0.0, cut_early: bool = False, level=-60.0
+):
+    """One sensor's detections batch: per channel (MHz) its GSM bursts (s after T) in the window
+    [start_s, start_s + window_s)."""
+    from datetime import UTC, datetime
+
+    from cellward.messages import DetectionBatch
+    from tests.contract.examples import report
+
+    def utc(t: float) -> datetime:
+        return datetime.fromtimestamp(T + t, UTC)
+
+    reports = []
+    for mhz, starts in bursts.items():
+        reports.append(
+            report(len(starts), len(starts)).model_copy(
+                update={
+                    "freq_hz": mhz * 1e6,
+                    "window_start": utc(start_s),
+                    "window_s": window_s,
+                    "cut_early": cut_early,
+                    "bursts": [
+                        b.model_copy(update={"start": utc(t), "freq_hz": mhz * 1e6, "power_dbm": level})
+                        for b, t in zip(report(len(starts), len(starts)).bursts, starts, strict=True)
+                    ],
+                }
+            )
+        )
+    return DetectionBatch.model_construct(reports=reports)
+
+
+def test_a_new_phone_is_located_from_the_early_cut_and_steady_channels_wait_for_their_whole_window():
+    """A0-1 and A1-1 hear a new phone on 897.0 MHz and cut at the dwell end (0.225 s); all three sensors
+    hear a steady phone on 897.4 MHz, reported when the window ends, by each sensor a little apart."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    new, steady = [0.1453, 0.1499], [0.0102, 0.3102, 0.6102]
+    for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
+        locating.add_reports(sensor, _reports(0.225, {897.0: new}, cut_early=True, level=level), T + 0.235)
+    (first,) = locating.ready(T + 0.335)
+    assert (first.freq_hz, first.start_s - T) == pytest.approx((897.0e6, 0.1453), abs=1e-6) and set(
+        first.sensor_powers_dbm
+    ) == {"A0-1", "A1-1"}
+    assert locating.ready(T + 1.0) == [], "nothing else has settled"
+
+    # the window's end: the steady channel from all three (one late by 50 ms), and the new channel's bursts
+    # again in the main correlator (same sensors: not located a second time)
+    locating.add_reports("A0-1", _reports(1.0, {897.4: steady}), T + 1.01)
+    assert locating.ready(T + 1.02) == [], "the cut's horizon must not release the steady channel from one sensor"
+    locating.add_reports("A1-1", _reports(1.0, {897.4: steady}), T + 1.03)
+    locating.add_reports("HUB0", _reports(1.0, {897.4: steady}), T + 1.06)
+    sightings = locating.ready(T + 1.2)
+    assert [(s.freq_hz, set(s.sensor_powers_dbm)) for s in sightings] == [(897.4e6, {"A0-1", "A1-1", "HUB0"})], (
+        "the steady phone as one emission heard by all three; the new phone is not located again"
+    )
+
+
+def test_a_sensor_that_did_not_cut_refines_the_new_phone_when_the_window_ends():
+    """HUB0 heard the new phone's channel lately, so it reports the burst only with its whole window: the
+    emission then has all three sensors and is located again (the incident engine merges it)."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    new = [0.1453]
+    for sensor in ("A0-1", "A1-1"):
+        locating.add_reports(sensor, _reports(0.225, {897.0: new}, cut_early=True), T + 0.235)
+    assert [set(s.sensor_powers_dbm) for s in locating.ready(T + 0.4)] == [{"A0-1", "A1-1"}]
+    locating.add_reports("HUB0", _reports(1.0, {897.0: new}), T + 1.01)
+    (refined,) = locating.ready(T + 1.2)
+    assert refined.start_s - T == pytest.approx(0.1453, abs=1e-6) and set(refined.sensor_powers_dbm) == {
+        "A0-1",
+        "A1-1",
+        "HUB0",
+    }

@@ -260,3 +260,71 @@ def test_unsolicited_oversize_corrupt_and_unsigned_deliveries_are_refused_and_co
     with controller.sessions() as db:
         actions = list(db.scalars(select(AuditEntry.action)))
     assert actions.count("incident.snippet_refused") == 2
+
+
+DELIVER_TIMEOUT_S = 30.0
+
+
+def panel(controller, incident_id: str) -> str:
+    """The incident page's captures panel, as an officer's browser fetches it."""
+    from fastapi.testclient import TestClient
+
+    from controller.app import create_app
+    from tests.controller.conftest import ADMIN_PASSWORD
+    from tests.web.conftest import log_in
+
+    with TestClient(create_app(controller), base_url="http://127.0.0.1") as client:
+        assert log_in(client, "admin", ADMIN_PASSWORD).status_code == 303
+        return client.get(f"/incidents/{incident_id}/captures").text
+
+
+def test_a_capture_in_flight_survives_a_controller_restart_and_expires_when_its_time_is_up(
+    capture_world, publisher, tmp_path
+):
+    config = yaml.safe_load(capture_world.config_path.read_text())
+    config["captures"]["deliver_timeout_s"] = DELIVER_TIMEOUT_S
+    capture_world.config_path.write_text(yaml.safe_dump(config))
+    controller = capture_world.start()
+    first, second = list(capture_world.nodes.values())[:2]
+    incident_id = incident_heard_by(controller, [first.sensor_id, second.sensor_id])
+    asked = request_captures(controller, "olive", incident_id)
+    meta = recording(tmp_path, 60_000)  # three chunks
+    chunks = chunks_for(meta, first, asked[0].command_id)
+    deliver(publisher, first, chunks[:2])
+    partial = controller.snippets.folder / ".partial" / f"{first.sensor_id}-{asked[0].command_id}.part"
+    two_chunks = chunks[1].offset + len(chunks[1].payload())
+    wait_for(lambda: partial.exists() and partial.stat().st_size == two_chunks, what="two chunks on disk")
+
+    # the controller stops with both captures on their way; the last chunk reaches the broker meanwhile
+    capture_world.stop()
+    deliver(publisher, first, chunks[2:])
+    controller = capture_world.start()
+    waiting = capture_of(controller, incident_id, second.sensor_id)
+    assert waiting.status == "requested" and "restarted" in (waiting.detail or ""), waiting.detail
+    wait_for(lambda: capture_of(controller, incident_id, first.sensor_id).status == "received", what="the resumed one")
+    filed = capture_of(controller, incident_id, first.sensor_id)
+    data = (controller.snippets.folder / filed.file).with_suffix(".sigmf-data").read_bytes()
+    assert data == meta.with_suffix(".sigmf-data").read_bytes(), "chunks from before and after the restart, joined"
+    assert "waiting again" in panel(controller, incident_id)
+
+    # the second never comes: restarted after its time is up, the controller ends it with the reason
+    capture_world.stop()
+    time.sleep(max(0.0, asked[1].requested_at + DELIVER_TIMEOUT_S - time.time()))
+    controller = capture_world.start()
+    expired = capture_of(controller, incident_id, second.sensor_id)
+    assert expired.status == "expired" and f"within {DELIVER_TIMEOUT_S:g} s" in expired.detail, expired.detail
+    assert capture_of(controller, incident_id, first.sensor_id).status == "received", "a filed capture stays filed"
+    shown = panel(controller, incident_id)
+    assert "! expired" in shown and expired.detail in shown
+
+    # a capture asked for now expires while the controller runs
+    again = request_captures(controller, "olive", incident_id)
+    for capture in again:
+        wait_for(
+            lambda c=capture: capture_of(controller, incident_id, c.sensor_id).status == "expired",
+            timeout_s=DELIVER_TIMEOUT_S + 30,
+            what=f"{capture.sensor_id}'s capture to expire",
+        )
+    with controller.sessions() as db:
+        actions = list(db.scalars(select(AuditEntry.action)))
+    assert actions.count("incident.capture_resumed") == 2 and actions.count("incident.capture_expired") == 3

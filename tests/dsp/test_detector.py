@@ -140,11 +140,6 @@ def test_noise_joined_to_a_burst_is_not_reported_as_a_burst_of_its_own() -> None
     assert len(bursts) == 1, f"one burst was transmitted, {len(bursts)} reported: {bursts}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known weakness (issue 2 stays open): a short wideband burst straddling the tuner's DC notch is "
-    "measured about 20 % short",
-)
 def test_a_short_wide_burst_across_dc_keeps_its_duration() -> None:
     rect = Rect(start_s=0.011953125, duration_s=0.0004, offset_hz=0.0, bandwidth_hz=900e3, snr_db=26.0)
     bursts = detect(scene(FS, 0.05, [rect], NOISE, seed=2))

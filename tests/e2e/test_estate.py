@@ -1,6 +1,7 @@
 """Estate scale on loopback: two sites, each with its own Mosquitto bridged (config from `cellward provision
 --bridge`) to one central Mosquitto, and the central store (`cellward controller central`) putting both sites'
-incident and alert lifecycle messages into one PostgreSQL database, with the site id on every row.
+incident and alert lifecycle messages into one PostgreSQL database, with the site id on every row; and a real
+site controller's disconnection requests crossing the same way, without their evidence.
 
 Each site's messages are signed with that site's controller key (provisioned) and published on its own
 broker under the controller's account, as a site controller publishes them."""
@@ -21,7 +22,7 @@ from cellward.signing import NodeKey, sign_message
 from cellward.site import small_site_path
 from controller.central.config import CentralConfig
 from controller.central.run import Central
-from controller.central.tables import CentralAlert, CentralIncident, CentralStream
+from controller.central.tables import CentralAlert, CentralIncident, CentralRequest, CentralStream
 from controller.config import DatabaseConfig, MqttConfig
 from controller.wire import AlertLifecycle, AlertState, IncidentLifecycle, IncidentState, controller_topic
 from tests.controller.conftest import postgresql_url  # noqa: F401 - fixture, used by name
@@ -185,3 +186,114 @@ def test_two_sites_incidents_reach_one_central_database_with_their_site_ids(tmp_
         assert streams[(site, "cellward.controller_incident/1")] == (3 * INCIDENTS_PER_SITE, []), "no seq gap"
     assert central.store.counts["bad_signature"] == 1, "a site's message signed with another site's key is refused"
     assert central.store.counts["duplicate"] == 1, "a redelivered message changes nothing"
+
+
+def test_a_sites_disconnection_requests_reach_the_central_database_without_their_evidence(
+    tmp_path,
+    postgresql_url,  # noqa: F811
+    monkeypatch,
+):
+    """A real site controller's request workflow publishes each change; the bridge carries it; the central
+    store keeps the latest state per (site, request) with who changed it, and never grounds or identifiers."""
+    import yaml
+
+    from controller.config import load_controller_config
+    from controller.runtime import Controller
+    from tests.controller.test_incident_pipeline import validator
+    from tests.e2e.brokers import Client
+    from tests.requests.conftest import AUTHORISER, OFFICER, VALID_IMEI, seed_incident
+
+    site, central_port = SITES[0], free_port()
+    prov = provision(
+        small_site_path(), site, tmp_path / site, broker_port=free_port(), bridge=f"127.0.0.1:{central_port}"
+    )
+    controller_config = yaml.safe_load(prov.controller_config.read_text())
+    controller_config["requests"] = {
+        "institution": "HMP North",
+        "evidence_dir": str(tmp_path / "evidence"),
+        "operators": {"O2": {"adapter": "export_folder", "path": str(tmp_path / "to-o2")}},
+        "outbox": {"poll_s": 0.2},
+    }
+    prov.controller_config.write_text(yaml.safe_dump(controller_config))
+    central_broker = _central_broker(tmp_path, central_port, [prov])
+    site_broker = start_broker(prov.mosquitto_conf, prov.broker_port, tmp_path / "site.log")
+    monkeypatch.setenv("CELLWARD_CENTRAL_PASSWORD", CENTRAL_PASSWORD)
+    monkeypatch.setenv("CELLWARD_MQTT_PASSWORD", prov.passwords["controller"])
+    central = Central(
+        CentralConfig(
+            mqtt=MqttConfig(port=central_port, username=CENTRAL_USER, password_env="CELLWARD_CENTRAL_PASSWORD"),
+            database=DatabaseConfig(url=postgresql_url),
+            sites={site: prov.out / "controller-keyring.json"},
+            client_id="central-requests-test",
+        )
+    )
+    central.start()
+    watcher = Client(central_port, CENTRAL_USER, CENTRAL_PASSWORD)
+    controller = Controller.from_config(load_controller_config(prov.controller_config))
+    grounds = "seen by officer Jones in cell A-0-03 on three nights"
+    try:
+        controller.start()
+        assert central.subscribed.wait(10) and controller.ingest.wait_subscribed(10)
+        watcher.subscribe(f"cellward/{site}/controller/requests")
+        time.sleep(3.0)  # the site bridge connects (restart_timeout 2 s)
+        workflow = controller.requests.workflow
+        incident_id = seed_incident(controller.sessions, time.time())
+        case = workflow.open_case(OFFICER, [incident_id], summary="phone heard in A-0-03")
+        workflow.add_identifier(OFFICER, case.id, "imei", VALID_IMEI, "seized_handset", "exhibit JB/1")
+        issued = workflow.draft(OFFICER, case.id, grounds)
+        workflow.authorise(AUTHORISER, issued.id)  # the requests runtime delivers it: submitted
+
+        def status_of(request_id: str) -> str | None:
+            with central.sessions() as db:
+                row = db.get(CentralRequest, (site, request_id))
+                return row.status if row is not None else None
+
+        deadline = time.monotonic() + 60
+        while status_of(issued.id) != "submitted":
+            assert time.monotonic() < deadline, (
+                f"the submitted request never reached the centre: {status_of(issued.id)}"
+            )
+            time.sleep(0.2)
+        workflow.record_operator_status("operator:O2", issued.id, "actioned", "O2-REF-1")
+        withdrawn = workflow.draft(OFFICER, case.id, grounds)
+        workflow.withdraw(OFFICER, withdrawn.id, "the handset was found and seized")
+        while status_of(issued.id) != "actioned" or status_of(withdrawn.id) != "withdrawn":
+            assert time.monotonic() < deadline, "the final states never reached the centre"
+            time.sleep(0.2)
+        with central.sessions() as db:
+            rows = {row.id: row for row in db.scalars(select(CentralRequest))}
+            stream = db.get(CentralStream, (site, "cellward.controller_request/1"))
+            stream = (stream.highest_seq, stream.received, stream.missing)
+        payloads = [json.loads(p) for p in watcher.received(f"cellward/{site}/controller/requests")]
+    finally:
+        watcher.close()
+        controller.stop()
+        central.stop()
+        for broker in (site_broker, central_broker):
+            stop_broker(broker)
+    actioned, gone = rows[issued.id], rows[withdrawn.id]
+    assert (actioned.lifecycle, actioned.operator, actioned.case_id) == ("end", "O2", case.id)
+    assert actioned.incident_ids == [incident_id] and actioned.changed_by == "operator:O2"
+    assert actioned.state["authorised_by"] == AUTHORISER.username and actioned.state["operator_reference"] == "O2-REF-1"
+    assert (gone.status, gone.lifecycle, gone.changed_by) == ("withdrawn", "end", OFFICER.username)
+    changes = [(p["id"], p["type"], p["after"]["status"], p["after"]["changed_by"]) for p in payloads]
+    assert changes == [
+        (issued.id, "new", "drafted", OFFICER.username),
+        (issued.id, "update", "authorised", AUTHORISER.username),
+        (issued.id, "update", "submitted", "system"),
+        (issued.id, "end", "actioned", "operator:O2"),
+        (withdrawn.id, "new", "drafted", OFFICER.username),
+        (withdrawn.id, "end", "withdrawn", OFFICER.username),
+    ], changes
+    assert stream == (6, 6, []), "every change crossed the bridge, none missing"
+    authorised, submitted = payloads[1], payloads[2]
+    assert (authorised["before"]["status"], authorised["before"]["authorised_by"]) == ("drafted", None)
+    assert (
+        submitted["before"]["operator_reference"] is None and submitted["before"]["changed_by"] == AUTHORISER.username
+    )
+    schema = validator("controller.request.v1.json")
+    for payload in payloads:
+        schema.validate(payload)
+        text = json.dumps(payload)
+        assert grounds not in text and VALID_IMEI not in text and "exhibit" not in text, "no evidence crosses"
+        assert "handset was found" not in text, "no free-text reason crosses"

@@ -138,19 +138,23 @@ def test_provision_command_writes_a_config_mosquitto_accepts(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "missing.yaml" in bad.stderr, bad.stderr
 
 
-def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_path):
+ESTATE_PASSWORD = "central reader"
+
+
+def _bridged_site(tmp_path) -> tuple:
+    """A provisioned site broker bridged to a central broker on which the account `estate` reads and writes
+    everything; returns (provisioned, central process, site process, central port)."""
+    from cellward.provision import mosquitto_password_line
+
     central_port, site_port = free_port(), free_port()
     result = provision(
         small_site_path(), SITE, tmp_path / "site", broker_port=site_port, bridge=f"127.0.0.1:{central_port}"
     )
     central_dir = tmp_path / "central"
     central_dir.mkdir()
-    reader_password = "central reader"
-    from cellward.provision import mosquitto_password_line
-
     (central_dir / "passwd").write_text(
         (result.out / "mosquitto" / "central-passwd").read_text()
-        + mosquitto_password_line("estate", reader_password)
+        + mosquitto_password_line("estate", ESTATE_PASSWORD)
         + "\n"
     )
     (central_dir / "acl").write_text(
@@ -162,8 +166,14 @@ def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_p
     )
     central = start_broker(central_dir / "mosquitto.conf", central_port, tmp_path / "central.log")
     site = start_broker(result.mosquitto_conf, site_port, tmp_path / "site.log")
+    return result, central, site, central_port
+
+
+def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_path):
+    result, central, site, central_port = _bridged_site(tmp_path)
+    site_port = result.broker_port
     sensor_id = sorted(result.sensor_configs)[0]
-    estate = Client(central_port, "estate", reader_password)
+    estate = Client(central_port, "estate", ESTATE_PASSWORD)
     sensor = Client(site_port, sensor_id, result.passwords[sensor_id])
     local_controller = Client(site_port, "controller", result.passwords["controller"])
     try:
@@ -186,6 +196,40 @@ def test_site_reports_reach_the_central_broker_and_only_commands_come_back(tmp_p
     assert sensor.received(f"cellward/{SITE}/sensor/{sensor_id}/cmd/rescan/set") == [b"central command"]
     forged = [p for p in local_controller.received(f"cellward/{SITE}/sensor/{sensor_id}/detections") if p != b"report"]
     assert forged == [], "only commands flow from the central broker into the site"
+
+
+def test_blocker_health_reaches_the_central_broker_and_no_blocker_command_crosses_either_way(tmp_path):
+    result, central, site, central_port = _bridged_site(tmp_path)
+    unit = "BLK-A"  # the small site's one unit
+    tree = f"cellward/{SITE}/blocker/{unit}"
+    estate = Client(central_port, "estate", ESTATE_PASSWORD)
+    node = Client(result.broker_port, unit, result.passwords[unit])
+    local_controller = Client(result.broker_port, "controller", result.passwords["controller"])
+    try:
+        estate.subscribe(f"cellward/{SITE}/#")
+        node.subscribe(f"{tree}/cmd/+/set")
+        local_controller.subscribe(f"cellward/{SITE}/#")
+        deadline = time.monotonic() + 15
+        while not estate.received(f"{tree}/state") and time.monotonic() < deadline:
+            node.publish(f"{tree}/state", b"state")  # until the bridge is up
+            time.sleep(0.5)
+        for leaf in ("availability", "faults", "heartbeat", "cmd/set_blocking/state"):
+            node.publish(f"{tree}/{leaf}", leaf.encode())
+        local_controller.publish(f"{tree}/cmd/set_blocking/set", b"site command")
+        estate.publish(f"{tree}/cmd/all_off/set", b"central command")
+        time.sleep(SETTLE_S)
+    finally:
+        for client in (estate, node, local_controller):
+            client.close()
+        stop_broker(site)
+        stop_broker(central)
+    crossed = {topic.removeprefix(f"{tree}/") for topic, _ in estate.messages if topic.startswith(tree)}
+    assert crossed == {"state", "availability", "faults", "cmd/all_off/set"}, (
+        f"state, availability and faults go out; heartbeats, answers and site commands stay: {crossed}"
+    )
+    assert node.received(f"{tree}/cmd/all_off/set") == [], "a command published centrally must not reach the unit"
+    assert local_controller.received(f"{tree}/cmd/all_off/set") == [], "nor enter the site at all"
+    assert node.received(f"{tree}/cmd/set_blocking/set") == [b"site command"], "the site's own commands still work"
 
 
 def test_sensors_may_send_spectra_and_snippets_and_obey_the_provisioned_controller_key(site_broker):

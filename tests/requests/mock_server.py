@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 import time
 
 import uvicorn
 
+from cellward.ports import free_port
 from sim.mock_operator import MockOperatorState, create_app
 from tests.requests.tls import Pki
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MockOperatorServer:

@@ -62,3 +62,76 @@ def test_channels_and_windows_are_kept_apart_and_non_phone_energy_is_left_out() 
         (T0 + 1, 897.4e6),
     ]
     assert reports[-1].burst_count == 1, "energy the detector could not call a phone is not reported by default"
+
+
+def _prompt() -> ActivityAggregator:
+    return ActivityAggregator(BandPlan.load(), prompt_first=True, quiet_s=10.0)
+
+
+def test_new_activity_is_reported_at_the_end_of_the_dwell_that_first_heard_it() -> None:
+    agg = _prompt()
+    agg.add(_dwell(T0 + 0.135), [_burst(0.0103, -30.0), _burst(0.0149, -20.0)])
+    (early,) = agg.close_windows(T0 + 0.225)
+    assert early.cut_early and early.window_start.timestamp() == pytest.approx(T0)
+    # the cut is the dwell's end (rounded up to the ms of window_start on the wire)
+    assert early.window_start.timestamp() + early.window_s == pytest.approx(T0 + 0.225, abs=1e-6)
+    assert early.burst_count == 2 and early.listen_s == pytest.approx(0.09)
+    assert early.first_burst.timestamp() == pytest.approx(T0 + 0.1453, abs=1e-6)
+    assert early.last_burst.timestamp() == pytest.approx(T0 + 0.149900 + 0.000546, abs=1e-6)
+    assert early.window_start.timestamp() + early.window_s - early.first_burst.timestamp() <= 0.09, (
+        "published within one dwell of the first burst, by the data's own timestamps"
+    )
+    # the rest of the window: only the bursts after the cut, in a report starting where the early one ended
+    agg.add(_dwell(T0 + 0.51), [_burst(0.002, -30.0), _burst(0.006, -30.0), _burst(0.010, -30.0)])
+    assert agg.close_windows(T0 + 0.99) == [], "activity already reported in this window waits for its end"
+    (rest,) = agg.close_windows(T0 + 1.0)
+    assert not rest.cut_early and rest.burst_count == 3 and rest.listen_s == pytest.approx(0.09)
+    assert rest.window_start.timestamp() == pytest.approx(T0 + 0.225, abs=1e-6)
+    assert rest.window_start.timestamp() + rest.window_s == pytest.approx(T0 + 1.0)
+    assert early.burst_count + rest.burst_count == 5, "no burst lost or counted twice across the cut"
+    starts = [b.start for b in early.bursts + rest.bursts]
+    assert len(set(starts)) == 5 and starts == sorted(starts)
+
+
+def test_steady_activity_keeps_the_whole_window_and_costs_no_extra_report() -> None:
+    agg = _prompt()
+    agg.add(_dwell(T0 + 0.5), [_burst(0.001, -30.0)])
+    assert [r.cut_early for r in agg.close_windows(T0 + 0.6)] == [True]
+    assert [r.cut_early for r in agg.close_windows(T0 + 1.0)] == [], "nothing after the cut: nothing more to say"
+    for second in range(1, 8):  # the phone stays on the air, heard at every visit of its tuning
+        agg.add(_dwell(T0 + second + 0.3), [_burst(0.001, -30.0), _burst(0.005, -30.0)])
+        assert agg.close_windows(T0 + second + 0.5) == [], "steady activity is not new"
+        (report,) = agg.close_windows(T0 + second + 1.0)
+        assert not report.cut_early and report.window_s == 1.0 and report.burst_count == 2
+    # silent for longer than quiet_s: the next burst is new again
+    agg.add(_dwell(T0 + 20.3), [_burst(0.001, -30.0)])
+    assert [r.cut_early for r in agg.close_windows(T0 + 20.4)] == [True]
+
+
+def test_only_a_new_network_is_cut_and_a_dwell_at_the_window_end_needs_no_cut() -> None:
+    agg = _prompt()
+    agg.add(_dwell(T0 + 0.2), [_burst(0.001, -30.0)])
+    agg.close_windows(T0 + 0.3)
+    # the steady Vodafone channel, another Vodafone channel (the same phone hopping, or another phone of a
+    # network heard lately) and an O2 channel heard in the same dwell: only the new network leaves early
+    agg.add(
+        _dwell(T0 + 1.2),
+        [_burst(0.001, -30.0), _burst(0.002, -30.0, freq_hz=897.0e6), _burst(0.003, -30.0, freq_hz=905.0e6)],
+    )
+    (early,) = agg.close_windows(T0 + 1.3)
+    assert early.freq_hz == 905.0e6 and early.cut_early and early.burst_count == 1
+    assert [(r.freq_hz, r.window_s, r.cut_early) for r in agg.close_windows(T0 + 2.0)] == [
+        (897.0e6, 1.0, False),
+        (897.4e6, 1.0, False),
+    ]
+    # a new channel in the last dwell of a window: the window ends there, it is reported whole
+    agg.add(_dwell(T0 + 2.95), [_burst(0.001, -30.0, freq_hz=896.6e6)])
+    (whole,) = agg.close_windows(T0 + 3.04)
+    assert not whole.cut_early and whole.window_s == 1.0
+
+
+def test_without_prompt_first_new_activity_waits_for_the_window_end() -> None:
+    agg = ActivityAggregator(BandPlan.load(), prompt_first=False)
+    agg.add(_dwell(T0 + 0.1), [_burst(0.001, -30.0)])
+    assert agg.close_windows(T0 + 0.5) == []
+    assert [r.cut_early for r in agg.close_windows(T0 + 1.0)] == [False]

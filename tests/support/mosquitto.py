@@ -18,13 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from cellward.ports import free_port
+
 MOSQUITTO_PATHS = ("mosquitto", "/usr/sbin/mosquitto")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _mosquitto_binary() -> str | None:
