@@ -236,11 +236,14 @@ def bench_controller(
     seconds: Annotated[float, typer.Option(help="Seconds of sustained publishing")] = 20.0,
     rate: Annotated[float, typer.Option(help="Offered reports per second (all sensors together)")] = 25000.0,
     database: Annotated[str, typer.Option(help="sqlite or a PostgreSQL URL")] = "sqlite",
+    in_process: Annotated[
+        bool, typer.Option(help="Feed the ingest pipeline directly (no MQTT) and print reports per CPU-second")
+    ] = False,
 ) -> None:
     """Reports/s through a real Mosquitto into the controller on one core, and p95 publish-to-incident latency."""
-    from controller.bench import run_bench
+    from controller.bench import run_bench, run_in_process
 
-    raise typer.Exit(run_bench(sensors, seconds, rate, database))
+    raise typer.Exit((run_in_process if in_process else run_bench)(sensors, seconds, rate, database))
 
 
 @audit_app.command("verify")

@@ -30,6 +30,8 @@ from cellward.messages import ActivityReport, BurstRecord, ClockState, Detection
 from cellward.ports import free_port
 from cellward.signing import Keyring, NodeKey, sign_message
 from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
+from controller.ingest import Ingest
+from controller.pipeline import RawMessage
 from controller.runtime import Controller
 
 SITE_ID = "bench"
@@ -38,6 +40,7 @@ SENSITIVITY_DBM = -100.0
 BURSTS_LISTED = 4
 PHONE_ACTIVE_S = 4.0
 TX_DBM = 5.0
+BATCH_MAX = 500  # messages per ingest transaction
 HOPPING_CHANNELS = 4  # a GSM phone hops over a few channels of its operator's block; each is reported
 # GSM operator blocks (uplink, Hz) in B8 and B3 below the RTL-SDR's 1766 MHz (SYSTEM.md 3.1).
 BLOCKS = [
@@ -250,47 +253,151 @@ def _publisher(port, windows_payloads, results) -> None:
     results.put((first_publish, published))
 
 
-def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int:
+@dataclass
+class Load:
+    site: object
+    phones: list[Phone]
+    keyring_path: Path
+    t0: float
+    windows: int
+    payloads: list[list[tuple[str, bytes, list[int]]]]
+    offered: int
+    messages: int
+
+
+def _build_load(n_sensors: int, seconds: float, rate: float, workdir: Path) -> Load:
     rng = np.random.default_rng(1)
+    print(f"building site and load: {n_sensors} sensors ...", flush=True)
+    site = _bench_site(n_sensors)
+    probe = _plan(site, 200, seconds, rng)
+    hearers = float((_levels(site, probe, rng) > SENSITIVITY_DBM).sum(axis=1).mean())
+    concurrent = max(1, int(rate / (hearers * HOPPING_CHANNELS)))
+    n_phones = int(concurrent * seconds / PHONE_ACTIVE_S)
+    phones = _plan(site, n_phones, seconds, rng)
+    levels = _levels(site, phones, rng)
+    keys = {s.id: NodeKey.generate(s.id) for s in site.sensors}
+    keyring = Keyring()
+    for key in keys.values():
+        keyring.add(key.sender, key.public_b64)
+    keyring.save(workdir / "keyring.json")
+    t0 = time.time()  # data time of the first window; publishing is paced from its own start
+    windows = int(seconds / WINDOW_S)
+    print(f"  {len(phones)} phones, ~{concurrent} active at once, each heard by {hearers:.1f} sensors on average")
+    payloads = _payloads(site, phones, levels, keys, t0, windows, rng)
+    offered = sum(len(json.loads(p)["reports"]) for window in payloads for _, p, _ in window)
+    messages = sum(len(window) for window in payloads)
+    print(f"  {offered} reports in {messages} signed batches over {windows} s ({offered / windows:.0f} reports/s)")
+    print(
+        f"  a report: one sensor, one channel, one {WINDOW_S:.0f} s window, {BURSTS_LISTED} bursts listed; "
+        f"{offered / max(messages, 1):.0f} reports per signed batch"
+    )
+    return Load(site, phones, workdir / "keyring.json", t0, windows, payloads, offered, messages)
+
+
+def _config(load: Load, workdir: Path, database: str, port: int) -> ControllerConfig:
+    url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else database
+    return ControllerConfig(
+        site_id=SITE_ID,
+        site_file=workdir / "unused.yaml",
+        sensor_keyring=load.keyring_path,
+        signing_key_file=workdir / "controller-key.pem",
+        database=DatabaseConfig(url=url),
+        mqtt=MqttConfig(port=port),
+        ingest=IngestConfig(batch_max=BATCH_MAX, batch_wait_s=0.02, correlation_delay_s=0.1),
+    )
+
+
+def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -> int:
+    """The same load through the ingest pipeline in this process, without MQTT: every window's messages as
+    the ingest worker would take them (batches of at most `BATCH_MAX`), arriving when the window closes,
+    on a data clock. Prints CPU time, the steadiest figure on a shared machine."""
+    workdir = Path(tempfile.mkdtemp(prefix="cellward-bench-"))
+    try:
+        load = _build_load(n_sensors, seconds, rate, workdir)
+        now = [load.t0]
+        controller = Controller(_config(load, workdir, database, free_port()), load.site, clock=lambda: now[0])
+        controller.start(with_ingest=False)
+        ingest = Ingest(controller)
+        ingest.locating.warm_up()
+        ingest.pipeline.load_state()
+        print(f"  warming the locator: {_warm_locator(load, ingest.locating):.0f} s of CPU, not counted", flush=True)
+        locate_cpu = _time_calls(ingest.locating.locator, "locate")
+        window_cpu = []
+        incidents = 0
+        for w, window in enumerate(load.payloads):
+            arrived = load.t0 + (w + 1) * WINDOW_S
+            now[0] = arrived + 2 * controller.config.ingest.correlation_delay_s
+            started = time.process_time()
+            for first in range(0, len(window), BATCH_MAX):
+                chunk = window[first : first + BATCH_MAX]
+                events = ingest.pipeline.process([RawMessage(topic, payload, arrived) for topic, payload, _ in chunk])
+                incidents += sum(1 for e in events if e.kind == "incident" and e.type == "new")
+            window_cpu.append(time.process_time() - started)
+        registry = controller.metrics.registry
+        done = registry.get_sample_value("cellward_controller_reports_stored_total") or 0
+        cpu_s = sum(window_cpu)
+        print()
+        print(f"controller bench in-process ({database}, {n_sensors} sensors, no MQTT)")
+        print(f"  reports processed        {done:.0f} of {load.offered}")
+        print(f"  CPU time                 {cpu_s:.2f} s: {done / cpu_s:.0f} reports per CPU-second (target >= 20000)")
+        print(
+            f"  of which locating        {locate_cpu[0]:.2f} s (the locator's own tables and likelihoods); without it "
+            f"{done / (cpu_s - locate_cpu[0]):.0f} reports per CPU-second"
+        )
+        print(
+            f"  CPU per window           median {np.median(window_cpu) * 1e3:.0f} ms, "
+            f"max {max(window_cpu) * 1e3:.0f} ms for {load.offered / load.windows:.0f} reports"
+        )
+        print(f"  incidents opened         {incidents} for {len(load.phones)} phones")
+        controller.stop()
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _warm_locator(load: Load, locating) -> float:
+    """Run the load once through a separate correlation sharing `locating`'s locator, untimed: a running
+    controller has long built the level tables of the rooms its phones are in (seconds each on first use),
+    which would otherwise dominate a short run. Returns the CPU seconds it took."""
+    from cellward.messages import parse_message
+    from controller.locating import SiteLocating
+
+    started = time.process_time()
+    warm = SiteLocating(load.site, locating.delay_s, locator=locating.locator)
+    for w, window in enumerate(load.payloads):
+        arrived = load.t0 + (w + 1) * WINDOW_S
+        for _, payload, _ in window:
+            batch = parse_message(json.loads(payload))
+            warm.add_reports(batch.sender, batch, arrived)
+        warm.ready(arrived + 2 * locating.delay_s)
+    warm.ready(float("inf"))
+    return time.process_time() - started
+
+
+def _time_calls(owner: object, name: str) -> list[float]:
+    """Wrap `owner.name` so that the CPU seconds spent in it add up in the returned one-element list."""
+    spent = [0.0]
+    method = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - started
+
+    setattr(owner, name, timed)
+    return spent
+
+
+def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cellward-bench-"))
     broker, port = _start_broker(workdir)
     try:
-        print(f"building site and load: {n_sensors} sensors ...", flush=True)
-        site = _bench_site(n_sensors)
-        probe = _plan(site, 200, seconds, rng)
-        hearers = float((_levels(site, probe, rng) > SENSITIVITY_DBM).sum(axis=1).mean())
-        concurrent = max(1, int(rate / (hearers * HOPPING_CHANNELS)))
-        n_phones = int(concurrent * seconds / PHONE_ACTIVE_S)
-        phones = _plan(site, n_phones, seconds, rng)
-        levels = _levels(site, phones, rng)
-        keys = {s.id: NodeKey.generate(s.id) for s in site.sensors}
-        keyring = Keyring()
-        for key in keys.values():
-            keyring.add(key.sender, key.public_b64)
-        keyring.save(workdir / "keyring.json")
-        t0 = time.time()  # data time of the first window; publishing is paced from its own start
-        windows = int(seconds / WINDOW_S)
-        print(f"  {len(phones)} phones, ~{concurrent} active at once, each heard by {hearers:.1f} sensors on average")
-        payloads = _payloads(site, phones, levels, keys, t0, windows, rng)
-        offered = sum(len(json.loads(p)["reports"]) for window in payloads for _, p, _ in window)
-        messages = sum(len(window) for window in payloads)
-        print(f"  {offered} reports in {messages} signed batches over {windows} s ({offered / windows:.0f} reports/s)")
-        print(
-            f"  a report: one sensor, one channel, one {WINDOW_S:.0f} s window, {BURSTS_LISTED} bursts listed; "
-            f"{offered / max(messages, 1):.0f} reports per signed batch"
-        )
-
-        url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else database
-        config = ControllerConfig(
-            site_id=SITE_ID,
-            site_file=workdir / "unused.yaml",
-            sensor_keyring=workdir / "keyring.json",
-            signing_key_file=workdir / "controller-key.pem",
-            database=DatabaseConfig(url=url),
-            mqtt=MqttConfig(port=port),
-            ingest=IngestConfig(batch_max=500, batch_wait_s=0.02, correlation_delay_s=0.1),
-        )
-        controller = Controller(config, site)
+        load = _build_load(n_sensors, seconds, rate, workdir)
+        site, phones, payloads, offered, windows = load.site, load.phones, load.payloads, load.offered, load.windows
+        load.payloads = []
+        controller = Controller(_config(load, workdir, database, port), site)
         new_incidents: dict[tuple, float] = {}
         listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-listener")
 

@@ -10,17 +10,23 @@ reference grid, lets every other observation join the nearest reference burst th
 limits the join distance to half the smallest spacing seen at any single sensor (so adjacent timeslots
 never merge as long as the sensors' clocks agree to within half a slot, about 288 µs).
 
-Observations are indexed by technology and a 100 kHz frequency bucket, and a time cluster is only
-worked on once it is settled (no observation can still arrive for it), so the cost is O(n log n).
+Observations are held as columns (`Bursts`: one row per sensor's burst, no object per burst) and grouped
+with array operations: sorted by technology, 100 kHz frequency bucket and start, cut into time clusters,
+and a cluster where every sensor heard one burst on one channel (the common case) is one emission without
+any per-burst Python. Only the rare clusters with a sensor's several bursts go through the reference-grid
+loop. A time cluster is only worked on once it is settled (no observation can still arrive for it), so the
+cost is O(n log n). `Emissions` hands the result out as columns too; `HeardEmission` objects are built
+only for the emissions a caller asks for (the located ones).
 """
 
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
 
 from controller.observations import Observation
 
@@ -54,12 +60,103 @@ class HeardEmission:
         return frozenset(o.sensor_id for o in self.observations)
 
 
-@dataclass(slots=True)
-class _Group:
-    anchor_s: float
-    freq_hz: float
-    bandwidth_hz: float
-    members: dict[str, Observation] = field(default_factory=dict)
+COLUMNS = ("sensor", "technology", "freq_hz", "bandwidth_hz", "start_s", "end_s", "power_dbm", "bursts")
+
+
+@dataclass(frozen=True, slots=True)
+class Bursts:
+    """Observations as columns, one row per sensor's burst; `sensor` and `technology` are codes given by
+    `Correlator.sensor_code` and `Correlator.technology_code`, `bursts` how many bursts a row averages."""
+
+    sensor: np.ndarray
+    technology: np.ndarray
+    freq_hz: np.ndarray
+    bandwidth_hz: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    power_dbm: np.ndarray
+    bursts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+    def take(self, index: np.ndarray) -> Bursts:
+        return Bursts(*(getattr(self, name)[index] for name in COLUMNS))
+
+    @classmethod
+    def concat(cls, parts: list[Bursts]) -> Bursts:
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in COLUMNS))
+
+
+@dataclass(frozen=True, slots=True)
+class Emissions:
+    """Emissions released together, in start order: emission i is `bursts[offsets[i]:offsets[i + 1]]`,
+    strongest first (at most one row per sensor)."""
+
+    bursts: Bursts
+    offsets: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    sensor_ids: list[str]
+    technologies: list[str]
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+    @property
+    def strongest(self) -> np.ndarray:
+        """Row of each emission's strongest burst: its frequency, bandwidth and technology are the emission's."""
+        return self.offsets[:-1]
+
+    @property
+    def heard_by(self) -> np.ndarray:
+        """Sensors that heard each emission."""
+        return np.diff(self.offsets)
+
+    def select(self, i: int) -> Emissions:
+        """Emission i alone, its rows copied (holding it keeps nothing else alive)."""
+        rows = np.arange(self.offsets[i], self.offsets[i + 1])
+        return Emissions(
+            self.bursts.take(rows),
+            np.array([0, len(rows)]),
+            self.start_s[i : i + 1].copy(),
+            self.end_s[i : i + 1].copy(),
+            self.sensor_ids,
+            self.technologies,
+        )
+
+    def heard(self, i: int) -> HeardEmission:
+        """Emission i as objects, for the locator."""
+        b = self.bursts
+        rows = range(self.offsets[i], self.offsets[i + 1])
+        observations = tuple(
+            Observation(
+                self.sensor_ids[b.sensor[r]],
+                float(b.freq_hz[r]),
+                float(b.bandwidth_hz[r]),
+                self.technologies[b.technology[r]],
+                float(b.start_s[r]),
+                float(b.end_s[r]),
+                float(b.power_dbm[r]),
+                int(b.bursts[r]),
+            )
+            for r in rows
+        )
+        first = observations[0]
+        return HeardEmission(
+            freq_hz=first.freq_hz,
+            bandwidth_hz=first.bandwidth_hz,
+            technology=first.technology,
+            start_s=float(self.start_s[i]),
+            end_s=float(self.end_s[i]),
+            observations=observations,
+        )
+
+    def __getitem__(self, i: int) -> HeardEmission:
+        return self.heard(i)
+
+    def __iter__(self) -> Iterator[HeardEmission]:
+        return (self.heard(i) for i in range(len(self)))
 
 
 class Correlator:
@@ -71,177 +168,248 @@ class Correlator:
     reporting batch period plus transport; `ready(now_s)` releases emissions older than that.
     """
 
-    def __init__(self, clock_tolerance_s: float = 0.005, freq_tolerance: float = 0.25, max_delay_s: float = 2.0):
+    def __init__(
+        self,
+        clock_tolerance_s: float = 0.005,
+        freq_tolerance: float = 0.25,
+        max_delay_s: float = 2.0,
+        codes: Correlator | None = None,
+    ):
+        """`codes`: another correlator whose sensor and technology codes this one shares (their emissions
+        can then be averaged together)."""
         if clock_tolerance_s <= 0 or freq_tolerance <= 0 or max_delay_s < 0:
             raise ValueError("clock_tolerance_s and freq_tolerance must be > 0, max_delay_s >= 0")
         self.clock_tolerance_s = clock_tolerance_s
         self.freq_tolerance = freq_tolerance
         self.max_delay_s = max_delay_s
-        self._pending: dict[tuple[str, int], list[Observation]] = defaultdict(list)
+        if codes is None:
+            self.sensor_ids: list[str] = []
+            self.technologies: list[str] = []
+            self._sensor_codes: dict[str, int] = {}
+            self._technology_codes: dict[str, int] = {}
+        else:
+            self.sensor_ids, self.technologies = codes.sensor_ids, codes.technologies
+            self._sensor_codes, self._technology_codes = codes._sensor_codes, codes._technology_codes
+        self._held: list[Bursts] = []  # in arrival order
 
     @property
     def pending(self) -> int:
         """Observations held, waiting for their window to close."""
-        return sum(len(v) for v in self._pending.values())
+        return sum(len(part) for part in self._held)
+
+    def sensor_code(self, sensor_id: str) -> int:
+        code = self._sensor_codes.get(sensor_id)
+        if code is None:
+            code = self._sensor_codes[sensor_id] = len(self.sensor_ids)
+            self.sensor_ids.append(sensor_id)
+        return code
+
+    def technology_code(self, technology: str) -> int:
+        code = self._technology_codes.get(technology)
+        if code is None:
+            code = self._technology_codes[technology] = len(self.technologies)
+            self.technologies.append(technology)
+        return code
 
     def add(self, obs: Observation) -> None:
-        self._pending[(obs.technology, round(obs.freq_hz / BUCKET_HZ))].append(obs)
+        self.add_many([obs])
 
-    def add_many(self, observations: list[Observation]) -> None:
-        pending = self._pending
-        for obs in observations:
-            pending[(obs.technology, round(obs.freq_hz / BUCKET_HZ))].append(obs)
+    def add_many(self, observations: Iterable[Observation]) -> None:
+        observations = list(observations)
+        if not observations:
+            return
+        self.add_bursts(
+            Bursts(
+                np.array([self.sensor_code(o.sensor_id) for o in observations], dtype=np.int64),
+                np.array([self.technology_code(o.technology) for o in observations], dtype=np.int64),
+                np.array([o.freq_hz for o in observations], dtype=float),
+                np.array([o.bandwidth_hz for o in observations], dtype=float),
+                np.array([o.start_s for o in observations], dtype=float),
+                np.array([o.end_s for o in observations], dtype=float),
+                np.array([o.power_dbm for o in observations], dtype=float),
+                np.array([o.bursts for o in observations], dtype=np.int64),
+            )
+        )
 
-    def ready(self, now_s: float) -> list[HeardEmission]:
+    def add_bursts(self, bursts: Bursts) -> None:
+        """Hold these observations (the codes must come from this correlator)."""
+        bad = np.flatnonzero(~(bursts.end_s >= bursts.start_s) | ~(bursts.bandwidth_hz > 0) | (bursts.bursts < 1))
+        if len(bad):
+            r = bad[0]
+            raise ValueError(
+                f"observation from {self.sensor_ids[bursts.sensor[r]]}: needs end_s >= start_s, bandwidth_hz > 0 "
+                f"and bursts >= 1; got start_s {bursts.start_s[r]}, end_s {bursts.end_s[r]}, "
+                f"bandwidth_hz {bursts.bandwidth_hz[r]}, bursts {bursts.bursts[r]}"
+            )
+        if len(bursts):
+            self._held.append(bursts)
+
+    def ready(self, now_s: float) -> Emissions:
         """Emissions whose window has closed by data time `now_s`, in start order."""
-        horizon_s = now_s - self.max_delay_s
-        out: list[HeardEmission] = []
-        for keys in self._channel_runs():
-            batch: list[Observation] = []
-            for key in keys:
-                held = self._pending[key]
-                keep = [o for o in held if o.start_s >= horizon_s]
-                if len(keep) != len(held):
-                    batch.extend(o for o in held if o.start_s < horizon_s)
-                    self._pending[key] = keep
-            if not batch:
-                continue
-            # A group whose last member is within one tolerance of the horizon may still gain members that
-            # start just after it; put those back for the next call.
-            release_before_s = horizon_s - self.clock_tolerance_s
-            for group in self._group(batch):
-                members = group.members.values()
-                if max(o.start_s for o in members) < release_before_s:
-                    out.append(_emission(group))
-                else:
-                    for o in members:
-                        self.add(o)
-        for key in [k for k, v in self._pending.items() if not v]:
-            del self._pending[key]
-        out.sort(key=lambda e: e.start_s)
-        return out
+        held = Bursts.concat(self._held) if self._held else self._empty()
+        released = held.start_s < now_s - self.max_delay_s
+        if not released.any():
+            return self._emissions(held.take(released), np.zeros(1, dtype=np.int64), np.empty(0), np.empty(0))
+        run = self._channel_runs(held)
+        batch = held.take(released)
+        run = run[released]
+        bucket = np.rint(batch.freq_hz / BUCKET_HZ)
+        order = np.lexsort((np.arange(len(batch)), bucket, batch.start_s, run))
+        batch = batch.take(order)
+        label, rank = self._group(batch, run[order])
 
-    def flush(self) -> list[HeardEmission]:
+        # A group whose last member is within one tolerance of the horizon may still gain members that start
+        # just after it: its members are held again for the next call.
+        by_group = np.lexsort((rank, label))
+        bounds = np.flatnonzero(np.diff(label[by_group])) + 1
+        firsts = np.r_[0, bounds]
+        latest = np.maximum.reduceat(batch.start_s[by_group], firsts)
+        settled = latest < now_s - self.max_delay_s - self.clock_tolerance_s
+        member_settled = settled[label]
+        kept = held.take(~released)
+        again = batch.take(by_group[~member_settled[by_group]])
+        self._held = [part for part in (kept, again) if len(part)]
+
+        out = np.flatnonzero(member_settled)
+        label = label[out]
+        earliest = np.minimum.reduceat(batch.start_s[by_group], firsts)[settled]
+        finished = np.maximum.reduceat(batch.end_s[by_group], firsts)[settled]
+        groups = np.flatnonzero(settled)
+        # Emissions in start order (creation order among equal starts), each strongest first.
+        emission_order = np.lexsort((groups, earliest))
+        position = np.empty(len(settled), dtype=np.int64)
+        position[groups[emission_order]] = np.arange(len(groups))
+        rows = out[np.lexsort((rank[out], -batch.power_dbm[out], position[label]))]
+        counts = np.bincount(position[label], minlength=len(groups))
+        offsets = np.r_[0, np.cumsum(counts)]
+        return self._emissions(batch.take(rows), offsets, earliest[emission_order], finished[emission_order])
+
+    def flush(self) -> Emissions:
         """Everything held, as if every window had closed (end of a recording or shutdown)."""
         return self.ready(math.inf)
 
-    def _channel_runs(self) -> list[list[tuple[str, int]]]:
-        """Bucket keys grouped into runs of adjacent buckets per technology (one emission may straddle two)."""
-        runs: list[list[tuple[str, int]]] = []
-        for key in sorted(k for k, v in self._pending.items() if v):
-            if runs and runs[-1][-1][0] == key[0] and key[1] - runs[-1][-1][1] <= 1:
-                runs[-1].append(key)
-            else:
-                runs.append([key])
-        return runs
-
-    def _group(self, batch: list[Observation]) -> list[_Group]:
-        batch.sort(key=_start_s)
-        groups: list[_Group] = []
-        tolerance_s = self.clock_tolerance_s
-        cluster: list[Observation] = [batch[0]]
-        last_s = batch[0].start_s
-        for obs in batch[1:]:
-            if obs.start_s - last_s > tolerance_s:
-                groups.extend(self._group_cluster(cluster))
-                cluster = []
-            cluster.append(obs)
-            last_s = obs.start_s
-        groups.extend(self._group_cluster(cluster))
-        return groups
-
-    def _group_cluster(self, cluster: list[Observation]) -> list[_Group]:
-        """Split one time cluster (consecutive starts within the tolerance) into emissions."""
-        first = cluster[0]
-        members = {o.sensor_id: o for o in cluster}
-        if len(members) == len(cluster) and self._one_channel(first, cluster):
-            # The common case: each sensor heard one burst here, all on one channel.
-            return [_Group(first.start_s, first.freq_hz, first.bandwidth_hz, members)]
-        by_sensor: dict[str, list[Observation]] = defaultdict(list)
-        for obs in cluster:
-            by_sensor[obs.sensor_id].append(obs)
-        min_gap_s = math.inf
-        for own in by_sensor.values():
-            for a, b in itertools.pairwise(own):
-                min_gap_s = min(min_gap_s, b.start_s - a.start_s)
-        join_s = min(self.clock_tolerance_s, 0.5 * min_gap_s)
-
-        groups: list[_Group] = []
-        anchors: list[float] = []  # sorted anchor times, parallel to `ordered`
-        ordered: list[_Group] = []
-        remaining = cluster
-        while remaining:
-            counts: dict[str, int] = defaultdict(int)
-            for obs in remaining:
-                counts[obs.sensor_id] += 1
-            reference = max(counts, key=lambda s: (counts[s], s))
-            rest: list[Observation] = []
-            for obs in remaining:
-                if obs.sensor_id == reference:
-                    group = _Group(obs.start_s, obs.freq_hz, obs.bandwidth_hz, {obs.sensor_id: obs})
-                    groups.append(group)
-                    i = bisect.bisect(anchors, obs.start_s)
-                    anchors.insert(i, obs.start_s)
-                    ordered.insert(i, group)
-                else:
-                    rest.append(obs)
-            # Closest pairs first, so an observation never takes the slot of a better match.
-            rest.sort(key=lambda o: _nearest_distance(anchors, o.start_s))
-            remaining = [obs for obs in rest if not self._join(obs, anchors, ordered, join_s)]
-        return groups
-
-    def _join(self, obs: Observation, anchors: list[float], ordered: list[_Group], join_s: float) -> bool:
-        i = bisect.bisect(anchors, obs.start_s)
-        candidates = sorted(range(max(0, i - 2), min(len(anchors), i + 2)), key=lambda j: abs(anchors[j] - obs.start_s))
-        for j in candidates:
-            group = ordered[j]
-            if abs(anchors[j] - obs.start_s) > join_s:
-                break
-            if obs.sensor_id in group.members or not self._same_channel(obs, group):
-                continue
-            group.members[obs.sensor_id] = obs
-            return True
-        return False
-
-    def _same_channel(self, a: Observation | _Group, b: Observation | _Group) -> bool:
-        """Centres within the tolerance of the narrower bandwidth, bandwidths within a factor of two."""
-        narrow = min(a.bandwidth_hz, b.bandwidth_hz)
-        return abs(a.freq_hz - b.freq_hz) <= self.freq_tolerance * narrow and max(a.bandwidth_hz, b.bandwidth_hz) <= (
-            2.0 * narrow
+    def _empty(self) -> Bursts:
+        return Bursts(
+            *(np.empty(0, dtype=np.int64 if name in ("sensor", "technology", "bursts") else float) for name in COLUMNS)
         )
 
-    def _one_channel(self, first: Observation, cluster: list[Observation]) -> bool:
-        """`_same_channel(first, o)` for every o, without a call per observation when all share one bandwidth."""
-        bandwidth_hz = first.bandwidth_hz
-        if any(o.bandwidth_hz != bandwidth_hz for o in cluster):
-            return all(self._same_channel(first, o) for o in cluster)
-        reach_hz = self.freq_tolerance * bandwidth_hz
-        freq_hz = first.freq_hz
-        return all(abs(o.freq_hz - freq_hz) <= reach_hz for o in cluster)
+    def _emissions(self, bursts: Bursts, offsets: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> Emissions:
+        return Emissions(bursts, offsets, start_s, end_s, self.sensor_ids, self.technologies)
 
+    def _channel_runs(self, held: Bursts) -> np.ndarray:
+        """Per row, its run of adjacent buckets of one technology (one emission may straddle two buckets);
+        runs numbered in the order of (technology name, bucket)."""
+        names = np.array(self.technologies)
+        technology_rank = np.argsort(np.argsort(names, kind="stable"))[held.technology]
+        bucket = np.rint(held.freq_hz / BUCKET_HZ).astype(np.int64)
+        keys, inverse = np.unique(np.stack([technology_rank, bucket]), axis=1, return_inverse=True)
+        new_run = np.r_[True, (np.diff(keys[0]) != 0) | (np.diff(keys[1]) > 1)]
+        return (np.cumsum(new_run) - 1)[inverse.ravel()]
 
-def _start_s(obs: Observation) -> float:
-    return obs.start_s
+    def _group(self, batch: Bursts, run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Group label per row of `batch` (sorted by run, then start), labels in creation order, and a rank
+        that orders each group's members as they joined it."""
+        n = len(batch)
+        start = batch.start_s
+        new_cluster = np.r_[True, (run[1:] != run[:-1]) | (np.diff(start) > self.clock_tolerance_s)]
+        cluster = np.cumsum(new_cluster) - 1
+        first = np.flatnonzero(new_cluster)[cluster]
+        # The common case: each sensor heard one burst of the cluster, all on the channel of its first burst.
+        complex_cluster = np.zeros(len(first) and cluster[-1] + 1, dtype=bool)
+        off_channel = ~self._same_channel(
+            batch.freq_hz[first], batch.bandwidth_hz[first], batch.freq_hz, batch.bandwidth_hz
+        )
+        complex_cluster[cluster[off_channel]] = True
+        by_sensor = np.lexsort((batch.sensor, cluster))
+        twice = (np.diff(cluster[by_sensor]) == 0) & (np.diff(batch.sensor[by_sensor]) == 0)
+        complex_cluster[cluster[by_sensor[1:][twice]]] = True
+
+        groups_in = np.ones(len(complex_cluster), dtype=np.int64)
+        rank = np.arange(n)
+        split: dict[int, list[list[int]]] = {}
+        for c in np.flatnonzero(complex_cluster):
+            rows = np.flatnonzero(cluster == c)
+            split[c] = self._split_cluster(batch, rows)
+            groups_in[c] = len(split[c])
+        base = np.r_[0, np.cumsum(groups_in)[:-1]]
+        label = base[cluster]
+        for c, groups in split.items():
+            for g, members in enumerate(groups):
+                label[members] = base[c] + g
+                rank[members] = members[0] + np.arange(len(members))
+        return label, rank
+
+    def _split_cluster(self, batch: Bursts, rows: np.ndarray) -> list[list[int]]:
+        """One time cluster (consecutive starts within the tolerance) with a sensor's several bursts, or
+        several channels, as emissions: lists of rows, each in the order its members joined."""
+        sensor_ids = [self.sensor_ids[s] for s in batch.sensor[rows]]
+        start = batch.start_s[rows].tolist()
+        freq = batch.freq_hz[rows].tolist()
+        bandwidth = batch.bandwidth_hz[rows].tolist()
+        last_start: dict[str, float] = {}
+        min_gap_s = math.inf
+        for k, sensor_id in enumerate(sensor_ids):
+            if sensor_id in last_start:
+                min_gap_s = min(min_gap_s, start[k] - last_start[sensor_id])
+            last_start[sensor_id] = start[k]
+        join_s = min(self.clock_tolerance_s, 0.5 * min_gap_s)
+
+        groups: list[list[int]] = []  # local indices, reference first
+        heard: list[set[str]] = []  # the sensors in each group
+        anchors: list[float] = []  # sorted anchor times, parallel to `ordered`
+        ordered: list[int] = []  # group numbers
+        remaining = list(range(len(rows)))
+        while remaining:
+            counts: dict[str, int] = {}
+            for k in remaining:
+                counts[sensor_ids[k]] = counts.get(sensor_ids[k], 0) + 1
+            reference = max(counts, key=lambda s: (counts[s], s))
+            rest: list[int] = []
+            for k in remaining:
+                if sensor_ids[k] == reference:
+                    i = bisect.bisect(anchors, start[k])
+                    anchors.insert(i, start[k])
+                    ordered.insert(i, len(groups))
+                    groups.append([k])
+                    heard.append({reference})
+                else:
+                    rest.append(k)
+            # Closest pairs first, so an observation never takes the slot of a better match.
+            rest.sort(key=lambda k: _nearest_distance(anchors, start[k]))
+            remaining = []
+            for k in rest:
+                i = bisect.bisect(anchors, start[k])
+                candidates = sorted(
+                    range(max(0, i - 2), min(len(anchors), i + 2)), key=lambda j: abs(anchors[j] - start[k])
+                )
+                joined = False
+                for j in candidates:
+                    if abs(anchors[j] - start[k]) > join_s:
+                        break
+                    members = groups[ordered[j]]
+                    ref = members[0]
+                    if sensor_ids[k] in heard[ordered[j]] or not self._same_channel(
+                        freq[ref], bandwidth[ref], freq[k], bandwidth[k]
+                    ):
+                        continue
+                    members.append(k)
+                    heard[ordered[j]].add(sensor_ids[k])
+                    joined = True
+                    break
+                if not joined:
+                    remaining.append(k)
+        return [rows[members].tolist() for members in groups]
+
+    def _same_channel(self, freq_a, bandwidth_a, freq_b, bandwidth_b):
+        """Centres within the tolerance of the narrower bandwidth, bandwidths within a factor of two (scalars
+        or arrays)."""
+        narrow = np.minimum(bandwidth_a, bandwidth_b)
+        return (np.abs(freq_a - freq_b) <= self.freq_tolerance * narrow) & (
+            np.maximum(bandwidth_a, bandwidth_b) <= 2.0 * narrow
+        )
 
 
 def _nearest_distance(anchors: list[float], t: float) -> float:
     i = bisect.bisect(anchors, t)
     near = [abs(anchors[j] - t) for j in (i - 1, i) if 0 <= j < len(anchors)]
     return min(near) if near else math.inf
-
-
-def _emission(group: _Group) -> HeardEmission:
-    members = sorted(group.members.values(), key=_minus_power)
-    strongest = members[0]
-    return HeardEmission(
-        freq_hz=strongest.freq_hz,
-        bandwidth_hz=strongest.bandwidth_hz,
-        technology=strongest.technology,
-        start_s=min([o.start_s for o in members]),
-        end_s=max([o.end_s for o in members]),
-        observations=tuple(members),
-    )
-
-
-def _minus_power(obs: Observation) -> float:
-    return -obs.power_dbm

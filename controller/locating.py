@@ -42,12 +42,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import replace
+from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
-from cellward.messages import DetectionBatch
-from controller.correlate import Correlator, HeardEmission
+import numpy as np
+
+from cellward.messages import BurstRecord, DetectionBatch
+from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.locate import Locator
-from controller.observations import Observation
 from controller.sighting import Sighting
 
 if TYPE_CHECKING:
@@ -68,29 +71,28 @@ SAME_FRAME_S = GSM_FRAME_S - GSM_SLOT_S / 2
 # A phone's emissions held for averaging: at most this many, dropped after this long without a location.
 MAX_HELD = 500
 HELD_FOR_S = 60.0
+_technology = attrgetter("technology")
+_start = attrgetter("start")
+_numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm")
 
 
-def averaged(emissions: list[HeardEmission]) -> HeardEmission:
-    """Emissions of one phone heard by the same sensors as one: per sensor the mean level (dB) over them,
-    weighted by the bursts each averaged, with their bursts summed; the fading then averages out while the
-    shadowing (the place) stays. A common change of transmit power (power control) shifts every sensor
-    alike and only moves the transmit power the locator estimates."""
+def averaged(emissions: list[Emissions]) -> HeardEmission:
+    """Emissions of one phone heard by the same sensors (each an `Emissions` of one) as one: per sensor the
+    mean level (dB) over them, weighted by the bursts each averaged, with their bursts summed; the fading
+    then averages out while the shadowing (the place) stays. A common change of transmit power (power
+    control) shifts every sensor alike and only moves the transmit power the locator estimates."""
     last = emissions[-1]
     if len(emissions) == 1:
-        return last
-    totals: dict[str, list[float]] = {}
-    for emission in emissions:
-        for obs in emission.observations:
-            total = totals.setdefault(obs.sensor_id, [0.0, 0.0])
-            total[0] += obs.power_dbm * obs.bursts
-            total[1] += obs.bursts
-    observations = tuple(
-        replace(
-            obs, power_dbm=totals[obs.sensor_id][0] / totals[obs.sensor_id][1], bursts=int(totals[obs.sensor_id][1])
-        )
-        for obs in last.observations
+        return last.heard(0)
+    every = Bursts.concat([emission.bursts for emission in emissions])
+    level_sum = np.bincount(every.sensor, every.power_dbm * every.bursts)
+    burst_sum = np.bincount(every.sensor, every.bursts)
+    rows = last.bursts
+    rows = replace(
+        rows, power_dbm=level_sum[rows.sensor] / burst_sum[rows.sensor], bursts=burst_sum[rows.sensor].astype(int)
     )
-    return replace(last, start_s=emissions[0].start_s, observations=observations)
+    merged = replace(last, bursts=rows, start_s=emissions[0].start_s)
+    return merged.heard(0)
 
 
 class _Horizon:
@@ -128,7 +130,9 @@ class SiteLocating:
             locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
         self.locator = locator
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
-        self.prompt = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)  # cut_early reports only
+        # cut_early reports only; the same codes, so a phone's emissions from both average together
+        self.prompt = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0, codes=self.correlator)
+        self._phone_codes = {t: self.correlator.technology_code(t) for t in sorted(PHONE_TECHNOLOGIES)}
         self.delay_s = delay_s
         self.bursts_per_report = bursts_per_report
         self._arrivals = _Horizon()
@@ -137,7 +141,7 @@ class SiteLocating:
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
         self._located_at: dict[tuple, float] = {}  # _who(...) -> data time it was last located
-        self._held: dict[tuple, list[HeardEmission]] = {}  # _who(...) -> its emissions since then
+        self._held: dict[tuple, list[Emissions]] = {}  # _who(...) -> its emissions since then
 
     def warm_up(self, max_freq_hz: float = 1766e6) -> None:
         """Build the locator's level tables for every uplink band an RTL-SDR reaches, before ingest starts:
@@ -148,6 +152,8 @@ class SiteLocating:
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
         latest_end = {False: float("-inf"), True: float("-inf")}  # per cut_early
+        listed: list[BurstRecord] = []
+        cut: list[bool] = []
         for report in batch.reports:
             window_end = report.window_start.timestamp() + report.window_s
             latest_end[report.cut_early] = max(latest_end[report.cut_early], window_end)
@@ -155,24 +161,33 @@ class SiteLocating:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / 100e3))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
-            for burst in report.bursts[: self.bursts_per_report]:
-                if burst.technology not in PHONE_TECHNOLOGIES:
-                    continue  # energy that is not a phone uplink: kept raw, never an incident
-                start = burst.start.timestamp()
-                observation = Observation(
-                    sensor_id=sensor_id,
-                    freq_hz=burst.freq_hz,
-                    bandwidth_hz=burst.bandwidth_hz,
-                    technology=burst.technology,
-                    start_s=start,
-                    end_s=start + burst.duration_s,
-                    power_dbm=burst.power_dbm,
-                )
-                self.correlator.add(observation)
-                if report.cut_early:
-                    self.prompt.add(observation)
+            bursts = report.bursts[: self.bursts_per_report]
+            listed.extend(bursts)
+            cut.extend([report.cut_early] * len(bursts))
         self._arrivals.arrived(received_at, latest_end[False])
         self._prompt_arrivals.arrived(received_at, latest_end[True])
+        # Columns in C-level passes over the listed bursts, not a Python statement per burst.
+        codes = self._phone_codes
+        technology = np.array([codes.get(t, -1) for t in map(_technology, listed)], dtype=np.int64)
+        phone = technology >= 0  # energy that is not a phone uplink is kept raw, never an incident
+        if not phone.any():
+            return
+        numbers = np.array(list(map(_numbers, listed)), dtype=float).reshape(-1, 4)[phone]
+        start = np.array(list(map(datetime.timestamp, map(_start, listed))))[phone]
+        bursts = Bursts(
+            sensor=np.full(len(start), self.correlator.sensor_code(sensor_id)),
+            technology=technology[phone],
+            freq_hz=numbers[:, 0],
+            bandwidth_hz=numbers[:, 1],
+            start_s=start,
+            end_s=start + numbers[:, 2],
+            power_dbm=numbers[:, 3],
+            bursts=np.ones(len(start), dtype=np.int64),
+        )
+        self.correlator.add_bursts(bursts)
+        prompt = np.array(cut)[phone]
+        if prompt.any():
+            self.prompt.add_bursts(bursts.take(prompt))
 
     def ready(self, now_s: float) -> list[Sighting]:
         settled_s = now_s - self.delay_s
@@ -185,78 +200,108 @@ class SiteLocating:
             sightings += self._located(self.prompt.ready(prompt_horizon_s), prompt_horizon_s, hold=False)
         return sightings
 
-    def _located(self, emissions: list[HeardEmission], horizon_s: float, hold: bool) -> list[Sighting]:
+    def _located(self, emissions: Emissions, horizon_s: float, hold: bool) -> list[Sighting]:
         """Sightings of the settled `emissions`; `hold` keeps each phone's emissions for its next averaged
         location (the main correlator's; the prompt one's come out of the main one again later)."""
-        devices = self._gsm_devices_at_once(emissions)
+        if len(emissions) == 0:
+            self._forget_held(horizon_s)
+            return []
+        strongest = emissions.strongest
+        technology = [emissions.technologies[t] for t in emissions.bursts.technology[strongest]]
+        channel = list(
+            zip(technology, np.rint(emissions.bursts.freq_hz[strongest] / 100e3).astype(int).tolist(), strict=True)
+        )
+        start_s = emissions.start_s.tolist()
+        heard_by = emissions.heard_by.tolist()
+        sensors = emissions.bursts.sensor.tolist()
+        offsets = emissions.offsets.tolist()
+        heard_set = [frozenset(sensors[offsets[i] : offsets[i + 1]]) for i in range(len(emissions))]
+        devices = self._gsm_devices_at_once(emissions, channel, start_s)
         # Per channel and slot the emission showing the most phones at once, then heard by the most sensors.
         chosen: dict[tuple[str, int, int], int] = {}
-        for i, emission in enumerate(emissions):
-            slot = (emission.technology, round(emission.freq_hz / 100e3), int(emission.start_s // LOCATE_EVERY_S))
+        for i, (tech, bucket) in enumerate(channel):
+            slot = (tech, bucket, int(start_s[i] // LOCATE_EVERY_S))
             best = chosen.get(slot)
-            if best is None or (devices[i], len(emission.observations)) > (
-                devices[best],
-                len(emissions[best].observations),
-            ):
+            if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):
                 chosen[slot] = i
         # Every burst of a phone alone, per who heard it, until that phone is next located (fading averages out).
-        for i, emission in enumerate(emissions):
-            if devices[i] == 1 and hold:
-                held = self._held.setdefault(self._who(emission, 1), [])
-                held.append(emission)
+        for i, at_once in enumerate(devices):
+            if at_once == 1 and hold:
+                held = self._held.setdefault(self._who(channel[i], heard_set[i], 1), [])
+                held.append(emissions.select(i))
                 del held[:-MAX_HELD]
         sightings = []
-        for i in sorted(chosen.values(), key=lambda i: emissions[i].start_s):
-            emission = emissions[i]
+        for i in sorted(chosen.values(), key=start_s.__getitem__):
             # One phone hopping over its operator's channels is heard on each of them by the same sensors:
             # locate it once per relocate_s, not once per channel; with several phones at once, once per channel.
             at_once = devices[i]
-            who = self._who(emission, at_once)
+            who = self._who(channel[i], heard_set[i], at_once)
             last = self._located_at.get(who)
-            if last is not None and emission.start_s - last < self.relocate_s:
+            if last is not None and start_s[i] - last < self.relocate_s:
                 continue
-            self._located_at[who] = emission.start_s
+            self._located_at[who] = start_s[i]
             held = self._held.pop(who, []) if at_once == 1 else []
             if not hold and held:
-                held.append(emission)
-            sightings.append(self._sighting(averaged(held) if held else emission, at_once))
-        for who in [w for w, held in self._held.items() if held[-1].end_s < horizon_s - HELD_FOR_S]:
-            del self._held[who]
+                held.append(emissions.select(i))
+            sightings.append(self._sighting(averaged(held) if held else emissions.heard(i), at_once))
+        self._forget_held(horizon_s)
         return sightings
 
-    def _who(self, emission: HeardEmission, at_once: int) -> tuple:
+    def _forget_held(self, horizon_s: float) -> None:
+        for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:
+            del self._held[who]
+
+    def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
         """What looks like one phone: technology, operators (else channel), the sensors that heard it and,
         when several phones of the network are heard at once, the channel."""
-        channel = (emission.technology, round(emission.freq_hz / 100e3))
         _, operators, _ = self._channel.get(channel, (None, (), None))
-        return (emission.technology, operators or channel, emission.sensor_ids, channel if at_once > 1 else None)
+        return (channel[0], operators or channel, sensors, channel if at_once > 1 else None)
 
-    def _gsm_devices_at_once(self, emissions: list[HeardEmission]) -> list[int]:
+    def _gsm_devices_at_once(
+        self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]
+    ) -> list[int]:
         """Per emission index: how many GSM phones of its operator the bursts around it show at once (1 when
         nothing says more): itself plus the other ARFCNs heard in the same TDMA frame by a common sensor."""
         devices = [1] * len(emissions)
         by_network: dict[tuple[str, ...], list[int]] = {}
-        for i, emission in enumerate(emissions):
-            if emission.technology != "gsm":
+        for i, key in enumerate(channel):
+            if key[0] != "gsm":
                 continue
-            _, operators, _ = self._channel.get(("gsm", round(emission.freq_hz / 100e3)), (None, (), None))
+            _, operators, _ = self._channel.get(key, (None, (), None))
             if operators:
                 by_network.setdefault(operators, []).append(i)
-        for members in by_network.values():
-            members.sort(key=lambda i: emissions[i].start_s)
+        if not by_network:
+            return devices
+        sensors = emissions.bursts.sensor.tolist()
+        burst_start_s = emissions.bursts.start_s.tolist()
+        offsets = emissions.offsets.tolist()
+        arfcn = np.rint(emissions.bursts.freq_hz[emissions.strongest] / 200e3).astype(int).tolist()
+        reach_s = SAME_FRAME_S + self.correlator.clock_tolerance_s
+        for members in by_network.values():  # in start order: emissions come in start order
             for a, i in enumerate(members):
-                starts = {o.sensor_id: o.start_s for o in emissions[i].observations}
+                starts: dict[int, float] | None = None
                 same_frame = [i]
                 for j in members[a + 1 :]:
-                    other = emissions[j]
-                    if other.start_s - emissions[i].start_s > SAME_FRAME_S + self.correlator.clock_tolerance_s:
+                    if start_s[j] - start_s[i] > reach_s:
                         break
-                    common = [o for o in other.observations if o.sensor_id in starts]
-                    if common and abs(common[0].start_s - starts[common[0].sensor_id]) < SAME_FRAME_S:
-                        same_frame.append(j)
-                channels = {round(emissions[k].freq_hz / 200e3) for k in same_frame}
-                for k in same_frame:
-                    devices[k] = max(devices[k], len(channels))
+                    if starts is None:
+                        starts = dict(
+                            zip(
+                                sensors[offsets[i] : offsets[i + 1]],
+                                burst_start_s[offsets[i] : offsets[i + 1]],
+                                strict=True,
+                            )
+                        )
+                    # the strongest sensor of j that also heard i
+                    for r in range(offsets[j], offsets[j + 1]):
+                        if sensors[r] in starts:
+                            if abs(burst_start_s[r] - starts[sensors[r]]) < SAME_FRAME_S:
+                                same_frame.append(j)
+                            break
+                if len(same_frame) > 1:
+                    channels = {arfcn[k] for k in same_frame}
+                    for k in same_frame:
+                        devices[k] = max(devices[k], len(channels))
         return devices
 
     def _sighting(self, emission: HeardEmission, devices: int = 1) -> Sighting:

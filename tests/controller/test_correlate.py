@@ -20,7 +20,7 @@ def test_same_burst_at_three_sensors_is_one_emission():
     corr = Correlator(clock_tolerance_s=0.005)
     for sensor, skew_s, level in (("s1", 0.0, -60.0), ("s2", 0.0008, -75.0), ("s3", -0.0011, -82.0)):
         corr.add(gsm(sensor, T0 + skew_s, power_dbm=level))
-    assert corr.ready(T0 + 1.0) == [], "an emission must wait for late reports (max_delay_s = 2 s)"
+    assert len(corr.ready(T0 + 1.0)) == 0, "an emission must wait for late reports (max_delay_s = 2 s)"
     (emission,) = corr.ready(T0 + 3.0)
     assert emission.powers_dbm == {"s1": -60.0, "s2": -75.0, "s3": -82.0}
     assert emission.observations[0].sensor_id == "s1", "observations are ordered strongest first"
