@@ -356,6 +356,8 @@ def core_frames(time_profile: np.ndarray) -> np.ndarray:
     """Frames well inside the burst: frames that straddle an abrupt start or end spread the burst's
     power over every bin (a click), so they would widen the measured band of a strong burst."""
     core = time_profile >= 0.7 * plateau(time_profile)
+    if not core.any():  # no frame stands above the floor (no plateau): every frame is as much core as any
+        return np.ones_like(core)
     inner = core.copy()
     inner[1:] &= core[:-1]
     inner[:-1] &= core[1:]

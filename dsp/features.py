@@ -51,8 +51,8 @@ def burst_features(
 def _spectral_shape(z_region: np.ndarray, bin_hz: float) -> dict[str, float]:
     excess = z_region.astype(np.float64) - 1.0
     profile = smooth3(excess[core_frames(excess.sum(axis=1))].mean(axis=0))
-    peak = float(profile.max()) if profile.size else math.nan
-    if not peak > 0:  # no excess, or no core frames to average (NaN): no shape to measure
+    peak = float(profile.max())
+    if peak <= 0:
         return {"bw_3db_hz": 0.0, "flatness": 0.0}
     width_3db = float(np.count_nonzero(profile >= 0.5 * peak)) * bin_hz
     width_10db = float(np.count_nonzero(profile >= 0.1 * peak)) * bin_hz
