@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -159,6 +159,30 @@ class Emissions:
         return (self.heard(i) for i in range(len(self)))
 
 
+@dataclass
+class Codes:
+    """Small integer codes of sensor ids and technologies, as `Bursts` columns carry them."""
+
+    sensor_ids: list[str] = field(default_factory=list)
+    technologies: list[str] = field(default_factory=list)
+    _sensors: dict[str, int] = field(default_factory=dict)
+    _technologies: dict[str, int] = field(default_factory=dict)
+
+    def sensor(self, sensor_id: str) -> int:
+        return _code(self._sensors, self.sensor_ids, sensor_id)
+
+    def technology(self, technology: str) -> int:
+        return _code(self._technologies, self.technologies, technology)
+
+
+def _code(index: dict[str, int], names: list[str], name: str) -> int:
+    code = index.get(name)
+    if code is None:
+        code = index[name] = len(names)
+        names.append(name)
+    return code
+
+
 class Correlator:
     """Streams observations in, hands settled emissions out.
 
@@ -173,23 +197,17 @@ class Correlator:
         clock_tolerance_s: float = 0.005,
         freq_tolerance: float = 0.25,
         max_delay_s: float = 2.0,
-        codes: Correlator | None = None,
+        codes: Codes | None = None,
     ):
-        """`codes`: another correlator whose sensor and technology codes this one shares (their emissions
-        can then be averaged together)."""
+        """`codes`: a code table shared with another correlator (their emissions can then be averaged together)."""
         if clock_tolerance_s <= 0 or freq_tolerance <= 0 or max_delay_s < 0:
             raise ValueError("clock_tolerance_s and freq_tolerance must be > 0, max_delay_s >= 0")
         self.clock_tolerance_s = clock_tolerance_s
         self.freq_tolerance = freq_tolerance
         self.max_delay_s = max_delay_s
-        if codes is None:
-            self.sensor_ids: list[str] = []
-            self.technologies: list[str] = []
-            self._sensor_codes: dict[str, int] = {}
-            self._technology_codes: dict[str, int] = {}
-        else:
-            self.sensor_ids, self.technologies = codes.sensor_ids, codes.technologies
-            self._sensor_codes, self._technology_codes = codes._sensor_codes, codes._technology_codes
+        self.codes = Codes() if codes is None else codes
+        self.sensor_ids = self.codes.sensor_ids
+        self.technologies = self.codes.technologies
         self._held: list[Bursts] = []  # in arrival order
 
     @property
@@ -198,18 +216,10 @@ class Correlator:
         return sum(len(part) for part in self._held)
 
     def sensor_code(self, sensor_id: str) -> int:
-        code = self._sensor_codes.get(sensor_id)
-        if code is None:
-            code = self._sensor_codes[sensor_id] = len(self.sensor_ids)
-            self.sensor_ids.append(sensor_id)
-        return code
+        return self.codes.sensor(sensor_id)
 
     def technology_code(self, technology: str) -> int:
-        code = self._technology_codes.get(technology)
-        if code is None:
-            code = self._technology_codes[technology] = len(self.technologies)
-            self.technologies.append(technology)
-        return code
+        return self.codes.technology(technology)
 
     def add(self, obs: Observation) -> None:
         self.add_many([obs])
