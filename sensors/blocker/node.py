@@ -137,12 +137,13 @@ class BlockerNode:
                 self._last_loop = time.monotonic()
                 sd_notify("WATCHDOG=1")
                 try:
-                    topic, payload = self.commands.get(timeout=TICK_S)
+                    command: tuple[str, bytes] | None = self.commands.get(timeout=TICK_S)
                 except queue.Empty:
-                    pass
-                else:
-                    self._handle(topic, payload)
+                    command = None
+                # the broker first: a reconnect that delivered this command must not undo what it clears
                 self._watch_broker()
+                if command is not None:
+                    self._handle(*command)
                 self._watch_controller()
                 self._retry_actuator()
                 self._maybe_heartbeat()

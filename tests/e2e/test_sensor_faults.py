@@ -172,6 +172,8 @@ def _all_stored(site: Site, made: dict[str, int]) -> bool:
 def test_dongle_unplugged_and_replugged_is_a_visible_fault_and_loses_no_message(site):
     site.start("sensor")
     _wait(lambda: site.stored("cellward.stats/1") >= 3, 120, "the sensor's first stats at the controller")
+    # the burner is on the air and reported before the fault (a loaded machine may take a scan cycle or more)
+    _wait(lambda: site.stored("cellward.detections/1") >= 1, 120, "the sensor's first detections at the controller")
     site.signal("dongle", signal.SIGKILL)  # the dongle is gone
     _wait(lambda: site.sensor_state() == "fault", 60, "the controller to store the sensor's fault status")
     faults = site.metric("source_faults_total")
@@ -183,7 +185,6 @@ def test_dongle_unplugged_and_replugged_is_a_visible_fault_and_loses_no_message(
     made = site.spool_counters()
     _wait(lambda: _all_stored(site, made), 60, "every message the node made to be stored")
     assert faults >= 1, "the unplug is counted in the node's /metrics"
-    assert made.get("seq:cellward.detections/1", 0) > 0, "the node must have reported the scenario's phones"
     for name in STORED_STREAMS:
         assert site.stored(name) == made.get(f"seq:{name}", 0), f"{name}: stored once each, none lost"
     assert {name: lost for name, (_, lost) in site.streams().items() if lost} == {}, "no seq gap measured"
