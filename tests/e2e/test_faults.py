@@ -88,6 +88,17 @@ def _stopped_lines(log: str) -> dict[str, dict[str, int]]:
     return found
 
 
+def _print_log_tails(workdir: Path, lines: int = 25) -> None:
+    """The controller's warnings and connection events and the fleet's last acks, for a failed run."""
+    for log in sorted((workdir / "logs").glob("*.log")):
+        text = log.read_text(errors="replace").splitlines()
+        if log.stem == "controller":
+            text = [line for line in text if " INFO " not in line or "event=mqtt" in line or "_started" in line]
+        elif log.stem == "sensors-event-mode":
+            text = [line for line in text if "sensor_stopped" not in line]
+        print(f"--- last {lines} lines of {log.name} ---", *text[-lines:], sep="\n")
+
+
 def _emissions_counted_twice(db) -> list[tuple]:
     """Emissions (start, channel, technology) attributed more than once, to one incident or to several."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
@@ -133,6 +144,7 @@ def test_broker_killed_for_30_s_and_controller_killed_under_load_lose_no_report(
         twice = _emissions_counted_twice(db)
     finally:
         demo.stop_all()
+    _print_log_tails(tmp_path)  # shown when the test fails
     resent = sum(counts["resent"] for counts in nodes.values())
     print(f"\nbatches made {sum(sent.values())} by {len(sent)} nodes; sent again on the controller's acks: {resent}")
     assert len(sent) == 76 and sum(sent.values()) > 500, f"the fleet must have sent under load: {sent}"
