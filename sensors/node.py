@@ -131,15 +131,7 @@ class SensorNode:
         self.plan: ScanPlan | None = None
         self.schedule: ScanSchedule | None = None
         self.gains: GainController | None = None
-        reports = config.reports
-        self.aggregator = ActivityAggregator(
-            self.band_plan,
-            config.scan.channel_hz,
-            reports.window_s,
-            reports.report_unknown,
-            reports.prompt_first,
-            reports.prompt_quiet_s,
-        )
+        self.aggregator = self._new_aggregator()
         self.paused_until: float | None = None
         self.source_open = False
         self._stop = threading.Event()
@@ -561,6 +553,17 @@ class SensorNode:
             self._publish_status()
             self.log.info("resumed", why=why)
 
+    def _new_aggregator(self) -> ActivityAggregator:
+        reports = self.config.reports
+        return ActivityAggregator(
+            self.band_plan,
+            self.config.scan.channel_hz,
+            reports.window_s,
+            reports.report_unknown,
+            reports.prompt_first,
+            reports.prompt_quiet_s,
+        )
+
     def _reload_config(self, cid: str) -> None:
         if self.config_path is None:
             self._ack("reload_config", cid, "failed", "the node was not started from a config file")
@@ -575,6 +578,7 @@ class SensorNode:
             for n in ("site", "sensor_id", "source", "mqtt", "signing_key", "state_dir", "http")
             if getattr(new, n) != getattr(self.config, n)
         ]
+        windows_changed = (new.reports, new.scan.channel_hz) != (self.config.reports, self.config.scan.channel_hz)
         self.config = self.config.model_copy(
             update={
                 "scan": new.scan,
@@ -585,6 +589,9 @@ class SensorNode:
                 "stats_interval_s": new.stats_interval_s,
             }
         )
+        if windows_changed:
+            self._flush_reports(final=True)  # what the old windows hold goes out before they are rebuilt
+            self.aggregator = self._new_aggregator()
         if self.source_open:
             self._build_plan()
             self.gains = GainController(self.config.gain, self.source.gains_db())

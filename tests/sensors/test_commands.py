@@ -61,10 +61,17 @@ def test_every_command_is_acknowledged_and_acted_on(tmp_path: Path, mosquitto: M
             )
             answer = _final(listener, snippet)
             assert answer["result"] == "done", answer
+            # report windows of 2 s from now on: what the 1 s windows hold goes out first, none is lost
+            write_config(tmp_path, mosquitto.port, source=scene, reports={"window_s": 2.0})
             reload = listener.publish_command(keys, "reload_config", {}, seq=6)
             assert _final(listener, reload)["result"] == "done"
+            reloaded_at = len(listener.of("detections"))
+            listener.wait_for(lambda lst: len(lst.of("detections")) >= reloaded_at + 3, 30, "reports after the reload")
+            assert running.node.aggregator.window_s == 2.0
     finally:
         listener.close()
+    windows = [r["window_s"] for batch in listener.of("detections") for r in batch["reports"] if not r["cut_early"]]
+    assert 1.0 in windows and windows[-1] == 2.0, "the reloaded report settings take effect in the running node"
     recording = open_recording(answer["data"]["file"], verify_checksum=True)
     assert recording.num_samples == answer["data"]["samples"] == round(0.5 * 2.4e6)
     assert abs(recording.center_freq_hz - GSM_CARRIER_HZ) < 1.0
