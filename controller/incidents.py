@@ -34,6 +34,9 @@ UPDATE_INTERVAL_S = 5.0
 RUNNER_UP_MIN_P = 0.05
 # Sightings that show several phones at once (Sighting.devices) this close in time are of different phones.
 SAME_MOMENT_S = 1.0
+# A phone the locator places again (Sighting.track) continues its incident across this much silence at most.
+TRACK_GAP_S = 10.0
+TRACKS_KEPT = 4096  # above this many, tracks silent for TRACK_GAP_S are forgotten
 
 
 class TransitionError(ValueError):
@@ -117,6 +120,7 @@ class IncidentEngine:
         self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
         self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
         self._claimed: dict[str, float] = {}  # incident id -> start of the several-phones sighting that continued it
+        self._tracks: dict[tuple, tuple[str, float]] = {}  # Sighting.track -> (its incident, end of its last sighting)
 
     def load_open(self) -> None:
         """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
@@ -168,11 +172,16 @@ class IncidentEngine:
         return events
 
     def _match(self, sighting: Sighting) -> IncidentRecord | None:
-        """The open incident this sighting continues: same place first, else a place the location
-        could not tell apart from it (one is the other's runner-up), so location jitter between
-        neighbouring rooms does not split one phone into several incidents. For a sighting that shows
-        several phones of its network at once (`devices`), incidents another phone seen at that moment
-        already continued are left out; with none left, it opens a new incident (the split)."""
+        """The open incident this sighting continues: the one its phone's previous location went to while
+        the phone has stayed on the air (the locator's track: a phone located again from more bursts may land
+        a room or two away), else the same place, else a place the location could not tell apart from it
+        (one is the other's runner-up), so location jitter between neighbouring rooms does not split one
+        phone into several incidents. For a sighting that shows several phones of its network at once
+        (`devices`), incidents another phone seen at that moment already continued are left out; with none
+        left, it opens a new incident (the split)."""
+        tracked = self._tracked(sighting)
+        if tracked is not None:
+            return tracked
         key = (sighting.place_key, sighting.technology)
         candidates = self._by_place.get(key, [])
         recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
@@ -210,6 +219,23 @@ class IncidentEngine:
             matching = free
         return self._closest(sighting, matching)
 
+    def _tracked(self, sighting: Sighting) -> IncidentRecord | None:
+        if sighting.track is None or sighting.devices != 1:
+            return None
+        incident_id, last_end_s = self._tracks.get(sighting.track, ("", -math.inf))
+        incident = self._open.get(incident_id)
+        if incident is None or sighting.start_s - last_end_s > TRACK_GAP_S:
+            return None
+        return incident
+
+    def _follow_track(self, sighting: Sighting, incident: IncidentRecord) -> None:
+        if sighting.track is None or sighting.devices != 1:
+            return
+        if len(self._tracks) >= TRACKS_KEPT:
+            stale_s = sighting.start_s - TRACK_GAP_S
+            self._tracks = {track: held for track, held in self._tracks.items() if held[1] >= stale_s}
+        self._tracks[sighting.track] = (incident.id, sighting.end_s)
+
     def _same_device(self, sighting: Sighting, incidents: list[IncidentRecord]) -> list[IncidentRecord]:
         """Incidents the sighting's phone could be: same operator and technology (a GSM phone hops inside its
         operator's block; LTE allocations move inside the carrier), or without an operator, the channel."""
@@ -237,6 +263,7 @@ class IncidentEngine:
         incident = self._match(sighting)
         if incident is None:
             incident = self._open_incident(db, sighting, now)
+            self._follow_track(sighting, incident)
             if sighting.devices > 1:
                 self._claimed[incident.id] = sighting.start_s
             self._heard_at[incident.id] = now
@@ -249,6 +276,7 @@ class IncidentEngine:
             return events
         db.add(incident)
         before = incident_state(incident)
+        self._follow_track(sighting, incident)
         self._heard_at[incident.id] = now
         if sighting.devices > 1:
             self._claimed[incident.id] = sighting.start_s

@@ -243,7 +243,8 @@ class SiteLocating:
             held = self._held.pop(who, []) if at_once == 1 else []
             if not hold and held:
                 held.append(emissions.select(i))
-            sightings.append(self._sighting(averaged(held) if held else emissions.heard(i), at_once))
+            track = who if at_once == 1 else None
+            sightings.append(self._sighting(averaged(held) if held else emissions.heard(i), at_once, track))
         self._forget_held(horizon_s)
         return sightings
 
@@ -304,7 +305,7 @@ class SiteLocating:
                         devices[k] = max(devices[k], len(channels))
         return devices
 
-    def _sighting(self, emission: HeardEmission, devices: int = 1) -> Sighting:
+    def _sighting(self, emission: HeardEmission, devices: int = 1, track: tuple | None = None) -> Sighting:
         location = self.locator.locate(emission)
         band, operators, received_at = self._channel.get(
             (emission.technology, round(emission.freq_hz / 100e3)), (None, (), None)
@@ -330,4 +331,5 @@ class SiteLocating:
             received_at=received_at,
             devices=devices,
             tx_power_dbm=location.tx_power_dbm,
+            track=track,
         )

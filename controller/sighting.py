@@ -28,6 +28,9 @@ class Sighting:
     received_at: float | None = None  # wall-clock time the last report of it arrived (latency accounting)
     devices: int = 1  # phones of this technology and network heard at once here (controller/locating.py)
     tx_power_dbm: float | None = None  # the locator's estimate of the phone's transmit power
+    # What the locator took for one phone (technology, network, the sensors that heard it) when it was the
+    # only one of its network heard: a later sighting with the same track is that phone located again.
+    track: tuple | None = None
 
     @property
     def place_key(self) -> str:

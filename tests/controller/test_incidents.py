@@ -413,3 +413,27 @@ def test_suppression_follows_an_incident_that_a_clearer_location_moves(world):
     [moved] = incidents(sessions)
     assert (moved.cell_id, moved.zone, moved.suppressed) == ("S-0-01", "staff", True), "now in an authorised zone"
     assert moved.suppression_reason is not None
+
+
+PHONE_TRACK = ("gsm", ("Vodafone",), frozenset({1, 2, 3}), None)
+
+
+def test_a_phone_the_locator_places_again_a_few_rooms_away_continues_its_incident(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, cell="A-2-14", confidence=0.5, track=PHONE_TRACK))
+    # located again from 5 s of averaged bursts: another room, not among the first location's runners-up
+    feed(sighting(DAY + 0.5, end_s=DAY + 5.5, cell="A-2-11", confidence=0.8, track=PHONE_TRACK))
+    [incident] = incidents(sessions)
+    assert incident.cell_id == "A-2-11", "the clearer, averaged location moves the incident"
+    assert incident.first_seen == DAY and incident.activity_count == 2
+    feed(sighting(DAY + 5.5, cell="C-1-01", confidence=0.9))
+    assert len(incidents(sessions)) == 2, "without the locator's track a far cell is still another phone"
+
+
+def test_a_track_does_not_join_another_phone_or_a_phone_heard_again_after_a_silence(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, cell="A-2-14", track=PHONE_TRACK))
+    feed(sighting(DAY + 1, cell="D-0-02", track=PHONE_TRACK, devices=2))
+    assert len(incidents(sessions)) == 2, "with two phones of the network on the air the track proves nothing"
+    feed(sighting(DAY + 30, cell="B-1-03", track=PHONE_TRACK))
+    assert len(incidents(sessions)) == 3, "after a silence longer than the track gap it may be another phone"

@@ -165,3 +165,20 @@ def test_a_sensor_that_did_not_cut_refines_the_new_phone_when_the_window_ends():
         "A1-1",
         "HUB0",
     }
+
+
+def test_a_phone_located_again_after_relocate_s_carries_the_same_track():
+    """One GSM phone heard by A0-1 and A1-1 every second: located at once, then again only after
+    `relocate_s` from the bursts held meanwhile, both sightings marked as the same phone for the incidents."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1, relocate_s=5.0)
+    sightings = []
+    for second in range(8):
+        for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
+            burst = {897.4: [second + 0.1]}
+            locating.add_reports(sensor, _reports(1.0, burst, start_s=second, level=level), T + second + 1.01)
+        sightings += locating.ready(T + second + 1.2)
+    assert [round(s.start_s - T, 1) for s in sightings] == [0.1, 1.1], "averaged from the 5 s held since"
+    assert sightings[0].track is not None and sightings[0].track == sightings[1].track
+    assert sightings[1].end_s - T == pytest.approx(5.1 + 546e-6, abs=1e-3)
