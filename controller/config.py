@@ -173,6 +173,10 @@ class AlertRules(Section):
         default_factory=lambda: ClockDriftRule(severity=Severity.medium, throttle_s=3600)
     )
     loss: LossRule = Field(default_factory=lambda: LossRule(severity=Severity.medium, throttle_s=3600))
+    blocking_alarm: AlertRule = Field(
+        default_factory=lambda: AlertRule(severity=Severity.critical, throttle_s=600),
+        description="A blocker unit tripped by an interlock (leakage, lost heartbeat) or reporting a fault",
+    )
 
 
 class AuthorisedZone(Section):

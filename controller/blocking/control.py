@@ -20,6 +20,7 @@ from controller.sighting import Sighting
 
 LEAK_MIN_BANDWIDTH_HZ = 1e6  # narrower than any blocker's noise: a spur, a phone's channel
 LEAK_MIN_DURATION_S = 0.01  # longer than an impulse or a phone burst the classifier left unknown
+ALARMS_KEPT = 200  # the latest alarms shown with the blocking state; every one is also a stored alert
 
 if TYPE_CHECKING:
     from controller.runtime import Controller
@@ -44,13 +45,24 @@ class BlockingControl:
         self._last_keepalive_s = float("-inf")
         self.sessions = controller.sessions
         self.clock = controller.clock
+        self.alerts = controller.alerts
+        self.alerts_lock = controller.incidents.lock  # the alert engine's cache is kept under this lock
+        self.bus = controller.bus
+        self._alerted = 0  # interlocks.alarms before this index are already alerts
         self.tz = ZoneInfo(controller.config.timezone)
         self._lock = threading.Lock()
         controller.suppressor.add_emission_hook(self.own_emission)
         controller.bus.add_sink(self._on_event)
 
     def act(self, actor: str, what: str, zone_id: str, action: Callable[[float], Any]) -> list[Change]:
-        """Run one policy action under the lock; audit its changes, or the refusal (then re-raised)."""
+        """Run one policy action under the lock; audit its changes, or the refusal (then re-raised); alarms it
+        raised become alerts."""
+        try:
+            return self._act(actor, what, zone_id, action)
+        finally:
+            self._raise_alerts()
+
+    def _act(self, actor: str, what: str, zone_id: str, action: Callable[[float], Any]) -> list[Change]:
         with self._lock:
             now = self.clock()
             tripped_before = set(self.policy.tripped_units)
@@ -125,6 +137,29 @@ class BlockingControl:
                 if problem is not None:
                     self.interlocks.alarms.append(Alarm(message.sender, problem["kind"], problem["detail"], now))
                     self._audit("system", "blocking.unit-problem", f"unit:{message.sender}", problem)
+        self._raise_alerts()
+
+    def _raise_alerts(self) -> None:
+        """Every alarm not yet raised becomes a system alert (stored, on MQTT and in the web view), one per
+        unit and kind within the rule's throttle; outside the blocking lock, so the two locks never nest."""
+        with self._lock:
+            alarms = self.interlocks.alarms
+            new = alarms[self._alerted :]
+            del alarms[:-ALARMS_KEPT]
+            self._alerted = len(alarms)
+        if not new:
+            return
+        events = []
+        with self.alerts_lock, self.sessions() as db:
+            for alarm in new:
+                message = f"blocker {alarm.unit_id}: {alarm.kind}: {alarm.detail}"
+                key = f"blocking:{alarm.kind}:{alarm.unit_id}"
+                event = self.alerts.fire(db, "blocking_alarm", key, "system", message[:500])
+                if event is not None:
+                    events.append(event)
+            db.commit()
+        for event in events:
+            self.bus.emit(event)
 
     def reset_unit(self, actor: str, unit_id: str) -> None:
         """An admin puts a tripped unit back in service; it stays off until a new decision switches it on."""

@@ -21,8 +21,11 @@ from controller.app import create_app
 from controller.audit import AuditEntry
 from controller.blocking.interlocks import Interlocks
 from controller.blocking.policy import BlockingPolicy, BlockingRefused, PolicyConfig
+from controller.db.incidents import AlertRecord
 from tests.controller.blocker_messages import CommandListener, UnitNode
 from tests.controller.conftest import SITE_ID, wait_for
+from tests.controller.test_incident_pipeline import Listener as AlertListener
+from tests.controller.test_incident_pipeline import validator
 from tests.controller.sensor_messages import activity_report
 from tests.controller.test_api import login, make_user
 
@@ -170,15 +173,35 @@ def test_a_reset_unit_stays_off_while_its_zone_is_still_on():
         policy.reset_unit("BLK-A")
 
 
-def test_a_lost_heartbeat_takes_the_unit_out_of_service_with_an_alarm(unit_world, publisher):
+def test_a_lost_heartbeat_takes_the_unit_out_of_service_with_an_alarm(unit_world, publisher, mosquitto):
     _, controller, unit, listener = unit_world
-    controller.blocking.interlocks.heartbeat_timeout_s = 1.0  # (60 s in the other tests)
-    publisher.publish(*unit.heartbeat([]))
-    switch(controller, "cells-A", True)
-    wait_for(lambda: controller.blocking.policy.tripped_units == {UNIT}, what="the heartbeat interlock")
-    assert [a.kind for a in controller.blocking.interlocks.alarms] == ["heartbeat-lost"]
-    assert controller.blocking.policy.blocking_zones() == [], "its zone had no other unit: off"
-    wait_for(lambda: listener.named("all_off", UNIT), what="all_off to the silent unit (in case it still hears)")
+    alerts = AlertListener(mosquitto.port)
+    try:
+        controller.blocking.interlocks.heartbeat_timeout_s = 1.0  # (60 s in the other tests)
+        publisher.publish(*unit.heartbeat([]))
+        switch(controller, "cells-A", True)
+        wait_for(lambda: controller.blocking.policy.tripped_units == {UNIT}, what="the heartbeat interlock")
+        assert [a.kind for a in controller.blocking.interlocks.alarms] == ["heartbeat-lost"]
+        assert controller.blocking.policy.blocking_zones() == [], "its zone had no other unit: off"
+        wait_for(lambda: listener.named("all_off", UNIT), what="all_off to the silent unit (in case it still hears)")
+        [raised] = wait_for(
+            lambda: [a for a in alerts.on("alerts") if a["after"]["rule"] == "blocking_alarm"],
+            what="the alarm as an alert on MQTT",
+        )
+    finally:
+        alerts.close()
+    validator("controller.alert.v1.json").validate(raised)
+    after = raised["after"]
+    assert (raised["type"], after["rule"], after["class"], after["severity"]) == (
+        "new",
+        "blocking_alarm",
+        "system",
+        "critical",
+    )
+    assert after["key"] == f"blocking:heartbeat-lost:{UNIT}" and UNIT in after["message"]
+    with controller.sessions() as db:
+        stored = db.scalars(select(AlertRecord).where(AlertRecord.rule == "blocking_alarm")).all()
+    assert [(a.key, a.active) for a in stored] == [(after["key"], True)], "stored for the alert list, once"
 
 
 def test_emergency_all_off_reaches_every_unit_over_mqtt(unit_world):
