@@ -24,10 +24,10 @@ from controller.blocking.policy import BlockingPolicy, BlockingRefused, PolicyCo
 from controller.db.incidents import AlertRecord
 from tests.controller.blocker_messages import CommandListener, UnitNode
 from tests.controller.conftest import SITE_ID, wait_for
-from tests.controller.test_incident_pipeline import Listener as AlertListener
-from tests.controller.test_incident_pipeline import validator
 from tests.controller.sensor_messages import activity_report
 from tests.controller.test_api import login, make_user
+from tests.controller.test_incident_pipeline import Listener as AlertListener
+from tests.controller.test_incident_pipeline import validator
 
 UNIT = "BLK-A"  # the small site's one unit: cells-A, bands B8 and B3
 
