@@ -59,6 +59,9 @@ if TYPE_CHECKING:
 
 PHONE_TECHNOLOGIES = frozenset({"gsm", "lte", "nr"})
 LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
+# The sensors' report channels (scan.channel_hz): a burst is reported in the channel its centre rounds to,
+# so a burst and its report's band and operators meet on this raster (an LTE allocation's centre is anywhere).
+REPORT_CHANNEL_HZ = 200e3
 # A dwell whose ADC clipped this often was in compression: a phone beside the sensor reads too low there,
 # and the clipping spreads intermodulation over other channels, which the detector reports as bursts. Such
 # reports are stored but neither located nor turned into incidents; the sensor backs its gain off, and
@@ -159,7 +162,7 @@ class SiteLocating:
             latest_end[report.cut_early] = max(latest_end[report.cut_early], window_end)
             if report.clipped_fraction > MAX_CLIPPED_FRACTION:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
-            key = (report.technology, round(report.freq_hz / 100e3))
+            key = (report.technology, round(report.freq_hz / REPORT_CHANNEL_HZ))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
             bursts = report.bursts[: self.bursts_per_report]
             listed.extend(bursts)
@@ -209,7 +212,11 @@ class SiteLocating:
         strongest = emissions.strongest
         technology = [emissions.technologies[t] for t in emissions.bursts.technology[strongest]]
         channel = list(
-            zip(technology, np.rint(emissions.bursts.freq_hz[strongest] / 100e3).astype(int).tolist(), strict=True)
+            zip(
+                technology,
+                np.rint(emissions.bursts.freq_hz[strongest] / REPORT_CHANNEL_HZ).astype(int).tolist(),
+                strict=True,
+            )
         )
         start_s = emissions.start_s.tolist()
         heard_by = emissions.heard_by.tolist()
@@ -224,18 +231,18 @@ class SiteLocating:
             best = chosen.get(slot)
             if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):
                 chosen[slot] = i
+        whos = [self._who(channel[i], heard_set[i], sensors[offsets[i]], devices[i]) for i in range(len(emissions))]
         # Every burst of a phone alone, per who heard it, until that phone is next located (fading averages out).
         for i, at_once in enumerate(devices):
             if at_once == 1 and hold:
-                held = self._held.setdefault(self._who(channel[i], heard_set[i], 1), [])
+                held = self._held.setdefault(whos[i], [])
                 held.append(emissions.select(i))
                 del held[:-MAX_HELD]
         sightings = []
         for i in sorted(chosen.values(), key=start_s.__getitem__):
             # One phone hopping over its operator's channels is heard on each of them by the same sensors:
             # locate it once per relocate_s, not once per channel; with several phones at once, once per channel.
-            at_once = devices[i]
-            who = self._who(channel[i], heard_set[i], at_once)
+            at_once, who = devices[i], whos[i]
             last = self._located_at.get(who)
             if last is not None and start_s[i] - last < self.relocate_s:
                 continue
@@ -252,11 +259,13 @@ class SiteLocating:
         for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:
             del self._held[who]
 
-    def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
-        """What looks like one phone: technology, operators (else channel), the sensors that heard it and,
-        when several phones of the network are heard at once, the channel."""
-        _, operators, _ = self._channel.get(channel, (None, (), None))
-        return (channel[0], operators or channel, sensors, channel if at_once > 1 else None)
+    def _who(self, channel: tuple[str, int], sensors: frozenset[int], loudest: int, at_once: int) -> tuple:
+        """What looks like one phone: technology, band, operators (else channel), the sensors that heard it, the one
+        that heard it loudest (two phones of a network far apart are often heard by the same sensors on a
+        small site, rarely loudest by the same one) and, when several phones of the network are heard at
+        once, the channel."""
+        band, operators, _ = self._channel.get(channel, (None, (), None))
+        return (channel[0], band, operators or channel, sensors, loudest, channel if at_once > 1 else None)
 
     def _gsm_devices_at_once(
         self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]
@@ -308,7 +317,7 @@ class SiteLocating:
     def _sighting(self, emission: HeardEmission, devices: int = 1, track: tuple | None = None) -> Sighting:
         location = self.locator.locate(emission)
         band, operators, received_at = self._channel.get(
-            (emission.technology, round(emission.freq_hz / 100e3)), (None, (), None)
+            (emission.technology, round(emission.freq_hz / REPORT_CHANNEL_HZ)), (None, (), None)
         )
         return Sighting(
             start_s=emission.start_s,

@@ -182,3 +182,27 @@ def test_a_phone_located_again_after_relocate_s_carries_the_same_track():
     assert [round(s.start_s - T, 1) for s in sightings] == [0.1, 1.1], "averaged from the 5 s held since"
     assert sightings[0].track is not None and sightings[0].track == sightings[1].track
     assert sightings[1].end_s - T == pytest.approx(5.1 + 546e-6, abs=1e-3)
+
+
+def test_an_lte_allocation_off_the_channel_raster_keeps_its_reports_band_and_operators():
+    """An LTE burst's centre lies anywhere in its 200 kHz report channel (PRBs are on a 180 kHz raster): its
+    sighting must still carry the band and operators of the report it came in, or the phone's allocations
+    become as many phones (incidents matched by channel) and its own blocker goes unrecognised."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
+        batch = _reports(1.0, {883.0: [0.1]}, level=level)
+        lte = [
+            r.model_copy(
+                update={
+                    "technology": "lte",
+                    "bursts": [b.model_copy(update={"technology": "lte", "freq_hz": 883.061e6}) for b in r.bursts],
+                }
+            )
+            for r in batch.reports
+        ]
+        locating.add_reports(sensor, batch.model_copy(update={"reports": lte}), T + 1.01)
+    (sighting,) = locating.ready(T + 1.2)
+    assert (sighting.technology, sighting.band, sighting.operators) == ("lte", "B8", ("Vodafone",))
+    assert sighting.received_at == T + 1.01
