@@ -231,7 +231,7 @@ class SiteLocating:
             best = chosen.get(slot)
             if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):
                 chosen[slot] = i
-        whos = [self._who(channel[i], heard_set[i], sensors[offsets[i]], devices[i]) for i in range(len(emissions))]
+        whos = [self._who(channel[i], heard_set[i], devices[i]) for i in range(len(emissions))]
         # Every burst of a phone alone, per who heard it, until that phone is next located (fading averages out).
         for i, at_once in enumerate(devices):
             if at_once == 1 and hold:
@@ -259,13 +259,11 @@ class SiteLocating:
         for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:
             del self._held[who]
 
-    def _who(self, channel: tuple[str, int], sensors: frozenset[int], loudest: int, at_once: int) -> tuple:
-        """What looks like one phone: technology, band, operators (else channel), the sensors that heard it, the one
-        that heard it loudest (two phones of a network far apart are often heard by the same sensors on a
-        small site, rarely loudest by the same one) and, when several phones of the network are heard at
-        once, the channel."""
+    def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
+        """What looks like one phone: technology, band, operators (else channel), the sensors that heard it
+        and, when several phones of the network are heard at once, the channel."""
         band, operators, _ = self._channel.get(channel, (None, (), None))
-        return (channel[0], band, operators or channel, sensors, loudest, channel if at_once > 1 else None)
+        return (channel[0], band, operators or channel, sensors, channel if at_once > 1 else None)
 
     def _gsm_devices_at_once(
         self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]

@@ -206,3 +206,21 @@ def test_an_lte_allocation_off_the_channel_raster_keeps_its_reports_band_and_ope
     (sighting,) = locating.ready(T + 1.2)
     assert (sighting.technology, sighting.band, sighting.operators) == ("lte", "B8", ("Vodafone",))
     assert sighting.received_at == T + 1.01
+
+
+def test_phones_of_one_operator_in_two_bands_are_two_phones_to_the_locator():
+    """O2 in B8 and O2 in B3, heard by the same sensors in the same second: a phone does not send in two
+    bands at once, so both are located (as one phone, the second would wait `relocate_s` and be lost)."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
+        batch = _reports(1.0, {905.8: [0.1], 1710.2: [0.3]}, level=level)
+        located = [
+            r.model_copy(update={"band": "B8" if r.freq_hz < 1e9 else "B3", "operators": ["O2"]})
+            for r in batch.reports
+        ]
+        locating.add_reports(sensor, batch.model_copy(update={"reports": located}), T + 1.01)
+    sightings = locating.ready(T + 1.2)
+    assert sorted((s.band, s.operators) for s in sightings) == [("B3", ("O2",)), ("B8", ("O2",))]
+    assert sightings[0].track != sightings[1].track
