@@ -307,6 +307,13 @@ def _config(load: Load, workdir: Path, database: str, port: int) -> ControllerCo
     )
 
 
+def _phone_keys(phones: list[Phone]) -> tuple[list[tuple], set[tuple]]:
+    """Each phone's (cell, operators), and those no other phone shares: phones sharing a cell and an operator
+    make one incident (by design), so only the unambiguous ones are timed and checked for their cell."""
+    keys = [(phone.cell_id, (phone.operator,)) for phone in phones]
+    return keys, {key for key in keys if keys.count(key) == 1}
+
+
 def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -> int:
     """The same load through the ingest pipeline in this process, without MQTT: every window's messages as
     the ingest worker would take them (batches of at most `BATCH_MAX`), arriving when the window closes,
@@ -324,6 +331,7 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
         locate_cpu = _time_calls(ingest.locating.locator, "locate")
         window_cpu = []
         incidents = 0
+        opened: set[tuple] = set()
         for w, window in enumerate(load.payloads):
             arrived = load.t0 + (w + 1) * WINDOW_S
             now[0] = arrived + 2 * controller.config.ingest.correlation_delay_s
@@ -331,7 +339,10 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
             for first in range(0, len(window), BATCH_MAX):
                 chunk = window[first : first + BATCH_MAX]
                 events = ingest.pipeline.process([RawMessage(topic, payload, arrived) for topic, payload, _ in chunk])
-                incidents += sum(1 for e in events if e.kind == "incident" and e.type == "new")
+                for event in events:
+                    if event.kind == "incident" and event.type == "new":
+                        incidents += 1
+                        opened.add((event.after["cell_id"], tuple(event.after["operators"])))
             window_cpu.append(time.process_time() - started)
         registry = controller.metrics.registry
         done = registry.get_sample_value("cellward_controller_reports_stored_total") or 0
@@ -349,6 +360,9 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
             f"max {max(window_cpu) * 1e3:.0f} ms for {load.offered / load.windows:.0f} reports"
         )
         print(f"  incidents opened         {incidents} for {len(load.phones)} phones")
+        _, unique = _phone_keys(load.phones)
+        placed = sum(1 for key in unique if key in opened)
+        print(f"  in the phone's own cell  {placed} of {len(unique)} phones alone in their cell+operator")
         controller.stop()
         return 0
     finally:
@@ -433,9 +447,7 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         start_t = next((t for t, n in samples if n > 0), samples[-1][0])
         end_t = next((t for t, n in samples if n >= offered), samples[-1][0])
         sustained = done / max(end_t - (start_t - 0.2), 1e-9)
-        # Phones sharing a cell and an operator make one incident (by design); time only the unambiguous ones.
-        keys = [(phone.cell_id, (phone.operator,)) for phone in phones]
-        unique = {key for key in keys if keys.count(key) == 1}
+        keys, unique = _phone_keys(phones)
         latencies = []
         for phone, key in zip(phones, keys, strict=True):
             seen = new_incidents.get(key)
