@@ -49,9 +49,16 @@ def _full_band_frames(z: np.ndarray, low: int, high: int, full_band_share: float
     """Frames where bins [low, high) stand over the floor across the band, reaching both sides of it
     (short of the roll-off at the very edges): a wide phone burst such as an SRS symbol leaves one side
     quiet. Across the band means either more than `full_band_share` of bins 3 dB up (a strong impulse),
-    or a weak impulse, which lifts every bin a little (too little for each bin to stand out, enough for
-    a wide box to seed): a band mean `min_mean_excess` floors up, both sides half that, in a frame
-    that stands alone (the band quiet again three frames before and after, as inside no burst)."""
+    with both sides' mean `min_mean_excess` floors up, or a weak impulse, which lifts every bin a little
+    (too little for each bin to stand out, enough for a wide box to seed): a band mean `min_mean_excess`
+    floors up, both sides half that, in a frame that stands alone (the band quiet again three frames
+    before and after, as inside no burst).
+
+    A side is judged by its mean, not by its share of hot bins: a transient of duration T has a random
+    spectrum (a sum of independent samples) whose power is exponentially distributed from bin to bin and
+    correlated only over about 1/T (100 kHz for 10 us), so a 270 kHz side holds a few independent looks
+    and is often mostly under 3 dB in places while its mean stays well up; the quiet side of a phone
+    burst is noise, whose 34-bin mean stays within about 0.2 of the floor."""
     n = high - low
     near_low = (low + n // 20, low + n // 5)
     near_high = (low + n - n // 5, low + n - n // 20)
@@ -65,10 +72,8 @@ def _full_band_frames(z: np.ndarray, low: int, high: int, full_band_share: float
     for t in range(frames):
         row = z[t]
         if _hot_bins(row, low, high) > full_band_share * n:
-            full[t] = (
-                _hot_bins(row, near_low[0], near_low[1]) > 0.5 * side
-                and _hot_bins(row, near_high[0], near_high[1]) > 0.5 * side
-            )
+            lifted = (1.0 + min_mean_excess) * side
+            full[t] = _sum(row, near_low[0], near_low[1]) > lifted and _sum(row, near_high[0], near_high[1]) > lifted
         elif band_mean[t] > 1.0 + min_mean_excess and 3 <= t < frames - 3:
             full[t] = (
                 band_mean[t - 3] < quiet
