@@ -49,11 +49,9 @@ def blank_impulses(
     """
     full, lifted = _full_band_frames(z, usable.start, usable.stop, config.full_band_share, config.min_mean_excess)
     nfft = z.shape[1]
-    window = max(1, round(config.max_transient_s * sample_rate_hz))
     for t in np.flatnonzero(lifted & ~full):
         # the frame and a hop either side: a phone symbol that lights the frame lies wholly inside
-        span = samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft]
-        full[t] = is_transient(span, window, config.max_energy_beside_transient, config.min_transient_sigma)
+        full[t] = is_transient(samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft], sample_rate_hz, config)
     if not full.any():
         return 0
     edges = np.diff(np.concatenate(([0], full.view(np.int8), [0])))
@@ -68,7 +66,21 @@ def blank_impulses(
     return blanked
 
 
-def is_transient(span: np.ndarray, window: int, max_beside: float, min_sigma: float) -> bool:
+def is_transient(span: np.ndarray, sample_rate_hz: float, config: ImpulseConfig = ImpulseConfig()) -> bool:
+    """True when `span` (complex samples) holds a transient of at most `config.max_transient_s`, tried with
+    windows of that length and half of it: a 4 us transient is half lost in 32 us of noise."""
+    return any(
+        _transient_in_window(
+            span,
+            max(1, round(config.max_transient_s * sample_rate_hz / 2**k)),
+            config.max_energy_beside_transient,
+            config.min_transient_sigma,
+        )
+        for k in range(2)
+    )
+
+
+def _transient_in_window(span: np.ndarray, window: int, max_beside: float, min_sigma: float) -> bool:
     """True when the strongest `window` samples of `span` (complex) hold energy that the windows on either
     side of them do not: a transient no longer than the window. The caller's span reaches at least a
     window beyond the frame under test on both sides.
