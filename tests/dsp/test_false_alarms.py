@@ -44,7 +44,7 @@ def uplink_second(t: float, rng: np.random.Generator, receiver: Receiver, spur_s
 
 DC_BLIP_GAP = (
     "known gap (issue 2 stays open): impulses no longer leave phone-labelled fragments (24 in 600 s before "
-    "2026-12-05, none after), but at 256.5 s a 0 dB, 0.5 ms x 168 kHz blip of noise across the tuner centre "
+    "2026-12-05, none after), but at 256.5 s a 0.5 ms x 168 kHz blip of noise at about 0 dB across the tuner centre "
     "has the shape of a PUCCH slot and is labelled LTE (one in 600 s)"
 )
 
