@@ -49,21 +49,30 @@ def blank_impulses(
     """
     full, lifted = _full_band_frames(z, usable.start, usable.stop, config.full_band_share, config.min_mean_excess)
     nfft = z.shape[1]
-    for t in np.flatnonzero(lifted & ~full):
-        # the frame and a hop either side: a phone symbol that lights the frame lies wholly inside
-        full[t] = is_transient(samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft], sample_rate_hz, config)
-    if not full.any():
-        return 0
-    edges = np.diff(np.concatenate(([0], full.view(np.int8), [0])))
-    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    # only short runs can be blanked: the frames of a wide burst's body, lifted too, cost no sample reads
+    for start, stop in _short_runs(lifted, config.max_frames):
+        for t in range(start, stop):
+            if lifted[t] and not full[t]:
+                # the frame and a hop either side: a phone symbol that lights the frame lies wholly inside
+                span = samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft]
+                full[t] = is_transient(span, sample_rate_hz, config)
     blanked = 0
-    for start, stop in zip(starts, stops, strict=True):
-        if stop - start > config.max_frames or start == 0 or stop == len(full):
-            continue
+    for start, stop in _short_runs(full, config.max_frames):
         lo, hi = max(0, start - 1), min(len(full), stop + 1)
         z[lo:hi] = 1.0
         blanked += hi - lo
     return blanked
+
+
+def _short_runs(mask: np.ndarray, max_frames: int) -> list[tuple[int, int]]:
+    """Runs [start, stop) of True in `mask`, at most `max_frames` long and touching neither end."""
+    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    return [
+        (int(start), int(stop))
+        for start, stop in zip(starts, stops, strict=True)
+        if stop - start <= max_frames and start > 0 and stop < len(mask)
+    ]
 
 
 def is_transient(span: np.ndarray, sample_rate_hz: float, config: ImpulseConfig = ImpulseConfig()) -> bool:
@@ -120,7 +129,7 @@ def _full_band_frames(
     or a weak impulse, which lifts every bin a little (too little for each bin to stand out, enough for
     a wide box to seed): a band mean `min_mean_excess` floors up, both sides half that, in a frame
     that stands alone (the band quiet again three frames before and after, as inside no burst).
-    Returned with them: the frames lifted across the band, whatever their sides.
+    Returned with them: the frames lifted across the band, whatever their sides (the full ones among them).
 
     The side test misses many impulses: a transient of duration T has a random spectrum (a sum of
     independent samples) whose power is exponentially distributed from bin to bin and correlated only
