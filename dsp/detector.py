@@ -153,7 +153,8 @@ class Detector:
         frames = z.shape[0]
         if frames == 0:
             return
-        blank_impulses(z, slice(self._edge_bins, self.geometry.nfft - self._edge_bins), self.config.impulses)
+        usable = slice(self._edge_bins, g.nfft - self._edge_bins)
+        blank_impulses(z, usable, self._samples.view, g.hop, g.sample_rate_hz, self.config.impulses)
         ntiles = g.nfft // boxes.tile_bins
         tiles_map = np.empty((frames, ntiles), np.float32)
         tile_sums(z, boxes.tile_bins, tiles_map)

@@ -6,6 +6,12 @@ which energy stands over the floor across the usable band, reaching both band ed
 (see `_full_band_frames`): those
 frames (and one on each side, for the receiver filter's ringing) are set to the floor before CFAR, so
 an impulse can neither become a burst nor split into narrow fragments that look like one.
+
+A frame lifted across the band with one side that looks quiet is still an impulse if its samples say
+so: a transient puts its energy into at most `max_transient_s` (25 us plus the receiver filter's
+ringing) and leaves the samples around at noise, while the shortest phone transmission, an SRS symbol,
+spreads it evenly over 71 us, more than two such windows (see `is_transient`). The spectrogram's 125 us
+frames cannot tell the two apart; the samples can.
 """
 
 from __future__ import annotations
@@ -22,36 +28,115 @@ class ImpulseConfig:
     # a side holds 34 bins and the band 225: over noise their means vary by about 0.2 and 0.08
     min_mean_excess: float = 0.5
     max_frames: int = 3
+    max_transient_s: float = 32e-6
+    # a transient leaves the windows beside its own at noise; an SRS symbol (71 us) puts more there than in it
+    max_energy_beside_transient: float = 0.35
+    min_transient_sigma: float = 8.0  # the strongest of about 450 windows of noise reaches 6 sigma once in 2000
 
 
-def blank_impulses(z: np.ndarray, usable: slice, config: ImpulseConfig = ImpulseConfig()) -> int:
+def blank_impulses(
+    z: np.ndarray,
+    usable: slice,
+    samples: np.ndarray,
+    hop: int,
+    sample_rate_hz: float,
+    config: ImpulseConfig = ImpulseConfig(),
+) -> int:
     """Blank completed short full-band runs in `z` (frames, bins) in place; returns frames blanked.
 
+    `samples` are the complex samples the frames were computed from (frame t starts at sample t * hop).
     Runs touching the first or last frame are left alone: they may continue beyond the buffer.
     """
-    full = _full_band_frames(z, usable.start, usable.stop, config.full_band_share, config.min_mean_excess)
-    if not full.any():
-        return 0
-    edges = np.diff(np.concatenate(([0], full.view(np.int8), [0])))
-    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    full, lifted = _full_band_frames(z, usable.start, usable.stop, config.full_band_share, config.min_mean_excess)
+    nfft = z.shape[1]
+    # only short runs can be blanked: the frames of a wide burst's body, lifted too, cost no sample reads
+    for start, stop in _short_runs(lifted, config.max_frames):
+        for t in range(start, stop):
+            if lifted[t] and not full[t]:
+                # the frame and a hop either side: a phone symbol that lights the frame lies wholly inside
+                span = samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft]
+                full[t] = is_transient(span, sample_rate_hz, config)
     blanked = 0
-    for start, stop in zip(starts, stops, strict=True):
-        if stop - start > config.max_frames or start == 0 or stop == len(full):
-            continue
+    for start, stop in _short_runs(full, config.max_frames):
         lo, hi = max(0, start - 1), min(len(full), stop + 1)
         z[lo:hi] = 1.0
         blanked += hi - lo
     return blanked
 
 
+def _short_runs(mask: np.ndarray, max_frames: int) -> list[tuple[int, int]]:
+    """Runs [start, stop) of True in `mask`, at most `max_frames` long and touching neither end."""
+    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    return [
+        (int(start), int(stop))
+        for start, stop in zip(starts, stops, strict=True)
+        if stop - start <= max_frames and start > 0 and stop < len(mask)
+    ]
+
+
+def is_transient(span: np.ndarray, sample_rate_hz: float, config: ImpulseConfig = ImpulseConfig()) -> bool:
+    """True when `span` (complex samples) holds a transient of at most `config.max_transient_s`, tried with
+    windows of that length and half of it: a 4 us transient is half lost in 32 us of noise."""
+    return any(
+        _transient_in_window(
+            span,
+            max(1, round(config.max_transient_s * sample_rate_hz / 2**k)),
+            config.max_energy_beside_transient,
+            config.min_transient_sigma,
+        )
+        for k in range(2)
+    )
+
+
+def _transient_in_window(span: np.ndarray, window: int, max_beside: float, min_sigma: float) -> bool:
+    """True when the strongest `window` samples of `span` (complex) hold energy that the windows on either
+    side of them do not: a transient no longer than the window. The caller's span reaches at least a
+    window beyond the frame under test on both sides.
+
+    Energy is the excess of |x|^2 (DC offset removed) over the typical power of the span outside those
+    three windows (its median over ln 2, the mean of exponential noise), which steady signals and the
+    noise set; a symbol under the strongest window lies almost wholly inside the three, so it does not
+    lift that level. The strongest window must stand `min_sigma` standard deviations of noise
+    (sqrt(window) times the level) above it, and the two windows beside it must hold together at most
+    `max_beside` of its excess. A symbol longer than two windows cannot pass: wherever the strongest
+    window lies inside it, the windows beside it hold the rest of the symbol, more than the window holds.
+    """
+    if span.shape[0] < 6 * window:
+        return False
+    centred = span.astype(np.complex128) - span.mean()
+    power = centred.real**2 + centred.imag**2
+    # only windows with a whole window of the span on either side: at the span's ends the start of a
+    # long burst would look short
+    sums = np.convolve(power, np.ones(window), mode="valid")[window : power.shape[0] - 2 * window + 1]
+    peak = window + int(np.argmax(sums))  # samples peak .. peak + window - 1
+    low, high = peak - window, peak + 2 * window
+    level = float(np.median(np.concatenate((power[:low], power[high:])))) / np.log(2)
+    strongest = float(power[peak : peak + window].sum()) - window * level
+    before = float(power[low:peak].sum()) - (peak - low) * level
+    after = float(power[peak + window : high].sum()) - (high - peak - window) * level
+    beside = max(before, 0.0) + max(after, 0.0)
+    return strongest >= min_sigma * np.sqrt(window) * level and beside <= max_beside * strongest
+
+
 @njit(cache=True, nogil=True)
-def _full_band_frames(z: np.ndarray, low: int, high: int, full_band_share: float, min_mean_excess: float) -> np.ndarray:
+def _full_band_frames(
+    z: np.ndarray, low: int, high: int, full_band_share: float, min_mean_excess: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames where bins [low, high) stand over the floor across the band, reaching both sides of it
     (short of the roll-off at the very edges): a wide phone burst such as an SRS symbol leaves one side
     quiet. Across the band means either more than `full_band_share` of bins 3 dB up (a strong impulse),
     or a weak impulse, which lifts every bin a little (too little for each bin to stand out, enough for
     a wide box to seed): a band mean `min_mean_excess` floors up, both sides half that, in a frame
-    that stands alone (the band quiet again three frames before and after, as inside no burst)."""
+    that stands alone (the band quiet again three frames before and after, as inside no burst).
+    Returned with them: the frames lifted across the band, whatever their sides (the full ones among them).
+
+    The side test misses many impulses: a transient of duration T has a random spectrum (a sum of
+    independent samples) whose power is exponentially distributed from bin to bin and correlated only
+    over about 1/T (100 kHz for 10 us), so a 270 kHz side holds a few independent looks and is often
+    mostly under 3 dB. It cannot be loosened on the spectrogram alone: the first and last frames of a
+    strong wide burst splatter over the whole band too. The lifted frames are judged on their samples.
+    """
     n = high - low
     near_low = (low + n // 20, low + n // 5)
     near_high = (low + n - n // 5, low + n - n // 20)
@@ -62,21 +147,23 @@ def _full_band_frames(z: np.ndarray, low: int, high: int, full_band_share: float
         band_mean[t] = _sum(z[t], low, high) / n
     quiet = 1.0 + 0.5 * min_mean_excess
     full = np.zeros(frames, np.bool_)
+    lifted = np.zeros(frames, np.bool_)
     for t in range(frames):
         row = z[t]
         if _hot_bins(row, low, high) > full_band_share * n:
+            lifted[t] = True
             full[t] = (
                 _hot_bins(row, near_low[0], near_low[1]) > 0.5 * side
                 and _hot_bins(row, near_high[0], near_high[1]) > 0.5 * side
             )
         elif band_mean[t] > 1.0 + min_mean_excess and 3 <= t < frames - 3:
+            lifted[t] = band_mean[t - 3] < quiet and band_mean[t + 3] < quiet
             full[t] = (
-                band_mean[t - 3] < quiet
-                and band_mean[t + 3] < quiet
+                lifted[t]
                 and _sum(row, near_low[0], near_low[1]) > quiet * side
                 and _sum(row, near_high[0], near_high[1]) > quiet * side
             )
-    return full
+    return full, lifted
 
 
 @njit(cache=True, nogil=True, inline="always")
