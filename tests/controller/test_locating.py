@@ -217,8 +217,7 @@ def test_phones_of_one_operator_in_two_bands_are_two_phones_to_the_locator():
     for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
         batch = _reports(1.0, {905.8: [0.1], 1710.2: [0.3]}, level=level)
         located = [
-            r.model_copy(update={"band": "B8" if r.freq_hz < 1e9 else "B3", "operators": ["O2"]})
-            for r in batch.reports
+            r.model_copy(update={"band": "B8" if r.freq_hz < 1e9 else "B3", "operators": ["O2"]}) for r in batch.reports
         ]
         locating.add_reports(sensor, batch.model_copy(update={"reports": located}), T + 1.01)
     sightings = locating.ready(T + 1.2)
