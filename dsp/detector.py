@@ -10,6 +10,7 @@ held back for `context_s` so that each is classified knowing its neighbours on t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,13 @@ class DetectorConfig:
     cfar: CfarConfig = field(default_factory=CfarConfig)
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     impulses: ImpulseConfig = field(default_factory=ImpulseConfig)
+
+
+def dc_fill_weight(notch_bins: int) -> float:
+    """Weight a on the excess of the notch's 2n - 1 copies of their neighbours' mean such that they and the
+    two neighbours sum to the variance of 2n + 1 independent noise cells: 2 (1 + (2n - 1) a / 2)^2 = 2n + 1."""
+    copies = 2 * notch_bins - 1
+    return 2.0 * (math.sqrt((copies + 2) / 2) - 1.0) / copies
 
 
 class Detector:
@@ -147,6 +155,23 @@ class Detector:
             z[:, centre - n : centre - n + 1] + z[:, centre + n : centre + n + 1]
         )
 
+    def _discount_dc_copies(self, z: np.ndarray, tiles_map: np.ndarray) -> None:
+        """Count each notched bin in the CFAR's tile sums at `dc_fill_weight` of its excess over the noise.
+
+        The 2n - 1 notched bins repeat their two neighbours' mean, so at full weight every box across DC would
+        count those two cells' noise 2n + 1 times over, with a box-sum variance well above the independent
+        cells' that the thresholds assume (noise blips across DC passed them). At this weight the notch and
+        its neighbours carry the variance of 2n + 1 independent cells and no box across DC more; a burst
+        across DC still lifts them. Segmentation, measurement and features see the full interpolation.
+        """
+        n = self.config.dc_notch_bins
+        if n <= 0:
+            return
+        centre, tile_bins = self.geometry.nfft // 2, self.boxes.tile_bins
+        discount = 1.0 - dc_fill_weight(n)
+        for k in range(centre - n + 1, centre + n):
+            tiles_map[:, k // tile_bins] -= discount * (z[:, k] - 1.0)
+
     def _find_candidates(self, final: bool) -> None:
         g, boxes = self.geometry, self.boxes
         z = self._z.view
@@ -158,6 +183,7 @@ class Detector:
         ntiles = g.nfft // boxes.tile_bins
         tiles_map = np.empty((frames, ntiles), np.float32)
         tile_sums(z, boxes.tile_bins, tiles_map)
+        self._discount_dc_copies(z, tiles_map)
         seeds = np.zeros((frames, ntiles), np.bool_)
         region_map = np.zeros((frames, ntiles), np.bool_)
         box_detections(tiles_map, boxes.frames, boxes.tiles, boxes.thresholds, boxes.is_seed, seeds, region_map)
