@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-CHANNEL_HZ = 200e3
+from cellward.messages import REPORT_CHANNEL_HZ
 
 
 def burst_starts(detections_raw: Iterable[str]) -> dict[str, list[tuple[float, float]]]:
@@ -43,7 +43,7 @@ def on_air_latencies(
         starts = heard.get(technology, [])
         lo = bisect.bisect_left(starts, (first_seen - lookback_s, -1.0))
         hi = bisect.bisect_right(starts, (first_seen, float("inf")))
-        on_air = [t for t, f in starts[lo:hi] if abs(f - freq_hz) <= CHANNEL_HZ / 2]
+        on_air = [t for t, f in starts[lo:hi] if abs(f - freq_hz) <= REPORT_CHANNEL_HZ / 2]
         latencies.append(created_at - min(on_air, default=first_seen))
     return sorted(latencies)
 

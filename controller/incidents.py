@@ -220,21 +220,23 @@ class IncidentEngine:
         return self._closest(sighting, matching)
 
     def _tracked(self, sighting: Sighting) -> IncidentRecord | None:
-        if sighting.track is None or sighting.devices != 1:
+        track = _lone_track(sighting)
+        if track is None or track not in self._tracks:
             return None
-        incident_id, last_end_s = self._tracks.get(sighting.track, ("", -math.inf))
+        incident_id, last_end_s = self._tracks[track]
         incident = self._open.get(incident_id)
         if incident is None or sighting.start_s - last_end_s > TRACK_GAP_S:
             return None
         return incident
 
     def _follow_track(self, sighting: Sighting, incident: IncidentRecord) -> None:
-        if sighting.track is None or sighting.devices != 1:
+        track = _lone_track(sighting)
+        if track is None:
             return
         if len(self._tracks) >= TRACKS_KEPT:
             stale_s = sighting.start_s - TRACK_GAP_S
-            self._tracks = {track: held for track, held in self._tracks.items() if held[1] >= stale_s}
-        self._tracks[sighting.track] = (incident.id, sighting.end_s)
+            self._tracks = {kept: held for kept, held in self._tracks.items() if held[1] >= stale_s}
+        self._tracks[track] = (incident.id, sighting.end_s)
 
     def _same_device(self, sighting: Sighting, incidents: list[IncidentRecord]) -> list[IncidentRecord]:
         """Incidents the sighting's phone could be: same operator and technology (a GSM phone hops inside its
@@ -510,6 +512,11 @@ class IncidentEngine:
             db.add(note)
             db.commit()
             return note
+
+
+def _lone_track(sighting: Sighting) -> tuple | None:
+    """The sighting's phone identity, when it alone of its network was heard (else it proves nothing)."""
+    return sighting.track if sighting.devices == 1 else None
 
 
 def _region_key(incident: IncidentRecord) -> str:

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cellward.messages import BurstRecord, DetectionBatch
+from cellward.messages import REPORT_CHANNEL_HZ, BurstRecord, DetectionBatch
 from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.locate import Locator
 from controller.sighting import Sighting
@@ -59,9 +59,6 @@ if TYPE_CHECKING:
 
 PHONE_TECHNOLOGIES = frozenset({"gsm", "lte", "nr"})
 LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
-# The sensors' report channels (scan.channel_hz): a burst is reported in the channel its centre rounds to,
-# so a burst and its report's band and operators meet on this raster (an LTE allocation's centre is anywhere).
-REPORT_CHANNEL_HZ = 200e3
 # A dwell whose ADC clipped this often was in compression: a phone beside the sensor reads too low there,
 # and the clipping spreads intermodulation over other channels, which the detector reports as bursts. Such
 # reports are stored but neither located nor turned into incidents; the sensor backs its gain off, and

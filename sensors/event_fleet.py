@@ -32,6 +32,7 @@ from pathlib import Path
 
 from cellward.messages import (
     MAX_BURSTS_PER_REPORT,
+    REPORT_CHANNEL_HZ,
     ActivityReport,
     BandCoverage,
     BurstRecord,
@@ -54,7 +55,6 @@ from sim.world import World
 
 SAMPLE_RATE_HZ = 2.4e6
 
-CHANNEL_HZ = 200e3
 GAIN_DB = 28.0
 CLOCK = ClockState(state="synced", source="simulator", offset_s=0.0)
 log = logging.getLogger("cellward.sensor.event_fleet")
@@ -118,7 +118,7 @@ class FleetScan:
 
 def channel_key(obs: SensorObservation) -> tuple[float, str]:
     """What one event-mode report covers: a raster channel and one technology."""
-    return round(obs.freq_hz / CHANNEL_HZ) * CHANNEL_HZ, obs.technology
+    return round(obs.freq_hz / REPORT_CHANNEL_HZ) * REPORT_CHANNEL_HZ, obs.technology
 
 
 def activity_report(piece: Piece[SensorObservation], plan: BandPlan) -> ActivityReport:
@@ -126,6 +126,7 @@ def activity_report(piece: Piece[SensorObservation], plan: BandPlan) -> Activity
     channel_hz, technology = piece.key  # type: ignore[misc]
     bursts = piece.heard
     band = plan.uplink_band(channel_hz)
+    half = REPORT_CHANNEL_HZ / 2
     listed = [
         BurstRecord(
             start=_utc(o.epoch_s),
@@ -142,9 +143,9 @@ def activity_report(piece: Piece[SensorObservation], plan: BandPlan) -> Activity
     mean_mw = sum(10 ** (o.power_dbm / 10) for o in bursts) / len(bursts)
     return ActivityReport(
         freq_hz=channel_hz,
-        bandwidth_hz=CHANNEL_HZ,
+        bandwidth_hz=REPORT_CHANNEL_HZ,
         band=band.name if band else None,
-        operators=list(plan.operators(channel_hz - CHANNEL_HZ / 2, channel_hz + CHANNEL_HZ / 2)) if band else [],
+        operators=list(plan.operators(channel_hz - half, channel_hz + half)) if band else [],
         technology=technology,
         window_start=_utc(piece.start_s),
         window_s=piece.end_s - piece.start_s,
@@ -181,7 +182,7 @@ class FleetReports:
     def network(self, key: Hashable) -> Hashable:
         """A channel's technology, band and operators (see sensors.activity.channel_network)."""
         channel_hz, technology = key  # type: ignore[misc]
-        return technology, channel_network(self.plan, channel_hz, CHANNEL_HZ)
+        return technology, channel_network(self.plan, channel_hz, REPORT_CHANNEL_HZ)
 
     def dwell(self, world: World, slot: int) -> int:
         """Hear scan slot `slot` (within the scenario); returns the bursts heard by all nodes."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cellward.messages import REPORT_CHANNEL_HZ
 from dsp.band_plan import BandPlan
 
 
@@ -27,7 +28,7 @@ class ScanConfig(BaseModel):
     settle_s: float = Field(default=0.01, ge=0, description="samples discarded after each retune")
     dwell_s: float = Field(default=0.09, gt=0.005, description="samples kept and searched per hop")
     usable_fraction: float = Field(default=0.85, gt=0.3, le=1, description="share of the sample rate searched")
-    channel_hz: float = Field(default=200e3, gt=0, description="report raster (a GSM channel)")
+    channel_hz: float = Field(default=REPORT_CHANNEL_HZ, gt=0, description="report raster (a GSM channel)")
     revisit_every: int = Field(default=4, ge=0, description="every n-th slot revisits active tunings; 0 = never")
     active_ttl_s: float = Field(default=30.0, gt=0, description="how long a tuning counts as recently active")
 

@@ -31,6 +31,7 @@ from cellward.messages.commands import (
 from cellward.messages.detections import (
     MAX_BURSTS_PER_REPORT,
     MAX_REPORTS_PER_BATCH,
+    REPORT_CHANNEL_HZ,
     ActivityReport,
     BurstRecord,
     DetectionBatch,
@@ -71,6 +72,7 @@ __all__ = [
     "MAX_SPECTRUM_BINS",
     "MESSAGE_MODELS",
     "REFUSAL_REASONS",
+    "REPORT_CHANNEL_HZ",
     "SCHEMA_FILES",
     "ActivityReport",
     "Availability",

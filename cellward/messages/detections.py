@@ -11,6 +11,9 @@ from cellward.messages.wire_time import UtcMs, UtcUs
 
 MAX_BURSTS_PER_REPORT = 64
 MAX_REPORTS_PER_BATCH = 1000
+# The report channels' raster (a GSM channel): a burst is reported in the channel its centre rounds to, which is
+# how the controller finds a burst's report (band, operators) again. Sensors use it unless configured otherwise.
+REPORT_CHANNEL_HZ = 200e3
 
 
 class BurstRecord(WireModel):

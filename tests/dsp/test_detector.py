@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsp.burst import Burst
-from dsp.detector import Detector
+from dsp.detector import Detector, dc_fill_weight
 from tests.dsp.synthetic import Rect, scene
 
 FS = 2.4e6
@@ -161,3 +161,23 @@ def test_spectrum_tap_sees_every_frames_power_before_and_after_the_floor_is_seed
     seen = np.concatenate(tapped)
     assert seen.shape == expected.shape, "every frame is tapped once"
     np.testing.assert_allclose(seen, expected, rtol=1e-5, atol=1e-12, err_msg="tapped spectra are the power spectra")
+
+
+@pytest.mark.parametrize("notch_bins", [1, 2, 3])
+def test_the_dc_notchs_copies_weighted_for_cfar_vary_like_independent_noise_cells(notch_bins: int) -> None:
+    """The notch fills its 2n - 1 bins with the mean of the two bins beside it; at `dc_fill_weight` the notch
+    and those two sum (in floor units, noise |X|^2 exponential) with the variance of 2n + 1 independent
+    cells, as the box thresholds assume. At full weight they vary far more (noise blips crossed DC)."""
+    rng = np.random.default_rng(5)
+    below, above = rng.exponential(size=(2, 400_000))
+    copies = 2 * notch_bins - 1
+    fill = 0.5 * (below + above)
+
+    def box_sum(weight: float) -> np.ndarray:
+        return below + above + copies * (1.0 + weight * (fill - 1.0))
+
+    independent = 2 * notch_bins + 1  # variance of a sum of that many exponential cells
+    weighted = box_sum(dc_fill_weight(notch_bins))
+    assert weighted.mean() == pytest.approx(independent, rel=0.01), "the weight keeps the mean"
+    assert weighted.var() == pytest.approx(independent, rel=0.03)
+    assert box_sum(1.0).var() > 1.4 * independent
