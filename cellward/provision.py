@@ -10,9 +10,10 @@ One run writes everything a site needs to start securely (layout in `docs/scalin
     OUT/blockers/<id>.yaml                           blocker node configs (GPIO relay lines to check on site)
     OUT/mosquitto/bridge.conf                        with --bridge: the site broker's bridge to a central one
 
-ACL: a sensor (or blocker) may write only under its own id and read only its own command topic; the
-controller reads the whole site and writes commands and its own `controller/` topics. The password file
-uses Mosquitto's PBKDF2-SHA512 format (`$7$`), which `mosquitto_passwd` writes, so no external tool is needed.
+ACL: a sensor (or blocker) may write only under its own id and read only its own command topic (a sensor
+also its acks and the site's scan focus); the controller reads the whole site and writes commands and its
+own `controller/` topics. The password file uses Mosquitto's PBKDF2-SHA512 format (`$7$`), which
+`mosquitto_passwd` writes, so no external tool is needed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from cellward.messages import ack_topic
+from cellward.messages import ack_topic, scan_focus_topic
 from cellward.messages.topics import NODE_LEAVES
 from cellward.signing import Keyring, NodeKey
 from cellward.site import BlockerUnit
@@ -96,7 +97,7 @@ def node_acl(site_id: str, node_id: str, kind: str = "sensor") -> str:
     lines += [f"topic write cellward/{site_id}/{kind}/{node_id}/{leaf}" for leaf in (*NODE_LEAVES[kind], "cmd/+/state")]
     lines.append(f"topic read cellward/{site_id}/{kind}/{node_id}/cmd/+/set")
     if kind == "sensor":
-        lines.append(f"topic read {ack_topic(site_id, node_id)}")
+        lines += [f"topic read {ack_topic(site_id, node_id)}", f"topic read {scan_focus_topic(site_id)}"]
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ from cellward.messages.detections import (
 )
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
+from cellward.messages.scan_focus import MAX_FOCUS_CHANNELS, SCAN_FOCUS_SCHEMA, ScanFocus, scan_focus_topic
 from cellward.messages.schema_files import SCHEMA_FILES, validate_wire
 from cellward.messages.snippet import CHUNK_BYTES, SnippetChunk
 from cellward.messages.spectrum import MAX_SPECTRUM_BINS, SpectrumFrame, decode_levels, encode_levels
@@ -68,11 +69,13 @@ __all__ = [
     "CHUNK_BYTES",
     "COMMAND_PARAMS",
     "MAX_BURSTS_PER_REPORT",
+    "MAX_FOCUS_CHANNELS",
     "MAX_REPORTS_PER_BATCH",
     "MAX_SPECTRUM_BINS",
     "MESSAGE_MODELS",
     "REFUSAL_REASONS",
     "REPORT_CHANNEL_HZ",
+    "SCAN_FOCUS_SCHEMA",
     "SCHEMA_FILES",
     "ActivityReport",
     "Availability",
@@ -102,6 +105,7 @@ __all__ = [
     "NodeId",
     "PauseParams",
     "RefusalReason",
+    "ScanFocus",
     "SensorState",
     "SensorStats",
     "SensorStatus",
@@ -130,6 +134,7 @@ __all__ = [
     "parse_node_topic",
     "parse_sensor_topic",
     "parse_utc",
+    "scan_focus_topic",
     "sensor_topic",
     "utc_text",
     "validate_wire",

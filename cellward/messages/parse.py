@@ -12,6 +12,7 @@ from cellward.messages.blocker import BlockerAck, BlockerCommand, BlockerFault, 
 from cellward.messages.commands import Command, CommandState
 from cellward.messages.detections import DetectionBatch
 from cellward.messages.envelope import Envelope
+from cellward.messages.scan_focus import ScanFocus
 from cellward.messages.snippet import SnippetChunk
 from cellward.messages.spectrum import SpectrumFrame
 from cellward.messages.stats import SensorStats
@@ -32,6 +33,7 @@ MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.spectrum/1": SpectrumFrame,
     "cellward.snippet/1": SnippetChunk,
     "cellward.ack/1": ControllerAck,
+    "cellward.scan_focus/1": ScanFocus,
 }
 
 

@@ -28,6 +28,7 @@ SCHEMA_FILES = {
     "cellward.spectrum/1": "spectrum.v1.json",
     "cellward.snippet/1": "snippet.v1.json",
     "cellward.ack/1": "ack.v1.json",
+    "cellward.scan_focus/1": "scan-focus.v1.json",
 }
 
 

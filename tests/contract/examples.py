@@ -27,6 +27,7 @@ from cellward.messages import (
     DetectionBatch,
     Envelope,
     FailsafeSetting,
+    ScanFocus,
     SensorStats,
     SensorStatus,
     SnippetChunk,
@@ -314,5 +315,7 @@ def all_examples() -> list[Envelope]:
             ],
         ),
         ControllerAck(**controller, target="s-1", streams=[]),
+        ScanFocus(**controller, channels_hz=[708.2e6, 882.4e6], valid_s=30.0),
+        ScanFocus(**controller, channels_hz=[], valid_s=30.0),
     ]
     return messages + blocker_examples()

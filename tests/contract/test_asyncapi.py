@@ -11,6 +11,7 @@ from cellward.messages import (
     blocker_topic,
     command_state_topic,
     command_topic,
+    scan_focus_topic,
     sensor_topic,
 )
 from cellward.messages.schema_files import SCHEMA_DIR, SCHEMA_FILES
@@ -42,11 +43,12 @@ def test_asyncapi_addresses_match_the_topic_functions() -> None:
         blocker_command_topic("{site}", "{blockerId}", "{blockerCommand}"),
         blocker_command_state_topic("{site}", "{blockerId}", "{blockerCommand}"),
         ack_topic("{site}", "{sensorId}"),
+        scan_focus_topic("{site}"),
     }
     assert addresses == expected
 
 
-def test_retained_topics_are_availability_status_and_blocker_state_only() -> None:
+def test_retained_topics_are_availability_status_blocker_state_and_the_controllers_acks_and_focus() -> None:
     operations = _document()["operations"]
     retained = {name for name, op in operations.items() if op.get("bindings", {}).get("mqtt", {}).get("retain")}
     assert retained == {
@@ -55,6 +57,7 @@ def test_retained_topics_are_availability_status_and_blocker_state_only() -> Non
         "publishBlockerAvailability",
         "publishBlockerState",
         "receiveAck",
+        "receiveScanFocus",
     }
 
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from cellward.messages import scan_focus_topic
 from cellward.provision import provision
 from cellward.site import small_site_path
 from tests.e2e.brokers import Client, start_broker, stop_broker
@@ -43,7 +44,7 @@ def test_a_sensor_account_cannot_publish_as_another_sensor(site_broker):
     assert forged == [], f"the broker's ACL must drop {first}'s messages under {second}'s id, got {forged}"
 
 
-def test_a_sensor_hears_only_its_own_commands_and_only_the_controller_sends_them(site_broker):
+def test_a_sensor_hears_only_its_own_commands_and_the_site_focus_and_only_the_controller_sends_them(site_broker):
     first, second = sorted(site_broker.sensor_configs)[:2]
     sensor = Client(site_broker.broker_port, first, site_broker.passwords[first])
     sensor.subscribe(f"cellward/{SITE}/#")  # asks for everything; the ACL grants only its command topic
@@ -54,11 +55,14 @@ def test_a_sensor_hears_only_its_own_commands_and_only_the_controller_sends_them
         controller.publish(f"cellward/{SITE}/sensor/{second}/cmd/rescan/set", b"to second")
         other.publish(f"cellward/{SITE}/sensor/{first}/cmd/rescan/set", b"from a sensor")
         other.publish(f"cellward/{SITE}/sensor/{second}/detections", b"second's report")
+        other.publish(scan_focus_topic(SITE), b"focus from a sensor")
+        controller.publish(scan_focus_topic(SITE), b"the site's focus")
         time.sleep(SETTLE_S)
     finally:
         for client in (sensor, controller, other):
             client.close()
-    assert [p for _, p in sensor.messages] == [b"to first"], f"sensor {first} got {sensor.messages}"
+    got = sorted(p for _, p in sensor.messages)
+    assert got == [b"the site's focus", b"to first"], f"sensor {first} got {sensor.messages}"
 
 
 def test_a_blocker_account_writes_only_its_own_streams_and_hears_only_its_own_commands(site_broker):
