@@ -10,9 +10,9 @@ as on an IQ-mode node (sensors.activity.ReportWindows): a channel's new activity
 of the dwell that first heard it, the rest of its window when the window ends.
 
 A node hears only what its tuner is on: the fleet follows the nodes' site-synchronised scan plan
-(sensors.scan_plan, RTL-SDR range, 2.4 MS/s, default bands and slots, revisits of active tunings shared
-across the fleet), so a burst is reported only when it starts inside a dwell whose span covers it —
-the same duty cycle, and the same report rate, as IQ-mode nodes.
+(sensors.scan_plan, RTL-SDR range, 2.4 MS/s, default bands and slots, revisits following the controller's
+site scan focus, or else the tunings any node of the fleet heard), so a burst is reported only when it
+starts inside a dwell whose span covers it — the same duty cycle, and the same report rate, as IQ-mode nodes.
 
     python -m sensors.event_fleet --scenario S.yaml --site-id ID --provisioned DIR --port N --sensors A0-1,A0-2
 """
@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from dsp.band_plan import BandPlan
 from sensors.activity import Dwell, Piece, ReportWindows, channel_network
 from sensors.config import ReportConfig
 from sensors.publisher import MqttConfig, Publisher
+from sensors.scan_focus import FocusReceiver
 from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
 from sensors.spool import Spool
@@ -67,11 +68,15 @@ def _utc(epoch_s: float) -> datetime:
 class FleetScan:
     """The tuning every node of the site is on in each slot, and which observations fall in a dwell."""
 
-    def __init__(self, plan: BandPlan, report_unknown: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, plan: BandPlan, report_unknown: frozenset[str] = frozenset(), focus: FocusReceiver | None = None
+    ) -> None:
         """`report_unknown`: nodes that also report unclassified energy in uplink bands (`report_unknown`
-        in a node's config; perimeter sensors, whose readings of blocker leakage feed the interlock)."""
+        in a node's config; perimeter sensors, whose readings of blocker leakage feed the interlock).
+        `focus`: the site's scan focus from the controller, which the nodes' revisit slots follow."""
         self.config = ScanConfig()
         self.report_unknown = report_unknown
+        self.focus = focus
         self.schedule = ScanSchedule(ScanPlan.build(plan, self.config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ), self.config)
 
     def heard(self, world: World, start_s: float, end_s: float, sensor_ids: list[str]) -> list[SensorObservation]:
@@ -93,7 +98,8 @@ class FleetScan:
         event mode cheap enough to run live beside the IQ-mode nodes."""
         cfg, plan = self.config, self.schedule.plan
         epoch0_s = world.epoch_s(0.0)
-        tuning, _ = self.schedule.tuning_for(slot, plan.slot_start_s(slot))
+        site_focus = self.focus.latest if self.focus is not None else None
+        tuning, _ = self.schedule.tuning_for(slot, plan.slot_start_s(slot), site_focus)
         dwell_epoch_s = plan.slot_start_s(slot) + cfg.settle_s
         dwell = Dwell(tuning.centre_hz, tuning.low_hz, tuning.high_hz, dwell_epoch_s, cfg.dwell_s, GAIN_DB, 0.0, 0.0)
         begin, stop = max(start_s, dwell_epoch_s - epoch0_s), min(end_s, dwell_epoch_s - epoch0_s + cfg.dwell_s)
@@ -207,7 +213,16 @@ class EventSensor:
     are a real node's (sensors.publisher, sensors.spool), so it holds what it sends until the controller's
     ack says it is stored, exactly as an IQ-mode node does."""
 
-    def __init__(self, site_id: str, sensor_id: str, provisioned: Path, port: int, state_dir: Path) -> None:
+    def __init__(
+        self,
+        site_id: str,
+        sensor_id: str,
+        provisioned: Path,
+        port: int,
+        state_dir: Path,
+        controller_keyring: Keyring | None,
+        on_scan_focus: Callable[[bytes], object] | None = None,
+    ) -> None:
         self.site_id = site_id
         self.sensor_id = sensor_id
         self.spool = Spool(state_dir / sensor_id / "spool.sqlite")
@@ -219,7 +234,6 @@ class EventSensor:
             keepalive_s=10,
             inflight_max=100,
         )
-        controller_keyring = provisioned / "controller-keyring.json"
         self.publisher = Publisher(
             config,
             site_id,
@@ -228,7 +242,8 @@ class EventSensor:
             self.spool,
             lambda topic, payload: None,  # event-mode nodes obey no commands
             time.time,
-            controller_keyring=Keyring.load(controller_keyring) if controller_keyring.exists() else None,
+            controller_keyring=controller_keyring,
+            on_scan_focus=on_scan_focus,
         )
         self.publisher.start()
 
@@ -295,10 +310,17 @@ def run(
     # Warm the simulator's path-loss and shadowing caches (seconds for 76 sensors) before the first window
     # is due, with a scan of its own so the live scan's revisit memory starts empty.
     FleetScan(plan).heard(world, 0.0, min(30.0, world.scenario.duration_s), sensor_ids)
-    scan = FleetScan(plan, frozenset(s.id for s in world.site.sensors if s.role == "perimeter"))
+    keyring_file = provisioned / "controller-keyring.json"
+    keyring = Keyring.load(keyring_file) if keyring_file.exists() else None
+    focus = FocusReceiver(site_id, sensor_ids[0], keyring, time.time) if keyring is not None else None
+    scan = FleetScan(plan, frozenset(s.id for s in world.site.sensors if s.role == "perimeter"), focus)
     slots, cfg = scan.schedule.plan, scan.config
     state_dir = state_dir or provisioned / "state"
-    nodes = {s: EventSensor(site_id, s, provisioned, port, state_dir) for s in sensor_ids}
+    # one node's subscription feeds the focus to the whole fleet: they share one scan
+    nodes = {
+        s: EventSensor(site_id, s, provisioned, port, state_dir, keyring, focus.receive if focus and i == 0 else None)
+        for i, s in enumerate(sensor_ids)
+    }
     reporting = ReportConfig()
     fleet = FleetReports(scan, sensor_ids, plan, reporting)
     started = datetime.now(UTC)

@@ -42,6 +42,12 @@ class NodeMetrics:
         )
         self.resent = counter("cellward_sensor_resent", "held messages sent again (controller ack: missing or late)")
         self.acks_rejected = counter("cellward_sensor_acks_rejected", "controller acks refused (signature, target)")
+        self.scan_focus_rejected = counter(
+            "cellward_sensor_scan_focus_rejected", "scan-focus messages refused (signature, site, malformed)"
+        )
+        self.scan_focus_channels = gauge(
+            "cellward_sensor_scan_focus_channels", "channels in the site's scan focus obeyed now (0: none or expired)"
+        )
         self.cpu_percent = gauge("cellward_sensor_cpu_percent", "process CPU, percent of one core")
         self.rss_mb = gauge("cellward_sensor_rss_mb", "resident memory, MiB")
         self.temperature_c = gauge("cellward_sensor_temperature_c", "SoC temperature (NaN when unreadable)")

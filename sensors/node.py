@@ -57,6 +57,7 @@ from sensors.gain import GainController, clipped_fraction, peak_dbfs
 from sensors.memory import release_library_pages
 from sensors.metrics import HealthServer, NodeMetrics
 from sensors.publisher import Publisher
+from sensors.scan_focus import FocusReceiver
 from sensors.scan_plan import ScanPlan, ScanSchedule
 from sensors.snippet_upload import SnippetNotDeliverable, delivery_limit_bytes, snippet_chunks
 from sensors.sources import EndOfRecording, IQSource, SourceError, SourceFault, build_source
@@ -103,6 +104,7 @@ class SensorNode:
         keyring = Keyring.load(config.controller_keyring) if config.controller_keyring else None
         self.commands: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.gate = CommandGate(config.site, config.sensor_id, keyring, self.spool, clock)
+        self.focus = FocusReceiver(config.site, config.sensor_id, keyring, clock) if keyring is not None else None
         self.publisher = Publisher(
             config.mqtt,
             config.site,
@@ -112,6 +114,7 @@ class SensorNode:
             lambda topic, payload: self.commands.put((topic, payload)),
             clock,
             controller_keyring=keyring,
+            on_scan_focus=self.focus.receive if self.focus is not None else None,
         )
         self.spectrum_stream = SpectrumStream(config.site, config.sensor_id, self.publisher.publish_live)
         self.metrics = NodeMetrics(config.site, config.sensor_id)
@@ -269,7 +272,8 @@ class SensorNode:
             slot = self._slot + 1 if self._slot >= 0 else self.plan.slot_at(self._virtual_s)
             self._virtual_s = self.plan.slot_start_s(slot)
         self._slot = slot
-        tuning, _ = self.schedule.tuning_for(slot, self._now())
+        site_focus = self.focus.latest if self.focus is not None and self.realtime else None
+        tuning, _ = self.schedule.tuning_for(slot, self._now(), site_focus)
         gain = self.source.set_gain(self.gains.gain_for(tuning.band))
         centre = self.source.tune(corrected_tuning_hz(tuning.centre_hz, self.ppm)) * (1 + self.ppm * 1e-6)
         settle_n, dwell_n = round(cfg.settle_s * fs), round(cfg.dwell_s * fs)
@@ -419,6 +423,10 @@ class SensorNode:
             m.spool_dropped_unconfirmed.set(self.spool.dropped_unconfirmed_total)
             m.count("resent", self.publisher.acks.resent)
             m.count("acks_rejected", self.publisher.acks.rejected)
+        if self.focus is not None:
+            m.count("scan_focus_rejected", self.focus.rejected)
+            focus = self.focus.latest
+            m.scan_focus_channels.set(len(focus.channels_hz) if focus and focus.expires_s > self.clock() else 0)
         m.rss_mb.set(rss_mb())
         temperature = temperature_c()
         m.temperature_c.set(temperature if temperature is not None else math.nan)

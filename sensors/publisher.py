@@ -23,7 +23,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cellward.messages import ACKED_SCHEMAS, Availability, Envelope, ack_topic, command_topic
+from cellward.messages import ACKED_SCHEMAS, Availability, Envelope, ack_topic, command_topic, scan_focus_topic
 from cellward.messages.topics import node_topic
 from cellward.signing import Keyring, NodeKey, sign_message
 from sensors.resend import AckReceiver
@@ -90,7 +90,9 @@ class Publisher:
         clock: Callable[[], float],
         kind: str = "sensor",
         controller_keyring: Keyring | None = None,
+        on_scan_focus: Callable[[bytes], object] | None = None,
     ) -> None:
+        """`on_scan_focus` takes each payload on the site's scan-focus topic (sensors that follow it)."""
         self.config = config
         self.site = site
         self.sensor_id = sensor_id
@@ -98,6 +100,7 @@ class Publisher:
         self.key = key
         self.spool = spool
         self.on_command = on_command
+        self.on_scan_focus = on_scan_focus
         self.clock = clock
         self.log = node_logger(f"cellward.{kind}.mqtt", site=site, **{kind: sensor_id})
         self.connected = threading.Event()
@@ -261,6 +264,8 @@ class Publisher:
         client.subscribe(command_topic(self.site, self.sensor_id, "+", kind=self.kind), qos=1)
         if self.acks is not None:
             client.subscribe(ack_topic(self.site, self.sensor_id), qos=1)
+        if self.on_scan_focus is not None:
+            client.subscribe(scan_focus_topic(self.site), qos=1)
         client.publish(
             self._topic("availability"),
             self._availability("online", self._online_seq),
@@ -305,5 +310,8 @@ class Publisher:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.acks is not None and message.topic == ack_topic(self.site, self.sensor_id):
             self.acks.receive(bytes(message.payload))
+            return
+        if self.on_scan_focus is not None and message.topic == scan_focus_topic(self.site):
+            self.on_scan_focus(bytes(message.payload))
             return
         self.on_command(message.topic, bytes(message.payload))

@@ -9,12 +9,12 @@ as duplicates by `seq`).
 
 from __future__ import annotations
 
-import json
 import threading
 
-from cellward.messages import ControllerAck, MessageError, epoch_s, parse_message
+from cellward.messages import ControllerAck, epoch_s
 from cellward.messages.ack import MAX_MISSING_LISTED
-from cellward.signing import Keyring, SignatureError, verify_message
+from cellward.signing import Keyring
+from sensors.controller_messages import checked_from_controller
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
 
@@ -87,20 +87,7 @@ class AckReceiver:
         return True
 
     def _check(self, payload: bytes) -> ControllerAck:
-        try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"ack is not JSON: {exc}") from None
-        try:
-            ack = parse_message(data)
-        except MessageError as exc:
-            raise ValueError(str(exc)) from None
-        if not isinstance(ack, ControllerAck):
-            raise ValueError(f"{ack.schema_name} arrived on the ack topic")
-        if ack.target != self.sensor_id or ack.site != self.site:
+        ack = checked_from_controller(payload, ControllerAck, self.site, self.keyring)
+        if ack.target != self.sensor_id:
             raise ValueError(f"ack addressed to {ack.site}/{ack.target}, not to this sensor")
-        try:
-            verify_message(data, self.keyring)
-        except SignatureError as exc:
-            raise ValueError(f"{type(exc).__name__}: {exc}") from None
         return ack

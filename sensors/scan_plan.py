@@ -3,8 +3,10 @@
 Every sensor of a site computes the same schedule from the same plan and synchronised time: slot k
 starts at k * slot_s seconds after the UTC epoch and the regular slots visit tuning (k * stride) mod n,
 so all sensors are on one frequency at one time and hear the same bursts. Every `revisit_every`-th slot
-is a revisit slot: the sensor goes back to the tuning where it heard phones most recently (sensors may
-differ there, since each hears its own surroundings); with no recent activity it keeps the regular hop.
+is a revisit slot, spent on a tuning where phones were heard lately: the site's scan focus from the
+controller (cellward.scan_focus/1: what any sensor heard) while it holds, else the tunings this sensor heard
+phones on itself; the slot number picks the entry, so sensors with the same list are on one frequency in
+revisit slots too. With nothing heard lately a revisit slot keeps the regular hop.
 """
 
 from __future__ import annotations
@@ -110,6 +112,13 @@ class ScanPlan:
     def slot_start_s(self, slot: int) -> float:
         return slot * self.slot_s
 
+    def tuning_holding(self, freq_hz: float) -> Tuning | None:
+        """The tuning whose searched span holds `freq_hz`, None when the plan does not scan it."""
+        for tuning in self.tunings:
+            if tuning.low_hz <= freq_hz < tuning.high_hz:
+                return tuning
+        return None
+
     def regular_tuning(self, slot: int) -> Tuning:
         """The site-synchronised tuning of slot `slot`: a spread-out order, every tuning once per cycle."""
         return self.tunings[(slot * self.stride) % len(self.tunings)]
@@ -130,6 +139,15 @@ def _stride(n: int) -> int:
     return 1
 
 
+@dataclass(frozen=True, slots=True)
+class SiteFocus:
+    """The controller's scan focus as obeyed: channels with phone activity lately, valid until `expires_s`."""
+
+    channels_hz: tuple[float, ...]
+    expires_s: float
+    seq: int
+
+
 @dataclass
 class ScanSchedule:
     """The plan plus memory of where phones were heard, deciding each slot's tuning."""
@@ -137,20 +155,27 @@ class ScanSchedule:
     plan: ScanPlan
     config: ScanConfig
     last_active_s: dict[int, float] = field(default_factory=dict)
-    _revisit_turn: int = 0
 
     def note_activity(self, tuning: Tuning, epoch_s: float) -> None:
         self.last_active_s[tuning.index] = epoch_s
 
-    def tuning_for(self, slot: int, now_s: float) -> tuple[Tuning, bool]:
-        """(tuning, is_revisit) for slot `slot`."""
+    def tuning_for(self, slot: int, now_s: float, focus: SiteFocus | None = None) -> tuple[Tuning, bool]:
+        """(tuning, is_revisit) for slot `slot`; `focus` is the site's scan focus, if one was received."""
         every = self.config.revisit_every
         if every and slot % every == every - 1:
-            active = sorted(i for i, t in self.last_active_s.items() if now_s - t <= self.config.active_ttl_s)
-            if active:
-                self._revisit_turn += 1
-                return self.plan.tunings[active[self._revisit_turn % len(active)]], True
+            revisits = self._revisit_tunings(focus, now_s)
+            if revisits:
+                return self.plan.tunings[revisits[(slot // every) % len(revisits)]], True
         return self.plan.regular_tuning(slot), False
+
+    def _revisit_tunings(self, focus: SiteFocus | None, now_s: float) -> list[int]:
+        """Indices of the tunings to revisit, ascending: the site's focus while it holds, else this node's own."""
+        if focus is not None and now_s < focus.expires_s and focus.channels_hz:
+            held = (self.plan.tuning_holding(freq_hz) for freq_hz in focus.channels_hz)
+            indices = sorted({tuning.index for tuning in held if tuning is not None})
+            if indices:
+                return indices
+        return sorted(i for i, t in self.last_active_s.items() if now_s - t <= self.config.active_ttl_s)
 
     def channel_centre_hz(self, freq_hz: float) -> float:
         return round(freq_hz / self.config.channel_hz) * self.config.channel_hz

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from dsp.band_plan import BandPlan
-from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
+from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule, SiteFocus
 
 PLAN = BandPlan.load()
 RTL = (24e6, 1766e6)
@@ -65,6 +65,36 @@ def test_recently_active_tunings_are_revisited_more_often() -> None:
     assert visits >= len(plan.tunings), f"an active tuning gets every revisit slot: {visits} visits"
     stale = sum(schedule.tuning_for(k, 1100.0)[0] == hot for k in range(len(plan.tunings)))
     assert stale == 1, "after the activity expires the tuning gets its regular visit only"
+
+
+def test_with_the_site_focus_every_sensor_revisits_the_same_tuning_whatever_it_heard_itself() -> None:
+    plan = _plan()
+    config = ScanConfig(revisit_every=4, active_ttl_s=30)
+    a, b = ScanSchedule(plan, config), ScanSchedule(plan, config)
+    a.note_activity(plan.tunings[3], 1000.0)  # each heard a different phone of its own
+    b.note_activity(plan.tunings[40], 1000.0)
+    wanted = {plan.tunings[9], plan.tunings[60]}
+    focus = SiteFocus(tuple(t.centre_hz for t in wanted), expires_s=1030.0, seq=5)
+    revisits = [k for k in range(200) if k % 4 == 3]
+    assert [a.tuning_for(k, 1001.0, focus) for k in revisits] == [b.tuning_for(k, 1001.0, focus) for k in revisits]
+    assert {a.tuning_for(k, 1001.0, focus)[0] for k in revisits} == wanted, "the focus, not the node's own activity"
+    assert all(a.tuning_for(k, 1001.0, focus)[1] for k in revisits)
+    regular = [k for k in range(200) if k % 4 != 3]
+    assert [a.tuning_for(k, 1001.0, focus)[0] for k in regular] == [plan.regular_tuning(k) for k in regular]
+
+
+def test_an_expired_or_foreign_focus_falls_back_to_what_the_sensor_heard_itself() -> None:
+    plan = _plan(bands=["B8"])
+    schedule = ScanSchedule(plan, ScanConfig(revisit_every=4, active_ttl_s=30))
+    own = plan.tunings[2]
+    schedule.note_activity(own, 1000.0)
+    elsewhere = plan.tunings[5]
+    expired = SiteFocus((elsewhere.centre_hz,), expires_s=1001.0, seq=5)
+    assert schedule.tuning_for(3, 1001.0, expired)[0] == own, "a focus is obeyed only until it expires"
+    outside = SiteFocus((1745e6,), expires_s=1030.0, seq=6)  # B3: not in this plan
+    assert schedule.tuning_for(3, 1001.0, outside)[0] == own, "channels outside the plan are ignored"
+    assert schedule.tuning_for(3, 1001.0, SiteFocus((), 1030.0, 7))[0] == own
+    assert plan.tuning_holding(elsewhere.low_hz) == elsewhere and plan.tuning_holding(elsewhere.high_hz) != elsewhere
 
 
 def test_range_limits_the_scan_and_unknown_bands_are_refused() -> None:
