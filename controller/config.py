@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cellward.config import ConfigError, load_yaml_model
+from cellward.messages import MAX_FOCUS_CHANNELS
 from controller.requests.config import RequestsConfig
 
 Role = Literal["viewer", "officer", "authoriser", "admin", "auditor"]
@@ -264,6 +265,20 @@ class AckConfig(Section):
     )
 
 
+class ScanFocusConfig(Section):
+    enabled: bool = Field(default=True, description="Publish the site's scan focus for the sensors' revisit slots")
+    active_s: float = Field(
+        default=30.0, gt=0, le=3600, description="A channel stays in the focus this long after its last phone burst"
+    )
+    max_channels: int = Field(
+        default=32, ge=1, le=MAX_FOCUS_CHANNELS, description="The most recently heard channels kept in the focus"
+    )
+    valid_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Sensors obey a focus this long after it is written (resent at half)"
+    )
+    interval_s: float = Field(default=1.0, gt=0, description="The focus is published at most this often")
+
+
 class ApiConfig(Section):
     host: str = Field(default="127.0.0.1", description="Listen address")
     port: int = Field(default=8080, ge=1, le=65535, description="Listen port")
@@ -301,6 +316,9 @@ class ControllerConfig(Section):
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Raw data retention")
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="Ingest tuning")
     acks: AckConfig = Field(default_factory=AckConfig, description="Acknowledgements of stored streams to sensors")
+    scan_focus: ScanFocusConfig = Field(
+        default_factory=ScanFocusConfig, description="The site's scan focus for the sensors' revisit slots"
+    )
     requests: RequestsConfig | None = Field(
         default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"
     )

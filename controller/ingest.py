@@ -24,6 +24,7 @@ from controller.captures import expire_overdue
 from controller.housekeeping import check_sensors, prune_raw
 from controller.pipeline import Pipeline, RawMessage
 from controller.publisher import Publisher
+from controller.scan_focus import ScanFocusPublisher
 
 log = logging.getLogger("cellward.controller.ingest")
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker queues for us while we are away
@@ -74,6 +75,9 @@ class Ingest:
             [sensor.id for sensor in controller.site.sensors],
             config.acks,
         )
+        self.scan_focus = ScanFocusPublisher(self.publisher, config.scan_focus) if config.scan_focus.enabled else None
+        if self.scan_focus is not None:
+            self.pipeline.detection_sinks.append(self.scan_focus.recent.note)
         self.connected = False
         self.subscribed = threading.Event()
         self._stop = threading.Event()
@@ -96,6 +100,8 @@ class Ingest:
         client.subscribe([(t, 1) for t in (topic, answers, *blocker_topics)])
         self.publisher.online()
         self.acks.refresh_all()
+        if self.scan_focus is not None:
+            self.scan_focus.refresh()
         log.info("event=mqtt_connected site=%s topic=%s", self.controller.config.site_id, topic)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
@@ -173,6 +179,10 @@ class Ingest:
                 if self.queue.empty():
                     return
                 continue
+            if batch:
+                metrics = self.controller.metrics
+                metrics.ingest_backlog.set(self.queue.qsize())
+                metrics.ingest_lag_seconds.set(time.time() - batch[0].received_at)
             try:
                 events = self.pipeline.process(batch)
             except Exception:
@@ -186,6 +196,8 @@ class Ingest:
             for event in events:
                 self.controller.bus.emit(event)
             self.acks.tick(self.connected)  # after the commit: acks say only what the database holds
+            if self.scan_focus is not None:
+                self.scan_focus.tick(self.connected)
             self._periodic()
 
     def _recover(self) -> None:

@@ -54,6 +54,14 @@ class ControllerMetrics:
         self.batch_seconds = Histogram(
             "cellward_controller_ingest_batch_seconds", "Time to process one ingest batch", registry=r
         )
+        self.ingest_backlog = Gauge(
+            "cellward_controller_ingest_backlog", "Messages received and waiting for the ingest worker", registry=r
+        )
+        self.ingest_lag_seconds = Gauge(
+            "cellward_controller_ingest_lag_seconds",
+            "Age of the oldest message of the last batch when it was taken (how far ingest runs behind)",
+            registry=r,
+        )
         self.report_to_incident_seconds = Histogram(
             "cellward_controller_report_to_incident_seconds",
             "From a report's arrival to the incident change it caused",

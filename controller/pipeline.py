@@ -131,6 +131,7 @@ class Pipeline:
         self.locating = locating
         self.metrics = controller.metrics
         self.tracker = SeqTracker(controller.config.ingest.max_missing_tracked, self._stored_digest)
+        self.detection_sinks: list[Callable[[DetectionBatch], None]] = []  # told each stored batch, after commit
         self._db: Session | None = None
         self.sensors: dict[str, SensorState] = {}
 
@@ -221,6 +222,8 @@ class Pipeline:
         for item in accepted:
             if isinstance(item.message, DetectionBatch):
                 self.controller.blocking.perimeter_reports(item.message)
+                for sink in self.detection_sinks:
+                    sink(item.message)
         self._count(events, sightings)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return events

@@ -39,6 +39,9 @@ def test_signed_detections_are_stored_with_their_reports(world, publisher):
     publisher.publish(*node.detections(one_report()))
     wait_for(lambda: stored(controller, Report) == 1, what="the report to be stored")
     assert counter(controller, "cellward_controller_messages_accepted_total", kind="detections") == 1
+    assert counter(controller, "cellward_controller_ingest_backlog") == 0, "nothing else was waiting"
+    lag = counter(controller, "cellward_controller_ingest_lag_seconds")
+    assert 0 < lag < 5, f"the batch was taken {lag} s after it arrived"
     state = sensor_state(controller, node.sensor_id)
     assert state.messages_received == 1 and state.messages_lost == 0 and state.availability == "online"
 
