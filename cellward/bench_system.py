@@ -41,6 +41,7 @@ class Sample:
     rss_mb: float
     reports: int
     incidents: int
+    offered: int  # reports the fleets had made by then: offered - reports is the backlog
 
 
 @dataclass
@@ -173,11 +174,13 @@ def run_one(
             if failed is not None:
                 raise RuntimeError(f"{failed.name} stopped; see {failed.log_path}")
             reports, incidents = _counts(engine)
-            sample = Sample(time.monotonic() - started, _rss_mb(controller.process.pid), reports, incidents)
+            rss_mb, offered = _rss_mb(controller.process.pid), _offered(workdir, fleets)
+            sample = Sample(time.monotonic() - started, rss_mb, reports, incidents, offered)
             result.samples.append(sample)
             print(
                 f"  {database:<10} t={sample.t_s:6.0f} s  controller RSS {sample.rss_mb:6.1f} MB"
-                f"  reports {sample.reports:8d}  incidents {sample.incidents:5d}",
+                f"  reports {sample.reports:8d}  behind {max(0, offered - reports):7d}"
+                f"  incidents {sample.incidents:5d}",
                 flush=True,
             )
             time.sleep(SAMPLE_S)
@@ -192,13 +195,19 @@ def run_one(
         engine.dispose()
         if pg_name is not None:
             _drop_postgres(pg_name)
-    for k in range(fleets):
-        log = (workdir / "logs" / f"fleet-{k}.log").read_text()
-        totals = [
-            int(line.split("reports_total=")[1].split()[0]) for line in log.splitlines() if "reports_total=" in line
-        ]
-        result.offered_reports += totals[-1] if totals else 0
+    result.offered_reports = _offered(workdir, fleets)
     return result
+
+
+def _offered(workdir: Path, fleets: int) -> int:
+    """Reports the fleets have made so far, from the last `reports_total` each logged."""
+    total = 0
+    for k in range(fleets):
+        path = workdir / "logs" / f"fleet-{k}.log"
+        lines = path.read_text().splitlines() if path.exists() else []
+        totals = [int(line.split("reports_total=")[1].split()[0]) for line in lines if "reports_total=" in line]
+        total += totals[-1] if totals else 0
+    return total
 
 
 def summary(result: Result) -> str:
