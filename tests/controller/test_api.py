@@ -126,14 +126,26 @@ def test_the_live_stream_delivers_lifecycle_events_to_a_logged_in_viewer(client,
     admin = login(client)
     viewer = make_user(client, admin, "viewer2", ["viewer"])
     event = LifecycleEvent("incident", "new", "i-1", None, {"id": "i-1", "status": "new"})
-    timer = threading.Timer(0.5, world.controller.bus.emit, args=(event,))
-    timer.start()
-    with client.stream("GET", "/api/events", headers=viewer) as response:
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-        lines = []
-        for line in response.iter_lines():
-            lines.append(line)
-            if line.startswith("data:"):
-                break
+    received = threading.Event()
+
+    def emit_until_received() -> None:
+        # the stream subscribes some time after the request starts (long on a loaded box): an event
+        # emitted before that is not for this viewer, so emit until one arrives
+        while not received.wait(0.5):
+            world.controller.bus.emit(event)
+
+    emitter = threading.Thread(target=emit_until_received, daemon=True)
+    emitter.start()
+    try:
+        with client.stream("GET", "/api/events", headers=viewer) as response:
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+            lines = []
+            for line in response.iter_lines():
+                lines.append(line)
+                if line.startswith("data:"):
+                    break
+    finally:
+        received.set()
+        emitter.join(5)
     assert "event: incident" in lines and "id: i-1" in lines
     assert json.loads(lines[-1].removeprefix("data: ")) == event.payload()
