@@ -4,12 +4,17 @@ A phone a few metres away arrives near -65 dBm and drives the 8-bit ADC into cli
 which flattens and spreads its bursts; a distant one sits near the noise floor and wants the most gain.
 So each band has its own gain: after a dwell whose clipped fraction exceeds `clip_fraction_max` the
 gain drops by `backoff_db`; after `recover_after_dwells` clean dwells it rises by `recover_step_db`
-towards `max_db`. The power scale follows: dBm = dBFS + calibration_db(gain), with
+towards `max_db`. The back-off stops where the receiver noise would fall below `min_noise_lsb` ADC
+steps: below about half a step the 8-bit ADC no longer dithers the noise, the noise floor turns into
+quantisation patterns the detector reads as bursts, and every weak phone of the band is lost to one
+strong or impulsive emitter (which then clips on; its dwells are marked by their clipped fraction).
+The power scale follows: dBm = dBFS + calibration_db(gain), with
 calibration_db(gain) = dbfs_to_dbm_at_0db + extra_db - gain.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +33,9 @@ class GainConfig(BaseModel):
     recover_after_dwells: int = Field(default=40, ge=1, description="clean dwells before stepping back up")
     recover_step_db: float = Field(default=3.0, gt=0)
     recover_below_dbfs: float = Field(default=-15.0, description="only step up when the peak sample is below this")
+    min_noise_lsb: float = Field(
+        default=0.7, ge=0, description="no back-off below this receiver noise, rms ADC steps per I and Q"
+    )
     fixed_db: dict[str, float] = Field(default_factory=dict, description="band -> fixed gain (no automatic control)")
 
 
@@ -52,6 +60,18 @@ def clipped_fraction(samples: np.ndarray, full_scale: float = 0.99) -> float:
     return float(np.count_nonzero(np.abs(components) >= full_scale)) / components.size
 
 
+def noise_sigma_lsb(samples: np.ndarray, lsb: float = 1 / 127.5) -> float:
+    """Receiver noise per I and Q in ADC steps, from every 8th sample: the power about the median sample
+    (which also takes out the DC offset) at its 20th percentile, which bursts in up to a fifth of the
+    dwell move little (exponential: P20 = -ln(0.8) 2 sigma^2)."""
+    if samples.size == 0:
+        return 0.0
+    sparse = samples[::8]
+    centred = sparse - complex(np.median(sparse.real), np.median(sparse.imag))
+    low_power = float(np.percentile(centred.real**2 + centred.imag**2, 20))
+    return float(np.sqrt(low_power / (-2 * np.log(0.8)))) / lsb
+
+
 def peak_dbfs(samples: np.ndarray) -> float:
     if samples.size == 0:
         return -200.0
@@ -63,6 +83,7 @@ class BandGain:
     gain_db: float
     manual: bool = False
     clean_dwells: int = 0
+    at_noise_floor: bool = False  # clipping, but backing off further would sink the noise below min_noise_lsb
 
 
 class GainController:
@@ -73,6 +94,7 @@ class GainController:
         self.steps_db = sorted(steps_db) or [config.initial_db]
         self.bands: dict[str, BandGain] = {}
         self.backoffs = 0
+        self.noise_floor_holds = 0  # times a band began to clip on at the lowest gain its noise allows
 
     def _state(self, band: str) -> BandGain:
         if band not in self.bands:
@@ -88,14 +110,19 @@ class GainController:
     def gain_for(self, band: str) -> float:
         return self._state(band).gain_db
 
-    def observe(self, band: str, clipped: float, peak: float) -> bool:
-        """Account for one dwell; True when the band's gain changed."""
+    def observe(self, band: str, clipped: float, peak: float, noise_lsb: Callable[[], float]) -> bool:
+        """Account for one dwell (`noise_lsb` is asked only when it clipped); True when the band's gain changed."""
         state = self._state(band)
         if state.manual:
             return False
         before = state.gain_db
         if clipped > self.config.clip_fraction_max:
-            state.gain_db = self._step(before, -self.config.backoff_db)
+            lower = self._step(before, -self.config.backoff_db)
+            if noise_lsb() * 10 ** ((lower - before) / 20) >= self.config.min_noise_lsb:
+                state.gain_db = lower
+            elif not state.at_noise_floor:
+                self.noise_floor_holds += 1
+            state.at_noise_floor = state.gain_db == before
             state.clean_dwells = 0
             if state.gain_db != before:
                 self.backoffs += 1

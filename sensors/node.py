@@ -53,7 +53,7 @@ from sensors.freq_calibration import (
     measure_ppm_gsm_fcch,
     measure_ppm_lte_pss,
 )
-from sensors.gain import GainController, clipped_fraction, peak_dbfs
+from sensors.gain import GainController, clipped_fraction, noise_sigma_lsb, peak_dbfs
 from sensors.memory import release_library_pages
 from sensors.metrics import HealthServer, NodeMetrics
 from sensors.publisher import Publisher
@@ -282,9 +282,15 @@ class SensorNode:
         samples = self.source.read(dwell_n)
         start_s = (self.clock() - dwell_n / fs) if self.realtime else self._virtual_s + cfg.settle_s
         clipped = clipped_fraction(samples)
-        if self.gains.observe(tuning.band, clipped, peak_dbfs(samples)):
+        holds = self.gains.noise_floor_holds
+        if self.gains.observe(tuning.band, clipped, peak_dbfs(samples), lambda: noise_sigma_lsb(samples)):
             self.log.info("gain_changed", band=tuning.band, gain_db=self.gains.gain_for(tuning.band), clipped=clipped)
             self.metrics.set_gain(tuning.band, self.gains.gain_for(tuning.band))
+        elif self.gains.noise_floor_holds > holds:
+            detail = "clipping goes on, but less gain would sink the receiver noise below the ADC's resolution"
+            self.log.warning(
+                "gain_at_noise_floor", band=tuning.band, centre_hz=tuning.centre_hz, clipped=clipped, detail=detail
+            )
         spectrum = self.spectrum_stream.tap(self.clock())
         detector = Detector(fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum)
         bursts = detector.process(samples) + detector.flush()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensors.gain import GainConfig, GainController, PowerCalibration, clipped_fraction
+from sensors.gain import GainConfig, GainController, PowerCalibration, clipped_fraction, noise_sigma_lsb
 from sensors.sources.base import R820T_GAINS_DB
 from sensors.sources.scene import SceneConfig, SceneEmitter, SceneSource
+
+
+def noisy() -> float:
+    return 3.0  # receiver noise well above the ADC's step: backing off is never held
 
 
 def test_clipping_is_counted_on_full_scale_components() -> None:
@@ -28,7 +32,7 @@ def test_a_phone_close_by_drives_the_gain_down_until_it_stops_clipping() -> None
         samples = source.read(120_000)
         clipped = clipped_fraction(samples)
         history.append((gain, clipped))
-        gains.observe("B8", clipped, 0.0)
+        gains.observe("B8", clipped, 0.0, lambda x=samples: noise_sigma_lsb(x))
     assert history[0][1] > 1e-3, f"at full gain the close phone clips: {history[0]}"
     assert history[-1][1] <= 1e-4, f"the controller backs off until clipping stops: {history}"
     assert history[-1][0] < history[0][0] - 10
@@ -38,14 +42,14 @@ def test_clean_dwells_let_the_gain_creep_back_up_and_manual_gain_stays_put() -> 
     gains = GainController(GainConfig(initial_db=20, recover_after_dwells=3, recover_step_db=3), R820T_GAINS_DB)
     start = gains.gain_for("B20")
     for _ in range(3):
-        gains.observe("B20", 0.0, -40.0)
+        gains.observe("B20", 0.0, -40.0, noisy)
     assert gains.gain_for("B20") > start
     gains.set_manual("B20", 10.0, ["B20"])
     for _ in range(10):
-        gains.observe("B20", 0.5, 0.0)
+        gains.observe("B20", 0.5, 0.0, noisy)
     assert gains.gain_for("B20") == 8.7, "a fixed gain (snapped to a tuner step) ignores clipping"
     gains.set_manual(None, None, ["B20"])
-    gains.observe("B20", 0.5, 0.0)
+    gains.observe("B20", 0.5, 0.0, noisy)
     assert gains.gain_for("B20") < 8.7, "released to automatic, it backs off again"
 
 
@@ -54,3 +58,26 @@ def test_power_in_dbm_does_not_depend_on_the_gain_used() -> None:
     # a -70 dBm signal reads -29.5 dBFS at 30 dB gain and -49.5 dBFS at 10 dB gain
     assert -29.5 + calibration.calibration_db(30.0) == -70.0
     assert -49.5 + calibration.calibration_db(10.0) == -70.0
+
+
+def test_the_noise_estimate_reads_the_receivers_noise_through_bursts_and_dc() -> None:
+    rng = np.random.default_rng(3)
+    lsb = 1 / 127.5
+    noise = (rng.standard_normal(200_000) + 1j * rng.standard_normal(200_000)) * 2.5 * lsb + (3 + 2j) * lsb
+    noise[(np.arange(noise.size) // 1385) % 8 == 0] += 0.5  # a strong GSM call: one 577 us slot in eight
+    assert abs(noise_sigma_lsb(noise.astype(np.complex64)) - 2.5) < 0.25
+
+
+def test_the_gain_stops_backing_off_where_the_noise_would_sink_below_the_adcs_step() -> None:
+    """An impulsive emitter that clips at any gain must not take a whole band's sensitivity with it."""
+    gains = GainController(GainConfig(initial_db=40.2, min_noise_lsb=0.7), R820T_GAINS_DB)
+    noise_at_40_db = 2.3  # LSB per I and Q at 40.2 dB, moving dB for dB with the gain (the tuner's noise)
+    steps = []
+    for _ in range(10):
+        gain = gains.gain_for("B8")
+        gains.observe("B8", 0.01, 3.0, lambda g=gain: noise_at_40_db * 10 ** ((g - 40.2) / 20))
+        steps.append(gains.gain_for("B8"))
+    final = steps[-1]
+    assert noise_at_40_db * 10 ** ((final - 40.2) / 20) >= 0.7, f"the noise stays above 0.7 LSB: {steps}"
+    assert final < 40.2 and steps[-3:] == [final] * 3, f"it backs off, then holds: {steps}"
+    assert gains.noise_floor_holds == 1, "the hold is counted once, not per dwell"
