@@ -35,7 +35,10 @@ now - delay_s), and the emissions it settles are located at once: a new phone ge
 sooner. Its bursts also go to the main correlator like any other, so the same emission comes out again
 when the window ends; heard by the same sensors it is not located again (`relocate_s`), only held for
 the next averaged location; heard by more sensors (one had heard the channel lately, so did not cut) it
-is located again from them all and the incident engine merges that into the same incident.
+is located again from them all and the incident engine merges that into the same incident. A network some
+sensor reported without cutting within SITE_KNOWS_S is not new to the site, only to far sensors that hear
+the phone now and then: their cut reports alone are not located (from them alone it would land near them, an
+incident in the wrong wing; the demo's LTE browser opened seven), the window's end locates it from everyone.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ SAME_FRAME_S = GSM_FRAME_S - GSM_SLOT_S / 2
 # A phone's emissions held for averaging: at most this many, dropped after this long without a location.
 MAX_HELD = 500
 HELD_FOR_S = 60.0
+# A network some sensor reported within this long (the sensors' `reports.prompt_quiet_s`) is not new to the site.
+SITE_KNOWS_S = 10.0
 _technology = attrgetter("technology")
 _start = attrgetter("start")
 _numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm")
@@ -141,6 +146,7 @@ class SiteLocating:
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
         self._located_at: dict[tuple, float] = {}  # _who(...) -> data time it was last located
+        self._heard_not_new: dict[tuple, float] = {}  # _network(...) -> last burst of a report that was not cut
         self._held: dict[tuple, list[Emissions]] = {}  # _who(...) -> its emissions since then
 
     def warm_up(self, max_freq_hz: float = 1766e6) -> None:
@@ -161,6 +167,11 @@ class SiteLocating:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / REPORT_CHANNEL_HZ))
             self._channel[key] = (report.band, tuple(report.operators), received_at)
+            if not report.cut_early and report.technology in PHONE_TECHNOLOGIES:
+                network = self._network(key)
+                last_s = report.last_burst.timestamp()
+                if last_s > self._heard_not_new.get(network, float("-inf")):
+                    self._heard_not_new[network] = last_s
             bursts = report.bursts[: self.bursts_per_report]
             listed.extend(bursts)
             cut.extend([report.cut_early] * len(bursts))
@@ -237,6 +248,8 @@ class SiteLocating:
                 del held[:-MAX_HELD]
         sightings = []
         for i in sorted(chosen.values(), key=start_s.__getitem__):
+            if not hold and self._site_knows(channel[i], start_s[i]):
+                continue  # new to the sensors that cut, not to the site: located with everyone's reports
             # One phone hopping over its operator's channels is heard on each of them by the same sensors:
             # locate it once per relocate_s, not once per channel; with several phones at once, once per channel.
             at_once, who = devices[i], whos[i]
@@ -256,11 +269,21 @@ class SiteLocating:
         for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:
             del self._held[who]
 
-    def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
-        """What looks like one phone: technology, band, operators (else channel), the sensors that heard it
-        and, when several phones of the network are heard at once, the channel."""
+    def _network(self, channel: tuple[str, int]) -> tuple:
+        """Technology, band and operators (else the channel) of a (technology, channel) key."""
         band, operators, _ = self._channel.get(channel, (None, (), None))
-        return (channel[0], band, operators or channel, sensors, channel if at_once > 1 else None)
+        return (channel[0], band, operators or channel)
+
+    def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
+        """What looks like one phone: its network, the sensors that heard it and, when several phones of the
+        network are heard at once, the channel."""
+        return (*self._network(channel), sensors, channel if at_once > 1 else None)
+
+    def _site_knows(self, channel: tuple[str, int], start_s: float) -> bool:
+        """Whether a sensor reported this network, without cutting its window (it was not new to that sensor),
+        within SITE_KNOWS_S before `start_s`. Then only far sensors, which hear the phone now and then, found
+        it new: located from their prompt reports alone it would land near them, far from the phone."""
+        return start_s - self._heard_not_new.get(self._network(channel), float("-inf")) <= SITE_KNOWS_S
 
     def _gsm_devices_at_once(
         self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]

@@ -167,6 +167,23 @@ def test_a_sensor_that_did_not_cut_refines_the_new_phone_when_the_window_ends():
     }
 
 
+def test_cut_reports_of_a_network_the_site_already_hears_wait_for_everyones_window():
+    """A0-1 has heard the network all along (its reports are not cut); A1-1, far from the phone, hears it only
+    now and then, so each time it is new there and A1-1 cuts. Located from A1-1's cut alone the phone would
+    land beside A1-1: the prompt path leaves it to the window's end, where both sensors place it."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    locating.add_reports("A0-1", _reports(1.0, {897.0: [-2.9]}, start_s=-3.0), T - 1.99)
+    assert len(locating.ready(T - 1.8)) == 1, "the network, as A0-1 has heard it"
+    locating.add_reports("A1-1", _reports(0.225, {897.2: [0.1453]}, cut_early=True, level=-95.0), T + 0.235)
+    assert locating.ready(T + 0.4) == [], "not located from the far sensor's cut alone"
+    locating.add_reports("A0-1", _reports(1.0, {897.2: [0.1453]}, level=-50.0), T + 1.01)
+    locating.add_reports("A1-1", _reports(1.0, {}, start_s=0.225), T + 1.01)
+    (sighting,) = locating.ready(T + 1.2)
+    assert set(sighting.sensor_powers_dbm) == {"A0-1", "A1-1"}
+
+
 def test_a_phone_located_again_after_relocate_s_carries_the_same_track():
     """One GSM phone heard by A0-1 and A1-1 every second: located at once, then again only after
     `relocate_s` from the bursts held meanwhile, both sightings marked as the same phone for the incidents."""
