@@ -39,6 +39,8 @@ is located again from them all and the incident engine merges that into the same
 sensor reported without cutting within SITE_KNOWS_S is not new to the site, only to far sensors that hear
 the phone now and then: their cut reports alone are not located (from them alone it would land near them, an
 incident in the wrong wing; the demo's LTE browser opened seven), the window's end locates it from everyone.
+Unless a sensor hears it loud (CLOSE_MARGIN_DB above its sensitivity): that is another phone of the network,
+beside that sensor, and it is located at once.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ MAX_HELD = 500
 HELD_FOR_S = 60.0
 # A network some sensor reported within this long (the sensors' `reports.prompt_quiet_s`) is not new to the site.
 SITE_KNOWS_S = 10.0
+CLOSE_MARGIN_DB = 30.0  # a level this far above sensitivity is a phone near the sensor, not one heard now and then
 _technology = attrgetter("technology")
 _start = attrgetter("start")
 _numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm")
@@ -248,8 +251,8 @@ class SiteLocating:
                 del held[:-MAX_HELD]
         sightings = []
         for i in sorted(chosen.values(), key=start_s.__getitem__):
-            if not hold and self._site_knows(channel[i], start_s[i]):
-                continue  # new to the sensors that cut, not to the site: located with everyone's reports
+            if not hold and self._site_knows(channel[i], start_s[i]) and not self._heard_close(emissions, i):
+                continue  # new to the far sensors that cut, not to the site: located with everyone's reports
             # One phone hopping over its operator's channels is heard on each of them by the same sensors:
             # locate it once per relocate_s, not once per channel; with several phones at once, once per channel.
             at_once, who = devices[i], whos[i]
@@ -278,6 +281,14 @@ class SiteLocating:
         """What looks like one phone: its network, the sensors that heard it and, when several phones of the
         network are heard at once, the channel."""
         return (*self._network(channel), sensors, channel if at_once > 1 else None)
+
+    def _heard_close(self, emissions: Emissions, i: int) -> bool:
+        """Whether a sensor heard emission `i` CLOSE_MARGIN_DB above its sensitivity: beside that sensor, whatever
+        else of its network the site hears (a new phone there), not a far one heard now and then."""
+        first, end = emissions.offsets[i], emissions.offsets[i + 1]
+        loudest = float(emissions.bursts.power_dbm[first:end].max())
+        bandwidth = float(emissions.bursts.bandwidth_hz[emissions.strongest[i]])
+        return loudest >= self.locator.sensitivity_dbm(bandwidth) + CLOSE_MARGIN_DB
 
     def _site_knows(self, channel: tuple[str, int], start_s: float) -> bool:
         """Whether a sensor reported this network, without cutting its window (it was not new to that sensor),

@@ -184,6 +184,18 @@ def test_cut_reports_of_a_network_the_site_already_hears_wait_for_everyones_wind
     assert set(sighting.sensor_powers_dbm) == {"A0-1", "A1-1"}
 
 
+def test_a_new_phone_of_a_network_the_site_hears_is_located_at_once_when_a_sensor_hears_it_close():
+    """Another phone of the same network appears beside A1-1: loud there, so the cut is located at once."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    locating.add_reports("A0-1", _reports(1.0, {897.0: [-2.9]}, start_s=-3.0), T - 1.99)
+    assert len(locating.ready(T - 1.8)) == 1
+    locating.add_reports("A1-1", _reports(0.225, {897.2: [0.1453]}, cut_early=True, level=-55.0), T + 0.235)
+    (sighting,) = locating.ready(T + 0.4)
+    assert set(sighting.sensor_powers_dbm) == {"A1-1"}
+
+
 def test_a_phone_located_again_after_relocate_s_carries_the_same_track():
     """One GSM phone heard by A0-1 and A1-1 every second: located at once, then again only after
     `relocate_s` from the bursts held meanwhile, both sightings marked as the same phone for the incidents."""
