@@ -158,8 +158,8 @@ def box_detections(
     centres of all the positions its grid cell stands for. For each box duration and start frame the
     difference of two integral rows is the running sum along frequency of that duration's time sums,
     so a box costs one subtraction per position, and a block of start frames is searched for a crossing at
-    every position (vectorised) before its rows and the grid's positions are looked at. The region only matters around seeds, so
-    without a seed it is left empty.
+    every position (vectorised) before its rows and the grid's positions are looked at. The region only
+    matters around seeds, so without a seed it is left empty.
     tiles_map: float32 (frames, ntiles). seeds, region: bool (frames, ntiles), cleared by the caller.
     """
     frames, ntiles = tiles_map.shape

@@ -119,8 +119,9 @@ class Detector:
             z = self._z.reserve(new)
             # the floor reads the FFT output directly; power spectra are only formed for a tap
             spectra = np.empty((new, g.nfft), np.float32) if tapped else None
-            for first in range(0, new, FFT_CHUNK_FRAMES):
-                count = min(FFT_CHUNK_FRAMES, new - first)
+            chunk = self._ffts.chunk_frames
+            for first in range(0, new, chunk):
+                count = min(chunk, new - first)
                 fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
                 if spectra is not None:
                     shifted_power(fft, spectra[first : first + count])
