@@ -27,7 +27,7 @@ from scipy.special import gammainccinv  # not scipy.stats: importing it costs a 
 
 from dsp.spectrum import SpectrumGeometry
 
-SEARCH_ROWS = 128  # start frames whose time sums are searched together (65 KB at 64 tiles: in cache)
+SEARCH_ROWS = 128  # start frames whose time sums are searched together (33 KB at 64 tiles: in cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +160,8 @@ def box_detections(
     so a box costs one subtraction per position, and a block of start frames is searched for a crossing at
     every position (vectorised) before its rows and the grid's positions are looked at. The region only
     matters around seeds, so without a seed it is left empty.
-    tiles_map: float32 (frames, ntiles). seeds, region: bool (frames, ntiles), cleared by the caller.
+    tiles_map: float32 (frames, ntiles), non-negative (sums of Z). seeds, region: bool (frames, ntiles),
+    cleared by the caller.
     """
     frames, ntiles = tiles_map.shape
     integral = np.zeros((frames + 1, ntiles + 1), np.float64)
@@ -186,15 +187,19 @@ def _search_boxes(
 ) -> bool:
     """Search the seed boxes (or the region boxes) of the bank; returns whether any crossed.
 
-    The time sums of `SEARCH_ROWS` start frames are laid out as one flat array, so that a box is tested
-    at every position of all those rows in one long vectorised loop: loops over one row's few dozen
-    positions spend most of their time outside their vector body. Only rows of a block where a box
-    crossed are looked at one by one.
+    The time sums of `SEARCH_ROWS` start frames are laid out as one flat float32 array, so that a box is
+    tested at every position of all those rows in one long vectorised loop: loops over one row's few dozen
+    positions spend most of their time outside their vector body, and float32 fills twice the lanes of
+    float64. Those sums are within 2^-22 of the largest time sum of the exact ones, so the block is tested
+    against the threshold lowered by more than that; only rows of a block that passes are tested exactly
+    (float64), one by one, so the result is the float64 test's.
     """
     frames, ntiles = integral.shape[0] - 1, integral.shape[1] - 1
     width = ntiles + 1
-    block = np.empty((SEARCH_ROWS, width), np.float64)
+    block = np.empty((SEARCH_ROWS, width), np.float32)
+    row_sums = np.empty((1, width), np.float64)
     hits = np.empty(ntiles, np.bool_)
+    rounding = 1e-12 * integral[frames, ntiles]  # the float64 sums' own error, far above it
     crossed = False
     nboxes = box_frames.shape[0]
     for first in range(nboxes):
@@ -206,23 +211,28 @@ def _search_boxes(
         starts = (frames - kt) // step_t + 1
         for row0 in range(0, starts, SEARCH_ROWS):
             rows = min(SEARCH_ROWS, starts - row0)
-            time_sums = block[:rows]
-            _time_sums(integral, kt, row0 * step_t, step_t, time_sums)
-            flat = time_sums.reshape(rows * width)
+            _time_sums(integral, kt, row0 * step_t, step_t, block[:rows])
+            flat = block[:rows].reshape(rows * width)
+            largest = 0.0  # time sums grow along frequency: the last of each row is its largest
+            for r in range(rows):
+                t0 = (row0 + r) * step_t
+                largest = max(largest, integral[t0 + kt, ntiles] - integral[t0, ntiles])
             for b in range(first, nboxes):
                 kf = box_tiles[b]
                 if box_frames[b] != kt or kf > ntiles or is_seed[b] != seed_boxes:
                     continue
                 thr = thresholds[b]
+                lowered = np.float32(thr - 2.0**-18 * (largest + thr) - rounding)
                 # positions that straddle two rows are tested too: they only cost a closer look at the block
-                if not _any_exceeds(flat, kf, thr):
+                if not _any_exceeds(flat, kf, lowered):
                     continue
                 positions = ntiles - kf + 1
                 step_f = max(1, kf // 4)
                 for r in range(rows):
-                    if not _row_exceeds(time_sums[r], kf, positions, thr, hits):
-                        continue
                     t0 = (row0 + r) * step_t
+                    _time_sums(integral, kt, t0, 1, row_sums)
+                    if not _row_exceeds(row_sums[0], kf, positions, thr, hits):
+                        continue
                     if not seed_boxes and step_f == 1:
                         crossed = True
                         _mark_footprints(hits, positions, kf, region, t0, kt)
@@ -243,7 +253,8 @@ def _search_boxes(
 @njit(cache=True, nogil=True)
 def _time_sums(integral: np.ndarray, frames: int, t0: int, step: int, out: np.ndarray) -> None:
     """out[r, j] = integral[t0 + r*step + frames, j] - integral[t0 + r*step, j]: the sums over `frames` frames
-    from each start, cumulated along frequency. Consecutive starts are one flat loop over contiguous rows."""
+    from each start, cumulated along frequency, rounded to out's type. Consecutive starts are one flat loop
+    over contiguous rows."""
     width = integral.shape[1]
     rows = out.shape[0]
     if step == 1:
