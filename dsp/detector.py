@@ -125,7 +125,9 @@ class Detector:
                 fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
                 if spectra is not None:
                     shifted_power(fft, spectra[first : first + count])
-                self.floor.normalise_fft(fft, z[first : first + count])
+                rows = z[first : first + count]
+                self.floor.normalise_fft(fft, rows)
+                _notch_dc_and_edges(rows, self.config.dc_notch_bins, self._edge_bins)  # while they are in cache
             if spectra is not None:
                 self.spectrum_tap(spectra)
         else:
@@ -143,8 +145,8 @@ class Detector:
             self._unnormalised = []
             z = self._z.reserve(spectra.shape[0])
             self.floor.normalise(spectra, z)
+            _notch_dc_and_edges(z, self.config.dc_notch_bins, self._edge_bins)
         self._next_frame += new
-        _notch_dc_and_edges(z, self.config.dc_notch_bins, self._edge_bins)
 
     def _discount_dc_copies(self, z: np.ndarray, tiles_map: np.ndarray) -> None:
         """Count each notched bin in the CFAR's tile sums at `dc_fill_weight` of its excess over the noise.
