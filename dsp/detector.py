@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
@@ -25,7 +26,7 @@ from dsp.features import burst_features
 from dsp.impulses import ImpulseConfig, blank_impulses
 from dsp.matched_box import measure_best_box
 from dsp.noise_floor import FloorConfig, NoiseFloor
-from dsp.spectrum import SpectrumGeometry, fft_frames, power_spectra, shifted_power
+from dsp.spectrum import FrameFFTs, SpectrumGeometry, power_spectra, shifted_power
 from dsp.stream_buffer import StreamBuffer
 from dsp.subframes import split_into_subframes
 
@@ -73,7 +74,7 @@ class Detector:
         self.boxes = BoxBank.build(self.geometry, self.config.cfar)
         self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
         self._window = self.geometry.window()
-        self._fft = np.empty((FFT_CHUNK_FRAMES, self.geometry.nfft), np.complex64)  # reused per chunk
+        self._ffts = FrameFFTs(self.geometry, FFT_CHUNK_FRAMES)
         g = self.geometry
         self._samples = StreamBuffer((), np.complex64, 1 << 20)  # from absolute sample _frame0 * hop on
         self._z = StreamBuffer((g.nfft,), np.float32, 1 << 13)  # rows: absolute frames _frame0, ...
@@ -83,6 +84,7 @@ class Detector:
         self._pending: list[Candidate] = []
         self._unnormalised: list[np.ndarray] = []
         self._history: list[Candidate] = []
+        self._dc_discount = np.float32(1.0 - dc_fill_weight(self.config.dc_notch_bins))
         self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
         self._max_buffer_frames = max(int(self.config.max_buffer_s / g.hop_s), 4 * self.boxes.max_frames)
 
@@ -117,12 +119,15 @@ class Detector:
             z = self._z.reserve(new)
             # the floor reads the FFT output directly; power spectra are only formed for a tap
             spectra = np.empty((new, g.nfft), np.float32) if tapped else None
-            for first in range(0, new, FFT_CHUNK_FRAMES):
-                count = min(FFT_CHUNK_FRAMES, new - first)
-                fft = fft_frames(samples[(computed + first) * g.hop :], self._window, g.hop, self._fft[:count])
+            chunk = self._ffts.chunk_frames
+            for first in range(0, new, chunk):
+                count = min(chunk, new - first)
+                fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
                 if spectra is not None:
                     shifted_power(fft, spectra[first : first + count])
-                self.floor.normalise_fft(fft, z[first : first + count])
+                rows = z[first : first + count]
+                self.floor.normalise_fft(fft, rows)
+                _notch_dc_and_edges(rows, self.config.dc_notch_bins, self._edge_bins)  # while they are in cache
             if spectra is not None:
                 self.spectrum_tap(spectra)
         else:
@@ -140,20 +145,8 @@ class Detector:
             self._unnormalised = []
             z = self._z.reserve(spectra.shape[0])
             self.floor.normalise(spectra, z)
+            _notch_dc_and_edges(z, self.config.dc_notch_bins, self._edge_bins)
         self._next_frame += new
-        self._notch_dc(z)
-        z[:, : self._edge_bins] = 1.0
-        z[:, g.nfft - self._edge_bins :] = 1.0
-
-    def _notch_dc(self, z: np.ndarray) -> None:
-        """Replace the DC-spike bins by their neighbours' mean, keeping bursts across DC connected."""
-        n = self.config.dc_notch_bins
-        if n <= 0:
-            return
-        centre = self.geometry.nfft // 2
-        z[:, centre - n + 1 : centre + n] = 0.5 * (
-            z[:, centre - n : centre - n + 1] + z[:, centre + n : centre + n + 1]
-        )
 
     def _discount_dc_copies(self, z: np.ndarray, tiles_map: np.ndarray) -> None:
         """Count each notched bin in the CFAR's tile sums at `dc_fill_weight` of its excess over the noise.
@@ -165,12 +158,10 @@ class Detector:
         across DC still lifts them. Segmentation, measurement and features see the full interpolation.
         """
         n = self.config.dc_notch_bins
-        if n <= 0:
-            return
-        centre, tile_bins = self.geometry.nfft // 2, self.boxes.tile_bins
-        discount = 1.0 - dc_fill_weight(n)
-        for k in range(centre - n + 1, centre + n):
-            tiles_map[:, k // tile_bins] -= discount * (z[:, k] - 1.0)
+        if n > 0:
+            _discount_bins(
+                z, tiles_map, self.boxes.tile_bins, self.geometry.nfft // 2 - n + 1, 2 * n - 1, self._dc_discount
+            )
 
     def _find_candidates(self, final: bool) -> None:
         g, boxes = self.geometry, self.boxes
@@ -276,3 +267,31 @@ class Detector:
         self._pending = [c for c in self._pending if id(c) not in ready_ids]
         self._history = (context + ready)[-256:]
         return labelled
+
+
+@njit(cache=True, nogil=True)
+def _notch_dc_and_edges(z: np.ndarray, notch_bins: int, edge_bins: int) -> None:
+    """Per row of z (frames, nfft): the 2n - 1 DC-spike bins replaced by their two neighbours' mean, keeping
+    bursts across DC connected, and the `edge_bins` at either end (the decimator's roll-off) set to the floor."""
+    nfft = z.shape[1]
+    centre = nfft // 2
+    for t in range(z.shape[0]):
+        row = z[t]
+        if notch_bins > 0:
+            fill = np.float32(0.5) * (row[centre - notch_bins] + row[centre + notch_bins])
+            for k in range(centre - notch_bins + 1, centre + notch_bins):
+                row[k] = fill
+        for k in range(edge_bins):
+            row[k] = 1.0
+            row[nfft - 1 - k] = 1.0
+
+
+@njit(cache=True, nogil=True)
+def _discount_bins(
+    z: np.ndarray, tiles_map: np.ndarray, tile_bins: int, first: int, count: int, discount: float
+) -> None:
+    """tiles_map[t, k // tile_bins] -= discount * (z[t, k] - 1) for the `count` bins k from `first`."""
+    one = np.float32(1.0)
+    for t in range(z.shape[0]):
+        for k in range(first, first + count):
+            tiles_map[t, k // tile_bins] -= discount * (z[t, k] - one)

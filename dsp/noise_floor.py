@@ -49,6 +49,16 @@ class NoiseFloor:
         self.inverse_mean = np.ones(nfft, np.float64)  # 1 / (mean noise power per bin)
         self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
         self.seeded = False
+        c = config
+        self._kernel_arguments = (  # the state arrays change in place, so one tuple serves every call
+            self.inverse_mean,
+            self.previous_sums,
+            math.exp(0.5 * c.step_nepers),  # the level steps down: its reciprocal up
+            math.exp(-0.5 * c.step_nepers),
+            math.exp(-0.5 * c.gated_step_nepers),
+            6.0 * 10 ** (c.gate_db / 10),
+            self._mean_per_tracked,
+        )
 
     def seed(self, spectra: np.ndarray) -> None:
         """Start the floor from the first `seed_frames` power spectra (frames, nfft): the per-bin
@@ -66,7 +76,7 @@ class NoiseFloor:
         """
         if not self.seeded and spectra.shape[0] > 0:
             self.seed(spectra)
-        _track_and_normalise(spectra, False, *self._kernel_arguments(), out)
+        _track_and_normalise(spectra, False, *self._kernel_arguments, out)
 
     def normalise_fft(self, fft_frames: np.ndarray, out: np.ndarray) -> None:
         """As `normalise`, straight from unshifted FFT frames (frames, nfft) complex64: the power
@@ -74,19 +84,7 @@ class NoiseFloor:
         time and never stored. The floor must be seeded."""
         if not self.seeded:
             raise ValueError("the noise floor must be seeded from power spectra before it normalises FFT frames")
-        _track_and_normalise(fft_frames, True, *self._kernel_arguments(), out)
-
-    def _kernel_arguments(self) -> tuple:
-        c = self.config
-        return (
-            self.inverse_mean,
-            self.previous_sums,
-            math.exp(0.5 * c.step_nepers),  # the level steps down: its reciprocal up
-            math.exp(-0.5 * c.step_nepers),
-            math.exp(-0.5 * c.gated_step_nepers),
-            6.0 * 10 ** (c.gate_db / 10),
-            self._mean_per_tracked,
-        )
+        _track_and_normalise(fft_frames, True, *self._kernel_arguments, out)
 
     def mean_power_per_bin(self) -> np.ndarray:
         """Current floor, mean noise power per bin (linear)."""

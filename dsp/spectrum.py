@@ -58,22 +58,32 @@ def power_spectra(samples: np.ndarray, window: np.ndarray, hop: int, out: np.nda
     full-scale units, so a bin holds power per bin (noise density x bin width).
     """
     frames = np.empty(out.shape, np.complex64)
-    shifted_power(fft_frames(samples, window, hop, frames), out)
+    shifted_power(_fft_windowed(samples, np.repeat(window, 2), hop, frames), out)
 
 
-def fft_frames(samples: np.ndarray, window: np.ndarray, hop: int, frames: np.ndarray) -> np.ndarray:
-    """Fill `frames` (complex64, (count, nfft), C-contiguous) with FFT(w * x[t*hop : t*hop+nfft]),
-    unshifted and unscaled, in place, and return it. Reusing one `frames` buffer of a few hundred
-    frames keeps the transform and the kernels after it in cache."""
-    windowed_frames(samples, window, hop, frames)
-    return scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True)
+class FrameFFTs:
+    """Unshifted, unscaled FFTs of Hann-windowed frames, a chunk of frames at a time into one reused buffer:
+    a few hundred frames keep the transform and the kernels after it in cache, and the window and buffer
+    are prepared once rather than per chunk."""
+
+    def __init__(self, geometry: SpectrumGeometry, chunk_frames: int) -> None:
+        self.hop = geometry.hop
+        self.chunk_frames = chunk_frames
+        self._window = np.repeat(geometry.window(), 2)  # for interleaved real and imaginary parts
+        self._frames = np.empty((chunk_frames, geometry.nfft), np.complex64)
+
+    def chunk(self, samples: np.ndarray, count: int) -> np.ndarray:
+        """FFT(w * x[t*hop : t*hop+nfft]) for t < `count` <= `chunk_frames` (complex64 (count, nfft)), valid
+        until the next call. `samples`: C-contiguous complex64."""
+        return _fft_windowed(samples, self._window, self.hop, self._frames[:count])
 
 
-def windowed_frames(samples: np.ndarray, window: np.ndarray, hop: int, frames: np.ndarray) -> None:
-    """frames[t, i] = samples[t * hop + i] * window[i] (complex64 samples and frames, float32 window)."""
-    pairs = np.repeat(window, 2)  # the window for interleaved real and imaginary parts
+def _fft_windowed(samples: np.ndarray, window_pairs: np.ndarray, hop: int, frames: np.ndarray) -> np.ndarray:
+    """frames[t, i] = samples[t * hop + i] * window[i], transformed in place; `window_pairs` repeats each
+    window value for the real and imaginary parts."""
     values = np.ascontiguousarray(samples, np.complex64).view(np.float32)
-    _scale_interleaved(values, pairs, 2 * hop, frames.view(np.float32))
+    _scale_interleaved(values, window_pairs, 2 * hop, frames.view(np.float32))
+    return scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True)
 
 
 @njit(cache=True, nogil=True)
