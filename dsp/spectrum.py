@@ -1,5 +1,5 @@
-"""Short-time power spectra: framing and window in a numba kernel, one scipy.fft call on the whole
-block of frames, |X|^2 and the fftshift in a second kernel.
+"""Short-time power spectra: framing and window in a numba kernel, one scipy.fft call per chunk of frames
+(into one reused buffer), |X|^2 and the fftshift in a second kernel.
 
 `cellward bench dsp` measures this against pocketfft called from inside numba code (rocket-fft, on a
 batch or frame by frame) and against bare numpy and FFTW FFT+|X|^2 over the same samples: scipy.fft
