@@ -16,6 +16,11 @@ same sensors heard the network moments ago, and the incident engine opens anothe
 fewer open ones there. LTE and NR get no such rule: one phone's PUCCH hops between the carrier's edges
 within a subframe, so two 200 kHz channels at once can be one phone.
 
+Technology by majority. Each sensor classifies each burst itself, and a loud phone's bursts are sometimes
+taken for another technology by the sensors beside it. When more sensors heard the same burst (start within
+the clock tolerance, overlapping in frequency) as one technology than as another, the minority's emission is
+not located (`outvoted`): located on its own it would be a phone that is not there.
+
 Averaging. Between two locations of one phone (`relocate_s`), every emission heard by the same sensors
 is held; the next location uses their mean levels (`averaged`), so a phone in a call is placed from
 hundreds of bursts rather than a few (on the reference site a report of 20 bursts instead of one raises
@@ -101,6 +106,30 @@ def averaged(emissions: list[Emissions]) -> HeardEmission:
     )
     merged = replace(last, bursts=rows, start_s=emissions[0].start_s)
     return merged.heard(0)
+
+
+def outvoted(emissions: Emissions, tolerance_s: float) -> np.ndarray:
+    """Per emission, whether more sensors heard the same burst (start within `tolerance_s`, overlapping in
+    frequency) as another technology: the few that disagree misclassified it (a loud GSM phone's bursts
+    taken for NR by the two sensors beside it), and located on its own it would be a phone that is not there."""
+    n = len(emissions)
+    wrong = np.zeros(n, dtype=bool)
+    if n < 2:
+        return wrong
+    start = emissions.start_s
+    strongest = emissions.strongest
+    technology = emissions.bursts.technology[strongest]
+    freq = emissions.bursts.freq_hz[strongest]
+    half_width = emissions.bursts.bandwidth_hz[strongest] / 2
+    heard_by = emissions.heard_by
+    reach = np.searchsorted(start, start + tolerance_s, side="right")
+    for i in np.flatnonzero(reach > np.arange(n) + 1):  # emissions with a neighbour in time: few
+        for j in range(i + 1, reach[i]):
+            if technology[i] == technology[j] or abs(freq[i] - freq[j]) > half_width[i] + half_width[j]:
+                continue
+            if heard_by[i] != heard_by[j]:
+                wrong[i if heard_by[i] < heard_by[j] else j] = True
+    return wrong
 
 
 class _Horizon:
@@ -235,9 +264,12 @@ class SiteLocating:
         offsets = emissions.offsets.tolist()
         heard_set = [frozenset(sensors[offsets[i] : offsets[i + 1]]) for i in range(len(emissions))]
         devices = self._gsm_devices_at_once(emissions, channel, start_s)
+        wrong_technology = outvoted(emissions, self.correlator.clock_tolerance_s)
         # Per channel and slot the emission showing the most phones at once, then heard by the most sensors.
         chosen: dict[tuple[str, int, int], int] = {}
         for i, (tech, bucket) in enumerate(channel):
+            if wrong_technology[i]:
+                continue
             slot = (tech, bucket, int(start_s[i] // LOCATE_EVERY_S))
             best = chosen.get(slot)
             if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):

@@ -196,6 +196,32 @@ def test_a_new_phone_of_a_network_the_site_hears_is_located_at_once_when_a_senso
     assert set(sighting.sensor_powers_dbm) == {"A1-1"}
 
 
+def test_a_burst_the_few_call_another_technology_than_the_many_is_theirs_misclassified():
+    from controller.locating import outvoted
+
+    correlator = Correlator()
+
+    def heard(sensors, technology, start_s, freq_hz=897.4e6, bandwidth_hz=200e3):
+        return [Observation(s, freq_hz, bandwidth_hz, technology, start_s, start_s + 546e-6, -60.0, 1) for s in sensors]
+
+    correlator.add_many(
+        heard(["A0-1", "A1-1", "HUB0"], "gsm", 10.0)
+        + heard(["A0-2", "A1-2"], "nr", 10.0003, 897.5e6, 360e3)  # the same burst, taken for NR by two
+        + heard(["A0-2", "A1-2"], "nr", 10.5, 897.5e6, 360e3)  # NR that nobody heard otherwise
+        + heard(["A0-1", "A1-1"], "lte", 10.0002, 1745.0e6)  # another band at the same moment
+    )
+    emissions = correlator.flush()
+    technologies = [emissions.technologies[t] for t in emissions.bursts.technology[emissions.strongest]]
+    keys = zip(technologies, emissions.start_s.round(4).tolist(), strict=True)
+    verdict = dict(zip(keys, outvoted(emissions, 0.005).tolist(), strict=True))
+    assert verdict == {
+        ("gsm", 10.0): False,
+        ("lte", 10.0002): False,
+        ("nr", 10.0003): True,
+        ("nr", 10.5): False,
+    }
+
+
 def test_a_phone_located_again_after_relocate_s_carries_the_same_track():
     """One GSM phone heard by A0-1 and A1-1 every second: located at once, then again only after
     `relocate_s` from the bursts held meanwhile, both sightings marked as the same phone for the incidents."""
