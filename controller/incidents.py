@@ -123,13 +123,16 @@ class IncidentEngine:
         self._tracks: dict[tuple, tuple[str, float]] = {}  # Sighting.track -> (its incident, end of its last sighting)
 
     def load_open(self) -> None:
-        """Rebuild the cache of open incidents after a restart (or a rolled-back batch)."""
+        """Rebuild the cache of open incidents that a sighting may still continue, after a restart (or a
+        rolled-back batch)."""
         with self.lock, self.sessions() as db:
             self._open.clear()
             self._by_place.clear()
             self._last_activity.clear()
             self.alerts.reset()
             for incident in db.scalars(select(IncidentRecord).where(IncidentRecord.status != "closed")):
+                if self._beyond_merge(incident, incident.last_seen, self.clock()):
+                    continue
                 self._remember(incident)
                 self._heard_at[incident.id] = incident.last_seen
                 last = db.scalar(
@@ -463,7 +466,15 @@ class IncidentEngine:
                 log.info(
                     "event=incident_ended id=%s cell=%s silent_s=%.0f", incident.id, incident.cell_id, now - heard_at
                 )
+            for incident in list(self._open.values()):
+                if self._beyond_merge(incident, self._heard_at.get(incident.id, incident.last_seen), now):
+                    self._forget(incident.id)
         return events
+
+    def _beyond_merge(self, incident: IncidentRecord, heard_at: float, now: float) -> bool:
+        """Ended and silent for longer than the merge gap: no sighting can continue it, so it need not be held
+        in memory (it stays open in the database for officers; a long unattended run must not grow)."""
+        return incident.ended_at is not None and now - heard_at > self.rules.merge_gap_s
 
     # -- officer side ----------------------------------------------------------------------------------
 

@@ -178,6 +178,7 @@ class SiteLocating:
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
         self._located_at: dict[tuple, float] = {}  # _who(...) -> data time it was last located
+        self._located_swept_s = float("-inf")
         self._heard_not_new: dict[tuple, float] = {}  # _network(...) -> last burst of a report that was not cut
         self._held: dict[tuple, list[Emissions]] = {}  # _who(...) -> its emissions since then
 
@@ -303,6 +304,12 @@ class SiteLocating:
     def _forget_held(self, horizon_s: float) -> None:
         for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:
             del self._held[who]
+        # who last located when: keyed by sensor sets, which fading varies without end; past relocate_s an
+        # entry no longer holds anything back (once per second of data time: the sweep is over every entry)
+        if horizon_s - self._located_swept_s >= 1.0:
+            self._located_swept_s = horizon_s
+            stale_s = horizon_s - self.relocate_s - 1.0
+            self._located_at = {who: t for who, t in self._located_at.items() if t >= stale_s}
 
     def _network(self, channel: tuple[str, int]) -> tuple:
         """Technology, band and operators (else the channel) of a (technology, channel) key."""

@@ -286,6 +286,27 @@ def test_after_an_end_activity_beyond_the_merge_gap_opens_a_new_incident(world):
     assert rows[0].ended_at is not None and rows[1].ended_at is None
 
 
+def test_past_the_merge_gap_an_ended_incident_leaves_memory_but_stays_open_for_officers(world):
+    """An unattended site must not hold every incident it ever opened: once no sighting can continue one,
+    the engine lets it go, after a restart too; officers still work it from the database."""
+    engine, sessions, feed, clock, _, _ = world
+    rules = IncidentRules()
+    feed(sighting(DAY))
+    clock.now = DAY + 200
+    feed(sighting(DAY + 200, cell="A-2-20"))
+    end_silent(engine, sessions, DAY + rules.end_after_silent_s + 201)
+    assert len(engine._open) == 2, "ended but still able to resume: held"
+    end_silent(engine, sessions, DAY + rules.merge_gap_s + 100)
+    assert [i.cell_id for i in engine._open.values()] == ["A-2-20"], "the first is past the merge gap"
+    clock.now = DAY + rules.merge_gap_s + 100
+    engine.load_open()
+    assert [i.cell_id for i in engine._open.values()] == ["A-2-20"], "a restart does not bring it back"
+    first = next(i for i in incidents(sessions) if i.cell_id == "A-2-14")
+    assert first.status == "new" and first.closed_at is None, "still open for officers"
+    engine.transition(first.id, "closed", "officer1", "cell searched")
+    assert next(i for i in incidents(sessions) if i.cell_id == "A-2-14").status == "closed"
+
+
 def test_an_ended_incident_that_officers_closed_never_resumes(world):
     engine, sessions, feed, _, emitted, _ = world
     rules = IncidentRules()

@@ -90,10 +90,15 @@ T = 1_795_000_000.0
 
 
 def _reports(
-    window_s: float, bursts: dict[float, list[float]], start_s: float = 0.0, cut_early: bool = False, level=-60.0
+    window_s: float,
+    bursts: dict[float, list[float]],
+    start_s: float = 0.0,
+    cut_early: bool = False,
+    level=-60.0,
+    operators: list[str] | None = None,
 ):
     """One sensor's detections batch: per channel (MHz) its GSM bursts (s after T) in the window
-    [start_s, start_s + window_s)."""
+    [start_s, start_s + window_s); `operators` replaces the example report's."""
     from datetime import UTC, datetime
 
     from cellward.messages import DetectionBatch
@@ -111,6 +116,7 @@ def _reports(
                     "window_start": utc(start_s),
                     "window_s": window_s,
                     "cut_early": cut_early,
+                    **({} if operators is None else {"operators": operators}),
                     "bursts": [
                         b.model_copy(update={"start": utc(t), "freq_hz": mhz * 1e6, "power_dbm": level})
                         for b, t in zip(report(len(starts), len(starts)).bursts, starts, strict=True)
@@ -237,6 +243,24 @@ def test_a_phone_located_again_after_relocate_s_carries_the_same_track():
     assert [round(s.start_s - T, 1) for s in sightings] == [0.1, 1.1], "averaged from the 5 s held since"
     assert sightings[0].track is not None and sightings[0].track == sightings[1].track
     assert sightings[1].end_s - T == pytest.approx(5.1 + 546e-6, abs=1e-3)
+
+
+def test_what_the_locator_remembers_of_each_phone_does_not_grow_with_time():
+    """Fading changes which sensors hear a phone, and each set is remembered for `relocate_s`: a long run
+    must not keep every set it ever saw (the controller's memory grew by 30 MB a minute at 228 sensors)."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1, relocate_s=5.0)
+    remembered = []
+    for second in range(60):
+        channel = {880.2 + 0.2 * second: [second + 0.1]}  # reported without operators: each channel its own phone
+        for sensor in ("A0-1", "A1-1"):
+            report = _reports(1.0, channel, start_s=second, operators=[])
+            locating.add_reports(sensor, report, T + second + 1.01)
+        locating.add_reports("A0-2", _reports(1.0, {}, start_s=second), T + second + 1.01)
+        locating.ready(T + second + 1.2)
+        remembered.append(len(locating._located_at))
+    assert max(remembered) <= 8, remembered
 
 
 def test_an_lte_allocation_off_the_channel_raster_keeps_its_reports_band_and_operators():
