@@ -28,10 +28,10 @@ def test_revisit_slots_follow_the_controllers_focus_and_not_a_forged_one(
 ) -> None:
     keys = make_keys(tmp_path)
     listener = Listener(mosquitto.host, mosquitto.port)
-    # all of B8 (18 tunings), a revisit every 2nd slot: without a focus they go where the node heard the phone.
-    # Short dwells in long slots, so a loaded machine does not make the node skip every other slot (the
-    # revisit slots among them).
-    scan = {"bands": ["B8"], "revisit_every": 2, "slot_s": 0.25, "dwell_s": 0.05}
+    # all of B8 (18 tunings), a revisit every 3rd slot: without a focus they go where the node heard the phone.
+    # Short dwells in long slots; and should a loaded machine still make the node take only every other
+    # slot, every 3rd of those is a revisit all the same (with every 2nd, none would be).
+    scan = {"bands": ["B8"], "revisit_every": 3, "slot_s": 0.3, "dwell_s": 0.04}
     config = write_config(tmp_path, mosquitto.port, scan=scan)
     try:
         with running_node(config) as running:
@@ -43,18 +43,19 @@ def test_revisit_slots_follow_the_controllers_focus_and_not_a_forged_one(
             forged_frames = len(listener.of("spectrum"))
             _publish_focus(listener, keys.controller, seq=2)
             listener.wait_for(lambda _: running.node.focus.latest is not None, 10, "the focus to be taken")
-            listener.wait_for(lambda lst: len(lst.of("spectrum")) >= forged_frames + 14, 20, "dwells under the focus")
+            listener.wait_for(lambda lst: len(lst.of("spectrum")) >= forged_frames + 14, 30, "dwells under the focus")
             rejected = running.node.focus.rejected
     finally:
         listener.close()
     frames = listener.of("spectrum")
     before, after = frames[:forged_frames], frames[forged_frames + 1 :]
     assert rejected == 1, "the forged focus is refused and counted"
-    # the phone's 200 kHz channel straddles two tunings' edge: the node heard it on both
-    assert _share(before, GSM_CARRIER_HZ) >= 0.4, "without a valid focus the node revisits where it heard its phone"
-    assert _share(before, FOCUS_HZ) <= 0.2, "the focus channel gets its regular visits only"
-    assert _share(after, FOCUS_HZ) >= 0.4, "with the focus every revisit slot goes there"
-    assert _share(after, GSM_CARRIER_HZ) <= 0.25
+    # a third of the dwells are revisits; a tuning's regular visits are one slot in 18 (where a node without
+    # a valid focus revisits is tested in test_scan_plan: on a loaded machine it hears its phone unevenly)
+    assert _share(before, FOCUS_HZ) <= 0.12, "under the forged focus the channel gets its regular visits only"
+    assert _share(after, FOCUS_HZ) >= 0.2, "with the focus every revisit slot goes there"
+    # the phone's 200 kHz channel straddles two tunings' edge: it counts on both
+    assert _share(after, GSM_CARRIER_HZ) <= 0.15
 
 
 def _share(frames: list[dict], freq_hz: float, half_width_hz: float = 100e3) -> float:
