@@ -32,6 +32,7 @@ SMALL_SCENARIO = DEMO_SCENARIO.parent / "small-evening.yaml"
 REPEAT_S = 210.0  # longer than any activity of the demo scenario, so a phone never overlaps itself
 HEIGHT_STEP_M = 0.2
 SAMPLE_S = 5.0
+TAIL_BYTES = 256 << 10  # more than a fleet logs between two samples
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -174,7 +175,7 @@ def run_one(
             if failed is not None:
                 raise RuntimeError(f"{failed.name} stopped; see {failed.log_path}")
             reports, incidents = _counts(engine)
-            rss_mb, offered = _rss_mb(controller.process.pid), _offered(workdir, fleets)
+            rss_mb, offered = _rss_mb(controller.process.pid), offered_reports(workdir, fleets)
             sample = Sample(time.monotonic() - started, rss_mb, reports, incidents, offered)
             result.samples.append(sample)
             print(
@@ -195,16 +196,21 @@ def run_one(
         engine.dispose()
         if pg_name is not None:
             _drop_postgres(pg_name)
-    result.offered_reports = _offered(workdir, fleets)
+    result.offered_reports = offered_reports(workdir, fleets)
     return result
 
 
-def _offered(workdir: Path, fleets: int) -> int:
-    """Reports the fleets have made so far, from the last `reports_total` each logged."""
+def offered_reports(workdir: Path, fleets: int) -> int:
+    """Reports the fleets have made so far, from the last `reports_total` each logged (read from the end of
+    each log: it is asked every few seconds of a run that may last hours)."""
     total = 0
     for k in range(fleets):
         path = workdir / "logs" / f"fleet-{k}.log"
-        lines = path.read_text().splitlines() if path.exists() else []
+        if not path.exists():
+            continue
+        with path.open("rb") as log:
+            log.seek(max(0, path.stat().st_size - TAIL_BYTES))
+            lines = log.read().decode(errors="replace").splitlines()
         totals = [int(line.split("reports_total=")[1].split()[0]) for line in lines if "reports_total=" in line]
         total += totals[-1] if totals else 0
     return total

@@ -324,10 +324,9 @@ class SiteLocating:
     def _heard_close(self, emissions: Emissions, i: int) -> bool:
         """Whether a sensor heard emission `i` CLOSE_MARGIN_DB above its sensitivity: beside that sensor, whatever
         else of its network the site hears (a new phone there), not a far one heard now and then."""
-        first, end = emissions.offsets[i], emissions.offsets[i + 1]
-        loudest = float(emissions.bursts.power_dbm[first:end].max())
-        bandwidth = float(emissions.bursts.bandwidth_hz[emissions.strongest[i]])
-        return loudest >= self.locator.sensitivity_dbm(bandwidth) + CLOSE_MARGIN_DB
+        strongest = emissions.strongest[i]  # each emission's rows come loudest first
+        bandwidth = float(emissions.bursts.bandwidth_hz[strongest])
+        return float(emissions.bursts.power_dbm[strongest]) >= self.locator.sensitivity_dbm(bandwidth) + CLOSE_MARGIN_DB
 
     def _site_knows(self, channel: tuple[str, int], start_s: float) -> bool:
         """Whether a sensor reported this network, without cutting its window (it was not new to that sensor),

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from cellward.messages import SCAN_FOCUS_SCHEMA, DetectionBatch, ScanFocus, epoch_s, scan_focus_topic
 from controller.config import ScanFocusConfig
+from controller.locating import PHONE_TECHNOLOGIES
 from controller.publisher import Publisher
 
 log = logging.getLogger("cellward.controller.scan_focus")
-PHONE_TECHNOLOGIES = frozenset({"gsm", "lte", "nr"})
 
 
 class RecentPhoneChannels:

@@ -24,7 +24,6 @@ class FocusReceiver:
         self.keyring = keyring
         self.clock = clock
         self.log = node_logger("cellward.sensor.scan_focus", site=site, sensor=node_id)
-        self.accepted = 0
         self.rejected = 0
         self._lock = threading.Lock()
         self._latest: SiteFocus | None = None
@@ -35,7 +34,7 @@ class FocusReceiver:
             return self._latest
 
     def receive(self, payload: bytes) -> bool:
-        """Take one focus message; False (and counted) when it is refused or older than the one held."""
+        """Take one focus message; False when it is refused (counted) or not newer than the one held."""
         try:
             focus = checked_from_controller(payload, ScanFocus, self.site, self.keyring)
         except ValueError as exc:
@@ -47,5 +46,4 @@ class FocusReceiver:
             if held is not None and focus.seq <= held.seq and self.clock() < held.expires_s:
                 return False  # a retained copy or a replay of one already taken
             self._latest = SiteFocus(tuple(focus.channels_hz), epoch_s(focus.ts) + focus.valid_s, focus.seq)
-        self.accepted += 1
         return True
