@@ -22,6 +22,7 @@ only for the emissions a caller asks for (the located ones).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -356,12 +357,22 @@ class Correlator:
         start = batch.start_s[rows].tolist()
         freq = batch.freq_hz[rows].tolist()
         bandwidth = batch.bandwidth_hz[rows].tolist()
-        last_start: dict[str, float] = {}
-        min_gap_s = math.inf
+        # A sensor's bursts on one channel closer than the tolerance (GSM frames of a multislot phone) bound how
+        # far apart two sensors' starts may be to join; its bursts on other channels at that moment (an LTE
+        # phone's PUSCH and PUCCH) do not: they join other groups, and taken as the bound they split each burst
+        # into one emission per sensor.
+        own: dict[str, list[int]] = {}
         for k, sensor_id in enumerate(sensor_ids):
-            if sensor_id in last_start:
-                min_gap_s = min(min_gap_s, start[k] - last_start[sensor_id])
-            last_start[sensor_id] = start[k]
+            own.setdefault(sensor_id, []).append(k)
+        min_gap_s = min(
+            (
+                abs(start[b] - start[a])
+                for ks in own.values()
+                for a, b in itertools.combinations(ks, 2)
+                if self._same_channel(freq[a], bandwidth[a], freq[b], bandwidth[b])
+            ),
+            default=math.inf,
+        )
         join_s = min(self.clock_tolerance_s, 0.5 * min_gap_s)
 
         groups: list[list[int]] = []  # local indices, reference first

@@ -119,3 +119,15 @@ def test_twenty_thousand_interleaved_observations_are_all_accounted_for():
     assert sum(len(e.observations) for e in emissions) == len(obs), "no observation lost or duplicated"
     assert all(len(e.sensor_ids) == len(e.observations) for e in emissions), "one observation per sensor"
     assert 0.97 * 5000 <= len(emissions) <= 1.03 * 5000, f"{len(emissions)} emissions from 5000 bursts"
+
+
+def test_an_lte_phones_wide_and_narrow_bursts_at_one_moment_are_two_emissions_each_heard_by_every_sensor():
+    """PUSCH (2.16 MHz) and PUCCH (360 kHz, beside it) start within 0.1 ms at each sensor; the sensors' clocks
+    differ by up to 0.6 ms. A sensor's two bursts on two channels must not bound how far apart two sensors'
+    starts may join (taken as a GSM frame's bursts, they split each burst into one emission per sensor)."""
+    corr = Correlator(clock_tolerance_s=0.005)
+    for sensor, skew_s in (("s1", 0.0), ("s2", 0.0003), ("s3", -0.0003), ("s4", 0.0006)):
+        corr.add(Observation(sensor, 1751.46e6, 2.16e6, "lte", T0 + skew_s, T0 + skew_s + 0.001, -70.0))
+        corr.add(Observation(sensor, 1751.64e6, 360e3, "lte", T0 + skew_s + 1e-4, T0 + skew_s + 0.0011, -75.0))
+    emissions = corr.flush()
+    assert sorted((e.freq_hz, len(e.observations)) for e in emissions) == [(1751.46e6, 4), (1751.64e6, 4)]
