@@ -146,7 +146,7 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
         "users": [{"username": r, "roles": [r], "password_env": f"CELLWARD_DEMO_{r.upper()}"} for r in ROLES]
     }
     # the reference site's staff offices and the road are authorised zones: activity there raises no incident
-    controller["ingest"] = {"batch_wait_s": 0.02, "correlation_delay_s": 0.3}
+    controller["ingest"] = {"batch_wait_s": 0.02}
     controller["blocking"] = {"reactive_zones": [REACTIVE_ZONE], "reactive_hold_s": 60.0}
     prov.controller_config.write_text(yaml.safe_dump(controller, sort_keys=False), encoding="utf-8")
     demo.passwords = {r: secrets.token_urlsafe(9) for r in ROLES}

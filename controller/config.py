@@ -229,7 +229,12 @@ class IngestConfig(Section):
     batch_max: int = Field(default=2000, ge=1, description="Messages written per database transaction at most")
     batch_wait_s: float = Field(default=0.05, gt=0, description="Longest wait to fill a write batch, seconds")
     correlation_delay_s: float = Field(
-        default=0.1, ge=0, description="Wait this long for other sensors' reports of a window before locating"
+        default=0.1, ge=0, description="Wait at least this long for other sensors' reports of a window before locating"
+    )
+    correlation_delay_max_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Wait up to this long while reports of one window have lately arrived further apart, seconds",
     )
     max_missing_tracked: int = Field(default=10000, ge=0, description="Missing seqs remembered per sensor")
     bursts_per_report: int = Field(
@@ -238,6 +243,12 @@ class IngestConfig(Section):
     clock_tolerance_s: float = Field(
         default=0.005, gt=0, description="Largest clock disagreement between sensors about one burst, s"
     )
+
+    @model_validator(mode="after")
+    def _delays_ordered(self) -> IngestConfig:
+        if self.correlation_delay_max_s < self.correlation_delay_s:
+            raise ValueError("correlation_delay_max_s must not be below correlation_delay_s")
+        return self
 
 
 class CaptureConfig(Section):

@@ -47,6 +47,7 @@ class Ingest:
                 survey=Survey.load(config.survey_file) if config.survey_file is not None else None,
                 bursts_per_report=config.ingest.bursts_per_report,
                 clock_tolerance_s=config.ingest.clock_tolerance_s,
+                max_delay_s=config.ingest.correlation_delay_max_s,
             )
         self.locating = locating
         self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
@@ -183,6 +184,7 @@ class Ingest:
                 metrics = self.controller.metrics
                 metrics.ingest_backlog.set(self.queue.qsize())
                 metrics.ingest_lag_seconds.set(time.time() - batch[0].received_at)
+                metrics.correlation_wait_seconds.set(self.locating.wait_s)
             try:
                 events = self.pipeline.process(batch)
             except Exception:

@@ -28,8 +28,11 @@ cell accuracy by 3 points, docs/benchmarks.md). Its first location uses what the
 
 Timing. Sensors report a window after it closes, at about the same moment (synchronised scan), so the
 other sensors' reports of a window arrive within a transport delay of the first. A burst is released to
-the correlator's settled set once every report that arrived at least `delay_s` ago covers windows
-ending after it: the horizon is the latest window end among reports that arrived before now - delay_s.
+the correlator's settled set once every report that arrived at least the wait ago covers windows ending
+after it: the horizon is the latest window end among reports that arrived before now minus the wait. The
+wait is `delay_s`, or longer while reports of one window have lately arrived further apart, up to
+`max_delay_s` (controller/horizon.py): located before its last reports are in, one phone's emission
+would split into parts, each placed on its own.
 
 Prompt first reports. A sensor that hears new activity on a channel cuts that channel's window at the end
 of the dwell that first heard it and reports that part at once (`cut_early`); every sensor that heard the
@@ -50,7 +53,6 @@ beside that sensor, and it is located at once.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import replace
 from datetime import datetime
 from operator import attrgetter
@@ -60,6 +62,7 @@ import numpy as np
 
 from cellward.messages import REPORT_CHANNEL_HZ, BurstRecord, DetectionBatch
 from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
+from controller.horizon import ArrivalHorizon
 from controller.locate import Locator
 from controller.sighting import Sighting
 
@@ -132,24 +135,6 @@ def outvoted(emissions: Emissions, tolerance_s: float) -> np.ndarray:
     return wrong
 
 
-class _Horizon:
-    """The latest window end among reports that arrived at least `delay_s` ago (see Timing above)."""
-
-    def __init__(self) -> None:
-        self._arrivals: deque[tuple[float, float]] = deque()  # (arrived at, latest window end in it)
-        self.horizon_s = float("-inf")
-
-    def arrived(self, received_at: float, latest_end_s: float) -> None:
-        if latest_end_s > float("-inf"):
-            self._arrivals.append((received_at, latest_end_s))
-
-    def advance(self, settled_s: float) -> float:
-        """The horizon counting every arrival at or before `settled_s`."""
-        while self._arrivals and self._arrivals[0][0] <= settled_s:
-            self.horizon_s = max(self.horizon_s, self._arrivals.popleft()[1])
-        return self.horizon_s
-
-
 class SiteLocating:
     def __init__(
         self,
@@ -160,6 +145,7 @@ class SiteLocating:
         clock_tolerance_s: float = 0.005,
         locator: Locator | None = None,
         relocate_s: float = 5.0,
+        max_delay_s: float | None = None,
     ) -> None:
         if locator is None:
             from cellward.site.propagation import PropagationModel, PropagationParams
@@ -172,8 +158,10 @@ class SiteLocating:
         self._phone_codes = {t: self.correlator.technology_code(t) for t in sorted(PHONE_TECHNOLOGIES)}
         self.delay_s = delay_s
         self.bursts_per_report = bursts_per_report
-        self._arrivals = _Horizon()
-        self._prompt_arrivals = _Horizon()
+        # the wait grows up to max_delay_s with the spread of report arrivals (controller/horizon.py)
+        max_delay_s = delay_s if max_delay_s is None else max_delay_s
+        self._arrivals = ArrivalHorizon(delay_s, max_delay_s)
+        self._prompt_arrivals = ArrivalHorizon(delay_s, max_delay_s)
         # Context of the channel a burst was reported in: band and operators come from the report.
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
         self.relocate_s = relocate_s
@@ -190,12 +178,11 @@ class SiteLocating:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))
 
     def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
-        latest_end = {False: float("-inf"), True: float("-inf")}  # per cut_early
+        window_ends: dict[bool, list[float]] = {False: [], True: []}  # per cut_early
         listed: list[BurstRecord] = []
         cut: list[bool] = []
         for report in batch.reports:
-            window_end = report.window_start.timestamp() + report.window_s
-            latest_end[report.cut_early] = max(latest_end[report.cut_early], window_end)
+            window_ends[report.cut_early].append(round(report.window_start.timestamp() + report.window_s, 3))
             if report.clipped_fraction > MAX_CLIPPED_FRACTION:
                 continue  # kept raw; its levels are compressed and its bursts may be intermodulation
             key = (report.technology, round(report.freq_hz / REPORT_CHANNEL_HZ))
@@ -208,8 +195,8 @@ class SiteLocating:
             bursts = report.bursts[: self.bursts_per_report]
             listed.extend(bursts)
             cut.extend([report.cut_early] * len(bursts))
-        self._arrivals.arrived(received_at, latest_end[False])
-        self._prompt_arrivals.arrived(received_at, latest_end[True])
+        self._arrivals.arrived(received_at, window_ends[False])
+        self._prompt_arrivals.arrived(received_at, window_ends[True])
         # Columns in C-level passes over the listed bursts, not a Python statement per burst.
         codes = self._phone_codes
         technology = np.array([codes.get(t, -1) for t in map(_technology, listed)], dtype=np.int64)
@@ -233,13 +220,17 @@ class SiteLocating:
         if prompt.any():
             self.prompt.add_bursts(bursts.take(prompt))
 
+    @property
+    def wait_s(self) -> float:
+        """How long the locator currently waits for the rest of a window's reports."""
+        return self._arrivals.wait_s
+
     def ready(self, now_s: float) -> list[Sighting]:
-        settled_s = now_s - self.delay_s
         sightings = []
-        horizon_s = self._arrivals.advance(settled_s)
+        horizon_s = self._arrivals.advance(now_s)
         if horizon_s > float("-inf"):
             sightings += self._located(self.correlator.ready(horizon_s), horizon_s, hold=True)
-        prompt_horizon_s = self._prompt_arrivals.advance(settled_s)
+        prompt_horizon_s = self._prompt_arrivals.advance(now_s)
         if prompt_horizon_s > float("-inf"):
             sightings += self._located(self.prompt.ready(prompt_horizon_s), prompt_horizon_s, hold=False)
         return sightings

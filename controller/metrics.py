@@ -62,6 +62,11 @@ class ControllerMetrics:
             "Age of the oldest message of the last batch when it was taken (how far ingest runs behind)",
             registry=r,
         )
+        self.correlation_wait_seconds = Gauge(
+            "cellward_controller_correlation_wait_seconds",
+            "How long the locator waits for the rest of a window's reports (grows with their arrival spread)",
+            registry=r,
+        )
         self.report_to_incident_seconds = Histogram(
             "cellward_controller_report_to_incident_seconds",
             "From a report's arrival to the incident change it caused",

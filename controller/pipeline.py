@@ -114,6 +114,9 @@ class Locating(Protocol):
 
     def ready(self, now_s: float) -> list[Sighting]: ...
 
+    @property
+    def wait_s(self) -> float: ...
+
     def warm_up(self) -> None: ...
 
 

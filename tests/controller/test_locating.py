@@ -302,3 +302,32 @@ def test_phones_of_one_operator_in_two_bands_are_two_phones_to_the_locator():
     sightings = locating.ready(T + 1.2)
     assert sorted((s.band, s.operators) for s in sightings) == [("B3", ("O2",)), ("B8", ("O2",))]
     assert sightings[0].track != sightings[1].track
+
+
+def _second_window_sightings(max_delay_s: float) -> list[set[str]]:
+    """Three sensors hear a steady phone; each window's reports arrive 0.01, 0.2 and 0.41 s after it ends
+    (a loaded network, or many sensors publishing one after another). Who was heard in each sighting of
+    the second window, with the locator polled every 50 ms."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1, max_delay_s=max_delay_s, relocate_s=0.0)
+    arrivals = sorted(
+        (window + 1.0 + lag, sensor, window)
+        for window in (0.0, 1.0)
+        for sensor, lag in (("A0-1", 0.01), ("A1-1", 0.2), ("HUB0", 0.41))
+    )
+    sightings = []
+    now = 1.0
+    while now < 3.5:
+        while arrivals and arrivals[0][0] <= now:
+            at, sensor, window = arrivals.pop(0)
+            locating.add_reports(sensor, _reports(1.0, {897.4: [window + 0.0102]}, start_s=window), T + at)
+        sightings += locating.ready(T + now)
+        now += 0.05
+    return [set(s.sensor_powers_dbm) for s in sightings if s.start_s >= T + 1.0]
+
+
+def test_once_reports_have_straggled_the_locator_waits_for_all_of_a_window_before_locating():
+    assert _second_window_sightings(max_delay_s=1.0) == [{"A0-1", "A1-1", "HUB0"}]
+    split = _second_window_sightings(max_delay_s=0.1)
+    assert len(split) > 1 and {"A0-1", "A1-1", "HUB0"} not in split, "a fixed 0.1 s wait splits the emission"
