@@ -20,6 +20,7 @@ from controller.alerts import AlertEngine
 from controller.config import IncidentRules, Schedule
 from controller.db.incidents import IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
 from controller.events import EventBus, LifecycleEvent
+from controller.locate import SINGLE_SENSOR
 from controller.sighting import Sighting
 from controller.suppression import Suppressor
 
@@ -185,6 +186,9 @@ class IncidentEngine:
         tracked = self._tracked(sighting)
         if tracked is not None:
             return tracked
+        placed = self._placed_network(sighting)
+        if placed is not None:
+            return placed
         key = (sighting.place_key, sighting.technology)
         candidates = self._by_place.get(key, [])
         recent = [i for i in candidates if self._open[i].last_seen >= sighting.start_s - self.rules.merge_gap_s]
@@ -221,6 +225,26 @@ class IncidentEngine:
                 )
             matching = free
         return self._closest(sighting, matching)
+
+    def _placed_network(self, sighting: Sighting) -> IncidentRecord | None:
+        """For a sighting only one sensor heard: the incident of its network (band and operators) that several
+        sensors place and that was heard within TRACK_GAP_S, if any. One sensor alone hearing a network the
+        site is placing is that phone heard by one more sensor whose reports did not coincide with the others'
+        (its scan out of step) or that took some of its bursts for another technology; opened on its own it
+        would be a second phone in that sensor's coverage that is not there. A second phone of the network
+        gets its own incident once more than one sensor hears it."""
+        if sighting.method != SINGLE_SENSOR or not sighting.operators:
+            return None
+        placed = [
+            incident
+            for incident in self._open.values()
+            if incident.method != SINGLE_SENSOR
+            and incident.ended_at is None
+            and incident.band == sighting.band
+            and tuple(incident.operators) == sighting.operators
+            and sighting.start_s - incident.last_seen <= TRACK_GAP_S
+        ]
+        return self._closest(sighting, placed)
 
     def _tracked(self, sighting: Sighting) -> IncidentRecord | None:
         track = _lone_track(sighting)
@@ -353,7 +377,10 @@ class IncidentEngine:
         incident.first_seen = min(incident.first_seen, sighting.start_s)
         incident.activity_count += 1
         incident.updated_at = now
-        if sighting.confidence > incident.confidence + 0.05:
+        # (one sensor's coverage region never replaces a place several sensors agreed on)
+        if sighting.confidence > incident.confidence + 0.05 and not (
+            sighting.method == SINGLE_SENSOR and incident.method != SINGLE_SENSOR
+        ):
             # A clearer location replaces the earlier one (possibly moving the incident to another room).
             if sighting.place_key != (incident.cell_id or _region_key(incident)):
                 self._forget_place(incident)

@@ -83,6 +83,7 @@ FINE_TABLES_CACHED = 1024
 # The model's own error (walls lossier or lighter than their material, a path-loss exponent off): added to
 # the shadowing spread, as the levels of a real building never follow the model exactly.
 MODEL_ERROR_DB = 2.0
+SINGLE_SENSOR = "single-sensor"  # a Location's method when one sensor heard it: its coverage region
 OUTLIER_PROBABILITY = 0.05
 OUTLIER_SPREAD_DB = 15.0
 TX_FIT_STEPS = 3
@@ -498,7 +499,7 @@ class Locator:
             # One level cannot place a phone within what one sensor hears best: the answer is that sensor's
             # coverage region (the rooms where the model makes it the strongest sensor), likeliest first,
             # with only what all those rooms share, and the posterior mass inside it as the confidence.
-            method = "single-sensor"
+            method = SINGLE_SENSOR
             known = [o.sensor_id for o in emission.observations if o.sensor_id in self.sensor_index]
             covered = table.coverage[self.sensor_index[known[0]]]
             if not covered.any():  # never the strongest anywhere (a perimeter sensor): where it can hear

@@ -458,3 +458,33 @@ def test_a_track_does_not_join_another_phone_or_a_phone_heard_again_after_a_sile
     assert len(incidents(sessions)) == 2, "with two phones of the network on the air the track proves nothing"
     feed(sighting(DAY + 30, cell="B-1-03", track=PHONE_TRACK))
     assert len(incidents(sessions)) == 3, "after a silence longer than the track gap it may be another phone"
+
+
+def _one_sensor(t: float, tech: str = "gsm", ops=("Vodafone",), **kw) -> Sighting:
+    """A sighting only sensor A1-4 heard: its coverage region on landing A-1, far from A-2-14."""
+    region = ("A-1-27", "A-1-28", "A-1-29")
+    defaults = dict(cell=region[0], cell_id=None, landing=1, region=region, method="single-sensor", confidence=1.0)
+    defaults["sensor_powers_dbm"] = {"A1-4": -80.0}
+    defaults.update(kw)
+    return sighting(t, tech=tech, ops=ops, **{k: v for k, v in defaults.items() if k != "cell"})
+
+
+def test_one_sensor_hearing_a_network_the_site_places_continues_that_phone_and_does_not_move_it(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY))
+    feed(_one_sensor(DAY + 3.0), _one_sensor(DAY + 5.0, tech="nr", freq_hz=882.1e6))
+    (row,) = incidents(sessions)
+    assert (row.cell_id, row.method, row.activity_count) == ("A-2-14", "rss", 3)
+
+
+def test_one_sensor_opens_its_own_incident_for_another_network_or_after_the_placed_phone_fell_silent(world):
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY))
+    feed(_one_sensor(DAY + 2.0, ops=("O2",), freq_hz=903.0e6))
+    feed(_one_sensor(DAY + 30.0))
+    rows = incidents(sessions)
+    assert [(r.cell_id, r.method, tuple(r.operators)) for r in rows] == [
+        ("A-2-14", "rss", ("Vodafone",)),
+        (None, "single-sensor", ("O2",)),
+        (None, "single-sensor", ("Vodafone",)),
+    ]
