@@ -42,7 +42,9 @@ DEFAULT_IQ_SENSORS = "A1-2,A1-4"
 ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
 # one simulated unit, switched by the reactive policy; the scenario's burner-d109 calls under it
 BLOCKER, REACTIVE_ZONE = "BLK-D", "cells-D"
-START_LEAD_S = 15.0  # broker, controller and the event-mode warm-up are ready before the first burst
+# from the controller listening to the scenario's start: the event-mode fleet builds its world (10-20 s on a
+# loaded 2-core box) and the IQ-mode nodes warm their detectors before the first burst
+START_LEAD_S = 20.0
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
 
@@ -182,6 +184,8 @@ def launch(demo: Demo, confirm_s: float = STOP_GRACE_S - 2) -> None:
         "controller", [*cellward, "controller", "run", "--config", str(prov.controller_config)], env
     )
     wait_port(demo.api_port, 60, controller)
+    # timed from here, not from prepare(): the controller's start (seconds of locator tables) is not known ahead
+    retimed_scenario(demo.workdir, time.time() + START_LEAD_S, yaml.safe_load(demo.scenario.read_text("utf-8")))
     config = str(prov.blocker_configs[BLOCKER])
     demo.start(f"blocker-{BLOCKER}", [*cellward, "blocker", "run", "--config", config])
     demo.start(
@@ -222,14 +226,20 @@ def banner(demo: Demo) -> str:
         f"  broker      {broker_name()} on 127.0.0.1:{demo.provisioned.broker_port} (per-node accounts and ACLs)",
         f"  sensors     {len(demo.iq_sensors)} in IQ mode ({', '.join(demo.iq_sensors)}: simulated dongle, real "
         f"detector), {len(demo.event_sensors)} in the simulator's event mode (no IQ; 2 cores cannot run 76 in IQ)",
-        "  scenario    calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst in D-1-30, a staff phone in",
-        "              OFFICE-2 (authorised: no incident) and a call on the road outside the wall (no incident)",
+        f"  scenario    from {_start_utc(demo.scenario)}: calls in A-1-14 and B-2-07, NR upload in C-0-22, SMS burst",
+        "              in D-1-30, a staff phone in OFFICE-2 (authorised: no incident) and a call on the road",
+        "              outside the wall (no incident)",
         f"  blocking    {BLOCKER} (simulated unit, its own node) over wing D, reactive: the call in D-1-09 "
         "switches it on and loses service",
         f"  files       {demo.workdir} (logs in logs/, configs and keys in site/)",
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def _start_utc(scenario: Path) -> str:
+    """The scenario's start as HH:MM:SS UTC."""
+    return str(yaml.safe_load(scenario.read_text(encoding="utf-8"))["start_utc"])[11:19] + " UTC"
 
 
 def run_demo(seconds: float | None, workdir: Path | None, iq_sensors: str, api_port: int | None) -> int:
