@@ -28,7 +28,10 @@ from controller.scan_focus import ScanFocusPublisher
 
 log = logging.getLogger("cellward.controller.ingest")
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker queues for us while we are away
-RECEIVE_MAXIMUM = 65535  # in-flight QoS 1 messages we accept before acking (batches are acked together)
+# QoS 1 messages the broker may hand us before we ack them (batches are acked together after their commit):
+# what a controller that falls behind holds in memory (a detections batch is ~8 kB, parsed several times
+# that); the rest waits in the broker's queue for the persistent session. Four write batches' worth.
+RECEIVE_MAXIMUM = 8000
 HEALTH_INTERVAL_S = 5.0
 IDLE_TICK_S = 0.1
 

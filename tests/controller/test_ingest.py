@@ -155,3 +155,31 @@ def test_sensor_topic_of_another_site_is_not_ours(world, publisher):
     publisher.publish(*node.detections(one_report()))
     wait_for(lambda: stored(controller) == 1, what="our message")
     assert stored(controller) == 1, "the controller subscribes to its own site only"
+
+
+def test_a_stalled_controller_holds_at_most_receive_maximum_messages_and_loses_none(world, publisher, monkeypatch):
+    """Memory stays bounded when ingest falls behind: the broker hands over at most RECEIVE_MAXIMUM unacked
+    messages and keeps the rest for the persistent session until committed batches are acked."""
+    import threading
+    import time
+
+    import controller.ingest
+
+    monkeypatch.setattr(controller.ingest, "RECEIVE_MAXIMUM", 20)
+    running = world.start()
+    ingest = running.ingest
+    release = threading.Event()
+    process = ingest.pipeline.process
+    monkeypatch.setattr(ingest.pipeline, "process", lambda batch: release.wait(60) and process(batch))
+    handed_over = []
+    put = ingest.queue.put
+    monkeypatch.setattr(ingest.queue, "put", lambda item: handed_over.append(item) or put(item))
+    node = next(iter(world.nodes.values()))
+    for _ in range(100):
+        publisher.publish(*node.detections(one_report()))
+    wait_for(lambda: len(handed_over) >= 20, what="the first 20 messages")
+    time.sleep(1.0)  # the other 80 were published and acknowledged by the broker: they must stay there
+    assert len(handed_over) == 20 and stored(running) == 0
+    release.set()
+    wait_for(lambda: stored(running, Report) == 100, what="every message, once the stall ends")
+    assert len(handed_over) == 100, "each message handed over once"
