@@ -34,7 +34,7 @@ def _published(
     sensor_ids = [s.id for s in world.site.sensors]
     plan = BandPlan.load()
     fleet = FleetReports(FleetScan(plan), sensor_ids, plan, ReportConfig(prompt_first=prompt_first))
-    slots, cfg = fleet.scan.schedule.plan, fleet.scan.config
+    slots, cfg = fleet.scan.plan, fleet.scan.config
     epoch0_s = world.epoch_s(0.0)
     out = []
     heard = 0
