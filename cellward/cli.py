@@ -358,11 +358,16 @@ def bench_location(
     gaussian_baseline: Annotated[
         bool, typer.Option(help="Also run every case with the plain Gaussian likelihood (the locator before)")
     ] = False,
+    scan_groups: Annotated[
+        int, typer.Option(min=1, help="Also run every case heard by one of this many scan groups (a regular slot)")
+    ] = 1,
 ) -> None:
     """Location accuracy (wing, landing, cell) and calibration per sensor density and model mismatch, beside the CRB."""
     from controller.location_bench import run_location_bench
 
-    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or (), truth or (), survey, gaussian_baseline))
+    raise typer.Exit(
+        run_location_bench(trials_per_cell, seeds, layout or (), truth or (), survey, gaussian_baseline, scan_groups)
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
