@@ -326,6 +326,15 @@ def report(trials: list[Trial], leak: list[float], bench: Bench, fleet_from_s: f
             f"(burst->unit on p50 {_percentile(to_on, 50):4.1f} s, p95 {_percentile(to_on, 95):4.1f} s; "
             f"unit on->silent p50 {_percentile(phone, 50):4.1f} s)"
         )
+    print(
+        "  each (technology: burst->unit on / loop): "
+        + ", ".join(
+            f"{t.technology} {t.on_s - t.first_s if t.on_s is not None else float('nan'):.1f}/"
+            f"{t.silent_s - t.first_s if t.silent_s is not None else float('inf'):.1f}"
+            for t in trials
+        )
+        + " s"
+    )
     every = [t.silent_s - t.first_s if t.silent_s is not None else float("inf") for t in trials]
     verdict = "met" if every and _percentile(every, 95) <= TARGET_LOOP_S else "NOT met"
     print(f"  target p95 <= {TARGET_LOOP_S:.0f} s over every phone (not silenced = infinite): {verdict}")
