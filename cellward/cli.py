@@ -71,6 +71,9 @@ def provision_command(
     site_id: Annotated[str, typer.Option(help="Site id (the <site> level of MQTT topics)")] = "site",
     broker_port: Annotated[int, typer.Option(help="Port the site broker listens on (127.0.0.1)")] = 1883,
     bridge: Annotated[str | None, typer.Option(help="Central broker HOST:PORT: also write a bridge config")] = None,
+    scan_groups: Annotated[
+        int | None, typer.Option(min=1, help="Scan groups of the site's sensors (default: the scan's default)")
+    ] = None,
 ) -> None:
     """Per-node broker accounts and Ed25519 keys, the broker's password file, ACL and config, node configs."""
     from cellward.config import ConfigError
@@ -79,7 +82,8 @@ def provision_command(
 
     path = {"small": small_site_path(), "reference": reference_site_path()}.get(site, Path(site))
     try:
-        result = provision(path, site_id, out, broker_port=broker_port, bridge=bridge)
+        groups = {} if scan_groups is None else {"scan_groups": scan_groups}
+        result = provision(path, site_id, out, broker_port=broker_port, bridge=bridge, **groups)
     except (ConfigError, ValueError, OSError) as exc:
         typer.echo(f"cellward provision: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -103,11 +107,15 @@ def bench_blocking(
     leaks: Annotated[int, typer.Option(help="Switch-ons of the leaking unit (20 s each)")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the phones' rooms and the world")] = 1,
     keep: Annotated[Path | None, typer.Option(help="Keep configs, logs and the database here")] = None,
+    scan_groups: Annotated[
+        int | None, typer.Option(min=1, help="Scan groups of the sensors (default: the scan's default)")
+    ] = None,
 ) -> None:
     """Reactive blocking loop (first burst -> phone silent) and leakage interlock (reading -> unit off)."""
     from cellward.bench_blocking import run_bench
 
-    raise typer.Exit(run_bench(rounds, leaks, seed, keep))
+    groups = {} if scan_groups is None else {"scan_groups": scan_groups}
+    raise typer.Exit(run_bench(rounds, leaks, seed, keep, **groups))
 
 
 @bench_app.command("sensitivity")
@@ -350,11 +358,16 @@ def bench_location(
     gaussian_baseline: Annotated[
         bool, typer.Option(help="Also run every case with the plain Gaussian likelihood (the locator before)")
     ] = False,
+    scan_groups: Annotated[
+        int, typer.Option(min=1, help="Also run every case heard by one of this many scan groups (a regular slot)")
+    ] = 1,
 ) -> None:
     """Location accuracy (wing, landing, cell) and calibration per sensor density and model mismatch, beside the CRB."""
     from controller.location_bench import run_location_bench
 
-    raise typer.Exit(run_location_bench(trials_per_cell, seeds, layout or (), truth or (), survey, gaussian_baseline))
+    raise typer.Exit(
+        run_location_bench(trials_per_cell, seeds, layout or (), truth or (), survey, gaussian_baseline, scan_groups)
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,7 @@ from cellward.messages import ack_topic, scan_focus_topic
 from cellward.messages.topics import NODE_LEAVES
 from cellward.signing import Keyring, NodeKey
 from cellward.site import BlockerUnit
+from sensors.scan_plan import DEFAULT_SCAN_GROUPS
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 CONTROLLER_USER = "controller"
@@ -161,13 +162,19 @@ def provision(
     api_port: int = 8080,
     bridge: str | None = None,
     database_url: str = "sqlite:///controller.db",
+    scan_groups: int = DEFAULT_SCAN_GROUPS,
 ) -> Provisioned:
-    """Write every node's credentials and keys, the broker's password file, ACL and config, and node configs."""
+    """Write every node's credentials and keys, the broker's password file, ACL and config, and node configs.
+
+    `scan_groups`: the site's scan groups (sensors.scan_plan); each sensor's config gets its group from the
+    site model (cellward.site.scan_groups) and the controller's the number, so both agree on who listens when."""
     from cellward.site import load_site
+    from cellward.site.scan_groups import sensor_groups
 
     if bridge is not None:
         bridge_config(site_id, bridge, "")  # a bad HOST:PORT is reported before anything is written
     site = load_site(site_file)
+    groups = sensor_groups(site, scan_groups)  # a scan_group the site file gives too high stops here
     out = Path(out).resolve()
     result = Provisioned(out, site_id, broker_port)
     nodes = [s.id for s in site.sensors]
@@ -237,6 +244,7 @@ def provision(
             "password_env": "CELLWARD_MQTT_PASSWORD",
         },
         "api": {"host": "127.0.0.1", "port": api_port},
+        "scan": {"groups": scan_groups},
     }
     (out / "controller.yaml").write_text(yaml.safe_dump(controller, sort_keys=False), encoding="utf-8")
     (out / "sensors").mkdir(exist_ok=True)
@@ -254,6 +262,7 @@ def provision(
             "signing_key": f"../keys/{node}.pem",
             "controller_keyring": "../controller-keyring.json",
             "state_dir": f"../state/{node}",
+            "scan": {"groups": scan_groups, "group": groups[node]},
             "http": None,
         }
         path = out / "sensors" / f"{node}.yaml"

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cellward.config import ConfigError, load_yaml_model
 from cellward.messages import MAX_FOCUS_CHANNELS
 from controller.requests.config import RequestsConfig
+from sensors.scan_plan import ScanConfig
 
 Role = Literal["viewer", "officer", "authoriser", "admin", "auditor"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -329,6 +330,11 @@ class ControllerConfig(Section):
     acks: AckConfig = Field(default_factory=AckConfig, description="Acknowledgements of stored streams to sensors")
     scan_focus: ScanFocusConfig = Field(
         default_factory=ScanFocusConfig, description="The site's scan focus for the sensors' revisit slots"
+    )
+    scan: ScanConfig = Field(
+        default_factory=ScanConfig,
+        description="The sensors' scan settings (bands, slots, revisits, scan groups) as the controller assumes "
+        "them, to know which sensors were listening when a burst was heard (controller.listening)",
     )
     requests: RequestsConfig | None = Field(
         default=None, description="Disconnection requests (institution, jurisdiction, operators); omit: disabled"

@@ -51,6 +51,7 @@ class Ingest:
                 bursts_per_report=config.ingest.bursts_per_report,
                 clock_tolerance_s=config.ingest.clock_tolerance_s,
                 max_delay_s=config.ingest.correlation_delay_max_s,
+                listening=self._listening_sets() if config.scan.groups > 1 else None,
             )
         self.locating = locating
         self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
@@ -90,6 +91,15 @@ class Ingest:
         self._last_prune = 0.0
 
     # -- MQTT callbacks (paho's network thread) ----------------------------------------------------------
+
+    def _listening_sets(self):
+        """Who was listening, with scan groups; the focus is read when a burst is located (it is made below)."""
+        from controller.listening import ListeningSets
+
+        def focus():
+            return self.scan_focus.site_focus() if self.scan_focus is not None else None
+
+        return ListeningSets(self.controller.site, self.controller.config.scan, focus)
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:

@@ -53,6 +53,7 @@ beside that sensor, and it is located at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from operator import attrgetter
@@ -146,12 +147,16 @@ class SiteLocating:
         locator: Locator | None = None,
         relocate_s: float = 5.0,
         max_delay_s: float | None = None,
+        listening: Callable[[HeardEmission], frozenset[str] | None] | None = None,
     ) -> None:
+        """`listening`: who was tuned to an emission's channel when it was heard (controller.listening, with
+        scan groups); without it every sensor of the site counts as listening."""
         if locator is None:
             from cellward.site.propagation import PropagationModel, PropagationParams
 
             locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
         self.locator = locator
+        self.listening = listening
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
         # cut_early reports only; the same codes, so a phone's emissions from both average together
         self.prompt = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0, codes=self.correlator.codes)
@@ -373,6 +378,8 @@ class SiteLocating:
         return devices
 
     def _sighting(self, emission: HeardEmission, devices: int = 1, track: tuple | None = None) -> Sighting:
+        if self.listening is not None:
+            emission = replace(emission, listening=self.listening(emission))
         location = self.locator.locate(emission)
         band, operators, received_at = self._channel.get(
             (emission.technology, round(emission.freq_hz / REPORT_CHANNEL_HZ)), (None, (), None)

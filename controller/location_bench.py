@@ -32,7 +32,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from cellward.site import Site, load_site, reference_site_path
 from cellward.site.fading import fading_db
 from cellward.site.model import SensorPlacement
 from cellward.site.propagation import PropagationModel, PropagationParams
+from cellward.site.scan_groups import group_members, sensor_groups
 from controller.correlate import Correlator, HeardEmission
 from controller.locate import (
     MODEL_ERROR_DB,
@@ -305,9 +306,11 @@ def run_case(
     rng: np.random.Generator,
     neighbours: dict[str, set[str]],
     bursts: int = 1,
+    groups: Sequence[frozenset[str]] = (),
 ) -> Tally:
     """Place `trials_per_cell` phones in every cell of the building and score the locator on the reports
-    (each averaging `bursts` bursts)."""
+    (each averaging `bursts` bursts). With scan `groups`, each phone is heard in a regular slot: only by the
+    sensors of one group (in turn over the cells), which the emission names as the ones listening."""
     tally = Tally()
     site = building.site
     sensor_pos = {s.id: s.position for s in site.sensors}
@@ -321,6 +324,8 @@ def run_case(
             tx_dbm = rng.uniform(0.0, 23.0, len(rooms))
             sensitivity = locator.sensitivity_dbm(carrier[2])
             emissions = building.emissions(positions, tx_dbm, carrier, sensitivity, rng, bursts)
+            if groups:
+                emissions = [heard_by(e, groups[(i + k) % len(groups)]) for i, e in enumerate(emissions)]
             for room, pos, emission in zip(rooms, positions, emissions, strict=True):
                 tally.trials += 1
                 if emission is None:
@@ -338,6 +343,14 @@ def run_case(
                 heard = [sensor_pos[o.sensor_id] for o in emission.observations]
                 tally.crb_m.append(crb_horizontal_m(pos, heard, exponent, sigma_db))
     return tally
+
+
+def heard_by(emission: HeardEmission | None, listening: frozenset[str]) -> HeardEmission | None:
+    """`emission` as only the `listening` sensors report it (one scan group's dwell), saying who listened."""
+    if emission is None:
+        return None
+    kept = tuple(o for o in emission.observations if o.sensor_id in listening)
+    return replace(emission, observations=kept, listening=listening) if kept else None
 
 
 def busy_second(seed: int = 5, bursts: int = 5000, channels: int = 150, sensors: int = 8) -> list[Observation]:
@@ -470,10 +483,12 @@ def run_location_bench(
     truth_names: Sequence[str] = (),
     surveys: bool = True,
     gaussian_baseline: bool = False,
+    scan_groups: int = 1,
 ) -> int:
     """Print the location accuracy and calibration tables (markdown) for docs/benchmarks.md. `layouts` and
     `truth_names` pick some of LAYOUTS and `truths`; `surveys` False skips the surveyed cases;
-    `gaussian_baseline` also runs every case on the same phones with `baseline_locator`."""
+    `gaussian_baseline` also runs every case on the same phones with `baseline_locator`; `scan_groups` > 1
+    also runs every case on the same phones heard by one scan group each (a regular slot's dwell)."""
     site = load_site(reference_site_path())
     base = PropagationParams()
     all_truths = truths(base)
@@ -516,11 +531,16 @@ def run_location_bench(
         for truth in cases:
             if truth_names and truth.name not in truth_names:
                 continue
+            heard_cases: dict[str, tuple[frozenset[str], ...]] = {"": ()}
+            if scan_groups > 1:
+                members = group_members(sensor_groups(variant, scan_groups))
+                heard_cases[f", 1 of {scan_groups} scan groups"] = tuple(members.values())
             tallies = {
-                (survey, bursts, likelihood): Tally()
+                (survey, bursts, likelihood, heard): Tally()
                 for survey in survey_cases
                 for bursts in REPORT_BURSTS
                 for likelihood in likelihoods
+                for heard in heard_cases
             }
             for seed in range(seeds):
                 building = Building(variant, truth, seed)
@@ -528,12 +548,13 @@ def run_location_bench(
                 if surveys:
                     survey = building.survey(locators["mixture"], np.random.default_rng(1000 + seed))
                     by_survey |= {("every cell", k): locator.with_survey(survey) for k, locator in locators.items()}
-                for (name, bursts, likelihood), tally in tallies.items():
+                for (name, bursts, likelihood, heard), tally in tallies.items():
                     which = by_survey[(name, likelihood)]
-                    rng = np.random.default_rng(seed)
-                    tally.add(run_case(building, which, trials_per_cell, rng, neighbours, bursts))
-            for (name, bursts, likelihood), tally in tallies.items():
-                case = f"{label}, {len(variant.sensors)} | {truth.name} | {name} | {bursts} | {likelihood}"
+                    rng = np.random.default_rng(seed)  # the same phones and levels in every case
+                    groups = heard_cases[heard]
+                    tally.add(run_case(building, which, trials_per_cell, rng, neighbours, bursts, groups))
+            for (name, bursts, likelihood, heard), tally in tallies.items():
+                case = f"{label}, {len(variant.sensors)}{heard} | {truth.name} | {name} | {bursts} | {likelihood}"
                 print(f"| {case} | {tally.row()} |", flush=True)
                 results.append((case, tally))
     bins = " | ".join(f"{low:g}-{high:g}" for low, high in itertools.pairwise(CONFIDENCE_BINS))

@@ -15,6 +15,7 @@ from cellward.messages import SCAN_FOCUS_SCHEMA, DetectionBatch, ScanFocus, epoc
 from controller.config import ScanFocusConfig
 from controller.locating import PHONE_TECHNOLOGIES
 from controller.publisher import Publisher
+from sensors.scan_plan import SiteFocus
 
 log = logging.getLogger("cellward.controller.scan_focus")
 
@@ -53,6 +54,12 @@ class ScanFocusPublisher:
         self._sent: list[int] | None = None
         self._sent_at = -float("inf")
         self._due = True
+
+    def site_focus(self) -> SiteFocus | None:
+        """The focus as last published, as the sensors hold it (None before the first)."""
+        if self._sent is None:
+            return None
+        return SiteFocus(tuple(float(ch) for ch in self._sent), self._sent_at + self.config.valid_s, self.published)
 
     def refresh(self) -> None:
         """Publish at the next tick even if nothing changed (after a reconnect the broker may have lost it)."""

@@ -10,9 +10,10 @@ as on an IQ-mode node (sensors.activity.ReportWindows): a channel's new activity
 of the dwell that first heard it, the rest of its window when the window ends.
 
 A node hears only what its tuner is on: the fleet follows the nodes' site-synchronised scan plan
-(sensors.scan_plan, RTL-SDR range, 2.4 MS/s, default bands and slots, revisits following the controller's
-site scan focus, or else the tunings any node of the fleet heard), so a burst is reported only when it
-starts inside a dwell whose span covers it — the same duty cycle, and the same report rate, as IQ-mode nodes.
+(sensors.scan_plan, RTL-SDR range, 2.4 MS/s, the scan settings and scan group of each node's provisioned
+config, revisits following the controller's site scan focus, or else the tunings any node of the group
+heard), so a burst is reported only when it starts inside a dwell of its node's group whose span covers
+it — the same duty cycle, and the same report rate, as IQ-mode nodes.
 
     python -m sensors.event_fleet --scenario S.yaml --site-id ID --provisioned DIR --port N --sensors A0-1,A0-2
 """
@@ -26,9 +27,11 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+
+import yaml
 
 from cellward.messages import (
     MAX_BURSTS_PER_REPORT,
@@ -48,7 +51,7 @@ from sensors.activity import Dwell, Piece, ReportWindows, channel_network
 from sensors.config import ReportConfig
 from sensors.publisher import MqttConfig, Publisher
 from sensors.scan_focus import FocusReceiver
-from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule
+from sensors.scan_plan import ScanConfig, ScanPlan, ScanSchedule, Tuning
 from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
 from sensors.spool import Spool
 from sim.events import SensorObservation, observations
@@ -66,60 +69,97 @@ def _utc(epoch_s: float) -> datetime:
 
 
 class FleetScan:
-    """The tuning every node of the site is on in each slot, and which observations fall in a dwell."""
+    """The tuning each scan group of the site is on in each slot, and which observations fall in its dwell."""
 
     def __init__(
-        self, plan: BandPlan, report_unknown: frozenset[str] = frozenset(), focus: FocusReceiver | None = None
+        self,
+        plan: BandPlan,
+        report_unknown: frozenset[str] = frozenset(),
+        focus: FocusReceiver | None = None,
+        config: ScanConfig | None = None,
+        groups: Mapping[str, int] | None = None,
     ) -> None:
         """`report_unknown`: nodes that also report unclassified energy in uplink bands (`report_unknown`
         in a node's config; perimeter sensors, whose readings of blocker leakage feed the interlock).
-        `focus`: the site's scan focus from the controller, which the nodes' revisit slots follow."""
-        self.config = ScanConfig()
+        `focus`: the site's scan focus from the controller, which the nodes' revisit slots follow.
+        `config`: the nodes' scan settings (default ScanConfig()); `groups`: each node's scan group (absent: 0)."""
+        self.config = config or ScanConfig()
         self.report_unknown = report_unknown
         self.focus = focus
-        self.schedule = ScanSchedule(ScanPlan.build(plan, self.config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ), self.config)
+        self.group_of = dict(groups or {})
+        self.plan = ScanPlan.build(plan, self.config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ)
+        self.schedules = [ScanSchedule(self.plan, self.config, g) for g in range(self.config.groups)]
 
     def heard(self, world: World, start_s: float, end_s: float, sensor_ids: list[str]) -> list[SensorObservation]:
         """Phone bursts of [start_s, end_s) (simulation time) that start inside a dwell covering their frequency."""
-        plan = self.schedule.plan
+        plan = self.plan
         epoch0_s = world.epoch_s(0.0)
         kept: list[SensorObservation] = []
         for slot in range(plan.slot_at(epoch0_s + start_s), plan.slot_at(epoch0_s + end_s - 1e-9) + 1):
-            kept += self.heard_in_slot(world, slot, sensor_ids, start_s, end_s)[1]
+            for _dwell, _members, heard in self.heard_in_slot(world, slot, sensor_ids, start_s, end_s):
+                kept += heard
         return kept
 
     def heard_in_slot(
         self, world: World, slot: int, sensor_ids: list[str], start_s: float = -math.inf, end_s: float = math.inf
-    ) -> tuple[Dwell, list[SensorObservation]]:
-        """The dwell of scan slot `slot` (UTC epoch times) and the bursts heard in it (within [start_s, end_s)
-        of simulation time, when given).
+    ) -> list[tuple[Dwell, list[str], list[SensorObservation]]]:
+        """Per tuning the groups are on in scan slot `slot` (UTC epoch times): its dwell, the nodes on it and the
+        bursts they heard in it (within [start_s, end_s) of simulation time, when given).
 
-        Only the dwells are simulated (one tuning's span for `dwell_s` per slot), which is also what keeps
-        event mode cheap enough to run live beside the IQ-mode nodes."""
-        cfg, plan = self.config, self.schedule.plan
+        Only the dwells are simulated (one tuning's span for `dwell_s` per slot and group), which is also what
+        keeps event mode cheap enough to run live beside the IQ-mode nodes."""
+        cfg, plan = self.config, self.plan
         epoch0_s = world.epoch_s(0.0)
         site_focus = self.focus.latest if self.focus is not None else None
-        tuning, _ = self.schedule.tuning_for(slot, plan.slot_start_s(slot), site_focus)
+        by_group: dict[int, list[str]] = defaultdict(list)
+        for sensor_id in sensor_ids:
+            by_group[self.group_of.get(sensor_id, 0)].append(sensor_id)
+        by_tuning: dict[Tuning, list[int]] = defaultdict(list)
+        for group in sorted(by_group):
+            by_tuning[self.schedules[group].tuning_for(slot, plan.slot_start_s(slot), site_focus)[0]].append(group)
         dwell_epoch_s = plan.slot_start_s(slot) + cfg.settle_s
-        dwell = Dwell(tuning.centre_hz, tuning.low_hz, tuning.high_hz, dwell_epoch_s, cfg.dwell_s, GAIN_DB, 0.0, 0.0)
         begin, stop = max(start_s, dwell_epoch_s - epoch0_s), min(end_s, dwell_epoch_s - epoch0_s + cfg.dwell_s)
-        if stop <= begin:
-            return dwell, []
-        heard = [
-            o
-            for o in observations(
-                world,
-                begin,
-                stop,
-                sensor_ids=sensor_ids,
-                freq_range_hz=(tuning.low_hz, tuning.high_hz),
-                window_s=stop - begin,
+        heard_per_tuning = []
+        for tuning, groups in by_tuning.items():
+            members = [sensor_id for group in groups for sensor_id in by_group[group]]
+            dwell = Dwell(
+                tuning.centre_hz, tuning.low_hz, tuning.high_hz, dwell_epoch_s, cfg.dwell_s, GAIN_DB, 0.0, 0.0
             )
-            if o.technology != "unknown" or o.sensor_id in self.report_unknown
-        ]
-        if heard:
-            self.schedule.note_activity(tuning, plan.slot_start_s(slot))
-        return dwell, heard
+            heard = []
+            if stop > begin:
+                heard = [
+                    o
+                    for o in observations(
+                        world,
+                        begin,
+                        stop,
+                        sensor_ids=members,
+                        freq_range_hz=(tuning.low_hz, tuning.high_hz),
+                        window_s=stop - begin,
+                    )
+                    if o.technology != "unknown" or o.sensor_id in self.report_unknown
+                ]
+            if heard:
+                for group in groups:
+                    self.schedules[group].note_activity(tuning, plan.slot_start_s(slot))
+            heard_per_tuning.append((dwell, members, heard))
+        return heard_per_tuning
+
+
+def provisioned_scan(provisioned: Path, sensor_ids: list[str]) -> tuple[ScanConfig, dict[str, int]]:
+    """The scan settings of the nodes' configs written by `cellward provision` (`sensors/<id>.yaml`; a node
+    without one scans with the defaults) and each node's scan group: event-mode nodes scan as the IQ-mode
+    nodes with those configs do. They share one scan, so their settings other than the group must agree."""
+    configs: dict[str, ScanConfig] = {}
+    for sensor_id in sensor_ids:
+        path = provisioned / "sensors" / f"{sensor_id}.yaml"
+        raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+        configs[sensor_id] = ScanConfig.model_validate(raw.get("scan") or {})
+    shared = {config.model_copy(update={"group": 0}).model_dump_json() for config in configs.values()}
+    if len(shared) > 1:
+        raise ValueError(f"the event-mode nodes' scan settings differ beyond their group ({provisioned / 'sensors'})")
+    common = next(iter(configs.values())).model_copy(update={"group": 0}) if configs else ScanConfig()
+    return common, {sensor_id: own.group for sensor_id, own in configs.items()}
 
 
 def channel_key(obs: SensorObservation) -> tuple[float, str]:
@@ -192,13 +232,18 @@ class FleetReports:
 
     def dwell(self, world: World, slot: int) -> int:
         """Hear scan slot `slot` (within the scenario); returns the bursts heard by all nodes."""
-        dwell, heard = self.scan.heard_in_slot(world, slot, list(self.windows), 0.0, world.scenario.duration_s)
-        per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
-        for obs in heard:
-            per_sensor[obs.sensor_id].append(obs)
-        for sensor_id, windows in self.windows.items():
-            windows.add(dwell, [(channel_key(o), o.epoch_s, o) for o in per_sensor.get(sensor_id, [])])
-        return len(heard)
+        heard_total = 0
+        for dwell, members, heard in self.scan.heard_in_slot(
+            world, slot, list(self.windows), 0.0, world.scenario.duration_s
+        ):
+            per_sensor: dict[str, list[SensorObservation]] = defaultdict(list)
+            for obs in heard:
+                per_sensor[obs.sensor_id].append(obs)
+            for sensor_id in members:
+                heard_by_node = per_sensor.get(sensor_id, [])
+                self.windows[sensor_id].add(dwell, [(channel_key(o), o.epoch_s, o) for o in heard_by_node])
+            heard_total += len(heard)
+        return heard_total
 
     def close(self, now_s: float) -> dict[str, list[ActivityReport]]:
         """Per node, the reports due by `now_s` (UTC epoch): early cuts and windows that have ended."""
@@ -309,12 +354,14 @@ def run(
     plan = BandPlan.load()
     # Warm the simulator's path-loss and shadowing caches (seconds for 76 sensors) before the first window
     # is due, with a scan of its own so the live scan's revisit memory starts empty.
-    FleetScan(plan).heard(world, 0.0, min(30.0, world.scenario.duration_s), sensor_ids)
+    config, groups = provisioned_scan(provisioned, sensor_ids)
+    FleetScan(plan, config=config, groups=groups).heard(world, 0.0, min(30.0, world.scenario.duration_s), sensor_ids)
     keyring_file = provisioned / "controller-keyring.json"
     keyring = Keyring.load(keyring_file) if keyring_file.exists() else None
     focus = FocusReceiver(site_id, sensor_ids[0], keyring, time.time) if keyring is not None else None
-    scan = FleetScan(plan, frozenset(s.id for s in world.site.sensors if s.role == "perimeter"), focus)
-    slots, cfg = scan.schedule.plan, scan.config
+    perimeter = frozenset(s.id for s in world.site.sensors if s.role == "perimeter")
+    scan = FleetScan(plan, perimeter, focus, config, groups)
+    slots, cfg = scan.plan, scan.config
     state_dir = state_dir or provisioned / "state"
     # one node's subscription feeds the focus to the whole fleet: they share one scan
     nodes = {

@@ -234,7 +234,7 @@ class SensorNode:
         )
         for warning in self.plan.warnings:
             self.log.warning("band_unreachable", detail=warning)
-        self.schedule = ScanSchedule(self.plan, self.config.scan)
+        self.schedule = ScanSchedule(self.plan, self.config.scan, self.config.scan.group)
         if self.gains is None:
             self.gains = GainController(self.config.gain, self.source.gains_db())
 

@@ -1,12 +1,19 @@
 """Which frequencies to visit and when: uplink bands cut into tunings, hopped on a site-wide wall-clock schedule.
 
 Every sensor of a site computes the same schedule from the same plan and synchronised time: slot k
-starts at k * slot_s seconds after the UTC epoch and the regular slots visit tuning (k * stride) mod n,
-so all sensors are on one frequency at one time and hear the same bursts. Every `revisit_every`-th slot
-is a revisit slot, spent on a tuning where phones were heard lately: the site's scan focus from the
+starts at k * slot_s seconds after the UTC epoch and the r-th regular slot visits tuning (r * stride) mod n
+(r counting regular slots only), so all sensors are on one frequency at one time and hear the same bursts.
+Every `revisit_every`-th slot is a revisit slot, spent on a tuning where phones were heard lately: the site's scan focus from the
 controller (cellward.scan_focus/1: what any sensor heard) while it holds, else the tunings this sensor heard
 phones on itself; the slot number picks the entry, so sensors with the same list are on one frequency in
 revisit slots too. With nothing heard lately a revisit slot keeps the regular hop.
+
+Scan groups. With `groups` G > 1 the site's sensors are split into G interleaved groups (cellward.site.scan_groups
+derives each sensor's group from the site model; neighbours of one landing fall in different groups), and
+group g hops the common schedule ceil(n/G)·g slots ahead (n tunings): in each regular slot the site covers G
+tunings at once, so a new phone is found about G times sooner, each time by the sensors of one group.
+Revisit slots are not offset: every group follows the site's focus there, so an active phone is heard by
+every sensor on its revisits. G = 1 is the single site-wide hop.
 """
 
 from __future__ import annotations
@@ -14,10 +21,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cellward.messages import REPORT_CHANNEL_HZ
 from dsp.band_plan import BandPlan
+
+DEFAULT_SCAN_GROUPS = 2  # measured: docs/benchmarks.md, "Blocking" and "Location"
 
 
 class ScanConfig(BaseModel):
@@ -33,6 +42,25 @@ class ScanConfig(BaseModel):
     channel_hz: float = Field(default=REPORT_CHANNEL_HZ, gt=0, description="report raster (a GSM channel)")
     revisit_every: int = Field(default=4, ge=0, description="every n-th slot revisits active tunings; 0 = never")
     active_ttl_s: float = Field(default=30.0, gt=0, description="how long a tuning counts as recently active")
+    groups: int = Field(
+        default=DEFAULT_SCAN_GROUPS,
+        ge=1,
+        le=64,
+        description="interleaved scan groups of the site, each on its own tuning in regular slots (1 = one "
+        "site-wide hop); the same on every sensor and the controller",
+    )
+    group: int = Field(
+        default=0,
+        ge=0,
+        description="this sensor's group, below `groups` (written by `cellward provision` from the site model; "
+        "the controller ignores it)",
+    )
+
+    @model_validator(mode="after")
+    def _group_in_range(self) -> ScanConfig:
+        if self.group >= self.groups:
+            raise ValueError(f"scan group {self.group} is not below the number of groups ({self.groups})")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +147,14 @@ class ScanPlan:
                 return tuning
         return None
 
-    def regular_tuning(self, slot: int) -> Tuning:
-        """The site-synchronised tuning of slot `slot`: a spread-out order, every tuning once per cycle."""
-        return self.tunings[(slot * self.stride) % len(self.tunings)]
+    def regular_tuning(self, slot: int, group: int = 0, groups: int = 1) -> Tuning:
+        """The site-synchronised tuning of slot `slot` for scan group `group` of `groups`: a spread-out order,
+        every tuning once per cycle; group g is ceil(n / groups) * g slots ahead of group 0 (with more groups
+        than tunings some groups share one)."""
+        if not 0 <= group < groups:
+            raise ValueError(f"scan group {group} is not in 0..{groups - 1}")
+        n = len(self.tunings)
+        return self.tunings[((slot + math.ceil(n / groups) * group) * self.stride) % n]
 
     @property
     def cycle_s(self) -> float:
@@ -150,10 +183,11 @@ class SiteFocus:
 
 @dataclass
 class ScanSchedule:
-    """The plan plus memory of where phones were heard, deciding each slot's tuning."""
+    """The plan plus memory of where phones were heard, deciding each slot's tuning for scan group `group`."""
 
     plan: ScanPlan
     config: ScanConfig
+    group: int = 0
     last_active_s: dict[int, float] = field(default_factory=dict)
 
     def note_activity(self, tuning: Tuning, epoch_s: float) -> None:
@@ -161,12 +195,24 @@ class ScanSchedule:
 
     def tuning_for(self, slot: int, now_s: float, focus: SiteFocus | None = None) -> tuple[Tuning, bool]:
         """(tuning, is_revisit) for slot `slot`; `focus` is the site's scan focus, if one was received."""
-        every = self.config.revisit_every
-        if every and slot % every == every - 1:
+        if self.is_revisit_slot(slot):
             revisits = self._revisit_tunings(focus, now_s)
             if revisits:
-                return self.plan.tunings[revisits[(slot // every) % len(revisits)]], True
-        return self.plan.regular_tuning(slot), False
+                return self.plan.tunings[revisits[(slot // self.config.revisit_every) % len(revisits)]], True
+            return self.plan.regular_tuning(slot, self.group, self.config.groups), False
+        return self.plan.regular_tuning(self._regular_slots_before(slot), self.group, self.config.groups), False
+
+    def _regular_slots_before(self, slot: int) -> int:
+        """How many regular slots precede `slot`. Numbering the hop by these, it visits every tuning once in n
+        regular slots; numbered by the slot itself, the tunings that fell on revisit slots (n / revisit_every of
+        them when revisit_every divides n: 19 of the reference plan's 76) were never visited while a focus held."""
+        every = self.config.revisit_every
+        return slot - (slot + 1) // every if every else slot
+
+    def is_revisit_slot(self, slot: int) -> bool:
+        """Whether `slot` is one the schedule gives to revisits (it keeps the regular hop when none is due)."""
+        every = self.config.revisit_every
+        return bool(every) and slot % every == every - 1
 
     def _revisit_tunings(self, focus: SiteFocus | None, now_s: float) -> list[int]:
         """Indices of the tunings to revisit, ascending: the site's focus while it holds, else this node's own."""

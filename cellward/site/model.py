@@ -139,6 +139,12 @@ class SensorPlacement(_Strict):
     role: Literal["internal", "perimeter"] = Field(
         "internal", description="'internal' locates phones; 'perimeter' watches the wall and blocker leakage"
     )
+    scan_group: int | None = Field(
+        None,
+        ge=0,
+        description="Scan group (below the sensors' `scan.groups`); default: interleaved by landing "
+        "(cellward.site.scan_groups)",
+    )
 
 
 class BlockerUnit(_Strict):

@@ -34,7 +34,7 @@ def _published(
     sensor_ids = [s.id for s in world.site.sensors]
     plan = BandPlan.load()
     fleet = FleetReports(FleetScan(plan), sensor_ids, plan, ReportConfig(prompt_first=prompt_first))
-    slots, cfg = fleet.scan.schedule.plan, fleet.scan.config
+    slots, cfg = fleet.scan.plan, fleet.scan.config
     epoch0_s = world.epoch_s(0.0)
     out = []
     heard = 0
@@ -148,3 +148,42 @@ def test_a_new_phone_is_located_within_a_second_of_its_first_burst_on_air_in_dat
     assert len(prompt) == len(plain) >= 5, "the demo's phones: GSM, LTE and NR of several networks"
     assert percentile(prompt, 95) <= 1.0
     assert percentile(prompt, 50) < percentile(plain, 50)
+
+
+def test_event_mode_nodes_follow_their_provisioned_scan_groups(tmp_path: Path) -> None:
+    """`cellward provision --scan-groups 2` writes each node's group from the site model; the fleet reads it
+    and each group dwells on its own tuning, hearing only what its own tuning holds."""
+    from cellward.provision import provision
+    from cellward.site import small_site_path
+    from cellward.site.scan_groups import sensor_groups
+    from controller.config import load_controller_config
+    from sensors.config import load_sensor_config
+    from sensors.event_fleet import provisioned_scan
+    from sensors.scan_plan import ScanConfig
+
+    site = load_site(small_site_path())
+    prov = provision(small_site_path(), "small", tmp_path, scan_groups=2)
+    sensor_ids = [s.id for s in site.sensors]
+    config, groups = provisioned_scan(prov.out, sensor_ids)
+    assert config == ScanConfig(groups=2) and groups == sensor_groups(site, 2)
+    assert load_sensor_config(prov.sensor_configs["HUB1"]).scan.group == groups["HUB1"]
+    assert load_controller_config(prov.controller_config).scan.groups == 2
+    world = load_world(None, SCENARIOS / "small-evening.yaml")
+    scan = FleetScan(BandPlan.load(), config=config, groups=groups)
+    epoch0_s = world.epoch_s(0.0)
+    heard_somewhere = 0
+    for slot in range(scan.plan.slot_at(epoch0_s), scan.plan.slot_at(epoch0_s + 60.0)):
+        dwells = scan.heard_in_slot(world, slot, sensor_ids)
+        if len(dwells) == 1:  # a revisit slot: both groups on the tuning a phone was heard on
+            assert sorted(dwells[0][1]) == sorted(sensor_ids)
+            continue
+        assert len(dwells) == 2 and dwells[0][0].centre_hz != dwells[1][0].centre_hz
+        assert sorted(sensor_id for _, members, _ in dwells for sensor_id in members) == sorted(sensor_ids)
+        for dwell, members, heard in dwells:
+            assert {groups[s] for s in members} == {groups[members[0]]}, "one group per tuning"
+            assert all(o.sensor_id in members and dwell.low_hz <= o.freq_hz < dwell.high_hz for o in heard)
+            heard_somewhere += len(heard)
+    assert heard_somewhere > 0
+    (tmp_path / "sensors" / "HUB1.yaml").write_text("scan: {groups: 3}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="differ beyond their group"):
+        provisioned_scan(prov.out, sensor_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
@@ -80,7 +81,21 @@ def test_with_the_site_focus_every_sensor_revisits_the_same_tuning_whatever_it_h
     assert {a.tuning_for(k, 1001.0, focus)[0] for k in revisits} == wanted, "the focus, not the node's own activity"
     assert all(a.tuning_for(k, 1001.0, focus)[1] for k in revisits)
     regular = [k for k in range(200) if k % 4 != 3]
-    assert [a.tuning_for(k, 1001.0, focus)[0] for k in regular] == [plan.regular_tuning(k) for k in regular]
+    assert [a.tuning_for(k, 1001.0, focus)[0] for k in regular] == [plan.regular_tuning(r) for r in range(150)]
+
+
+def test_while_a_focus_holds_the_regular_slots_still_visit_every_tuning_once_a_cycle() -> None:
+    """The reference plan's 76 tunings with a revisit every 4th slot: numbered by the slot, the 19 tunings
+    that fell on revisit slots were never visited while the site's focus held (a busy prison: always)."""
+    plan = _plan()
+    n = len(plan.tunings)
+    for groups in (1, 2):
+        config = ScanConfig(revisit_every=4, active_ttl_s=30, groups=groups)
+        focus = SiteFocus((plan.tunings[9].centre_hz,), expires_s=1e9, seq=5)
+        for group in range(groups):
+            schedule = ScanSchedule(plan, config, group)
+            visited = {schedule.tuning_for(k, 1001.0, focus)[0].index for k in range(4 * n // 3 + 4) if k % 4 != 3}
+            assert visited == set(range(n)), f"group {group} of {groups} never visits {set(range(n)) - visited}"
 
 
 def test_an_expired_or_foreign_focus_falls_back_to_what_the_sensor_heard_itself() -> None:
@@ -104,3 +119,51 @@ def test_range_limits_the_scan_and_unknown_bands_are_refused() -> None:
         _plan(bands=["B99"])
     with pytest.raises(ValueError, match="nothing to scan"):
         ScanPlan.build(PLAN, ScanConfig(bands=["B1"]), *RTL, 2.4e6)
+
+
+def test_groups_hop_the_common_schedule_offset_and_cover_as_many_tunings_at_once() -> None:
+    plan = _plan()
+    n = len(plan.tunings)  # 76: the RTL-SDR's four bands
+    for groups in (2, 3, 4, 8):
+        offset = math.ceil(n / groups)
+        for slot in range(3 * n):
+            on = [plan.regular_tuning(slot, g, groups) for g in range(groups)]
+            assert len(set(on)) == groups, "in a regular slot every group is on a tuning of its own"
+            assert on == [plan.regular_tuning(slot + offset * g) for g in range(groups)]
+        # each group visits every tuning once per cycle, so the site visits one every ~n/groups slots
+        for g in range(groups):
+            assert sorted(plan.regular_tuning(k, g, groups).index for k in range(n)) == list(range(n))
+        for tuning in plan.tunings[::11]:
+            visits = [k for k in range(2 * n) if tuning in {plan.regular_tuning(k, g, groups) for g in range(groups)}]
+            assert max(b - a for a, b in itertools.pairwise(visits)) <= offset, "a gap of at most ceil(n/G) slots"
+    assert [plan.regular_tuning(k, 0, 1) for k in range(n)] == [plan.regular_tuning(k) for k in range(n)]
+    with pytest.raises(ValueError, match="scan group 4"):
+        plan.regular_tuning(0, 4, 4)
+
+
+def test_with_more_groups_than_tunings_groups_share_tunings() -> None:
+    plan = _plan(bands=["B8"], range_hz=(896.4e6, 900.4e6))
+    assert len(plan.tunings) == 2
+    assert {plan.regular_tuning(5, g, 3) for g in range(3)} == set(plan.tunings)
+
+
+def test_every_group_revisits_the_focus_together_and_hops_apart_otherwise() -> None:
+    plan = _plan()
+    config = ScanConfig(revisit_every=4, groups=4)
+    schedules = [ScanSchedule(plan, config, g) for g in range(4)]
+    wanted = plan.tunings[9]
+    focus = SiteFocus((wanted.centre_hz,), expires_s=1030.0, seq=5)
+    for k in range(200):
+        on = {s.tuning_for(k, 1001.0, focus) for s in schedules}
+        if k % 4 == 3:
+            assert on == {(wanted, True)}, "revisit slots bring every group onto the focus"
+        else:
+            assert len(on) == 4 and not any(revisit for _, revisit in on)
+    assert schedules[0].is_revisit_slot(3) and not schedules[0].is_revisit_slot(4)
+    assert not ScanSchedule(plan, ScanConfig(revisit_every=0)).is_revisit_slot(3)
+
+
+def test_a_sensor_group_must_be_below_the_number_of_groups() -> None:
+    assert ScanConfig(groups=4, group=3).group == 3
+    with pytest.raises(ValueError, match="not below the number of groups"):
+        ScanConfig(groups=4, group=4)
