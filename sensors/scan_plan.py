@@ -3,10 +3,10 @@
 Every sensor of a site computes the same schedule from the same plan and synchronised time: slot k
 starts at k * slot_s seconds after the UTC epoch and the r-th regular slot visits tuning (r * stride) mod n
 (r counting regular slots only), so all sensors are on one frequency at one time and hear the same bursts.
-Every `revisit_every`-th slot is a revisit slot, spent on a tuning where phones were heard lately: the site's scan focus from the
-controller (cellward.scan_focus/1: what any sensor heard) while it holds, else the tunings this sensor heard
-phones on itself; the slot number picks the entry, so sensors with the same list are on one frequency in
-revisit slots too. With nothing heard lately a revisit slot keeps the regular hop.
+Every `revisit_every`-th slot is a revisit slot, spent on a tuning where phones were heard lately: the
+site's scan focus from the controller (cellward.scan_focus/1: what any sensor heard) while it holds, else
+the tunings this sensor heard phones on itself; the slot number picks the entry, so sensors with the same
+list are on one frequency in revisit slots too. With nothing heard lately a revisit slot keeps the regular hop.
 
 Scan groups. With `groups` G > 1 the site's sensors are split into G interleaved groups (cellward.site.scan_groups
 derives each sensor's group from the site model; neighbours of one landing fall in different groups), and
