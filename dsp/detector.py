@@ -94,20 +94,33 @@ class Detector:
 
     def process(self, block: np.ndarray) -> list[Burst]:
         """Feed the next block of complex64 samples; return the bursts now known complete."""
-        self._append(np.asarray(block, np.complex64))
+        self._samples.extend(np.asarray(block, np.complex64))
+        return self._process_appended()
+
+    def process_into(self, count: int, fill: Callable[[np.ndarray], None]) -> list[Burst]:
+        """As `process` for the next `count` samples, which `fill` writes straight into the detector's sample
+        buffer: it is called once with a C-contiguous complex64 array of `count` to fill. A reader that
+        converts raw samples (cu8 from a dongle or a file) converts them there, saving a copy of every sample."""
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
+        fill(self._samples.reserve(count))
+        return self._process_appended()
+
+    def flush(self) -> list[Burst]:
+        """End of stream: report everything still held."""
+        self._append(final=True)
+        self._find_candidates(final=True)
+        return self._release(final=True)
+
+    def _process_appended(self) -> list[Burst]:
+        self._append()
         force = len(self._z) > self._max_buffer_frames
         self._find_candidates(final=force)
         return self._release(final=False)
 
-    def flush(self) -> list[Burst]:
-        """End of stream: report everything still held."""
-        self._append(np.zeros(0, np.complex64), final=True)
-        self._find_candidates(final=True)
-        return self._release(final=True)
-
-    def _append(self, block: np.ndarray, final: bool = False) -> None:
+    def _append(self, final: bool = False) -> None:
+        """Spectra, floor-normalised, of the frames that the samples appended since the last call complete."""
         g = self.geometry
-        self._samples.extend(block)
         samples = self._samples.view
         computed = self._next_frame - self._frame0
         new = g.frames_in(samples.shape[0]) - computed

@@ -115,6 +115,7 @@ def _track_and_normalise(
     frames_in: power spectra (float32), or with `from_fft` unshifted FFT frames (complex64) whose
     shifted |X|^2 / nfft^2 is the power."""
     frames, nbins = out.shape
+    values = frames_in.view(np.float32)  # for `from_fft`, each row's real and imaginary parts interleaved
     row = np.empty(nbins, np.float32)
     sums = np.empty(nbins, np.float32)
     # loops index slices by their counter alone, so that the compiler vectorises them
@@ -122,7 +123,7 @@ def _track_and_normalise(
     inner = row[1 : nbins - 1]
     for t in range(frames):
         if from_fft:
-            shifted_power_row(frames_in[t], row)
+            shifted_power_row(values[t], row)
         else:
             source = frames_in[t]
             for k in range(nbins):
