@@ -46,18 +46,18 @@ class NoiseFloor:
     def __init__(self, nfft: int, config: FloorConfig = FloorConfig()) -> None:
         self.config = config
         self._mean_per_tracked = 1.0 / math.log(2)
-        self.inverse_mean = np.ones(nfft, np.float64)  # 1 / (mean noise power per bin)
+        self.inverse_mean = np.ones(nfft, np.float32)  # 1 / (mean noise power per bin)
         self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
         self.seeded = False
         c = config
         self._kernel_arguments = (  # the state arrays change in place, so one tuple serves every call
             self.inverse_mean,
             self.previous_sums,
-            math.exp(0.5 * c.step_nepers),  # the level steps down: its reciprocal up
-            math.exp(-0.5 * c.step_nepers),
-            math.exp(-0.5 * c.gated_step_nepers),
-            6.0 * 10 ** (c.gate_db / 10),
-            self._mean_per_tracked,
+            np.float32(math.exp(0.5 * c.step_nepers)),  # the level steps down: its reciprocal up
+            np.float32(math.exp(-0.5 * c.step_nepers)),
+            np.float32(math.exp(-0.5 * c.gated_step_nepers)),
+            np.float32(6.0 * 10 ** (c.gate_db / 10)),
+            np.float32(self._mean_per_tracked),
         )
 
     def seed(self, spectra: np.ndarray) -> None:
@@ -88,7 +88,7 @@ class NoiseFloor:
 
     def mean_power_per_bin(self) -> np.ndarray:
         """Current floor, mean noise power per bin (linear)."""
-        return 1.0 / self.inverse_mean
+        return 1.0 / self.inverse_mean.astype(np.float64)
 
 
 def _three_bin_sums(row: np.ndarray) -> np.ndarray:
@@ -138,7 +138,7 @@ def _track_and_normalise(
             z = row[k] * inverse
             z_row[k] = z
             gated = (sums[k] + previous_sums[k]) * inverse >= gate_sum
-            below = z * mean_per_tracked < 1.0
+            below = z * mean_per_tracked < np.float32(1.0)
             step = inverse_gated_step_up if gated else (inverse_step_down if below else inverse_step_up)
             inverse_mean[k] = inverse * step
             previous_sums[k] = sums[k]
