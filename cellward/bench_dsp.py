@@ -114,8 +114,8 @@ def _detect_file(meta: Path) -> int:
     recording = open_recording(meta)
     detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
     count = 0
-    for block in recording.blocks(BLOCK_SAMPLES):
-        count += len(detector.process(block))
+    for samples, fill in recording.block_fills(BLOCK_SAMPLES):  # as `cellward detect` reads
+        count += len(detector.process_into(samples, fill))
     return count + len(detector.flush())
 
 

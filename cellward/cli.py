@@ -101,6 +101,24 @@ def bench_dsp(
     raise typer.Exit(run_bench(seconds, repeats))
 
 
+@bench_app.command("false-alarms")
+def bench_false_alarms(
+    minutes: Annotated[float, typer.Option(help="Simulated minutes, half on each scene (60: a sensor-hour)")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the receiver, the confusers and the noise")] = 7,
+    scene: Annotated[
+        list[str] | None, typer.Option(help="srd-band or b20-uplink (repeatable; default both, sharing the time)")
+    ] = None,
+) -> None:
+    """Phone-labelled bursts per sensor-hour with only SRD-band confusers, a spur and impulses on the air."""
+    from cellward.bench_false_alarms import SCENES, run_bench
+
+    try:
+        raise typer.Exit(run_bench(minutes, seed, tuple(scene or SCENES)))
+    except ValueError as exc:
+        typer.echo(f"cellward bench false-alarms: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @bench_app.command("blocking")
 def bench_blocking(
     rounds: Annotated[int, typer.Option(help="Rounds of one phone per reactive wing (40 s each)")] = 8,

@@ -21,8 +21,8 @@ def run_detect(path: Path, block_samples: int) -> int:
         recording = open_recording(path)
         detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
         bursts = []
-        for block in recording.blocks(block_samples):
-            bursts.extend(detector.process(block))
+        for count, fill in recording.block_fills(block_samples):  # converted straight into the detector's buffer
+            bursts.extend(detector.process_into(count, fill))
         bursts.extend(detector.flush())
     except RecordingError as exc:
         print(f"cellward detect: {exc}", file=sys.stderr)

@@ -164,8 +164,10 @@ def box_detections(
     cleared by the caller.
     """
     frames, ntiles = tiles_map.shape
-    integral = np.zeros((frames + 1, ntiles + 1), np.float64)
+    integral = np.empty((frames + 1, ntiles + 1), np.float64)  # only its first row and column need zeros
+    integral[0, :] = 0.0
     for t in range(frames):
+        integral[t + 1, 0] = 0.0
         acc = 0.0
         for j in range(ntiles):
             acc += tiles_map[t, j]

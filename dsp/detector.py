@@ -10,6 +10,7 @@ held back for `context_s` so that each is classified knowing its neighbours on t
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from dsp.bursts import Measurement, Region, SegmentationConfig, find_regions, me
 from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, tile_sums
 from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
-from dsp.impulses import ImpulseConfig, blank_impulses
+from dsp.impulses import ImpulseConfig, band_statistics, blank_impulses
 from dsp.matched_box import measure_best_box
 from dsp.noise_floor import FloorConfig, NoiseFloor
 from dsp.spectrum import FrameFFTs, SpectrumGeometry, power_spectra, shifted_power
@@ -46,6 +47,12 @@ class DetectorConfig:
     impulses: ImpulseConfig = field(default_factory=ImpulseConfig)
 
 
+@functools.cache
+def _shipped_band_plan() -> BandPlan:
+    """The UK plan shipped with cellward, parsed once rather than for every detector (1.6 ms each time)."""
+    return BandPlan.load()
+
+
 def dc_fill_weight(notch_bins: int) -> float:
     """Weight a on the excess of the notch's 2n - 1 copies of their neighbours' mean such that they and the
     two neighbours sum to the variance of 2n + 1 independent noise cells: 2 (1 + (2n - 1) a / 2)^2 = 2n + 1."""
@@ -54,7 +61,8 @@ def dc_fill_weight(notch_bins: int) -> float:
 
 
 class Detector:
-    """Streaming burst detector for one tuning (centre frequency and sample rate)."""
+    """Streaming burst detector for one tuning (centre frequency and sample rate); `restart` starts the next
+    stream at the same rate (a sensor's next dwell) with the buffers and tables already in place."""
 
     def __init__(
         self,
@@ -67,26 +75,40 @@ class Detector:
         """`spectrum_tap`, when given, sees every block of power spectra as computed (frames x nfft, power per
         bin in full-scale units, frequency ascending; read-only), so a caller can show them without a second FFT."""
         self.config = config or DetectorConfig()
-        self.spectrum_tap = spectrum_tap
-        self.center_freq_hz = center_freq_hz
         self.geometry = SpectrumGeometry.for_rate(sample_rate_hz, self.config.target_bin_hz)
-        self.band_plan = band_plan or BandPlan.load()
+        self.band_plan = band_plan or _shipped_band_plan()
         self.boxes = BoxBank.build(self.geometry, self.config.cfar)
-        self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
         self._window = self.geometry.window()
         self._ffts = FrameFFTs(self.geometry, FFT_CHUNK_FRAMES)
         g = self.geometry
-        self._samples = StreamBuffer((), np.complex64, 1 << 20)  # from absolute sample _frame0 * hop on
-        self._z = StreamBuffer((g.nfft,), np.float32, 1 << 13)  # rows: absolute frames _frame0, ...
+        # buffers start small and grow to twice what a block and the lookback need: a sensor's detector for
+        # one 90 ms dwell touches no more memory than the dwell does
+        self._samples = StreamBuffer((), np.complex64)  # from absolute sample _frame0 * hop on
+        self._z = StreamBuffer((g.nfft,), np.float32)  # rows: absolute frames _frame0, ...
+        # figures of z's rows, formed with them while they are in cache (`_prepare_frames`), row for row
+        self._tiles = StreamBuffer((g.nfft // self.boxes.tile_bins,), np.float32)  # the CFAR's tile sums
+        self._band_mean = StreamBuffer((), np.float32)  # the impulse test's band statistics
+        self._hot_bins = StreamBuffer((), np.int64)
+        self._dc_discount = np.float32(1.0 - dc_fill_weight(self.config.dc_notch_bins))
+        self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
+        self._max_buffer_frames = max(int(self.config.max_buffer_s / g.hop_s), 4 * self.boxes.max_frames)
+        self.restart(center_freq_hz, spectrum_tap)
+
+    def restart(self, center_freq_hz: float, spectrum_tap: Callable[[np.ndarray], None] | None = None) -> None:
+        """Forget the stream so far and start a new one at `center_freq_hz` (the same sample rate), as a new
+        detector would, but keeping the buffers grown so far: a sensor restarts one detector every dwell rather
+        than allocating (and faulting in) new ones."""
+        self.center_freq_hz = center_freq_hz
+        self.spectrum_tap = spectrum_tap
+        self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
+        for buffer in (self._samples, self._z, self._tiles, self._band_mean, self._hot_bins):
+            buffer.clear()
         self._frame0 = 0
         self._next_frame = 0  # first frame not yet computed
         self._emitted_until = 0  # regions ending before this frame have been reported
         self._pending: list[Candidate] = []
         self._unnormalised: list[np.ndarray] = []
         self._history: list[Candidate] = []
-        self._dc_discount = np.float32(1.0 - dc_fill_weight(self.config.dc_notch_bins))
-        self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
-        self._max_buffer_frames = max(int(self.config.max_buffer_s / g.hop_s), 4 * self.boxes.max_frames)
 
     @property
     def sample_rate_hz(self) -> float:
@@ -94,20 +116,33 @@ class Detector:
 
     def process(self, block: np.ndarray) -> list[Burst]:
         """Feed the next block of complex64 samples; return the bursts now known complete."""
-        self._append(np.asarray(block, np.complex64))
+        self._samples.extend(np.asarray(block, np.complex64))
+        return self._process_appended()
+
+    def process_into(self, count: int, fill: Callable[[np.ndarray], None]) -> list[Burst]:
+        """As `process` for the next `count` samples, which `fill` writes straight into the detector's sample
+        buffer: it is called once with a C-contiguous complex64 array of `count` to fill. A reader that
+        converts raw samples (cu8 from a dongle or a file) converts them there, saving a copy of every sample."""
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
+        fill(self._samples.reserve(count))
+        return self._process_appended()
+
+    def flush(self) -> list[Burst]:
+        """End of stream: report everything still held."""
+        self._append(final=True)
+        self._find_candidates(final=True)
+        return self._release(final=True)
+
+    def _process_appended(self) -> list[Burst]:
+        self._append()
         force = len(self._z) > self._max_buffer_frames
         self._find_candidates(final=force)
         return self._release(final=False)
 
-    def flush(self) -> list[Burst]:
-        """End of stream: report everything still held."""
-        self._append(np.zeros(0, np.complex64), final=True)
-        self._find_candidates(final=True)
-        return self._release(final=True)
-
-    def _append(self, block: np.ndarray, final: bool = False) -> None:
+    def _append(self, final: bool = False) -> None:
+        """Spectra, floor-normalised, of the frames that the samples appended since the last call complete."""
         g = self.geometry
-        self._samples.extend(block)
         samples = self._samples.view
         computed = self._next_frame - self._frame0
         new = g.frames_in(samples.shape[0]) - computed
@@ -116,7 +151,8 @@ class Detector:
         new = max(new, 0)
         tapped = self.spectrum_tap is not None and new > 0
         if self.floor.seeded:
-            z = self._z.reserve(new)
+            z = self._reserve_frames(new)
+            base = len(self._z) - new
             # the floor reads the FFT output directly; power spectra are only formed for a tap
             spectra = np.empty((new, g.nfft), np.float32) if tapped else None
             chunk = self._ffts.chunk_frames
@@ -125,9 +161,8 @@ class Detector:
                 fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
                 if spectra is not None:
                     shifted_power(fft, spectra[first : first + count])
-                rows = z[first : first + count]
-                self.floor.normalise_fft(fft, rows)
-                _notch_dc_and_edges(rows, self.config.dc_notch_bins, self._edge_bins)  # while they are in cache
+                self.floor.normalise_fft(fft, z[first : first + count])
+                self._prepare_frames(base + first, base + first + count, notch=True)  # while they are in cache
             if spectra is not None:
                 self.spectrum_tap(spectra)
         else:
@@ -143,25 +178,44 @@ class Detector:
                 return
             spectra = np.concatenate(self._unnormalised)
             self._unnormalised = []
-            z = self._z.reserve(spectra.shape[0])
+            z = self._reserve_frames(spectra.shape[0])
             self.floor.normalise(spectra, z)
-            _notch_dc_and_edges(z, self.config.dc_notch_bins, self._edge_bins)
+            self._prepare_frames(len(self._z) - spectra.shape[0], len(self._z), notch=True)
         self._next_frame += new
 
-    def _discount_dc_copies(self, z: np.ndarray, tiles_map: np.ndarray) -> None:
-        """Count each notched bin in the CFAR's tile sums at `dc_fill_weight` of its excess over the noise.
+    def _reserve_frames(self, count: int) -> np.ndarray:
+        """Append `count` rows to z, and to the figures kept with it; returns z's new rows."""
+        for figures in (self._tiles, self._band_mean, self._hot_bins):
+            figures.reserve(count)
+        return self._z.reserve(count)
+
+    def _prepare_frames(self, first: int, stop: int, notch: bool) -> None:
+        """For z's rows [first, stop), just normalised (`notch`: notch DC and set the band edges first) or just
+        blanked: the impulse test's band statistics and the CFAR's tile sums, with the notched bins discounted.
 
         The 2n - 1 notched bins repeat their two neighbours' mean, so at full weight every box across DC would
         count those two cells' noise 2n + 1 times over, with a box-sum variance well above the independent
-        cells' that the thresholds assume (noise blips across DC passed them). At this weight the notch and
-        its neighbours carry the variance of 2n + 1 independent cells and no box across DC more; a burst
-        across DC still lifts them. Segmentation, measurement and features see the full interpolation.
+        cells' that the thresholds assume (noise blips across DC passed them). Each notched bin is counted in
+        the tile sums at `dc_fill_weight` of its excess over the noise, so the notch and its neighbours carry
+        the variance of 2n + 1 independent cells and no box across DC more; a burst across DC still lifts
+        them. Segmentation, measurement and features see the full interpolation.
         """
-        n = self.config.dc_notch_bins
-        if n > 0:
-            _discount_bins(
-                z, tiles_map, self.boxes.tile_bins, self.geometry.nfft // 2 - n + 1, 2 * n - 1, self._dc_discount
-            )
+        g, n = self.geometry, self.config.dc_notch_bins
+        z = self._z.view[first:stop]
+        if notch:
+            _notch_dc_and_edges(z, n, self._edge_bins)
+        _frame_figures(
+            z,
+            self._edge_bins,
+            g.nfft - self._edge_bins,
+            self.boxes.tile_bins,
+            g.nfft // 2 - n + 1,
+            max(2 * n - 1, 0),
+            self._dc_discount,
+            self._tiles.view[first:stop],
+            self._band_mean.view[first:stop],
+            self._hot_bins.view[first:stop],
+        )
 
     def _find_candidates(self, final: bool) -> None:
         g, boxes = self.geometry, self.boxes
@@ -170,11 +224,20 @@ class Detector:
         if frames == 0:
             return
         usable = slice(self._edge_bins, g.nfft - self._edge_bins)
-        blank_impulses(z, usable, self._samples.view, g.hop, g.sample_rate_hz, self.config.impulses)
-        ntiles = g.nfft // boxes.tile_bins
-        tiles_map = np.empty((frames, ntiles), np.float32)
-        tile_sums(z, boxes.tile_bins, tiles_map)
-        self._discount_dc_copies(z, tiles_map)
+        blanked = blank_impulses(
+            z,
+            usable,
+            self._samples.view,
+            g.hop,
+            g.sample_rate_hz,
+            self._band_mean.view,
+            self._hot_bins.view,
+            self.config.impulses,
+        )
+        for lo, hi in blanked:
+            self._prepare_frames(lo, hi, notch=False)
+        tiles_map = self._tiles.view
+        ntiles = tiles_map.shape[1]
         seeds = np.zeros((frames, ntiles), np.bool_)
         region_map = np.zeros((frames, ntiles), np.bool_)
         box_detections(tiles_map, boxes.frames, boxes.tiles, boxes.thresholds, boxes.is_seed, seeds, region_map)
@@ -247,7 +310,8 @@ class Detector:
     def _trim(self, keep_from: int) -> None:
         if keep_from <= 0:
             return
-        self._z.drop_front(keep_from)
+        for frames in (self._z, self._tiles, self._band_mean, self._hot_bins):
+            frames.drop_front(keep_from)
         self._samples.drop_front(keep_from * self.geometry.hop)
         self._frame0 += keep_from
 
@@ -287,11 +351,23 @@ def _notch_dc_and_edges(z: np.ndarray, notch_bins: int, edge_bins: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _discount_bins(
-    z: np.ndarray, tiles_map: np.ndarray, tile_bins: int, first: int, count: int, discount: float
+def _frame_figures(
+    z: np.ndarray,
+    usable_low: int,
+    usable_high: int,
+    tile_bins: int,
+    dc_first: int,
+    dc_count: int,
+    dc_discount: float,
+    tiles: np.ndarray,
+    band_mean: np.ndarray,
+    hot_bins: np.ndarray,
 ) -> None:
-    """tiles_map[t, k // tile_bins] -= discount * (z[t, k] - 1) for the `count` bins k from `first`."""
+    """The band statistics of z's rows over the usable bins, and their tile sums with each of the `dc_count`
+    bins from `dc_first` counted at (1 - `dc_discount`) of its excess over the noise."""
+    band_statistics(z, usable_low, usable_high, band_mean, hot_bins)
+    tile_sums(z, tile_bins, tiles)
     one = np.float32(1.0)
     for t in range(z.shape[0]):
-        for k in range(first, first + count):
-            tiles_map[t, k // tile_bins] -= discount * (z[t, k] - one)
+        for k in range(dc_first, dc_first + dc_count):
+            tiles[t, k // tile_bins] -= dc_discount * (z[t, k] - one)

@@ -40,14 +40,21 @@ def blank_impulses(
     samples: np.ndarray,
     hop: int,
     sample_rate_hz: float,
+    band_mean: np.ndarray,
+    hot: np.ndarray,
     config: ImpulseConfig = ImpulseConfig(),
-) -> int:
-    """Blank completed short full-band runs in `z` (frames, bins) in place; returns frames blanked.
+) -> list[tuple[int, int]]:
+    """Blank completed short full-band runs in `z` (frames, bins) in place; returns the frames blanked, as
+    ranges [lo, hi).
 
-    `samples` are the complex samples the frames were computed from (frame t starts at sample t * hop).
-    Runs touching the first or last frame are left alone: they may continue beyond the buffer.
+    `samples` are the complex samples the frames were computed from (frame t starts at sample t * hop);
+    `band_mean` and `hot` are `band_statistics` of z's rows over `usable` (the caller forms them while the rows
+    are in cache, and forms them again for the frames blanked here). Runs touching the first or last frame
+    are left alone: they may continue beyond the buffer.
     """
-    full, lifted = _full_band_frames(z, usable.start, usable.stop, config.full_band_share, config.min_mean_excess)
+    full, lifted = _full_band_frames(
+        z, usable.start, usable.stop, band_mean, hot, config.full_band_share, config.min_mean_excess
+    )
     nfft = z.shape[1]
     # only short runs can be blanked: the frames of a wide burst's body, lifted too, cost no sample reads
     for start, stop in _short_runs(lifted, config.max_frames):
@@ -56,11 +63,11 @@ def blank_impulses(
                 # the frame and a hop either side: a phone symbol that lights the frame lies wholly inside
                 span = samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft]
                 full[t] = is_transient(span, sample_rate_hz, config)
-    blanked = 0
+    blanked = []
     for start, stop in _short_runs(full, config.max_frames):
         lo, hi = max(0, start - 1), min(len(full), stop + 1)
         z[lo:hi] = 1.0
-        blanked += hi - lo
+        blanked.append((lo, hi))
     return blanked
 
 
@@ -123,7 +130,13 @@ def _transient_in_window(span: np.ndarray, window: int, max_beside: float, min_s
 
 @njit(cache=True, nogil=True)
 def _full_band_frames(
-    z: np.ndarray, low: int, high: int, full_band_share: float, min_mean_excess: float
+    z: np.ndarray,
+    low: int,
+    high: int,
+    band_mean: np.ndarray,
+    hot: np.ndarray,
+    full_band_share: float,
+    min_mean_excess: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames where bins [low, high) stand over the floor across the band, reaching both sides of it
     (short of the roll-off at the very edges): a wide phone burst such as an SRS symbol leaves one side
@@ -144,9 +157,6 @@ def _full_band_frames(
     near_high = (low + n - n // 5, low + n - n // 20)
     side = near_low[1] - near_low[0]
     frames = z.shape[0]
-    band_mean = np.empty(frames, np.float32)
-    hot = np.empty(frames, np.int64)
-    _band_statistics(z, low, high, band_mean, hot)
     quiet = 1.0 + 0.5 * min_mean_excess
     full = np.zeros(frames, np.bool_)
     lifted = np.zeros(frames, np.bool_)
@@ -179,10 +189,10 @@ def _hot_bins(row: np.ndarray, low: int, high: int) -> int:
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
-def _band_statistics(z: np.ndarray, low: int, high: int, mean: np.ndarray, hot: np.ndarray) -> None:
+def band_statistics(z: np.ndarray, low: int, high: int, mean: np.ndarray, hot: np.ndarray) -> None:
     """mean[t] = mean of z[t, low:high], summed in whatever order the compiler vectorises (a running float sum
     is one long chain of dependent additions, the costliest part of the impulse test on noise), and hot[t]
-    its bins 3 dB over the floor, in the same pass."""
+    its bins 3 dB over the floor, in the same pass: what `blank_impulses` judges frames by."""
     for t in range(z.shape[0]):
         part = z[t, low:high]
         total = np.float32(0.0)

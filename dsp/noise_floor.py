@@ -46,18 +46,18 @@ class NoiseFloor:
     def __init__(self, nfft: int, config: FloorConfig = FloorConfig()) -> None:
         self.config = config
         self._mean_per_tracked = 1.0 / math.log(2)
-        self.inverse_mean = np.ones(nfft, np.float64)  # 1 / (mean noise power per bin)
+        self.inverse_mean = np.ones(nfft, np.float32)  # 1 / (mean noise power per bin)
         self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
         self.seeded = False
         c = config
         self._kernel_arguments = (  # the state arrays change in place, so one tuple serves every call
             self.inverse_mean,
             self.previous_sums,
-            math.exp(0.5 * c.step_nepers),  # the level steps down: its reciprocal up
-            math.exp(-0.5 * c.step_nepers),
-            math.exp(-0.5 * c.gated_step_nepers),
-            6.0 * 10 ** (c.gate_db / 10),
-            self._mean_per_tracked,
+            np.float32(math.exp(0.5 * c.step_nepers)),  # the level steps down: its reciprocal up
+            np.float32(math.exp(-0.5 * c.step_nepers)),
+            np.float32(math.exp(-0.5 * c.gated_step_nepers)),
+            np.float32(6.0 * 10 ** (c.gate_db / 10)),
+            np.float32(self._mean_per_tracked),
         )
 
     def seed(self, spectra: np.ndarray) -> None:
@@ -88,7 +88,7 @@ class NoiseFloor:
 
     def mean_power_per_bin(self) -> np.ndarray:
         """Current floor, mean noise power per bin (linear)."""
-        return 1.0 / self.inverse_mean
+        return 1.0 / self.inverse_mean.astype(np.float64)
 
 
 def _three_bin_sums(row: np.ndarray) -> np.ndarray:
@@ -115,6 +115,7 @@ def _track_and_normalise(
     frames_in: power spectra (float32), or with `from_fft` unshifted FFT frames (complex64) whose
     shifted |X|^2 / nfft^2 is the power."""
     frames, nbins = out.shape
+    values = frames_in.view(np.float32)  # for `from_fft`, each row's real and imaginary parts interleaved
     row = np.empty(nbins, np.float32)
     sums = np.empty(nbins, np.float32)
     # loops index slices by their counter alone, so that the compiler vectorises them
@@ -122,7 +123,7 @@ def _track_and_normalise(
     inner = row[1 : nbins - 1]
     for t in range(frames):
         if from_fft:
-            shifted_power_row(frames_in[t], row)
+            shifted_power_row(values[t], row)
         else:
             source = frames_in[t]
             for k in range(nbins):
@@ -137,7 +138,7 @@ def _track_and_normalise(
             z = row[k] * inverse
             z_row[k] = z
             gated = (sums[k] + previous_sums[k]) * inverse >= gate_sum
-            below = z * mean_per_tracked < 1.0
+            below = z * mean_per_tracked < np.float32(1.0)
             step = inverse_gated_step_up if gated else (inverse_step_down if below else inverse_step_up)
             inverse_mean[k] = inverse * step
             previous_sums[k] = sums[k]

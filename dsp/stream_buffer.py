@@ -9,7 +9,7 @@ import numpy as np
 class StreamBuffer:
     """Rows of a fixed shape along axis 0; `view` is always a C-contiguous array of the live rows."""
 
-    def __init__(self, row_shape: tuple[int, ...], dtype: np.dtype | type, capacity: int = 1 << 16) -> None:
+    def __init__(self, row_shape: tuple[int, ...], dtype: np.dtype | type, capacity: int = 64) -> None:
         self._data = np.empty((capacity, *row_shape), dtype)
         self._start = 0
         self._stop = 0
@@ -37,6 +37,10 @@ class StreamBuffer:
 
     def extend(self, rows: np.ndarray) -> None:
         self.reserve(rows.shape[0])[:] = rows
+
+    def clear(self) -> None:
+        """Drop every row, keeping the capacity."""
+        self._start = self._stop = 0
 
     def drop_front(self, rows: int) -> None:
         self._start += min(rows, len(self))

@@ -144,6 +144,7 @@ class SensorNode:
         self._last_calibration_s = -math.inf
         self._last_loop_s = time.monotonic()
         self._last_clock_state: ClockState | None = None
+        self._detector: Detector | None = None  # one for every dwell, restarted (`_detector_for`)
         self._slot = -1
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ class SensorNode:
                 "gain_at_noise_floor", band=tuning.band, centre_hz=tuning.centre_hz, clipped=clipped, detail=detail
             )
         spectrum = self.spectrum_stream.tap(self.clock())
-        detector = Detector(fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum)
+        detector = self._detector_for(fs, centre, spectrum)
         bursts = detector.process(samples) + detector.flush()
         half_span = cfg.usable_fraction * fs / 2
         dwell = Dwell(
@@ -315,6 +316,15 @@ class SensorNode:
         if kept:
             self.schedule.note_activity(tuning, start_s)
         self._flush_reports()
+
+    def _detector_for(self, fs: float, centre: float, spectrum_tap: Callable[[np.ndarray], None] | None) -> Detector:
+        """The node's detector, restarted for a dwell at `centre`: its buffers and tables outlive the dwell, so
+        a dwell allocates (and faults in) none of them. A new one only if the sample rate changes."""
+        if self._detector is None or self._detector.sample_rate_hz != fs:
+            self._detector = Detector(fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum_tap)
+        else:
+            self._detector.restart(centre, spectrum_tap)
+        return self._detector
 
     def _flush_reports(self, final: bool = False) -> None:
         now = math.inf if final else self._now()

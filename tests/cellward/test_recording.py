@@ -136,6 +136,31 @@ def test_blocks_are_separate_complex64_arrays_the_caller_may_keep(tmp_path: Path
     assert not any(np.shares_memory(a, b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
 
 
+@pytest.mark.parametrize("datatype", SUPPORTED_DATATYPES)
+def test_block_fills_write_each_block_into_the_callers_array(tmp_path: Path, datatype: str) -> None:
+    meta = write(tmp_path / "f", samples(2500, seed=3), datatype)
+    buffer = np.full(4000, np.complex64(9 + 9j))  # a consumer's own buffer, filled block by block
+    at = 0
+    for count, fill in open_recording(meta).block_fills(1000):
+        fill(buffer[at : at + count])
+        at += count
+    assert at == 2500
+    np.testing.assert_array_equal(buffer[:2500], decode(meta.with_suffix(".sigmf-data"), datatype))
+    assert np.all(buffer[2500:] == np.complex64(9 + 9j))
+
+
+@pytest.mark.parametrize("datatype", ["cu8", "cf32_le"])
+def test_a_block_fill_refuses_an_array_of_the_wrong_size_or_type(tmp_path: Path, datatype: str) -> None:
+    count, fill = next(open_recording(write(tmp_path / "w", samples(300), datatype)).block_fills(200))
+    for wrong in (
+        np.empty(count + 1, np.complex64),
+        np.empty(count, np.complex128),
+        np.empty(2 * count, np.complex64)[::2],
+    ):
+        with pytest.raises(ValueError, match=f"complex64 array of {count}"):
+            fill(wrong)
+
+
 def test_block_size_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="positive"):
         next(open_recording(write(tmp_path / "z", samples(10))).blocks(0))

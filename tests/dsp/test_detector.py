@@ -80,6 +80,31 @@ def test_block_size_does_not_change_the_answer() -> None:
             assert a.freq_hz == pytest.approx(b.freq_hz, abs=3e3)
 
 
+def test_samples_filled_straight_into_the_detector_give_the_same_bursts() -> None:
+    rects = [Rect(0.01 + 0.0046 * i, 0.00055, 150e3 * (i % 3), 200e3, 12.0) for i in range(15)]
+    x = scene(FS, 0.1, rects, NOISE, seed=4)
+    reference = detect(x, block=50_000)
+    assert len(reference) == len(rects)
+    detector = Detector(FS, FC)
+    got: list[Burst] = []
+    for i in range(0, len(x), 50_000):
+        block = x[i : i + 50_000]
+        got += detector.process_into(len(block), lambda out, block=block: np.copyto(out, block))
+    assert got + detector.flush() == reference
+
+
+def test_a_restarted_detector_answers_as_a_new_one_would() -> None:
+    first = scene(FS, 0.2, [Rect(0.17, 0.004, 200e3, 540e3, 15.0)], NOISE, seed=6)  # still held when cut off
+    second = scene(FS, 0.1, [Rect(0.05, 0.00055, -300e3, 200e3, 12.0)], NOISE * 4, seed=7)
+    detector = Detector(FS, FC)
+    detector.process(first)
+    detector.restart(UPLINK_FC)  # mid-stream: nothing of the first stream may reach the second
+    got = detector.process(second) + detector.flush()
+    fresh = Detector(FS, UPLINK_FC)
+    expected = fresh.process(second) + fresh.flush()
+    assert len(expected) == 1 and got == expected
+
+
 def test_bursts_come_out_in_time_order_with_band_and_operator() -> None:
     rects = [Rect(0.03, 0.001, 0.0, 540e3, 15.0), Rect(0.01, 0.001, -500e3, 360e3, 15.0)]
     bursts = detect(scene(FS, 0.06, rects, NOISE, seed=5), fc=UPLINK_FC)
