@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cellward.messages import REPORT_CHANNEL_HZ
 from dsp.band_plan import BandPlan
 
-DEFAULT_SCAN_GROUPS = 2  # measured: docs/benchmarks.md, "Blocking" and "Location"
+DEFAULT_SCAN_GROUPS = 1  # 2 finds phones sooner, locates first sightings worse: docs/benchmarks.md, "Scan groups"
 
 
 class ScanConfig(BaseModel):
