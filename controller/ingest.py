@@ -90,16 +90,17 @@ class Ingest:
         self._last_health = 0.0
         self._last_prune = 0.0
 
-    # -- MQTT callbacks (paho's network thread) ----------------------------------------------------------
-
     def _listening_sets(self):
-        """Who was listening, with scan groups; the focus is read when a burst is located (it is made below)."""
+        """Who was listening, with scan groups; the focus is read when a burst is located (the focus publisher
+        is made later in __init__)."""
         from controller.listening import ListeningSets
 
         def focus():
             return self.scan_focus.site_focus() if self.scan_focus is not None else None
 
         return ListeningSets(self.controller.site, self.controller.config.scan, focus)
+
+    # -- MQTT callbacks (paho's network thread) ----------------------------------------------------------
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
