@@ -63,9 +63,9 @@ log = logging.getLogger(__name__)
 # A phone's transmit power range (dBm): LTE/NR power control reaches -40, GSM 900 peaks at 33.
 TX_POWER_MIN_DBM = -40.0
 TX_POWER_MAX_DBM = 33.0
-# Non-detection terms are evaluated only for points within PRUNE_NATS (natural log) of the best fit to the
-# detections; the rest are dropped when they end up NEGLIGIBLE_NATS (e^-10 ~ 5e-5) below the best.
-PRUNE_NATS = 30.0
+# Non-detection terms are evaluated best point first, in chunks growing from FIRST_CENSORED_CHUNK, until the
+# points not yet evaluated together carry less than e^-NEGLIGIBLE_NATS (~5e-5) of the best point's weight.
+FIRST_CENSORED_CHUNK = 32
 NEGLIGIBLE_NATS = 10.0
 # Fine scoring: the likeliest rooms until they hold all but REFINE_TAIL of the coarse posterior, at most
 # REFINE_ROOMS of them; fine per-room tables kept (least recently used dropped beyond FINE_TABLES_CACHED,
@@ -386,29 +386,24 @@ class Locator:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM)
         offset = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points): r_s - G[c, s]
         fading_var = self.fading_std_db**2 / det.bursts
-        w = 1.0 / (table.variance_db2[det.heard] + fading_var[:, None])
+        w = 1.0 / (_pick(table.variance_db2, det.heard) + fading_var[:, None])
         tx_dbm = _clip_tx((offset * w).sum(axis=0) / w.sum(axis=0))
+        log_w = np.log(w)
         if self.outlier_probability == 0.0:
             residual = offset - tx_dbm[None, :]
-            loglik = 0.5 * (np.log(w) - residual * residual * w).sum(axis=0)
+            loglik = 0.5 * (log_w - residual * residual * w).sum(axis=0)
         else:
             w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
+            mixture = _Mixture(w, w_out, log_w, np.log(w_out), self.outlier_probability)
             for _ in range(TX_FIT_STEPS):  # EM: each level weighted by how likely it is not an outlier
-                core, outlier = self._mixture_terms(offset - tx_dbm[None, :], w, w_out)
+                core, outlier = mixture.terms(offset - tx_dbm[None, :])
                 inlier = expit(core - outlier)
-                w_eff = inlier * w + (1.0 - inlier) * w_out
+                w_eff = w_out + inlier * (w - w_out)
                 tx_dbm = _clip_tx((offset * w_eff).sum(axis=0) / w_eff.sum(axis=0))
-            loglik = np.logaddexp(*self._mixture_terms(offset - tx_dbm[None, :], w, w_out)).sum(axis=0)
+            loglik = np.logaddexp(*mixture.terms(offset - tx_dbm[None, :])).sum(axis=0)
         if det.missed:
             loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, prune)
         return loglik, tx_dbm
-
-    def _mixture_terms(self, residual: np.ndarray, w: np.ndarray, w_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log density (constants common to both dropped) of each residual as an ordinary level (precision
-        w) and as an outlier (precision w_out), each with its prior weight."""
-        core = math.log1p(-self.outlier_probability) + 0.5 * (np.log(w) - residual * residual * w)
-        outlier = math.log(self.outlier_probability) + 0.5 * (np.log(w_out) - residual * residual * w_out)
-        return core, outlier
 
     def _add_censored(
         self, loglik: np.ndarray, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], sens_dbm: float, prune: bool
@@ -416,26 +411,36 @@ class Locator:
         """Add the non-detection terms, evaluated only where they can matter.
 
         A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
-        eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so a point already PRUNE_NATS
-        below the best on the detections alone can only fall further; it is left out when the best kept
-        point still ends NEGLIGIBLE_NATS above every left-out one, and otherwise everything is evaluated.
+        eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so the fit to the detections
+        alone bounds every point from above. With `prune`, points are evaluated best bound first, in growing
+        chunks, until the best evaluated point stands NEGLIGIBLE_NATS plus the log of the count left above the
+        next bound: all points left out then weigh less than e^-NEGLIGIBLE_NATS of it together, and stay -inf.
         """
-        everything = np.arange(len(loglik))
-        keep = np.flatnonzero(loglik >= loglik.max() - PRUNE_NATS) if prune else everything
         out = np.full_like(loglik, -np.inf)
-        eps = self.outlier_probability
-        for rows in (keep, everything):
-            margin = sens_dbm - tx_dbm[None, rows] - table.level_db[np.ix_(missed_idx, rows)]
-            var = table.variance_db2[np.ix_(missed_idx, rows)] + self.fading_std_db**2
-            miss = log_ndtr(margin / np.sqrt(var))
-            if eps > 0.0:
-                wide = log_ndtr(margin / np.sqrt(var + self.outlier_variance_db2))
-                miss = np.logaddexp(math.log1p(-eps) + miss, math.log(eps) + wide)
-            out[rows] = loglik[rows] + miss.sum(axis=0)
-            pruned_best = loglik[out == -np.inf].max(initial=-np.inf)
-            if out[rows].max() >= pruned_best + NEGLIGIBLE_NATS:
+        order = np.argsort(-loglik) if prune else np.arange(len(loglik))
+        done, chunk = 0, FIRST_CENSORED_CHUNK if prune else len(loglik)
+        while done < len(order):
+            rows = order[done : done + chunk]
+            out[rows] = loglik[rows] + self._censored_sum(tx_dbm[rows], table, missed_idx, rows, sens_dbm)
+            done += len(rows)
+            left = len(order) - done
+            if left and out[order[:done]].max() >= loglik[order[done]] + NEGLIGIBLE_NATS + math.log(left):
                 break
+            chunk *= 2
         return out
+
+    def _censored_sum(
+        self, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], rows: np.ndarray, sens_dbm: float
+    ) -> np.ndarray:
+        """Log probability, summed over the missed sensors, that each point's emission went unheard by them."""
+        margin = sens_dbm - tx_dbm[None, :] - table.level_db[np.ix_(missed_idx, rows)]
+        var = _pick(table.variance_db2, missed_idx, rows) + self.fading_std_db**2
+        miss = log_ndtr(margin / np.sqrt(var))
+        eps = self.outlier_probability
+        if eps > 0.0:
+            wide = log_ndtr(margin / np.sqrt(var + self.outlier_variance_db2))
+            miss = np.logaddexp(math.log1p(-eps) + miss, math.log(eps) + wide)
+        return miss.sum(axis=0)
 
     def _room_scores(self, emission: HeardEmission) -> _RoomScores:
         """Log posterior (unnormalised) per room, each room's posterior-mean position and likeliest point's
@@ -450,7 +455,7 @@ class Locator:
         refine = self.fine_grid_m is not None and len(det.heard) > 1
         table = self._table(emission.freq_hz)
         if refine:
-            table = _Table(table.level_db, table.variance_db2 + COARSE_SPREAD_DB**2, table.fingerprinted, None)
+            table = _Table(table.level_db, _widened(table.variance_db2, COARSE_SPREAD_DB**2), table.fingerprinted, None)
         loglik, tx_dbm = self._point_loglik(table, det, prune=True)
         scores = _RoomScores.of(loglik + self.log_prior, self.point_room, self.points, tx_dbm, len(self.rooms))
         scores.heard, scores.missed = len(det.heard), len(det.missed)
@@ -545,6 +550,42 @@ def _compact(table: np.ndarray) -> np.ndarray:
     if (table == table[:, :1]).all():
         return np.broadcast_to(table[:, :1], table.shape)
     return np.ascontiguousarray(table)
+
+
+def _is_compact(table: np.ndarray) -> bool:
+    return table.strides[1] == 0
+
+
+def _pick(table: np.ndarray, sensors: list[int], points: np.ndarray | None = None) -> np.ndarray:
+    """Some sensors' rows of a (sensors, points) table (at some points); one column when it is compact, to be
+    broadcast rather than copied."""
+    if _is_compact(table):
+        return table[sensors, :1]
+    return table[sensors] if points is None else table[np.ix_(sensors, points)]
+
+
+def _widened(table: np.ndarray, extra: float) -> np.ndarray:
+    """`table + extra`, still compact when the table is."""
+    return np.broadcast_to(table[:, :1] + extra, table.shape) if _is_compact(table) else table + extra
+
+
+@dataclass(frozen=True, slots=True)
+class _Mixture:
+    """A level's two explanations: an ordinary level (precision w) or an outlier (precision w_out), each with
+    its prior weight; log precisions taken once for the fit's several rounds."""
+
+    w: np.ndarray
+    w_out: np.ndarray
+    log_w: np.ndarray
+    log_w_out: np.ndarray
+    outlier_probability: float
+
+    def terms(self, residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log density (constants common to both dropped) of each residual under each explanation."""
+        square = residual * residual
+        core = math.log1p(-self.outlier_probability) + 0.5 * (self.log_w - square * self.w)
+        outlier = math.log(self.outlier_probability) + 0.5 * (self.log_w_out - square * self.w_out)
+        return core, outlier
 
 
 @dataclass(slots=True)

@@ -224,3 +224,26 @@ def test_bench_reliability_counts_answers_per_confidence_bin():
     assert tally.bins_row() == "1, 0 | 0 | 0 | 2, 50 | 2, 100"
     # ECE: bin 0-0.5 |30 - 0| x 1/5, bin 0.9-0.99 |95 - 50| x 2/5, bin 0.99-1 |99.75 - 100| x 2/5
     assert tally.calibration_row().endswith(f"| {6.0 + 18.0 + 0.1:.1f}")
+
+
+def test_censoring_best_first_leaves_the_posterior_as_scoring_every_point_would(site, model, monkeypatch):
+    """The non-detection terms are evaluated best point first until the rest cannot matter: over shadowed
+    weak phones in every cell (some sensors miss them), the room posterior equals the one from every point's
+    terms within 1e-4, even when the first chunk is one point (so the stopping rule decides at every step)."""
+    from controller import locate
+
+    monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 1)
+    rng = np.random.default_rng(5)
+    shadowing = [{s.id: float(rng.normal(0.0, 4.0)) for s in site.sensors} for _ in site.cells]
+    emissions = [
+        emission_from(model, site, cell_point(Locator(site, model), cell), -30.0, shadowing[i])
+        for i, cell in enumerate(site.cells)
+    ]
+    best_first = [Locator(site, model).locate(e) for e in emissions]
+    monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 10**9)
+    everywhere = [Locator(site, model).locate(e) for e in emissions]
+    assert any(e.observations and len(e.observations) < len(site.sensors) for e in emissions)
+    for fast, full in zip(best_first, everywhere, strict=True):
+        assert fast.room_id == full.room_id
+        for room, p in full.room_posterior.items():
+            assert fast.room_posterior.get(room, 0.0) == pytest.approx(p, abs=1e-4), room
