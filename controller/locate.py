@@ -47,10 +47,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import expit, log_ndtr
+from scipy.special import log_ndtr
 
 from cellward.site.fading import fading_db
 from controller.correlate import HeardEmission
+from controller.level_fit import robust_fit
 from dsp.band_plan import BandPlan
 
 if TYPE_CHECKING:
@@ -237,6 +238,8 @@ class Locator:
             raise ValueError(f"outlier probability must be in [0, 1) and spread > 0 dB, got {probability}, {spread_db}")
         self.outlier_probability = probability
         self.outlier_variance_db2 = spread_db**2
+        # log prior weights of a level being ordinary and an outlier (-inf: no outliers, the plain Gaussian)
+        self._log_priors = (math.log1p(-probability), math.log(probability) if probability > 0.0 else -math.inf)
 
     def _set_survey(self, survey: Survey | None) -> None:
         self.survey = survey
@@ -387,20 +390,10 @@ class Locator:
         offset = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points): r_s - G[c, s]
         fading_var = self.fading_std_db**2 / det.bursts
         w = 1.0 / (_pick(table.variance_db2, det.heard) + fading_var[:, None])
-        tx_dbm = _clip_tx((offset * w).sum(axis=0) / w.sum(axis=0))
-        log_w = np.log(w)
-        if self.outlier_probability == 0.0:
-            residual = offset - tx_dbm[None, :]
-            loglik = 0.5 * (log_w - residual * residual * w).sum(axis=0)
-        else:
-            w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
-            mixture = _Mixture(w, w_out, log_w, np.log(w_out), self.outlier_probability)
-            for _ in range(TX_FIT_STEPS):  # EM: each level weighted by how likely it is not an outlier
-                core, outlier = mixture.terms(offset - tx_dbm[None, :])
-                inlier = expit(core - outlier)
-                w_eff = w_out + inlier * (w - w_out)
-                tx_dbm = _clip_tx((offset * w_eff).sum(axis=0) / w_eff.sum(axis=0))
-            loglik = np.logaddexp(*mixture.terms(offset - tx_dbm[None, :])).sum(axis=0)
+        w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
+        loglik, tx_dbm = robust_fit(
+            offset, w, w_out, *self._log_priors, TX_FIT_STEPS, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM
+        )
         if det.missed:
             loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, prune)
         return loglik, tx_dbm
@@ -541,10 +534,6 @@ class Locator:
         )
 
 
-def _clip_tx(tx_dbm: np.ndarray) -> np.ndarray:
-    return np.clip(tx_dbm, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM)
-
-
 def _compact(table: np.ndarray) -> np.ndarray:
     """A (sensors, points) table, stored once per sensor when it does not vary with the point (no survey)."""
     if (table == table[:, :1]).all():
@@ -567,25 +556,6 @@ def _pick(table: np.ndarray, sensors: list[int], points: np.ndarray | None = Non
 def _widened(table: np.ndarray, extra: float) -> np.ndarray:
     """`table + extra`, still compact when the table is."""
     return np.broadcast_to(table[:, :1] + extra, table.shape) if _is_compact(table) else table + extra
-
-
-@dataclass(frozen=True, slots=True)
-class _Mixture:
-    """A level's two explanations: an ordinary level (precision w) or an outlier (precision w_out), each with
-    its prior weight; log precisions taken once for the fit's several rounds."""
-
-    w: np.ndarray
-    w_out: np.ndarray
-    log_w: np.ndarray
-    log_w_out: np.ndarray
-    outlier_probability: float
-
-    def terms(self, residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log density (constants common to both dropped) of each residual under each explanation."""
-        square = residual * residual
-        core = math.log1p(-self.outlier_probability) + 0.5 * (self.log_w - square * self.w)
-        outlier = math.log(self.outlier_probability) + 0.5 * (self.log_w_out - square * self.w_out)
-        return core, outlier
 
 
 @dataclass(slots=True)
