@@ -30,6 +30,7 @@ from cellward.messages import ActivityReport, BurstRecord, ClockState, Detection
 from cellward.ports import free_port
 from cellward.signing import Keyring, NodeKey, sign_message
 from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
+from controller.gc_tuning import tune_for_ingest
 from controller.ingest import Ingest
 from controller.pipeline import RawMessage
 from controller.runtime import Controller
@@ -328,6 +329,7 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
         ingest.locating.warm_up()
         ingest.pipeline.load_state()
         print(f"  warming the locator: {_warm_locator(load, ingest.locating):.0f} s of CPU, not counted", flush=True)
+        tune_for_ingest()  # as `cellward controller run` does once started
         locate_cpu = _time_calls(ingest.locating.locator, "locate")
         window_cpu = []
         incidents = 0
@@ -428,6 +430,7 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         controller.start(with_ingest=True)
         if not controller.ingest.wait_subscribed(300):
             raise RuntimeError("the controller did not subscribe")
+        tune_for_ingest()
         results: mp.Queue = mp.get_context("fork").Queue()
         publisher = mp.get_context("fork").Process(target=_publisher, args=(port, payloads, results))
         del payloads

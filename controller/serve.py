@@ -12,6 +12,7 @@ from cellward.config import ConfigError
 from cellward.signing import KeyFileError
 from controller.app import create_app, create_safe_mode_app
 from controller.config import ApiConfig, load_controller_config
+from controller.gc_tuning import tune_for_ingest
 from controller.runtime import Controller
 from controller.survey import SurveyError
 
@@ -51,6 +52,7 @@ class _Server(uvicorn.Server):
 def run_controller(config_path: Path, host: str | None = None, port: int | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     controller, app, api = build(config_path)
+    tune_for_ingest()
     server = _Server(
         uvicorn.Config(app, host=host or api.host, port=port or api.port, log_config=None, access_log=False)
     )
