@@ -66,6 +66,7 @@ from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.horizon import ArrivalHorizon
 from controller.locate import Locator
 from controller.sighting import Sighting
+from controller.unlisted import UnlistedSpans
 
 if TYPE_CHECKING:
     from cellward.site import Site
@@ -174,6 +175,10 @@ class SiteLocating:
         self._located_swept_s = float("-inf")
         self._heard_not_new: dict[tuple, float] = {}  # _network(...) -> last burst of a report that was not cut
         self._held: dict[tuple, list[Emissions]] = {}  # _who(...) -> its emissions since then
+        self._unlisted = UnlistedSpans()
+        # network (band and operators) -> sensor -> its last burst in any report: a sensor that heard the network
+        # within SITE_KNOWS_S does not cut its window for it, so a prompt emission cannot count it as a miss
+        self._sensor_heard: dict[tuple, dict[str, float]] = {}
 
     def warm_up(self, max_freq_hz: float = 1766e6) -> None:
         """Build the locator's level tables for every uplink band an RTL-SDR reaches, before ingest starts:
@@ -187,17 +192,27 @@ class SiteLocating:
         listed: list[BurstRecord] = []
         cut: list[bool] = []
         for report in batch.reports:
-            window_ends[report.cut_early].append(round(report.window_start.timestamp() + report.window_s, 3))
+            window_start_s = report.window_start.timestamp()
+            window_end_s = round(window_start_s + report.window_s, 3)
+            window_ends[report.cut_early].append(window_end_s)
+            channel = round(report.freq_hz / REPORT_CHANNEL_HZ)
             if report.clipped_fraction > MAX_CLIPPED_FRACTION:
-                continue  # kept raw; its levels are compressed and its bursts may be intermodulation
-            key = (report.technology, round(report.freq_hz / REPORT_CHANNEL_HZ))
+                # kept raw; its levels are compressed and its bursts may be intermodulation: heard, not listed
+                self._unlisted.add(channel, sensor_id, window_start_s, window_end_s)
+                continue
+            key = (report.technology, channel)
             self._channel[key] = (report.band, tuple(report.operators), received_at)
-            if not report.cut_early and report.technology in PHONE_TECHNOLOGIES:
+            if report.technology in PHONE_TECHNOLOGIES:
                 network = self._network(key)
                 last_s = report.last_burst.timestamp()
-                if last_s > self._heard_not_new.get(network, float("-inf")):
+                heard = self._sensor_heard.setdefault(network[1:], {})
+                heard[sensor_id] = max(last_s, heard.get(sensor_id, last_s))
+                if not report.cut_early and last_s > self._heard_not_new.get(network, float("-inf")):
                     self._heard_not_new[network] = last_s
             bursts = report.bursts[: self.bursts_per_report]
+            if report.burst_count > len(bursts):
+                after_s = bursts[-1].start.timestamp() + bursts[-1].duration_s if bursts else window_start_s
+                self._unlisted.add(channel, sensor_id, after_s, window_end_s)
             listed.extend(bursts)
             cut.extend([report.cut_early] * len(bursts))
         self._arrivals.arrived(received_at, window_ends[False])
@@ -262,11 +277,12 @@ class SiteLocating:
         heard_set = [frozenset(sensors[offsets[i] : offsets[i + 1]]) for i in range(len(emissions))]
         devices = self._gsm_devices_at_once(emissions, channel, start_s)
         wrong_technology = outvoted(emissions, self.correlator.clock_tolerance_s)
+        unlisted = self._unlisted_by(emissions, channel, start_s, heard_set, prompt=not hold)
         # Per channel and slot the emission showing the most phones at once, then heard by the most sensors.
         chosen: dict[tuple[str, int, int], int] = {}
         for i, (tech, bucket) in enumerate(channel):
-            if wrong_technology[i]:
-                continue
+            if wrong_technology[i] or len(unlisted[i]) > heard_by[i]:
+                continue  # outvoted, or most sensors that heard the channel then did not list this burst
             slot = (tech, bucket, int(start_s[i] // LOCATE_EVERY_S))
             best = chosen.get(slot)
             if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):
@@ -293,7 +309,8 @@ class SiteLocating:
             if not hold and held:
                 held.append(emissions.select(i))
             track = who if at_once == 1 else None
-            sightings.append(self._sighting(averaged(held) if held else emissions.heard(i), at_once, track))
+            emission = averaged(held) if held else emissions.heard(i)
+            sightings.append(self._sighting(emission, at_once, track, unlisted[i]))
         self._forget_held(horizon_s)
         return sightings
 
@@ -306,6 +323,35 @@ class SiteLocating:
             self._located_swept_s = horizon_s
             stale_s = horizon_s - self.relocate_s - 1.0
             self._located_at = {who: t for who, t in self._located_at.items() if t >= stale_s}
+            self._unlisted.forget_before(horizon_s)
+            heard_since_s = horizon_s - SITE_KNOWS_S - 1.0
+            for network, heard in list(self._sensor_heard.items()):
+                heard = {sensor: t for sensor, t in heard.items() if t >= heard_since_s}
+                if heard:
+                    self._sensor_heard[network] = heard
+                else:
+                    del self._sensor_heard[network]
+
+    def _unlisted_by(
+        self,
+        emissions: Emissions,
+        channel: list[tuple[str, int]],
+        start_s: list[float],
+        heard: list[frozenset[int]],
+        prompt: bool,
+    ) -> list[frozenset[str]]:
+        """Per emission: the sensors that may have heard it without listing it, counted as neither hearers nor
+        misses: they heard its channel then without listing it (controller.unlisted), or, for a `prompt`
+        emission, they heard its network within SITE_KNOWS_S, so it was not new to them and they did not cut."""
+        names = emissions.sensor_ids
+        out = []
+        for key, at_s, codes in zip(channel, start_s, heard, strict=True):
+            unknown = self._unlisted.covering(key[1], at_s)
+            if prompt:
+                recent = self._sensor_heard.get(self._network(key)[1:], {})
+                unknown |= {sensor for sensor, t in recent.items() if t >= at_s - SITE_KNOWS_S}
+            out.append(frozenset(unknown - {names[c] for c in codes}) if unknown else frozenset())
+        return out
 
     def _network(self, channel: tuple[str, int]) -> tuple:
         """Technology, band and operators (else the channel) of a (technology, channel) key."""
@@ -377,9 +423,19 @@ class SiteLocating:
                         devices[k] = max(devices[k], len(channels))
         return devices
 
-    def _sighting(self, emission: HeardEmission, devices: int = 1, track: tuple | None = None) -> Sighting:
-        if self.listening is not None:
-            emission = replace(emission, listening=self.listening(emission))
+    def _sighting(
+        self,
+        emission: HeardEmission,
+        devices: int = 1,
+        track: tuple | None = None,
+        unlisted: frozenset[str] = frozenset(),
+    ) -> Sighting:
+        """`unlisted`: sensors that may have heard the emission without listing it, counted as neither."""
+        listening = self.listening(emission) if self.listening is not None else None
+        if unlisted:
+            listening = (frozenset(self.locator.sensor_index) if listening is None else listening) - unlisted
+        if listening is not None:
+            emission = replace(emission, listening=listening)
         location = self.locator.locate(emission)
         band, operators, received_at = self._channel.get(
             (emission.technology, round(emission.freq_hz / REPORT_CHANNEL_HZ)), (None, (), None)

@@ -96,9 +96,11 @@ def _reports(
     cut_early: bool = False,
     level=-60.0,
     operators: list[str] | None = None,
+    burst_count: int | None = None,
 ):
     """One sensor's detections batch: per channel (MHz) its GSM bursts (s after T) in the window
-    [start_s, start_s + window_s); `operators` replaces the example report's."""
+    [start_s, start_s + window_s); `operators` replaces the example report's; `burst_count`, when more than
+    the bursts given, says the sensor heard more than it listed."""
     from datetime import UTC, datetime
 
     from cellward.messages import DetectionBatch
@@ -110,12 +112,13 @@ def _reports(
     reports = []
     for mhz, starts in bursts.items():
         reports.append(
-            report(len(starts), len(starts)).model_copy(
+            report(max(burst_count or 0, len(starts)), len(starts)).model_copy(
                 update={
                     "freq_hz": mhz * 1e6,
                     "window_start": utc(start_s),
                     "window_s": window_s,
                     "cut_early": cut_early,
+                    **({"first_burst": utc(min(starts)), "last_burst": utc(max(starts) + 546e-6)} if starts else {}),
                     **({} if operators is None else {"operators": operators}),
                     "bursts": [
                         b.model_copy(update={"start": utc(t), "freq_hz": mhz * 1e6, "power_dbm": level})
@@ -255,12 +258,14 @@ def test_what_the_locator_remembers_of_each_phone_does_not_grow_with_time():
     for second in range(60):
         channel = {880.2 + 0.2 * second: [second + 0.1]}  # reported without operators: each channel its own phone
         for sensor in ("A0-1", "A1-1"):
-            report = _reports(1.0, channel, start_s=second, operators=[])
+            report = _reports(1.0, channel, start_s=second, operators=[], burst_count=30)
             locating.add_reports(sensor, report, T + second + 1.01)
         locating.add_reports("A0-2", _reports(1.0, {}, start_s=second), T + second + 1.01)
         locating.ready(T + second + 1.2)
-        remembered.append(len(locating._located_at))
-    assert max(remembered) <= 8, remembered
+        remembered.append((len(locating._located_at), len(locating._unlisted._spans), len(locating._sensor_heard)))
+    assert max(located for located, _, _ in remembered) <= 8, remembered
+    assert max(unlisted for _, unlisted, _ in remembered) <= 35, "spans of unlisted bursts are forgotten"
+    assert max(networks for _, _, networks in remembered) <= 15, "who heard which network lately is forgotten"
 
 
 def test_an_lte_allocation_off_the_channel_raster_keeps_its_reports_band_and_operators():
@@ -331,3 +336,62 @@ def test_once_reports_have_straggled_the_locator_waits_for_all_of_a_window_befor
     assert _second_window_sightings(max_delay_s=1.0) == [{"A0-1", "A1-1", "HUB0"}]
     split = _second_window_sightings(max_delay_s=0.1)
     assert len(split) > 1 and {"A0-1", "A1-1", "HUB0"} not in split, "a fixed 0.1 s wait splits the emission"
+
+
+def _listening_spy(locating) -> list:
+    """The emissions the locator is handed, recorded."""
+    handed = []
+    locate = locating.locator.locate
+    locating.locator.locate = lambda emission: (handed.append(emission), locate(emission))[1]
+    return handed
+
+
+def test_a_burst_most_hearers_did_not_list_is_not_placed_by_the_few_that_did():
+    """A0-1 and HUB0 report a call's window, 24 bursts, listing the first 8 (all the controller takes); A1-1,
+    whose window began at a cut, lists a burst later in the window. Located from A1-1 with A0-1 and HUB0 as
+    misses, it would be a phone beside A1-1 (in the demo, a phone outside the wall placed in a cell)."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    call = [0.51 + 0.004615 * i for i in range(8)]
+    for sensor in ("A0-1", "HUB0"):
+        locating.add_reports(sensor, _reports(1.0, {897.4: call}, start_s=0.5, burst_count=24, level=-50.0), T + 1.51)
+    locating.add_reports("A1-1", _reports(0.5, {897.4: [1.2]}, start_s=1.0, level=-80.0), T + 1.51)
+    assert [round(s.start_s - T, 3) for s in locating.ready(T + 1.7)] == [0.51], "the call's first burst only"
+
+
+def test_a_sensor_that_heard_a_burst_without_listing_it_is_not_counted_as_a_miss():
+    """A0-1 lists the first 8 of its window's 24 bursts; A1-1 and HUB0 list one after those."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    handed = _listening_spy(locating)
+    call = [0.01 + 0.004615 * i for i in range(8)]
+    locating.add_reports("A0-1", _reports(1.0, {897.4: call}, burst_count=24, level=-50.0), T + 1.01)
+    for sensor in ("A1-1", "HUB0"):
+        locating.add_reports(sensor, _reports(0.5, {897.4: [0.6]}, start_s=0.5, level=-80.0), T + 1.01)
+    sightings = locating.ready(T + 1.2)
+    assert [round(s.start_s - T, 3) for s in sightings] == [0.6], "the channel's emission heard by the most sensors"
+    (emission,) = handed
+    assert emission.listening == {"A1-1", "HUB0", "HUB1", "PER-S"}, "A0-1 may have heard it: neither heard nor missed"
+
+
+def test_a_cut_from_a_few_sensors_waits_while_most_sensors_hear_the_network_without_cutting():
+    """Three sensors have heard the network lately, so they do not cut their windows for it; A1-1, to which the
+    phone is new, cuts, and hears it loud enough to pass for a phone beside it. In the demo a phone outside
+    the wall, heard for a minute by forty sensors, was new to two far ones: located at once from those two,
+    with the forty counted as misses, it landed in a cell. The three are neither hearers nor misses, and
+    with most of the site's sensors unknown the cut waits for everyone's window."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    for sensor in ("A0-1", "HUB0", "HUB1"):
+        locating.add_reports(sensor, _reports(1.0, {897.0: [-2.9]}, start_s=-3.0), T - 1.99)
+    assert len(locating.ready(T - 1.8)) == 1
+    locating.add_reports("A1-1", _reports(0.225, {897.2: [0.1453]}, cut_early=True, level=-70.0), T + 0.235)
+    assert locating.ready(T + 0.4) == [], "not located from one far sensor's cut while three hear the network"
+    for sensor in ("A0-1", "HUB0", "HUB1"):
+        locating.add_reports(sensor, _reports(1.0, {897.2: [0.1453]}, level=-55.0), T + 1.01)
+    locating.add_reports("A1-1", _reports(0.775, {}, start_s=0.225), T + 1.01)
+    (sighting,) = locating.ready(T + 1.2)
+    assert set(sighting.sensor_powers_dbm) == {"A0-1", "A1-1", "HUB0", "HUB1"}
