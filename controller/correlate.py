@@ -357,13 +357,17 @@ class Correlator:
         start = batch.start_s[rows].tolist()
         freq = batch.freq_hz[rows].tolist()
         bandwidth = batch.bandwidth_hz[rows].tolist()
-        # A sensor's bursts on one channel closer than the tolerance (GSM frames of a multislot phone) bound how
-        # far apart two sensors' starts may be to join; its bursts on other channels at that moment (an LTE
-        # phone's PUSCH and PUCCH) do not: they join other groups, and taken as the bound they split each burst
-        # into one emission per sensor.
+        # A sensor's GSM bursts on one channel closer than the tolerance (timeslots of a multislot phone) bound
+        # how far apart two sensors' starts may be to join. Nothing else does: not its bursts on other channels
+        # at that moment (an LTE phone's PUSCH and PUCCH), nor an LTE or NR burst a detector cut in pieces; taken
+        # as the bound they split each burst into one emission per sensor or a few, each located from a
+        # fraction of the sensors that heard it.
+        gsm = self.technologies.index("gsm") if "gsm" in self.technologies else -1
+        technology = batch.technology[rows].tolist()
         own: dict[str, list[int]] = {}
         for k, sensor_id in enumerate(sensor_ids):
-            own.setdefault(sensor_id, []).append(k)
+            if technology[k] == gsm:
+                own.setdefault(sensor_id, []).append(k)
         min_gap_s = min(
             (
                 abs(start[b] - start[a])

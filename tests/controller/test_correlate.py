@@ -131,3 +131,17 @@ def test_an_lte_phones_wide_and_narrow_bursts_at_one_moment_are_two_emissions_ea
         corr.add(Observation(sensor, 1751.64e6, 360e3, "lte", T0 + skew_s + 1e-4, T0 + skew_s + 0.0011, -75.0))
     emissions = corr.flush()
     assert sorted((e.freq_hz, len(e.observations)) for e in emissions) == [(1751.46e6, 4), (1751.64e6, 4)]
+
+
+def test_an_nr_burst_one_sensor_cut_in_pieces_stays_one_emission_for_everyone_else():
+    """Twelve sensors hear one NR burst, their clocks 2 ms apart; one IQ node's detector cut it into three pieces
+    on the same channel, 0.7-1.4 ms apart. Taken as a multislot GSM phone's timeslots, the pieces bounded the
+    join to 0.35 ms and split the burst into several emissions, each located from a few sensors."""
+    corr = Correlator(clock_tolerance_s=0.005)
+    for k in range(12):
+        start = T0 + k * 0.0002
+        corr.add(Observation(f"s{k:02d}", 715.3e6, 360e3, "nr", start, start + 0.003, -60.0 - k))
+    for offset_s, bandwidth in ((0.0039, 201e3), (0.0053, 209e3), (0.0060, 305e3)):
+        corr.add(Observation("iq", 715.35e6, bandwidth, "nr", T0 + offset_s, T0 + offset_s + 0.0005, -90.0))
+    heard = sorted(len(e.observations) for e in corr.flush())
+    assert heard[-1] >= 12, f"the twelve sensors' burst must be one emission, got emissions heard by {heard}"
