@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_kurtosis, log_uniform, slot_runs_density
+from dsp.classify.evidence import MAX_DURATION_MS, PRB_KHZ, log_kurtosis, slot_runs_density, width_within
 
 
 class NrClassifier:
@@ -23,10 +23,12 @@ class NrClassifier:
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
         duration_ms = candidate.duration_s * 1e3
-        slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04)
-        slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05)
-        anything = 0.02 / MAX_DURATION_MS  # merged with a neighbour, cut by the capture
-        ll = log_uniform(MAX_BANDWIDTH_KHZ) + math.log(slots_30khz + slots_15khz + anything)
+        # a PRB is 12 subcarriers: 180 kHz at 15 kHz spacing, 360 kHz at 30 kHz
+        slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04) * width_within(candidate, 2 * PRB_KHZ)
+        slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05) * width_within(candidate, PRB_KHZ)
+        # merged with a neighbour, cut by the capture
+        anything = 0.02 / MAX_DURATION_MS * width_within(candidate, PRB_KHZ)
+        ll = math.log(slots_30khz + slots_15khz + anything)
         ll += log_kurtosis(candidate, 1.95, 0.1)
         cp30 = candidate.features.get("cp30", float("nan"))
         if cp30 >= 2.9:
