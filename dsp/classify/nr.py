@@ -23,12 +23,12 @@ class NrClassifier:
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
         duration_ms = candidate.duration_s * 1e3
-        # a PRB is 12 subcarriers: 180 kHz at 15 kHz spacing, 360 kHz at 30 kHz
-        slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04) * width_within(candidate, 2 * PRB_KHZ)
-        slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05) * width_within(candidate, PRB_KHZ)
-        # merged with a neighbour, cut by the capture
-        anything = 0.02 / MAX_DURATION_MS * width_within(candidate, PRB_KHZ)
-        ll = math.log(slots_30khz + slots_15khz + anything)
+        slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04)
+        slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05)
+        anything = 0.02 / MAX_DURATION_MS  # merged with a neighbour, cut by the capture
+        # whole PRBs of at least 180 kHz (a 30 kHz PRB is 360 kHz, but asking that of the 0.5 ms slots halved
+        # NR's odds on narrow runs of whole milliseconds and gave a 1-PRB 15 kHz run to LTE on the simulator)
+        ll = math.log(width_within(candidate, PRB_KHZ)) + math.log(slots_30khz + slots_15khz + anything)
         ll += log_kurtosis(candidate, 1.95, 0.1)
         cp30 = candidate.features.get("cp30", float("nan"))
         if cp30 >= 2.9:

@@ -112,6 +112,7 @@ def test_a_gsm_call_cut_by_the_capture_edge_is_never_labelled_lte_or_nr(offset_h
         transmitted += count
     assert labels.total() >= 0.9 * transmitted, f"only {labels.total()} of {transmitted} bursts found"
     assert set(labels) <= {"gsm", "unknown"}, f"GSM bursts cut by the capture edge labelled {dict(labels)}"
+    assert labels["gsm"] >= 0.9 * labels.total(), f"duration and frame timing still tell GSM: {dict(labels)}"
 
 
 @pytest.mark.parametrize("channel", ["PUCCH", "PUSCH"])
