@@ -50,9 +50,9 @@ def width_shortfall_khz(candidate: Candidate) -> float:
 
     Measured on the detector with 1-RB LTE PUSCH, PUCCH slots and 1-PRB NR at 15 kHz (180 kHz; 4680 bursts
     at 3-15 dB truth SNR, the sensitivity bench's clean receiver, 2026-12-05): from 8 dB measured SNR up,
-    999 in 1000 measured 195-230 kHz (the -10 dB width); 2 % measured under 183 kHz at 6-7 dB, under
-    92 kHz at 5-6 dB and under 51 kHz at 3-5 dB. With 5 kHz + 400 kHz / SNR^2 at most 3 % of any 1 dB of
-    measured SNR fall more than two spreads under 180 kHz.
+    2120 of 2122 measured 195 kHz or more (the -10 dB width, median 219); 2 % measured under 183 kHz at
+    6-7 dB, under 92 kHz at 5-6 dB and under 51 kHz at 3-5 dB. With 5 kHz + 400 kHz / SNR^2 at most 3 % of
+    any 1 dB of measured SNR fall more than two spreads under 180 kHz (docs/benchmarks.md, "Bandwidth evidence").
     """
     return 5.0 + 400.0 / max(candidate.snr, 0.3) ** 2
 
