@@ -29,12 +29,14 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """A rectangle of the spectrogram (frames and bins inclusive) holding one emission."""
+    """A rectangle of the spectrogram (frames and bins inclusive) holding one emission; `split` when it is
+    a part the XY cut took out of a larger component."""
 
     frame0: int
     frame1: int
     bin0: int
     bin1: int
+    split: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +95,10 @@ def find_regions(
         mask_tiles = labels[rows, cols] == label
         mask = np.repeat(mask_tiles, tile_bins, axis=1)
         excess = (z[rows, cols.start * tile_bins : cols.stop * tile_bins] - 1.0) * mask
-        for f0, f1, b0, b1 in _xy_cut(excess, mask, 0, config):
-            regions.append(
-                Region(rows.start + f0, rows.start + f1, cols.start * tile_bins + b0, cols.start * tile_bins + b1)
-            )
+        parts = _xy_cut(excess, mask, 0, config)
+        for f0, f1, b0, b1 in parts:
+            bin0, bin1 = cols.start * tile_bins + b0, cols.start * tile_bins + b1
+            regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, split=len(parts) > 1))
     return regions
 
 
@@ -279,6 +281,7 @@ def merge_fragments(
                     max(region.frame1, other.frame1),
                     min(region.bin0, other.bin0),
                     max(region.bin1, other.bin1),
+                    region.split or other.split,
                 )
                 group[1] = None
                 group[2:] = [min(start, m.start_frame), max(end, m.end_frame), max(high, m.high_bin)]

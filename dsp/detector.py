@@ -264,7 +264,7 @@ class Detector:
         g = self.geometry
         if m is None:
             m = measure(region, self._z.view, floor, self.config.segmentation)
-        if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins):
+        if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins, region.split):
             # a weak wide burst whose measured band shrank to a fragment: measure it as its best rectangle,
             # held to the seeds' false-alarm probability since the best of many rectangles is tested
             m = measure_best_box(region, self._z.view, floor, self.config.segmentation)
@@ -301,10 +301,18 @@ class Detector:
             features=features,
         )
 
-    def _verify_threshold(self, frames: int, bins: int) -> float:
+    def _verify_threshold(self, frames: int, bins: int, split: bool) -> float:
+        """What the sum of Z over a measured region must pass. A small part cut out of a larger component is
+        held to the seeds' false-alarm probability: the low-threshold map can join noise cells to a burst's
+        component, and the part the cut makes of them is measured where it is highest, so a test on the same
+        cells at the looser verification probability passes noise (as it would not alone, without a seed)."""
         cfar = self.config.cfar
-        large = frames * bins >= cfar.large_region_cells
-        p = cfar.large_region_false_alarm_probability if large else cfar.verify_false_alarm_probability
+        if frames * bins >= cfar.large_region_cells:
+            p = cfar.large_region_false_alarm_probability
+        elif split:
+            p = cfar.false_alarm_probability
+        else:
+            p = cfar.verify_false_alarm_probability
         return box_sum_threshold(self.geometry, frames, bins, p)  # cached in dsp.cfar
 
     def _trim(self, keep_from: int) -> None:

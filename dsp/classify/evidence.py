@@ -16,6 +16,8 @@ MAX_BANDWIDTH_KHZ = 2.56e3
 MAX_DURATION_MS = 250.0
 KURTOSIS_RANGE = 5.0
 KURTOSIS_FLOOR = -16.0
+PRB_KHZ = 180.0  # one resource block at 15 kHz: no LTE or NR uplink burst is narrower (a PUCCH slot is one)
+WIDTH_FLOOR = -10.0
 
 
 def log_uniform(width: float) -> float:
@@ -42,6 +44,71 @@ def log_mixture(
     return max(log_gauss(x, m, s, floor, sigma_below) for m, s in components)
 
 
+def width_shortfall_khz(candidate: Candidate) -> float:
+    """How far under its true width a burst may be measured (the spread below it): a weak burst's -10 dB
+    edges sink into the noise, or only a fragment of it passes.
+
+    Measured on the detector with 1-RB LTE PUSCH, PUCCH slots and 1-PRB NR at 15 kHz (180 kHz; 4680 bursts
+    at 3-15 dB truth SNR, the sensitivity bench's clean receiver, 2026-12-05): from 8 dB measured SNR up,
+    2120 of 2122 measured 195 kHz or more (the -10 dB width, median 219); 2 % measured under 183 kHz at
+    6-7 dB, under 92 kHz at 5-6 dB and under 51 kHz at 3-5 dB. With 5 kHz + 400 kHz / SNR^2 at most 3 % of
+    any 1 dB of measured SNR fall more than two spreads under 180 kHz (docs/benchmarks.md, "Bandwidth evidence").
+    """
+    return 5.0 + 400.0 / max(candidate.snr, 0.3) ** 2
+
+
+def log_short_of(candidate: Candidate, min_khz: float) -> float:
+    """Log-likelihood that a burst at least `min_khz` wide is measured as narrow as the candidate: 0 from
+    `min_khz` up, a Gaussian tail of `width_shortfall_khz` below it, never under WIDTH_FLOOR."""
+    short = max(min_khz - candidate.bandwidth_hz / 1e3, 0.0) / width_shortfall_khz(candidate)
+    return max(-0.5 * short**2, WIDTH_FLOOR)
+
+
+def width_within(candidate: Candidate, low_khz: float, high_khz: float = MAX_BANDWIDTH_KHZ) -> float:
+    """Likelihood (per kHz) of the measured width for bursts spread evenly over `low_khz`..`high_khz`,
+    measured up to `width_shortfall_khz` narrower than they are.
+
+    The width of a burst cut by the capture edge is only a lower bound: its likelihood is the probability
+    that the burst is at least as wide as the part seen.
+    """
+    measured = candidate.bandwidth_hz / 1e3
+    if candidate.touches_capture_edge:
+        at_least = (high_khz - max(measured, low_khz)) / (high_khz - low_khz)
+        return max(at_least, math.exp(WIDTH_FLOOR))
+    sigma = width_shortfall_khz(candidate)
+    tail = sigma * math.sqrt(math.pi / 2) * math.erf(low_khz / (sigma * math.sqrt(2)))  # the tail's mass above 0
+    return math.exp(log_short_of(candidate, low_khz)) / (high_khz - low_khz + tail)
+
+
+def log_width_near(
+    candidate: Candidate,
+    mean_khz: float,
+    sigma_khz: float,
+    sigma_below_khz: float | None = None,
+    floor: float = -10.0,
+    min_khz: float = 0.0,
+) -> float:
+    """`log_gauss` of the measured width for bursts `mean_khz` wide (as measured: the -10 dB width), with the
+    odds of a burst at least `min_khz` wide measured that narrow (`log_short_of`); for a burst cut by the
+    capture edge, the log-probability that it is at least as wide as the part seen."""
+    measured = candidate.bandwidth_hz / 1e3
+    if candidate.touches_capture_edge:
+        at_least = 0.5 * math.erfc((measured - mean_khz) / (sigma_khz * math.sqrt(2)))
+        return max(math.log(at_least), floor) if at_least > 0 else floor
+    near = log_gauss(measured, mean_khz, sigma_khz, floor, sigma_below_khz)
+    return max(near + log_short_of(candidate, min_khz), floor)
+
+
+def envelope_kurtosis(candidate: Candidate) -> float:
+    """The burst's envelope kurtosis, or nan if only a narrow part of it is seen: part of a band has another
+    envelope than the whole (a GMSK burst cut by the capture edge to 60-140 kHz measured 1.4-2.4, not 1).
+    A cut burst seen wider than two resource blocks keeps it: that is an LTE or NR allocation of many
+    subcarriers, and without it LTE runs at the edge of the development recordings were taken for NR."""
+    if candidate.touches_capture_edge and candidate.bandwidth_hz < 2 * PRB_KHZ * 1e3:
+        return math.nan
+    return candidate.features.get("envelope_kurtosis", math.nan)
+
+
 def kurtosis_sigma(candidate: Candidate) -> float:
     """Standard deviation of the noise-corrected envelope kurtosis, from SNR and time-bandwidth product.
 
@@ -64,8 +131,7 @@ def log_kurtosis(candidate: Candidate, mean: float, model_sigma: float = 0.0) ->
     """Evidence from the envelope kurtosis for a waveform whose kurtosis is `mean` (spread
     `model_sigma` across its modulations), measured with the noise of `kurtosis_sigma`. No phone
     waveform has a peaked envelope, so this floor is lower than other features' (impulses)."""
-    measured = candidate.features.get("envelope_kurtosis", math.nan)
-    return log_gauss(measured, mean, kurtosis_sigma(candidate) + model_sigma, floor=KURTOSIS_FLOOR)
+    return log_gauss(envelope_kurtosis(candidate), mean, kurtosis_sigma(candidate) + model_sigma, floor=KURTOSIS_FLOOR)
 
 
 def grid_matches(

@@ -8,7 +8,7 @@ constant-envelope with a bell-shaped spectrum about 200 kHz wide at -10 dB.
 from __future__ import annotations
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import GSM_FRAME_S, grid_matches, log_gauss, log_kurtosis, log_mixture
+from dsp.classify.evidence import GSM_FRAME_S, grid_matches, log_kurtosis, log_mixture, log_width_near
 
 NORMAL_BURST_MS = 0.555  # 546 us of bits plus half of each power ramp, as measured at half power
 ACCESS_BURST_MS = 0.335
@@ -25,7 +25,7 @@ class GsmClassifier:
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
         # a weak burst is measured shorter and narrower than it is, never longer or wider
         weak = 1.0 / max(candidate.snr, 0.3)
-        ll = log_gauss(candidate.bandwidth_hz / 1e3, 205.0, 30.0, sigma_below=30.0 + 60.0 * weak)
+        ll = log_width_near(candidate, 205.0, 30.0, sigma_below_khz=30.0 + 60.0 * weak)
         ll += log_mixture(
             candidate.duration_s * 1e3,
             ((NORMAL_BURST_MS, 0.03), (ACCESS_BURST_MS, 0.03)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import MAX_BANDWIDTH_KHZ, MAX_DURATION_MS, log_kurtosis, log_uniform, slot_runs_density
+from dsp.classify.evidence import MAX_DURATION_MS, PRB_KHZ, log_kurtosis, slot_runs_density, width_within
 
 
 class NrClassifier:
@@ -26,7 +26,9 @@ class NrClassifier:
         slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04)
         slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05)
         anything = 0.02 / MAX_DURATION_MS  # merged with a neighbour, cut by the capture
-        ll = log_uniform(MAX_BANDWIDTH_KHZ) + math.log(slots_30khz + slots_15khz + anything)
+        # whole PRBs of at least 180 kHz (a 30 kHz PRB is 360 kHz, but asking that of the 0.5 ms slots halved
+        # NR's odds on narrow runs of whole milliseconds and gave a 1-PRB 15 kHz run to LTE on the simulator)
+        ll = math.log(width_within(candidate, PRB_KHZ)) + math.log(slots_30khz + slots_15khz + anything)
         ll += log_kurtosis(candidate, 1.95, 0.1)
         cp30 = candidate.features.get("cp30", float("nan"))
         if cp30 >= 2.9:

@@ -154,12 +154,9 @@ def test_each_separate_burst_is_found_once_and_nothing_else(rects: list[Rect], s
     assert len(bursts) == len(rects), "no burst may appear where nothing was transmitted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known weakness (issue 2 stays open): noise cells joined to a burst's component can be cut off by the "
-    "XY cut as a separate part, and the part, selected for being high, passes verification on the same cells",
-)
 def test_noise_joined_to_a_burst_is_not_reported_as_a_burst_of_its_own() -> None:
+    # noise cells 785 kHz from the burst, joined to its component by the low-threshold map and cut off as a
+    # part: measured at their highest they passed the verification (197.5 against 196.4), not the seeds' test
     rect = Rect(start_s=0.012329610580401842, duration_s=0.005859375, offset_hz=210837.0, bandwidth_hz=180e3, snr_db=12)
     bursts = detect(scene(FS, 0.05, [rect], NOISE, seed=42568))
     assert len(bursts) == 1, f"one burst was transmitted, {len(bursts)} reported: {bursts}"
