@@ -170,6 +170,7 @@ class SiteLocating:
         self._prompt_arrivals = ArrivalHorizon(delay_s, max_delay_s)
         # Context of the channel a burst was reported in: band and operators come from the report.
         self._channel: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float]] = {}
+        self._channel_any: dict[int, tuple[str | None, tuple[str, ...], float]] = {}  # the last, any technology
         self.relocate_s = relocate_s
         self._located_at: dict[tuple, float] = {}  # _who(...) -> data time it was last located
         self._located_swept_s = float("-inf")
@@ -201,7 +202,7 @@ class SiteLocating:
                 self._unlisted.add(channel, sensor_id, window_start_s, window_end_s)
                 continue
             key = (report.technology, channel)
-            self._channel[key] = (report.band, tuple(report.operators), received_at)
+            self._channel[key] = self._channel_any[channel] = (report.band, tuple(report.operators), received_at)
             if report.technology in PHONE_TECHNOLOGIES:
                 network = self._network(key)
                 last_s = report.last_burst.timestamp()
@@ -353,9 +354,15 @@ class SiteLocating:
             out.append(frozenset(unknown - {names[c] for c in codes}) if unknown else frozenset())
         return out
 
+    def _context(self, channel: tuple[str, int]) -> tuple[str | None, tuple[str, ...], float | None]:
+        """Band, operators and arrival of the report a (technology, channel) burst came in. A sensor labels each
+        burst itself, and its report the channel's majority: a burst of another technology than its report's
+        takes the channel's last report of any technology, not no band and no operator at all."""
+        return self._channel.get(channel) or self._channel_any.get(channel[1], (None, (), None))
+
     def _network(self, channel: tuple[str, int]) -> tuple:
         """Technology, band and operators (else the channel) of a (technology, channel) key."""
-        band, operators, _ = self._channel.get(channel, (None, (), None))
+        band, operators, _ = self._context(channel)
         return (channel[0], band, operators or channel)
 
     def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
@@ -386,7 +393,7 @@ class SiteLocating:
         for i, key in enumerate(channel):
             if key[0] != "gsm":
                 continue
-            _, operators, _ = self._channel.get(key, (None, (), None))
+            _, operators, _ = self._context(key)
             if operators:
                 by_network.setdefault(operators, []).append(i)
         if not by_network:
@@ -437,9 +444,7 @@ class SiteLocating:
         if listening is not None:
             emission = replace(emission, listening=listening)
         location = self.locator.locate(emission)
-        band, operators, received_at = self._channel.get(
-            (emission.technology, round(emission.freq_hz / REPORT_CHANNEL_HZ)), (None, (), None)
-        )
+        band, operators, received_at = self._context((emission.technology, round(emission.freq_hz / REPORT_CHANNEL_HZ)))
         return Sighting(
             start_s=emission.start_s,
             end_s=emission.end_s,

@@ -395,3 +395,26 @@ def test_a_cut_from_a_few_sensors_waits_while_most_sensors_hear_the_network_with
     locating.add_reports("A1-1", _reports(0.775, {}, start_s=0.225), T + 1.01)
     (sighting,) = locating.ready(T + 1.2)
     assert set(sighting.sensor_powers_dbm) == {"A0-1", "A1-1", "HUB0", "HUB1"}
+
+
+def test_a_burst_labelled_otherwise_than_its_report_keeps_the_reports_band_and_operators():
+    """An IQ node took a weak NR burst for LTE inside a report it labelled NR (the channel's majority): the
+    sighting still names the report's band and operators, or it is an incident of no network that nothing
+    already placed can continue (the demo opened a dozen such in wing A)."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    for sensor in ("A0-1", "A1-1"):
+        batch = _reports(1.0, {883.0: [0.1]}, operators=["Vodafone"])
+        mixed = [
+            r.model_copy(
+                update={
+                    "technology": "nr",
+                    "bursts": [b.model_copy(update={"technology": "lte"}) for b in r.bursts],
+                }
+            )
+            for r in batch.reports
+        ]
+        locating.add_reports(sensor, batch.model_copy(update={"reports": mixed}), T + 1.01)
+    (sighting,) = locating.ready(T + 1.2)
+    assert (sighting.technology, sighting.band, sighting.operators) == ("lte", "B8", ("Vodafone",))
