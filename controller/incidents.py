@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,8 +102,11 @@ class IncidentEngine:
         tz: ZoneInfo,
         bus: EventBus,
         clock: Callable[[], float] = time.time,
+        neighbours: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        """`neighbours`: each cell's neighbouring cells (cellward.site.neighbours), for the on-air rule of `_match`."""
         self.sessions = sessions
+        self.neighbours = neighbours or {}
         self.rules = rules
         self.alerts = alerts
         self.suppressor = suppressor
@@ -179,10 +182,14 @@ class IncidentEngine:
         """The open incident this sighting continues: the one its phone's previous location went to while
         the phone has stayed on the air (the locator's track: a phone located again from more bursts may land
         a room or two away), else the same place, else a place the location could not tell apart from it
-        (one is the other's runner-up), so location jitter between neighbouring rooms does not split one
-        phone into several incidents. For a sighting that shows several phones of its network at once
-        (`devices`), incidents another phone seen at that moment already continued are left out; with none
-        left, it opens a new incident (the split)."""
+        (one is the other's runner-up), or a neighbouring cell where a phone of its network is on the air now
+        (heard within TRACK_GAP_S), so location jitter between neighbouring rooms does not split one phone into
+        several incidents: the locator can be sure of the wrong one of two cells side by side (a call placed
+        in the next cell at 0.97 with its own cell at 0.03), while a second phone of that network starting next
+        door during the first one's call is rare; it gets its own incident once the first falls silent, or at
+        once when the locator sees two at the same moment. For a sighting that shows several phones of its
+        network at once (`devices`), incidents another phone seen at that moment already continued are left
+        out; with none left, it opens a new incident (the split)."""
         tracked = self._tracked(sighting)
         if tracked is not None:
             return tracked
@@ -205,6 +212,7 @@ class IncidentEngine:
                 and (
                     incident.cell_id in near
                     or any(cell == sighting.cell_id and p >= RUNNER_UP_MIN_P for cell, p in incident.runners_up)
+                    or self._on_air_next_door(sighting, incident)
                 )
                 and incident not in matching
             ]
@@ -225,6 +233,15 @@ class IncidentEngine:
                 )
             matching = free
         return self._closest(sighting, matching)
+
+    def _on_air_next_door(self, sighting: Sighting, incident: IncidentRecord) -> bool:
+        return (
+            sighting.devices == 1
+            and incident.ended_at is None
+            and incident.band == sighting.band
+            and incident.cell_id in self.neighbours.get(sighting.cell_id or "", ())
+            and sighting.start_s - incident.last_seen <= TRACK_GAP_S
+        )
 
     def _placed_network(self, sighting: Sighting) -> IncidentRecord | None:
         """For a sighting only one sensor heard: the incident of its network (band and operators) that several

@@ -39,6 +39,7 @@ import numpy as np
 from cellward.site import Site, load_site, reference_site_path
 from cellward.site.fading import fading_db
 from cellward.site.model import SensorPlacement
+from cellward.site.neighbours import neighbouring_cells
 from cellward.site.propagation import PropagationModel, PropagationParams
 from cellward.site.scan_groups import group_members, sensor_groups
 from controller.correlate import Correlator, HeardEmission
@@ -287,24 +288,12 @@ class Building:
         return fit_survey(locator, samples)
 
 
-def neighbours_within_one_cell(site: Site) -> dict[str, set[str]]:
-    """Cells on the same wing and landing whose centroids are within 1.5 cell pitches of each other."""
-    cells = site.cells
-    xy = np.array([c.centroid[:2] for c in cells])
-    same = np.array([[a.wing == b.wing and a.landing == b.landing for b in cells] for a in cells])
-    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
-    d[~same] = np.inf
-    np.fill_diagonal(d, np.inf)
-    pitch = float(np.median(d.min(axis=1)))
-    return {c.id: {cells[j].id for j in np.flatnonzero(d[i] <= 1.5 * pitch)} for i, c in enumerate(cells)}
-
-
 def run_case(
     building: Building,
     locator: Locator,
     trials_per_cell: int,
     rng: np.random.Generator,
-    neighbours: dict[str, set[str]],
+    neighbours: dict[str, frozenset[str]],
     bursts: int = 1,
     groups: Sequence[frozenset[str]] = (),
 ) -> Tally:
@@ -525,7 +514,7 @@ def run_location_bench(
         locators = {"mixture": Locator(variant, model)}
         if gaussian_baseline:
             locators["gaussian"] = baseline_locator(variant, model)
-        neighbours = neighbours_within_one_cell(variant)
+        neighbours = neighbouring_cells(variant)
         # Every truth at the default layout; the shared model and the worst mismatch elsewhere.
         cases = all_truths if label == "default" else [all_truths[0], all_truths[-1]]
         for truth in cases:

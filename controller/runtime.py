@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
+from cellward.site.neighbours import neighbouring_cells
 from controller.accounts import Accounts
 from controller.alerts import AlertEngine
 from controller.audit import hooks as audit_hooks
@@ -62,6 +63,7 @@ class Controller:
             config.tz,
             self.bus,
             clock,
+            neighbouring_cells(site),
         )
         self.ingest: Ingest | None = None
         self.requests: RequestsRuntime | None = None  # disconnection requests, when configured

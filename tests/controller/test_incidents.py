@@ -34,6 +34,9 @@ TZ = ZoneInfo("Europe/London")
 DAY = datetime(2026, 11, 24, 14, 0, tzinfo=TZ).timestamp()
 NIGHT = datetime(2026, 11, 24, 23, 0, tzinfo=TZ).timestamp()
 TWO_PHONES = Path(__file__).parent / "scenarios" / "two-phones-one-cell.yaml"
+NEIGHBOURS = {  # one landing's row of cells, as cellward.site.neighbours finds them
+    f"A-2-{n:02d}": frozenset(f"A-2-{m:02d}" for m in (n - 1, n + 1) if 1 <= m <= 20) for n in range(1, 21)
+}
 
 
 class Clock:
@@ -92,6 +95,7 @@ def world(database_url):
         TZ,
         bus,
         clock,
+        NEIGHBOURS,
     )
 
     def feed(*sightings):
@@ -488,3 +492,26 @@ def test_one_sensor_opens_its_own_incident_for_another_network_or_after_the_plac
         (None, "single-sensor", ("O2",)),
         (None, "single-sensor", ("Vodafone",)),
     ]
+
+
+def test_a_phone_on_the_air_placed_in_the_next_cell_continues_its_incident(world):
+    """The locator put a call it had placed in A-2-14 in A-2-13 at 0.93, A-2-14 below the runner-up bar."""
+    _, sessions, feed, clock, _, _ = world
+    clock.now = DAY
+    feed(sighting(DAY, runners_up=(("A-2-13", 0.02),)))
+    clock.now = DAY + 5
+    feed(sighting(DAY + 5, cell="A-2-13", confidence=0.93, runners_up=(("A-2-14", 0.03),)))
+    rows = incidents(sessions)
+    assert [(r.cell_id, r.activity_count) for r in rows] == [("A-2-14", 2)]
+
+
+def test_the_next_cells_phone_of_the_network_is_another_once_the_first_fell_silent_or_two_are_seen_at_once(world):
+    _, sessions, feed, clock, _, _ = world
+    clock.now = DAY
+    feed(sighting(DAY))
+    clock.now = DAY + 25
+    feed(sighting(DAY + 25, cell="A-2-13"))  # silent 24.5 s in between: past TRACK_GAP_S
+    feed(sighting(DAY + 25.2, cell="A-2-15", devices=2))  # the locator saw two phones of it at once
+    feed(sighting(DAY + 25.4, cell="A-2-12", band="B3", freq_hz=1750e6))  # another band: another phone
+    feed(sighting(DAY + 25.6, cell="A-2-05"))  # not next door
+    assert sorted(r.cell_id for r in incidents(sessions)) == ["A-2-05", "A-2-12", "A-2-13", "A-2-14", "A-2-15"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cellward.site import load_site, small_site_path
+from cellward.site.neighbours import neighbouring_cells
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.correlate import HeardEmission
 from controller.locate import Locator, room_points, sensitivity_dbm
@@ -17,7 +18,6 @@ from controller.location_bench import (
     Truth,
     baseline_locator,
     crb_horizontal_m,
-    neighbours_within_one_cell,
     run_case,
 )
 from controller.observations import Observation
@@ -113,7 +113,7 @@ def test_accuracy_with_shadowing_over_seeded_trials(site, model, locator):
     tally = Tally()
     for seed in range(3):
         building = Building(site, Truth("shared", model.params), seed)
-        tally.add(run_case(building, locator, 4, np.random.default_rng(11 + seed), neighbours_within_one_cell(site)))
+        tally.add(run_case(building, locator, 4, np.random.default_rng(11 + seed), neighbouring_cells(site)))
     assert tally.trials == 3 * 4 * len(site.cells)
     assert tally.pct(tally.wing) >= WING_FLOOR_PCT, f"wing right in {tally.pct(tally.wing):.1f} %"
     assert tally.pct(tally.cell) >= CELL_FLOOR_PCT, f"cell right in {tally.pct(tally.cell):.1f} %"

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from cellward.site import load_site, small_site_path
+from cellward.site.neighbours import neighbouring_cells
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.locate import Locator
-from controller.location_bench import CARRIERS, Building, Truth, neighbours_within_one_cell, run_case, truths
+from controller.location_bench import CARRIERS, Building, Truth, run_case, truths
 from controller.survey import Survey, SurveyError, SurveySample, fit_survey
 
 
@@ -55,7 +56,7 @@ def test_survey_recovers_injected_sensor_offsets(site, params, locator):
 def test_survey_improves_cell_accuracy_under_model_mismatch(site, params, locator):
     """The building's walls, floors and sensors are not what the model says; a survey walk fixes most of it."""
     truth = truths(params)[-1]
-    neighbours = neighbours_within_one_cell(site)
+    neighbours = neighbouring_cells(site)
     before = after = 0.0
     for seed in range(2):
         building = Building(site, truth, seed)
