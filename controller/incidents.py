@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 import uuid
@@ -33,7 +32,10 @@ ACTIVITY_GAP_S = 60.0
 UPDATE_INTERVAL_S = 5.0
 # A runner-up room at least this likely is "could be the same place" for merging sightings.
 RUNNER_UP_MIN_P = 0.05
-# Sightings that show several phones at once (Sighting.devices) this close in time are of different phones.
+# Sightings that show several phones at once (Sighting.devices) in one locating slot of this length are of
+# different phones (the locator's slot, controller.locating.LOCATE_EVERY_S: per channel and slot it locates the
+# emission showing the most phones at once, so two phones' sightings can be up to a slot apart); one phone's
+# sightings in consecutive slots are not, however close.
 SAME_MOMENT_S = 1.0
 # A phone the locator places again (Sighting.track) continues its incident across this much silence at most.
 TRACK_GAP_S = 10.0
@@ -123,7 +125,7 @@ class IncidentEngine:
         self._cell_last_seen: dict[str, float] = {}
         self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
         self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
-        self._claimed: dict[str, float] = {}  # incident id -> start of the several-phones sighting that continued it
+        self._claimed: dict[str, int] = {}  # incident id -> slot of the several-phones sighting that continued it
         self._tracks: dict[tuple, tuple[str, float]] = {}  # Sighting.track -> (its incident, end of its last sighting)
 
     def load_open(self) -> None:
@@ -219,10 +221,11 @@ class IncidentEngine:
             matching += self._same_device(sighting, neighbours)
         if sighting.devices > 1:
             # Another phone seen at the same moment already continued these: this one is a different phone.
-            for incident_id, start_s in list(self._claimed.items()):
-                if start_s < sighting.start_s - SAME_MOMENT_S:
+            moment = _moment(sighting)
+            for incident_id, slot in list(self._claimed.items()):
+                if slot < moment:
                     del self._claimed[incident_id]
-            free = [i for i in matching if abs(self._claimed.get(i.id, -math.inf) - sighting.start_s) > SAME_MOMENT_S]
+            free = [i for i in matching if self._claimed.get(i.id) != moment]
             if not free and matching:
                 log.info(
                     "event=incident_split place=%s tech=%s devices=%d open=%d",
@@ -311,7 +314,7 @@ class IncidentEngine:
             incident = self._open_incident(db, sighting, now)
             self._follow_track(sighting, incident)
             if sighting.devices > 1:
-                self._claimed[incident.id] = sighting.start_s
+                self._claimed[incident.id] = _moment(sighting)
             self._heard_at[incident.id] = now
             if sighting.tx_power_dbm is not None:
                 self._tx_dbm[incident.id] = sighting.tx_power_dbm
@@ -325,7 +328,7 @@ class IncidentEngine:
         self._follow_track(sighting, incident)
         self._heard_at[incident.id] = now
         if sighting.devices > 1:
-            self._claimed[incident.id] = sighting.start_s
+            self._claimed[incident.id] = _moment(sighting)
         if sighting.tx_power_dbm is not None:
             self._tx_dbm[incident.id] = sighting.tx_power_dbm
         moved = self._update_incident(db, incident, sighting, now)
@@ -576,3 +579,8 @@ def _lone_track(sighting: Sighting) -> tuple | None:
 
 def _region_key(incident: IncidentRecord) -> str:
     return "region:" + ",".join(sorted(incident.region)) if incident.region else "unknown"
+
+
+def _moment(sighting: Sighting) -> int:
+    """The locating slot a sighting's emission began in."""
+    return int(sighting.start_s // SAME_MOMENT_S)

@@ -182,6 +182,16 @@ def test_two_gsm_phones_of_one_network_in_one_cell_split_when_seen_at_once_and_s
     assert (first.activity_count, second.activity_count) == (4, 3)
 
 
+def test_a_phone_seen_beside_another_in_consecutive_slots_keeps_its_incident(world):
+    """Two phones of one network in calls, each located once a slot as one of two at once (devices=2): a
+    phone's sighting 0.99 s after its last, in the next slot, is the same phone, not a third (the demo's
+    reactive-zone call and the road phone each opened a second incident this way)."""
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY + 0.7, freq_hz=882.0e6, devices=2), sighting(DAY + 0.72, cell="A-2-05", devices=2))
+    feed(sighting(DAY + 1.69, freq_hz=882.0e6, devices=2), sighting(DAY + 1.7, cell="A-2-05", devices=2))
+    assert sorted((r.cell_id, r.activity_count) for r in incidents(sessions)) == [("A-2-05", 2), ("A-2-14", 2)]
+
+
 def test_one_hopping_gsm_phone_seen_alone_never_splits(world):
     _, sessions, feed, _, _, _ = world
     for i, freq_hz in enumerate((882.0e6, 884.4e6, 883.0e6, 882.4e6) * 3):
