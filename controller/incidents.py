@@ -252,7 +252,8 @@ class IncidentEngine:
         site is placing is that phone heard by one more sensor whose reports did not coincide with the others'
         (its scan out of step) or that took some of its bursts for another technology; opened on its own it
         would be a second phone in that sensor's coverage that is not there. A second phone of the network
-        gets its own incident once more than one sensor hears it."""
+        gets its own incident once more than one sensor hears it. A channel on the edge between two operators'
+        blocks names both: it is of the network of either."""
         if sighting.method != SINGLE_SENSOR or not sighting.operators:
             return None
         placed = [
@@ -261,7 +262,7 @@ class IncidentEngine:
             if incident.method != SINGLE_SENSOR
             and incident.ended_at is None
             and incident.band == sighting.band
-            and tuple(incident.operators) == sighting.operators
+            and not set(incident.operators).isdisjoint(sighting.operators)
             and sighting.start_s - incident.last_seen <= TRACK_GAP_S
         ]
         return self._closest(sighting, placed)

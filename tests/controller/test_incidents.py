@@ -487,8 +487,9 @@ def test_one_sensor_hearing_a_network_the_site_places_continues_that_phone_and_d
     _, sessions, feed, _, _, _ = world
     feed(sighting(DAY))
     feed(_one_sensor(DAY + 3.0), _one_sensor(DAY + 5.0, tech="nr", freq_hz=882.1e6))
+    feed(_one_sensor(DAY + 6.0, ops=("Vodafone", "O2"), freq_hz=885.1e6))  # on the edge of two operators' blocks
     (row,) = incidents(sessions)
-    assert (row.cell_id, row.method, row.activity_count) == ("A-2-14", "rss", 3)
+    assert (row.cell_id, row.method, row.activity_count) == ("A-2-14", "rss", 4)
 
 
 def test_one_sensor_opens_its_own_incident_for_another_network_or_after_the_placed_phone_fell_silent(world):
