@@ -190,11 +190,16 @@ class ActivityAggregator:
         return self.report_unknown and burst.band is not None and burst.reason is None
 
     def add(self, dwell: Dwell, bursts: list[Burst]) -> int:
-        """Record a dwell and the bursts found in it (times relative to the dwell start); returns bursts kept."""
+        """Record a dwell and the bursts found in it (times relative to the dwell start); returns bursts kept.
+
+        Only bursts centred in the searched part count: beyond it the tuner's filter rolls off and the capture
+        ends, so a burst there is seen in part, narrower, off its centre and weaker than it is (the demo's IQ
+        nodes placed a call in wing D in their own wing from such halves). The scan plan's tunings tile the
+        bands with their searched parts, so another tuning hears it whole, as every sensor does."""
         heard = [
             _Heard(dwell.start_s + burst.start_s, burst, burst.power_dbfs + dwell.calibration_db, dwell)
             for burst in bursts
-            if self._wanted(burst)
+            if self._wanted(burst) and dwell.low_hz <= burst.freq_hz <= dwell.high_hz
         ]
         self.windows.add(dwell, [(self.channel_centre_hz(h.burst.freq_hz), h.start_s, h) for h in heard])
         return len(heard)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -108,14 +109,25 @@ def test_steady_activity_keeps_the_whole_window_and_costs_no_extra_report() -> N
     assert [r.cut_early for r in agg.close_windows(T0 + 20.4)] == [True]
 
 
+def test_a_burst_centred_beyond_the_searched_part_of_a_dwell_is_left_to_the_tuning_that_holds_it() -> None:
+    """At the capture's edge the tuner's filter rolls off: a GSM burst on 898.6 MHz, 1.2 MHz from a tuning at
+    897.4 MHz, is seen as its inner half, 100 kHz wide and centred 50 kHz off. The next tuning hears it whole."""
+    agg = ActivityAggregator(BandPlan.load())
+    half = replace(_burst(0.003, -40.0, freq_hz=898.55e6), bandwidth_hz=100e3)
+    kept = agg.add(_dwell(T0 + 0.01), [_burst(0.001, -30.0), _burst(0.002, -30.0, freq_hz=898.4e6), half])
+    assert kept == 2
+    assert sorted(r.freq_hz for r in agg.close_windows(T0 + 1.0)) == [897.4e6, 898.4e6]
+
+
 def test_only_a_new_network_is_cut_and_a_dwell_at_the_window_end_needs_no_cut() -> None:
     agg = _prompt()
     agg.add(_dwell(T0 + 0.2), [_burst(0.001, -30.0)])
     agg.close_windows(T0 + 0.3)
     # the steady Vodafone channel, another Vodafone channel (the same phone hopping, or another phone of a
     # network heard lately) and an O2 channel heard in the same dwell: only the new network leaves early
+    wide = replace(_dwell(T0 + 1.2), high_hz=906.0e6)  # a front end that searches 10 MHz at once
     agg.add(
-        _dwell(T0 + 1.2),
+        wide,
         [_burst(0.001, -30.0), _burst(0.002, -30.0, freq_hz=897.0e6), _burst(0.003, -30.0, freq_hz=905.0e6)],
     )
     (early,) = agg.close_windows(T0 + 1.3)
