@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -364,6 +365,7 @@ class Correlator:
         # fraction of the sensors that heard it.
         gsm = self.technologies.index("gsm") if "gsm" in self.technologies else -1
         technology = batch.technology[rows].tolist()
+        all_gsm = all(t == gsm for t in technology)
         own: dict[str, list[int]] = {}
         for k, sensor_id in enumerate(sensor_ids):
             if technology[k] == gsm:
@@ -388,7 +390,7 @@ class Correlator:
             counts: dict[str, int] = {}
             for k in remaining:
                 counts[sensor_ids[k]] = counts.get(sensor_ids[k], 0) + 1
-            reference = max(counts, key=lambda s: (counts[s], s))
+            reference = _reference(counts, all_gsm)
             rest: list[int] = []
             for k in remaining:
                 if sensor_ids[k] == reference:
@@ -432,6 +434,17 @@ class Correlator:
         return (np.abs(freq_a - freq_b) <= self.freq_tolerance * narrow) & (
             np.maximum(bandwidth_a, bandwidth_b) <= 2.0 * narrow
         )
+
+
+def _reference(counts: dict[str, int], all_gsm: bool) -> str:
+    """The sensor whose bursts anchor the groups. GSM: the one that heard the most (a multislot phone's every
+    timeslot gets an anchor). Otherwise one that heard as many as most sensors did: a sensor that heard an LTE
+    or NR burst in pieces (an IQ node's detector cut it up) would split the others among its pieces, each
+    group then placed from a few sensors."""
+    if all_gsm:
+        return max(counts, key=lambda s: (counts[s], s))
+    usual = Counter(counts.values()).most_common(1)[0][0]
+    return max(s for s, n in counts.items() if n == usual)
 
 
 def _nearest_distance(anchors: list[float], t: float) -> float:

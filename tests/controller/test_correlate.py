@@ -145,3 +145,17 @@ def test_an_nr_burst_one_sensor_cut_in_pieces_stays_one_emission_for_everyone_el
         corr.add(Observation("iq", 715.35e6, bandwidth, "nr", T0 + offset_s, T0 + offset_s + 0.0005, -90.0))
     heard = sorted(len(e.observations) for e in corr.flush())
     assert heard[-1] >= 12, f"the twelve sensors' burst must be one emission, got emissions heard by {heard}"
+
+
+def test_an_lte_burst_one_sensor_heard_in_pieces_does_not_split_the_others_among_them():
+    """Forty sensors hear a 6 ms LTE burst, their clocks 2 ms apart; one IQ node's detector cut it into three
+    pieces. Anchored on the pieces (the node heard the most bursts), the forty split 33 / 8 and the 8
+    placed the phone a landing away."""
+    corr = Correlator(clock_tolerance_s=0.005)
+    for k in range(40):
+        start = T0 + k * 0.00005
+        corr.add(Observation(f"s{k:02d}", 839.5e6, 180e3, "lte", start, start + 0.006, -50.0 - k))
+    for offset_s in (0.0, 0.0017, 0.0031):
+        corr.add(Observation("iq", 839.5e6, 180e3, "lte", T0 + offset_s, T0 + offset_s + 0.001, -90.0))
+    heard = sorted(len(e.observations) for e in corr.flush())
+    assert heard[-1] == 41, f"the forty and one piece are one emission, got emissions heard by {heard}"
