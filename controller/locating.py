@@ -346,8 +346,8 @@ class SiteLocating:
         emission, they heard its network within SITE_KNOWS_S, so it was not new to them and they did not cut."""
         names = emissions.sensor_ids
         out = []
-        for key, at_s, codes in zip(channel, start_s, heard, strict=True):
-            unknown = self._unlisted.covering(key[1], at_s)
+        covering = self._unlisted.covering([key[1] for key in channel], start_s)
+        for key, at_s, codes, unknown in zip(channel, start_s, heard, covering, strict=True):
             if prompt:
                 recent = self._sensor_heard.get(self._network(key)[1:], {})
                 unknown |= {sensor for sensor, t in recent.items() if t >= at_s - SITE_KNOWS_S}

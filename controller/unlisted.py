@@ -9,38 +9,46 @@ beside them)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
-SPANS_KEPT_S = 30.0  # data time a span is kept past its end: longer than any wait for a window's reports
+import numpy as np
+
+SPANS_KEPT_S = 10.0  # data time a span is kept past its end: longer than any wait for a window's reports
 
 
 class UnlistedSpans:
     def __init__(self) -> None:
-        # channel (index on the report raster) -> sensor -> spans (start, end), UTC epoch s
-        self._spans: defaultdict[int, defaultdict[str, list[tuple[float, float]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        # channel (index on the report raster) -> spans (start, end, sensor), UTC epoch s
+        self._spans: defaultdict[int, list[tuple[float, float, str]]] = defaultdict(list)
 
     def add(self, channel: int, sensor_id: str, start_s: float, end_s: float) -> None:
         if end_s > start_s:
-            self._spans[channel][sensor_id].append((start_s, end_s))
+            self._spans[channel].append((start_s, end_s, sensor_id))
 
-    def covering(self, channel: int, at_s: float) -> set[str]:
-        """The sensors that may have heard something at `at_s` on `channel` without listing it."""
-        by_sensor = self._spans.get(channel)
-        if not by_sensor:
-            return set()
-        return {sensor for sensor, spans in by_sensor.items() if any(a <= at_s < b for a, b in spans)}
+    def covering(self, channels: Sequence[int], at_s: Sequence[float]) -> list[set[str]]:
+        """Per (channel, time) pair: the sensors that may have heard something then without listing it. One
+        array pass per channel: a busy second asks this of hundreds of emissions."""
+        out: list[set[str]] = [set() for _ in channels]
+        by_channel: defaultdict[int, list[int]] = defaultdict(list)
+        for k, channel in enumerate(channels):
+            if channel in self._spans:
+                by_channel[channel].append(k)
+        for channel, asks in by_channel.items():
+            spans = self._spans[channel]
+            start = np.fromiter((s[0] for s in spans), float, len(spans))
+            end = np.fromiter((s[1] for s in spans), float, len(spans))
+            t = np.array([at_s[k] for k in asks])
+            inside = (start[None, :] <= t[:, None]) & (t[:, None] < end[None, :])
+            for k, row in zip(asks, inside, strict=True):
+                out[k] = {spans[j][2] for j in np.flatnonzero(row)}
+        return out
 
     def forget_before(self, horizon_s: float) -> None:
         """Drop spans that ended SPANS_KEPT_S before `horizon_s` (data time): nothing that old is located."""
         cutoff = horizon_s - SPANS_KEPT_S
         for channel in list(self._spans):
-            by_sensor = self._spans[channel]
-            for sensor in list(by_sensor):
-                kept = [span for span in by_sensor[sensor] if span[1] >= cutoff]
-                if kept:
-                    by_sensor[sensor] = kept
-                else:
-                    del by_sensor[sensor]
-            if not by_sensor:
+            kept = [span for span in self._spans[channel] if span[1] >= cutoff]
+            if kept:
+                self._spans[channel] = kept
+            else:
                 del self._spans[channel]

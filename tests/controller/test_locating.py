@@ -262,7 +262,13 @@ def test_what_the_locator_remembers_of_each_phone_does_not_grow_with_time():
             locating.add_reports(sensor, report, T + second + 1.01)
         locating.add_reports("A0-2", _reports(1.0, {}, start_s=second), T + second + 1.01)
         locating.ready(T + second + 1.2)
-        remembered.append((len(locating._located_at), len(locating._unlisted._spans), len(locating._sensor_heard)))
+        remembered.append(
+            (
+                len(locating._located_at),
+                sum(map(len, locating._unlisted._spans.values())),
+                len(locating._sensor_heard),
+            )
+        )
     assert max(located for located, _, _ in remembered) <= 8, remembered
     assert max(unlisted for _, unlisted, _ in remembered) <= 35, "spans of unlisted bursts are forgotten"
     assert max(networks for _, _, networks in remembered) <= 15, "who heard which network lately is forgotten"
