@@ -64,3 +64,10 @@ def robust_fit(
             # log(e^core + e^outlier), outlier = core - odds, without overflow either way
             loglik[p] += core + math.log1p(math.exp(-odds)) if odds >= 0.0 else core - odds + math.log1p(math.exp(odds))
     return loglik, tx
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) now: compiling takes seconds, which must not land on the first
+    phone a controller locates."""
+    one = np.ones((1, 1))
+    robust_fit(one, one, one, 0.0, -math.inf, 1, -40.0, 33.0)

@@ -64,6 +64,7 @@ import numpy as np
 from cellward.messages import REPORT_CHANNEL_HZ, BurstRecord, DetectionBatch
 from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.horizon import ArrivalHorizon
+from controller.level_fit import compile_kernels
 from controller.locate import Locator
 from controller.sighting import Sighting
 from controller.unlisted import UnlistedSpans
@@ -182,8 +183,10 @@ class SiteLocating:
         self._sensor_heard: dict[tuple, dict[str, float]] = {}
 
     def warm_up(self, max_freq_hz: float = 1766e6) -> None:
-        """Build the locator's level tables for every uplink band an RTL-SDR reaches, before ingest starts:
-        on the reference site one table takes seconds, which must not land on the first incident."""
+        """Build the locator's level tables for every uplink band an RTL-SDR reaches, and compile its kernels,
+        before ingest starts: on the reference site one table takes seconds, and compiling does too, which must
+        not land on the first incident."""
+        compile_kernels()
         for band in self.locator.band_plan.bands:
             if band.uplink_low_hz < max_freq_hz:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))

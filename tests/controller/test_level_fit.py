@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from controller.level_fit import robust_fit
+from controller.level_fit import compile_kernels, robust_fit
 
 EPS = 0.05
 
@@ -49,3 +49,8 @@ def test_power_is_clipped_to_what_a_phone_can_send_and_per_point_precisions_are_
     loglik, tx = robust_fit(offset, w, w, 0.0, -math.inf, 3, -40.0, 33.0)
     assert tx == pytest.approx([33.0, 5.0])
     assert loglik[1] == pytest.approx(2 * 0.5 * math.log(0.25))
+
+
+def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
+    compile_kernels()
+    assert robust_fit.signatures, "compiled before the first locate"
