@@ -20,6 +20,7 @@ from controller.config import IncidentRules, Schedule
 from controller.db.incidents import IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
 from controller.events import EventBus, LifecycleEvent
 from controller.locate import SINGLE_SENSOR
+from controller.locating import LOCATE_EVERY_S
 from controller.sighting import Sighting
 from controller.suppression import Suppressor
 
@@ -32,11 +33,6 @@ ACTIVITY_GAP_S = 60.0
 UPDATE_INTERVAL_S = 5.0
 # A runner-up room at least this likely is "could be the same place" for merging sightings.
 RUNNER_UP_MIN_P = 0.05
-# Sightings that show several phones at once (Sighting.devices) in one locating slot of this length are of
-# different phones (the locator's slot, controller.locating.LOCATE_EVERY_S: per channel and slot it locates the
-# emission showing the most phones at once, so two phones' sightings can be up to a slot apart); one phone's
-# sightings in consecutive slots are not, however close.
-SAME_MOMENT_S = 1.0
 # A phone the locator places again (Sighting.track) continues its incident across this much silence at most.
 TRACK_GAP_S = 10.0
 TRACKS_KEPT = 4096  # above this many, tracks silent for TRACK_GAP_S are forgotten
@@ -583,5 +579,8 @@ def _region_key(incident: IncidentRecord) -> str:
 
 
 def _moment(sighting: Sighting) -> int:
-    """The locating slot a sighting's emission began in."""
-    return int(sighting.start_s // SAME_MOMENT_S)
+    """The locating slot a sighting's emission began in. Sightings that show several phones at once in one
+    slot are of different phones: per channel and slot the locator takes the emission showing the most phones
+    at once, so two phones' sightings can be up to a slot apart; one phone's in consecutive slots are not two,
+    however close."""
+    return int(sighting.start_s // LOCATE_EVERY_S)

@@ -429,10 +429,10 @@ class Locator:
         margin = sens_dbm - tx_dbm[None, :] - table.level_db[np.ix_(missed_idx, rows)]
         var = _pick(table.variance_db2, missed_idx, rows) + self.fading_std_db**2
         miss = log_ndtr(margin / np.sqrt(var))
-        eps = self.outlier_probability
-        if eps > 0.0:
+        log_core, log_outlier = self._log_priors
+        if log_outlier > -math.inf:
             wide = log_ndtr(margin / np.sqrt(var + self.outlier_variance_db2))
-            miss = np.logaddexp(math.log1p(-eps) + miss, math.log(eps) + wide)
+            miss = np.logaddexp(log_core + miss, log_outlier + wide)
         return miss.sum(axis=0)
 
     def _room_scores(self, emission: HeardEmission) -> _RoomScores:
