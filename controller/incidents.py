@@ -20,7 +20,6 @@ from controller.config import IncidentRules, Schedule
 from controller.db.incidents import IncidentActivity, IncidentNote, IncidentRecord, IncidentTransition
 from controller.events import EventBus, LifecycleEvent
 from controller.locate import SINGLE_SENSOR
-from controller.locating import LOCATE_EVERY_S
 from controller.sighting import Sighting
 from controller.suppression import Suppressor
 
@@ -36,6 +35,7 @@ RUNNER_UP_MIN_P = 0.05
 # A phone the locator places again (Sighting.track) continues its incident across this much silence at most.
 TRACK_GAP_S = 10.0
 TRACKS_KEPT = 4096  # above this many, tracks silent for TRACK_GAP_S are forgotten
+SAME_ARFCN_HZ = 100e3  # members of a frame group this close in frequency are on one ARFCN: one multislot phone
 
 
 class TransitionError(ValueError):
@@ -121,7 +121,9 @@ class IncidentEngine:
         self._cell_last_seen: dict[str, float] = {}
         self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
         self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
-        self._claimed: dict[str, int] = {}  # incident id -> slot of the several-phones sighting that continued it
+        # per frame group of this batch of sightings (Sighting.frame_groups): incident id -> the ARFCN's centre of
+        # the member that continued it
+        self._claims: dict[int, dict[str, float]] = {}
         self._tracks: dict[tuple, tuple[str, float]] = {}  # Sighting.track -> (its incident, end of its last sighting)
 
     def load_open(self) -> None:
@@ -156,7 +158,6 @@ class IncidentEngine:
         self._last_emitted.pop(incident_id, None)
         self._heard_at.pop(incident_id, None)
         self._tx_dbm.pop(incident_id, None)
-        self._claimed.pop(incident_id, None)
         if incident is not None:
             self._forget_place(incident)
 
@@ -170,6 +171,7 @@ class IncidentEngine:
         """Merge sightings into incidents within the caller's transaction; return events to emit after commit."""
         events: list[LifecycleEvent] = []
         with self.lock:
+            self._claims = {}
             for sighting in sightings:
                 if sighting.confidence < self.rules.min_confidence:
                     continue
@@ -185,9 +187,9 @@ class IncidentEngine:
         several incidents: the locator can be sure of the wrong one of two cells side by side (a call placed
         in the next cell at 0.97 with its own cell at 0.03), while a second phone of that network starting next
         door during the first one's call is rare; it gets its own incident once the first falls silent, or at
-        once when the locator sees two at the same moment. For a sighting that shows several phones of its
-        network at once (`devices`), incidents another phone seen at that moment already continued are left
-        out; with none left, it opens a new incident (the split)."""
+        once when the locator sees two in one TDMA frame. For a sighting in a frame group (several phones of its
+        network in one frame, `Sighting.frame_groups`), incidents another member on another ARFCN already
+        continued are left out; with none left, it opens a new incident (the split)."""
         tracked = self._tracked(sighting)
         if tracked is not None:
             return tracked
@@ -215,13 +217,9 @@ class IncidentEngine:
                 and incident not in matching
             ]
             matching += self._same_device(sighting, neighbours)
-        if sighting.devices > 1:
-            # Another phone seen at the same moment already continued these: this one is a different phone.
-            moment = _moment(sighting)
-            for incident_id, slot in list(self._claimed.items()):
-                if slot < moment:
-                    del self._claimed[incident_id]
-            free = [i for i in matching if self._claimed.get(i.id) != moment]
+        if sighting.frame_groups:
+            # Another phone seen in the same TDMA frame already continued these: this one is a different phone.
+            free = [i for i in matching if i.id not in self._claimed_by_others(sighting)]
             if not free and matching:
                 log.info(
                     "event=incident_split place=%s tech=%s devices=%d open=%d",
@@ -232,6 +230,19 @@ class IncidentEngine:
                 )
             matching = free
         return self._closest(sighting, matching)
+
+    def _claimed_by_others(self, sighting: Sighting) -> set[str]:
+        """Incidents a member of the sighting's frame groups on another ARFCN continued: another phone's."""
+        return {
+            incident_id
+            for group in sighting.frame_groups
+            for incident_id, freq_hz in self._claims.get(group, {}).items()
+            if abs(freq_hz - sighting.freq_hz) > SAME_ARFCN_HZ
+        }
+
+    def _claim(self, sighting: Sighting, incident: IncidentRecord) -> None:
+        for group in sighting.frame_groups:
+            self._claims.setdefault(group, {})[incident.id] = sighting.freq_hz
 
     def _on_air_next_door(self, sighting: Sighting, incident: IncidentRecord) -> bool:
         return (
@@ -310,8 +321,7 @@ class IncidentEngine:
         if incident is None:
             incident = self._open_incident(db, sighting, now)
             self._follow_track(sighting, incident)
-            if sighting.devices > 1:
-                self._claimed[incident.id] = _moment(sighting)
+            self._claim(sighting, incident)
             self._heard_at[incident.id] = now
             if sighting.tx_power_dbm is not None:
                 self._tx_dbm[incident.id] = sighting.tx_power_dbm
@@ -324,8 +334,7 @@ class IncidentEngine:
         before = incident_state(incident)
         self._follow_track(sighting, incident)
         self._heard_at[incident.id] = now
-        if sighting.devices > 1:
-            self._claimed[incident.id] = _moment(sighting)
+        self._claim(sighting, incident)
         if sighting.tx_power_dbm is not None:
             self._tx_dbm[incident.id] = sighting.tx_power_dbm
         moved = self._update_incident(db, incident, sighting, now)
@@ -576,11 +585,3 @@ def _lone_track(sighting: Sighting) -> tuple | None:
 
 def _region_key(incident: IncidentRecord) -> str:
     return "region:" + ",".join(sorted(incident.region)) if incident.region else "unknown"
-
-
-def _moment(sighting: Sighting) -> int:
-    """The locating slot a sighting's emission began in. Sightings that show several phones at once in one
-    slot are of different phones: per channel and slot the locator takes the emission showing the most phones
-    at once, so two phones' sightings can be up to a slot apart; one phone's in consecutive slots are not two,
-    however close."""
-    return int(sighting.start_s // LOCATE_EVERY_S)

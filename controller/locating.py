@@ -10,11 +10,16 @@ call does not move, a hopping GSM phone is one phone, and the incident engine me
 Two phones of one network in one place. A GSM phone sends at most one burst per TDMA frame per timeslot,
 and all its bursts of one frame on one ARFCN (it hops between frames, and a multislot phone uses
 neighbouring timeslots of that one ARFCN). So two bursts of one operator, heard by a common sensor less
-than a frame apart (by that sensor's own clock) on different ARFCNs come from two phones: each such
-emission is marked with the number of devices seen at once (`Sighting.devices`), is located even when the
-same sensors heard the network moments ago, and the incident engine opens another incident while it has
-fewer open ones there. LTE and NR get no such rule: one phone's PUCCH hops between the carrier's edges
-within a subframe, so two 200 kHz channels at once can be one phone.
+than a frame apart (by that sensor's own clock) on different ARFCNs come from two phones. Such bursts are
+a frame group when they may also come from one place (the loudest sensor of one is among the
+CO_LOCATED_TOP loudest of the other): two phones in calls are on the air in every frame, so phones of one
+operator anywhere in earshot of a common sensor would otherwise always look like two in one place. Each
+member is marked with the number of phones its groups show (`Sighting.devices`) and with its groups
+(`Sighting.frame_groups`); when one member is located, so is the other member heard by the most sensors,
+even when the same sensors heard it moments ago, and the incident engine keeps two members on different
+ARFCNs out of one incident. One phone's bursts on its other channels are in other frames, so they continue its incident.
+LTE and NR get no such rule: one phone's PUCCH hops between the carrier's edges within a subframe, so two
+200 kHz channels at once can be one phone.
 
 Technology by majority. Each sensor classifies each burst itself, and a loud phone's bursts are sometimes
 taken for another technology by the sensors beside it. When more sensors heard the same burst (start within
@@ -53,6 +58,7 @@ beside that sensor, and it is located at once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -90,6 +96,7 @@ HELD_FOR_S = 60.0
 # A network some sensor reported within this long (the sensors' `reports.prompt_quiet_s`) is not new to the site.
 SITE_KNOWS_S = 10.0
 CLOSE_MARGIN_DB = 30.0  # a level this far above sensitivity is a phone near the sensor, not one heard now and then
+CO_LOCATED_TOP = 2  # same-frame bursts may be from one place when one's loudest sensor is among the other's loudest
 _technology = attrgetter("technology")
 _start = attrgetter("start")
 _numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm")
@@ -178,6 +185,7 @@ class SiteLocating:
         self._heard_not_new: dict[tuple, float] = {}  # _network(...) -> last burst of a report that was not cut
         self._held: dict[tuple, list[Emissions]] = {}  # _who(...) -> its emissions since then
         self._unlisted = UnlistedSpans()
+        self._frame_group_ids = itertools.count(1)
         # network (band and operators) -> sensor -> its last burst in any report: a sensor that heard the network
         # within SITE_KNOWS_S does not cut its window for it, so a prompt emission cannot count it as a miss
         self._sensor_heard: dict[tuple, dict[str, float]] = {}
@@ -279,14 +287,23 @@ class SiteLocating:
         sensors = emissions.bursts.sensor.tolist()
         offsets = emissions.offsets.tolist()
         heard_set = [frozenset(sensors[offsets[i] : offsets[i + 1]]) for i in range(len(emissions))]
-        devices = self._gsm_devices_at_once(emissions, channel, start_s)
+        devices, groups, members = self._gsm_frame_groups(emissions, channel, start_s)
         wrong_technology = outvoted(emissions, self.correlator.clock_tolerance_s)
         unlisted = self._unlisted_by(emissions, channel, start_s, heard_set, prompt=not hold)
+
+        def locatable(i: int) -> bool:
+            # not outvoted, nor not listed by most sensors that heard the channel then; a prompt emission of a
+            # network the site knows is new to the far sensors that cut, not to the site: it is located with
+            # everyone's reports at the window's end, unless a sensor heard it close
+            if wrong_technology[i] or len(unlisted[i]) > heard_by[i]:
+                return False
+            return hold or not self._site_knows(channel[i], start_s[i]) or self._heard_close(emissions, i)
+
         # Per channel and slot the emission showing the most phones at once, then heard by the most sensors.
         chosen: dict[tuple[str, int, int], int] = {}
         for i, (tech, bucket) in enumerate(channel):
-            if wrong_technology[i] or len(unlisted[i]) > heard_by[i]:
-                continue  # outvoted, or most sensors that heard the channel then did not list this burst
+            if not locatable(i):
+                continue
             slot = (tech, bucket, int(start_s[i] // LOCATE_EVERY_S))
             best = chosen.get(slot)
             if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):
@@ -299,22 +316,25 @@ class SiteLocating:
                 held.append(emissions.select(i))
                 del held[:-MAX_HELD]
         sightings = []
+        located: set[int] = set()
         for i in sorted(chosen.values(), key=start_s.__getitem__):
-            if not hold and self._site_knows(channel[i], start_s[i]) and not self._heard_close(emissions, i):
-                continue  # new to the far sensors that cut, not to the site: located with everyone's reports
             # One phone hopping over its operator's channels is heard on each of them by the same sensors:
             # locate it once per relocate_s, not once per channel; with several phones at once, once per channel.
-            at_once, who = devices[i], whos[i]
-            last = self._located_at.get(who)
-            if last is not None and start_s[i] - last < self.relocate_s:
+            last = self._located_at.get(whos[i])
+            if i in located or (last is not None and start_s[i] - last < self.relocate_s):
                 continue
-            self._located_at[who] = start_s[i]
-            held = self._held.pop(who, []) if at_once == 1 else []
-            if not hold and held:
-                held.append(emissions.select(i))
-            track = who if at_once == 1 else None
-            emission = averaged(held) if held else emissions.heard(i)
-            sightings.append(self._sighting(emission, at_once, track, unlisted[i]))
+            # with the other phone of its frame groups heard by the most sensors, so the incident engine sees two
+            partners = {member for group in groups[i] for member in members[group]} - {i} - located
+            partners = [k for k in partners if locatable(k)]
+            for k in [i, *([max(partners, key=lambda k: (heard_by[k], -k))] if partners else [])]:
+                located.add(k)
+                self._located_at[whos[k]] = start_s[k]
+                held = self._held.pop(whos[k], []) if devices[k] == 1 else []
+                if not hold and held:
+                    held.append(emissions.select(k))
+                emission = averaged(held) if held else emissions.heard(k)
+                track = whos[k] if devices[k] == 1 else None
+                sightings.append(self._sighting(emission, devices[k], track, unlisted[k], tuple(groups[k])))
         self._forget_held(horizon_s)
         return sightings
 
@@ -386,12 +406,15 @@ class SiteLocating:
         it new: located from their prompt reports alone it would land near them, far from the phone."""
         return start_s - self._heard_not_new.get(self._network(channel), float("-inf")) <= SITE_KNOWS_S
 
-    def _gsm_devices_at_once(
+    def _gsm_frame_groups(
         self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]
-    ) -> list[int]:
-        """Per emission index: how many GSM phones of its operator the bursts around it show at once (1 when
-        nothing says more): itself plus the other ARFCNs heard in the same TDMA frame by a common sensor."""
-        devices = [1] * len(emissions)
+    ) -> tuple[list[int], list[list[int]], dict[int, list[int]]]:
+        """Per emission index: how many GSM phones of its operator its frame groups show at once (1 when
+        nothing says more) and the ids of its groups; and each group's members. A group: bursts of one
+        operator on two or more ARFCNs in the same TDMA frame by a common sensor, which may be from one place."""
+        n = len(emissions)
+        devices, groups = [1] * n, [[] for _ in range(n)]
+        members: dict[int, list[int]] = {}
         by_network: dict[tuple[str, ...], list[int]] = {}
         for i, key in enumerate(channel):
             if key[0] != "gsm":
@@ -400,19 +423,22 @@ class SiteLocating:
             if operators:
                 by_network.setdefault(operators, []).append(i)
         if not by_network:
-            return devices
+            return devices, groups, members
         sensors = emissions.bursts.sensor.tolist()
         burst_start_s = emissions.bursts.start_s.tolist()
         offsets = emissions.offsets.tolist()
         arfcn = np.rint(emissions.bursts.freq_hz[emissions.strongest] / 200e3).astype(int).tolist()
+        loudest = [sensors[offsets[i] : min(offsets[i] + CO_LOCATED_TOP, offsets[i + 1])] for i in range(n)]
         reach_s = SAME_FRAME_S + self.correlator.clock_tolerance_s
-        for members in by_network.values():  # in start order: emissions come in start order
-            for a, i in enumerate(members):
+        for network in by_network.values():  # in start order: emissions come in start order
+            for a, i in enumerate(network):
                 starts: dict[int, float] | None = None
                 same_frame = [i]
-                for j in members[a + 1 :]:
+                for j in network[a + 1 :]:
                     if start_s[j] - start_s[i] > reach_s:
                         break
+                    if loudest[j][0] not in loudest[i] and loudest[i][0] not in loudest[j]:
+                        continue  # not from one place
                     if starts is None:
                         starts = dict(
                             zip(
@@ -427,11 +453,14 @@ class SiteLocating:
                             if abs(burst_start_s[r] - starts[sensors[r]]) < SAME_FRAME_S:
                                 same_frame.append(j)
                             break
-                if len(same_frame) > 1:
-                    channels = {arfcn[k] for k in same_frame}
+                channels = {arfcn[k] for k in same_frame}
+                if len(channels) > 1:
+                    group = next(self._frame_group_ids)
+                    members[group] = same_frame
                     for k in same_frame:
                         devices[k] = max(devices[k], len(channels))
-        return devices
+                        groups[k].append(group)
+        return devices, groups, members
 
     def _sighting(
         self,
@@ -439,6 +468,7 @@ class SiteLocating:
         devices: int = 1,
         track: tuple | None = None,
         unlisted: frozenset[str] = frozenset(),
+        frame_groups: tuple[int, ...] = (),
     ) -> Sighting:
         """`unlisted`: sensors that may have heard the emission without listing it, counted as neither."""
         listening = self.listening(emission) if self.listening is not None else None
@@ -468,6 +498,7 @@ class SiteLocating:
             sensor_powers_dbm=emission.powers_dbm,
             received_at=received_at,
             devices=devices,
+            frame_groups=frame_groups,
             tx_power_dbm=location.tx_power_dbm,
             track=track,
         )

@@ -27,6 +27,9 @@ class Sighting:
     sensor_powers_dbm: dict[str, float] = field(default_factory=dict)
     received_at: float | None = None  # wall-clock time the last report of it arrived (latency accounting)
     devices: int = 1  # phones of this technology and network heard at once here (controller/locating.py)
+    # GSM bursts of its network on other ARFCNs in the same TDMA frame (ids from controller/locating.py): those
+    # members of a group are other phones
+    frame_groups: tuple[int, ...] = ()
     tx_power_dbm: float | None = None  # the locator's estimate of the phone's transmit power
     # What the locator took for one phone (technology, network, the sensors that heard it) when it was the
     # only one of its network heard: a later sighting with the same track is that phone located again.

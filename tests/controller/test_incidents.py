@@ -161,10 +161,10 @@ def test_two_gsm_phones_of_one_network_in_one_cell_split_when_seen_at_once_and_s
     _, sessions, feed, _, emitted, _ = world
     feed(sighting(DAY, freq_hz=882.0e6, tx_power_dbm=5.0))
     assert len(incidents(sessions)) == 1
-    # Bursts on two ARFCNs within one TDMA frame: two phones (controller/locating.py marks them devices=2).
+    # Bursts on two ARFCNs within one TDMA frame: two phones (controller/locating.py marks them a frame group).
     feed(
-        sighting(DAY + 10, freq_hz=882.0e6, devices=2, tx_power_dbm=5.5),
-        sighting(DAY + 10.004, freq_hz=884.4e6, devices=2, tx_power_dbm=21.0),
+        sighting(DAY + 10, freq_hz=882.0e6, devices=2, frame_groups=(1,), tx_power_dbm=5.5),
+        sighting(DAY + 10.004, freq_hz=884.4e6, devices=2, frame_groups=(1,), tx_power_dbm=21.0),
     )
     first, second = incidents(sessions)
     assert first.activity_count == 2 and second.activity_count == 1, "the phone already known keeps its incident"
@@ -175,8 +175,8 @@ def test_two_gsm_phones_of_one_network_in_one_cell_split_when_seen_at_once_and_s
     assert (first.activity_count, second.activity_count) == (3, 2)
     # Both at once again: still two phones, no third incident.
     feed(
-        sighting(DAY + 30, freq_hz=883.0e6, devices=2, tx_power_dbm=20.0),
-        sighting(DAY + 30.002, freq_hz=882.4e6, devices=2, tx_power_dbm=4.0),
+        sighting(DAY + 30, freq_hz=883.0e6, devices=2, frame_groups=(2,), tx_power_dbm=20.0),
+        sighting(DAY + 30.002, freq_hz=882.4e6, devices=2, frame_groups=(2,), tx_power_dbm=4.0),
     )
     first, second = incidents(sessions)
     assert (first.activity_count, second.activity_count) == (4, 3)
@@ -187,9 +187,33 @@ def test_a_phone_seen_beside_another_in_consecutive_slots_keeps_its_incident(wor
     phone's sighting 0.99 s after its last, in the next slot, is the same phone, not a third (the demo's
     reactive-zone call and the road phone each opened a second incident this way)."""
     _, sessions, feed, _, _, _ = world
-    feed(sighting(DAY + 0.7, freq_hz=882.0e6, devices=2), sighting(DAY + 0.72, cell="A-2-05", devices=2))
-    feed(sighting(DAY + 1.69, freq_hz=882.0e6, devices=2), sighting(DAY + 1.7, cell="A-2-05", devices=2))
+    feed(
+        sighting(DAY + 0.7, freq_hz=882.0e6, devices=2, frame_groups=(1,)),
+        sighting(DAY + 0.702, cell="A-2-05", devices=2, frame_groups=(1,)),
+    )
+    feed(
+        sighting(DAY + 1.69, freq_hz=882.0e6, devices=2, frame_groups=(2,)),
+        sighting(DAY + 1.692, cell="A-2-05", devices=2, frame_groups=(2,)),
+    )
     assert sorted((r.cell_id, r.activity_count) for r in incidents(sessions)) == [("A-2-05", 2), ("A-2-14", 2)]
+
+
+def test_two_phones_in_one_cell_located_channel_by_channel_stay_two_incidents(world):
+    """Two phones of one network in calls in one cell, located in one batch on three channels each: every
+    channel's sighting is in a frame group with the other phone's burst of that frame. A phone sends on one
+    ARFCN per frame, so only members of one group are different phones; the same phone's sightings from other
+    frames continue its incident (a moment-wide rule made one incident per channel: 265 for 113 phones in
+    `cellward bench controller --in-process`)."""
+    _, sessions, feed, _, _, _ = world
+    frames = ((882.0e6, 884.4e6), (883.0e6, 882.4e6), (882.6e6, 883.6e6))
+    feed(
+        *[
+            sighting(DAY + k * 0.0046 + first * 0.001, freq_hz=freq, devices=2, frame_groups=(k,), tx_power_dbm=tx)
+            for k, pair in enumerate(frames)
+            for first, (freq, tx) in enumerate(zip(pair, (5.0, 20.0), strict=True))
+        ]
+    )
+    assert sorted(r.activity_count for r in incidents(sessions)) == [3, 3]
 
 
 def test_one_hopping_gsm_phone_seen_alone_never_splits(world):

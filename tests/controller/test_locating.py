@@ -315,6 +315,34 @@ def test_phones_of_one_operator_in_two_bands_are_two_phones_to_the_locator():
     assert sightings[0].track != sightings[1].track
 
 
+@pytest.mark.parametrize(
+    ("second", "one_place"),
+    [
+        ({"PER-S": -45.0, "HUB1": -60.0, "HUB0": -88.0, "A0-1": -92.0}, False),
+        ({"A1-1": -45.0, "A0-1": -60.0, "HUB0": -88.0}, True),
+    ],
+)
+def test_two_calls_of_one_operator_in_one_frame_are_two_phones_in_one_place_only_when_they_may_share_it(
+    second, one_place
+):
+    """O2 bursts on two ARFCNs 1.5 ms apart, HUB0 hearing both: two phones. A frame group (devices=2, located
+    together, kept apart by the incident engine) only when the loudest sensor of one is among the two loudest
+    of the other: two calls are on the air in every frame, so two phones at opposite ends of the site would
+    otherwise look like two in one place and split every sighting of each into incidents of their own."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    first = {"A0-1": -40.0, "A1-1": -55.0, "HUB0": -85.0}
+    for mhz, start, levels in ((905.8, 0.1, first), (906.4, 0.1015, second)):
+        for sensor, level in levels.items():
+            locating.add_reports(sensor, _reports(1.0, {mhz: [start]}, level=level, operators=["O2"]), T + 1.01)
+    sightings = locating.ready(T + 1.2)
+    assert sorted(s.freq_hz for s in sightings) == pytest.approx([905.8e6, 906.4e6])
+    assert [s.devices for s in sightings] == ([2, 2] if one_place else [1, 1])
+    groups = [set(s.frame_groups) for s in sightings]
+    assert (groups[0] & groups[1] != set()) if one_place else groups == [set(), set()]
+
+
 def _second_window_sightings(max_delay_s: float) -> list[set[str]]:
     """Three sensors hear a steady phone; each window's reports arrive 0.01, 0.2 and 0.41 s after it ends
     (a loaded network, or many sensors publishing one after another). Who was heard in each sighting of
