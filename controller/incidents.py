@@ -21,7 +21,7 @@ from controller.db.incidents import IncidentActivity, IncidentNote, IncidentReco
 from controller.events import EventBus, LifecycleEvent
 from controller.locate import SINGLE_SENSOR
 from controller.sighting import Sighting
-from controller.suppression import Suppressor
+from controller.suppression import OWN_EMISSION, Suppressor
 
 log = logging.getLogger("cellward.controller.incidents")
 
@@ -261,18 +261,36 @@ class IncidentEngine:
         would be a second phone in that sensor's coverage that is not there. A second phone of the network
         gets its own incident once more than one sensor hears it. A channel on the edge between two operators'
         blocks names both: it is of the network of either."""
-        if sighting.method != SINGLE_SENSOR or not sighting.operators:
+        if sighting.method != SINGLE_SENSOR:
             return None
-        placed = [
+        placed = [incident for incident in self._on_air_of_network(sighting) if incident.method != SINGLE_SENSOR]
+        return self._closest(sighting, placed)
+
+    def _blocked_phone(self, sighting: Sighting) -> IncidentRecord | None:
+        """For a sighting that would be the site's own emission (a blocker is on over its place): the phone of its
+        network that blocking is silencing there, if one is on the air. Until its radio link fails (GSM: seconds)
+        and then with its access attempts it is heard on, sometimes placed a landing off; opened on its own,
+        that would be a second, suppressed incident of the same phone."""
+        blocked = [
+            incident
+            for incident in self._on_air_of_network(sighting)
+            if not incident.suppressed and incident.zone == sighting.zone and incident.technology == sighting.technology
+        ]
+        return self._closest(sighting, blocked)
+
+    def _on_air_of_network(self, sighting: Sighting) -> list[IncidentRecord]:
+        """Open incidents of the sighting's network (band and operators; an edge channel names two) heard within
+        TRACK_GAP_S."""
+        if not sighting.operators:
+            return []
+        return [
             incident
             for incident in self._open.values()
-            if incident.method != SINGLE_SENSOR
-            and incident.ended_at is None
+            if incident.ended_at is None
             and incident.band == sighting.band
             and not set(incident.operators).isdisjoint(sighting.operators)
             and sighting.start_s - incident.last_seen <= TRACK_GAP_S
         ]
-        return self._closest(sighting, placed)
 
     def _tracked(self, sighting: Sighting) -> IncidentRecord | None:
         track = _lone_track(sighting)
@@ -318,6 +336,8 @@ class IncidentEngine:
         now = self.clock()
         events: list[LifecycleEvent] = []
         incident = self._match(sighting)
+        if incident is None and self.suppressor.own_emission(sighting):
+            incident = self._blocked_phone(sighting)
         if incident is None:
             incident = self._open_incident(db, sighting, now)
             self._follow_track(sighting, incident)
@@ -413,9 +433,12 @@ class IncidentEngine:
                 incident.cell_id, incident.wing, incident.landing = sighting.cell_id, sighting.wing, sighting.landing
                 incident.zone, incident.region = sighting.zone, list(sighting.region)
                 self._by_place[(sighting.place_key, incident.technology)].append(incident.id)
-                # suppression follows the place: a phone first placed on a landing, then in a staff office
-                reason = self.suppressor.reason(sighting)
-                incident.suppressed, incident.suppression_reason = reason is not None, reason
+                # suppression follows the place: a phone first placed on a landing, then in a staff office. Whether
+                # it is the site's own emission was decided when it opened: a phone whose blocking started
+                # meanwhile is still a phone, and a blocker's leakage is still the blocker's.
+                if not (incident.suppression_reason or "").startswith(OWN_EMISSION):
+                    reason = self.suppressor.reason(sighting, own_emissions=False)
+                    incident.suppressed, incident.suppression_reason = reason is not None, reason
             incident.confidence = sighting.confidence
             incident.runners_up = [list(pair) for pair in sighting.runners_up]
             incident.method = sighting.method

@@ -12,6 +12,7 @@ from controller.sighting import Sighting
 # A hook returns a reason when the sighting is one of the site's own emissions (the blocking part
 # registers one that knows which blocker is radiating on which channel right now), else None.
 EmissionHook = Callable[[Sighting], str | None]
+OWN_EMISSION = "own emission: "  # how such a reason begins
 
 
 class Suppressor:
@@ -34,11 +35,19 @@ class Suppressor:
         """Used by the blocking part to mark the site's own blocker emissions."""
         self.emission_hooks.append(hook)
 
-    def reason(self, sighting: Sighting) -> str | None:
+    def own_emission(self, sighting: Sighting) -> str | None:
+        """Why the sighting may be the site's own emission (a blocker on over its place), or None."""
         for hook in self.emission_hooks:
             why = hook(sighting)
             if why:
-                return f"own emission: {why}"
+                return OWN_EMISSION + why
+        return None
+
+    def reason(self, sighting: Sighting, own_emissions: bool = True) -> str | None:
+        """`own_emissions`: False to judge only the place and the device (an incident that moved)."""
+        why = self.own_emission(sighting) if own_emissions else None
+        if why:
+            return why
         local = datetime.fromtimestamp(sighting.start_s, self.tz)
         if sighting.zone is not None and sighting.zone in self.always_authorised:
             return f"phones authorised in zone {sighting.zone}"

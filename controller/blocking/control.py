@@ -205,10 +205,17 @@ class BlockingControl:
             }
 
     def _on_event(self, event: LifecycleEvent) -> None:
-        zone = event.after.get("zone")
-        if event.kind == "incident" and event.type == "new" and zone and not event.after.get("suppressed"):
-            # a zone that may not be blocked just stays off: the policy returns no change
+        """A new phone in a reactive zone switches it on, and so does more activity of a known one (a phone
+        heard again after blocking ended, or after a quiet spell). A zone that may not be blocked just stays
+        off: the policy returns no change."""
+        after = event.after
+        zone = after.get("zone")
+        if event.kind != "incident" or not zone or after.get("suppressed"):
+            return
+        if event.type == "new":
             self.act("system", "reactive", zone, lambda now: self.policy.phone_activity(zone, now))
+        elif event.type == "update" and after.get("activity_count", 0) > (event.before or {}).get("activity_count", 0):
+            self.act("system", "reactive", zone, lambda now: self.policy.phone_activity(zone, now, extends_hold=False))
 
     def _audit(self, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
         with self.sessions() as db:

@@ -147,15 +147,18 @@ class BlockingPolicy:
     def clear_emergency(self, actor: str) -> None:
         self.emergency_by = None
 
-    def phone_activity(self, zone_id: str, now_s: float) -> Change | None:
-        """Confirmed phone activity in a zone: a reactive zone blocks for a hold time, unless resting."""
+    def phone_activity(self, zone_id: str, now_s: float, extends_hold: bool = True) -> Change | None:
+        """Confirmed phone activity in a zone: a reactive zone blocks for a hold time, unless resting.
+        `extends_hold`: False for more activity of a phone already known, which switches an idle zone on but
+        does not prolong blocking: phones that blocking put out of service try access now and then, and
+        those attempts must not keep it on."""
         if zone_id not in self.config.reactive_zones or self.refusal(zone_id) is not None:
             return None
         state = self.state[zone_id]
         if self.zones[zone_id].sensitive or now_s < state.cooldown_until_s:
             return None
         if state.on:
-            if state.hold_until_s is not None:
+            if state.hold_until_s is not None and extends_hold:
                 state.hold_until_s = max(state.hold_until_s, now_s + self.config.reactive_hold_s)
             return None
         change = self._switch(zone_id, True, "reactive", "system", now_s)

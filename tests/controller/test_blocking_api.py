@@ -79,3 +79,30 @@ def test_a_new_incident_in_a_reactive_zone_switches_it_on_and_its_detections_are
     assert controller.suppressor.reason(heard).startswith("own emission: blocker BLK-A")
     elsewhere = Sighting(0.0, 1.0, 897e6, 200e3, "gsm", "B8", ("Vodafone",), None, None, None, "staff", 0.9, "rss")
     assert blocking.own_emission(elsewhere) is None
+
+
+def test_a_known_phone_heard_again_switches_an_idle_reactive_zone_on_but_never_prolongs_blocking(world):
+    """A phone whose incident predates the zone's last blocking (a brief burst a minute before its data
+    session, in `cellward bench blocking`) raises no new incident when it becomes active: its incident's
+    update with more activity switches the zone on. While the zone blocks, more activity of known phones
+    (those it put out of service try access now and then) does not hold it on; an officer's step (no new
+    activity) switches nothing."""
+    controller = world.start(with_ingest=False)
+    blocking, policy = controller.blocking, controller.blocking.policy
+    policy.config = PolicyConfig(reactive_zones=frozenset({"cells-A"}), reactive_hold_s=15.0, reactive_cooldown_s=5.0)
+    state = {"zone": "cells-A", "suppressed": False, "activity_count": 1}
+
+    def update(activity_count: int) -> None:
+        after = {**state, "activity_count": activity_count}
+        controller.bus.emit(LifecycleEvent("incident", "update", "inc-1", state, after))
+
+    update(1)
+    assert policy.blocking_zones() == [], "an officer's step on the incident is no phone activity"
+    update(2)
+    assert policy.blocking_zones() == ["cells-A"]
+    hold_until_s = policy.state["cells-A"].hold_until_s
+    blocking.clock = lambda: controller.clock() + 10.0
+    update(3)
+    assert policy.state["cells-A"].hold_until_s == hold_until_s, "activity of a known phone does not extend the hold"
+    controller.bus.emit(LifecycleEvent("incident", "new", "inc-2", None, state))
+    assert policy.state["cells-A"].hold_until_s > hold_until_s, "a new phone in the zone does"

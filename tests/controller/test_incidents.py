@@ -414,6 +414,29 @@ def test_authorised_device_and_always_authorised_zone_and_own_blocker_are_suppre
     assert reasons["A-1-02"] is None
 
 
+def test_the_phone_a_blocker_silences_stays_one_unsuppressed_incident_and_leakage_stays_the_blockers(world):
+    """The zone's unit switches on over a phone's call. Until its radio link fails the phone is heard on,
+    once placed a landing off and once placed more clearly next door: that is the phone, not the blocker,
+    so no second (suppressed) incident, and the moved incident is not suppressed either. A sighting in the
+    zone of a network no phone there is using is the blocker's own, and stays so when it moves."""
+    _, sessions, feed, _, _, suppressor = world
+    blocking = [False]
+    suppressor.add_emission_hook(
+        lambda s: "blocker BLK-A on over cells-a" if blocking[0] and s.zone == "cells-a" else None
+    )
+    feed(sighting(DAY, cell="A-1-14", confidence=0.6))
+    blocking[0] = True
+    feed(sighting(DAY + 1, cell="A-2-14", confidence=0.6))
+    feed(sighting(DAY + 3, cell="A-1-13", confidence=0.95))
+    (phone,) = incidents(sessions)
+    assert (phone.cell_id, phone.activity_count, phone.suppressed) == ("A-1-13", 3, False)
+    feed(sighting(DAY + 4, cell="A-2-02", ops=("EE",), freq_hz=880e6, confidence=0.5))
+    feed(sighting(DAY + 5, cell="A-2-03", ops=("EE",), freq_hz=880e6, confidence=0.9))
+    leak = next(r for r in incidents(sessions) if r.operators == ["EE"])
+    assert (leak.cell_id, leak.suppressed) == ("A-2-03", True)
+    assert leak.suppression_reason.startswith("own emission: blocker BLK-A")
+
+
 def test_new_incident_alerts_are_throttled_per_cell(world):
     _, sessions, feed, _, _, _ = world
     feed(sighting(DAY, tech="gsm"), sighting(DAY, tech="lte", freq_hz=847e6), sighting(DAY, tech="nr", freq_hz=720e6))
