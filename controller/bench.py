@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
 from cellward.messages import ActivityReport, BurstRecord, ClockState, DetectionBatch, sensor_topic
 from cellward.ports import free_port
 from cellward.signing import Keyring, NodeKey, sign_message
 from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
+from controller.db.incidents import IncidentRecord
 from controller.gc_tuning import tune_for_ingest
 from controller.ingest import Ingest
 from controller.pipeline import RawMessage
@@ -365,6 +367,9 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
         _, unique = _phone_keys(load.phones)
         placed = sum(1 for key in unique if key in opened)
         print(f"  in the phone's own cell  {placed} of {len(unique)} phones alone in their cell+operator")
+        with controller.sessions() as db:
+            now_in = {(r.cell_id, tuple(r.operators)) for r in db.scalars(select(IncidentRecord))}
+        print(f"  ... at the end           {sum(1 for key in unique if key in now_in)} (a clearer location moves one)")
         controller.stop()
         return 0
     finally:
