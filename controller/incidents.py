@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -35,6 +36,10 @@ RUNNER_UP_MIN_P = 0.05
 # A phone the locator places again (Sighting.track) continues its incident across this much silence at most.
 TRACK_GAP_S = 10.0
 TRACKS_KEPT = 4096  # above this many, tracks silent for TRACK_GAP_S are forgotten
+# An incident's room follows what its last VOTES_KEPT located sightings agree on (IncidentEngine._vote).
+VOTES_KEPT = 20
+VOTE_FLOOR = 1e-3  # a sighting's posterior for a room it does not list among its likeliest
+MOVE_MARGIN_NATS = 3.0  # about 20:1
 SAME_ARFCN_HZ = 100e3  # members of a frame group this close in frequency are on one ARFCN: one multislot phone
 
 
@@ -121,6 +126,7 @@ class IncidentEngine:
         self._cell_last_seen: dict[str, float] = {}
         self._heard_at: dict[str, float] = {}  # per open incident: controller time of its last sighting
         self._tx_dbm: dict[str, float] = {}  # per open incident: its phone's last estimated transmit power
+        self._votes: dict[str, deque[dict[str, float]]] = {}  # per open incident: its last sightings' room posteriors
         # per frame group of this batch of sightings (Sighting.frame_groups): incident id -> the ARFCN's centre of
         # the member that continued it
         self._claims: dict[int, dict[str, float]] = {}
@@ -158,6 +164,7 @@ class IncidentEngine:
         self._last_emitted.pop(incident_id, None)
         self._heard_at.pop(incident_id, None)
         self._tx_dbm.pop(incident_id, None)
+        self._votes.pop(incident_id, None)
         if incident is not None:
             self._forget_place(incident)
 
@@ -292,6 +299,23 @@ class IncidentEngine:
             and sighting.start_s - incident.last_seen <= TRACK_GAP_S
         ]
 
+    def _vote(self, incident_id: str, sighting: Sighting) -> str | None:
+        """Add a located sighting's room posterior to its incident's last VOTES_KEPT, and return the room they
+        agree on: the highest summed log posterior (VOTE_FLOOR for a room a sighting did not list), when it
+        leads every other by MOVE_MARGIN_NATS. A first location one cell off at full confidence is then moved
+        by the next two that agree on the right cell, where the clearer-location rule never moves it (no
+        location is clearer than 1.0); a phone on the boundary of two cells does not flip between them."""
+        if sighting.method == SINGLE_SENSOR or sighting.cell_id is None:
+            return None
+        votes = self._votes.setdefault(incident_id, deque(maxlen=VOTES_KEPT))
+        votes.append({sighting.cell_id: sighting.confidence, **dict(sighting.runners_up)})
+        rooms = {room for vote in votes for room in vote}
+        floor = math.log(VOTE_FLOOR)
+        score = {room: sum(math.log(max(vote.get(room, 0.0), VOTE_FLOOR)) for vote in votes) for room in rooms}
+        ranked = [*sorted(score.values(), reverse=True), len(votes) * floor]
+        best = max(score, key=score.__getitem__)
+        return best if ranked[0] - ranked[1] >= MOVE_MARGIN_NATS else None
+
     def _tracked(self, sighting: Sighting) -> IncidentRecord | None:
         track = _lone_track(sighting)
         if track is None or track not in self._tracks:
@@ -340,6 +364,7 @@ class IncidentEngine:
             incident = self._blocked_phone(sighting)
         if incident is None:
             incident = self._open_incident(db, sighting, now)
+            self._vote(incident.id, sighting)
             self._follow_track(sighting, incident)
             self._claim(sighting, incident)
             self._heard_at[incident.id] = now
@@ -423,11 +448,12 @@ class IncidentEngine:
         incident.first_seen = min(incident.first_seen, sighting.start_s)
         incident.activity_count += 1
         incident.updated_at = now
+        clearer = sighting.confidence > incident.confidence + 0.05
+        outvoted = self._vote(incident.id, sighting) == sighting.cell_id != incident.cell_id
         # (one sensor's coverage region never replaces a place several sensors agreed on)
-        if sighting.confidence > incident.confidence + 0.05 and not (
-            sighting.method == SINGLE_SENSOR and incident.method != SINGLE_SENSOR
-        ):
-            # A clearer location replaces the earlier one (possibly moving the incident to another room).
+        if (clearer or outvoted) and not (sighting.method == SINGLE_SENSOR and incident.method != SINGLE_SENSOR):
+            # A clearer location, or the room the phone's recent locations agree on, replaces the earlier one
+            # (possibly moving the incident to another room).
             if sighting.place_key != (incident.cell_id or _region_key(incident)):
                 self._forget_place(incident)
                 incident.cell_id, incident.wing, incident.landing = sighting.cell_id, sighting.wing, sighting.landing

@@ -437,6 +437,24 @@ def test_the_phone_a_blocker_silences_stays_one_unsuppressed_incident_and_leakag
     assert leak.suppression_reason.startswith("own emission: blocker BLK-A")
 
 
+def test_an_incident_moves_to_the_cell_its_recent_locations_agree_on_and_does_not_flip_on_a_boundary(world):
+    """A first location one cell off at full confidence: no later location is clearer than 1.0, so only the
+    agreement of the next ones can move the incident (`cellward bench controller` left 10-14 of 105 phones
+    one cell off this way). A phone on the boundary of two cells, placed in each by turns, stays put."""
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, cell="A-2-14", confidence=1.0))
+    feed(sighting(DAY + 1, cell="A-2-13", confidence=1.0))
+    assert [r.cell_id for r in incidents(sessions)] == ["A-2-14"], "one location against one: no move"
+    feed(sighting(DAY + 2, cell="A-2-13", confidence=0.99, runners_up=(("A-2-14", 0.01),)))
+    (incident,) = incidents(sessions)
+    assert (incident.cell_id, incident.activity_count) == ("A-2-13", 3)
+    for k in range(8):
+        here, there = ("A-2-05", "A-2-06") if k % 2 else ("A-2-06", "A-2-05")
+        feed(sighting(DAY + 20 + k, cell=here, ops=("EE",), freq_hz=880e6, confidence=0.6, runners_up=((there, 0.4),)))
+    boundary = next(r for r in incidents(sessions) if r.operators == ["EE"])
+    assert (boundary.cell_id, boundary.activity_count) == ("A-2-06", 8)
+
+
 def test_new_incident_alerts_are_throttled_per_cell(world):
     _, sessions, feed, _, _, _ = world
     feed(sighting(DAY, tech="gsm"), sighting(DAY, tech="lte", freq_hz=847e6), sighting(DAY, tech="nr", freq_hz=720e6))
