@@ -299,16 +299,18 @@ class SiteLocating:
                 return False
             return hold or not self._site_knows(channel[i], start_s[i]) or self._heard_close(emissions, i)
 
-        # Per channel and slot the emission showing the most phones at once, then heard by the most sensors.
+        whos = [self._who(channel[i], heard_set[i], devices[i]) for i in range(len(emissions))]
+        # Per channel and slot the emission showing the most phones at once, then heard by the most sensors, of
+        # those whose phone was not located within relocate_s: a phone the site has just placed does not take
+        # its channel's slot from another phone there (on a busy channel that one was never located).
         chosen: dict[tuple[str, int, int], int] = {}
         for i, (tech, bucket) in enumerate(channel):
-            if not locatable(i):
+            if not locatable(i) or self._located_lately(whos[i], start_s[i]):
                 continue
             slot = (tech, bucket, int(start_s[i] // LOCATE_EVERY_S))
             best = chosen.get(slot)
             if best is None or (devices[i], heard_by[i]) > (devices[best], heard_by[best]):
                 chosen[slot] = i
-        whos = [self._who(channel[i], heard_set[i], devices[i]) for i in range(len(emissions))]
         # Every burst of a phone alone, per who heard it, until that phone is next located (fading averages out).
         for i, at_once in enumerate(devices):
             if at_once == 1 and hold:
@@ -320,8 +322,7 @@ class SiteLocating:
         for i in sorted(chosen.values(), key=start_s.__getitem__):
             # One phone hopping over its operator's channels is heard on each of them by the same sensors:
             # locate it once per relocate_s, not once per channel; with several phones at once, once per channel.
-            last = self._located_at.get(whos[i])
-            if i in located or (last is not None and start_s[i] - last < self.relocate_s):
+            if i in located or self._located_lately(whos[i], start_s[i]):
                 continue
             # with the other phone of its frame groups heard by the most sensors, so the incident engine sees two
             partners = {member for group in groups[i] for member in members[group]} - {i} - located
@@ -329,7 +330,7 @@ class SiteLocating:
             for k in [i, *([max(partners, key=lambda k: (heard_by[k], -k))] if partners else [])]:
                 located.add(k)
                 self._located_at[whos[k]] = start_s[k]
-                held = self._held.pop(whos[k], []) if devices[k] == 1 else []
+                held = self._held_lately(whos[k], start_s[k]) if devices[k] == 1 else []
                 if not hold and held:
                     held.append(emissions.select(k))
                 emission = averaged(held) if held else emissions.heard(k)
@@ -337,6 +338,19 @@ class SiteLocating:
                 sightings.append(self._sighting(emission, devices[k], track, unlisted[k], tuple(groups[k])))
         self._forget_held(horizon_s)
         return sightings
+
+    def _held_lately(self, who: tuple, start_s: float) -> list[Emissions]:
+        """The emissions held for `who` since its phone was last located, at most relocate_s and a slot before
+        `start_s`: a set of sensors that heard a far phone now and then may hold bursts for up to HELD_FOR_S,
+        and averaged into a new phone heard by the same sensors they would mix two phones' levels and date
+        its first burst before it was on the air (the demo's reactive-zone call, heard from 30.9 s, got a
+        first_seen of 16.9 s)."""
+        since_s = start_s - self.relocate_s - LOCATE_EVERY_S
+        return [held for held in self._held.pop(who, []) if held.start_s[0] >= since_s]
+
+    def _located_lately(self, who: tuple, start_s: float) -> bool:
+        last = self._located_at.get(who)
+        return last is not None and start_s - last < self.relocate_s
 
     def _forget_held(self, horizon_s: float) -> None:
         for who in [w for w, held in self._held.items() if held[-1].end_s[0] < horizon_s - HELD_FOR_S]:

@@ -343,6 +343,24 @@ def test_two_calls_of_one_operator_in_one_frame_are_two_phones_in_one_place_only
     assert (groups[0] & groups[1] != set()) if one_place else groups == [set(), set()]
 
 
+def test_bursts_held_long_before_are_not_averaged_into_a_later_location():
+    """The same two sensors hear the network in windows 0-4 (located once, then held: `relocate_s`), then
+    nothing until window 40. What they heard 36 s earlier may be another phone: the location at 40 s is made
+    from what was held within relocate_s, and its first burst is its own (a stale start became an incident's
+    first_seen 14 s before its phone was on the air)."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    sightings = []
+    for window in (0, 1, 2, 3, 4, 40):
+        for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
+            locating.add_reports(
+                sensor, _reports(1.0, {897.4: [window + 0.1]}, start_s=window, level=level), T + window + 1.01
+            )
+        sightings += locating.ready(T + window + 1.2)
+    assert [round(s.start_s - T, 3) for s in sightings] == [0.1, 40.1]
+
+
 def _second_window_sightings(max_delay_s: float) -> list[set[str]]:
     """Three sensors hear a steady phone; each window's reports arrive 0.01, 0.2 and 0.41 s after it ends
     (a loaded network, or many sensors publishing one after another). Who was heard in each sighting of
