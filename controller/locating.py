@@ -17,9 +17,9 @@ operator anywhere in earshot of a common sensor would otherwise always look like
 member is marked with the number of phones its groups show (`Sighting.devices`) and with its groups
 (`Sighting.frame_groups`); when one member is located, so is the other member heard by the most sensors,
 even when the same sensors heard it moments ago, and the incident engine keeps two members on different
-ARFCNs out of one incident. One phone's bursts on its other channels are in other frames, so they continue its incident.
-LTE and NR get no such rule: one phone's PUCCH hops between the carrier's edges within a subframe, so two
-200 kHz channels at once can be one phone.
+ARFCNs out of one incident. One phone's bursts on its other channels are in other frames, so they continue
+its incident. LTE and NR get no such rule: one phone's PUCCH hops between the carrier's edges within a
+subframe, so two 200 kHz channels at once can be one phone.
 
 Technology by majority. Each sensor classifies each burst itself, and a loud phone's bursts are sometimes
 taken for another technology by the sensors beside it. When more sensors heard the same burst (start within
@@ -327,7 +327,7 @@ class SiteLocating:
             # with the other phone of its frame groups heard by the most sensors, so the incident engine sees two
             partners = {member for group in groups[i] for member in members[group]} - {i} - located
             partners = [k for k in partners if locatable(k)]
-            for k in [i, *([max(partners, key=lambda k: (heard_by[k], -k))] if partners else [])]:
+            for k in [i, *([max(partners, key=lambda m: (heard_by[m], -m))] if partners else [])]:
                 located.add(k)
                 self._located_at[whos[k]] = start_s[k]
                 held = self._held_lately(whos[k], start_s[k]) if devices[k] == 1 else []
