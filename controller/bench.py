@@ -369,7 +369,7 @@ def run_in_process(n_sensors: int, seconds: float, rate: float, database: str) -
         print(f"  in the phone's own cell  {placed} of {len(unique)} phones alone in their cell+operator")
         with controller.sessions() as db:
             now_in = {(r.cell_id, tuple(r.operators)) for r in db.scalars(select(IncidentRecord))}
-        print(f"  ... at the end           {sum(1 for key in unique if key in now_in)} (a clearer location moves one)")
+        print(f"  ... at the end           {sum(1 for key in unique if key in now_in)} (a later location may move one)")
         controller.stop()
         return 0
     finally:
