@@ -1,5 +1,7 @@
-"""The locator's robust transmit-power fit to the heard levels and its log-likelihood, compiled: each point's
-EM rounds run in registers, where numpy made a dozen passes over (sensors, points) arrays per round.
+"""The locator's compiled likelihood kernels: the robust transmit-power fit to the heard levels and its
+log-likelihood (each point's EM rounds run in registers, where numpy made a dozen passes over (sensors, points)
+arrays per round), and the log probability that the sensors that did not hear an emission missed it (one pass,
+where numpy built five temporaries and called log_ndtr twice over them).
 
 Per-sensor arrays of shape (sensors, 1) stand for the same value at every point (a locator without a
 calibration survey), so they are read at column 0."""
@@ -66,8 +68,75 @@ def robust_fit(
     return loglik, tx
 
 
+_SQRT_HALF = math.sqrt(0.5)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@njit(cache=True)
+def log_ndtr(z: float) -> float:
+    """log Phi(z) at full precision over the whole line, as scipy.special.log_ndtr: from the complementary tail
+    above 0 (Phi near 1), erfc below, the asymptotic series where Phi(z) would underflow."""
+    if z > 0.0:
+        return math.log1p(-0.5 * math.erfc(z * _SQRT_HALF))
+    if z > -20.0:
+        return math.log(0.5 * math.erfc(-z * _SQRT_HALF))
+    inv2 = 1.0 / (z * z)
+    series = 1.0 - inv2 * (1.0 - 3.0 * inv2 * (1.0 - 5.0 * inv2 * (1.0 - 7.0 * inv2)))
+    return -0.5 * z * z - math.log(-z) - _LOG_SQRT_2PI + math.log(series)
+
+
+@njit(cache=True)
+def censored_sum(
+    level: np.ndarray,
+    variance: np.ndarray,
+    missed: np.ndarray,
+    rows: np.ndarray,
+    tx: np.ndarray,
+    sensitivity_dbm: float,
+    fading_var: float,
+    outlier_var: float,
+    log_prior_core: float,
+    log_prior_outlier: float,
+) -> np.ndarray:
+    """Per point of `rows`: the log probability, summed over the `missed` sensors, that an emission at tx[point]
+    stayed below their sensitivity: a level (spread variance + fading_var) or an outlier (outlier_var more) under
+    the mixture's priors. level, variance: (sensors, points) tables; a variance of one column is every point's."""
+    per_point = variance.shape[1] > 1
+    p_core = math.exp(log_prior_core)
+    p_outlier = math.exp(log_prior_outlier)
+    out = np.zeros(rows.shape[0])
+    for i in range(missed.shape[0]):
+        s = missed[i]
+        for j in range(rows.shape[0]):
+            p = rows[j]
+            var = variance[s, p if per_point else 0] + fading_var
+            margin = sensitivity_dbm - tx[p] - level[s, p]
+            z_core = margin / math.sqrt(var)
+            z_wide = margin / math.sqrt(var + outlier_var)
+            if margin > 0.0:
+                # most missed sensors are far: 1 - P(miss) is the small tail, so log1p of it keeps every digit
+                heard = p_core * _tail(z_core) + p_outlier * _tail(z_wide)
+                out[j] += math.log1p(-heard)
+            elif p_outlier > 0.0:
+                core = log_prior_core + log_ndtr(z_core)
+                wide = log_prior_outlier + log_ndtr(z_wide)
+                high, low = (core, wide) if core >= wide else (wide, core)
+                out[j] += high + math.log1p(math.exp(low - high))
+            else:
+                out[j] += log_ndtr(z_core)
+    return out
+
+
+@njit(cache=True)
+def _tail(z: float) -> float:
+    """1 - Phi(z) for z >= 0; 0 where it is below double precision's resolution next to 1."""
+    return 0.5 * math.erfc(z * _SQRT_HALF) if z < 8.5 else 0.0
+
+
 def compile_kernels() -> None:
     """Compile (or load from numba's cache) now: compiling takes seconds, which must not land on the first
     phone a controller locates."""
     one = np.ones((1, 1))
     robust_fit(one, one, one, 0.0, -math.inf, 1, -40.0, 33.0)
+    index = np.zeros(1, dtype=np.int64)
+    censored_sum(one, one, index, index, np.zeros(1), -100.0, 1.0, 1.0, 0.0, -math.inf)

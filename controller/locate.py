@@ -47,11 +47,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import log_ndtr
 
 from cellward.site.fading import fading_db
 from controller.correlate import HeardEmission
-from controller.level_fit import robust_fit
+from controller.level_fit import censored_sum, robust_fit
 from dsp.band_plan import BandPlan
 
 if TYPE_CHECKING:
@@ -410,11 +409,12 @@ class Locator:
         next bound: all points left out then weigh less than e^-NEGLIGIBLE_NATS of it together, and stay -inf.
         """
         out = np.full_like(loglik, -np.inf)
+        missed = np.asarray(missed_idx, dtype=np.int64)
         order = np.argsort(-loglik) if prune else np.arange(len(loglik))
         done, chunk = 0, FIRST_CENSORED_CHUNK if prune else len(loglik)
         while done < len(order):
             rows = order[done : done + chunk]
-            out[rows] = loglik[rows] + self._censored_sum(tx_dbm[rows], table, missed_idx, rows, sens_dbm)
+            out[rows] = loglik[rows] + self._censored_sum(tx_dbm, table, missed, rows, sens_dbm)
             done += len(rows)
             left = len(order) - done
             if left and out[order[:done]].max() >= loglik[order[done]] + NEGLIGIBLE_NATS + math.log(left):
@@ -423,17 +423,21 @@ class Locator:
         return out
 
     def _censored_sum(
-        self, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], rows: np.ndarray, sens_dbm: float
+        self, tx_dbm: np.ndarray, table: _Table, missed: np.ndarray, rows: np.ndarray, sens_dbm: float
     ) -> np.ndarray:
         """Log probability, summed over the missed sensors, that each point's emission went unheard by them."""
-        margin = sens_dbm - tx_dbm[None, :] - table.level_db[np.ix_(missed_idx, rows)]
-        var = _pick(table.variance_db2, missed_idx, rows) + self.fading_std_db**2
-        miss = log_ndtr(margin / np.sqrt(var))
-        log_core, log_outlier = self._log_priors
-        if log_outlier > -math.inf:
-            wide = log_ndtr(margin / np.sqrt(var + self.outlier_variance_db2))
-            miss = np.logaddexp(log_core + miss, log_outlier + wide)
-        return miss.sum(axis=0)
+        variance = table.variance_db2
+        return censored_sum(
+            np.ascontiguousarray(table.level_db),
+            np.ascontiguousarray(variance[:, :1] if _is_compact(variance) else variance),
+            missed,
+            rows,
+            tx_dbm,
+            sens_dbm,
+            self.fading_std_db**2,
+            self.outlier_variance_db2,
+            *self._log_priors,
+        )
 
     def _room_scores(self, emission: HeardEmission) -> _RoomScores:
         """Log posterior (unnormalised) per room, each room's posterior-mean position and likeliest point's
