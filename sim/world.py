@@ -32,6 +32,7 @@ from sim.blocking import (
 )
 from sim.burst_plan import PlannedBursts
 from sim.carriers import choose_carrier
+from sim.gsm_allocation import GsmAllocation
 from sim.fading import BurstFading
 from sim.population import population_phones
 from sim.power_control import tx_power_dbm
@@ -105,6 +106,7 @@ class World:
         self.emitters: list[EmitterInfo] = []
         self._positions: list[tuple[float, float, float]] = []
         self._position_emitter: list[int] = []
+        self._gsm_allocation = GsmAllocation()
         parts: list[tuple[PlannedBursts, int, np.ndarray, np.ndarray]] = []
         crowd = (
             population_phones(site, scenario.population, scenario.duration_s, self.seed) if scenario.population else []
@@ -204,6 +206,8 @@ class World:
             EmitterInfo(phone.id, "phone", technology, carrier.operator, carrier.band, carrier.centre_hz)
         )
         plans = [BEHAVIOURS[a.kind].plan(a, carrier, rng) for a in phone.activities]
+        if technology == "gsm":
+            plans = [self._gsm_allocation.assign(carrier.operator, carrier.centre_hz, p) for p in plans]
         live = self.scenario.live_blocking
         if live is not None:  # its own draws: the phone's planned activity is the same with or without it
             retry_rng = np.random.default_rng(stable_seed(self.seed, "retries", phone.id))
