@@ -8,7 +8,9 @@ sensor never hears one burst twice, so a sensor's own observations on a channel 
 The grouping therefore takes, in each time cluster, the sensor with the most observations as the
 reference grid, lets every other observation join the nearest reference burst that lacks its sensor, and
 limits the join distance to half the smallest spacing seen at any single sensor (so adjacent timeslots
-never merge as long as the sensors' clocks agree to within half a slot, about 288 µs).
+never merge as long as the sensors' clocks agree to within half a slot, about 288 µs). Sensors' clocks
+disagree by more (NTP on a Pi: within a millisecond each), so every observation's times are first put on the
+site's consensus clock, with offsets learnt from unambiguous bursts (controller/sensor_clocks.py).
 
 Observations are held as columns (`Bursts`: one row per sensor's burst, no object per burst) and grouped
 with array operations: sorted by technology, 100 kHz frequency bucket and start, cut into time clusters,
@@ -26,11 +28,12 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from controller.observations import Observation
+from controller.sensor_clocks import SensorClocks
 
 BUCKET_HZ = 100e3
 
@@ -200,8 +203,10 @@ class Correlator:
         freq_tolerance: float = 0.25,
         max_delay_s: float = 2.0,
         codes: Codes | None = None,
+        clocks: SensorClocks | None = None,
     ):
-        """`codes`: a code table shared with another correlator (their emissions can then be averaged together)."""
+        """`codes`: a code table shared with another correlator (their emissions can then be averaged together);
+        `clocks`: the sensors' clock offsets, shared the same way."""
         if clock_tolerance_s <= 0 or freq_tolerance <= 0 or max_delay_s < 0:
             raise ValueError("clock_tolerance_s and freq_tolerance must be > 0, max_delay_s >= 0")
         self.clock_tolerance_s = clock_tolerance_s
@@ -210,6 +215,7 @@ class Correlator:
         self.codes = Codes() if codes is None else codes
         self.sensor_ids = self.codes.sensor_ids
         self.technologies = self.codes.technologies
+        self.clocks = SensorClocks(clock_tolerance_s) if clocks is None else clocks
         self._held: list[Bursts] = []  # in arrival order
 
     @property
@@ -254,7 +260,13 @@ class Correlator:
                 f"bandwidth_hz {bursts.bandwidth_hz[r]}, bursts {bursts.bursts[r]}"
             )
         if len(bursts):
-            self._held.append(bursts)
+            self._held.append(
+                replace(
+                    bursts,
+                    start_s=self.clocks.corrected(bursts.sensor, bursts.start_s),
+                    end_s=self.clocks.corrected(bursts.sensor, bursts.end_s),
+                )
+            )
 
     def ready(self, now_s: float) -> Emissions:
         """Emissions whose window has closed by data time `now_s`, in start order."""
@@ -349,7 +361,22 @@ class Correlator:
             for g, members in enumerate(groups):
                 label[members] = base[c] + g
                 rank[members] = members[0] + np.arange(len(members))
+        self._learn_clocks(batch, label)
         return label, rank
+
+    def _learn_clocks(self, batch: Bursts, label: np.ndarray) -> None:
+        """Teach the clocks from GSM emissions heard by three or more sensors: a normal burst's start is sharp
+        to microseconds, so each member's distance from the emission's median start is its clock's."""
+        if "gsm" not in self.technologies or not len(label):
+            return
+        order = np.lexsort((batch.start_s, label))
+        group = label[order]
+        firsts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+        counts = np.diff(np.r_[firsts, len(group)])
+        start = batch.start_s[order]
+        deviation = start - np.repeat(start[firsts + (counts - 1) // 2], counts)
+        usable = (np.repeat(counts, counts) >= 3) & (batch.technology[order] == self.technologies.index("gsm"))
+        self.clocks.learn(batch.sensor[order][usable], deviation[usable])
 
     def _split_cluster(self, batch: Bursts, rows: np.ndarray) -> list[list[int]]:
         """One time cluster (consecutive starts within the tolerance) with a sensor's several bursts, or

@@ -168,7 +168,12 @@ class SiteLocating:
         self.listening = listening
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
         # cut_early reports only; the same codes, so a phone's emissions from both average together
-        self.prompt = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0, codes=self.correlator.codes)
+        self.prompt = Correlator(
+            clock_tolerance_s=clock_tolerance_s,
+            max_delay_s=0.0,
+            codes=self.correlator.codes,
+            clocks=self.correlator.clocks,
+        )
         self._phone_codes = {t: self.correlator.technology_code(t) for t in sorted(PHONE_TECHNOLOGIES)}
         self.delay_s = delay_s
         self.bursts_per_report = bursts_per_report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from controller.correlate import Correlator
@@ -78,6 +79,44 @@ def test_gsm_phones_in_adjacent_timeslots_stay_apart():
     a, b = corr.flush()
     assert a.powers_dbm == {"s1": -60.0, "s3": -71.0}, "phone A: heard by s1 and s3 only"
     assert b.powers_dbm == {"s1": -85.0, "s2": -62.0, "s3": -77.0}, "phone B: s2's only burst belongs here"
+
+
+CLOCK_OFFSETS_S = (0.9e-3, -0.9e-3, 0.6e-3, -0.6e-3, 0.3e-3, -0.3e-3, 0.8e-3, -0.8e-3)
+
+
+def _heard_by_all(corr: Correlator, start_s: float, near: range, near_dbm: float, far_dbm: float) -> None:
+    corr.add_many(
+        gsm(f"s{i}", start_s + offset, power_dbm=near_dbm if i in near else far_dbm)
+        for i, offset in enumerate(CLOCK_OFFSETS_S)
+    )
+
+
+def test_sensor_clocks_a_millisecond_apart_are_learnt_so_adjacent_timeslots_stay_apart():
+    """NTP-disciplined sensors, each up to 0.9 ms off (1.8 ms between two): more than the half slot that
+    separates phones on one ARFCN. A call heard alone first teaches the correlator the sensors' offsets; then
+    a second phone two timeslots later, loud where the first is weak, stays apart at every sensor."""
+    frame_s, slot_s = 4.615e-3, 576.9e-6
+    corr = Correlator(clock_tolerance_s=0.005, max_delay_s=0.0)
+    t = T0
+    for _ in range(3):  # three 1 s windows of phone A alone
+        for k in range(216):
+            _heard_by_all(corr, t + k * frame_s, range(4), -50.0, -90.0)
+        t += 216 * frame_s
+        corr.ready(t)
+    corr.ready(t + 0.01)  # the last of phone A alone, held in case a late report joined it
+    t += 0.02
+    offsets = corr.clocks.offset_s[[corr.sensor_code(f"s{i}") for i in range(8)]]
+    expected = np.array(CLOCK_OFFSETS_S) - np.median(CLOCK_OFFSETS_S)
+    assert offsets == pytest.approx(expected, abs=20e-6), "learnt against the sensors' consensus"
+    for k in range(100):  # both phones: A in timeslot 0, B in timeslot 2
+        _heard_by_all(corr, t + k * frame_s, range(4), -50.0, -90.0)
+        _heard_by_all(corr, t + k * frame_s + 2 * slot_s, range(4, 8), -50.0, -90.0)
+    emissions = corr.flush()
+    assert len(emissions) == 200
+    for emission in emissions:
+        near = {s for s, p in emission.powers_dbm.items() if p == -50.0}
+        assert near in ({"s0", "s1", "s2", "s3"}, {"s4", "s5", "s6", "s7"}), emission.powers_dbm
+        assert len(emission.observations) == 8
 
 
 def test_a_call_on_the_tdma_frame_is_one_emission_per_burst():
