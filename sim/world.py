@@ -32,8 +32,8 @@ from sim.blocking import (
 )
 from sim.burst_plan import PlannedBursts
 from sim.carriers import choose_carrier
-from sim.gsm_allocation import GsmAllocation
 from sim.fading import BurstFading
+from sim.gsm_allocation import GsmAllocation
 from sim.population import population_phones
 from sim.power_control import tx_power_dbm
 from sim.scenario import OtherEmitter, Phone, Place, Scenario, load_scenario
