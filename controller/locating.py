@@ -262,6 +262,12 @@ class SiteLocating:
         """How long the locator currently waits for the rest of a window's reports."""
         return self._arrivals.wait_s
 
+    def clock_offsets(self) -> dict[str, float]:
+        """Each sensor's clock minus the site's consensus, seconds, for the sensors learnt so far."""
+        clocks = self.correlator.clocks
+        ids = self.correlator.sensor_ids
+        return {ids[code]: float(clocks.offset_s[code]) for code in range(len(clocks.learnt)) if clocks.learnt[code]}
+
     def ready(self, now_s: float) -> list[Sighting]:
         sightings = []
         horizon_s = self._arrivals.advance(now_s)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 REJECTION_REASONS = (
     "bad_json",
@@ -74,3 +78,22 @@ class ControllerMetrics:
             registry=r,
         )
         self.pruned = Counter("cellward_controller_pruned_rows", "Raw rows removed by retention", ["table"], registry=r)
+
+    def watch_sensor_clocks(self, offsets: Callable[[], dict[str, float]]) -> None:
+        """Export the locator's learnt sensor clock offsets, read when scraped (nothing to update per batch)."""
+        self.registry.register(_SensorClocks(offsets))
+
+
+class _SensorClocks(Collector):
+    def __init__(self, offsets: Callable[[], dict[str, float]]) -> None:
+        self.offsets = offsets
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "cellward_controller_sensor_clock_offset_seconds",
+            "Sensor clock minus the site's consensus, learnt from the bursts several sensors heard",
+            labels=["sensor"],
+        )
+        for sensor_id, offset_s in sorted(self.offsets().items()):
+            family.add_metric([sensor_id], offset_s)
+        yield family

@@ -8,10 +8,13 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cellward.messages import ActivityReport, BurstRecord
 from dsp.band_plan import BandPlan
+from sim.events import CLOCK_OFFSET_MAX_S
+from sim.world import stable_seed
 from tests.controller.conftest import wait_for
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sim" / "scenarios" / "small-evening.yaml"
@@ -113,3 +116,13 @@ def test_scripted_burner_in_a_known_cell_becomes_an_incident_in_that_cell(sqlite
         return (incident.wing, incident.landing) == ("A", 1)
 
     assert any(is_burner(r) for r in found), f"no O2 GSM incident on landing A-1 (scenario truth A-1-03): {detail}"
+
+    # The simulator's sensors' clocks are each up to 1 ms off; the controller learnt them from the call.
+    truth = np.random.default_rng(stable_seed(sim_world.seed, "clocks")).uniform(
+        -CLOCK_OFFSET_MAX_S, CLOCK_OFFSET_MAX_S, len(sim_world.sensors)
+    )
+    centre = float(np.median(truth))
+    registry = controller.metrics.registry
+    for index, sensor in enumerate(sim_world.sensors):
+        learnt = registry.get_sample_value("cellward_controller_sensor_clock_offset_seconds", {"sensor": sensor.id})
+        assert learnt == pytest.approx(truth[index] - centre, abs=30e-6), sensor.id
