@@ -6,12 +6,17 @@ the channel's noise floor, first and last burst times, the gain and calibration 
 and the first `MAX_BURSTS_PER_REPORT` bursts so the controller can match a burst across sensors.
 
 Prompt first report. A window is reported once it has ended, so the first burst of a new phone would wait
-up to a window before it leaves the node. With `prompt_first`, when a network (band and operator, or the
-channel outside them) has been silent for `quiet_s`, the channels it is heard on again have their window
-cut at the end of the dwell that first heard it: that part is reported at once (`cut_early`), the rest of
-the window follows as usual in a report starting at the cut. Steady activity keeps the whole window, so
-it costs no extra messages; nor does a phone's next channel (GSM hops, LTE allocations move). The nodes
-scan in site-wide synchronised slots, so every sensor that hears a new phone cuts at the same dwell end.
+up to a window before it leaves the node. With `prompt_first`, when a channel's novelty group has been
+silent for `quiet_s`, the channels it is heard on again have their window cut at the end of the dwell that
+first heard it: that part is reported at once (`cut_early`), the rest of the window follows as usual in a
+report starting at the cut. The group of an LTE or NR channel is its network (band and operator, or the
+channel outside them): one carrier holds every phone of the operator and a phone's allocation moves across
+it, so a new channel there is no news. A GSM channel (an ARFCN) is its own group: a cell gives each call a
+channel and timeslot of its own, so a quiet ARFCN heard again is a new phone (or a phone's next hop, heard
+in the same dwell when its ARFCNs share a tuning); grouped by network, a second call of an operator heard
+lately waited for the window's end (the demo's D-1-09 call, beside the road caller: 1.2 s). Steady activity
+keeps the whole window, so it costs no extra messages. The nodes scan in site-wide synchronised slots, so
+every sensor that hears a new phone cuts at the same dwell end.
 `ReportWindows` decides which bursts go in which report; the IQ node (`ActivityAggregator`) and the
 simulator's event-mode nodes (sensors.event_fleet) fold its pieces into reports.
 """
@@ -87,10 +92,10 @@ class ReportWindows(Generic[T]):
         window_s: float = 1.0,
         prompt_first: bool = False,
         quiet_s: float = 10.0,
-        novelty: Callable[[Hashable], Hashable] = lambda key: key,
+        novelty: Callable[[Hashable, T], Hashable] = lambda key, _item: key,
     ) -> None:
-        """`novelty(key)`: what must have been silent for activity on `key` to be new (by default the key
-        itself; the nodes use the network: a phone's bursts land on many channels of its operator's block)."""
+        """`novelty(key, item)`: what must have been silent for activity on `key` to be new, decided by the
+        first item heard on it (by default the key itself; the nodes use `novelty_group`)."""
         self.window_s = window_s
         self.prompt_first = prompt_first
         self.quiet_s = quiet_s
@@ -110,7 +115,7 @@ class ReportWindows(Generic[T]):
         for key, start_s, item in heard:
             group = self._groups.get(key)
             if group is None:
-                group = self._groups[key] = self.novelty(key)
+                group = self._groups[key] = self.novelty(key, item)
             last_s = self._last_heard.get(group, -math.inf)
             if self.prompt_first and (group in fresh or start_s - last_s > self.quiet_s):
                 fresh.add(group)
@@ -151,6 +156,14 @@ class ReportWindows(Generic[T]):
         return Piece(key, start_s, end_s, [item for _, item in heard], dwells, early)
 
 
+def novelty_group(band_plan: BandPlan, channel_hz: float, width_hz: float, technology: str) -> Hashable:
+    """What must have been silent for activity on a channel to be new: the ARFCN for GSM, else the network
+    (see the module's "Prompt first report")."""
+    if technology == "gsm":
+        return technology, channel_hz
+    return technology, channel_network(band_plan, channel_hz, width_hz)
+
+
 def channel_network(band_plan: BandPlan, channel_hz: float, width_hz: float) -> tuple[str, ...] | float:
     """The uplink band and the operators licensed in a channel, or the channel itself outside them."""
     band = band_plan.uplink_band(channel_hz)
@@ -175,11 +188,10 @@ class ActivityAggregator:
         self.channel_hz = channel_hz
         self.window_s = window_s
         self.report_unknown = report_unknown
-        self.windows: ReportWindows[_Heard] = ReportWindows(window_s, prompt_first, quiet_s, self.network)
+        self.windows: ReportWindows[_Heard] = ReportWindows(window_s, prompt_first, quiet_s, self._novelty)
 
-    def network(self, channel_hz: Hashable) -> Hashable:
-        """The band and operators of a channel (the channel itself outside every operator's block)."""
-        return channel_network(self.band_plan, channel_hz, self.channel_hz)  # type: ignore[arg-type]
+    def _novelty(self, channel_hz: Hashable, heard: _Heard) -> Hashable:
+        return novelty_group(self.band_plan, channel_hz, self.channel_hz, heard.burst.technology)  # type: ignore[arg-type]
 
     def channel_centre_hz(self, freq_hz: float) -> float:
         return round(freq_hz / self.channel_hz) * self.channel_hz

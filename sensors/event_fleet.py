@@ -47,7 +47,7 @@ from cellward.messages import (
 )
 from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
-from sensors.activity import Dwell, Piece, ReportWindows, channel_network
+from sensors.activity import Dwell, Piece, ReportWindows, novelty_group
 from sensors.config import ReportConfig
 from sensors.publisher import MqttConfig, Publisher
 from sensors.scan_focus import FocusReceiver
@@ -221,14 +221,13 @@ class FleetReports:
         self.scan = scan
         self.plan = plan
         self.windows: dict[str, ReportWindows[SensorObservation]] = {
-            s: ReportWindows(reporting.window_s, reporting.prompt_first, reporting.prompt_quiet_s, self.network)
+            s: ReportWindows(reporting.window_s, reporting.prompt_first, reporting.prompt_quiet_s, self._novelty)
             for s in sensor_ids
         }
 
-    def network(self, key: Hashable) -> Hashable:
-        """A channel's technology, band and operators (see sensors.activity.channel_network)."""
+    def _novelty(self, key: Hashable, _obs: SensorObservation) -> Hashable:
         channel_hz, technology = key  # type: ignore[misc]
-        return technology, channel_network(self.plan, channel_hz, REPORT_CHANNEL_HZ)
+        return novelty_group(self.plan, channel_hz, REPORT_CHANNEL_HZ, technology)
 
     def dwell(self, world: World, slot: int) -> int:
         """Hear scan slot `slot` (within the scenario); returns the bursts heard by all nodes."""

@@ -119,27 +119,34 @@ def test_a_burst_centred_beyond_the_searched_part_of_a_dwell_is_left_to_the_tuni
     assert sorted(r.freq_hz for r in agg.close_windows(T0 + 1.0)) == [897.4e6, 898.4e6]
 
 
-def test_only_a_new_network_is_cut_and_a_dwell_at_the_window_end_needs_no_cut() -> None:
+def test_a_quiet_arfcn_or_a_quiet_network_is_cut_and_a_dwell_at_the_window_end_needs_no_cut() -> None:
     agg = _prompt()
     agg.add(_dwell(T0 + 0.2), [_burst(0.001, -30.0)])
     agg.close_windows(T0 + 0.3)
-    # the steady Vodafone channel, another Vodafone channel (the same phone hopping, or another phone of a
-    # network heard lately) and an O2 channel heard in the same dwell: only the new network leaves early
+    # the steady Vodafone GSM channel, another Vodafone ARFCN (a second call: a cell gives each its own
+    # channel) and an O2 channel heard in the same dwell: both quiet channels leave early, the steady one not
     wide = replace(_dwell(T0 + 1.2), high_hz=906.0e6)  # a front end that searches 10 MHz at once
     agg.add(
         wide,
         [_burst(0.001, -30.0), _burst(0.002, -30.0, freq_hz=897.0e6), _burst(0.003, -30.0, freq_hz=905.0e6)],
     )
-    (early,) = agg.close_windows(T0 + 1.3)
-    assert early.freq_hz == 905.0e6 and early.cut_early and early.burst_count == 1
-    assert [(r.freq_hz, r.window_s, r.cut_early) for r in agg.close_windows(T0 + 2.0)] == [
-        (897.0e6, 1.0, False),
-        (897.4e6, 1.0, False),
-    ]
+    assert [(r.freq_hz, r.cut_early) for r in agg.close_windows(T0 + 1.3)] == [(897.0e6, True), (905.0e6, True)]
+    assert [(r.freq_hz, r.window_s, r.cut_early) for r in agg.close_windows(T0 + 2.0)] == [(897.4e6, 1.0, False)]
     # a new channel in the last dwell of a window: the window ends there, it is reported whole
     agg.add(_dwell(T0 + 2.95), [_burst(0.001, -30.0, freq_hz=896.6e6)])
     (whole,) = agg.close_windows(T0 + 3.04)
     assert not whole.cut_early and whole.window_s == 1.0
+
+
+def test_an_lte_phones_next_channel_on_a_network_heard_lately_is_not_news() -> None:
+    """One carrier holds every LTE phone of the operator and a phone's allocation moves across it: a channel
+    of the carrier not heard before leaves with its window, not at once."""
+    agg = _prompt()
+    agg.add(_dwell(T0 + 0.2), [_burst(0.001, -30.0, technology="lte")])
+    assert [r.cut_early for r in agg.close_windows(T0 + 0.3)] == [True]
+    agg.add(_dwell(T0 + 0.6), [_burst(0.002, -30.0, freq_hz=897.0e6, technology="lte")])
+    assert agg.close_windows(T0 + 0.7) == []
+    assert [(r.freq_hz, r.cut_early) for r in agg.close_windows(T0 + 1.0)] == [(897.0e6, False)]
 
 
 def test_without_prompt_first_new_activity_waits_for_the_window_end() -> None:

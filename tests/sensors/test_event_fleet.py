@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from cellward.latency import burst_starts, on_air_latencies, percentile
-from cellward.messages import ActivityReport, DetectionBatch
+from cellward.messages import REPORT_CHANNEL_HZ, ActivityReport, DetectionBatch
 from cellward.site import Site, load_site, reference_site_path
 from dsp.band_plan import BandPlan
+from sensors.activity import novelty_group
 from sensors.config import ReportConfig
 from sensors.event_fleet import FleetReports, FleetScan
 from sim.commands import load_world
@@ -51,9 +52,9 @@ def _published(
     return out, heard
 
 
-def _network(report: ActivityReport) -> Hashable:
-    plan = BandPlan.load()
-    return FleetReports(FleetScan(plan), [], plan, ReportConfig()).network((report.freq_hz, report.technology))
+def _novelty(report: ActivityReport) -> Hashable:
+    """What must have been silent for the report's channel to be new: its ARFCN (GSM) or its network."""
+    return novelty_group(BandPlan.load(), report.freq_hz, REPORT_CHANNEL_HZ, report.technology)
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +67,9 @@ def test_new_activity_leaves_within_one_dwell_of_its_first_burst_and_no_burst_is
     dwell_s = FleetScan(BandPlan.load()).config.dwell_s
     first: dict[tuple[str, Hashable], ActivityReport] = {}
     for _, sensor_id, report in published:
-        first.setdefault((sensor_id, _network(report)), report)
+        first.setdefault((sensor_id, _novelty(report)), report)
     assert len(first) >= 10, "the scenario's phones are heard on several networks by several sensors"
-    assert all(r.cut_early for r in first.values()), "the first report of every network is cut at its dwell"
+    assert all(r.cut_early for r in first.values()), "the first report of every ARFCN or network is cut at its dwell"
     for at_s, _, report in published:
         if report.cut_early:
             end_s = report.window_start.timestamp() + report.window_s
@@ -79,14 +80,14 @@ def test_new_activity_leaves_within_one_dwell_of_its_first_burst_and_no_burst_is
     assert plain_heard == heard and sum(r.burst_count for _, _, r in plain) == heard
 
 
-def test_only_networks_silent_for_quiet_s_are_cut_so_steady_activity_adds_no_messages(runs) -> None:
+def test_only_arfcns_or_networks_silent_for_quiet_s_are_cut_so_steady_activity_adds_no_messages(runs) -> None:
     published, _ = runs[True]
     quiet_s, dwell_s = ReportConfig().prompt_quiet_s, FleetScan(BandPlan.load()).config.dwell_s
-    by_network: dict[tuple[str, Hashable], list[ActivityReport]] = defaultdict(list)
+    by_group: dict[tuple[str, Hashable], list[ActivityReport]] = defaultdict(list)
     for _, sensor_id, report in published:
-        by_network[(sensor_id, _network(report))].append(report)
+        by_group[(sensor_id, _novelty(report))].append(report)
     cuts = 0
-    for reports in by_network.values():
+    for reports in by_group.values():
         for cut in (r for r in reports if r.cut_early):
             cuts += 1
             dwell_start_s = cut.window_start.timestamp() + cut.window_s - dwell_s - 1e-3
@@ -95,7 +96,8 @@ def test_only_networks_silent_for_quiet_s_are_cut_so_steady_activity_adds_no_mes
                 for r in reports
                 if r.first_burst.timestamp() < dwell_start_s
             ]
-            assert cut.first_burst.timestamp() - max(before, default=-1e12) > quiet_s, "its network was heard lately"
+            silent_s = cut.first_burst.timestamp() - max(before, default=-1e12)
+            assert silent_s > quiet_s, "its ARFCN or network was heard lately"
     assert cuts >= 10
     batches = {prompt: len({(at, s) for at, s, _ in runs[prompt][0]}) for prompt in (True, False)}
     print(f"\nbatches published in 60 s, 5 nodes: {batches[True]} with prompt_first, {batches[False]} without")
