@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from cellward.latency import percentile
 from cellward.ports import free_port
 from sensors.scan_plan import DEFAULT_SCAN_GROUPS
 
@@ -335,8 +336,9 @@ def report(trials: list[Trial], leak: list[float], bench: Bench, fleet_from_s: f
         )
         + " s"
     )
-    every = [t.silent_s - t.first_s if t.silent_s is not None else float("inf") for t in trials]
-    verdict = "met" if every and _percentile(every, 95) <= TARGET_LOOP_S else "NOT met"
+    every = sorted(t.silent_s - t.first_s if t.silent_s is not None else float("inf") for t in trials)
+    # nearest rank: interpolating towards a phone never silenced (inf) is no figure
+    verdict = "met" if every and percentile(every, 95) <= TARGET_LOOP_S else "NOT met"
     print(f"  target p95 <= {TARGET_LOOP_S:.0f} s over every phone (not silenced = infinite): {verdict}")
     missed = [t.phone for t in trials if t.silent_s is None]
     if missed:
