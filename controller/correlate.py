@@ -10,7 +10,8 @@ reference grid, lets every other observation join the nearest reference burst th
 limits the join distance to half the smallest spacing seen at any single sensor (so adjacent timeslots
 never merge as long as the sensors' clocks agree to within half a slot, about 288 µs). Sensors' clocks
 disagree by more (NTP on a Pi: within a millisecond each), so every observation's times are first put on the
-site's consensus clock, with offsets learnt from unambiguous bursts (controller/sensor_clocks.py).
+site's consensus clock, with offsets learnt from the GSM emissions several sensors heard
+(controller/sensor_clocks.py).
 
 Observations are held as columns (`Bursts`: one row per sensor's burst, no object per burst) and grouped
 with array operations: sorted by technology, 100 kHz frequency bucket and start, cut into time clusters,

@@ -1,12 +1,13 @@
-"""Each sensor's clock offset from the site's consensus, learnt from bursts that every sensor heard once.
+"""Each sensor's clock offset from the site's consensus, learnt from GSM bursts that several sensors heard.
 
 A Pi's NTP-disciplined clock is within about a millisecond of true time, so two sensors may disagree by two:
 more than a GSM timeslot (577 us). Two phones of one operator on one ARFCN in neighbouring timeslots then
 look simultaneous across sensors, and the correlator would join one phone's burst at one sensor with the
-other phone's at another (a place between the two). The offsets are learnt from the unambiguous case, a
-GSM burst that each sensor of a time cluster heard exactly once: a sensor's median deviation from the
-emission's median start: taken whole the first time, then half of each new residual, so a minority of
-mis-joined bursts cannot pull it. The consensus is pinned to the median sensor, so it cannot wander.
+other phone's at another (a place between the two). The offsets are learnt from the correlator's GSM
+emissions heard by three or more sensors (a normal burst's start is sharp to microseconds): per update, a
+sensor's median deviation from its emissions' median starts, taken whole the first time and half of each
+new residual after, so a minority of mis-joined bursts cannot pull it. The consensus is pinned to the
+median sensor, so it cannot wander.
 """
 
 from __future__ import annotations
