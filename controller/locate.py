@@ -410,34 +410,21 @@ class Locator:
         """
         out = np.full_like(loglik, -np.inf)
         missed = np.asarray(missed_idx, dtype=np.int64)
+        level = np.ascontiguousarray(table.level_db)
+        variance = table.variance_db2
+        variance = np.ascontiguousarray(variance[:, :1] if _is_compact(variance) else variance)
+        terms = (sens_dbm, self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
         order = np.argsort(-loglik) if prune else np.arange(len(loglik))
         done, chunk = 0, FIRST_CENSORED_CHUNK if prune else len(loglik)
         while done < len(order):
             rows = order[done : done + chunk]
-            out[rows] = loglik[rows] + self._censored_sum(tx_dbm, table, missed, rows, sens_dbm)
+            out[rows] = loglik[rows] + censored_sum(level, variance, missed, rows, tx_dbm, *terms)
             done += len(rows)
             left = len(order) - done
             if left and out[order[:done]].max() >= loglik[order[done]] + NEGLIGIBLE_NATS + math.log(left):
                 break
             chunk *= 2
         return out
-
-    def _censored_sum(
-        self, tx_dbm: np.ndarray, table: _Table, missed: np.ndarray, rows: np.ndarray, sens_dbm: float
-    ) -> np.ndarray:
-        """Log probability, summed over the missed sensors, that each point's emission went unheard by them."""
-        variance = table.variance_db2
-        return censored_sum(
-            np.ascontiguousarray(table.level_db),
-            np.ascontiguousarray(variance[:, :1] if _is_compact(variance) else variance),
-            missed,
-            rows,
-            tx_dbm,
-            sens_dbm,
-            self.fading_std_db**2,
-            self.outlier_variance_db2,
-            *self._log_priors,
-        )
 
     def _room_scores(self, emission: HeardEmission) -> _RoomScores:
         """Log posterior (unnormalised) per room, each room's posterior-mean position and likeliest point's
@@ -549,12 +536,12 @@ def _is_compact(table: np.ndarray) -> bool:
     return table.strides[1] == 0
 
 
-def _pick(table: np.ndarray, sensors: list[int], points: np.ndarray | None = None) -> np.ndarray:
-    """Some sensors' rows of a (sensors, points) table (at some points); one column when it is compact, to be
-    broadcast rather than copied."""
+def _pick(table: np.ndarray, sensors: list[int]) -> np.ndarray:
+    """Some sensors' rows of a (sensors, points) table; one column when it is compact, to be broadcast rather
+    than copied."""
     if _is_compact(table):
         return table[sensors, :1]
-    return table[sensors] if points is None else table[np.ix_(sensors, points)]
+    return table[sensors]
 
 
 def _widened(table: np.ndarray, extra: float) -> np.ndarray:
