@@ -41,7 +41,6 @@ import copy
 import functools
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cellward.site.fading import fading_db
+from controller.byte_budget_cache import ByteBudgetCache
 from controller.correlate import HeardEmission
 from controller.level_fit import censored_sum, robust_fit
 from dsp.band_plan import BandPlan
@@ -68,14 +68,15 @@ TX_POWER_MAX_DBM = 33.0
 FIRST_CENSORED_CHUNK = 32
 NEGLIGIBLE_NATS = 10.0
 # Fine scoring: the likeliest rooms until they hold all but REFINE_TAIL of the coarse posterior, at most
-# REFINE_ROOMS of them; fine per-room tables kept (least recently used dropped beyond FINE_TABLES_CACHED,
-# about 60 MB on the reference site).
+# REFINE_ROOMS of them. Fine per-room tables and the model levels they are built from are kept, least recently
+# used dropped first, within a byte budget each (they grow with the number of sensors).
 REFINE_TAIL = 1e-4
 REFINE_ROOMS = 24
 # Extra spread (dB) of the coarse levels while choosing the rooms to score finely: a party wall (7-8 dB)
 # crossed over part of the 1.2 m around a coarse point.
 COARSE_SPREAD_DB = 3.0
-FINE_TABLES_CACHED = 1024
+FINE_TABLE_CACHE_BYTES = 64 << 20
+MODEL_LEVEL_CACHE_BYTES = 16 << 20
 # Heavy tail of the level errors: with this probability a sensor's level is wrong by far more than the
 # shadowing says (a dwell near compression, a reflection the model lacks, a mis-set calibration), spread
 # OUTLIER_SPREAD_DB more. One such level then costs a few nats, not tens, and cannot make a wrong cell
@@ -228,7 +229,9 @@ class Locator:
         # Model levels (points x sensors, mean fading included) by band, on the coarse grid and per room on the
         # fine one, shared with the locators `with_survey` derives; the tables add this locator's survey to them.
         self._coarse_model_levels: dict[str, np.ndarray] = {}
-        self._model_levels: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._model_levels: ByteBudgetCache[tuple[np.ndarray, np.ndarray]] = ByteBudgetCache(
+            MODEL_LEVEL_CACHE_BYTES, lambda cached: cached[0].nbytes + cached[1].nbytes
+        )
         self._set_survey(survey)
         self._set_outliers(outlier_probability, outlier_spread_db)
 
@@ -243,7 +246,9 @@ class Locator:
     def _set_survey(self, survey: Survey | None) -> None:
         self.survey = survey
         self._tables: dict[str, _Table] = {}
-        self._fine: OrderedDict[tuple[str, int], tuple[np.ndarray, _Table]] = OrderedDict()
+        self._fine: ByteBudgetCache[tuple[np.ndarray, _Table]] = ByteBudgetCache(
+            FINE_TABLE_CACHE_BYTES, lambda cached: cached[0].nbytes + _table_bytes(cached[1])
+        )
         self._offsets_db = np.array(
             [0.0 if survey is None else survey.sensor_offsets_db.get(s.id, 0.0) for s in self.sensors]
         )
@@ -288,31 +293,23 @@ class Locator:
 
     def _fine_model_level(self, key: str, ref_hz: float, room: int) -> tuple[np.ndarray, np.ndarray]:
         """One room's fine candidate points and their model levels, cached."""
-        cached = self._model_levels.get((key, room))
-        if cached is None:
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
             points = np.asarray(room_points(self.rooms[room], self.fine_grid_m or 0.3, max_points=400), dtype=float)
-            cached = (points, self.model_levels_db(points, ref_hz) + self.fading_mean_db)
-            self._model_levels[(key, room)] = cached
-            if len(self._model_levels) > FINE_TABLES_CACHED:
-                self._model_levels.popitem(last=False)
-        else:
-            self._model_levels.move_to_end((key, room))
-        return cached
+            return points, self.model_levels_db(points, ref_hz) + self.fading_mean_db
+
+        return self._model_levels.get_or_build((key, room), build)
 
     def _fine_table(self, freq_hz: float, room: int) -> tuple[np.ndarray, _Table]:
         """Fine candidate points of one room and their table, built on first use."""
         key, ref_hz = self.band_key(freq_hz)
-        cached = self._fine.get((key, room))
-        if cached is None:
+
+        def build() -> tuple[np.ndarray, _Table]:
             points, model_level = self._fine_model_level(key, ref_hz, room)
             owner = np.full(len(points), room, dtype=np.intp)
-            cached = (points, self._build_table(model_level, owner, with_coverage=False))
-            self._fine[(key, room)] = cached
-            if len(self._fine) > FINE_TABLES_CACHED:
-                self._fine.popitem(last=False)
-        else:
-            self._fine.move_to_end((key, room))
-        return cached
+            return points, self._build_table(model_level, owner, with_coverage=False)
+
+        return self._fine.get_or_build((key, room), build)
 
     def _build_table(self, model_level: np.ndarray, point_room: np.ndarray, with_coverage: bool) -> _Table:
         level = model_level + self._offsets_db[None, :] if self.survey is not None else model_level
@@ -528,12 +525,21 @@ class Locator:
 def _compact(table: np.ndarray) -> np.ndarray:
     """A (sensors, points) table, stored once per sensor when it does not vary with the point (no survey)."""
     if (table == table[:, :1]).all():
-        return np.broadcast_to(table[:, :1], table.shape)
+        return np.broadcast_to(table[:, :1].copy(), table.shape)  # a copy: a view would keep the whole table
     return np.ascontiguousarray(table)
 
 
 def _is_compact(table: np.ndarray) -> bool:
     return table.strides[1] == 0
+
+
+def _held_bytes(table: np.ndarray) -> int:
+    return table.shape[0] * table.itemsize if _is_compact(table) else table.nbytes
+
+
+def _table_bytes(table: _Table) -> int:
+    arrays = (table.level_db, table.variance_db2, table.fingerprinted, table.coverage)
+    return sum(_held_bytes(a) for a in arrays if a is not None)
 
 
 def _pick(table: np.ndarray, sensors: list[int]) -> np.ndarray:
