@@ -19,7 +19,9 @@ and a cluster where every sensor heard one burst on one channel (the common case
 any per-burst Python. Only the rare clusters with a sensor's several bursts go through the reference-grid
 loop. A time cluster is only worked on once it is settled (no observation can still arrive for it), so the
 cost is O(n log n). `Emissions` hands the result out as columns too; `HeardEmission` objects are built
-only for the emissions a caller asks for (the located ones).
+only for the emissions a caller asks for (the located ones). A burst whose report arrives after its moment
+was released is a straggler of an emission already handed out, and is counted, not grouped again
+(controller/released.py).
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from controller.observations import Observation
+from controller.released import ReleasedEmissions
 from controller.sensor_clocks import SensorClocks
 
 BUCKET_HZ = 100e3
+# Released emissions remembered to recognise stragglers (controller/released.py): a resend after a broker
+# outage of a minute still finds the emission its sensor's bursts belonged to.
+RELEASED_KEPT_S = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +224,9 @@ class Correlator:
         self.technologies = self.codes.technologies
         self.clocks = SensorClocks(clock_tolerance_s) if clocks is None else clocks
         self._held: list[Bursts] = []  # in arrival order
+        self._released = ReleasedEmissions(RELEASED_KEPT_S, clock_tolerance_s)
+        self._released_s = -math.inf  # the horizon of the last release: a burst starting before it is late
+        self.stragglers = 0  # late bursts of emissions already released, not grouped again
 
     @property
     def pending(self) -> int:
@@ -260,14 +269,29 @@ class Correlator:
                 f"and bursts >= 1; got start_s {bursts.start_s[r]}, end_s {bursts.end_s[r]}, "
                 f"bandwidth_hz {bursts.bandwidth_hz[r]}, bursts {bursts.bursts[r]}"
             )
-        if len(bursts):
-            self._held.append(
-                replace(
-                    bursts,
-                    start_s=self.clocks.corrected(bursts.sensor, bursts.start_s),
-                    end_s=self.clocks.corrected(bursts.sensor, bursts.end_s),
-                )
+        if not len(bursts):
+            return
+        bursts = replace(
+            bursts,
+            start_s=self.clocks.corrected(bursts.sensor, bursts.start_s),
+            end_s=self.clocks.corrected(bursts.sensor, bursts.end_s),
+        )
+        late = np.flatnonzero(bursts.start_s < self._released_s - self.clock_tolerance_s)
+        if len(late):
+            straggling = self._released.matched(
+                bursts.technology[late],
+                bursts.freq_hz[late],
+                bursts.bandwidth_hz[late],
+                bursts.start_s[late],
+                self._same_channel,
             )
+            if straggling.any():
+                self.stragglers += int(straggling.sum())
+                kept = np.ones(len(bursts), dtype=bool)
+                kept[late[straggling]] = False
+                bursts = bursts.take(kept)
+        if len(bursts):
+            self._held.append(bursts)
 
     def ready(self, now_s: float) -> Emissions:
         """Emissions whose window has closed by data time `now_s`, in start order."""
@@ -307,7 +331,23 @@ class Correlator:
         rows = out[np.lexsort((rank[out], -batch.power_dbm[out], position[label]))]
         counts = np.bincount(position[label], minlength=len(groups))
         offsets = np.r_[0, np.cumsum(counts)]
-        return self._emissions(batch.take(rows), offsets, earliest[emission_order], finished[emission_order])
+        emissions = self._emissions(batch.take(rows), offsets, earliest[emission_order], finished[emission_order])
+        self._remember_released(emissions, latest[settled][emission_order], now_s)
+        return emissions
+
+    def _remember_released(self, emissions: Emissions, latest_start_s: np.ndarray, now_s: float) -> None:
+        if math.isinf(now_s):
+            return  # a flush: the end of the stream, nothing comes late
+        strongest = emissions.strongest
+        bursts = emissions.bursts
+        self._released.add(
+            bursts.technology[strongest],
+            bursts.freq_hz[strongest],
+            bursts.bandwidth_hz[strongest],
+            emissions.start_s,
+            latest_start_s,
+        )
+        self._released_s = max(self._released_s, now_s - self.max_delay_s)
 
     def flush(self) -> Emissions:
         """Everything held, as if every window had closed (end of a recording or shutdown)."""

@@ -262,6 +262,11 @@ class SiteLocating:
         """How long the locator currently waits for the rest of a window's reports."""
         return self._arrivals.wait_s
 
+    @property
+    def stragglers(self) -> int:
+        """Bursts whose reports arrived after their emission was released, dropped (controller/released.py)."""
+        return self.correlator.stragglers + self.prompt.stragglers
+
     def clock_offsets(self) -> dict[str, float]:
         """Each sensor's clock minus the site's consensus, seconds, for the sensors learnt so far."""
         clocks = self.correlator.clocks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 REJECTION_REASONS = (
@@ -79,16 +79,18 @@ class ControllerMetrics:
         )
         self.pruned = Counter("cellward_controller_pruned_rows", "Raw rows removed by retention", ["table"], registry=r)
 
-    def watch_sensor_clocks(self, offsets: Callable[[], dict[str, float]]) -> None:
-        """Export the locator's learnt sensor clock offsets, read when scraped (nothing to update per batch)."""
-        self.registry.register(_SensorClocks(offsets))
+    def watch_locating(self, offsets: Callable[[], dict[str, float]], stragglers: Callable[[], int]) -> None:
+        """Export what the locator learns and drops: the sensors' clock offsets and the stragglers (bursts whose
+        reports came after their emission was located), read when scraped (nothing to update per batch)."""
+        self.registry.register(_Locating(offsets, stragglers))
 
 
-class _SensorClocks(Collector):
-    def __init__(self, offsets: Callable[[], dict[str, float]]) -> None:
+class _Locating(Collector):
+    def __init__(self, offsets: Callable[[], dict[str, float]], stragglers: Callable[[], int]) -> None:
         self.offsets = offsets
+        self.stragglers = stragglers
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         family = GaugeMetricFamily(
             "cellward_controller_sensor_clock_offset_seconds",
             "Sensor clock minus the site's consensus, learnt from the bursts several sensors heard",
@@ -97,3 +99,8 @@ class _SensorClocks(Collector):
         for sensor_id, offset_s in sorted(self.offsets().items()):
             family.add_metric([sensor_id], offset_s)
         yield family
+        yield CounterMetricFamily(
+            "cellward_controller_straggling_bursts",
+            "Bursts whose report arrived after their emission was located: stored, not located again",
+            value=self.stragglers(),
+        )

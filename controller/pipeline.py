@@ -119,6 +119,9 @@ class Locating(Protocol):
 
     def clock_offsets(self) -> dict[str, float]: ...
 
+    @property
+    def stragglers(self) -> int: ...
+
     def warm_up(self) -> None: ...
 
 

@@ -145,6 +145,38 @@ def test_windows_release_in_order_and_keep_late_neighbours():
     assert second.sensor_ids == {"s1", "s2"}
 
 
+def test_a_burst_reported_after_its_emission_was_released_is_a_straggler_not_an_emission():
+    """s3's report of the call comes after the horizon passed it: its bursts are counted as stragglers, not
+    handed out as an emission heard by s3 alone (located near s3, a phone that is not there). s3's late burst
+    on a channel nothing was released on is a new emission, handed out as usual."""
+    corr = Correlator(clock_tolerance_s=0.005, max_delay_s=0.0)
+    for frame in range(3):
+        for sensor, skew_s in (("s1", 0.0), ("s2", 0.4e-3)):
+            corr.add(gsm(sensor, T0 + frame * 4.615e-3 + skew_s))
+    released = corr.ready(T0 + 1.0)
+    assert len(released) == 3 and all(e.sensor_ids == {"s1", "s2"} for e in released)
+    for frame in range(3):
+        corr.add(gsm("s3", T0 + frame * 4.615e-3 - 0.6e-3))
+    corr.add(gsm("s3", T0 + 0.5, freq_hz=892.0e6))
+    (new,) = corr.ready(T0 + 2.0)
+    assert new.sensor_ids == {"s3"} and new.freq_hz == 892.0e6
+    assert corr.stragglers == 3
+    assert corr.pending == 0
+
+
+def test_a_resend_a_minute_late_is_still_recognised_as_straggling():
+    """Releases every 20 ms for a minute (the stored spans merged along the way): a report of the first
+    second, resent after a broker outage, still finds its emission."""
+    corr = Correlator(clock_tolerance_s=0.005, max_delay_s=0.0)
+    for k in range(3000):
+        corr.add(gsm("s1", T0 + k * 0.02, freq_hz=890.2e6 + (k % 5) * 200e3))
+        corr.ready(T0 + k * 0.02 + 0.01)
+    corr.add(gsm("s2", T0 + 0.02 * 7 + 1e-3, freq_hz=890.2e6 + 2 * 200e3))
+    corr.add(gsm("s2", T0 + 0.02 * 7 + 1e-3, freq_hz=890.2e6 + 3 * 200e3))  # no emission there then
+    assert corr.stragglers == 1
+    assert corr.pending == 1
+
+
 def test_observation_rejects_inverted_times():
     with pytest.raises(ValueError, match="before start_s"):
         Observation("s1", 890e6, GSM_BW, "gsm", 2.0, 1.0, -70.0)
