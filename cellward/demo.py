@@ -39,6 +39,7 @@ SITE_ID = "hmp-demo"
 # Landing A-1's two middle sensors: measured on 2 shared cores, two IQ sensors (simulator + detector,
 # about 0.45 core each) leave room for the controller and the event-mode process (docs/scaling.md).
 DEFAULT_IQ_SENSORS = "A1-2,A1-4"
+IQ_SAMPLE_RATE_HZ = 2.4e6
 ROLES = ("viewer", "officer", "authoriser", "admin", "auditor")
 # one simulated unit, switched by the reactive policy; the scenario's burner-d109 calls under it
 BLOCKER, REACTIVE_ZONE = "BLK-D", "cells-D"
@@ -128,7 +129,10 @@ def wait_port(port: int, timeout_s: float, part: Part) -> None:
 
 def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     """Provision the site, re-time the scenario to start now, and write the controller and sensor configs."""
-    from cellward.site import reference_site_path
+    from cellward.site import load_site, reference_site_path
+    from sim.feed import simulated_dongle_calibration
+
+    site = load_site(reference_site_path())
 
     broker_port = free_port()
     api_port = api_port or free_port()
@@ -159,7 +163,16 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     for sensor_id in iq:
         path = prov.sensor_configs[sensor_id]
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
-        config["source"] = {"kind": "sim", "scenario": str(scenario), "sensor": sensor_id, "wall_clock": True}
+        config["source"] = {
+            "kind": "sim",
+            "scenario": str(scenario),
+            "sensor": sensor_id,
+            "sample_rate_hz": IQ_SAMPLE_RATE_HZ,
+            "wall_clock": True,
+        }
+        # as a site measures each unit with a signal generator: the simulated dongle's dBFS -> dBm
+        calibration_db = simulated_dongle_calibration(site, script["seed"], sensor_id, IQ_SAMPLE_RATE_HZ)
+        config["power_calibration"] = {"dbfs_to_dbm_at_0db": round(calibration_db, 2)}
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return demo
 

@@ -8,19 +8,42 @@ through the sensor's receiver model (noise, passband, IQ imbalance, DC, 8 bits).
 Levels: the receiver's thermal noise is kT(F) referred to the antenna, -174 dBm/Hz + noise figure, so a
 burst of P dBm lands at 10^((P - N0) / 10) * (2 sigma^2 / fs) LSB^2, where 2 sigma^2 is the receiver's
 noise power in LSB^2 over the sample rate fs. A phone a few metres away (-65 dBm) clips the ADC at the
-nominal gain, as on a real RTL-SDR (SYSTEM.md 3.3).
+nominal gain, as on a real RTL-SDR (SYSTEM.md 3.3). A sensor node turns dBFS into dBm with its power
+calibration, which a site measures per unit with a signal generator; `dbfs_to_dbm_at_0db` is that
+measurement for a simulated dongle (about -34 dBm, against the -12 of a typical R820T2 the node assumes
+unless told: uncalibrated, an IQ-mode node reads every level some 20 dB high).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
 from cellward.recording import to_complex64
+from cellward.site import Site
 from sim.signals.receiver import Receiver
 from sim.waveforms import POOL_SIZE, WIDEBAND_WAVES, burst_samples, continuous_samples, wideband_samples
-from sim.world import World
+from sim.world import THERMAL_DBM_PER_HZ, World, sensor_dongles
+
+NOMINAL_GAIN_DB = 40.2  # the tuner gain at which levels land as above (rtl_tcp's 402 tenths)
+FULL_SCALE_LSB = 127.5  # an 8-bit sample's full scale about its midpoint: 1.0 once converted to complex64
+
+
+def dbfs_to_dbm_at_0db(receiver: Receiver, noise_figure_db: float, sample_rate_hz: float) -> float:
+    """The dBm at a simulated dongle's antenna input that reads 0 dBFS at 0 dB tuner gain (the sensors'
+    `power_calibration.dbfs_to_dbm_at_0db`), at this sample rate."""
+    noise_dbm = THERMAL_DBM_PER_HZ + noise_figure_db + 10 * math.log10(sample_rate_hz)
+    return noise_dbm + 10 * math.log10(FULL_SCALE_LSB**2 / (2 * receiver.noise_sigma_lsb**2)) + NOMINAL_GAIN_DB
+
+
+def simulated_dongle_calibration(site: Site, seed: int, sensor_id: str, sample_rate_hz: float) -> float:
+    """`dbfs_to_dbm_at_0db` of one sensor's dongle in a world of this site and scenario seed, without planning
+    the world: what a node running against the simulator puts in its `power_calibration`."""
+    index = [s.id for s in site.sensors].index(sensor_id)
+    receivers, noise_figures_db = sensor_dongles(seed, len(site.sensors))
+    return dbfs_to_dbm_at_0db(receivers[index], float(noise_figures_db[index]), sample_rate_hz)
 
 
 class SensorFeed:

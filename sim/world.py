@@ -86,6 +86,14 @@ def stable_seed(*parts: object) -> int:
     return zlib.crc32("/".join(str(p) for p in parts).encode())
 
 
+def sensor_dongles(seed: int, sensors: int) -> tuple[list[Receiver], np.ndarray]:
+    """Each sensor's dongle (in the site's sensor order) and its noise figure (dB), drawn from the scenario's
+    seed alone: the same without planning a world (a demo writing its sensors' calibration)."""
+    rng = np.random.default_rng(stable_seed(seed, "receivers"))
+    receivers = [Receiver.varied(rng) for _ in range(sensors)]
+    return receivers, NOMINAL_NOISE_FIGURE_DB + rng.uniform(-1.0, 1.0, sensors)
+
+
 class World:
     """A site, its sensors and one scenario, planned; the source of truth for IQ and event mode."""
 
@@ -132,9 +140,7 @@ class World:
         self._bursty = np.flatnonzero(bursty)
         self._bursty_start_s = self.bursts.start_s[self._bursty]
         self._max_bursty_s = float(self.bursts.duration_s[self._bursty].max()) if self._bursty.size else 0.0
-        rng = np.random.default_rng(stable_seed(self.seed, "receivers"))
-        self.receivers = [Receiver.varied(rng) for _ in self.sensors]
-        self.noise_figure_db = NOMINAL_NOISE_FIGURE_DB + rng.uniform(-1.0, 1.0, len(self.sensors))
+        self.receivers, self.noise_figure_db = sensor_dongles(self.seed, len(self.sensors))
         # live blocking: what is on the air depends on the units' switching so far
         self.blocking = BlockingField(self, live) if live is not None else None
 
