@@ -430,6 +430,24 @@ def test_a_sensor_that_heard_a_burst_without_listing_it_is_not_counted_as_a_miss
     assert emission.listening == {"A1-1", "HUB0", "HUB1", "PER-S"}, "A0-1 may have heard it: neither heard nor missed"
 
 
+def test_a_sensor_whose_report_of_the_window_is_still_on_the_way_is_not_counted_as_a_miss():
+    """Every sensor reported the window before; A0-1 and A1-1 report the next, HUB0's report of it has not come
+    in when the horizon passes. HUB0 is neither hearer nor miss (counted as a miss, a phone it hears loud
+    would be pushed away from it); HUB1 and PER-S, which reported nothing lately, are misses as before."""
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.1)
+    handed = _listening_spy(locating)
+    for sensor in ("A0-1", "A1-1", "HUB0"):
+        locating.add_reports(sensor, _reports(1.0, {899.0: [0.3]}, start_s=0.0), T + 1.01)
+    assert len(locating.ready(T + 1.2)) == 1
+    for sensor, level in (("A0-1", -50.0), ("A1-1", -70.0)):
+        locating.add_reports(sensor, _reports(1.0, {897.4: [1.5]}, start_s=1.0, level=level), T + 2.01)
+    (sighting,) = locating.ready(T + 2.2)
+    assert round(sighting.start_s - T, 3) == 1.5
+    assert handed[-1].listening == {"A0-1", "A1-1", "HUB1", "PER-S"}
+
+
 def test_a_cut_from_a_few_sensors_waits_while_most_sensors_hear_the_network_without_cutting():
     """Three sensors have heard the network lately, so they do not cut their windows for it; A1-1, to which the
     phone is new, cuts, and hears it loud enough to pass for a phone beside it. In the demo a phone outside
