@@ -157,6 +157,12 @@ class SensorSilentRule(AlertRule):
 
 class ClockDriftRule(AlertRule):
     max_offset_s: float = Field(default=0.005, gt=0, description="Sensor clock offset that raises an alert, s")
+    max_learnt_offset_s: float = Field(
+        default=0.004,
+        gt=0,
+        description="Offset from the site's consensus, learnt from the bursts several sensors heard, that raises "
+        "an alert, s: the correlator corrects offsets up to ingest.clock_tolerance_s and no further",
+    )
 
 
 class LossRule(AlertRule):

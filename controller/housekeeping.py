@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -16,8 +17,12 @@ log = logging.getLogger("cellward.controller.housekeeping")
 SYSTEM_RULES = ("sensor_silent", "clock_drift", "loss")
 
 
-def check_sensors(controller, db: Session, now: float) -> list[LifecycleEvent]:
-    """Raise a system alert per sensor problem (once while it lasts) and end it when the problem clears."""
+def check_sensors(
+    controller, db: Session, now: float, learnt_offsets: Mapping[str, float] | None = None
+) -> list[LifecycleEvent]:
+    """Raise a system alert per sensor problem (once while it lasts) and end it when the problem clears.
+    `learnt_offsets`: each sensor's clock offset from the site's consensus, learnt by the correlator."""
+    learnt_offsets = learnt_offsets or {}
     states = {state.id: state for state in db.scalars(select(SensorState))}
     sensor_ids = {sensor.id for sensor in controller.site.sensors} | set(states)
     active = {
@@ -28,7 +33,10 @@ def check_sensors(controller, db: Session, now: float) -> list[LifecycleEvent]:
     }
     events: list[LifecycleEvent] = []
     for sensor_id in sorted(sensor_ids):
-        problems = {p.rule: p for p in sensor_problems(states.get(sensor_id), sensor_id, controller.config.alerts, now)}
+        found = sensor_problems(
+            states.get(sensor_id), sensor_id, controller.config.alerts, now, learnt_offsets.get(sensor_id)
+        )
+        problems = {p.rule: p for p in found}
         for rule in SYSTEM_RULES:
             key = f"{rule}:{sensor_id}"
             if rule in problems and key not in active:

@@ -240,7 +240,7 @@ class Ingest:
         with self.controller.incidents.lock, self.controller.sessions() as db:
             if due_health:
                 self._last_health = now
-                events = check_sensors(self.controller, db, now)
+                events = check_sensors(self.controller, db, now, self.locating.clock_offsets())
                 expire_overdue(self.controller, db, now)
                 events += self.controller.incidents.end_silent(db, now)
             if due_prune:

@@ -19,8 +19,11 @@ def lost_fraction(state: SensorState) -> float:
     return state.messages_lost / expected if expected else 0.0
 
 
-def sensor_problems(state: SensorState | None, sensor_id: str, rules: AlertRules, now: float) -> list[SensorProblem]:
-    """Every problem with one sensor right now; an empty list means healthy."""
+def sensor_problems(
+    state: SensorState | None, sensor_id: str, rules: AlertRules, now: float, learnt_offset_s: float | None = None
+) -> list[SensorProblem]:
+    """Every problem with one sensor right now; an empty list means healthy. `learnt_offset_s`: its clock minus
+    the site's consensus as its bursts show it (controller/sensor_clocks.py), whatever its own time daemon says."""
     if state is None or state.last_seen is None:
         return [SensorProblem("sensor_silent", f"sensor {sensor_id} has never been heard")]
     problems = []
@@ -35,6 +38,14 @@ def sensor_problems(state: SensorState | None, sensor_id: str, rules: AlertRules
                 "clock_drift",
                 f"sensor {sensor_id} clock off by {state.clock_offset_s * 1e3:.1f} ms "
                 f"(limit {rules.clock_drift.max_offset_s * 1e3:.1f} ms)",
+            )
+        )
+    elif learnt_offset_s is not None and abs(learnt_offset_s) > rules.clock_drift.max_learnt_offset_s:
+        problems.append(
+            SensorProblem(
+                "clock_drift",
+                f"sensor {sensor_id} bursts arrive {learnt_offset_s * 1e3:+.1f} ms off the other sensors' "
+                f"(limit {rules.clock_drift.max_learnt_offset_s * 1e3:.1f} ms): its clock or its sample timing",
             )
         )
     expected = state.messages_received + state.messages_lost

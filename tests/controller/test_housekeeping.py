@@ -110,3 +110,35 @@ def test_clock_drift_and_loss_raise_system_alerts_once_and_end_when_cleared(worl
         events = check_sensors(controller, db, now)
         db.commit()
     assert [(e.type, e.after["rule"]) for e in events if e.after["sensor_id"] == sensor_id] == [("end", "clock_drift")]
+
+
+def test_a_clock_the_bursts_show_off_the_others_raises_clock_drift_though_its_daemon_says_synced(world):
+    """The sensor reports its clock 0.1 ms off (NTP content), but the correlator learnt its bursts arrive 4.5 ms
+    off the other sensors': a clock_drift alert naming the bursts; back within the limit, it ends."""
+    controller = world.start(with_ingest=False)
+    sensor_id = world.site.sensors[0].id
+    now = time.time()
+    with controller.sessions() as db:
+        db.add(
+            SensorState(
+                id=sensor_id,
+                messages_received=10,
+                messages_lost=0,
+                duplicates=0,
+                availability="online",
+                last_seen=now,
+                clock_offset_s=0.0001,
+            )
+        )
+        db.commit()
+        within = check_sensors(controller, db, now, {sensor_id: 0.0035})
+        assert [e for e in within if e.after["sensor_id"] == sensor_id] == [], "within the 4 ms limit"
+        raised = check_sensors(controller, db, now, {sensor_id: -0.0045})
+        db.commit()
+    assert [(e.type, e.after["rule"]) for e in raised if e.after["sensor_id"] == sensor_id] == [("new", "clock_drift")]
+    with controller.sessions() as db:
+        alert = db.scalars(select(AlertRecord).where(AlertRecord.sensor_id == sensor_id)).one()
+        assert "bursts arrive -4.5 ms off" in alert.message
+        ended = check_sensors(controller, db, now, {sensor_id: 0.001})
+        db.commit()
+    assert [(e.type, e.after["rule"]) for e in ended if e.after["sensor_id"] == sensor_id] == [("end", "clock_drift")]
