@@ -12,6 +12,27 @@ from controller.housekeeping import check_sensors, prune_raw
 from controller.sighting import Sighting
 
 
+def one_online_sensor(world, clock_offset_s: float, received: int, lost: int) -> tuple[object, str, float]:
+    """The controller (no ingest), with the site's first sensor online and these counts; its id and now."""
+    controller = world.start(with_ingest=False)
+    sensor_id = world.site.sensors[0].id
+    now = time.time()
+    with controller.sessions() as db:
+        db.add(
+            SensorState(
+                id=sensor_id,
+                messages_received=received,
+                messages_lost=lost,
+                duplicates=0,
+                availability="online",
+                last_seen=now,
+                clock_offset_s=clock_offset_s,
+            )
+        )
+        db.commit()
+    return controller, sensor_id, now
+
+
 def count(controller, model) -> int:
     with controller.sessions() as db:
         return db.scalar(select(func.count()).select_from(model)) or 0
@@ -79,22 +100,7 @@ def test_retention_prunes_old_raw_messages_and_reports_but_never_incidents(world
 
 
 def test_clock_drift_and_loss_raise_system_alerts_once_and_end_when_cleared(world):
-    controller = world.start(with_ingest=False)
-    sensor_id = world.site.sensors[0].id
-    now = time.time()
-    with controller.sessions() as db:
-        db.add(
-            SensorState(
-                id=sensor_id,
-                messages_received=900,
-                messages_lost=100,
-                duplicates=0,
-                availability="online",
-                last_seen=now,
-                clock_offset_s=0.050,
-            )
-        )
-        db.commit()
+    controller, sensor_id, now = one_online_sensor(world, clock_offset_s=0.050, received=900, lost=100)
     for _ in range(3):  # checked every few seconds: still one alert per problem
         with controller.sessions() as db:
             check_sensors(controller, db, now)
@@ -115,22 +121,8 @@ def test_clock_drift_and_loss_raise_system_alerts_once_and_end_when_cleared(worl
 def test_a_clock_the_bursts_show_off_the_others_raises_clock_drift_though_its_daemon_says_synced(world):
     """The sensor reports its clock 0.1 ms off (NTP content), but the correlator learnt its bursts arrive 4.5 ms
     off the other sensors': a clock_drift alert naming the bursts; back within the limit, it ends."""
-    controller = world.start(with_ingest=False)
-    sensor_id = world.site.sensors[0].id
-    now = time.time()
+    controller, sensor_id, now = one_online_sensor(world, clock_offset_s=0.0001, received=10, lost=0)
     with controller.sessions() as db:
-        db.add(
-            SensorState(
-                id=sensor_id,
-                messages_received=10,
-                messages_lost=0,
-                duplicates=0,
-                availability="online",
-                last_seen=now,
-                clock_offset_s=0.0001,
-            )
-        )
-        db.commit()
         within = check_sensors(controller, db, now, {sensor_id: 0.0035})
         assert [e for e in within if e.after["sensor_id"] == sensor_id] == [], "within the 4 ms limit"
         raised = check_sensors(controller, db, now, {sensor_id: -0.0045})
