@@ -281,7 +281,12 @@ class SensorNode:
         if settle_n:
             self.source.read(settle_n)
         samples = self.source.read(dwell_n)
-        start_s = (self.clock() - dwell_n / fs) if self.realtime else self._virtual_s + cfg.settle_s
+        if not self.realtime:
+            start_s = self._virtual_s + cfg.settle_s
+        elif self.source.first_sample_s is not None:
+            start_s = self.source.first_sample_s
+        else:
+            start_s = self.clock() - dwell_n / fs
         clipped = clipped_fraction(samples)
         holds = self.gains.noise_floor_holds
         if self.gains.observe(tuning.band, clipped, peak_dbfs(samples), lambda: noise_sigma_lsb(samples)):

@@ -46,11 +46,15 @@ class IQSource(Protocol):
 
     `open` may raise SourceError (unusable) or SourceFault (try again later); `read` raises SourceFault
     when the device goes away. `tune` returns the frequency actually set. Sources count samples read
-    and errors in `counters`.
+    and errors in `counters`. `first_sample_s`: the epoch time of the first sample the last `read`
+    returned, when the source knows it from its own sample clock (the simulator on the wall clock); None
+    when only the read's return tells (a dongle or a network stream: the node then stamps the dwell by
+    the clock when the read returns).
     """
 
     info: SourceInfo
     counters: SourceCounters
+    first_sample_s: float | None
 
     def open(self) -> None: ...
 

@@ -48,6 +48,7 @@ class RtlTcpSource:
         self.config = config
         self.info = SourceInfo("rtl_tcp", f"{config.host}:{config.port}", config.sample_rate_hz, *RTLSDR_RANGE_HZ)
         self.counters = SourceCounters()
+        self.first_sample_s: float | None = None
         self._sock: socket.socket | None = None
         self.tuner_type = 0
         self._clock = StreamClock(config.sample_rate_hz)

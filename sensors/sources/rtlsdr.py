@@ -52,6 +52,7 @@ class RtlSdrSource:
         which = f"serial {config.serial}" if config.serial else f"index {config.device_index or 0}"
         self.info = SourceInfo("rtlsdr", which, config.sample_rate_hz, *RTLSDR_RANGE_HZ)
         self.counters = SourceCounters()
+        self.first_sample_s: float | None = None
         self._gains: list[float] = []
         self._clock = StreamClock(config.sample_rate_hz)
 

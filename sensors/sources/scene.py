@@ -54,6 +54,7 @@ class SceneSource(SimulatedTuner):
             "scene", f"{len(config.emitters)} simulated emitters", config.sample_rate_hz, *RTLSDR_RANGE_HZ
         )
         self.counters = SourceCounters()
+        self.first_sample_s: float | None = None
         self.receiver = Receiver(ppm=config.ppm)
         self._rng = np.random.default_rng(config.seed)
         super().__init__(config.sample_rate_hz, config.realtime)

@@ -37,6 +37,7 @@ class SigmfReplaySource:
         self._blocks: Iterator[np.ndarray] | None = None
         self._held = np.zeros(0, np.complex64)
         self.counters = SourceCounters()
+        self.first_sample_s: float | None = None
         try:
             recording = open_recording(config.path)
         except RecordingError as exc:

@@ -54,6 +54,7 @@ class SimFeedSource(SimulatedTuner):
             "sim", f"sensor {config.sensor} of {world.site.name}", config.sample_rate_hz, *RTLSDR_RANGE_HZ
         )
         self.counters = SourceCounters()
+        self.first_sample_s: float | None = None  # on the wall clock, the simulated sample time
         super().__init__(config.sample_rate_hz, config.realtime)
         self._t_s = config.start_s
 
@@ -76,6 +77,9 @@ class SimFeedSource(SimulatedTuner):
         self.counters.samples_dropped += lost
         self._t_s += lost / self.config.sample_rate_hz
         samples = self.feed.read(self._freq_hz, self.config.sample_rate_hz, self._t_s, num_samples)
+        # Synthesis can take longer than the samples last (an LTE carrier on a busy box: 57-101 ms for a 90 ms
+        # dwell); stamped by the read's return, the dwell would be that much late at this sensor alone.
+        self.first_sample_s = self._epoch0_s + self._t_s if self.config.wall_clock else None
         self._t_s += num_samples / self.config.sample_rate_hz
         self._pacer.wait_for(num_samples)
         self.counters.samples_in += num_samples

@@ -41,6 +41,7 @@ class SoapySource:
         self._device: Any = None
         self._stream: Any = None
         self.counters = SourceCounters()
+        self.first_sample_s: float | None = None
         self.info = SourceInfo("soapy", config.device or "first device", config.sample_rate_hz, 0.0, 6e9)
         self._gain_range = (0.0, 60.0)
 

@@ -107,3 +107,36 @@ def test_node_through_rtl_tcp_to_the_simulator_reports_the_phone(
     finally:
         listener.close()
     assert _gsm_reports(listener, carrier)[0]["band"] == "B8"
+
+
+def test_on_the_wall_clock_a_dwell_is_stamped_with_its_simulated_sample_time_however_slow_the_synthesis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Synthesis slower than the samples last (an LTE carrier on a busy box) returns the read late; stamped by
+    the return, the dwell would be late at this sensor alone and its bursts would not meet the other
+    sensors'. The source says when its first sample was, on the simulated timeline the other sensors share."""
+    import time
+    from datetime import UTC, datetime
+
+    from sensors.sources.sim_feed import SimConfig, SimFeedSource
+
+    start_utc = datetime.fromtimestamp(time.time() - 5.0, UTC).isoformat().replace("+00:00", "Z")
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO + f"start_utc: '{start_utc}'\n")
+    source = SimFeedSource(SimConfig(scenario=path, sensor=SENSOR, wall_clock=True))
+    synthesised_from: list[float] = []
+    render = source.feed.read
+
+    def slow_render(centre_hz: float, rate_hz: float, start_s: float, count: int):
+        synthesised_from.append(start_s)
+        time.sleep(0.12)  # longer than the 90 ms dwell
+        return render(centre_hz, rate_hz, start_s, count)
+
+    monkeypatch.setattr(source.feed, "read", slow_render)
+    source.open()
+    source.tune(_carrier_hz(source.feed.world) + 500e3)
+    source.read(24_000)  # the settle samples
+    source.read(216_000)  # the dwell
+    returned_at = time.time()
+    assert source.first_sample_s == pytest.approx(source.feed.world.epoch_s(synthesised_from[-1]), abs=1e-6)
+    assert returned_at - 216_000 / 2.4e6 - source.first_sample_s > 0.02, "stamped by the return it would be late"
