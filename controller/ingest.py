@@ -54,7 +54,7 @@ class Ingest:
                 listening=self._listening_sets() if config.scan.groups > 1 else None,
             )
         self.locating = locating
-        controller.metrics.watch_locating(locating.clock_offsets, lambda: locating.stragglers)
+        controller.metrics.watch_locating(locating)
         self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
         self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=200_000)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.mqtt_client_id, protocol=mqtt.MQTTv5)

@@ -267,6 +267,11 @@ class Locator:
 
     # --- tables -------------------------------------------------------------------------------------
 
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes held by the fine per-room tables and their model levels, each within its budget."""
+        return self._fine.bytes_held + self._model_levels.bytes_held
+
     def band_key(self, freq_hz: float) -> tuple[str, float]:
         """The table a frequency uses and that table's reference frequency (the band centre)."""
         band = self.band_plan.uplink_band(freq_hz)

@@ -273,6 +273,11 @@ class SiteLocating:
         """Bursts whose reports arrived after their emission was released, dropped (controller/released.py)."""
         return self.correlator.stragglers + self.prompt.stragglers
 
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes the locator's per-room tables hold (controller/locate.py: bounded by budgets)."""
+        return self.locator.cache_bytes
+
     def clock_offsets(self) -> dict[str, float]:
         """Each sensor's clock minus the site's consensus, seconds, for the sensors learnt so far."""
         clocks = self.correlator.clocks

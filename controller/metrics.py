@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from controller.pipeline import Locating
 
 REJECTION_REASONS = (
     "bad_json",
@@ -79,16 +83,14 @@ class ControllerMetrics:
         )
         self.pruned = Counter("cellward_controller_pruned_rows", "Raw rows removed by retention", ["table"], registry=r)
 
-    def watch_locating(self, offsets: Callable[[], dict[str, float]], stragglers: Callable[[], int]) -> None:
-        """Export what the locator learns and drops: the sensors' clock offsets and the stragglers (bursts whose
-        reports came after their emission was located), read when scraped (nothing to update per batch)."""
-        self.registry.register(_Locating(offsets, stragglers))
+    def watch_locating(self, locating: Locating) -> None:
+        """Export what the locator learns, drops and keeps, read when scraped (nothing to update per batch)."""
+        self.registry.register(_Locating(locating))
 
 
 class _Locating(Collector):
-    def __init__(self, offsets: Callable[[], dict[str, float]], stragglers: Callable[[], int]) -> None:
-        self.offsets = offsets
-        self.stragglers = stragglers
+    def __init__(self, locating: Locating) -> None:
+        self.locating = locating
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         family = GaugeMetricFamily(
@@ -96,11 +98,16 @@ class _Locating(Collector):
             "Sensor clock minus the site's consensus, learnt from the bursts several sensors heard",
             labels=["sensor"],
         )
-        for sensor_id, offset_s in sorted(self.offsets().items()):
+        for sensor_id, offset_s in sorted(self.locating.clock_offsets().items()):
             family.add_metric([sensor_id], offset_s)
         yield family
         yield CounterMetricFamily(
             "cellward_controller_straggling_bursts",
             "Bursts whose report arrived after their emission was located: stored, not located again",
-            value=self.stragglers(),
+            value=self.locating.stragglers,
+        )
+        yield GaugeMetricFamily(
+            "cellward_controller_locator_cache_bytes",
+            "Bytes the locator's per-room tables hold (bounded by their budgets, whatever the site's size)",
+            value=self.locating.cache_bytes,
         )

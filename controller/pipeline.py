@@ -122,6 +122,9 @@ class Locating(Protocol):
     @property
     def stragglers(self) -> int: ...
 
+    @property
+    def cache_bytes(self) -> int: ...
+
     def warm_up(self) -> None: ...
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cellward.messages import ActivityReport, BurstRecord
+from controller.locate import FINE_TABLE_CACHE_BYTES, MODEL_LEVEL_CACHE_BYTES
 from dsp.band_plan import BandPlan
 from sim.events import CLOCK_OFFSET_MAX_S
 from sim.world import stable_seed
@@ -128,3 +129,6 @@ def test_scripted_burner_in_a_known_cell_becomes_an_incident_in_that_cell(sqlite
         assert learnt == pytest.approx(truth[index] - centre, abs=30e-6), sensor.id
     # bursts whose reports came after their emission was located are counted (none need be, here)
     assert registry.get_sample_value("cellward_controller_straggling_bursts_total") >= 0
+    # the burner was placed finely: some rooms' tables are held, within their budgets
+    held = registry.get_sample_value("cellward_controller_locator_cache_bytes")
+    assert 0 < held <= FINE_TABLE_CACHE_BYTES + MODEL_LEVEL_CACHE_BYTES

@@ -266,6 +266,7 @@ def test_fine_tables_stay_within_their_byte_budget_and_locate_as_when_all_are_ke
         got = tight.locate(emission)
         assert got.room_id == want.room_id and got.confidence == pytest.approx(want.confidence, abs=1e-9)
         assert 0 < tight._fine.bytes_held <= 3 * one_table
+        assert tight.cache_bytes == tight._fine.bytes_held + tight._model_levels.bytes_held <= 6 * one_table
     assert len(keep_all._fine) > 3 * len(tight._fine), "the budget never forced a table out"
 
 
