@@ -27,7 +27,7 @@ from sim.signals.receiver import Receiver
 from sim.waveforms import POOL_SIZE, WIDEBAND_WAVES, burst_samples, continuous_samples, wideband_samples
 from sim.world import THERMAL_DBM_PER_HZ, World, sensor_dongles
 
-NOMINAL_GAIN_DB = 40.2  # the tuner gain at which levels land as above (rtl_tcp's 402 tenths)
+NOMINAL_GAIN_DB = 40.2  # the tuner gain at which levels land as above
 FULL_SCALE_LSB = 127.5  # an 8-bit sample's full scale about its midpoint: 1.0 once converted to complex64
 
 
@@ -61,6 +61,10 @@ class SensorFeed:
         self.gain_db = gain_db
         self.ppm_correction = ppm_correction
         self.last_clipped_fraction = 0.0
+
+    def set_tuner_gain(self, gain_db: float) -> None:
+        """The tuner's gain as a client sets it (dB on the R820T's scale): levels move with it from the nominal."""
+        self.gain_db = gain_db - NOMINAL_GAIN_DB
 
     @property
     def receiver(self) -> Receiver:

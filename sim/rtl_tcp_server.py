@@ -21,7 +21,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from sim.feed import SensorFeed
+from sim.feed import NOMINAL_GAIN_DB, SensorFeed
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ TUNER_R820T = 5
 # R820T gain steps in tenths of a dB (librtlsdr tuner_r82xx.c)
 R820T_GAINS = (0, 9, 14, 27, 37, 77, 87, 125, 144, 157, 166, 197, 207, 229, 254, 280, 297, 328, 338, 364, 372, 386,
                402, 421, 434, 439, 445, 480, 496)  # fmt: skip
-NOMINAL_GAIN_TENTHS = 402  # the gain the world's levels are calibrated at
+NOMINAL_GAIN_TENTHS = round(NOMINAL_GAIN_DB * 10)  # the gain the world's levels are calibrated at
 TUNER_RANGE_HZ = (24e6, 1766e6)
 RATE_RANGES = ((225_001, 300_000), (900_001, 3_200_000))  # what the RTL2832U accepts
 CHUNK_S = 0.05
@@ -199,7 +199,7 @@ class RtlTcpServer:
                 tuning.gain_tenths = R820T_GAINS[value]
         elif name == "set_freq_correction":
             tuning.ppm = struct.unpack(">i", struct.pack(">I", value))[0]  # signed on the wire
-        feed.gain_db = (tuning.gain_tenths - NOMINAL_GAIN_TENTHS) / 10 if tuning.manual_gain else 0.0
+        feed.set_tuner_gain(tuning.gain_tenths / 10 if tuning.manual_gain else NOMINAL_GAIN_DB)
         feed.ppm_correction = tuning.ppm
         log.info("rtl_tcp site=%s sensor=%s %s=%d", self.site_name, self.sensor_id, name, value)
 

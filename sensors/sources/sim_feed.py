@@ -17,7 +17,6 @@ from sensors.sources.rtlsdr import RTLSDR_RANGE_HZ
 from sensors.sources.simulated_tuner import SimulatedTuner
 
 WALL_CLOCK_SLACK_S = 0.002  # the correlator matches bursts across sensors to 5 ms
-NOMINAL_GAIN_DB = 40.2  # the gain the simulated world's levels are calibrated at (sim/rtl_tcp_server.py)
 
 
 class SimConfig(BaseModel):
@@ -67,7 +66,7 @@ class SimFeedSource(SimulatedTuner):
 
     def set_gain(self, gain_db: float) -> float:
         gain = nearest_gain(R820T_GAINS_DB, gain_db)
-        self.feed.gain_db = gain - NOMINAL_GAIN_DB
+        self.feed.set_tuner_gain(gain)
         return gain
 
     def read(self, num_samples: int) -> np.ndarray:

@@ -191,12 +191,13 @@ def test_a_node_calibrated_for_its_simulated_dongle_reads_each_burst_at_its_trut
     about 20 dB high, which is what the demo's IQ-mode nodes did."""
     from dsp.detector import Detector
     from sensors.gain import PowerCalibration
-    from sim.feed import NOMINAL_GAIN_DB, simulated_dongle_calibration
+    from sim.feed import simulated_dongle_calibration
 
     world = world_at(make_world, "gsm_call", "band: B8\n    operator: Vodafone", -80.0, 0)
     carrier = world.emitters[0].carrier_hz
     centre = carrier + 600e3  # the channel away from the dongle's DC spike, as the node's scan tunes
-    feed = SensorFeed(world, world.sensors[0].id, gain_db=gain_db - NOMINAL_GAIN_DB)
+    feed = SensorFeed(world, world.sensors[0].id)
+    feed.set_tuner_gain(gain_db)
     x = feed.read(centre, FS, 0.0, round(0.5 * FS))
     detector = Detector(FS, centre)
     dbfs = [b.power_dbfs for b in detector.process(x) + detector.flush() if abs(b.freq_hz - carrier) < 100e3]
