@@ -114,6 +114,10 @@ class Site:
         rows = self.query(f"select count(*) from messages where sender = '{SENSOR}' and schema = '{name}'")
         return rows[0][0] if rows else 0
 
+    def highest_stored_seq(self, name: str) -> int:
+        rows = self.query(f"select max(seq) from messages where sender = '{SENSOR}' and schema = '{name}'")
+        return rows[0][0] or 0 if rows else 0
+
     def streams(self) -> dict[str, tuple[int, int]]:
         """(highest seq, lost) per stored stream of the sensor, as the controller measured them by seq: the gaps,
         and the seqs below the first one it holds (a stream's first messages dropped before it heard any)."""
@@ -198,9 +202,12 @@ def test_sensor_rebooted_with_a_full_spool_loses_only_what_the_spool_reports_dro
     site.stop_broker()
     dropped = _wait(lambda: site.metric("spool_dropped_total") >= 5, 120, "the full spool to drop messages")
     site.signal("sensor", signal.SIGKILL)  # rebooted, with its spool full
+    stats_before_reboot = site.spool_counters().get("seq:cellward.stats/1", 0)
     site.start_broker()
     site.start("sensor")
     _wait(lambda: site.metric("spool_depth") <= 3, 120, "the rebooted node to empty its spool")
+    # the held stats were made before most drops; the one the controller keeps must be made after the reboot
+    _wait(lambda: site.highest_stored_seq("cellward.stats/1") > stats_before_reboot, 60, "a stats made after reboot")
     site.signal("sensor", signal.SIGTERM)
     made = site.spool_counters()
     expected_lost = made.get("dropped_total", 0)
