@@ -258,6 +258,24 @@ class IngestConfig(Section):
         return self
 
 
+class LocatorConfig(Section):
+    """Memory the locator may keep for its level tables; what falls out is rebuilt when needed (seconds each)."""
+
+    fine_table_cache_mib: float = Field(
+        default=64, gt=0, description="Per-room fine level tables kept, MiB; the least recently used go first"
+    )
+    model_level_cache_mib: float = Field(
+        default=16, gt=0, description="Model levels the fine tables are built from kept, MiB; least recently used go"
+    )
+
+    def budgets_bytes(self) -> dict[str, int]:
+        """The Locator's keyword arguments for these budgets."""
+        return {
+            "fine_table_cache_bytes": round(self.fine_table_cache_mib * 2**20),
+            "model_level_cache_bytes": round(self.model_level_cache_mib * 2**20),
+        }
+
+
 class CaptureConfig(Section):
     duration_s: float = Field(default=0.25, gt=0, le=2, description="Length of an IQ capture asked for an incident, s")
     sensors: int = Field(default=2, ge=1, le=8, description="Captures per request: the sensors that heard it best")
@@ -333,6 +351,7 @@ class ControllerConfig(Section):
     incidents: IncidentRules = Field(default_factory=IncidentRules, description="Incident merge rules")
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="Raw data retention")
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="Ingest tuning")
+    locator: LocatorConfig = Field(default_factory=LocatorConfig, description="The locator's memory budgets")
     acks: AckConfig = Field(default_factory=AckConfig, description="Acknowledgements of stored streams to sensors")
     scan_focus: ScanFocusConfig = Field(
         default_factory=ScanFocusConfig, description="The site's scan focus for the sensors' revisit slots"

@@ -41,13 +41,21 @@ class Ingest:
         self.controller = controller
         config = controller.config
         if locating is None:
+            from cellward.site.propagation import PropagationModel, PropagationParams
+            from controller.locate import Locator
             from controller.locating import SiteLocating
             from controller.survey import Survey
 
+            locator = Locator(
+                controller.site,
+                PropagationModel(controller.site, PropagationParams()),
+                Survey.load(config.survey_file) if config.survey_file is not None else None,
+                **config.locator.budgets_bytes(),
+            )
             locating = SiteLocating(
                 controller.site,
                 config.ingest.correlation_delay_s,
-                survey=Survey.load(config.survey_file) if config.survey_file is not None else None,
+                locator=locator,
                 bursts_per_report=config.ingest.bursts_per_report,
                 clock_tolerance_s=config.ingest.clock_tolerance_s,
                 max_delay_s=config.ingest.correlation_delay_max_s,

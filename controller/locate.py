@@ -187,8 +187,11 @@ class Locator:
         band_plan: BandPlan | None = None,
         outlier_probability: float = OUTLIER_PROBABILITY,
         outlier_spread_db: float = OUTLIER_SPREAD_DB,
+        fine_table_cache_bytes: int = FINE_TABLE_CACHE_BYTES,
+        model_level_cache_bytes: int = MODEL_LEVEL_CACHE_BYTES,
     ):
         self.site = site
+        self.fine_table_cache_bytes = fine_table_cache_bytes
         self.model = model
         self.sigma_db = float(
             sigma_db if sigma_db is not None else math.hypot(model.params.shadowing_sigma_db, MODEL_ERROR_DB)
@@ -230,7 +233,7 @@ class Locator:
         # fine one, shared with the locators `with_survey` derives; the tables add this locator's survey to them.
         self._coarse_model_levels: dict[str, np.ndarray] = {}
         self._model_levels: ByteBudgetCache[tuple[np.ndarray, np.ndarray]] = ByteBudgetCache(
-            MODEL_LEVEL_CACHE_BYTES, lambda cached: cached[0].nbytes + cached[1].nbytes
+            model_level_cache_bytes, lambda cached: cached[0].nbytes + cached[1].nbytes
         )
         self._set_survey(survey)
         self._set_outliers(outlier_probability, outlier_spread_db)
@@ -247,7 +250,7 @@ class Locator:
         self.survey = survey
         self._tables: dict[str, _Table] = {}
         self._fine: ByteBudgetCache[tuple[np.ndarray, _Table]] = ByteBudgetCache(
-            FINE_TABLE_CACHE_BYTES, lambda cached: cached[0].nbytes + _table_bytes(cached[1])
+            self.fine_table_cache_bytes, lambda cached: cached[0].nbytes + _table_bytes(cached[1])
         )
         self._offsets_db = np.array(
             [0.0 if survey is None else survey.sensor_offsets_db.get(s.id, 0.0) for s in self.sensors]

@@ -77,7 +77,6 @@ from controller.unlisted import UnlistedSpans
 
 if TYPE_CHECKING:
     from cellward.site import Site
-    from controller.survey import Survey
 
 PHONE_TECHNOLOGIES = frozenset({"gsm", "lte", "nr"})
 LOCATE_EVERY_S = 1.0  # per channel, the best emission of each such slot is the candidate
@@ -153,7 +152,6 @@ class SiteLocating:
         self,
         site: Site,
         delay_s: float,
-        survey: Survey | None = None,
         bursts_per_report: int = 8,
         clock_tolerance_s: float = 0.005,
         locator: Locator | None = None,
@@ -166,7 +164,7 @@ class SiteLocating:
         if locator is None:
             from cellward.site.propagation import PropagationModel, PropagationParams
 
-            locator = Locator(site, PropagationModel(site, PropagationParams()), survey)
+            locator = Locator(site, PropagationModel(site, PropagationParams()))
         self.locator = locator
         self.listening = listening
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from cellward.messages import ActivityReport, BurstRecord
-from controller.locate import FINE_TABLE_CACHE_BYTES, MODEL_LEVEL_CACHE_BYTES
 from dsp.band_plan import BandPlan
 from sim.events import CLOCK_OFFSET_MAX_S
 from sim.world import stable_seed
 from tests.controller.conftest import wait_for
 
+TABLE_BUDGET_MIB = 0.5  # far below the defaults: the config reaches the locator
 SCENARIO = Path(__file__).resolve().parents[2] / "sim" / "scenarios" / "small-evening.yaml"
 
 
@@ -81,6 +82,9 @@ def test_scripted_burner_in_a_known_cell_becomes_an_incident_in_that_cell(sqlite
 
     sim_world = load_world(None, SCENARIO)
     assert {s.id for s in sim_world.site.sensors} == set(sqlite_world.nodes), "simulator and controller share the site"
+    config = yaml.safe_load(sqlite_world.config_path.read_text())
+    config["locator"] = {"fine_table_cache_mib": TABLE_BUDGET_MIB, "model_level_cache_mib": TABLE_BUDGET_MIB}
+    sqlite_world.config_path.write_text(yaml.safe_dump(config))
     controller = sqlite_world.start()
     # The burner's call runs from 4 s; ten seconds of it, window by window, as the sensors would send them.
     batches = sorted(reports_from_events(sim_world, 4.0, 14.0).items())
@@ -129,6 +133,7 @@ def test_scripted_burner_in_a_known_cell_becomes_an_incident_in_that_cell(sqlite
         assert learnt == pytest.approx(truth[index] - centre, abs=30e-6), sensor.id
     # bursts whose reports came after their emission was located are counted (none need be, here)
     assert registry.get_sample_value("cellward_controller_straggling_bursts_total") >= 0
-    # the burner was placed finely: some rooms' tables are held, within their budgets
+    # the burner was placed finely: some rooms' tables are held, within the budgets the config set
     held = registry.get_sample_value("cellward_controller_locator_cache_bytes")
-    assert 0 < held <= FINE_TABLE_CACHE_BYTES + MODEL_LEVEL_CACHE_BYTES
+    assert 0 < held <= 2 * TABLE_BUDGET_MIB * 2**20
+    assert controller.ingest.locating.locator.fine_table_cache_bytes == TABLE_BUDGET_MIB * 2**20

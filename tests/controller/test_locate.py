@@ -249,19 +249,15 @@ def test_censoring_best_first_leaves_the_posterior_as_scoring_every_point_would(
             assert fast.room_posterior.get(room, 0.0) == pytest.approx(p, abs=1e-4), room
 
 
-def test_fine_tables_stay_within_their_byte_budget_and_locate_as_when_all_are_kept(site, model, monkeypatch):
+def test_fine_tables_stay_within_their_byte_budget_and_locate_as_when_all_are_kept(site, model):
     """With room for only a few rooms' fine tables, locating a phone in every cell keeps the tables within the
     budget (dropping and rebuilding them) and places every phone as a locator that keeps them all."""
-    from controller import locate
-
     keep_all = Locator(site, model)
     shadowing = {s.id: 0.0 for s in site.sensors}
     emissions = [emission_from(model, site, cell_point(keep_all, cell), 0.0, shadowing) for cell in site.cells]
     expected = [keep_all.locate(e) for e in emissions]
     one_table = keep_all._fine.bytes_held // len(keep_all._fine)
-    monkeypatch.setattr(locate, "FINE_TABLE_CACHE_BYTES", 3 * one_table)
-    monkeypatch.setattr(locate, "MODEL_LEVEL_CACHE_BYTES", 3 * one_table)
-    tight = Locator(site, model)
+    tight = Locator(site, model, fine_table_cache_bytes=3 * one_table, model_level_cache_bytes=3 * one_table)
     for emission, want in zip(emissions, expected, strict=True):
         got = tight.locate(emission)
         assert got.room_id == want.room_id and got.confidence == pytest.approx(want.confidence, abs=1e-9)
