@@ -104,8 +104,8 @@ class Ingest:
         is made later in __init__)."""
         from controller.listening import ListeningSets
 
-        def focus():
-            return self.scan_focus.site_focus() if self.scan_focus is not None else None
+        def focus(epoch_s: float):
+            return self.scan_focus.site_focus(epoch_s) if self.scan_focus is not None else None
 
         return ListeningSets(self.controller.site, self.controller.config.scan, focus)
 

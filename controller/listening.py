@@ -4,9 +4,10 @@ With G > 1 groups only the sensors of the groups whose tuning covered a burst's 
 the others were elsewhere, and the locator must not count them as sensors that listened in vain (censored
 observations, controller.locate). The schedule is the sensors' own: the same plan (the controller's `scan`
 section, which must match the sensors'), each group's offset hop, and in revisit slots the site's scan focus
-as the controller last published it, which every group follows. The groups of the sensors that did hear
-the burst are always counted as listening, so a sensor that revisited on its own (its focus expired) or a
-schedule that disagrees with the sensors' never makes a hearing sensor's group count as deaf.
+in force at the burst's slot as the controller published it, which every group follows. The groups of the
+sensors that did hear the burst are always counted as listening, so a sensor that revisited on its own (its
+focus expired) or a schedule that disagrees with the sensors' never makes a hearing sensor's group count as
+deaf.
 
 None means every sensor of the site was listening: one group, a revisit slot on the focus, a tuning every
 group was on, or a frequency outside the plan (nothing known, nothing assumed).
@@ -32,10 +33,11 @@ class ListeningSets:
         self,
         site: Site,
         config: ScanConfig,
-        focus: Callable[[], SiteFocus | None] = lambda: None,
+        focus: Callable[[float], SiteFocus | None] = lambda _epoch_s: None,
         band_plan: BandPlan | None = None,
     ) -> None:
-        """`focus`: the site's scan focus as last published (what the sensors' revisit slots follow)."""
+        """`focus`: the site's scan focus in force at a moment, as published (what the sensors' revisit slots
+        follow)."""
         plan = ScanPlan.build(band_plan or BandPlan.load(), config, *RTLSDR_RANGE_HZ, SAMPLE_RATE_HZ)
         self.plan = plan
         self.focus = focus
@@ -51,7 +53,7 @@ class ListeningSets:
         if tuning is None:
             return None
         slot = self.plan.slot_at(start_s)
-        focus = self.focus()
+        focus = self.focus(self.plan.slot_start_s(slot))
         groups = {g for g, schedule in self.schedules.items() if schedule.tuning_for(slot, start_s, focus)[0] == tuning}
         groups |= {self.group_of[s] for s in heard_by if s in self.group_of}
         if groups >= self.members.keys():

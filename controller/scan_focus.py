@@ -11,11 +11,19 @@ import logging
 import time
 from collections.abc import Callable
 
-from cellward.messages import SCAN_FOCUS_SCHEMA, DetectionBatch, ScanFocus, epoch_s, scan_focus_topic
+from cellward.messages import (
+    SCAN_FOCUS_SCHEMA,
+    DetectionBatch,
+    ScanFocus,
+    epoch_s,
+    parse_utc,
+    scan_focus_topic,
+    utc_text,
+)
 from controller.config import ScanFocusConfig
 from controller.locating import PHONE_TECHNOLOGIES
 from controller.publisher import Publisher
-from sensors.scan_plan import SiteFocus
+from sensors.scan_plan import FocusHistory, SiteFocus
 
 log = logging.getLogger("cellward.controller.scan_focus")
 
@@ -54,12 +62,11 @@ class ScanFocusPublisher:
         self._sent: list[int] | None = None
         self._sent_at = -float("inf")
         self._due = True
+        self._history = FocusHistory()
 
-    def site_focus(self) -> SiteFocus | None:
-        """The focus as last published, as the sensors hold it (None before the first)."""
-        if self._sent is None:
-            return None
-        return SiteFocus(tuple(float(ch) for ch in self._sent), self._sent_at + self.config.valid_s, self.published)
+    def site_focus(self, epoch_s: float) -> SiteFocus | None:
+        """The focus the sensors obeyed at `epoch_s`, as published (None before the first was in force)."""
+        return self._history.at(epoch_s)
 
     def refresh(self) -> None:
         """Publish at the next tick even if nothing changed (after a reconnect the broker may have lost it)."""
@@ -74,10 +81,11 @@ class ScanFocusPublisher:
         if not (self._due or channels != self._sent or now - self._sent_at >= self.config.valid_s / 2):
             return False
         publisher = self.publisher
+        written = parse_utc(utc_text(now))  # the time as the sensors read it (ms on the wire): the same instants
         focus = ScanFocus(
             site=publisher.site,
             sender=publisher.sender,
-            ts=now,
+            ts=written,
             seq=publisher.next_seq(SCAN_FOCUS_SCHEMA),
             channels_hz=[float(ch) for ch in channels],
             valid_s=self.config.valid_s,
@@ -87,4 +95,5 @@ class ScanFocusPublisher:
             log.info("event=scan_focus site=%s channels=%d", publisher.site, len(channels))
         self._sent, self._sent_at, self._due = channels, now, False
         self.published += 1
+        self._history.add(SiteFocus.written(channels, epoch_s(written), self.config.valid_s, focus.seq))
         return True

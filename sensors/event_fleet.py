@@ -110,7 +110,7 @@ class FleetScan:
         keeps event mode cheap enough to run live beside the IQ-mode nodes."""
         cfg, plan = self.config, self.plan
         epoch0_s = world.epoch_s(0.0)
-        site_focus = self.focus.latest if self.focus is not None else None
+        site_focus = self.focus.at(plan.slot_start_s(slot)) if self.focus is not None else None
         by_group: dict[int, list[str]] = defaultdict(list)
         for sensor_id in sensor_ids:
             by_group[self.group_of.get(sensor_id, 0)].append(sensor_id)

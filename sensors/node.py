@@ -273,7 +273,7 @@ class SensorNode:
             slot = self._slot + 1 if self._slot >= 0 else self.plan.slot_at(self._virtual_s)
             self._virtual_s = self.plan.slot_start_s(slot)
         self._slot = slot
-        site_focus = self.focus.latest if self.focus is not None and self.realtime else None
+        site_focus = self.focus.at(self.plan.slot_start_s(slot)) if self.focus is not None and self.realtime else None
         tuning, _ = self.schedule.tuning_for(slot, self._now(), site_focus)
         gain = self.source.set_gain(self.gains.gain_for(tuning.band))
         centre = self.source.tune(corrected_tuning_hz(tuning.centre_hz, self.ppm)) * (1 + self.ppm * 1e-6)
@@ -446,8 +446,9 @@ class SensorNode:
             m.count("acks_rejected", self.publisher.acks.rejected)
         if self.focus is not None:
             m.count("scan_focus_rejected", self.focus.rejected)
-            focus = self.focus.latest
-            m.scan_focus_channels.set(len(focus.channels_hz) if focus and focus.expires_s > self.clock() else 0)
+            now = self.clock()
+            focus = self.focus.at(now)
+            m.scan_focus_channels.set(len(focus.channels_hz) if focus and focus.expires_s > now else 0)
         m.rss_mb.set(rss_mb())
         temperature = temperature_c()
         m.temperature_c.set(temperature if temperature is not None else math.nan)

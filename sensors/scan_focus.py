@@ -2,8 +2,9 @@
 
 Only a focus that parses, names this site and is signed by the controller keyring is taken, and only when
 its `seq` is above the held one's or the held one has expired (a controller whose database was replaced
-counts from 1 again); anything else is refused and counted and changes nothing. An expired focus is
-ignored by the scan schedule, which then revisits what the node heard itself.
+counts from 1 again); anything else is refused and counted and changes nothing. A focus is obeyed from its
+`ts` plus FOCUS_APPLIES_AFTER_S, so that every sensor changes at the same slot. An expired focus is ignored
+by the scan schedule, which then revisits what the node heard itself.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from cellward.messages import ScanFocus, epoch_s
 from cellward.signing import Keyring
 from sensors.controller_messages import checked_from_controller
-from sensors.scan_plan import SiteFocus
+from sensors.scan_plan import FocusHistory, SiteFocus
 from sensors.structured_log import node_logger
 
 
@@ -26,12 +27,12 @@ class FocusReceiver:
         self.log = node_logger("cellward.sensor.scan_focus", site=site, sensor=node_id)
         self.rejected = 0
         self._lock = threading.Lock()
-        self._latest: SiteFocus | None = None
+        self._taken = FocusHistory()
 
-    @property
-    def latest(self) -> SiteFocus | None:
+    def at(self, epoch_s: float) -> SiteFocus | None:
+        """The focus in force at `epoch_s` (a slot's start): the newest taken whose time had come by then."""
         with self._lock:
-            return self._latest
+            return self._taken.at(epoch_s)
 
     def receive(self, payload: bytes) -> bool:
         """Take one focus message; False when it is refused (counted) or not newer than the one held."""
@@ -41,9 +42,10 @@ class FocusReceiver:
             self.rejected += 1
             self.log.warning("scan_focus_rejected", detail=str(exc)[:300])
             return False
+        written_s = epoch_s(focus.ts)
         with self._lock:
-            held = self._latest
+            held = self._taken.newest
             if held is not None and focus.seq <= held.seq and self.clock() < held.expires_s:
                 return False  # a retained copy or a replay of one already taken
-            self._latest = SiteFocus(tuple(focus.channels_hz), epoch_s(focus.ts) + focus.valid_s, focus.seq)
+            self._taken.add(SiteFocus.written(focus.channels_hz, written_s, focus.valid_s, focus.seq))
         return True

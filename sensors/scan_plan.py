@@ -19,11 +19,12 @@ every sensor on its revisits. G = 1 is the single site-wide hop.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cellward.messages import REPORT_CHANNEL_HZ
+from cellward.messages import FOCUS_APPLIES_AFTER_S, REPORT_CHANNEL_HZ
 from dsp.band_plan import BandPlan
 
 DEFAULT_SCAN_GROUPS = 1  # 2 finds phones sooner, locates first sightings worse: docs/benchmarks.md, "Scan groups"
@@ -174,11 +175,44 @@ def _stride(n: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SiteFocus:
-    """The controller's scan focus as obeyed: channels with phone activity lately, valid until `expires_s`."""
+    """The controller's scan focus as obeyed: channels with phone activity lately, in force from `from_s` (its
+    time plus FOCUS_APPLIES_AFTER_S, so that every sensor changes at the same slot) until `expires_s`."""
 
     channels_hz: tuple[float, ...]
     expires_s: float
     seq: int
+    from_s: float = -math.inf
+
+    @classmethod
+    def written(cls, channels_hz: Iterable[float], written_s: float, valid_s: float, seq: int) -> SiteFocus:
+        """The focus of a message written at `written_s` (its `ts`), as every sensor obeys it."""
+        return cls(tuple(float(ch) for ch in channels_hz), written_s + valid_s, seq, written_s + FOCUS_APPLIES_AFTER_S)
+
+
+class FocusHistory:
+    """The foci taken lately, so that the one in force at any recent moment can be looked up: a slot's tuning
+    follows the focus in force at the slot's start, whenever it is worked out (the event fleet does it after
+    the slot, the controller when it locates a burst heard in it)."""
+
+    KEPT = 16  # published at most once a second: the foci of the last quarter minute or more
+
+    def __init__(self) -> None:
+        self._foci: list[SiteFocus] = []
+
+    def add(self, focus: SiteFocus) -> None:
+        # a new list, swapped in whole: a reader in another thread sees the old list or the new one
+        self._foci = sorted([*self._foci, focus], key=lambda f: f.from_s)[-self.KEPT :]
+
+    def at(self, epoch_s: float) -> SiteFocus | None:
+        """The newest focus in force from `epoch_s` or before (it may have expired by then)."""
+        for focus in reversed(self._foci):
+            if focus.from_s <= epoch_s:
+                return focus
+        return None
+
+    @property
+    def newest(self) -> SiteFocus | None:
+        return self._foci[-1] if self._foci else None
 
 
 @dataclass

@@ -38,7 +38,13 @@ from cellward.messages.detections import (
 )
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
-from cellward.messages.scan_focus import MAX_FOCUS_CHANNELS, SCAN_FOCUS_SCHEMA, ScanFocus, scan_focus_topic
+from cellward.messages.scan_focus import (
+    FOCUS_APPLIES_AFTER_S,
+    MAX_FOCUS_CHANNELS,
+    SCAN_FOCUS_SCHEMA,
+    ScanFocus,
+    scan_focus_topic,
+)
 from cellward.messages.schema_files import SCHEMA_FILES, validate_wire
 from cellward.messages.snippet import CHUNK_BYTES, SnippetChunk
 from cellward.messages.spectrum import MAX_SPECTRUM_BINS, SpectrumFrame, decode_levels, encode_levels
@@ -68,6 +74,7 @@ __all__ = [
     "BLOCKER_COMMAND_PARAMS",
     "CHUNK_BYTES",
     "COMMAND_PARAMS",
+    "FOCUS_APPLIES_AFTER_S",
     "MAX_BURSTS_PER_REPORT",
     "MAX_FOCUS_CHANNELS",
     "MAX_REPORTS_PER_BATCH",

@@ -15,6 +15,9 @@ from cellward.messages.envelope import Envelope
 
 SCAN_FOCUS_SCHEMA = "cellward.scan_focus/1"
 MAX_FOCUS_CHANNELS = 64
+# A focus is obeyed from its `ts` plus this long: every sensor has it by then, so all of them change their
+# revisit slots at the same slot instead of each when its copy arrives.
+FOCUS_APPLIES_AFTER_S = 1.0
 
 
 def scan_focus_topic(site: str) -> str:

@@ -56,12 +56,12 @@ def test_in_a_revisit_slot_on_the_focus_every_group_listened(small: Site) -> Non
     config = ScanConfig(groups=2, revisit_every=4)
     revisit_slot = next(k for k in range(10**10, 10**10 + 8) if k % 4 == 3)
     at_s = revisit_slot * config.slot_s + 0.05
-    focused = ListeningSets(small, config, lambda: None).plan.tunings[30]
+    focused = ListeningSets(small, config).plan.tunings[30]
     focus = SiteFocus((_centre(focused),), at_s + 10.0, 1)
-    sets = ListeningSets(small, config, lambda: focus)
+    sets = ListeningSets(small, config, lambda _at: focus)
     members = group_members(sensor_groups(small, 2))
     assert sets.listening(at_s, _centre(focused), frozenset(sorted(members[0])[:1])) is None
-    expired = ListeningSets(small, config, lambda: replace(focus, expires_s=at_s - 1.0))
+    expired = ListeningSets(small, config, lambda _at: replace(focus, expires_s=at_s - 1.0))
     assert expired.listening(at_s, _centre(focused), frozenset(sorted(members[0])[:1])) == members[0]
 
 

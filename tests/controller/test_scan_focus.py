@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 
-from cellward.messages import DetectionBatch, scan_focus_topic, validate_wire
+from cellward.messages import FOCUS_APPLIES_AFTER_S, DetectionBatch, scan_focus_topic, validate_wire
 from cellward.signing import Keyring, NodeKey, verify_message
 from controller.config import ScanFocusConfig
 from controller.scan_focus import RecentPhoneChannels
@@ -59,6 +59,12 @@ def test_phone_channels_reported_by_sensors_become_the_signed_retained_focus(wor
         wait_for(lambda: listener.channels() == [842.2e6, 897.4e6], 20, "both phone channels, not the SRD energy")
     finally:
         listener.close()
+    # the controller looks up the focus the sensors obeyed in a slot as they do: in force from ts + the delay
+    written_s = datetime.fromisoformat(listener.focus[-1][0]["ts"].replace("Z", "+00:00")).timestamp()
+    in_force = controller.ingest.scan_focus.site_focus(written_s + FOCUS_APPLIES_AFTER_S)
+    assert in_force is not None and in_force.channels_hz == (842.2e6, 897.4e6)
+    before = controller.ingest.scan_focus.site_focus(written_s + FOCUS_APPLIES_AFTER_S - 0.01)
+    assert before is None or before.channels_hz != in_force.channels_hz, "until then the one before held"
     later = FocusListener(mosquitto.port)
     try:
         wait_for(lambda: later.focus, 10, "the retained focus")

@@ -42,13 +42,15 @@ def test_revisit_slots_follow_the_controllers_focus_and_not_a_forged_one(
             time.sleep(5.0)
             forged_frames = len(listener.of("spectrum"))
             _publish_focus(listener, keys.controller, seq=2)
-            listener.wait_for(lambda _: running.node.focus.latest is not None, 10, "the focus to be taken")
-            listener.wait_for(lambda lst: len(lst.of("spectrum")) >= forged_frames + 14, 30, "dwells under the focus")
+            # taken, then in force from its ts + FOCUS_APPLIES_AFTER_S
+            listener.wait_for(lambda _: running.node.focus.at(time.time()) is not None, 10, "the focus in force")
+            focused_from = len(listener.of("spectrum")) + 1
+            listener.wait_for(lambda lst: len(lst.of("spectrum")) >= focused_from + 14, 30, "dwells under the focus")
             rejected = running.node.focus.rejected
     finally:
         listener.close()
     frames = listener.of("spectrum")
-    before, after = frames[:forged_frames], frames[forged_frames + 1 :]
+    before, after = frames[:forged_frames], frames[focused_from:]
     assert rejected == 1, "the forged focus is refused and counted"
     # a third of the dwells are revisits; a tuning's regular visits are one slot in 18 (where a node without
     # a valid focus revisits is tested in test_scan_plan: on a loaded machine it hears its phone unevenly)
