@@ -130,7 +130,9 @@ def wait_port(port: int, timeout_s: float, part: Part) -> None:
 def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     """Provision the site, re-time the scenario to start now, and write the controller and sensor configs."""
     from cellward.site import load_site, reference_site_path
+    from dsp.band_plan import BandPlan
     from sim.feed import simulated_dongle_calibration
+    from sim.world import gsm_control_channels_hz
 
     site = load_site(reference_site_path())
 
@@ -154,6 +156,8 @@ def prepare(workdir: Path, iq_sensors: str, api_port: int | None) -> Demo:
     # the reference site's staff offices and the road are authorised zones: activity there raises no incident
     controller["ingest"] = {"batch_wait_s": 0.02}
     controller["blocking"] = {"reactive_zones": [REACTIVE_ZONE], "reactive_hold_s": 60.0}
+    # what a downlink survey of the site finds: the networks' GSM control carriers, revisited for SMS and the like
+    controller["scan_focus"] = {"control_channels_hz": gsm_control_channels_hz(BandPlan.load(), script["seed"])}
     prov.controller_config.write_text(yaml.safe_dump(controller, sort_keys=False), encoding="utf-8")
     demo.passwords = {r: secrets.token_urlsafe(9) for r in ROLES}
     blocker = prov.blocker_configs[BLOCKER]

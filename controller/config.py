@@ -313,6 +313,21 @@ class ScanFocusConfig(Section):
         default=30.0, gt=0, le=3600, description="Sensors obey a focus this long after it is written (resent at half)"
     )
     interval_s: float = Field(default=1.0, gt=0, description="The focus is published at most this often")
+    control_channels_hz: list[float] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Uplinks of the GSM control carriers (BCCH, C0) serving the site, from a downlink survey: always "
+        "in the focus, so that revisits catch the short signalling phones send there (SMS, location updates, "
+        "call set-up) between the regular hop's visits",
+    )
+
+    @model_validator(mode="after")
+    def _fits_one_message(self) -> ScanFocusConfig:
+        if self.max_channels + len(self.control_channels_hz) > MAX_FOCUS_CHANNELS:
+            raise ValueError(
+                f"max_channels plus the control channels must not exceed {MAX_FOCUS_CHANNELS} (one focus message)"
+            )
+        return self
 
 
 class ApiConfig(Section):

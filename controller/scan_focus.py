@@ -45,11 +45,12 @@ class RecentPhoneChannels:
                     self.last_heard_s[channel] = heard
 
     def current(self, now_s: float) -> list[int]:
-        """The channels heard within `active_s`, the most recent `max_channels`, ascending."""
+        """The channels heard within `active_s` (the most recent `max_channels`) and the control channels,
+        ascending."""
         config = self.config
         self.last_heard_s = {ch: t for ch, t in self.last_heard_s.items() if now_s - t <= config.active_s}
         recent = sorted(self.last_heard_s, key=self.last_heard_s.__getitem__, reverse=True)[: config.max_channels]
-        return sorted(recent)
+        return sorted({*recent, *(round(ch) for ch in config.control_channels_hz)})
 
 
 class ScanFocusPublisher:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from cellward.site import Site, load_site
 from cellward.site.propagation import PropagationModel, PropagationParams
 from dsp.band_plan import BandPlan
 from sim.behaviours import BEHAVIOURS
+from sim.behaviours.gsm_signalling import SIGNALLING_KINDS
 from sim.behaviours.non_phone import CONTINUOUS_WAVES, EMITTERS
 from sim.blockers import blocker_emitters
 from sim.blocking import (
@@ -31,12 +32,12 @@ from sim.blocking import (
     power_control_channels,
 )
 from sim.burst_plan import PlannedBursts
-from sim.carriers import choose_carrier
+from sim.carriers import RTL_SDR_MAX_HZ, Carrier, choose_carrier
 from sim.fading import BurstFading
 from sim.gsm_allocation import GsmAllocation
 from sim.population import population_phones
 from sim.power_control import tx_power_dbm
-from sim.scenario import OtherEmitter, Phone, Place, Scenario, load_scenario
+from sim.scenario import Activity, OtherEmitter, Phone, Place, Scenario, load_scenario
 from sim.signals.receiver import Receiver
 from sim.waveforms import WIDEBAND_WAVES
 
@@ -84,6 +85,26 @@ class Bursts:
 
 def stable_seed(*parts: object) -> int:
     return zlib.crc32("/".join(str(p) for p in parts).encode())
+
+
+def gsm_control_channel_hz(band_plan: BandPlan, seed: int, operator: str, band: str) -> float:
+    """The uplink channel of `operator`'s GSM control carrier (BCCH, C0) serving the site in `band`: phones send
+    their access bursts there and, in this simulator, their SDCCH signalling (SMS, location updates). Drawn
+    from the scenario's seed among the operator's GSM channels, without planning a world (a demo writing its
+    controller's config, as a site's downlink survey would find it)."""
+    rng = np.random.default_rng(stable_seed(seed, "gsm-control", operator, band))
+    return choose_carrier(band_plan, "gsm", rng, operator, band).channels_hz[0]
+
+
+def gsm_control_channels_hz(band_plan: BandPlan, seed: int) -> list[float]:
+    """Every GSM operator's control channel in every band where it has GSM blocks an RTL-SDR reaches, ascending."""
+    networks = {
+        (block.operator, band.name)
+        for band in band_plan.bands
+        for block in band.blocks
+        if "gsm" in block.technologies and block.uplink_high_hz <= RTL_SDR_MAX_HZ
+    }
+    return sorted(gsm_control_channel_hz(band_plan, seed, operator, band) for operator, band in networks)
 
 
 def sensor_dongles(seed: int, sensors: int) -> tuple[list[Receiver], np.ndarray]:
@@ -211,7 +232,7 @@ class World:
         self.emitters.append(
             EmitterInfo(phone.id, "phone", technology, carrier.operator, carrier.band, carrier.centre_hz)
         )
-        plans = [BEHAVIOURS[a.kind].plan(a, carrier, rng) for a in phone.activities]
+        plans = [self._plan_activity(a, carrier, rng) for a in phone.activities]
         if technology == "gsm":
             plans = [self._gsm_allocation.assign(carrier.operator, carrier.centre_hz, p) for p in plans]
         live = self.scenario.live_blocking
@@ -229,6 +250,13 @@ class World:
         if phone.tx_power_dbm is not None:
             tx = np.full(len(planned), phone.tx_power_dbm)
         return planned, index, positions, tx
+
+    def _plan_activity(self, activity: Activity, carrier: Carrier, rng: np.random.Generator) -> PlannedBursts:
+        planned = BEHAVIOURS[activity.kind].plan(activity, carrier, rng)
+        if activity.kind not in SIGNALLING_KINDS:
+            return planned
+        control_hz = gsm_control_channel_hz(self.band_plan, self.seed, carrier.operator, carrier.band)
+        return replace(planned, offset_hz=planned.offset_hz + (control_hz - carrier.centre_hz))
 
     def _plan_other(
         self, emitter: OtherEmitter, planned: PlannedBursts | None = None

@@ -1,7 +1,9 @@
 """GSM signalling without a call: an SMS or a location update (RACH, then SDCCH/8 blocks).
 
 The phone sends an access burst on the RACH, is given an SDCCH, and exchanges its messages there: one
-four-burst block per 51-multiframe (235 ms). An SMS takes about ten blocks, a location update six.
+four-burst block per 51-multiframe (235 ms). An SMS takes about ten blocks, a location update six. Both are
+on the uplink of the serving cell's control carrier (C0: RACH always, SDCCH/8 on one of its timeslots here),
+the channel a site's downlink survey finds, which the scan focus can keep in its revisits.
 """
 
 from __future__ import annotations
@@ -43,3 +45,5 @@ def _exchange(blocks: int):
 
 SMS = Behaviour("gsm_sms", "gsm", _exchange(10))
 LOCATION_UPDATE = Behaviour("gsm_location_update", "gsm", _exchange(6))
+# sent on the serving cell's control carrier (C0), not on a phone's traffic channels (sim.world)
+SIGNALLING_KINDS = frozenset({SMS.name, LOCATION_UPDATE.name})

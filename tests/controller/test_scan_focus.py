@@ -8,8 +8,15 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+import pytest
 
-from cellward.messages import FOCUS_APPLIES_AFTER_S, DetectionBatch, scan_focus_topic, validate_wire
+from cellward.messages import (
+    FOCUS_APPLIES_AFTER_S,
+    MAX_FOCUS_CHANNELS,
+    DetectionBatch,
+    scan_focus_topic,
+    validate_wire,
+)
 from cellward.signing import Keyring, NodeKey, verify_message
 from controller.config import ScanFocusConfig
 from controller.scan_focus import RecentPhoneChannels
@@ -106,3 +113,22 @@ def test_the_focus_keeps_the_most_recent_channels_within_the_activity_window() -
     focus.note(_batch({897.4e6: t0 + timedelta(seconds=50)}))
     assert focus.current(start_s + 51) == [897_400_000], "heard again: back in; 1745 MHz has gone quiet"
     assert focus.current(start_s + 100) == []
+
+
+def test_the_control_channels_stay_in_the_focus_when_nothing_else_is_heard() -> None:
+    """The GSM control carriers' uplinks (from a downlink survey) are always revisited: SMS and location updates
+    are a few blocks there, seconds long, which the regular hop (a tuning every ~9.5 s) mostly misses."""
+    config = ScanFocusConfig(active_s=30, max_channels=1, control_channels_hz=[885.2e6, 881.0e6])
+    focus = RecentPhoneChannels(config)
+    t0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert focus.current(t0.timestamp()) == [881_000_000, 885_200_000]
+    focus.note(_batch({897.4e6: t0, 885.2e6: t0 + timedelta(seconds=1)}))
+    assert focus.current(t0.timestamp() + 2) == [881_000_000, 885_200_000], "heard lately: 885.2 (once); 897.4 cut"
+    focus.note(_batch({897.4e6: t0 + timedelta(seconds=3)}))
+    assert focus.current(t0.timestamp() + 4) == [881_000_000, 885_200_000, 897_400_000]
+    assert focus.current(t0.timestamp() + 100) == [881_000_000, 885_200_000]
+
+
+def test_a_focus_config_that_could_not_fit_one_message_is_refused() -> None:
+    with pytest.raises(ValueError, match="must not exceed"):
+        ScanFocusConfig(max_channels=MAX_FOCUS_CHANNELS, control_channels_hz=[885.2e6])

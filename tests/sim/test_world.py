@@ -8,6 +8,7 @@ import pytest
 from dsp.band_plan import BandPlan
 from sim.power_control import UE_LIMITS_DBM, tx_power_dbm
 from sim.signals import gsm
+from sim.world import gsm_control_channel_hz
 
 PHONE = """\
 name: t
@@ -48,6 +49,29 @@ def test_sms_is_an_access_burst_then_sdcch_blocks(make_world) -> None:
     b = make_world(phone(5, "{kind: gsm_sms, start_s: 0.5}")).bursts
     assert list(b.channel[:1]) == ["RACH"] and b.duration_s[0] == pytest.approx(88 * gsm.BIT_S)
     assert list(b.channel[1:]).count("SDCCH/8") == 40, "ten 4-burst SDCCH blocks"
+
+
+def test_signalling_is_on_the_operators_control_channel_and_calls_keep_their_own(make_world) -> None:
+    """Two phones of one network: their SMS and location update go to its GSM control carrier's uplink (C0,
+    where a site's survey and scan focus look), their calls to their own traffic channels."""
+    o2 = "band: B8\n    operator: O2"
+    text = phone(3, "{kind: gsm_sms, start_s: 0.1}, {kind: gsm_call, start_s: 1.5, duration_s: 1}", o2)
+    text += """  - id: q
+    band: B8
+    operator: O2
+    place: {position: [4, 1, 1.5]}
+    activities: [{kind: gsm_location_update, start_s: 0.2}, {kind: gsm_call, start_s: 1.5, duration_s: 1}]
+"""
+    world = make_world(text)
+    b = world.bursts
+    control_hz = gsm_control_channel_hz(BandPlan.load(), world.seed, "O2", "B8")
+    signalling = np.isin(b.channel, ["RACH", "SDCCH/8"])
+    assert signalling.sum() == 1 + 40 + 1 + 24, "both phones' access bursts and SDCCH blocks"
+    assert np.all(b.freq_hz[signalling] == pytest.approx(control_hz)), "all of it on O2's control channel"
+    traffic = np.isin(b.channel, ["TCH/F", "SACCH"])
+    for emitter in (0, 1):
+        own = b.emitter[traffic] == emitter
+        assert own.any() and not np.all(b.freq_hz[traffic][own] == pytest.approx(control_hz)), "calls elsewhere"
 
 
 def test_lte_data_has_pusch_pucch_at_both_edges_and_srs(make_world) -> None:
