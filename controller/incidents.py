@@ -40,6 +40,8 @@ TRACKS_KEPT = 4096  # above this many, tracks silent for TRACK_GAP_S are forgott
 VOTES_KEPT = 20
 VOTE_FLOOR = 1e-3  # a sighting's posterior for a room it does not list among its likeliest
 MOVE_MARGIN_NATS = 3.0  # about 20:1
+# Below this a located sighting's cell is one guess among several (controller/locate.py's confidence).
+UNSURE_CONFIDENCE = 0.5
 SAME_ARFCN_HZ = 100e3  # members of a frame group this close in frequency are on one ARFCN: one multislot phone
 
 
@@ -236,7 +238,34 @@ class IncidentEngine:
                     len(matching),
                 )
             matching = free
-        return self._closest(sighting, matching)
+        return self._closest(sighting, matching) or self._unsure_in_wing(sighting)
+
+    def _unsure_in_wing(self, sighting: Sighting) -> IncidentRecord | None:
+        """For a sighting placed unsurely (confidence below UNSURE_CONFIDENCE) while one phone of its network is
+        heard: the open incident of its network in the same wing, heard within merge_gap_s. A phone heard again
+        after a silence (a blocker switched on over it, a pause between calls) and placed unsurely one landing
+        off would otherwise open a second incident for the phone the wing already has; a second phone there gets
+        its own incident once the locator places it with confidence."""
+        if (
+            sighting.confidence >= UNSURE_CONFIDENCE
+            or sighting.devices > 1
+            or sighting.frame_groups
+            or sighting.wing is None
+            or not sighting.operators
+        ):
+            return None
+        same_wing = [
+            incident
+            for incident in self._open.values()
+            if incident.ended_at is None
+            and incident.method != SINGLE_SENSOR
+            and incident.wing == sighting.wing
+            and incident.technology == sighting.technology
+            and incident.band == sighting.band
+            and not set(incident.operators).isdisjoint(sighting.operators)
+            and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
+        ]
+        return self._closest(sighting, same_wing)
 
     def _claimed_by_others(self, sighting: Sighting) -> set[str]:
         """Incidents a member of the sighting's frame groups on another ARFCN continued: another phone's."""

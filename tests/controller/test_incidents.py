@@ -504,6 +504,21 @@ def test_location_jitter_between_neighbouring_cells_does_not_split_a_phone(world
     assert len(incidents(sessions)) == 2, "a cell that is not a plausible alternative is another phone"
 
 
+def test_a_phone_heard_again_after_a_silence_and_placed_unsurely_continues_its_wings_incident(world):
+    """A demo run: the reactive-zone call (D-1-09) was silenced by its blocker for a minute and a half, then
+    placed in D-0-10 at 0.22 with its own cell not among the runners-up, opening a second incident."""
+    _, sessions, feed, _, _, _ = world
+    feed(sighting(DAY, cell="D-1-09", confidence=0.95))
+    unsure = (("D-0-11", 0.19), ("D-0-09", 0.15))
+    feed(sighting(DAY + 110, cell="D-0-10", confidence=0.22, runners_up=unsure))
+    [incident] = incidents(sessions)
+    assert incident.cell_id == "D-1-09" and incident.activity_count == 2, "the unsure place does not move it"
+    feed(sighting(DAY + 112, cell="D-0-10", confidence=0.9, ops=("O2",)))
+    feed(sighting(DAY + 114, cell="B-0-10", confidence=0.22, runners_up=(("B-0-11", 0.2),)))
+    feed(sighting(DAY + 116, cell="D-2-30", confidence=0.95))
+    assert len(incidents(sessions)) == 4, "another network, another wing, a sure place: other phones"
+
+
 def test_suppression_follows_an_incident_that_a_clearer_location_moves(world):
     _, sessions, feed, _, _, _ = world
     afternoon = DAY  # 14:00, inside the staff zone's authorised hours (08:00-18:00)
