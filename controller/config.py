@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cellward.config import ConfigError, load_yaml_model
-from cellward.messages import MAX_FOCUS_CHANNELS
+from cellward.messages import MAX_CONTROL_CHANNELS, MAX_FOCUS_CHANNELS
 from controller.requests.config import RequestsConfig
 from sensors.scan_plan import ScanConfig
 
@@ -315,19 +315,11 @@ class ScanFocusConfig(Section):
     interval_s: float = Field(default=1.0, gt=0, description="The focus is published at most this often")
     control_channels_hz: list[float] = Field(
         default_factory=list,
-        max_length=16,
-        description="Uplinks of the GSM control carriers (BCCH, C0) serving the site, from a downlink survey: always "
-        "in the focus, so that revisits catch the short signalling phones send there (SMS, location updates, "
-        "call set-up) between the regular hop's visits",
+        max_length=MAX_CONTROL_CHANNELS,
+        description="Uplinks of the GSM control carriers (BCCH, C0) serving the site, from a downlink survey: every "
+        "other revisit slot goes to them, so that the short signalling phones send there (SMS, location updates, "
+        "call set-up) is caught between the regular hop's visits",
     )
-
-    @model_validator(mode="after")
-    def _fits_one_message(self) -> ScanFocusConfig:
-        if self.max_channels + len(self.control_channels_hz) > MAX_FOCUS_CHANNELS:
-            raise ValueError(
-                f"max_channels plus the control channels must not exceed {MAX_FOCUS_CHANNELS} (one focus message)"
-            )
-        return self
 
 
 class ApiConfig(Section):

@@ -1,4 +1,5 @@
-"""The site's scan focus (cellward.scan_focus/1): the channels any sensor reported phone uplink on lately.
+"""The site's scan focus (cellward.scan_focus/1): the channels any sensor reported phone uplink on lately, and
+the GSM control carriers' uplinks the config lists.
 
 Published retained and signed, so every sensor spends its revisit slots on the same tunings and several of
 them hear each burst there too, as in the regular hop (firmware-interface/data-format.md, "Site scan focus").
@@ -45,12 +46,11 @@ class RecentPhoneChannels:
                     self.last_heard_s[channel] = heard
 
     def current(self, now_s: float) -> list[int]:
-        """The channels heard within `active_s` (the most recent `max_channels`) and the control channels,
-        ascending."""
+        """The channels heard within `active_s`, the most recent `max_channels`, ascending."""
         config = self.config
         self.last_heard_s = {ch: t for ch, t in self.last_heard_s.items() if now_s - t <= config.active_s}
         recent = sorted(self.last_heard_s, key=self.last_heard_s.__getitem__, reverse=True)[: config.max_channels]
-        return sorted({*recent, *(round(ch) for ch in config.control_channels_hz)})
+        return sorted(recent)
 
 
 class ScanFocusPublisher:
@@ -89,6 +89,7 @@ class ScanFocusPublisher:
             ts=written,
             seq=publisher.next_seq(SCAN_FOCUS_SCHEMA),
             channels_hz=[float(ch) for ch in channels],
+            control_channels_hz=sorted(self.config.control_channels_hz),
             valid_s=self.config.valid_s,
         )
         publisher.publish_signed(scan_focus_topic(publisher.site), focus, retain=True)
@@ -96,5 +97,5 @@ class ScanFocusPublisher:
             log.info("event=scan_focus site=%s channels=%d", publisher.site, len(channels))
         self._sent, self._sent_at, self._due = channels, now, False
         self.published += 1
-        self._history.add(SiteFocus.written(channels, epoch_s(written), self.config.valid_s, focus.seq))
+        self._history.add(SiteFocus.written(focus, epoch_s(written)))
         return True

@@ -47,5 +47,5 @@ class FocusReceiver:
             held = self._taken.newest
             if held is not None and focus.seq <= held.seq and self.clock() < held.expires_s:
                 return False  # a retained copy or a replay of one already taken
-            self._taken.add(SiteFocus.written(focus.channels_hz, written_s, focus.valid_s, focus.seq))
+            self._taken.add(SiteFocus.written(focus, written_s))
         return True

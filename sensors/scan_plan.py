@@ -7,6 +7,8 @@ Every `revisit_every`-th slot is a revisit slot, spent on a tuning where phones 
 site's scan focus from the controller (cellward.scan_focus/1: what any sensor heard) while it holds, else
 the tunings this sensor heard phones on itself; the slot number picks the entry, so sensors with the same
 list are on one frequency in revisit slots too. With nothing heard lately a revisit slot keeps the regular hop.
+A focus may also name the GSM control carriers' uplinks (from a downlink survey): every other revisit slot then
+goes to them, where phones send their short signalling (SMS, location updates, call set-up).
 
 Scan groups. With `groups` G > 1 the site's sensors are split into G interleaved groups (cellward.site.scan_groups
 derives each sensor's group from the site model; neighbours of one landing fall in different groups), and
@@ -19,12 +21,11 @@ every sensor on its revisits. G = 1 is the single site-wide hop.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cellward.messages import FOCUS_APPLIES_AFTER_S, REPORT_CHANNEL_HZ
+from cellward.messages import FOCUS_APPLIES_AFTER_S, REPORT_CHANNEL_HZ, ScanFocus
 from dsp.band_plan import BandPlan
 
 DEFAULT_SCAN_GROUPS = 1  # 2 finds phones sooner, locates first sightings worse: docs/benchmarks.md, "Scan groups"
@@ -182,11 +183,18 @@ class SiteFocus:
     expires_s: float
     seq: int
     from_s: float = -math.inf
+    control_hz: tuple[float, ...] = ()  # the GSM control carriers' uplinks: every other revisit slot
 
     @classmethod
-    def written(cls, channels_hz: Iterable[float], written_s: float, valid_s: float, seq: int) -> SiteFocus:
-        """The focus of a message written at `written_s` (its `ts`), as every sensor obeys it."""
-        return cls(tuple(float(ch) for ch in channels_hz), written_s + valid_s, seq, written_s + FOCUS_APPLIES_AFTER_S)
+    def written(cls, message: ScanFocus, written_s: float) -> SiteFocus:
+        """The focus of a message written at `written_s` (its `ts` as on the wire), as every sensor obeys it."""
+        return cls(
+            tuple(float(ch) for ch in message.channels_hz),
+            written_s + message.valid_s,
+            message.seq,
+            written_s + FOCUS_APPLIES_AFTER_S,
+            tuple(float(ch) for ch in message.control_channels_hz),
+        )
 
 
 class FocusHistory:
@@ -230,9 +238,13 @@ class ScanSchedule:
     def tuning_for(self, slot: int, now_s: float, focus: SiteFocus | None = None) -> tuple[Tuning, bool]:
         """(tuning, is_revisit) for slot `slot`; `focus` is the site's scan focus, if one was received."""
         if self.is_revisit_slot(slot):
-            revisits = self._revisit_tunings(focus, now_s)
+            k = slot // self.config.revisit_every
+            active, control = self._revisit_tunings(focus, now_s)
+            revisits = active or control
+            if active and control:  # even revisit slots to the control carriers, odd ones to the active tunings
+                revisits, k = (control, active)[k % 2], k // 2
             if revisits:
-                return self.plan.tunings[revisits[(slot // self.config.revisit_every) % len(revisits)]], True
+                return self.plan.tunings[revisits[k % len(revisits)]], True
             return self.plan.regular_tuning(slot, self.group, self.config.groups), False
         return self.plan.regular_tuning(self._regular_slots_before(slot), self.group, self.config.groups), False
 
@@ -248,14 +260,17 @@ class ScanSchedule:
         every = self.config.revisit_every
         return bool(every) and slot % every == every - 1
 
-    def _revisit_tunings(self, focus: SiteFocus | None, now_s: float) -> list[int]:
-        """Indices of the tunings to revisit, ascending: the site's focus while it holds, else this node's own."""
-        if focus is not None and now_s < focus.expires_s and focus.channels_hz:
-            held = (self.plan.tuning_holding(freq_hz) for freq_hz in focus.channels_hz)
-            indices = sorted({tuning.index for tuning in held if tuning is not None})
-            if indices:
-                return indices
-        return sorted(i for i, t in self.last_active_s.items() if now_s - t <= self.config.active_ttl_s)
+    def _revisit_tunings(self, focus: SiteFocus | None, now_s: float) -> tuple[list[int], list[int]]:
+        """Indices of the tunings to revisit, ascending: the active ones (the site's focus while it holds and
+        names any, else this node's own) and the control carriers' (the focus's, while it holds)."""
+        own = sorted(i for i, t in self.last_active_s.items() if now_s - t <= self.config.active_ttl_s)
+        if focus is None or now_s >= focus.expires_s:
+            return own, []
+        return self._tunings_holding(focus.channels_hz) or own, self._tunings_holding(focus.control_hz)
+
+    def _tunings_holding(self, channels_hz: tuple[float, ...]) -> list[int]:
+        held = (self.plan.tuning_holding(freq_hz) for freq_hz in channels_hz)
+        return sorted({tuning.index for tuning in held if tuning is not None})
 
     def channel_centre_hz(self, freq_hz: float) -> float:
         return round(freq_hz / self.config.channel_hz) * self.config.channel_hz

@@ -40,6 +40,7 @@ from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
 from cellward.messages.scan_focus import (
     FOCUS_APPLIES_AFTER_S,
+    MAX_CONTROL_CHANNELS,
     MAX_FOCUS_CHANNELS,
     SCAN_FOCUS_SCHEMA,
     ScanFocus,
@@ -76,6 +77,7 @@ __all__ = [
     "COMMAND_PARAMS",
     "FOCUS_APPLIES_AFTER_S",
     "MAX_BURSTS_PER_REPORT",
+    "MAX_CONTROL_CHANNELS",
     "MAX_FOCUS_CHANNELS",
     "MAX_REPORTS_PER_BATCH",
     "MAX_SPECTRUM_BINS",

@@ -8,11 +8,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
-import pytest
+import yaml
 
 from cellward.messages import (
     FOCUS_APPLIES_AFTER_S,
-    MAX_FOCUS_CHANNELS,
     DetectionBatch,
     scan_focus_topic,
     validate_wire,
@@ -48,6 +47,9 @@ class FocusListener:
 
 
 def test_phone_channels_reported_by_sensors_become_the_signed_retained_focus(world, publisher, mosquitto) -> None:
+    config = yaml.safe_load(world.config_path.read_text())
+    config["scan_focus"] = {"control_channels_hz": [907.4e6, 880.6e6]}  # from a downlink survey
+    world.config_path.write_text(yaml.safe_dump(config))
     controller = world.start()
     node_a, node_b = list(world.nodes.values())[:2]
     listener = FocusListener(mosquitto.port)
@@ -70,6 +72,7 @@ def test_phone_channels_reported_by_sensors_become_the_signed_retained_focus(wor
     written_s = datetime.fromisoformat(listener.focus[-1][0]["ts"].replace("Z", "+00:00")).timestamp()
     in_force = controller.ingest.scan_focus.site_focus(written_s + FOCUS_APPLIES_AFTER_S)
     assert in_force is not None and in_force.channels_hz == (842.2e6, 897.4e6)
+    assert in_force.control_hz == (880.6e6, 907.4e6), "the control carriers ride along, ascending"
     before = controller.ingest.scan_focus.site_focus(written_s + FOCUS_APPLIES_AFTER_S - 0.01)
     assert before is None or before.channels_hz != in_force.channels_hz, "until then the one before held"
     later = FocusListener(mosquitto.port)
@@ -85,6 +88,7 @@ def test_phone_channels_reported_by_sensors_become_the_signed_retained_focus(wor
         validate_wire(message)
         verify_message(message, ring)
         assert message["site"] == SITE_ID and message["valid_s"] == 30.0
+        assert message["control_channels_hz"] == [880.6e6, 907.4e6], "in every focus, whatever was heard"
     seqs = [m["seq"] for m, _ in listener.focus]
     assert seqs == sorted(set(seqs)), f"focus seqs increase: {seqs}"
 
@@ -113,22 +117,3 @@ def test_the_focus_keeps_the_most_recent_channels_within_the_activity_window() -
     focus.note(_batch({897.4e6: t0 + timedelta(seconds=50)}))
     assert focus.current(start_s + 51) == [897_400_000], "heard again: back in; 1745 MHz has gone quiet"
     assert focus.current(start_s + 100) == []
-
-
-def test_the_control_channels_stay_in_the_focus_when_nothing_else_is_heard() -> None:
-    """The GSM control carriers' uplinks (from a downlink survey) are always revisited: SMS and location updates
-    are a few blocks there, seconds long, which the regular hop (a tuning every ~9.5 s) mostly misses."""
-    config = ScanFocusConfig(active_s=30, max_channels=1, control_channels_hz=[885.2e6, 881.0e6])
-    focus = RecentPhoneChannels(config)
-    t0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-    assert focus.current(t0.timestamp()) == [881_000_000, 885_200_000]
-    focus.note(_batch({897.4e6: t0, 885.2e6: t0 + timedelta(seconds=1)}))
-    assert focus.current(t0.timestamp() + 2) == [881_000_000, 885_200_000], "heard lately: 885.2 (once); 897.4 cut"
-    focus.note(_batch({897.4e6: t0 + timedelta(seconds=3)}))
-    assert focus.current(t0.timestamp() + 4) == [881_000_000, 885_200_000, 897_400_000]
-    assert focus.current(t0.timestamp() + 100) == [881_000_000, 885_200_000]
-
-
-def test_a_focus_config_that_could_not_fit_one_message_is_refused() -> None:
-    with pytest.raises(ValueError, match="must not exceed"):
-        ScanFocusConfig(max_channels=MAX_FOCUS_CHANNELS, control_channels_hz=[885.2e6])

@@ -84,6 +84,27 @@ def test_with_the_site_focus_every_sensor_revisits_the_same_tuning_whatever_it_h
     assert [a.tuning_for(k, 1001.0, focus)[0] for k in regular] == [plan.regular_tuning(r) for r in range(150)]
 
 
+def test_the_control_carriers_take_every_other_revisit_slot_on_every_sensor() -> None:
+    """A focus naming the GSM control carriers' uplinks: even revisit slot numbers go to their tunings, odd ones
+    to the active channels', the same on every sensor; with nothing active they take every revisit slot."""
+    plan = _plan()
+    config = ScanConfig(revisit_every=4, active_ttl_s=30)
+    a, b = ScanSchedule(plan, config), ScanSchedule(plan, config)
+    a.note_activity(plan.tunings[3], 1000.0)
+    control = (plan.tunings[20], plan.tunings[50])
+    active = (plan.tunings[9], plan.tunings[60], plan.tunings[61])
+    focus = SiteFocus(tuple(t.centre_hz for t in active), 1030.0, 5, control_hz=tuple(t.centre_hz for t in control))
+    revisits = [k for k in range(4 * 24) if k % 4 == 3]
+    seen = [a.tuning_for(k, 1001.0, focus)[0] for k in revisits]
+    assert seen == [b.tuning_for(k, 1001.0, focus)[0] for k in revisits]
+    assert seen[0::2] == [control[i % 2] for i in range(12)], "even revisit slots: the control carriers in turn"
+    assert seen[1::2] == [active[i % 3] for i in range(12)], "odd ones: the active tunings in turn"
+    quiet = SiteFocus((), 1030.0, 6, control_hz=focus.control_hz)
+    b_quiet = [b.tuning_for(k, 1001.0, quiet)[0] for k in revisits]
+    assert b_quiet == [control[i % 2] for i in range(24)], "nothing heard anywhere: every revisit slot"
+    assert a.tuning_for(revisits[1], 1001.0, quiet)[0] == plan.tunings[3], "or alternating with its own activity"
+
+
 def test_while_a_focus_holds_the_regular_slots_still_visit_every_tuning_once_a_cycle() -> None:
     """The reference plan's 76 tunings with a revisit every 4th slot: numbered by the slot, the 19 tunings
     that fell on revisit slots were never visited while the site's focus held (a busy prison: always)."""
