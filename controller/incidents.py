@@ -411,13 +411,26 @@ class IncidentEngine:
         self._claim(sighting, incident)
         if sighting.tx_power_dbm is not None:
             self._tx_dbm[incident.id] = sighting.tx_power_dbm
+        revealed = self._reveal_phone_under_blocking(incident, sighting)
         moved = self._update_incident(db, incident, sighting, now)
-        if moved or now - self._last_emitted.get(incident.id, 0.0) >= UPDATE_INTERVAL_S:
+        if moved or revealed or now - self._last_emitted.get(incident.id, 0.0) >= UPDATE_INTERVAL_S:
             events.append(LifecycleEvent("incident", "update", incident.id, before, incident_state(incident)))
             self._last_emitted[incident.id] = now
         if not incident.suppressed:
-            events.extend(self._incident_alerts(db, incident, sighting, new=False))
+            events.extend(self._incident_alerts(db, incident, sighting, new=revealed))
         return events
+
+    def _reveal_phone_under_blocking(self, incident: IncidentRecord, sighting: Sighting) -> bool:
+        """An incident suppressed as the site's own emission, heard again with no unit on over its place, is
+        not the blocker's leakage (that ends with the unit): it is a phone that first transmitted while blocking
+        was on (its access attempts, or a call it made once the unit let go). Its suppression is decided again
+        by the place and device rules; True when that makes it an incident officers see, now."""
+        if not (incident.suppression_reason or "").startswith(OWN_EMISSION) or self.suppressor.own_emission(sighting):
+            return False
+        reason = self.suppressor.reason(sighting, own_emissions=False)
+        incident.suppressed, incident.suppression_reason = reason is not None, reason
+        log.info("event=incident_revealed id=%s cell=%s suppressed_by=%s", incident.id, incident.cell_id, reason)
+        return reason is None
 
     def _open_incident(self, db: Session, sighting: Sighting, now: float) -> IncidentRecord:
         reason = self.suppressor.reason(sighting)
@@ -490,7 +503,8 @@ class IncidentEngine:
                 self._by_place[(sighting.place_key, incident.technology)].append(incident.id)
                 # suppression follows the place: a phone first placed on a landing, then in a staff office. Whether
                 # it is the site's own emission was decided when it opened: a phone whose blocking started
-                # meanwhile is still a phone, and a blocker's leakage is still the blocker's.
+                # meanwhile is still a phone, and a blocker's leakage is still the blocker's while the unit is on
+                # (_reveal_phone_under_blocking).
                 if not (incident.suppression_reason or "").startswith(OWN_EMISSION):
                     reason = self.suppressor.reason(sighting, own_emissions=False)
                     incident.suppressed, incident.suppression_reason = reason is not None, reason

@@ -21,6 +21,9 @@ from controller.sighting import Sighting
 LEAK_MIN_BANDWIDTH_HZ = 1e6  # narrower than any blocker's noise: a spur, a phone's channel
 LEAK_MIN_DURATION_S = 0.01  # longer than an impulse or a phone burst the classifier left unknown
 ALARMS_KEPT = 200  # the latest alarms shown with the blocking state; every one is also a stored alert
+# A unit switched off is still counted for detections that began up to this long after the decision (the node
+# switches tens of ms later); its leakage heard before is reported and located seconds later: still its own.
+OWN_EMISSION_AFTERGLOW_S = 1.0
 
 if TYPE_CHECKING:
     from controller.runtime import Controller
@@ -166,11 +169,19 @@ class BlockingControl:
         self.act(actor, "reset", f"unit:{unit_id}", lambda _now: self.policy.reset_unit(unit_id))
 
     def own_emission(self, sighting: Sighting) -> str | None:
-        """Why a detection may be the site's own blocker (a unit on over its zone, in its band), or None."""
+        """Why a detection may be the site's own blocker (a unit over its zone, in its band, on now or when the
+        detection began, give or take OWN_EMISSION_AFTERGLOW_S), or None."""
         if sighting.zone is None or sighting.band is None:
             return None
-        blockers = {b.id: b for b in self.policy.site.blockers}
-        for unit in self.policy.active_units():
+        policy = self.policy
+        lately_off = {
+            unit
+            for zone_id, state in policy.state.items()
+            if not state.on and state.since_s > sighting.start_s - OWN_EMISSION_AFTERGLOW_S
+            for unit in policy.units_of[zone_id]
+        }
+        blockers = {b.id: b for b in policy.site.blockers}
+        for unit in sorted(policy.active_units() | lately_off):
             if sighting.zone in blockers[unit].zones and sighting.band in blockers[unit].bands:
                 return f"blocker {unit} on over {sighting.zone} in {sighting.band}"
         return None

@@ -3,12 +3,15 @@ until an admin clears it, and every step (refusals too) is in the audit log."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.app import create_app
 from controller.audit import AuditEntry, verify_database
+from controller.blocking.control import OWN_EMISSION_AFTERGLOW_S
 from controller.blocking.policy import PolicyConfig
 from controller.events import LifecycleEvent
 from controller.sighting import Sighting
@@ -79,6 +82,14 @@ def test_a_new_incident_in_a_reactive_zone_switches_it_on_and_its_detections_are
     assert controller.suppressor.reason(heard).startswith("own emission: blocker BLK-A")
     elsewhere = Sighting(0.0, 1.0, 897e6, 200e3, "gsm", "B8", ("Vodafone",), None, None, None, "staff", 0.9, "rss")
     assert blocking.own_emission(elsewhere) is None
+    # switched off at t = 100 s: a detection that began while it was on is reported and located later, still its own
+    off_s = 100.0
+    blocking.policy.request_off("cells-A", "officer1", off_s)
+    assert blocking.policy.blocking_zones() == []
+    began_on = replace(heard, start_s=off_s - 3.0, end_s=off_s - 2.0)
+    assert blocking.own_emission(began_on) == "blocker BLK-A on over cells-A in B8"
+    began_off = replace(heard, start_s=off_s + OWN_EMISSION_AFTERGLOW_S + 0.5, end_s=off_s + 3.0)
+    assert blocking.own_emission(began_off) is None, "begun once the unit was off: not its emission"
 
 
 def test_a_known_phone_heard_again_switches_an_idle_reactive_zone_on_but_never_prolongs_blocking(world):

@@ -437,6 +437,25 @@ def test_the_phone_a_blocker_silences_stays_one_unsuppressed_incident_and_leakag
     assert leak.suppression_reason.startswith("own emission: blocker BLK-A")
 
 
+def test_a_phone_that_first_transmitted_under_blocking_is_revealed_when_heard_with_the_unit_off(world):
+    """A demo run: a second phone in the reactive wing started its call while the unit was on for another
+    phone; its access attempts opened an incident suppressed as the unit's own emission, and its whole call
+    after the unit let go stayed in that hidden incident. Heard with no unit on, it is a phone."""
+    _, sessions, feed, _, emitted, suppressor = world
+    blocking = [True]
+    suppressor.add_emission_hook(lambda s: "blocker BLK-D on over cells-a" if blocking[0] else None)
+    feed(sighting(DAY, cell="A-1-09", confidence=0.9))
+    feed(sighting(DAY + 20, cell="A-1-09", confidence=0.9))
+    (hidden,) = incidents(sessions)
+    assert hidden.suppressed and alerts(sessions, "new_incident") == [], "under blocking: the unit's, maybe"
+    blocking[0] = False
+    feed(sighting(DAY + 60, cell="A-1-09", confidence=0.95))
+    (phone,) = incidents(sessions)
+    assert (phone.suppressed, phone.suppression_reason, phone.activity_count) == (False, None, 3)
+    assert len(alerts(sessions, "new_incident")) == 1, "officers are told as for any new phone"
+    assert any(e.kind == "incident" and e.type == "update" and not e.after["suppressed"] for e in emitted)
+
+
 def test_an_incident_moves_to_the_cell_its_recent_locations_agree_on_and_does_not_flip_on_a_boundary(world):
     """A first location one cell off at full confidence: no later location is clearer than 1.0, so only the
     agreement of the next ones can move the incident (`cellward bench controller` left 10-14 of 105 phones
