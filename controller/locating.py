@@ -322,6 +322,8 @@ class SiteLocating:
             # everyone's reports at the window's end, unless a sensor heard it close
             if wrong_technology[i] or len(unlisted[i]) > heard_by[i]:
                 return False
+            if heard_by[i] == 1 and self._below_sensitivity(emissions, i):
+                return False
             return hold or not self._site_knows(channel[i], start_s[i]) or self._heard_close(emissions, i)
 
         whos = [self._who(channel[i], heard_set[i], devices[i]) for i in range(len(emissions))]
@@ -511,6 +513,15 @@ class SiteLocating:
                         devices[k] = max(devices[k], len(channels))
                         groups[k].append(group)
         return devices, groups, members
+
+    def _below_sensitivity(self, emissions: Emissions, i: int) -> bool:
+        """Whether emission `i`'s burst is below the level a sensor detects reliably in its bandwidth (the
+        locator's sensitivity: receiver noise plus the detection SNR). Heard so by one sensor alone it is as
+        likely noise that passed the detector's test as a phone (the demo's IQ-mode nodes: single bursts at
+        in-band SNR -2 to +5 dB, each a wing-wide single-sensor incident); it is stored, not located."""
+        k = int(emissions.strongest[i])
+        bursts = emissions.bursts
+        return float(bursts.power_dbm[k]) < self.locator.sensitivity_dbm(float(bursts.bandwidth_hz[k]))
 
     def _sighting(
         self,

@@ -86,6 +86,23 @@ def test_a_clipped_sensors_report_is_neither_located_nor_an_emission():
     assert _heard_by({"A1-1": 0.02}) == [], "nothing but a clipped report: no sighting"
 
 
+def test_one_sensors_burst_below_the_sensitivity_is_stored_not_located():
+    """Noise through one sensor's detector looks like a weak burst; a phone that weak (below receiver noise plus
+    the detection SNR in its bandwidth) heard by no other sensor is too little to open an incident on."""
+    from controller.locate import SINGLE_SENSOR
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    floor_dbm = locating.locator.sensitivity_dbm(200e3)
+    locating.add_reports("A1-1", _reports(1.0, {897.4: [0.1]}, level=floor_dbm - 3.0), T)
+    assert locating.ready(T + 1e3) == [], "below the sensitivity, one sensor: no sighting"
+    locating.add_reports("A1-1", _reports(1.0, {897.4: [2.1]}, start_s=2.0, level=floor_dbm + 3.0), T + 2)
+    assert [s.method for s in locating.ready(T + 2e3)] == [SINGLE_SENSOR], "above it: its coverage region"
+    locating.add_reports("A0-1", _reports(1.0, {897.0: [4.1]}, start_s=4.0, level=floor_dbm - 3.0), T + 4)
+    locating.add_reports("A1-1", _reports(1.0, {897.0: [4.1]}, start_s=4.0, level=floor_dbm - 2.0), T + 4)
+    assert len(locating.ready(T + 4e3)) == 1, "two sensors hearing it weakly: located"
+
+
 T = 1_795_000_000.0
 
 
