@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 from cellward.config import ConfigError, load_yaml_model
 from cellward.messages import MAX_CONTROL_CHANNELS, MAX_FOCUS_CHANNELS
@@ -313,7 +313,7 @@ class ScanFocusConfig(Section):
         default=30.0, gt=0, le=3600, description="Sensors obey a focus this long after it is written (resent at half)"
     )
     interval_s: float = Field(default=1.0, gt=0, description="The focus is published at most this often")
-    control_channels_hz: list[float] = Field(
+    control_channels_hz: list[PositiveFloat] = Field(
         default_factory=list,
         max_length=MAX_CONTROL_CHANNELS,
         description="Uplinks of the GSM control carriers (BCCH, C0) serving the site, from a downlink survey: every "

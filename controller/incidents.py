@@ -251,19 +251,14 @@ class IncidentEngine:
             or sighting.devices > 1
             or sighting.frame_groups
             or sighting.wing is None
-            or not sighting.operators
         ):
             return None
         same_wing = [
             incident
-            for incident in self._open.values()
-            if incident.ended_at is None
-            and incident.method != SINGLE_SENSOR
+            for incident in self._on_air_of_network(sighting, within_s=self.rules.merge_gap_s)
+            if incident.method != SINGLE_SENSOR
             and incident.wing == sighting.wing
             and incident.technology == sighting.technology
-            and incident.band == sighting.band
-            and not set(incident.operators).isdisjoint(sighting.operators)
-            and incident.last_seen >= sighting.start_s - self.rules.merge_gap_s
         ]
         return self._closest(sighting, same_wing)
 
@@ -314,9 +309,9 @@ class IncidentEngine:
         ]
         return self._closest(sighting, blocked)
 
-    def _on_air_of_network(self, sighting: Sighting) -> list[IncidentRecord]:
+    def _on_air_of_network(self, sighting: Sighting, within_s: float = TRACK_GAP_S) -> list[IncidentRecord]:
         """Open incidents of the sighting's network (band and operators; an edge channel names two) heard within
-        TRACK_GAP_S."""
+        `within_s`."""
         if not sighting.operators:
             return []
         return [
@@ -325,7 +320,7 @@ class IncidentEngine:
             if incident.ended_at is None
             and incident.band == sighting.band
             and not set(incident.operators).isdisjoint(sighting.operators)
-            and sighting.start_s - incident.last_seen <= TRACK_GAP_S
+            and sighting.start_s - incident.last_seen <= within_s
         ]
 
     def _vote(self, incident_id: str, sighting: Sighting) -> str | None:

@@ -41,17 +41,12 @@ class Ingest:
         self.controller = controller
         config = controller.config
         if locating is None:
-            from cellward.site.propagation import PropagationModel, PropagationParams
             from controller.locate import Locator
             from controller.locating import SiteLocating
             from controller.survey import Survey
 
-            locator = Locator(
-                controller.site,
-                PropagationModel(controller.site, PropagationParams()),
-                Survey.load(config.survey_file) if config.survey_file is not None else None,
-                **config.locator.budgets_bytes(),
-            )
+            survey = Survey.load(config.survey_file) if config.survey_file is not None else None
+            locator = Locator.for_site(controller.site, survey, **config.locator.budgets_bytes())
             locating = SiteLocating(
                 controller.site,
                 config.ingest.correlation_delay_s,

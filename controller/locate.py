@@ -43,7 +43,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -255,6 +255,13 @@ class Locator:
         self._offsets_db = np.array(
             [0.0 if survey is None else survey.sensor_offsets_db.get(s.id, 0.0) for s in self.sensors]
         )
+
+    @classmethod
+    def for_site(cls, site: Site, survey: Survey | None = None, **options: Any) -> Locator:
+        """A locator on the site's default propagation model (what a running controller uses)."""
+        from cellward.site.propagation import PropagationModel, PropagationParams
+
+        return cls(site, PropagationModel(site, PropagationParams()), survey, **options)
 
     def with_survey(self, survey: Survey | None) -> Locator:
         """The same locator with another (or no) survey, sharing the model levels computed so far."""

@@ -161,11 +161,7 @@ class SiteLocating:
     ) -> None:
         """`listening`: who was tuned to an emission's channel when it was heard (controller.listening, with
         scan groups); without it every sensor of the site counts as listening."""
-        if locator is None:
-            from cellward.site.propagation import PropagationModel, PropagationParams
-
-            locator = Locator(site, PropagationModel(site, PropagationParams()))
-        self.locator = locator
+        self.locator = locator or Locator.for_site(site)
         self.listening = listening
         self.correlator = Correlator(clock_tolerance_s=clock_tolerance_s, max_delay_s=0.0)
         # cut_early reports only; the same codes, so a phone's emissions from both average together

@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+import pytest
 import yaml
 
 from cellward.messages import (
@@ -117,3 +118,10 @@ def test_the_focus_keeps_the_most_recent_channels_within_the_activity_window() -
     focus.note(_batch({897.4e6: t0 + timedelta(seconds=50)}))
     assert focus.current(start_s + 51) == [897_400_000], "heard again: back in; 1745 MHz has gone quiet"
     assert focus.current(start_s + 100) == []
+
+
+def test_a_control_channel_that_is_not_a_frequency_is_refused_by_path() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"control_channels_hz\.1"):
+        ScanFocusConfig(control_channels_hz=[907.4e6, 0.0])
