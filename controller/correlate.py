@@ -72,13 +72,14 @@ class HeardEmission:
         return frozenset(o.sensor_id for o in self.observations)
 
 
-COLUMNS = ("sensor", "technology", "freq_hz", "bandwidth_hz", "start_s", "end_s", "power_dbm", "bursts")
+COLUMNS = ("sensor", "technology", "freq_hz", "bandwidth_hz", "start_s", "end_s", "power_dbm", "bursts", "snr_db")
 
 
 @dataclass(frozen=True, slots=True)
 class Bursts:
     """Observations as columns, one row per sensor's burst; `sensor` and `technology` are codes given by
-    `Correlator.sensor_code` and `Correlator.technology_code`, `bursts` how many bursts a row averages."""
+    `Correlator.sensor_code` and `Correlator.technology_code`, `bursts` how many bursts a row averages, `snr_db`
+    the burst's in-band SNR at that sensor (inf when not measured)."""
 
     sensor: np.ndarray
     technology: np.ndarray
@@ -88,6 +89,7 @@ class Bursts:
     end_s: np.ndarray
     power_dbm: np.ndarray
     bursts: np.ndarray
+    snr_db: np.ndarray
 
     def __len__(self) -> int:
         return len(self.start_s)
@@ -151,6 +153,7 @@ class Emissions:
                 float(b.end_s[r]),
                 float(b.power_dbm[r]),
                 int(b.bursts[r]),
+                float(b.snr_db[r]),
             )
             for r in rows
         )
@@ -256,6 +259,7 @@ class Correlator:
                 np.array([o.end_s for o in observations], dtype=float),
                 np.array([o.power_dbm for o in observations], dtype=float),
                 np.array([o.bursts for o in observations], dtype=np.int64),
+                np.array([o.snr_db for o in observations], dtype=float),
             )
         )
 

@@ -101,7 +101,7 @@ CLOSE_MARGIN_DB = 30.0  # a level this far above sensitivity is a phone near the
 CO_LOCATED_TOP = 2  # same-frame bursts may be from one place when one's loudest sensor is among the other's loudest
 _technology = attrgetter("technology")
 _start = attrgetter("start")
-_numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm")
+_numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm", "snr_db")
 
 
 def averaged(emissions: list[Emissions]) -> HeardEmission:
@@ -240,7 +240,7 @@ class SiteLocating:
         phone = technology >= 0  # energy that is not a phone uplink is kept raw, never an incident
         if not phone.any():
             return
-        numbers = np.array(list(map(_numbers, listed)), dtype=float).reshape(-1, 4)[phone]
+        numbers = np.array(list(map(_numbers, listed)), dtype=float).reshape(-1, 5)[phone]
         start = np.array(list(map(datetime.timestamp, map(_start, listed))))[phone]
         bursts = Bursts(
             sensor=np.full(len(start), self.correlator.sensor_code(sensor_id)),
@@ -251,6 +251,7 @@ class SiteLocating:
             end_s=start + numbers[:, 2],
             power_dbm=numbers[:, 3],
             bursts=np.ones(len(start), dtype=np.int64),
+            snr_db=numbers[:, 4],
         )
         self.correlator.add_bursts(bursts)
         prompt = np.array(cut)[phone]
@@ -318,7 +319,7 @@ class SiteLocating:
             # everyone's reports at the window's end, unless a sensor heard it close
             if wrong_technology[i] or len(unlisted[i]) > heard_by[i]:
                 return False
-            if heard_by[i] == 1 and self._below_sensitivity(emissions, i):
+            if heard_by[i] == 1 and self._too_weak(emissions, i):
                 return False
             return hold or not self._site_knows(channel[i], start_s[i]) or self._heard_close(emissions, i)
 
@@ -510,14 +511,17 @@ class SiteLocating:
                         groups[k].append(group)
         return devices, groups, members
 
-    def _below_sensitivity(self, emissions: Emissions, i: int) -> bool:
-        """Whether emission `i`'s burst is below the level a sensor detects reliably in its bandwidth (the
-        locator's sensitivity: receiver noise plus the detection SNR). Heard so by one sensor alone it is as
+    def _too_weak(self, emissions: Emissions, i: int) -> bool:
+        """Whether emission `i`'s burst is weaker than a sensor detects reliably: below the locator's sensitivity
+        in its bandwidth (receiver noise plus the detection SNR), or standing less than the detection SNR over
+        the noise that sensor measured (a sensor at low gain or on a noisy landing has a higher floor than the
+        nominal receiver, and its noise then passes the level test). Heard so by one sensor alone it is as
         likely noise that passed the detector's test as a phone (the demo's IQ-mode nodes: single bursts at
         in-band SNR -2 to +5 dB, each a wing-wide single-sensor incident); it is stored, not located."""
         k = int(emissions.strongest[i])
         bursts = emissions.bursts
-        return float(bursts.power_dbm[k]) < self.locator.sensitivity_dbm(float(bursts.bandwidth_hz[k]))
+        below_level = float(bursts.power_dbm[k]) < self.locator.sensitivity_dbm(float(bursts.bandwidth_hz[k]))
+        return below_level or float(bursts.snr_db[k]) < self.locator.detection_snr_db
 
     def _sighting(
         self,

@@ -103,6 +103,25 @@ def test_one_sensors_burst_below_the_sensitivity_is_stored_not_located():
     assert len(locating.ready(T + 4e3)) == 1, "two sensors hearing it weakly: located"
 
 
+def test_one_sensors_burst_barely_over_its_own_noise_is_stored_not_located():
+    """A sensor whose floor is above the nominal receiver's (low gain, a noisy landing) passes its noise as
+    bursts loud enough for the level test; their own SNR, under the detection SNR, gives them away."""
+    from controller.locate import SINGLE_SENSOR
+    from controller.locating import SiteLocating
+
+    locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
+    loud_enough = locating.locator.sensitivity_dbm(200e3) + 10.0
+    snr_limit = locating.locator.detection_snr_db
+    locating.add_reports("A1-1", _reports(1.0, {897.4: [0.1]}, level=loud_enough, snr_db=snr_limit - 4.0), T)
+    assert locating.ready(T + 1e3) == [], "2 dB over its noise, one sensor: no sighting"
+    locating.add_reports("A1-1", _reports(1.0, {897.4: [2.1]}, start_s=2.0, level=loud_enough, snr_db=snr_limit), T + 2)
+    assert [s.method for s in locating.ready(T + 2e3)] == [SINGLE_SENSOR], "at the detection SNR: its coverage region"
+    for sensor in ("A0-1", "A1-1"):
+        batch = _reports(1.0, {897.0: [4.1]}, start_s=4.0, level=loud_enough, snr_db=snr_limit - 4.0)
+        locating.add_reports(sensor, batch, T + 4)
+    assert len(locating.ready(T + 4e3)) == 1, "two sensors hearing it near their noise: located"
+
+
 T = 1_795_000_000.0
 
 
@@ -114,10 +133,11 @@ def _reports(
     level=-60.0,
     operators: list[str] | None = None,
     burst_count: int | None = None,
+    snr_db: float | None = None,
 ):
     """One sensor's detections batch: per channel (MHz) its GSM bursts (s after T) in the window
     [start_s, start_s + window_s); `operators` replaces the example report's; `burst_count`, when more than
-    the bursts given, says the sensor heard more than it listed."""
+    the bursts given, says the sensor heard more than it listed; `snr_db` replaces the bursts' in-band SNR."""
     from datetime import UTC, datetime
 
     from cellward.messages import DetectionBatch
@@ -138,7 +158,14 @@ def _reports(
                     **({"first_burst": utc(min(starts)), "last_burst": utc(max(starts) + 546e-6)} if starts else {}),
                     **({} if operators is None else {"operators": operators}),
                     "bursts": [
-                        b.model_copy(update={"start": utc(t), "freq_hz": mhz * 1e6, "power_dbm": level})
+                        b.model_copy(
+                            update={
+                                "start": utc(t),
+                                "freq_hz": mhz * 1e6,
+                                "power_dbm": level,
+                                **({} if snr_db is None else {"snr_db": snr_db}),
+                            }
+                        )
                         for b, t in zip(report(len(starts), len(starts)).bursts, starts, strict=True)
                     ],
                 }
