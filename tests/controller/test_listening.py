@@ -54,7 +54,7 @@ def test_in_a_regular_slot_only_the_group_on_the_tuning_listened(small: Site) ->
 
 def test_in_a_revisit_slot_on_the_focus_every_group_listened(small: Site) -> None:
     config = ScanConfig(groups=2, revisit_every=4)
-    revisit_slot = next(k for k in range(10**10, 10**10 + 8) if k % 4 == 3)
+    revisit_slot = next(k for k in range(10**10, 10**10 + 8) if k % 8 == 6)  # the first of a pair
     at_s = revisit_slot * config.slot_s + 0.05
     focused = ListeningSets(small, config).plan.tunings[30]
     focus = SiteFocus((_centre(focused),), at_s + 10.0, 1)

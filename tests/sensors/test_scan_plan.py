@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 
 from dsp.band_plan import BandPlan
@@ -76,17 +77,18 @@ def test_with_the_site_focus_every_sensor_revisits_the_same_tuning_whatever_it_h
     b.note_activity(plan.tunings[40], 1000.0)
     wanted = {plan.tunings[9], plan.tunings[60]}
     focus = SiteFocus(tuple(t.centre_hz for t in wanted), expires_s=1030.0, seq=5)
-    revisits = [k for k in range(200) if k % 4 == 3]
+    revisits = [k for k in range(200) if k % 8 in (6, 7)]
     assert [a.tuning_for(k, 1001.0, focus) for k in revisits] == [b.tuning_for(k, 1001.0, focus) for k in revisits]
     assert {a.tuning_for(k, 1001.0, focus)[0] for k in revisits} == wanted, "the focus, not the node's own activity"
     assert all(a.tuning_for(k, 1001.0, focus)[1] for k in revisits)
-    regular = [k for k in range(200) if k % 4 != 3]
+    regular = [k for k in range(200) if k % 8 < 6]
     assert [a.tuning_for(k, 1001.0, focus)[0] for k in regular] == [plan.regular_tuning(r) for r in range(150)]
 
 
-def test_the_control_carriers_take_every_other_revisit_slot_on_every_sensor() -> None:
-    """A focus naming the GSM control carriers' uplinks: even revisit slot numbers go to their tunings, odd ones
-    to the active channels', the same on every sensor; with nothing active they take every revisit slot."""
+def test_the_control_carriers_take_every_other_pair_of_revisit_slots_on_every_sensor() -> None:
+    """A focus naming the GSM control carriers' uplinks: even pairs of revisit slots go to their tunings, both
+    slots of a pair to one carrier, odd pairs to the active channels', one each, the same on every sensor; with
+    nothing active they take every pair."""
     plan = _plan()
     config = ScanConfig(revisit_every=4, active_ttl_s=30)
     a, b = ScanSchedule(plan, config), ScanSchedule(plan, config)
@@ -94,15 +96,42 @@ def test_the_control_carriers_take_every_other_revisit_slot_on_every_sensor() ->
     control = (plan.tunings[20], plan.tunings[50])
     active = (plan.tunings[9], plan.tunings[60], plan.tunings[61])
     focus = SiteFocus(tuple(t.centre_hz for t in active), 1030.0, 5, control_hz=tuple(t.centre_hz for t in control))
-    revisits = [k for k in range(4 * 24) if k % 4 == 3]
+    revisits = [k for k in range(8 * 24) if k % 8 in (6, 7)]
     seen = [a.tuning_for(k, 1001.0, focus)[0] for k in revisits]
     assert seen == [b.tuning_for(k, 1001.0, focus)[0] for k in revisits]
-    assert seen[0::2] == [control[i % 2] for i in range(12)], "even revisit slots: the control carriers in turn"
-    assert seen[1::2] == [active[i % 3] for i in range(12)], "odd ones: the active tunings in turn"
+    pairs = [seen[i : i + 2] for i in range(0, len(seen), 2)]
+    assert pairs[0::2] == [[control[i % 2]] * 2 for i in range(12)], "even pairs: one control carrier each, in turn"
+    odd = [tuning for pair in pairs[1::2] for tuning in pair]
+    assert odd == [active[i % 3] for i in range(24)], "odd pairs: the active tunings in turn"
     quiet = SiteFocus((), 1030.0, 6, control_hz=focus.control_hz)
     b_quiet = [b.tuning_for(k, 1001.0, quiet)[0] for k in revisits]
-    assert b_quiet == [control[i % 2] for i in range(24)], "nothing heard anywhere: every revisit slot"
-    assert a.tuning_for(revisits[1], 1001.0, quiet)[0] == plan.tunings[3], "or alternating with its own activity"
+    assert b_quiet == [control[i // 2 % 2] for i in range(48)], "nothing heard anywhere: every pair"
+    assert a.tuning_for(revisits[2], 1001.0, quiet)[0] == plan.tunings[3], "or alternating with its own activity"
+
+
+def test_a_pair_of_control_slots_catches_signalling_that_single_slots_keep_missing() -> None:
+    """SDCCH blocks (4 bursts over 18.5 ms) once per 51-multiframe (235.4 ms), an SMS's ten seconds of them: over
+    every phase of the schedule against them, the dwells on the control carrier catch a whole burst far more
+    often than single revisit slots 32 slots apart (17.0 multiframes, the same phase visit after visit) did."""
+    plan = _plan()
+    config = ScanConfig(revisit_every=4, active_ttl_s=30)
+    schedule = ScanSchedule(plan, config)
+    carrier = plan.tunings[20]
+    others = [plan.tunings[k].centre_hz for k in (35, 50, 65)]  # four operators' carriers, as in the demo
+    focus = SiteFocus((plan.tunings[9].centre_hz,), 1e9, 5, control_hz=(carrier.centre_hz, *others))
+    frame_s, multiframe_s = 120e-3 / 26, 51 * 120e-3 / 26
+    bursts = np.array([m * multiframe_s + f * frame_s for m in range(43) for f in range(4)])
+    visits = [k for k in range(2000) if schedule.tuning_for(k, 1001.0, focus)[0] == carrier]
+    dwell_starts = np.array(visits) * config.slot_s + config.settle_s
+
+    def caught(phase_s: float) -> bool:
+        start = bursts[:, None] + phase_s
+        inside = (start >= dwell_starts) & (start + 577e-6 <= dwell_starts + config.dwell_s)
+        return bool(inside.any())
+
+    phases = np.linspace(dwell_starts[0], dwell_starts[0] + 16 * config.slot_s * 8, 400, endpoint=False)
+    rate = np.mean([caught(p) for p in phases])
+    assert rate >= 0.85, f"caught from {rate:.0%} of the phases"
 
 
 def test_while_a_focus_holds_the_regular_slots_still_visit_every_tuning_once_a_cycle() -> None:
@@ -115,7 +144,8 @@ def test_while_a_focus_holds_the_regular_slots_still_visit_every_tuning_once_a_c
         focus = SiteFocus((plan.tunings[9].centre_hz,), expires_s=1e9, seq=5)
         for group in range(groups):
             schedule = ScanSchedule(plan, config, group)
-            visited = {schedule.tuning_for(k, 1001.0, focus)[0].index for k in range(4 * n // 3 + 4) if k % 4 != 3}
+            hop = [k for k in range(4 * n // 3 + 8) if not schedule.is_revisit_slot(k)]
+            visited = {schedule.tuning_for(k, 1001.0, focus)[0].index for k in hop}
             assert visited == set(range(n)), f"group {group} of {groups} never visits {set(range(n)) - visited}"
 
 
@@ -126,10 +156,10 @@ def test_an_expired_or_foreign_focus_falls_back_to_what_the_sensor_heard_itself(
     schedule.note_activity(own, 1000.0)
     elsewhere = plan.tunings[5]
     expired = SiteFocus((elsewhere.centre_hz,), expires_s=1001.0, seq=5)
-    assert schedule.tuning_for(3, 1001.0, expired)[0] == own, "a focus is obeyed only until it expires"
+    assert schedule.tuning_for(7, 1001.0, expired)[0] == own, "a focus is obeyed only until it expires"
     outside = SiteFocus((1745e6,), expires_s=1030.0, seq=6)  # B3: not in this plan
-    assert schedule.tuning_for(3, 1001.0, outside)[0] == own, "channels outside the plan are ignored"
-    assert schedule.tuning_for(3, 1001.0, SiteFocus((), 1030.0, 7))[0] == own
+    assert schedule.tuning_for(7, 1001.0, outside)[0] == own, "channels outside the plan are ignored"
+    assert schedule.tuning_for(7, 1001.0, SiteFocus((), 1030.0, 7))[0] == own
     assert plan.tuning_holding(elsewhere.low_hz) == elsewhere and plan.tuning_holding(elsewhere.high_hz) != elsewhere
 
 
@@ -176,12 +206,13 @@ def test_every_group_revisits_the_focus_together_and_hops_apart_otherwise() -> N
     focus = SiteFocus((wanted.centre_hz,), expires_s=1030.0, seq=5)
     for k in range(200):
         on = {s.tuning_for(k, 1001.0, focus) for s in schedules}
-        if k % 4 == 3:
+        if k % 8 in (6, 7):
             assert on == {(wanted, True)}, "revisit slots bring every group onto the focus"
         else:
             assert len(on) == 4 and not any(revisit for _, revisit in on)
-    assert schedules[0].is_revisit_slot(3) and not schedules[0].is_revisit_slot(4)
-    assert not ScanSchedule(plan, ScanConfig(revisit_every=0)).is_revisit_slot(3)
+    assert [k for k in range(16) if schedules[0].is_revisit_slot(k)] == [6, 7, 14, 15], "two back to back in 8"
+    assert not any(ScanSchedule(plan, ScanConfig(revisit_every=0)).is_revisit_slot(k) for k in range(16))
+    assert all(ScanSchedule(plan, ScanConfig(revisit_every=1)).is_revisit_slot(k) for k in range(16))
 
 
 def test_a_sensor_group_must_be_below_the_number_of_groups() -> None:
