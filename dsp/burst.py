@@ -25,6 +25,10 @@ class Burst:
     band: str | None = None
     operators: tuple[str, ...] = ()
     reason: str | None = None  # why a burst is `unknown` when a rule decided it
+    # on before the first (still on at the last) frame of the stream, a sensor's dwell: its duration is only the
+    # part seen, and cut at the start its start_s is where the stream began
+    cut_at_start: bool = False
+    cut_at_end: bool = False
     features: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -131,7 +131,7 @@ class Detector:
     def flush(self) -> list[Burst]:
         """End of stream: report everything still held."""
         self._append(final=True)
-        self._find_candidates(final=True)
+        self._find_candidates(final=True, stream_end=True)
         return self._release(final=True)
 
     def _process_appended(self) -> list[Burst]:
@@ -217,7 +217,9 @@ class Detector:
             self._hot_bins.view[first:stop],
         )
 
-    def _find_candidates(self, final: bool) -> None:
+    def _find_candidates(self, final: bool, stream_end: bool = False) -> None:
+        """Measure the regions that have ended (`final`: every region, as when the buffer is full); at the
+        `stream_end` a region still on at the last frame was cut by it."""
         g, boxes = self.geometry, self.boxes
         z = self._z.view
         frames = z.shape[0]
@@ -253,14 +255,18 @@ class Detector:
                 closed.append(region)
         measured = [(r, measure(r, z, floor, self.config.segmentation)) for r in closed]
         measured = [(r, m) for r, m in measured if m is not None]
+        last_frame = frames - 1 if stream_end else None
         for region, measurement in merge_fragments([r for r, _ in measured], [m for _, m in measured]):
-            candidate = self._candidate(region, measurement, floor)
+            candidate = self._candidate(region, measurement, floor, last_frame)
             if candidate is not None:
                 self._pending.append(candidate)
         self._emitted_until = self._frame0 + max(cut, 0)
         self._trim(keep_from)
 
-    def _candidate(self, region: Region, m: Measurement | None, floor: np.ndarray) -> Candidate | None:
+    def _candidate(
+        self, region: Region, m: Measurement | None, floor: np.ndarray, last_frame: int | None
+    ) -> Candidate | None:
+        """The candidate measured in `region`; `last_frame` is the stream's last frame of z, when it has ended."""
         g = self.geometry
         if m is None:
             m = measure(region, self._z.view, floor, self.config.segmentation)
@@ -298,6 +304,10 @@ class Detector:
             snr=m.snr,
             offset_from_tuner_hz=0.5 * (low_hz + high_hz),
             capture_half_width_hz=0.5 * g.sample_rate_hz,
+            # an edge is found where the time profile crosses half the burst's power between two frames; a burst
+            # already (or still) above it at the stream's first (last) frame has its edge half a frame beyond
+            cut_at_start=self._frame0 + m.start_frame < 0,
+            cut_at_end=last_frame is not None and m.end_frame > last_frame,
             features=features,
         )
 

@@ -20,7 +20,8 @@ LTE_SUBFRAME_S = 1e-3
 
 
 def split_into_subframes(burst: Burst) -> list[Burst]:
-    """An LTE burst cut on its subframe grid (a last piece under a quarter subframe joins the one before)."""
+    """An LTE burst cut on its subframe grid (a last piece under a quarter subframe joins the one before); only
+    the first and last pieces may have been cut by the stream."""
     if burst.technology != "lte" or burst.duration_s < 1.5 * LTE_SUBFRAME_S:
         return [burst]
     count = max(1, math.floor(burst.duration_s / LTE_SUBFRAME_S + 0.75))
@@ -30,5 +31,14 @@ def split_into_subframes(burst: Burst) -> list[Burst]:
         end = burst.end_s if k == count - 1 else start + LTE_SUBFRAME_S
         duration = end - start
         energy = burst.power_dbfs + 10 * math.log10(duration)
-        pieces.append(replace(burst, start_s=start, duration_s=duration, energy_dbfs_s=energy))
+        pieces.append(
+            replace(
+                burst,
+                start_s=start,
+                duration_s=duration,
+                energy_dbfs_s=energy,
+                cut_at_start=burst.cut_at_start and k == 0,
+                cut_at_end=burst.cut_at_end and k == count - 1,
+            )
+        )
     return pieces

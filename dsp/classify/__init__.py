@@ -120,6 +120,8 @@ def _label(candidate: Candidate, context: Context, seen: _Window, band_plan: Ban
         operators=band_plan.operators(candidate.low_hz, candidate.high_hz) if band else (),
         features=features,
         reason=reason,
+        cut_at_start=candidate.cut_at_start,
+        cut_at_end=candidate.cut_at_end,
     )
 
 

@@ -21,6 +21,8 @@ class Candidate:
     snr: float
     offset_from_tuner_hz: float
     capture_half_width_hz: float
+    cut_at_start: bool = False  # on before the stream's first frame: start_s is where the stream began, not the burst
+    cut_at_end: bool = False  # still on at the stream's last frame
     features: dict[str, float] = field(default_factory=dict)
     log_likelihoods: dict[str, float] | None = None  # per technology, once labelled
 
@@ -35,6 +37,11 @@ class Candidate:
     @property
     def high_hz(self) -> float:
         return self.freq_hz + 0.5 * self.bandwidth_hz
+
+    @property
+    def cut_in_time(self) -> bool:
+        """True when part of the burst may lie outside the stream (its duration is then partial)."""
+        return self.cut_at_start or self.cut_at_end
 
     @property
     def touches_capture_edge(self) -> bool:

@@ -14,21 +14,17 @@ import math
 from dsp.classify.base import Candidate, Context
 from dsp.classify.evidence import (
     LTE_SLOT_S,
-    MAX_DURATION_MS,
     PRB_KHZ,
+    duration_anywhere,
+    duration_near,
     grid_matches,
-    log_gauss,
     log_kurtosis,
     log_width_near,
-    slot_runs_density,
+    slot_runs,
     width_within,
 )
 
 SRS_MIN_KHZ = 600.0  # SRS spans at least 4 resource blocks (TS 36.211 table 5.5.3.2): a narrow blip is not one
-
-
-def _density(x: float, mean: float, sigma: float) -> float:
-    return math.exp(log_gauss(x, mean, sigma, floor=-50.0)) / math.sqrt(2 * math.pi)
 
 
 def _width_density(candidate: Candidate, mean_khz: float, sigma_khz: float, min_khz: float = 0.0) -> float:
@@ -45,14 +41,13 @@ class LteClassifier:
     )
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
-        duration_ms = candidate.duration_s * 1e3
         allocation = width_within(candidate, PRB_KHZ)  # whole resource blocks
         # one component per kind of LTE burst, each a joint density of duration and bandwidth
-        pucch = 0.30 * _density(duration_ms, 0.5, 0.03) * _width_density(candidate, 200.0, 25.0, PRB_KHZ)
-        srs = 0.10 * _density(duration_ms, 0.085, 0.03) * width_within(candidate, SRS_MIN_KHZ)
-        prach = 0.05 * _density(duration_ms, 0.9, 0.06) * _width_density(candidate, 1070.0, 60.0)
-        pusch = 0.53 * slot_runs_density(duration_ms, 1.0, 0.06) * allocation  # whole subframes, some shortened
-        anything = 0.02 / MAX_DURATION_MS * allocation  # merged with a neighbour, cut by the capture
+        pucch = 0.30 * duration_near(candidate, 0.5, 0.03) * _width_density(candidate, 200.0, 25.0, PRB_KHZ)
+        srs = 0.10 * duration_near(candidate, 0.085, 0.03) * width_within(candidate, SRS_MIN_KHZ)
+        prach = 0.05 * duration_near(candidate, 0.9, 0.06) * _width_density(candidate, 1070.0, 60.0)
+        pusch = 0.53 * slot_runs(candidate, 1.0, 0.06) * allocation  # whole subframes, some shortened
+        anything = 0.02 * duration_anywhere(candidate) * allocation  # merged with a neighbour
         ll = math.log(pucch + srs + prach + pusch + anything)
         ll += log_kurtosis(candidate, 1.45, 0.15)
         if candidate.features.get("cp30", 0.0) >= 2.9:

@@ -17,7 +17,7 @@ import numpy as np
 
 from dsp.band_plan import BandPlan
 from dsp.classify.base import Candidate, Context, Neighbours
-from dsp.classify.evidence import KURTOSIS_RANGE, MAX_DURATION_MS, envelope_kurtosis, log_uniform, width_within
+from dsp.classify.evidence import KURTOSIS_RANGE, duration_anywhere, envelope_kurtosis, log_uniform, width_within
 
 MAX_PHONE_BURST_S = 0.2  # phones are scheduled in TTIs with gaps; a carrier on for 200 ms is not one
 IMPULSE_MIN_KURTOSIS = 4.0  # phone waveforms stay below about 2.2; an SRS symbol is wide and short too
@@ -74,7 +74,7 @@ class NonPhoneClassifier:
     false_positive_conditions = ("a phone burst too weak or too cut by the capture edge for any phone model to fit",)
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
-        ll = math.log(width_within(candidate, 0.0)) + log_uniform(MAX_DURATION_MS)
+        ll = math.log(width_within(candidate, 0.0)) + math.log(duration_anywhere(candidate))
         if not math.isnan(envelope_kurtosis(candidate)):
             ll += log_uniform(KURTOSIS_RANGE)
         return ll

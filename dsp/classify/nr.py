@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from dsp.classify.base import Candidate, Context
-from dsp.classify.evidence import MAX_DURATION_MS, PRB_KHZ, log_kurtosis, slot_runs_density, width_within
+from dsp.classify.evidence import PRB_KHZ, duration_anywhere, log_kurtosis, slot_runs, width_within
 
 
 class NrClassifier:
@@ -22,10 +22,9 @@ class NrClassifier:
     )
 
     def log_likelihood(self, candidate: Candidate, context: Context) -> float:
-        duration_ms = candidate.duration_s * 1e3
-        slots_30khz = 0.49 * slot_runs_density(duration_ms, 0.5, 0.04)
-        slots_15khz = 0.49 * slot_runs_density(duration_ms, 1.0, 0.05)
-        anything = 0.02 / MAX_DURATION_MS  # merged with a neighbour, cut by the capture
+        slots_30khz = 0.49 * slot_runs(candidate, 0.5, 0.04)
+        slots_15khz = 0.49 * slot_runs(candidate, 1.0, 0.05)
+        anything = 0.02 * duration_anywhere(candidate)  # merged with a neighbour
         # whole PRBs of at least 180 kHz (a 30 kHz PRB is 360 kHz, but asking that of the 0.5 ms slots halved
         # NR's odds on narrow runs of whole milliseconds and gave a 1-PRB 15 kHz run to LTE on the simulator)
         ll = math.log(width_within(candidate, PRB_KHZ)) + math.log(slots_30khz + slots_15khz + anything)

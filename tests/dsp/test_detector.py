@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsp.burst import Burst
-from dsp.detector import Detector, dc_fill_weight
+from dsp.detector import Detector, DetectorConfig, dc_fill_weight
 from tests.dsp.synthetic import Rect, scene
 
 FS = 2.4e6
@@ -203,3 +203,34 @@ def test_the_dc_notchs_copies_weighted_for_cfar_vary_like_independent_noise_cell
     assert weighted.mean() == pytest.approx(independent, rel=0.01), "the weight keeps the mean"
     assert weighted.var() == pytest.approx(independent, rel=0.03)
     assert box_sum(1.0).var() > 1.4 * independent
+
+
+def test_bursts_on_at_the_streams_first_or_last_frame_are_marked_cut_in_time() -> None:
+    # on from the first sample and to the last; 0.3 ms clear of either; in the middle
+    rects = [
+        Rect(0.0, 0.002, -600e3, 180e3, 15.0),
+        Rect(0.0003, 0.002, 300e3, 180e3, 15.0),
+        Rect(0.02, 0.002, -300e3, 360e3, 15.0),
+        Rect(0.0377, 0.002, 300e3, 180e3, 15.0),
+        Rect(0.038, 0.002, -600e3, 180e3, 15.0),
+    ]
+    x = scene(FS, 0.04, rects, NOISE, seed=8)
+    detector = Detector(FS, FC)
+    for stream in range(2):  # a sensor's detector is restarted for every dwell: each has its own first frame
+        bursts = sorted(detector.process(x) + detector.flush(), key=lambda b: (b.start_s, b.freq_hz))
+        assert len(bursts) == len(rects), f"stream {stream}: {bursts}"
+        marks = [(b.cut_at_start, b.cut_at_end) for b in bursts]
+        assert marks == [(True, False), (False, False), (False, False), (False, False), (False, True)], marks
+        detector.restart(FC)
+
+
+def test_a_full_buffers_forced_flush_is_not_the_end_of_the_stream() -> None:
+    # the buffer holds 10 ms and each block 50 ms: every region is closed at each block's end, where a 4 ms burst
+    # runs on into the next block
+    rect = Rect(0.048, 0.004, 200e3, 540e3, 15.0)
+    x = scene(FS, 0.1, [rect], NOISE, seed=3)
+    detector = Detector(FS, FC, DetectorConfig(max_buffer_s=0.01))
+    half = len(x) // 2
+    bursts = detector.process(x[:half]) + detector.process(x[half:]) + detector.flush()
+    assert any(overlaps(b, rect) for b in bursts), bursts
+    assert not any(b.cut_at_start or b.cut_at_end for b in bursts), bursts
