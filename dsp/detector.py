@@ -235,6 +235,8 @@ class Detector:
             self._band_mean.view,
             self._hot_bins.view,
             self.config.impulses,
+            stream_start=self._frame0 == 0,
+            stream_end=stream_end,
         )
         for lo, hi in blanked:
             self._prepare_frames(lo, hi, notch=False)

@@ -5,7 +5,10 @@ never fills the whole usable band for less than a slot, so a run of at most `max
 which energy stands over the floor across the usable band, reaching both band edges, is an impulse
 (see `_full_band_frames`): those
 frames (and one on each side, for the receiver filter's ringing) are set to the floor before CFAR, so
-an impulse can neither become a burst nor split into narrow fragments that look like one.
+an impulse can neither become a burst nor split into narrow fragments that look like one. A run at a
+buffer's edge mid-stream may go on beyond it, and waits; at the stream's own first or last frame (a
+sensor's dwell) nothing lies beyond, so it is judged there, by its samples alone (a strong burst cut by the
+stream's edge splatters over the whole band).
 
 A frame lifted across the band with one side that looks quiet is still an impulse if its samples say
 so: a transient puts its energy into at most `max_transient_s` (25 us plus the receiver filter's
@@ -43,6 +46,8 @@ def blank_impulses(
     band_mean: np.ndarray,
     hot: np.ndarray,
     config: ImpulseConfig = ImpulseConfig(),
+    stream_start: bool = False,
+    stream_end: bool = False,
 ) -> list[tuple[int, int]]:
     """Blank completed short full-band runs in `z` (frames, bins) in place; returns the frames blanked, as
     ranges [lo, hi).
@@ -50,29 +55,40 @@ def blank_impulses(
     `samples` are the complex samples the frames were computed from (frame t starts at sample t * hop);
     `band_mean` and `hot` are `band_statistics` of z's rows over `usable` (the caller forms them while the rows
     are in cache, and forms them again for the frames blanked here). Runs touching the first or last frame
-    are left alone: they may continue beyond the buffer.
+    are left alone, as they may continue beyond the buffer, unless that frame is the `stream_start`'s
+    (`stream_end`'s): nothing comes before (after) it, so such a run is as complete as it will ever be. Its
+    frames are blanked only if their samples hold a transient, even those full across the band: a strong burst
+    cut there by the stream's edge splatters over the whole band in its first (last) frame.
     """
     full, lifted = _full_band_frames(
-        z, usable.start, usable.stop, band_mean, hot, config.full_band_share, config.min_mean_excess
+        z,
+        usable.start,
+        usable.stop,
+        band_mean,
+        hot,
+        config.full_band_share,
+        config.min_mean_excess,
+        stream_start,
+        stream_end,
     )
     nfft = z.shape[1]
     # only short runs can be blanked: the frames of a wide burst's body, lifted too, cost no sample reads
-    for start, stop in _short_runs(lifted, config.max_frames):
+    for start, stop in _short_runs(lifted, config.max_frames, stream_start, stream_end):
+        at_stream_edge = start == 0 or stop == len(lifted)
         for t in range(start, stop):
-            if lifted[t] and not full[t]:
-                # the frame and a hop either side: a phone symbol that lights the frame lies wholly inside
-                span = samples[max(0, (t - 1) * hop) : (t + 1) * hop + nfft]
-                full[t] = is_transient(span, sample_rate_hz, config)
+            if lifted[t] and (at_stream_edge or not full[t]):
+                full[t] = is_transient(_frame_span(samples, t, hop, nfft), sample_rate_hz, config)
     blanked = []
-    for start, stop in _short_runs(full, config.max_frames):
+    for start, stop in _short_runs(full, config.max_frames, stream_start, stream_end):
         lo, hi = max(0, start - 1), min(len(full), stop + 1)
         z[lo:hi] = 1.0
         blanked.append((lo, hi))
     return blanked
 
 
-def _short_runs(mask: np.ndarray, max_frames: int) -> list[tuple[int, int]]:
-    """Runs [start, stop) of True in `mask`, at most `max_frames` long and touching neither end."""
+def _short_runs(mask: np.ndarray, max_frames: int, from_start: bool, to_end: bool) -> list[tuple[int, int]]:
+    """Runs [start, stop) of True in `mask`, at most `max_frames` long, touching its start only `from_start`
+    and its end only `to_end`."""
     if not mask.any():  # the usual case, at a fraction of the cost of finding no edges
         return []
     edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
@@ -80,8 +96,17 @@ def _short_runs(mask: np.ndarray, max_frames: int) -> list[tuple[int, int]]:
     return [
         (int(start), int(stop))
         for start, stop in zip(starts, stops, strict=True)
-        if stop - start <= max_frames and start > 0 and stop < len(mask)
+        if stop - start <= max_frames and (start > 0 or from_start) and (stop < len(mask) or to_end)
     ]
+
+
+def _frame_span(samples: np.ndarray, t: int, hop: int, nfft: int) -> np.ndarray:
+    """Frame t's samples and a hop either side, which hold the whole of any phone symbol that lights the frame.
+    Where the samples end short of a hop (the stream's first and last frames) the span keeps its length and
+    reaches further the other way: `is_transient` needs six of its longer windows."""
+    length = nfft + 2 * hop
+    first = min(max(0, (t - 1) * hop), max(0, samples.shape[0] - length))
+    return samples[first : first + length]
 
 
 def is_transient(span: np.ndarray, sample_rate_hz: float, config: ImpulseConfig = ImpulseConfig()) -> bool:
@@ -137,6 +162,8 @@ def _full_band_frames(
     hot: np.ndarray,
     full_band_share: float,
     min_mean_excess: float,
+    stream_start: bool,
+    stream_end: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames where bins [low, high) stand over the floor across the band, reaching both sides of it
     (short of the roll-off at the very edges): a wide phone burst such as an SRS symbol leaves one side
@@ -144,7 +171,10 @@ def _full_band_frames(
     or a weak impulse, which lifts every bin a little (too little for each bin to stand out, enough for
     a wide box to seed): a band mean `min_mean_excess` floors up, both sides half that, in a frame
     that stands alone (the band quiet again three frames before and after, as inside no burst).
-    Returned with them: the frames lifted across the band, whatever their sides (the full ones among them).
+    Returned with them, for their samples to judge: the frames lifted across the band, whatever their sides
+    (the full ones among them). One lifted in its band mean alone must stand alone more loosely: the band three
+    frames away back down to a quarter of its excess where that is above quiet (beside a strong impulse, noise
+    can stand over quiet), or the stream beginning or ending there (`stream_start`, `stream_end`).
 
     The side test misses many impulses: a transient of duration T has a random spectrum (a sum of
     independent samples) whose power is exponentially distributed from bin to bin and correlated only
@@ -168,14 +198,26 @@ def _full_band_frames(
                 _hot_bins(row, near_low[0], near_low[1]) > 0.5 * side
                 and _hot_bins(row, near_high[0], near_high[1]) > 0.5 * side
             )
-        elif band_mean[t] > 1.0 + min_mean_excess and 3 <= t < frames - 3:
-            lifted[t] = band_mean[t - 3] < quiet and band_mean[t + 3] < quiet
+        elif band_mean[t] > 1.0 + min_mean_excess:
+            settled = max(quiet, 1.0 + 0.25 * (band_mean[t] - 1.0))
+            alone_before = _below(band_mean, t - 3, settled, stream_start)
+            lifted[t] = alone_before and _below(band_mean, t + 3, settled, stream_end)
             full[t] = (
-                lifted[t]
+                3 <= t < frames - 3
+                and band_mean[t - 3] < quiet
+                and band_mean[t + 3] < quiet
                 and _sum(row, near_low[0], near_low[1]) > quiet * side
                 and _sum(row, near_high[0], near_high[1]) > quiet * side
             )
     return full, lifted
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _below(band_mean: np.ndarray, t: int, level: float, beyond_the_stream: bool) -> bool:
+    """Frame t's band mean under `level`; outside z, True only `beyond_the_stream`, where nothing is on the air."""
+    if t < 0 or t >= band_mean.shape[0]:
+        return beyond_the_stream
+    return band_mean[t] < level
 
 
 @njit(cache=True, nogil=True, inline="always")
