@@ -23,7 +23,7 @@ class Observation:
     end_s: float
     power_dbm: float
     bursts: int = 1
-    snr_db: float = math.inf  # in-band SNR of the strongest burst at that sensor; inf when not measured
+    snr_db: float = math.inf  # the burst's in-band SNR at that sensor; inf when not measured
 
     def __post_init__(self) -> None:
         if not self.end_s >= self.start_s:
