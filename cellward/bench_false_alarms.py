@@ -19,6 +19,7 @@ import numpy as np
 
 from dsp.burst import Burst
 from dsp.detector import Detector
+from dsp.noise_floor import FloorMemory
 
 if TYPE_CHECKING:
     from sim.signals.receiver import Receiver
@@ -76,13 +77,15 @@ class Continuous:
 
 class Dwells:
     """The scene cut into dwells, each a stream of its own: the detector restarted, fed the dwell and flushed,
-    as a node does (sensors/node.py). A node's dwells on one tuning lie between its other tunings, but as each
-    starts afresh only where their edges fall in the scene matters, so they are taken back to back, across
-    the rendered seconds, and hear every sample; the last ends with the scene. Burst times are the scene's."""
+    as a node does (sensors/node.py), with the tuning's memory of its last dwells' noise floors. A node's dwells on
+    one tuning lie between its other tunings, but as each starts afresh but for that memory, only where their
+    edges fall in the scene matters, so they are taken back to back, across the rendered seconds, and hear every
+    sample; the last ends with the scene. Burst times are the scene's."""
 
     def __init__(self, center_freq_hz: float, dwell_s: float) -> None:
         self.center_freq_hz = center_freq_hz
         self.detector = Detector(FS, center_freq_hz)
+        self.floor_memory = FloorMemory()
         self.dwell = round(dwell_s * FS)
         self._held = np.empty(0, np.complex64)  # the start of a dwell that runs on into the next samples
         self._held_from = 0  # the scene sample of _held[0]
@@ -102,7 +105,7 @@ class Dwells:
         return self._dwell(self._held, self._held_from) if self._held.shape[0] else []
 
     def _dwell(self, samples: np.ndarray, first_sample: int) -> list[Burst]:
-        self.detector.restart(self.center_freq_hz)
+        self.detector.restart(self.center_freq_hz, floor_memory=self.floor_memory)
         heard = self.detector.process(samples) + self.detector.flush()
         return [replace(burst, start_s=burst.start_s + first_sample / FS) for burst in heard]
 

@@ -40,11 +40,17 @@ SensorsOption = Annotated[str | None, typer.Option(help="Comma-separated sensor 
 def detect(
     recording: Annotated[Path, typer.Argument(help="SigMF recording (.sigmf-meta, .sigmf-data or base name)")],
     block_samples: Annotated[int, typer.Option(help="Samples read per block")] = 1 << 18,
+    dwell_s: Annotated[
+        float,
+        typer.Option(
+            help="Hear it as a sensor node does: the detector restarted every DWELL_S seconds (0: one stream)"
+        ),
+    ] = 0.0,
 ) -> None:
     """Find phone uplink bursts in a SigMF recording; print one JSON object per burst, in time order."""
     from cellward.detect import run_detect
 
-    raise typer.Exit(run_detect(recording, block_samples))
+    raise typer.Exit(run_detect(recording, block_samples, dwell_s))
 
 
 @app.command()

@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from cellward.recording import RecordingError, open_recording
 
 
-def run_detect(path: Path, block_samples: int) -> int:
+def run_detect(path: Path, block_samples: int, dwell_s: float = 0.0) -> int:
     """Print every burst of the recording as JSON (SYSTEM.md 2.1). Returns the process exit status.
 
+    With `dwell_s`, the recording is heard as a sensor node hears a tuning: in dwells of that length, the
+    detector restarted for each with the tuning's memory of its noise floor (sensors/node.py).
     Output is written only after the whole recording has been read, so an error half way (a truncated
     or unreadable data file) leaves stdout empty rather than holding a partial answer.
     """
     from dsp.detector import Detector
+    from dsp.noise_floor import FloorMemory
 
+    if dwell_s < 0:
+        print(f"cellward detect: --dwell-s must not be negative, got {dwell_s}", file=sys.stderr)
+        return 2
     try:
         recording = open_recording(path)
         detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
         bursts = []
-        for count, fill in recording.block_fills(block_samples):  # converted straight into the detector's buffer
-            bursts.extend(detector.process_into(count, fill))
-        bursts.extend(detector.flush())
+        if dwell_s:
+            dwell = max(1, round(dwell_s * recording.sample_rate_hz))
+            memory = FloorMemory()
+            for index, (count, fill) in enumerate(recording.block_fills(dwell)):
+                detector.restart(recording.center_freq_hz, floor_memory=memory)
+                heard = detector.process_into(count, fill) + detector.flush()
+                offset_s = index * dwell / recording.sample_rate_hz
+                bursts.extend(replace(burst, start_s=burst.start_s + offset_s) for burst in heard)
+        else:
+            for count, fill in recording.block_fills(block_samples):  # converted straight into the detector's buffer
+                bursts.extend(detector.process_into(count, fill))
+            bursts.extend(detector.flush())
     except RecordingError as exc:
         print(f"cellward detect: {exc}", file=sys.stderr)
         return 2

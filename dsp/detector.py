@@ -26,7 +26,7 @@ from dsp.classify import Candidate, classify_candidates
 from dsp.features import burst_features
 from dsp.impulses import ImpulseConfig, band_statistics, blank_impulses
 from dsp.matched_box import measure_best_box
-from dsp.noise_floor import FloorConfig, NoiseFloor
+from dsp.noise_floor import FloorConfig, FloorMemory, NoiseFloor
 from dsp.spectrum import FrameFFTs, SpectrumGeometry, power_spectra, shifted_power
 from dsp.stream_buffer import StreamBuffer
 from dsp.subframes import split_into_subframes
@@ -71,9 +71,11 @@ class Detector:
         config: DetectorConfig | None = None,
         band_plan: BandPlan | None = None,
         spectrum_tap: Callable[[np.ndarray], None] | None = None,
+        floor_memory: FloorMemory | None = None,
     ) -> None:
         """`spectrum_tap`, when given, sees every block of power spectra as computed (frames x nfft, power per
-        bin in full-scale units, frequency ascending; read-only), so a caller can show them without a second FFT."""
+        bin in full-scale units, frequency ascending; read-only), so a caller can show them without a second FFT.
+        `floor_memory`, when given, is the tuning's memory of its last dwells' noise floors (`NoiseFloor`)."""
         self.config = config or DetectorConfig()
         self.geometry = SpectrumGeometry.for_rate(sample_rate_hz, self.config.target_bin_hz)
         self.band_plan = band_plan or _shipped_band_plan()
@@ -92,15 +94,20 @@ class Detector:
         self._dc_discount = np.float32(1.0 - dc_fill_weight(self.config.dc_notch_bins))
         self._edge_bins = round(g.nfft * (1 - self.config.usable_fraction) / 2)
         self._max_buffer_frames = max(int(self.config.max_buffer_s / g.hop_s), 4 * self.boxes.max_frames)
-        self.restart(center_freq_hz, spectrum_tap)
+        self.restart(center_freq_hz, spectrum_tap, floor_memory)
 
-    def restart(self, center_freq_hz: float, spectrum_tap: Callable[[np.ndarray], None] | None = None) -> None:
+    def restart(
+        self,
+        center_freq_hz: float,
+        spectrum_tap: Callable[[np.ndarray], None] | None = None,
+        floor_memory: FloorMemory | None = None,
+    ) -> None:
         """Forget the stream so far and start a new one at `center_freq_hz` (the same sample rate), as a new
         detector would, but keeping the buffers grown so far: a sensor restarts one detector every dwell rather
         than allocating (and faulting in) new ones."""
         self.center_freq_hz = center_freq_hz
         self.spectrum_tap = spectrum_tap
-        self.floor = NoiseFloor(self.geometry.nfft, self.config.floor)
+        self.floor = NoiseFloor(self.geometry.nfft, self.config.floor, floor_memory)
         for buffer in (self._samples, self._z, self._tiles, self._band_mean, self._hot_bins):
             buffer.clear()
         self._frame0 = 0

@@ -14,12 +14,17 @@ The first spectra of a stream seed the floor with a low per-bin quantile (`seed_
 the mean of exponential noise), robust to bursts that occupy a bin most of that time: a data session
 under way when a dwell starts would otherwise seed its bins high, and the floor steps down only about
 0.1 dB per millisecond, and not while bursts hold it gated.
+A sensor restarts its detector every dwell, and a phone on through a dwell's first frames seeds it high
+all the same. A `FloorMemory` kept per tuning remembers the seeds of its last dwells: a bin seeded well
+above their median takes the median instead, so one busy start does not deafen the dwell, while a real
+change of the floor is taken up once most of the remembered dwells have seen it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -36,6 +41,29 @@ class FloorConfig:
     seed_quantile: float = 0.2
 
 
+@dataclass
+class FloorMemory:
+    """The seeds of one tuning's last `depth` dwells (mean noise power per bin), for the next dwell's seed.
+
+    Only meaningful for dwells at one centre frequency, sample rate and gain: the caller keeps one per tuning and
+    starts a new one when the gain changes."""
+
+    depth: int = 5
+    margin: float = 1.5  # 1.8 dB: about twice the spread of two 256-frame seeds of one bin
+    _seeds: deque[np.ndarray] = field(default_factory=deque, repr=False)
+
+    def recall(self, fresh: np.ndarray) -> np.ndarray:
+        """The level to seed with, given this dwell's own `fresh` estimate, which is remembered."""
+        level = fresh
+        if self._seeds:
+            median = np.median(np.stack(self._seeds), axis=0)
+            level = np.where(fresh > self.margin * median, median, fresh)
+        self._seeds.append(fresh)
+        while len(self._seeds) > self.depth:
+            self._seeds.popleft()
+        return level
+
+
 class NoiseFloor:
     """Streaming floor for `nfft` bins, in mean noise power per bin (linear, full-scale units).
 
@@ -43,8 +71,9 @@ class NoiseFloor:
     per-cell work is multiplications only: every update of the level is a multiplicative step anyway.
     """
 
-    def __init__(self, nfft: int, config: FloorConfig = FloorConfig()) -> None:
+    def __init__(self, nfft: int, config: FloorConfig = FloorConfig(), memory: FloorMemory | None = None) -> None:
         self.config = config
+        self.memory = memory
         self._mean_per_tracked = 1.0 / math.log(2)
         self.inverse_mean = np.ones(nfft, np.float32)  # 1 / (mean noise power per bin)
         self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
@@ -62,10 +91,13 @@ class NoiseFloor:
 
     def seed(self, spectra: np.ndarray) -> None:
         """Start the floor from the first `seed_frames` power spectra (frames, nfft): the per-bin
-        `seed_quantile` of exponential noise of mean m is m * -ln(1 - q)."""
+        `seed_quantile` of exponential noise of mean m is m * -ln(1 - q); with a `memory`, checked against the
+        tuning's last dwells."""
         q = self.config.seed_quantile
-        level = np.quantile(spectra[: self.config.seed_frames], q, axis=0).astype(np.float64)
-        self.inverse_mean[:] = -math.log1p(-q) / np.maximum(level, 1e-30)
+        level = np.quantile(spectra[: self.config.seed_frames], q, axis=0).astype(np.float64) / -math.log1p(-q)
+        if self.memory is not None:
+            level = self.memory.recall(level)
+        self.inverse_mean[:] = 1.0 / np.maximum(level, 1e-30)
         self.previous_sums[:] = _three_bin_sums(spectra[0])
         self.seeded = True
 

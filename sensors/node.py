@@ -40,10 +40,12 @@ from cellward.recording import write_recording
 from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
 from dsp.detector import Detector
+from dsp.noise_floor import FloorMemory
 from sensors.activity import ActivityAggregator, Dwell
 from sensors.clock_sync import ClockMonitor
 from sensors.commands import CommandGate, Rejection, acknowledgement
 from sensors.config import SensorConfig, load_sensor_config
+from sensors.floor_memories import FloorMemories
 from sensors.freq_calibration import (
     CalibrationFailed,
     PpmMeasurement,
@@ -145,6 +147,7 @@ class SensorNode:
         self._last_loop_s = time.monotonic()
         self._last_clock_state: ClockState | None = None
         self._detector: Detector | None = None  # one for every dwell, restarted (`_detector_for`)
+        self._floor_memories = FloorMemories()
         self._slot = -1
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -235,6 +238,7 @@ class SensorNode:
         )
         for warning in self.plan.warnings:
             self.log.warning("band_unreachable", detail=warning)
+        self._floor_memories.clear()
         self.schedule = ScanSchedule(self.plan, self.config.scan, self.config.scan.group)
         if self.gains is None:
             self.gains = GainController(self.config.gain, self.source.gains_db())
@@ -298,7 +302,7 @@ class SensorNode:
                 "gain_at_noise_floor", band=tuning.band, centre_hz=tuning.centre_hz, clipped=clipped, detail=detail
             )
         spectrum = self.spectrum_stream.tap(self.clock())
-        detector = self._detector_for(fs, centre, spectrum)
+        detector = self._detector_for(fs, centre, spectrum, self._floor_memories.for_dwell(tuning.centre_hz, fs, gain))
         bursts = detector.process(samples) + detector.flush()
         half_span = cfg.usable_fraction * fs / 2
         dwell = Dwell(
@@ -322,13 +326,21 @@ class SensorNode:
             self.schedule.note_activity(tuning, start_s)
         self._flush_reports()
 
-    def _detector_for(self, fs: float, centre: float, spectrum_tap: Callable[[np.ndarray], None] | None) -> Detector:
+    def _detector_for(
+        self,
+        fs: float,
+        centre: float,
+        spectrum_tap: Callable[[np.ndarray], None] | None,
+        floor_memory: FloorMemory,
+    ) -> Detector:
         """The node's detector, restarted for a dwell at `centre`: its buffers and tables outlive the dwell, so
         a dwell allocates (and faults in) none of them. A new one only if the sample rate changes."""
         if self._detector is None or self._detector.sample_rate_hz != fs:
-            self._detector = Detector(fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum_tap)
+            self._detector = Detector(
+                fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum_tap, floor_memory=floor_memory
+            )
         else:
-            self._detector.restart(centre, spectrum_tap)
+            self._detector.restart(centre, spectrum_tap, floor_memory)
         return self._detector
 
     def _flush_reports(self, final: bool = False) -> None:

@@ -60,6 +60,23 @@ def test_detect_accepts_the_data_file_or_the_base_name(phone_recording: Path) ->
     assert cellward("detect", str(phone_recording.with_suffix(""))).stdout == by_meta
 
 
+def test_detect_in_dwells_hears_the_recording_as_a_node_does(phone_recording: Path) -> None:
+    whole = [json.loads(line) for line in cellward("detect", str(phone_recording)).stdout.splitlines()]
+    run = cellward("detect", str(phone_recording), "--dwell-s", "0.05")
+    assert run.returncode == 0, run.stderr
+    dwells = [json.loads(line) for line in run.stdout.splitlines()]
+    gsm_starts = [r["start_s"] for r in dwells if r["technology"] == "gsm"]
+    assert gsm_starts == sorted(gsm_starts) and gsm_starts[-1] > 0.15, "times are the recording's, not the dwell's"
+    # the call's bursts are found in every dwell, at the times one stream gives them to within a frame hop (a
+    # restart starts the frames afresh)
+    whole_gsm = [r["start_s"] for r in whole if r["technology"] == "gsm"]
+    assert len(gsm_starts) >= len(whole_gsm) - 4
+    near = [min(abs(t - w) for w in whole_gsm) < 60e-6 for t in gsm_starts]
+    assert sum(near) >= len(whole_gsm) - 4, f"{len(near) - sum(near)} of {len(near)} bursts at other times"
+    refused = cellward("detect", str(phone_recording), "--dwell-s", "-1")
+    assert refused.returncode == 2 and refused.stdout == "" and "--dwell-s" in refused.stderr
+
+
 def truncated(tmp: Path, source: Path) -> Path:
     meta = json.loads(source.read_text())
     (tmp / "cut.sigmf-meta").write_text(json.dumps(meta))

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dsp.noise_floor import NoiseFloor
+from dsp.noise_floor import FloorMemory, NoiseFloor
 from dsp.spectrum import SpectrumGeometry, power_spectra
 from tests.dsp.synthetic import Rect, noise, scene
 
@@ -56,3 +56,39 @@ def test_continuous_phone_does_not_pull_the_floor_up() -> None:
     bins = GEOMETRY.nfft // 2 + round(-300e3 / GEOMETRY.bin_hz) + np.arange(-20, 21)
     rise_db = 10 * np.log10(floor.mean_power_per_bin()[bins].mean() * GEOMETRY.nfft / 1e-4)
     assert rise_db < 1.0, f"2 s of continuous transmission raised the floor by {rise_db:.2f} dB"
+
+
+DWELL_S = 0.09
+PHONE_BINS = GEOMETRY.nfft // 2 + round(-300e3 / GEOMETRY.bin_hz) + np.arange(-20, 21)
+
+
+def seeded_floor_db(x: np.ndarray, memory: FloorMemory | None, noise_power: float) -> np.ndarray:
+    """Per-bin floor (dB over the true per-bin noise) with which a dwell of samples `x` starts."""
+    floor = NoiseFloor(GEOMETRY.nfft, memory=memory)
+    floor.seed(spectra_of(x))
+    return 10 * np.log10(floor.mean_power_per_bin() * GEOMETRY.nfft / noise_power)
+
+
+def test_a_dwell_that_starts_busy_is_seeded_from_the_tunings_last_dwells() -> None:
+    # a data session on through the first 20 ms of a dwell, 540 kHz wide at 15 dB: more than the seed's 13.6 ms
+    busy = scene(FS, DWELL_S, [Rect(0.0, 0.02, -300e3, 540e3, 15.0)], noise_power=1e-4, seed=6)
+    alone = seeded_floor_db(busy, None, 1e-4)[PHONE_BINS].mean()
+    assert alone > 5.0, f"the busy start should seed the phone's bins high without a memory: {alone:.1f} dB"
+
+    memory = FloorMemory()
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        seeded_floor_db(noise(int(DWELL_S * FS), 1e-4, rng), memory, 1e-4)
+    remembered = seeded_floor_db(busy, memory, 1e-4)
+    assert abs(remembered[PHONE_BINS].mean()) < 0.5, f"phone's bins seeded {remembered[PHONE_BINS].mean():.1f} dB off"
+    quiet_bins = np.setdiff1d(np.arange(GEOMETRY.nfft), PHONE_BINS)
+    assert abs(np.median(remembered[quiet_bins])) < 0.3, "the quiet bins should keep their own seed"
+
+
+def test_a_real_rise_of_the_floor_is_taken_up_once_it_holds_in_most_remembered_dwells() -> None:
+    memory, rng = FloorMemory(), np.random.default_rng(8)
+    for _ in range(memory.depth):
+        seeded_floor_db(noise(int(DWELL_S * FS), 1e-4, rng), memory, 1e-4)
+    after_rise = [np.median(seeded_floor_db(noise(int(DWELL_S * FS), 4e-4, rng), memory, 4e-4)) for _ in range(4)]
+    assert all(level < -5.0 for level in after_rise[:3]), f"held back while most dwells remember less: {after_rise}"
+    assert abs(after_rise[3]) < 0.3, f"a 6 dB rise should be taken up at the fourth dwell: {after_rise}"
