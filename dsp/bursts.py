@@ -30,13 +30,14 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 @dataclass(frozen=True, slots=True)
 class Region:
     """A rectangle of the spectrogram (frames and bins inclusive) holding one emission; `split` when it is
-    a part the XY cut took out of a larger component."""
+    a part the XY cut took out of a larger `component` (its label among the spectrogram's components)."""
 
     frame0: int
     frame1: int
     bin0: int
     bin1: int
     split: bool = False
+    component: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def find_regions(
         parts = _xy_cut(excess, mask, 0, config)
         for f0, f1, b0, b1 in parts:
             bin0, bin1 = cols.start * tile_bins + b0, cols.start * tile_bins + b1
-            regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, split=len(parts) > 1))
+            regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, len(parts) > 1, int(label)))
     return regions
 
 
@@ -116,6 +117,7 @@ def _xy_cut(
         runs = _active_runs(profile, cells, min_gap, config)
         if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
             runs = _join_skirts(runs, excess, mask, axis, config)
+        runs = _stretch(runs, len(profile), min_gap)
         if len(runs) > 1:
             parts = []
             for lo, hi in runs:
@@ -137,19 +139,23 @@ def _join_skirts(
 
     The spectral skirt of a strong burst (or the ramp of a long one) is weak and beside it, but it
     occupies the same frames (bins) as the burst itself; a separate weak emission has a support of its
-    own along the other axis.
+    own along the other axis. A skirt also lies beside its burst, within two gaps of it: a part further off is
+    an emission of its own even where it lies inside the other's frames (a short burst beside a long one).
     """
     if len(runs) < 2:
         return runs
     runs = list(runs)
+    min_gap = config.min_gap_frames if axis == 0 else config.min_gap_bins
     supports = [_support(excess, mask, lo, hi, axis, config) for lo, hi in runs]
     levels = [excess[lo : hi + 1].mean() if axis == 0 else excess[:, lo : hi + 1].mean() for lo, hi in runs]
     i = 0
     while i < len(runs) - 1:
         weak, strong = (i, i + 1) if levels[i] < levels[i + 1] else (i + 1, i)
         inside = np.count_nonzero(supports[weak] & supports[strong])
-        if levels[weak] < config.split_fraction * levels[strong] * 2 and inside >= 0.8 * max(
-            np.count_nonzero(supports[weak]), 1
+        beside = runs[i + 1][0] - runs[i][1] - 1 <= 2 * min_gap
+        if beside and (
+            levels[weak] < config.split_fraction * levels[strong] * 2
+            and inside >= 0.8 * max(np.count_nonzero(supports[weak]), 1)
         ):
             runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
             supports[i : i + 2] = [supports[i] | supports[i + 1]]
@@ -193,11 +199,18 @@ def _active_runs(
         for lo, hi in runs
         if profile[lo : hi + 1].sum() > 2 * config.split_sigma * np.sqrt(2.0 * cells[lo : hi + 1].sum())
     ]
+    return runs
+
+
+def _stretch(runs: list[tuple[int, int]], length: int, min_gap: int) -> list[tuple[int, int]]:
+    """Runs of a profile `length` long stretched across the gaps between them so that no energy falls between
+    parts, but not across long quiet stretches: a short burst beside a long one would otherwise be measured
+    over the noise of the long one's frames."""
     if len(runs) <= 1:
         return runs
-    # stretch runs to cover the component so that no energy falls between parts
-    edges = [0] + [(runs[i][1] + runs[i + 1][0] + 1) // 2 for i in range(len(runs) - 1)] + [len(level)]
-    return [(edges[i], edges[i + 1] - 1) for i in range(len(runs))]
+    reach = 2 * min_gap
+    edges = [0] + [(runs[i][1] + runs[i + 1][0] + 1) // 2 for i in range(len(runs) - 1)] + [length]
+    return [(max(edges[i], lo - reach), min(edges[i + 1] - 1, hi + reach)) for i, (lo, hi) in enumerate(runs)]
 
 
 def _level_runs(level: np.ndarray, min_gap: int, min_weak: int) -> list[tuple[int, int]]:
@@ -282,6 +295,7 @@ def merge_fragments(
                     min(region.bin0, other.bin0),
                     max(region.bin1, other.bin1),
                     region.split or other.split,
+                    region.component,
                 )
                 group[1] = None
                 group[2:] = [min(start, m.start_frame), max(end, m.end_frame), max(high, m.high_bin)]

@@ -45,6 +45,9 @@ class CfarConfig:
     # resource block over a subframe cannot be such a blob, so it is held to a looser test.
     large_region_cells: int = 400
     large_region_false_alarm_probability: float = 1e-3
+    # the per-bin floor is an estimate, a few per cent off in any bin and up to about a fifth where a dwell's
+    # seed or the tracker's walk has it low; a region whose mean excess is under this could be that error
+    floor_uncertainty: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -253,15 +253,11 @@ class Detector:
         region_map = np.zeros((frames, ntiles), np.bool_)
         box_detections(tiles_map, boxes.frames, boxes.tiles, boxes.thresholds, boxes.is_seed, seeds, region_map)
         regions = find_regions(seeds, region_map, z, boxes.tile_bins, self.config.segmentation)
-        cut = frames if final else frames - boxes.max_frames - 2
-        keep_from = max(0, cut - boxes.max_frames)
+        ended = frames if final else frames - boxes.max_frames - 2
+        cut = _settled_frames(regions, ended)
+        keep_from = min(max(0, ended - boxes.max_frames), max(cut, 0))
         floor = self.floor.mean_power_per_bin()
-        closed: list[Region] = []
-        for region in regions:
-            if region.frame1 >= cut:
-                keep_from = min(keep_from, region.frame0)
-            elif self._frame0 + region.frame1 >= self._emitted_until:
-                closed.append(region)
+        closed = [r for r in regions if r.frame1 < cut and self._frame0 + r.frame1 >= self._emitted_until]
         measured = [(r, measure(r, z, floor, self.config.segmentation)) for r in closed]
         measured = [(r, m) for r, m in measured if m is not None]
         last_frame = frames - 1 if stream_end else None
@@ -279,12 +275,11 @@ class Detector:
         g = self.geometry
         if m is None:
             m = measure(region, self._z.view, floor, self.config.segmentation)
-        if m is None or m.z_sum <= self._verify_threshold(m.frames, m.bins, region.split):
+        if m is None or not self._clears(m, self._verify_probability(m.frames, m.bins, region.split)):
             # a weak wide burst whose measured band shrank to a fragment: measure it as its best rectangle,
             # held to the seeds' false-alarm probability since the best of many rectangles is tested
             m = measure_best_box(region, self._z.view, floor, self.config.segmentation)
-            seed_p = self.config.cfar.false_alarm_probability
-            if m is None or m.z_sum <= box_sum_threshold(self.geometry, m.frames, m.bins, seed_p):
+            if m is None or not self._clears(m, self.config.cfar.false_alarm_probability):
                 return None
         frame_centre = g.nfft / 2
         start_sample = (self._frame0 + m.start_frame) * g.hop + frame_centre
@@ -320,19 +315,25 @@ class Detector:
             features=features,
         )
 
-    def _verify_threshold(self, frames: int, bins: int, split: bool) -> float:
-        """What the sum of Z over a measured region must pass. A small part cut out of a larger component is
+    def _clears(self, m: Measurement, false_alarm_probability: float) -> bool:
+        """Whether the sum of Z over the measured cells passes the test at `false_alarm_probability` and stands
+        above what an error of the floor's estimate could make of noise: over enough cells any test passes a
+        floor read a little low (a long thin strip beside a long emission, or a dwell seeded low)."""
+        cells = m.frames * m.bins
+        threshold = box_sum_threshold(self.geometry, m.frames, m.bins, false_alarm_probability)  # cached in dsp.cfar
+        return m.z_sum > max(threshold, cells * (1.0 + self.config.cfar.floor_uncertainty))
+
+    def _verify_probability(self, frames: int, bins: int, split: bool) -> float:
+        """The false-alarm probability a measured region is verified at. A small part cut out of a larger component is
         held to the seeds' false-alarm probability: the low-threshold map can join noise cells to a burst's
         component, and the part the cut makes of them is measured where it is highest, so a test on the same
         cells at the looser verification probability passes noise (as it would not alone, without a seed)."""
         cfar = self.config.cfar
         if frames * bins >= cfar.large_region_cells:
-            p = cfar.large_region_false_alarm_probability
-        elif split:
-            p = cfar.false_alarm_probability
-        else:
-            p = cfar.verify_false_alarm_probability
-        return box_sum_threshold(self.geometry, frames, bins, p)  # cached in dsp.cfar
+            return cfar.large_region_false_alarm_probability
+        if split:
+            return cfar.false_alarm_probability
+        return cfar.verify_false_alarm_probability
 
     def _trim(self, keep_from: int) -> None:
         if keep_from <= 0:
@@ -358,6 +359,20 @@ class Detector:
         self._pending = [c for c in self._pending if id(c) not in ready_ids]
         self._history = (context + ready)[-256:]
         return labelled
+
+
+def _settled_frames(regions: list[Region], cut: int) -> int:
+    """The frames before which every region is final: those before `cut` (whose regions have ended) and before
+    every part of a component still open, and before every region that overlaps one of those in time. A
+    component's parts change as it grows (a short burst is cut out of a long emission's component only once
+    enough of the long one is seen, and the newest frames cut a long emission in two), so nothing beside an open
+    component is reported until it closes, and each part is reported once."""
+    while True:
+        open_components = {region.component for region in regions if region.frame1 >= cut}
+        held = [r.frame0 for r in regions if r.frame1 >= cut or r.component in open_components]
+        if not held or min(held) >= cut:
+            return cut
+        cut = min(held)
 
 
 @njit(cache=True, nogil=True)

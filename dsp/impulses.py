@@ -35,6 +35,9 @@ class ImpulseConfig:
     # a transient leaves the windows beside its own at noise; an SRS symbol (71 us) puts more there than in it
     max_energy_beside_transient: float = 0.35
     min_transient_sigma: float = 8.0  # the strongest of about 450 windows of noise reaches 6 sigma once in 2000
+    # an impulse stands out of the frames around it; a short run of full frames inside a long burst that fills
+    # most of the band (its level wanders about the full-band test) does not
+    max_beside_share: float = 0.5
 
 
 def blank_impulses(
@@ -80,10 +83,22 @@ def blank_impulses(
                 full[t] = is_transient(_frame_span(samples, t, hop, nfft), sample_rate_hz, config)
     blanked = []
     for start, stop in _short_runs(full, config.max_frames, stream_start, stream_end):
+        if not _stands_out(band_mean, start, stop, config.max_beside_share):
+            continue
         lo, hi = max(0, start - 1), min(len(full), stop + 1)
         z[lo:hi] = 1.0
         blanked.append((lo, hi))
     return blanked
+
+
+def _stands_out(band_mean: np.ndarray, start: int, stop: int, share: float) -> bool:
+    """Whether the run [start, stop) of frames stands out of the frames around it: on one side at least (past the
+    frame the receiver filter's ringing lifts, or where the stream ends) the band's mean excess over the floor is
+    under `share` of the run's."""
+    excess = float(band_mean[start:stop].max()) - 1.0
+    before = band_mean[start - 2] - 1.0 if start >= 2 else None
+    after = band_mean[stop + 1] - 1.0 if stop + 1 < len(band_mean) else None
+    return any(side is None or side < share * excess for side in (before, after))
 
 
 def _short_runs(mask: np.ndarray, max_frames: int, from_start: bool, to_end: bool) -> list[tuple[int, int]]:

@@ -162,6 +162,34 @@ def test_noise_joined_to_a_burst_is_not_reported_as_a_burst_of_its_own() -> None
     assert len(bursts) == 1, f"one burst was transmitted, {len(bursts)} reported: {bursts}"
 
 
+@pytest.mark.parametrize(
+    "long_one",
+    [Rect(0.05, 0.4, -300e3, 540e3, 15.0), Rect(0.05, 0.05, -300e3, 540e3, 15.0)],
+    ids=["400ms", "50ms"],
+)
+def test_short_bursts_beside_a_long_emission_are_each_found(long_one: Rect) -> None:
+    # a long emission's component grows through the noise beside it, over hundreds of frames, to take in short
+    # bursts elsewhere in the band; they were taken for its spectral skirt (inside its frames) and lost
+    shorts = [
+        Rect(long_one.start_s + long_one.duration_s * (k + 0.5) / 10, 0.000577, 600e3, 200e3, 15.0) for k in range(10)
+    ]
+    bursts = detect(scene(FS, 0.5, [long_one, *shorts], NOISE, seed=6), block=1 << 18)
+    for r in shorts:
+        hits = [b for b in bursts if overlaps(b, r)]
+        assert len(hits) == 1 and hits[0].duration_s == pytest.approx(r.duration_s, abs=80e-6), (r, hits)
+    assert sum(overlaps(b, long_one) for b in bursts) == 1, bursts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("bandwidth_hz", [1.44e6, 1.62e6, 1.8e6])
+def test_a_long_burst_filling_most_of_the_band_has_no_holes(bandwidth_hz: float, seed: int) -> None:
+    # its band mean wanders about the full-band test, and the short runs of frames that pass it were blanked as
+    # impulses (holes in an 18 ms 19.9 dB PUSCH of the devset's B20 clip)
+    rect = Rect(0.02, 0.018, 0.0, bandwidth_hz, 20.0)
+    bursts = detect(scene(FS, 0.06, [rect], NOISE, seed=seed))
+    assert len(bursts) == 1 and bursts[0].duration_s == pytest.approx(rect.duration_s, abs=150e-6), bursts
+
+
 def test_a_short_wide_burst_across_dc_keeps_its_duration() -> None:
     rect = Rect(start_s=0.011953125, duration_s=0.0004, offset_hz=0.0, bandwidth_hz=900e3, snr_db=26.0)
     bursts = detect(scene(FS, 0.05, [rect], NOISE, seed=2))
