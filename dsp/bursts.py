@@ -30,14 +30,13 @@ EIGHT_CONNECTED = np.ones((3, 3), bool)
 @dataclass(frozen=True, slots=True)
 class Region:
     """A rectangle of the spectrogram (frames and bins inclusive) holding one emission; `split` when it is
-    a part the XY cut took out of a larger `component` (its label among the spectrogram's components)."""
+    a part the XY cut took out of a larger component."""
 
     frame0: int
     frame1: int
     bin0: int
     bin1: int
     split: bool = False
-    component: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +98,7 @@ def find_regions(
         parts = _xy_cut(excess, mask, 0, config)
         for f0, f1, b0, b1 in parts:
             bin0, bin1 = cols.start * tile_bins + b0, cols.start * tile_bins + b1
-            regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, len(parts) > 1, int(label)))
+            regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, split=len(parts) > 1))
     return regions
 
 
@@ -295,7 +294,6 @@ def merge_fragments(
                     min(region.bin0, other.bin0),
                     max(region.bin1, other.bin1),
                     region.split or other.split,
-                    region.component,
                 )
                 group[1] = None
                 group[2:] = [min(start, m.start_frame), max(end, m.end_frame), max(high, m.high_bin)]

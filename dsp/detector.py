@@ -112,7 +112,9 @@ class Detector:
             buffer.clear()
         self._frame0 = 0
         self._next_frame = 0  # first frame not yet computed
-        self._emitted_until = 0  # regions ending before this frame have been reported
+        self._emitted_until = 0  # regions ending before this frame have been reported, or were open then
+        self._released_until = 0  # no region found later can start before this frame
+        self._reported: list[tuple[int, int, int, int]] = []  # the buffer's reported regions: frames and bins
         self._pending: list[Candidate] = []
         self._unnormalised: list[np.ndarray] = []
         self._history: list[Candidate] = []
@@ -253,11 +255,12 @@ class Detector:
         region_map = np.zeros((frames, ntiles), np.bool_)
         box_detections(tiles_map, boxes.frames, boxes.tiles, boxes.thresholds, boxes.is_seed, seeds, region_map)
         regions = find_regions(seeds, region_map, z, boxes.tile_bins, self.config.segmentation)
-        ended = frames if final else frames - boxes.max_frames - 2
-        cut = _settled_frames(regions, ended)
-        keep_from = min(max(0, ended - boxes.max_frames), max(cut, 0))
+        cut = frames if final else frames - boxes.max_frames - 2
+        open_starts = [region.frame0 for region in regions if region.frame1 >= cut]
+        keep_from = min([max(0, cut - boxes.max_frames), *open_starts])
         floor = self.floor.mean_power_per_bin()
-        closed = [r for r in regions if r.frame1 < cut and self._frame0 + r.frame1 >= self._emitted_until]
+        closed = [r for r in regions if r.frame1 < cut and self._not_yet_reported(r)]
+        self._reported.extend((self._frame0 + r.frame0, self._frame0 + r.frame1, r.bin0, r.bin1) for r in closed)
         measured = [(r, measure(r, z, floor, self.config.segmentation)) for r in closed]
         measured = [(r, m) for r, m in measured if m is not None]
         last_frame = frames - 1 if stream_end else None
@@ -266,7 +269,22 @@ class Detector:
             if candidate is not None:
                 self._pending.append(candidate)
         self._emitted_until = self._frame0 + max(cut, 0)
+        self._released_until = self._frame0 + max(min([cut, *open_starts]), 0)
         self._trim(keep_from)
+        self._reported = [box for box in self._reported if box[1] >= self._frame0]
+
+    def _not_yet_reported(self, region: Region) -> bool:
+        """Whether a closed region is news: it ends after the last pass's cut, or it lies where nothing reported
+        lies. A component's parts change as it grows, so a part may be cut out of a region that was still open
+        at the last pass (a short burst out of a long emission's component once enough of the long one is
+        seen), ending before that pass's cut."""
+        frame0, frame1 = self._frame0 + region.frame0, self._frame0 + region.frame1
+        if frame1 >= self._emitted_until:
+            return True
+        return not any(
+            frame0 <= end and start <= frame1 and region.bin0 <= high and low <= region.bin1
+            for start, end, low, high in self._reported
+        )
 
     def _candidate(
         self, region: Region, m: Measurement | None, floor: np.ndarray, last_frame: int | None
@@ -347,7 +365,7 @@ class Detector:
         """Classify and return pending candidates that have `context_s` of neighbours on both sides."""
         self._pending.sort(key=lambda c: c.start_s)
         g = self.geometry
-        horizon = (self._emitted_until * g.hop + g.nfft / 2) / g.sample_rate_hz - self.config.context_s
+        horizon = (self._released_until * g.hop + g.nfft / 2) / g.sample_rate_hz - self.config.context_s
         ready = self._pending if final else [c for c in self._pending if c.end_s < horizon]
         if not ready:
             return []
@@ -359,20 +377,6 @@ class Detector:
         self._pending = [c for c in self._pending if id(c) not in ready_ids]
         self._history = (context + ready)[-256:]
         return labelled
-
-
-def _settled_frames(regions: list[Region], cut: int) -> int:
-    """The frames before which every region is final: those before `cut` (whose regions have ended) and before
-    every part of a component still open, and before every region that overlaps one of those in time. A
-    component's parts change as it grows (a short burst is cut out of a long emission's component only once
-    enough of the long one is seen, and the newest frames cut a long emission in two), so nothing beside an open
-    component is reported until it closes, and each part is reported once."""
-    while True:
-        open_components = {region.component for region in regions if region.frame1 >= cut}
-        held = [r.frame0 for r in regions if r.frame1 >= cut or r.component in open_components]
-        if not held or min(held) >= cut:
-            return cut
-        cut = min(held)
 
 
 @njit(cache=True, nogil=True)
