@@ -75,11 +75,14 @@ def blank_impulses(
         stream_end,
     )
     nfft = z.shape[1]
+    strong = hot > config.full_band_share * (usable.stop - usable.start)
     # only short runs can be blanked: the frames of a wide burst's body, lifted too, cost no sample reads
     for start, stop in _short_runs(lifted, config.max_frames, stream_start, stream_end):
         at_stream_edge = start == 0 or stop == len(lifted)
         for t in range(start, stop):
-            if lifted[t] and (at_stream_edge or not full[t]):
+            # a frame full by its band mean alone is judged by its samples too: a long emission in part of the
+            # band lifts the band mean by itself, and its own ebb can make a frame look alone between quiet ones
+            if lifted[t] and (at_stream_edge or not full[t] or not strong[t]):
                 full[t] = is_transient(_frame_span(samples, t, hop, nfft), sample_rate_hz, config)
     blanked = []
     for start, stop in _short_runs(full, config.max_frames, stream_start, stream_end):

@@ -121,6 +121,18 @@ def test_a_strong_impulse_a_hair_under_the_hot_share_beside_a_noisy_frame_is_jud
     assert blank(z, samples) == [(7, 10)]
 
 
+def test_a_frame_full_by_its_band_mean_alone_is_judged_by_its_samples() -> None:
+    # inside a long emission in part of the band, which lifts the band mean by itself, its own ebb three frames
+    # either side made a frame look like a weak impulse alone between quiet ones, and it was cut there
+    rng = np.random.default_rng(7)
+    samples = noise(rng, (16 - 1) * HOP + 256)
+    z = np.ones((16, 256), np.float32)
+    z[8, USABLE] = 1.6  # 1.6 floors across the band, both sides over quiet: a weak impulse by the spectrogram
+    assert blank(z.copy(), samples) == [], "noise samples hold no transient"
+    transient(samples, 8 * HOP + 100, 5e-6, 400.0, rng)
+    assert blank(z.copy(), samples) == [(7, 10)]
+
+
 def dwell_with_an_impulse(start_s: float, snr_db: float, seed: int) -> np.ndarray:
     """90 ms of a B20 uplink through a varied dongle, with one 2-25 us impulse from `start_s`."""
     rng = np.random.default_rng(seed)
