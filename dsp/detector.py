@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numba import njit
@@ -259,7 +259,7 @@ class Detector:
         open_starts = [region.frame0 for region in regions if region.frame1 >= cut]
         keep_from = min([max(0, cut - boxes.max_frames), *open_starts])
         floor = self.floor.mean_power_per_bin()
-        closed = [r for r in regions if r.frame1 < cut and self._not_yet_reported(r)]
+        closed = [part for r in regions if r.frame1 < cut and (part := self._unreported_part(r)) is not None]
         self._reported.extend((self._frame0 + r.frame0, self._frame0 + r.frame1, r.bin0, r.bin1) for r in closed)
         measured = [(r, measure(r, z, floor, self.config.segmentation)) for r in closed]
         measured = [(r, m) for r, m in measured if m is not None]
@@ -273,18 +273,23 @@ class Detector:
         self._trim(keep_from)
         self._reported = [box for box in self._reported if box[1] >= self._frame0]
 
-    def _not_yet_reported(self, region: Region) -> bool:
-        """Whether a closed region is news: it ends after the last pass's cut, or it lies where nothing reported
-        lies. A component's parts change as it grows, so a part may be cut out of a region that was still open
-        at the last pass (a short burst out of a long emission's component once enough of the long one is
-        seen), ending before that pass's cut."""
+    def _unreported_part(self, region: Region) -> Region | None:
+        """The part of a closed region not reported yet, or None. A component's parts change as it grows, so a
+        part may be cut out of a region that was still open at the last pass (a short burst out of a long
+        emission's component once enough of the long one is seen), ending before that pass's cut: it is
+        reported if nothing reported lies there. A region that runs on past what was reported of it (a long
+        burst across a full buffer's forced flush) is reported from there on."""
         frame0, frame1 = self._frame0 + region.frame0, self._frame0 + region.frame1
-        if frame1 >= self._emitted_until:
-            return True
-        return not any(
-            frame0 <= end and start <= frame1 and region.bin0 <= high and low <= region.bin1
+        reported_ends = [
+            end
             for start, end, low, high in self._reported
-        )
+            if frame0 <= end and start <= frame1 and region.bin0 <= high and low <= region.bin1
+        ]
+        if not reported_ends:
+            return region
+        if frame1 < self._emitted_until or max(reported_ends) >= frame1:
+            return None
+        return replace(region, frame0=max(reported_ends) + 1 - self._frame0)
 
     def _candidate(
         self, region: Region, m: Measurement | None, floor: np.ndarray, last_frame: int | None

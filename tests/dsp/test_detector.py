@@ -4,6 +4,7 @@ The tuner sits outside every uplink band (600 MHz), so the rectangles come out `
 technology rules (LTE reported per subframe, say) are tested with real waveforms elsewhere.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -250,6 +251,19 @@ def test_bursts_on_at_the_streams_first_or_last_frame_are_marked_cut_in_time() -
         marks = [(b.cut_at_start, b.cut_at_end) for b in bursts]
         assert marks == [(True, False), (False, False), (False, False), (False, False), (False, True)], marks
         detector.restart(FC)
+
+
+def test_a_burst_longer_than_the_buffer_is_reported_in_pieces_that_do_not_overlap() -> None:
+    # each forced flush reports what the buffer holds of it; the next piece starts where that one ended (it
+    # started again from the lookback kept before the flush, 2 ms of it reported twice)
+    rect = Rect(0.02, 0.2, -300e3, 540e3, 15.0)
+    x = scene(FS, 0.25, [rect], NOISE, seed=3)
+    detector = Detector(FS, FC, DetectorConfig(max_buffer_s=0.05))
+    bursts = [b for i in range(0, len(x), 1 << 14) for b in detector.process(x[i : i + (1 << 14)])]
+    pieces = sorted((b for b in bursts + detector.flush() if overlaps(b, rect)), key=lambda b: b.start_s)
+    assert len(pieces) >= 3, pieces
+    assert all(later.start_s >= earlier.end_s - 150e-6 for earlier, later in itertools.pairwise(pieces)), pieces
+    assert sum(b.duration_s for b in pieces) == pytest.approx(rect.duration_s, abs=1e-3)
 
 
 def test_a_full_buffers_forced_flush_is_not_the_end_of_the_stream() -> None:
