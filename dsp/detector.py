@@ -75,7 +75,7 @@ class Detector:
     ) -> None:
         """`spectrum_tap`, when given, sees every block of power spectra as computed (frames x nfft, power per
         bin in full-scale units, frequency ascending; read-only), so a caller can show them without a second FFT.
-        `floor_memory`, when given, is the tuning's memory of its last dwells' noise floors (`NoiseFloor`)."""
+        `floor_memory`, when given, is the tuning's memory of its last dwells' noise floors (`FloorMemory`)."""
         self.config = config or DetectorConfig()
         self.geometry = SpectrumGeometry.for_rate(sample_rate_hz, self.config.target_bin_hz)
         self.band_plan = band_plan or _shipped_band_plan()
