@@ -294,11 +294,15 @@ class Publisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         with self._lock:
-            sent = self._inflight.pop(mid, None)
+            sent = self._inflight.get(mid)
             if sent is None:
                 self._acked_early.add(mid)  # the PUBACK beat the sender's bookkeeping
         if sent is not None:
+            # in flight until the spool has settled it, or the sender would pick it up again meanwhile
             self._broker_has(*sent)
+            with self._lock:
+                if self._inflight.get(mid) == sent:  # not cleared by a reconnect meanwhile
+                    del self._inflight[mid]
             self._wake.set()
 
     def _broker_has(self, spool_id: int, stream: str | None) -> None:
