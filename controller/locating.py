@@ -18,8 +18,11 @@ member is marked with the number of phones its groups show (`Sighting.devices`) 
 (`Sighting.frame_groups`); when one member is located, so is the other member heard by the most sensors,
 even when the same sensors heard it moments ago, and the incident engine keeps two members on different
 ARFCNs out of one incident. One phone's bursts on its other channels are in other frames, so they continue
-its incident. LTE and NR get no such rule: one phone's PUCCH hops between the carrier's edges within a
-subframe, so two 200 kHz channels at once can be one phone.
+its incident. LTE and NR phones of one carrier get the same rule by another test: one phone sends one
+contiguous allocation at a time, so two allocations of the carrier at once, apart by more than a resource
+block, are two phones (`apart_at_once`: not a one-block PUCCH, which hops between the carrier's edges and
+which Rel-10 lets a phone send beside its PUSCH). An LTE / NR phone's allocations move over its carrier from
+grant to grant, so unlike a GSM phone's ARFCN its channel does not tell the two phones apart afterwards.
 
 Technology by majority. Each sensor classifies each burst itself, and a loud phone's bursts are sometimes
 taken for another technology by the sensors beside it. When more sensors heard the same burst (start within
@@ -98,7 +101,16 @@ SITE_KNOWS_S = 10.0
 # to report it (its batch is on the way): located now, the emission counts it as neither hearer nor miss.
 REPORTING_WITHIN_S = 2.0
 CLOSE_MARGIN_DB = 30.0  # a level this far above sensitivity is a phone near the sensor, not one heard now and then
-CO_LOCATED_TOP = 2  # same-frame bursts may be from one place when one's loudest sensor is among the other's loudest
+# Same-frame GSM bursts may be from one place when one's loudest sensor is among the other's CO_LOCATED_TOP
+# loudest; LTE / NR allocations at once when both have the same CO_LOCATED_TOP loudest.
+CO_LOCATED_TOP = 2
+# One LTE / NR phone sends one contiguous allocation at a time (its PUCCH hops between the carrier's edges
+# slot by slot; uplink carrier aggregation is on another band). Two allocations of one carrier at once, each
+# wider than a PUCCH's one resource block, more than a block apart and overlapping for longer than a
+# detector's edge smear, are two phones. A phone allowed PUCCH beside its PUSCH (Rel-10) shows a one-block
+# edge burst beside it, and a PUSCH split by a fading dip a gap narrower than a block: neither counts.
+RESOURCE_BLOCK_HZ = 180e3
+MIN_AT_ONCE_S = 0.2e-3
 _technology = attrgetter("technology")
 _start = attrgetter("start")
 _numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm", "snr_db")
@@ -309,7 +321,7 @@ class SiteLocating:
         sensors = emissions.bursts.sensor.tolist()
         offsets = emissions.offsets.tolist()
         heard_set = [frozenset(sensors[offsets[i] : offsets[i + 1]]) for i in range(len(emissions))]
-        devices, groups, members = self._gsm_frame_groups(emissions, channel, start_s)
+        devices, groups, members = self._frame_groups(emissions, channel, start_s)
         wrong_technology = outvoted(emissions, self.correlator.clock_tolerance_s)
         unlisted = self._unlisted_by(emissions, channel, start_s, heard_set, prompt=not hold)
 
@@ -439,8 +451,8 @@ class SiteLocating:
 
     def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
         """What looks like one phone: its network, the sensors that heard it and, when several phones of the
-        network are heard at once, the channel."""
-        return (*self._network(channel), sensors, channel if at_once > 1 else None)
+        network are heard at once, a GSM phone's channel (an LTE / NR phone's allocations move over its carrier)."""
+        return (*self._network(channel), sensors, channel if at_once > 1 and channel[0] == "gsm" else None)
 
     def _heard_close(self, emissions: Emissions, i: int) -> bool:
         """Whether a sensor heard emission `i` CLOSE_MARGIN_DB above its sensitivity: beside that sensor, whatever
@@ -455,59 +467,71 @@ class SiteLocating:
         it new: located from their prompt reports alone it would land near them, far from the phone."""
         return start_s - self._heard_not_new.get(self._network(channel), float("-inf")) <= SITE_KNOWS_S
 
-    def _gsm_frame_groups(
+    def _frame_groups(
         self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]
     ) -> tuple[list[int], list[list[int]], dict[int, list[int]]]:
-        """Per emission index: how many GSM phones of its operator its frame groups show at once (1 when
-        nothing says more) and the ids of its groups; and each group's members. A group: bursts of one
-        operator on two or more ARFCNs in the same TDMA frame by a common sensor, which may be from one place."""
+        """Per emission index: how many phones of its network its groups show at once (1 when nothing says
+        more) and the ids of its groups; and each group's members. A group: emissions of one network that may
+        be from one place and that a common sensor heard at once where one phone cannot send them both: GSM
+        bursts on two or more ARFCNs in one TDMA frame, or LTE / NR allocations overlapping in time on
+        frequencies apart (`apart_at_once`)."""
         n = len(emissions)
         devices, groups = [1] * n, [[] for _ in range(n)]
         members: dict[int, list[int]] = {}
-        by_network: dict[tuple[str, ...], list[int]] = {}
+        by_network: dict[tuple, list[int]] = {}
         for i, key in enumerate(channel):
-            if key[0] != "gsm":
-                continue
-            _, operators, _ = self._context(key)
-            if operators:
-                by_network.setdefault(operators, []).append(i)
+            band, operators, _ = self._context(key)
+            if key[0] == "gsm" and operators:
+                by_network.setdefault(("gsm", operators), []).append(i)
+            elif key[0] in ("lte", "nr") and operators and band is not None:
+                by_network.setdefault((key[0], band, operators), []).append(i)  # a carrier's band: not aggregation
         if not by_network:
             return devices, groups, members
-        sensors = emissions.bursts.sensor.tolist()
-        burst_start_s = emissions.bursts.start_s.tolist()
+        bursts = emissions.bursts
+        sensors = bursts.sensor.tolist()
+        burst_start_s, burst_end_s = bursts.start_s.tolist(), bursts.end_s.tolist()
+        freq_hz, bandwidth_hz = bursts.freq_hz.tolist(), bursts.bandwidth_hz.tolist()
         offsets = emissions.offsets.tolist()
-        arfcn = np.rint(emissions.bursts.freq_hz[emissions.strongest] / 200e3).astype(int).tolist()
+        arfcn = np.rint(bursts.freq_hz[emissions.strongest] / 200e3).astype(int).tolist()
         loudest = [sensors[offsets[i] : min(offsets[i] + CO_LOCATED_TOP, offsets[i + 1])] for i in range(n)]
         reach_s = SAME_FRAME_S + self.correlator.clock_tolerance_s
-        for network in by_network.values():  # in start order: emissions come in start order
-            for a, i in enumerate(network):
-                starts: dict[int, float] | None = None
-                same_frame = [i]
-                for j in network[a + 1 :]:
+        for network, indices in by_network.items():  # in start order: emissions come in start order
+            gsm = network[0] == "gsm"
+            for a, i in enumerate(indices):
+                rows: dict[int, int] | None = None  # i's row per sensor that heard it
+                at_once = [i]
+                for j in indices[a + 1 :]:
                     if start_s[j] - start_s[i] > reach_s:
                         break
-                    if loudest[j][0] not in loudest[i] and loudest[i][0] not in loudest[j]:
-                        continue  # not from one place
-                    if starts is None:
-                        starts = dict(
-                            zip(
-                                sensors[offsets[i] : offsets[i + 1]],
-                                burst_start_s[offsets[i] : offsets[i + 1]],
-                                strict=True,
-                            )
-                        )
-                    # the strongest sensor of j that also heard i
-                    for r in range(offsets[j], offsets[j + 1]):
-                        if sensors[r] in starts:
-                            if abs(burst_start_s[r] - starts[sensors[r]]) < SAME_FRAME_S:
-                                same_frame.append(j)
-                            break
-                channels = {arfcn[k] for k in same_frame}
-                if len(channels) > 1:
+                    if gsm:
+                        if loudest[j][0] not in loudest[i] and loudest[i][0] not in loudest[j]:
+                            continue  # not from one place
+                    elif set(loudest[j]) != set(loudest[i]):
+                        # a carrier's data sessions overlap in most subframes: two phones twenty cells apart
+                        # on one landing (one's loudest among the other's two) split their incidents
+                        continue
+                    if rows is None:
+                        rows = {sensors[r]: r for r in range(offsets[i], offsets[i + 1])}
+                    # as the strongest sensor of j that also heard i heard them
+                    common = next((r for r in range(offsets[j], offsets[j + 1]) if sensors[r] in rows), None)
+                    if common is None:
+                        continue
+                    r, q = rows[sensors[common]], common
+                    if gsm:
+                        if abs(burst_start_s[q] - burst_start_s[r]) < SAME_FRAME_S:
+                            at_once.append(j)  # on its ARFCN too: a multislot phone's other timeslot
+                    elif apart_at_once(
+                        (burst_start_s[r], burst_end_s[r], freq_hz[r], bandwidth_hz[r]),
+                        (burst_start_s[q], burst_end_s[q], freq_hz[q], bandwidth_hz[q]),
+                    ):
+                        at_once.append(j)
+                # LTE / NR: at least two (the others apart from i need not be apart from each other)
+                shown = len({arfcn[k] for k in at_once}) if gsm else min(len(at_once), 2)
+                if shown > 1:
                     group = next(self._frame_group_ids)
-                    members[group] = same_frame
-                    for k in same_frame:
-                        devices[k] = max(devices[k], len(channels))
+                    members[group] = at_once
+                    for k in at_once:
+                        devices[k] = max(devices[k], shown)
                         groups[k].append(group)
         return devices, groups, members
 
@@ -563,3 +587,13 @@ class SiteLocating:
             tx_power_dbm=location.tx_power_dbm,
             track=track,
         )
+
+
+def apart_at_once(first: tuple[float, float, float, float], second: tuple[float, float, float, float]) -> bool:
+    """Whether two LTE / NR bursts (start, end, centre, bandwidth) heard by one sensor are two phones' at once."""
+    (start_a, end_a, freq_a, width_a), (start_b, end_b, freq_b, width_b) = first, second
+    if min(width_a, width_b) <= 1.5 * RESOURCE_BLOCK_HZ:
+        return False
+    overlap_s = min(end_a, end_b) - max(start_a, start_b)
+    gap_hz = abs(freq_a - freq_b) - (width_a + width_b) / 2
+    return overlap_s >= MIN_AT_ONCE_S and gap_hz >= RESOURCE_BLOCK_HZ

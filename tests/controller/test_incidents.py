@@ -34,6 +34,7 @@ TZ = ZoneInfo("Europe/London")
 DAY = datetime(2026, 11, 24, 14, 0, tzinfo=TZ).timestamp()
 NIGHT = datetime(2026, 11, 24, 23, 0, tzinfo=TZ).timestamp()
 TWO_PHONES = Path(__file__).parent / "scenarios" / "two-phones-one-cell.yaml"
+TWO_LTE_PHONES = Path(__file__).parent / "scenarios" / "two-lte-phones-one-cell.yaml"
 NEIGHBOURS = {  # one landing's row of cells, as cellward.site.neighbours finds them
     f"A-2-{n:02d}": frozenset(f"A-2-{m:02d}" for m in (n - 1, n + 1) if 1 <= m <= 20) for n in range(1, 21)
 }
@@ -223,13 +224,15 @@ def test_one_hopping_gsm_phone_seen_alone_never_splits(world):
     assert len(incidents(sessions)) == 1
 
 
-def scenario_sightings(tmp_path, phones: tuple[str, ...] | None = None) -> list[Sighting]:
-    """The two-phones scenario (tests/controller/scenarios) through the simulator's event mode, the sensors'
+def scenario_sightings(
+    tmp_path, phones: tuple[str, ...] | None = None, scenario_path: Path = TWO_PHONES
+) -> list[Sighting]:
+    """A two-phones scenario (tests/controller/scenarios) through the simulator's event mode, the sensors'
     1 s reports and the controller's correlation and location, window by window; `phones` keeps only those."""
     from sim.commands import load_world
     from tests.controller.test_end_to_end_sim import reports_from_events
 
-    scenario = yaml.safe_load(TWO_PHONES.read_text(encoding="utf-8"))
+    scenario = yaml.safe_load(scenario_path.read_text(encoding="utf-8"))
     if phones is not None:
         scenario["phones"] = [p for p in scenario["phones"] if p["id"] in phones]
     path = tmp_path / "scenario.yaml"
@@ -264,6 +267,31 @@ def test_two_phones_of_one_network_in_one_simulated_cell_become_two_incidents(wo
 
 def test_one_simulated_gsm_phone_in_a_call_never_shows_as_two_devices(world, tmp_path):
     sightings = scenario_sightings(tmp_path, phones=("first",))
+    assert sightings and all(s.devices == 1 for s in sightings), [s.devices for s in sightings]
+
+
+@pytest.fixture(scope="module")
+def two_lte_sightings(tmp_path_factory) -> list[Sighting]:
+    return scenario_sightings(tmp_path_factory.mktemp("two-lte"), scenario_path=TWO_LTE_PHONES)
+
+
+def test_two_lte_phones_of_one_network_in_one_simulated_cell_become_two_incidents(world, two_lte_sightings):
+    """Two EE phones in data sessions on one B3 carrier in one cell: their allocations at once, apart on the
+    carrier, show two devices (controller/locating.py), which must give the place two incidents."""
+    _, sessions, feed, _, _, _ = world
+    second_starts = datetime(2026, 11, 23, 19, 0, 6, tzinfo=UTC).timestamp()
+    assert all(s.devices == 1 for s in two_lte_sightings if s.start_s < second_starts), "one phone is one device"
+    assert any(s.devices == 2 for s in two_lte_sightings), "two phones' allocations at once are two devices"
+    feed(*two_lte_sightings)
+    rows = [r for r in incidents(sessions) if r.technology == "lte"]
+    assert all(r.operators == ["EE"] and (r.wing, r.band) == ("B", "B3") for r in rows)
+    busiest = sorted(rows, key=lambda r: r.activity_count)[-2:]
+    assert [r.cell_id for r in busiest] == ["B-2-07", "B-2-07"], [(r.cell_id, r.activity_count) for r in rows]
+
+
+def test_one_simulated_lte_phone_never_shows_as_two_devices(tmp_path):
+    """Its PUCCH hops between the carrier's edges and its SRS follows its PUSCH: never two allocations at once."""
+    sightings = scenario_sightings(tmp_path, phones=("first",), scenario_path=TWO_LTE_PHONES)
     assert sightings and all(s.devices == 1 for s in sightings), [s.devices for s in sightings]
 
 

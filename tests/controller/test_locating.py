@@ -9,7 +9,7 @@ from cellward.site import load_site, small_site_path
 from cellward.site.propagation import PropagationModel, PropagationParams
 from controller.correlate import Correlator, Emissions, HeardEmission
 from controller.locate import Locator
-from controller.locating import averaged
+from controller.locating import RESOURCE_BLOCK_HZ, apart_at_once, averaged
 from controller.location_bench import Building, Truth, random_point_in_room
 from controller.observations import Observation
 
@@ -534,3 +534,23 @@ def test_a_burst_labelled_otherwise_than_its_report_keeps_the_reports_band_and_o
         locating.add_reports(sensor, batch.model_copy(update={"reports": mixed}), T + 1.01)
     (sighting,) = locating.ready(T + 1.2)
     assert (sighting.technology, sighting.band, sighting.operators) == ("lte", "B8", ("Vodafone",))
+
+
+RB = RESOURCE_BLOCK_HZ
+PUSCH = (0.0, 3e-3, 1760e6, 6 * RB)  # start, end, centre, bandwidth
+
+
+@pytest.mark.parametrize(
+    ("other", "two_phones", "why"),
+    [
+        ((1e-3, 2e-3, 1760e6 + 10 * RB, 4 * RB), True, "another allocation at the same time, well apart"),
+        ((3e-3, 4e-3, 1760e6 + 10 * RB, 4 * RB), False, "one after the other: the same phone's next grant"),
+        ((2.9e-3, 4e-3, 1760e6 + 10 * RB, 4 * RB), False, "overlapping by less than a detector's edge smear"),
+        ((1e-3, 2e-3, 1760e6 + 25 * RB, RB), False, "a one-block PUCCH beside the PUSCH (Rel-10): one phone"),
+        ((1e-3, 2e-3, 1760e6 + 5.5 * RB, 4 * RB), False, "half a block apart: one PUSCH split by a fading dip"),
+        ((1e-3, 2e-3, 1760e6 + 2 * RB, 4 * RB), False, "overlapping in frequency"),
+    ],
+)
+def test_two_lte_allocations_are_two_phones_only_when_one_phone_cannot_send_both(other, two_phones, why):
+    assert apart_at_once(PUSCH, other) is two_phones, why
+    assert apart_at_once(other, PUSCH) is two_phones, why
