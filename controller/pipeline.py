@@ -305,8 +305,10 @@ class Pipeline:
                     )
             state.messages_received += 1
             state.last_seen = item.raw.received_at
-            state.last_message_ts = message.ts.timestamp()
-            self._apply(state, message)
+            if message.seq >= stream.highest_seq:
+                # a late one (its spool sending again what was missing) is older news than what is kept
+                state.last_message_ts = message.ts.timestamp()
+                self._apply(state, message)
             counted.append(
                 self.metrics.messages_accepted.labels(kind=message.schema_name.split(".")[1].split("/")[0]).inc
             )

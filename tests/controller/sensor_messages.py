@@ -97,10 +97,10 @@ class SensorNode:
     def availability(self, state: str) -> tuple[str, bytes]:
         return self._signed("availability", Availability(**self._head("cellward.availability/1"), state=state))
 
-    def status(self, clock_offset_s: float = 0.0002) -> tuple[str, bytes]:
+    def status(self, clock_offset_s: float = 0.0002, seq: int | None = None) -> tuple[str, bytes]:
         now = datetime.now(UTC)
         message = SensorStatus(
-            **self._head("cellward.status/1"),
+            **self._head("cellward.status/1", seq),
             state="scanning",
             fault=None,
             started_at=now,

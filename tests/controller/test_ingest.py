@@ -147,6 +147,19 @@ def test_status_sets_the_clock_offset_and_availability_follows_the_sensor(world,
     assert sensor_state(controller, node.sensor_id).clock_offset_s == pytest.approx(0.02)
 
 
+def test_a_late_status_from_the_spool_does_not_replace_the_newer_one(world, publisher):
+    """A sensor's spool sends again what the controller reported missing, after newer messages: the state kept
+    for the sensor (status, stats, clock offset) is its newest message's, whatever order they arrive in."""
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    for seq, offset_s in ((1, 0.02), (5, 0.05), (3, 0.01)):  # 3 made before 5, arriving after it
+        publisher.publish(*node.status(clock_offset_s=offset_s, seq=seq))
+    wait_for(lambda: (s := sensor_state(controller, node.sensor_id)) and s.messages_received == 3, what="all three")
+    state = sensor_state(controller, node.sensor_id)
+    assert (state.status["seq"], state.clock_offset_s) == (5, pytest.approx(0.05))
+    assert state.messages_lost == 2, "seqs 2 and 4 never came; 3 came late"
+
+
 def test_sensor_topic_of_another_site_is_not_ours(world, publisher):
     controller = world.start()
     node = next(iter(world.nodes.values()))
