@@ -59,7 +59,6 @@ def test_each_spooled_message_reaches_the_broker_once(tmp_path: Path, mosquitto:
     try:
         assert publisher.connected.wait(5)
         for number in range(MESSAGES):
-            stuck = f"output {number} stuck"
             fault = BlockerFault(
                 site=SITE,
                 sender=UNIT,
@@ -67,7 +66,7 @@ def test_each_spooled_message_reaches_the_broker_once(tmp_path: Path, mosquitto:
                 seq=1,
                 event="raised",
                 kind="actuator",
-                detail=stuck,
+                detail=f"output {number} stuck",
                 action="none",
                 bands=[],
             )
