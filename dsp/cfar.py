@@ -204,6 +204,7 @@ def _search_boxes(
     block = np.empty((SEARCH_ROWS, width), np.float32)
     row_sums = np.empty((1, width), np.float64)
     hits = np.empty(ntiles, np.bool_)
+    footprints = np.empty(ntiles, np.bool_)
     rounding = 1e-12 * integral[frames, ntiles]  # the float64 sums' own error, far above it
     crossed = False
     nboxes = box_frames.shape[0]
@@ -238,20 +239,16 @@ def _search_boxes(
                     _time_sums(integral, kt, t0, 1, row_sums)
                     if not _row_exceeds(row_sums[0], kf, positions, thr, hits):
                         continue
-                    if not seed_boxes and step_f == 1:
-                        crossed = True
-                        _mark_footprints(hits, positions, kf, region, t0, kt)
+                    if not seed_boxes:
+                        crossed |= _mark_footprints(hits, positions, step_f, kf, footprints, region, t0, kt)
                         continue
                     for j in range(0, positions, step_f):
                         if not hits[j]:
                             continue
                         crossed = True
-                        if seed_boxes:
-                            # mark the centres of the step x step positions this one stands for
-                            _mark(seeds, t0 + kt // 2, step_t, j + kf // 2, step_f)
-                            _mark(region, t0 + kt // 2, step_t, j + kf // 2, step_f)
-                        else:
-                            _mark(region, t0, kt, j, kf)
+                        # mark the centres of the step x step positions this one stands for
+                        _mark(seeds, t0 + kt // 2, step_t, j + kf // 2, step_f)
+                        _mark(region, t0 + kt // 2, step_t, j + kf // 2, step_f)
     return crossed
 
 
@@ -283,14 +280,33 @@ def _mark(cells: np.ndarray, t0: int, frames: int, j0: int, tiles: int) -> None:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _mark_footprints(hits: np.ndarray, positions: int, tiles: int, cells: np.ndarray, t0: int, frames: int) -> None:
-    """cells[t0 : t0+frames, j : j+tiles] = True for every j < positions with hits[j] (vectorised)."""
-    for t in range(t0, t0 + frames):
-        row = cells[t]
-        for offset in range(tiles):
-            shifted = row[offset : offset + positions]
-            for j in range(positions):
-                shifted[j] |= hits[j]
+def _mark_footprints(
+    hits: np.ndarray,
+    positions: int,
+    step: int,
+    tiles: int,
+    footprints: np.ndarray,
+    cells: np.ndarray,
+    t0: int,
+    frames: int,
+) -> bool:
+    """cells[t0 : t0+frames, j : j+tiles] = True for every j < positions on the `step` grid with hits[j];
+    whether there was any. The footprints of one start frame share their frames, so their union along
+    frequency is formed once and laid over those frames (overlapping boxes marked one by one cost 16x)."""
+    footprints[:] = False
+    ntiles = footprints.shape[0]
+    any_hit = False
+    for j in range(0, positions, step):
+        if hits[j]:
+            any_hit = True
+            for k in range(j, min(j + tiles, ntiles)):
+                footprints[k] = True
+    if any_hit:
+        for t in range(t0, min(t0 + frames, cells.shape[0])):
+            row = cells[t]
+            for k in range(ntiles):
+                row[k] |= footprints[k]
+    return any_hit
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -66,6 +66,49 @@ def test_hysteresis_map_marks_a_small_share_of_the_noise_around_a_seed() -> None
     assert 0 < noise_share < 0.2, f"the hysteresis map marks some noise, but only a small share: {noise_share:.3f}"
 
 
+def box_by_box(tiles: np.ndarray, bank: BoxBank) -> tuple[np.ndarray, np.ndarray]:
+    """box_detections' contract, one box at a time: every box on its quarter-size grid whose exact (float64)
+    sum passes its threshold marks its grid cell's centres (seed boxes) or its footprint (region boxes)."""
+    frames, ntiles = tiles.shape
+    integral = np.zeros((frames + 1, ntiles + 1))
+    integral[1:, 1:] = tiles.astype(np.float64).cumsum(axis=1).cumsum(axis=0)
+    seeds, region = np.zeros(tiles.shape, np.bool_), np.zeros(tiles.shape, np.bool_)
+    for seed_boxes in (True, False):
+        for kt, kf, threshold, is_seed in zip(bank.frames, bank.tiles, bank.thresholds, bank.is_seed, strict=True):
+            if is_seed != seed_boxes or kt > frames or kf > ntiles:
+                continue
+            step_t, step_f = max(1, kt // 4), max(1, kf // 4)
+            for t in range(0, frames - kt + 1, step_t):
+                time_sums = integral[t + kt] - integral[t]
+                for j in range(0, ntiles - kf + 1, step_f):
+                    if time_sums[j + kf] - time_sums[j] <= threshold:
+                        continue
+                    if seed_boxes:
+                        centre = (slice(t + kt // 2, t + kt // 2 + step_t), slice(j + kf // 2, j + kf // 2 + step_f))
+                        seeds[centre] = region[centre] = True
+                    else:
+                        region[t : t + kt, j : j + kf] = True
+        if not seeds.any():
+            break
+    return seeds, region
+
+
+def test_the_box_search_marks_what_testing_every_box_one_by_one_marks() -> None:
+    z = normalised_noise(0.25, 4)
+    rng = np.random.default_rng(4)
+    for _ in range(40):  # bursts of every size and strength, some overlapping, some at the band edges
+        t, k = int(rng.integers(0, z.shape[0] - 40)), int(rng.integers(0, GEOMETRY.nfft - 8))
+        z[t : t + int(rng.integers(2, 40)), k : k + int(rng.integers(2, 60))] += float(rng.uniform(0.2, 4.0))
+    bank = BoxBank.build(GEOMETRY, CfarConfig())
+    tiles = np.empty((z.shape[0], GEOMETRY.nfft // bank.tile_bins), np.float32)
+    tile_sums(z, bank.tile_bins, tiles)
+    seeds, region = detections(z)
+    expected_seeds, expected_region = box_by_box(tiles, bank)
+    assert expected_seeds.any() and expected_region.sum() > expected_seeds.sum(), "the bursts seed and spread"
+    assert np.array_equal(seeds, expected_seeds)
+    assert np.array_equal(region, expected_region)
+
+
 def test_box_bank_matches_phone_burst_shapes() -> None:
     bank = BoxBank.build(GEOMETRY, CfarConfig())
     durations_ms = (bank.frames - 1) * GEOMETRY.hop_s * 1e3 + GEOMETRY.nfft / GEOMETRY.sample_rate_hz * 1e3
