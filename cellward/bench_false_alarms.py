@@ -12,14 +12,14 @@ throughout, as `cellward detect` reads a long recording. Rendering costs several
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dsp.burst import Burst
 from dsp.detector import Detector
-from dsp.noise_floor import FloorMemory
+from dsp.dwells import Dwells
 
 if TYPE_CHECKING:
     from sim.signals.receiver import Receiver
@@ -75,41 +75,6 @@ class Continuous:
         return self.detector.flush()
 
 
-class Dwells:
-    """The scene cut into dwells, each a stream of its own: the detector restarted, fed the dwell and flushed,
-    as a node does (sensors/node.py), with the tuning's memory of its last dwells' noise floors. A node's dwells on
-    one tuning lie between its other tunings, but as each starts afresh but for that memory, only where their
-    edges fall in the scene matters, so they are taken back to back, across the rendered seconds, and hear every
-    sample; the last ends with the scene. Burst times are the scene's."""
-
-    def __init__(self, center_freq_hz: float, dwell_s: float) -> None:
-        self.center_freq_hz = center_freq_hz
-        self.detector = Detector(FS, center_freq_hz)
-        self.floor_memory = FloorMemory()
-        self.dwell = round(dwell_s * FS)
-        self._held = np.empty(0, np.complex64)  # the start of a dwell that runs on into the next samples
-        self._held_from = 0  # the scene sample of _held[0]
-
-    def hear(self, samples: np.ndarray) -> list[Burst]:
-        samples = np.concatenate((self._held, samples))
-        whole = samples.shape[0] // self.dwell * self.dwell
-        bursts = [
-            burst
-            for first in range(0, whole, self.dwell)
-            for burst in self._dwell(samples[first : first + self.dwell], self._held_from + first)
-        ]
-        self._held, self._held_from = samples[whole:], self._held_from + whole
-        return bursts
-
-    def finish(self) -> list[Burst]:
-        return self._dwell(self._held, self._held_from) if self._held.shape[0] else []
-
-    def _dwell(self, samples: np.ndarray, first_sample: int) -> list[Burst]:
-        self.detector.restart(self.center_freq_hz, floor_memory=self.floor_memory)
-        heard = self.detector.process(samples) + self.detector.flush()
-        return [replace(burst, start_s=burst.start_s + first_sample / FS) for burst in heard]
-
-
 @dataclass(frozen=True)
 class Heard:
     """What one way of listening to a scene reported."""
@@ -140,7 +105,7 @@ def run_scene(name: str, seconds: int, seed: int = 7, stop_at_first: bool = Fals
     receiver = Receiver.varied(rng)
     spur_snr_db = float(rng.uniform(10, 30))
     listeners: dict[str, Dwells | Continuous] = {
-        "dwells": Dwells(fc, ScanConfig().dwell_s),
+        "dwells": Dwells(FS, fc, ScanConfig().dwell_s),
         "continuous": Continuous(fc),
     }
     reported = dict.fromkeys(listeners, 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from cellward.recording import RecordingError, open_recording
@@ -19,24 +18,20 @@ def run_detect(path: Path, block_samples: int, dwell_s: float = 0.0) -> int:
     or unreadable data file) leaves stdout empty rather than holding a partial answer.
     """
     from dsp.detector import Detector
-    from dsp.noise_floor import FloorMemory
+    from dsp.dwells import Dwells
 
     if dwell_s < 0:
         print(f"cellward detect: --dwell-s must not be negative, got {dwell_s}", file=sys.stderr)
         return 2
     try:
         recording = open_recording(path)
-        detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
-        bursts = []
         if dwell_s:
-            dwell = max(1, round(dwell_s * recording.sample_rate_hz))
-            memory = FloorMemory()
-            for index, (count, fill) in enumerate(recording.block_fills(dwell)):
-                detector.restart(recording.center_freq_hz, floor_memory=memory)
-                heard = detector.process_into(count, fill) + detector.flush()
-                offset_s = index * dwell / recording.sample_rate_hz
-                bursts.extend(replace(burst, start_s=burst.start_s + offset_s) for burst in heard)
+            dwells = Dwells(recording.sample_rate_hz, recording.center_freq_hz, dwell_s)
+            bursts = [burst for block in recording.blocks(block_samples) for burst in dwells.hear(block)]
+            bursts.extend(dwells.finish())
         else:
+            detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
+            bursts = []
             for count, fill in recording.block_fills(block_samples):  # converted straight into the detector's buffer
                 bursts.extend(detector.process_into(count, fill))
             bursts.extend(detector.flush())
