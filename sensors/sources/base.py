@@ -49,7 +49,8 @@ class IQSource(Protocol):
     and errors in `counters`. `first_sample_s`: the epoch time of the first sample the last `read`
     returned, when the source knows it from its own sample clock (the simulator on the wall clock); None
     when only the read's return tells (a dongle or a network stream: the node then stamps the dwell by
-    the clock when the read returns).
+    the clock when the read returns). There is no ppm setting: the node corrects the crystal error
+    itself, by asking for an offset frequency (`corrected_tuning_hz`), the same way for every source.
     """
 
     info: SourceInfo
@@ -65,8 +66,6 @@ class IQSource(Protocol):
     def set_gain(self, gain_db: float) -> float: ...
 
     def gains_db(self) -> list[float]: ...
-
-    def set_ppm(self, ppm: float) -> None: ...
 
     def read(self, num_samples: int) -> np.ndarray: ...
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from cellward.recording import write_recording
-from sensors.sources import SourceError, SourceFault, build_source
+from sensors.sources import IQSource, SourceError, SourceFault, build_source
 from sensors.sources.rtl_tcp import SET_FREQUENCY, SET_GAIN, SET_SAMPLE_RATE, RtlTcpConfig, RtlTcpSource
 from sensors.sources.rtlsdr import RtlSdrConfig, RtlSdrSource
+from sensors.sources.scene import SceneConfig
 from sensors.sources.sigmf_replay import EndOfRecording, SigmfConfig
 from sensors.sources.soapy import SoapyConfig, SoapySource
 
@@ -63,6 +64,20 @@ def test_rtlsdr_without_a_dongle_is_a_retryable_fault_naming_the_blacklist() -> 
         RtlSdrSource(RtlSdrConfig(), library_loader=lambda: NoDevices).open()
     with pytest.raises(SourceFault, match="serial 0042"):
         RtlSdrSource(RtlSdrConfig(serial="0042"), library_loader=lambda: NoDevices).open()
+
+
+def test_every_device_source_offers_the_whole_interface() -> None:
+    """IQSource lists only what the node calls; a source lacking a member (or a member nobody implements,
+    like a ppm setter when ppm is corrected by the tuning) fails this check."""
+    sources = [
+        RtlSdrSource(RtlSdrConfig()),
+        RtlTcpSource(RtlTcpConfig()),
+        SoapySource(SoapyConfig()),
+        build_source(SceneConfig()),
+        build_source(SceneConfig(faults=[{"after_s": 1, "for_s": 1}])),
+    ]
+    for source in sources:
+        assert isinstance(source, IQSource), f"{type(source).__name__} lacks part of the IQSource interface"
 
 
 def test_soapy_without_bindings_says_what_to_install() -> None:
