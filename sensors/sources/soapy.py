@@ -77,30 +77,46 @@ class SoapySource:
                 self._device.closeStream(self._stream)
         self._device = self._stream = None
 
-    def tune(self, freq_hz: float) -> float:
+    def _require(self) -> Any:
         if self._device is None:
             raise SourceFault("SoapySDR source is not open")
-        self._device.setFrequency(self._soapy.SOAPY_SDR_RX, 0, freq_hz)
-        return float(self._device.getFrequency(self._soapy.SOAPY_SDR_RX, 0))
+        return self._device
+
+    def _failed(self, what: str, exc: Exception) -> SourceFault:
+        # SoapySDR's bindings raise RuntimeError for a device that went away: a fault the node retries
+        self.counters.usb_errors += 1
+        return SourceFault(f"SoapySDR {what} failed, device unplugged? ({exc})")
+
+    def tune(self, freq_hz: float) -> float:
+        device = self._require()
+        try:
+            device.setFrequency(self._soapy.SOAPY_SDR_RX, 0, freq_hz)
+            return float(device.getFrequency(self._soapy.SOAPY_SDR_RX, 0))
+        except RuntimeError as exc:
+            raise self._failed(f"tune to {freq_hz / 1e6:.3f} MHz", exc) from None
 
     def gains_db(self) -> list[float]:
         low, high = self._gain_range
         return [float(g) for g in np.arange(low, high + 0.5, 1.0)]
 
     def set_gain(self, gain_db: float) -> float:
-        if self._device is None:
-            raise SourceFault("SoapySDR source is not open")
+        device = self._require()
         gain = float(np.clip(gain_db, *self._gain_range))
-        self._device.setGain(self._soapy.SOAPY_SDR_RX, 0, gain)
+        try:
+            device.setGain(self._soapy.SOAPY_SDR_RX, 0, gain)
+        except RuntimeError as exc:
+            raise self._failed("set gain", exc) from None
         return gain
 
     def read(self, num_samples: int) -> np.ndarray:
-        if self._device is None:
-            raise SourceFault("SoapySDR source is not open")
+        device = self._require()
         out = np.empty(num_samples, np.complex64)
         got = 0
         while got < num_samples:
-            result = self._device.readStream(self._stream, [out[got:]], num_samples - got, timeoutUs=1_000_000)
+            try:
+                result = device.readStream(self._stream, [out[got:]], num_samples - got, timeoutUs=1_000_000)
+            except RuntimeError as exc:
+                raise self._failed("read", exc) from None
             if result.ret < 0:
                 self.counters.usb_errors += 1
                 raise SourceFault(f"SoapySDR read failed (error {result.ret})")
