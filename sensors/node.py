@@ -67,7 +67,7 @@ from sensors.spectrum_stream import SpectrumStream
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
 from sensors.system_health import CpuMeter, rss_mb, temperature_c
-from sensors.watchdog import sd_notify
+from sensors.watchdog import sd_notify, watchdog_interval_s
 
 BACKOFF_MAX_S = 30.0
 WARM_DWELLS = 2  # after these, every kernel has run once
@@ -140,6 +140,7 @@ class SensorNode:
         self.paused_until: float | None = None
         self.source_open = False
         self._stop = threading.Event()
+        self._watchdog_s = watchdog_interval_s()
         self._virtual_s = clock()  # the clock of a source that runs faster than real time
         self._last_batch_s = 0.0
         self._last_stats_s = clock()
@@ -170,7 +171,7 @@ class SensorNode:
                 self._handle_commands()
                 if not self.source_open:
                     if not self._open_source():
-                        self._stop.wait(backoff_s)
+                        self._wait_fed(backoff_s)
                         backoff_s = min(2 * backoff_s, BACKOFF_MAX_S)
                         self._periodic()
                         continue
@@ -196,6 +197,16 @@ class SensorNode:
         finally:
             self._shutdown()
         return 0
+
+    def _wait_fed(self, duration_s: float) -> None:
+        """Wait `duration_s` (less if stopped), telling systemd's watchdog at least every half of its
+        interval that the node is alive: a retry backoff may be as long as WatchdogSec itself."""
+        step_s = self._watchdog_s / 2 if self._watchdog_s else duration_s
+        deadline = time.monotonic() + duration_s
+        while (left_s := deadline - time.monotonic()) > 0:
+            if self._stop.wait(min(step_s, left_s)):
+                return
+            sd_notify("WATCHDOG=1")
 
     def _shutdown(self) -> None:
         if self.state != "fault":  # a node that stops because of a fault keeps saying why

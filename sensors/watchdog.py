@@ -20,3 +20,15 @@ def sd_notify(state: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def watchdog_interval_s() -> float | None:
+    """systemd's WatchdogSec for this process ($WATCHDOG_USEC, meant for $WATCHDOG_PID), None when unarmed."""
+    usec, pid = os.environ.get("WATCHDOG_USEC"), os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        interval_s = int(usec) / 1e6
+    except ValueError:
+        return None
+    return interval_s if interval_s > 0 else None

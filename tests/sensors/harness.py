@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 import yaml
 
 from cellward.signing import sign_message
@@ -152,3 +156,44 @@ def _utc(epoch_s: float) -> str:
     from cellward.messages.wire_time import utc_text
 
     return utc_text(epoch_s)
+
+
+class SystemdNotifications:
+    """systemd's side of sd_notify: an abstract-namespace socket in $NOTIFY_SOCKET (and $WATCHDOG_USEC when a
+    watchdog interval is given, as systemd sets it for WatchdogSec), each datagram kept with its arrival time."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, watchdog_s: float | None = None) -> None:
+        name = f"cellward-test-{uuid.uuid4().hex}"
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind("\0" + name)
+        self._sock.settimeout(0.1)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        if watchdog_s is not None:
+            monkeypatch.setenv("WATCHDOG_USEC", str(round(watchdog_s * 1e6)))
+            monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+        self.received: list[tuple[float, str]] = []  # (time.monotonic(), text)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                text = self._sock.recv(4096).decode()
+            except TimeoutError:
+                continue
+            self.received.append((time.monotonic(), text))
+
+    def texts(self) -> list[str]:
+        return [text for _, text in list(self.received)]
+
+    def wait_for(self, count: int, timeout_s: float) -> list[str]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.texts()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        self._sock.close()

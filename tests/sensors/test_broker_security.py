@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -18,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from cellward.provision import mosquitto_password_line
 from cellward.signing import verify_message
-from tests.sensors.harness import Listener, make_keys, running_node, write_config
+from tests.sensors.harness import Listener, SystemdNotifications, make_keys, running_node, write_config
 from tests.support.mosquitto import MosquittoBroker
 
 ACL = """user controller
@@ -169,18 +168,15 @@ def test_a_killed_node_is_announced_offline_by_its_last_will(tmp_path: Path, mos
     assert offline["seq"] == availability[-2]["seq"] + 1, "the will carries the next availability seq"
 
 
-def test_systemd_is_told_ready_and_fed_by_the_watchdog(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
+def test_systemd_is_told_ready_and_fed_by_the_watchdog(
+    tmp_path: Path, mosquitto: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_keys(tmp_path)
-    address = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(address)
-    sock.settimeout(10)
-    os.environ["NOTIFY_SOCKET"] = address
+    systemd = SystemdNotifications(monkeypatch)
     try:
         with running_node(write_config(tmp_path, mosquitto.port)):
-            received = [sock.recv(1024).decode() for _ in range(5)]
+            received = systemd.wait_for(5, 10)
     finally:
-        del os.environ["NOTIFY_SOCKET"]
-        sock.close()
+        systemd.close()
     assert received[0].startswith("READY=1"), received
     assert "WATCHDOG=1" in received, f"the radio loop pets the watchdog: {received}"
