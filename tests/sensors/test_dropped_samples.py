@@ -23,6 +23,7 @@ from sensors.sources.rtl_tcp import SET_FREQUENCY, RtlTcpConfig, RtlTcpSource
 from sensors.sources.rtlsdr import RtlSdrConfig, RtlSdrSource
 from sensors.sources.scene import SceneConfig
 from sensors.sources.sigmf_replay import SigmfConfig
+from tests.support.fake_rtlsdr import UsbBus
 
 FS = 2.4e6
 PAUSE_S = 0.4
@@ -150,46 +151,17 @@ def test_rtl_tcp_retune_discards_the_backlog_and_a_stalled_server_is_counted() -
         server.stop()
 
 
-class FakeDongle:
-    """pyrtlsdr's RtlSdr at the edge of the system: reads take as long as their samples last, plus `extra_s`."""
-
-    extra_s = 0.0
-
-    @staticmethod
-    def get_device_index_by_serial(serial: str) -> int:
-        return 0
-
-    def __init__(self, device_index: int) -> None:
-        self.sample_rate = FS
-        self.center_freq = 900e6
-        self.gain = 0.0
-
-    def set_manual_gain_enabled(self, enabled: bool) -> None:
-        pass
-
-    def get_gains(self) -> list[int]:
-        return [0, 496]
-
-    def read_bytes(self, num_bytes: int) -> bytes:
-        time.sleep(num_bytes / 2 / FS + FakeDongle.extra_s)
-        return bytes([128, 127]) * (num_bytes // 2)
-
-    def close(self) -> None:
-        pass
-
-
-def test_rtlsdr_read_that_outlasts_its_samples_counts_the_overrun() -> None:
-    source = RtlSdrSource(RtlSdrConfig(), library_loader=lambda: FakeDongle)
+def test_rtlsdr_read_that_outlasts_its_samples_counts_the_overrun(monkeypatch: pytest.MonkeyPatch) -> None:
+    bus = UsbBus().install(monkeypatch)
+    source = RtlSdrSource(RtlSdrConfig(sample_rate_hz=FS))
     source.open()
+    source.read(24_000)  # the first read loads the cu8 kernel (the node's CLI warms it before it starts)
     source.tune(897e6)
     source.read(24_000)
     dwell = source.read(216_000)
-    assert dwell.dtype == np.complex64 and np.abs(dwell).max() < 0.01, "cu8 128/127 is about 0 in complex64"
+    assert dwell.dtype == np.complex64 and np.abs(dwell).max() < 0.5, "cu8 noise around 127.5 is near 0 in complex64"
     assert source.counters.samples_dropped == 0, "reads that keep pace with the sample clock lose nothing"
-    FakeDongle.extra_s = PAUSE_S  # the FIFO overran while the host was away: the read waits for fresh samples
-    try:
-        source.read(216_000)
-    finally:
-        FakeDongle.extra_s = 0.0
+    bus.read_delay_s = PAUSE_S  # the FIFO overran while the host was away: the read waits for fresh samples
+    source.read(216_000)
     lost = source.counters.samples_dropped
     assert lost >= MIN_LOST, f"a read {PAUSE_S} s late lost >= {MIN_LOST} samples, counted {lost}"

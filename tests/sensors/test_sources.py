@@ -51,21 +51,6 @@ def test_rtlsdr_missing_library_names_the_package_to_install() -> None:
         RtlSdrSource(RtlSdrConfig(), library_loader=missing).open()
 
 
-def test_rtlsdr_without_a_dongle_is_a_retryable_fault_naming_the_blacklist() -> None:
-    class NoDevices:
-        @staticmethod
-        def get_device_index_by_serial(serial: str) -> int:
-            raise OSError(f"no device with serial {serial}")
-
-        def __init__(self, device_index: int) -> None:
-            raise OSError("Error code -1: Could not open SDR (device index = 0)")
-
-    with pytest.raises(SourceFault, match="dvb_usb_rtl28xxu"):
-        RtlSdrSource(RtlSdrConfig(), library_loader=lambda: NoDevices).open()
-    with pytest.raises(SourceFault, match="serial 0042"):
-        RtlSdrSource(RtlSdrConfig(serial="0042"), library_loader=lambda: NoDevices).open()
-
-
 def test_every_device_source_offers_the_whole_interface() -> None:
     """IQSource lists only what the node calls; a source lacking a member (or a member nobody implements,
     like a ppm setter when ppm is corrected by the tuning) fails this check."""
