@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cellward.config import load_yaml_model
 from cellward.messages import NodeId
@@ -29,9 +29,11 @@ class FrequencyCalibrationConfig(BaseModel):
 
 
 class ReportConfig(BaseModel):
+    """Detections go out as one message per closed window, holding every channel heard in it: the window is
+    the batch, so there is no separate publish interval (one would only delay a new phone's first report)."""
+
     model_config = ConfigDict(extra="forbid")
-    window_s: float = Field(default=1.0, gt=0, le=60, description="activity report window")
-    batch_s: float = Field(default=1.0, gt=0, le=60, description="how often detections are published")
+    window_s: float = Field(default=1.0, gt=0, le=60, description="activity report window, and publish interval")
     report_unknown: bool = Field(default=False, description="also report unclassified energy inside uplink bands")
     prompt_first: bool = Field(
         default=True,
@@ -44,6 +46,16 @@ class ReportConfig(BaseModel):
         le=3600,
         description="activity is new when its channel was silent this long (one full scan cycle by default)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_batch_s(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "batch_s" in data:
+            raise ValueError(
+                "batch_s is no longer a setting: detections are published as each report window closes "
+                "(window_s), one message holding every channel; delete the batch_s line"
+            )
+        return data
 
 
 class SpoolConfig(BaseModel):

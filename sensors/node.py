@@ -142,7 +142,6 @@ class SensorNode:
         self._stop = threading.Event()
         self._watchdog_s = watchdog_interval_s()
         self._virtual_s = clock()  # the clock of a source that runs faster than real time
-        self._last_batch_s = 0.0
         self._last_stats_s = clock()
         self._last_calibration_s = -math.inf
         self._last_loop_s = time.monotonic()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cellward.cli import app
+from cellward.config import ConfigError
+from sensors.config import load_sensor_config
 from tests.sensors.harness import make_keys
 
 GOOD = """site: hmp-test
@@ -32,6 +35,16 @@ def test_unknown_key_is_reported_with_its_line(tmp_path: Path) -> None:
     code, output = _run(tmp_path, GOOD.replace("  port: 1883\n", "  port: 1883\n  qos: 2\n"))
     assert code == 2 and "line 8: mqtt.qos: Extra inputs are not permitted" in output, output
     assert "Traceback" not in output
+
+
+def test_a_config_with_the_retired_batch_s_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "sensor.yaml"
+    path.write_text(GOOD + "reports:\n  window_s: 1\n  batch_s: 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_sensor_config(path)
+    message = str(caught.value)
+    assert "line 10: reports: Value error, batch_s is no longer a setting" in message, message
+    assert "delete the batch_s line" in message, "the fitter is told what to change"
 
 
 def test_unknown_source_kind_is_reported_with_its_line(tmp_path: Path) -> None:
