@@ -17,9 +17,10 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
-def temperature_c(zone: Path = THERMAL_ZONE) -> float | None:
+def temperature_c(zone: Path | None = None) -> float | None:
+    """The SoC temperature in °C from a thermal zone (millidegrees), None where there is none (not a Pi)."""
     try:
-        return int(zone.read_text().strip()) / 1000
+        return int((THERMAL_ZONE if zone is None else zone).read_text().strip()) / 1000
     except (OSError, ValueError):
         return None
 
