@@ -117,6 +117,10 @@ class Listener:
         with self._lock:
             return [m for t, m, _ in self.messages if t.endswith("/" + leaf)]
 
+    def with_retain_flag(self, leaf: str) -> list[tuple[dict, bool]]:
+        with self._lock:
+            return [(m, retained) for t, m, retained in self.messages if t.endswith("/" + leaf)]
+
     def wait_for(self, predicate: Callable[[Listener], bool], timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from cellward.messages.schema_files import validate_wire
 from cellward.signing import verify_message
+from sensors import system_health
 from tests.sensors.harness import (
     GSM_CARRIER_HZ,
     Listener,
@@ -31,8 +33,13 @@ def assert_contiguous(seqs: list[int], what: str) -> None:
     assert not missing, f"{what}: seq gaps are lost messages; missing {missing[:20]} of 1..{seqs[-1]}"
 
 
-def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
+def test_reports_arrive_valid_signed_and_numbered(
+    tmp_path: Path, mosquitto: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     keys = make_keys(tmp_path)
+    zone = tmp_path / "thermal_zone0_temp"
+    zone.write_text("48312\n")  # what a Pi's /sys/class/thermal/thermal_zone0/temp holds: millidegrees C
+    monkeypatch.setattr(system_health, "THERMAL_ZONE", zone)
     listener = Listener(mosquitto.host, mosquitto.port)
     try:
         with running_node(write_config(tmp_path, mosquitto.port)) as running:
@@ -74,6 +81,8 @@ def test_reports_arrive_valid_signed_and_numbered(tmp_path: Path, mosquitto: Mos
         "temperature_c",
     ):
         assert f"cellward_sensor_{name}" in metrics, f"/metrics must export cellward_sensor_{name}"
+    assert re.search(r"^cellward_sensor_temperature_c\{[^}]*\} 48\.312$", metrics, re.M), "the SoC at 48.312 °C"
+    assert {m["temperature_c"] for m in listener.of("stats")} == {48.312}, "every stats message has the SoC's °C"
 
 
 def _outage_run(tmp_path: Path, outage_s: float) -> None:
@@ -125,3 +134,24 @@ def test_seq_continues_across_a_restart(tmp_path: Path, mosquitto: MosquittoBrok
         listener.close()
     assert_contiguous(_seqs(listener.of("detections")), "detections over two runs of the node")
     assert_contiguous(_seqs(listener.of("status")), "status over two runs")
+
+
+def test_status_is_retained_for_a_subscriber_that_comes_later(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
+    """A control room that connects after the node last said anything still learns its state at once."""
+    make_keys(tmp_path)
+    early = Listener(mosquitto.host, mosquitto.port)
+    late: Listener | None = None
+    try:
+        with running_node(write_config(tmp_path, mosquitto.port)):
+            early.wait_for(lambda lst: any(m["state"] == "scanning" for m in lst.of("status")), 30, "scanning status")
+            latest = early.of("status")[-1]
+            late = Listener(mosquitto.host, mosquitto.port, client_id="late-subscriber")
+            late.wait_for(lambda lst: bool(lst.of("status")), 10, "the retained status")
+            status = late.with_retain_flag("status")
+    finally:
+        early.close()
+        if late is not None:
+            late.close()
+    message, retained = status[0]
+    assert retained, "the broker hands the status to a new subscriber as a retained message"
+    assert (message["seq"], message["state"]) == (latest["seq"], "scanning"), "the node's latest status, not an old one"
