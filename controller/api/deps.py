@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Annotated
 
@@ -13,6 +15,8 @@ from controller.db.auth import AuthSession
 from controller.runtime import Controller
 
 SESSION_COOKIE = "cellward_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 bearer = HTTPBearer(auto_error=False, description="Session token from POST /api/auth/login")
 cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Session cookie set by login")
 
@@ -44,12 +48,31 @@ def get_controller(request: Request) -> Controller:
 ControllerDep = Annotated[Controller, Depends(get_controller)]
 
 
+def csrf_token_for(session_token: str) -> str:
+    """A CSRF token bound to the session: derivable only by whoever holds the (HttpOnly) session cookie."""
+    return hashlib.sha256(b"cellward-csrf\0" + session_token.encode()).hexdigest()
+
+
 def session_token(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     cookie_token: Annotated[str | None, Depends(cookie)],
 ) -> str | None:
+    """The caller's session token: a Bearer header, or the login cookie.
+
+    A browser sends the cookie with requests that other sites start, so a state-changing call the cookie
+    authenticates must also carry the session's CSRF token in `X-CSRF-Token`, which another site cannot
+    read. A Bearer token is never sent by a browser on its own and needs none."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return credentials.credentials
+    if cookie_token and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "").encode()
+        if not hmac.compare_digest(sent, csrf_token_for(cookie_token).encode()):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"a state-changing call authenticated by the session cookie needs the {CSRF_HEADER} header "
+                "(the session's CSRF token, as in the web view's forms); API clients send Authorization: Bearer",
+            )
     return cookie_token
 
 

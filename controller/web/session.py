@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
 
 from controller.accounts import Principal
-from controller.api.deps import SESSION_COOKIE
+from controller.api.deps import SESSION_COOKIE, csrf_token_for
 from controller.runtime import Controller
 
 LOGIN_CSRF_COOKIE = "cellward_login_csrf"
@@ -29,11 +28,6 @@ class NotLoggedInError(Exception):
 async def redirect_to_login(request: Request, exc: Exception) -> RedirectResponse:
     assert isinstance(exc, NotLoggedInError)
     return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status.HTTP_303_SEE_OTHER)
-
-
-def csrf_token_for(session_token: str) -> str:
-    """A CSRF token bound to the session: derivable only by whoever holds the (HttpOnly) session cookie."""
-    return hashlib.sha256(b"cellward-csrf\0" + session_token.encode()).hexdigest()
 
 
 def new_login_csrf() -> str:

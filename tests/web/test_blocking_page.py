@@ -48,8 +48,7 @@ def test_a_tripped_unit_is_shown_and_only_an_admin_resets_it_from_the_page(clien
     assert "/blocking/units/BLK-A/reset" not in page, "an officer gets no Reset button"
     csrf = page_csrf(client, "/blocking")
     assert client.post("/blocking/units/BLK-A/reset", data={"csrf": csrf}).status_code == 403
-    client.post("/api/auth/logout")
-    client.cookies.clear()
+    client.post("/logout", data={"csrf": csrf})
     log_in(client, "adam")
     csrf = page_csrf(client, "/blocking")
     page = client.post("/blocking/units/BLK-A/reset", data={"csrf": csrf}, follow_redirects=True).text
