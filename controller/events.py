@@ -15,7 +15,8 @@ EventType = Literal["new", "update", "end"]
 
 @dataclass(frozen=True)
 class LifecycleEvent:
-    """`kind` is "incident" or "alert"; `before` is None for new, `after` the current state."""
+    """`kind` is "incident" or "alert", or for the live view "blocking" or "sensors" (always an update of
+    the whole state); `before` is None for new, `after` the current state."""
 
     kind: str
     type: EventType

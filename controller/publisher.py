@@ -100,7 +100,9 @@ class Publisher:
 
     def lifecycle(self, event: LifecycleEvent) -> None:
         """EventBus sink (incidents, alerts) and the requests' change feed: new/update/end messages with
-        before/after and a stable id."""
+        before/after and a stable id. The live view's state events (blocking, sensors) are not MQTT messages."""
+        if event.kind not in LIFECYCLE_MESSAGES:
+            return
         name, model, leaf = LIFECYCLE_MESSAGES[event.kind]
         message = model(**self._envelope(name), type=event.type, id=event.id, before=event.before, after=event.after)
         self.client.publish(controller_topic(self.site, leaf), self._finish(message.to_wire()), qos=1)

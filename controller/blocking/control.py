@@ -54,6 +54,7 @@ class BlockingControl:
         self._alerted = 0  # interlocks.alarms before this index are already alerts
         self.tz = ZoneInfo(controller.config.timezone)
         self._lock = threading.Lock()
+        self._published = self._live_state()
         controller.suppressor.add_emission_hook(self.own_emission)
         controller.bus.add_sink(self._on_event)
 
@@ -64,6 +65,7 @@ class BlockingControl:
             return self._act(actor, what, zone_id, action)
         finally:
             self._raise_alerts()
+            self._publish_state()
 
     def _act(self, actor: str, what: str, zone_id: str, action: Callable[[float], Any]) -> list[Change]:
         with self._lock:
@@ -141,6 +143,26 @@ class BlockingControl:
                     self.interlocks.alarms.append(Alarm(message.sender, problem["kind"], problem["detail"], now))
                     self._audit("system", "blocking.unit-problem", f"unit:{message.sender}", problem)
         self._raise_alerts()
+        self._publish_state()
+
+    def _live_state(self) -> dict[str, Any]:
+        """What the live map shows of blocking: each zone's switch state, units out of service, the emergency."""
+        policy = self.policy
+        return {
+            "zones": {z: {"on": s.on, "reason": s.reason, "pending_by": s.pending_by} for z, s in policy.state.items()},
+            "tripped_units": sorted(policy.tripped_units),
+            "awaiting_decision": sorted(policy.awaiting_decision),
+            "emergency_by": policy.emergency_by,
+            "availability": {unit: record.availability for unit, record in self.units.records.items()},
+        }
+
+    def _publish_state(self) -> None:
+        """A `blocking` event on the bus when that state changed, so the live map redraws within a second."""
+        with self._lock:
+            before, after = self._published, self._live_state()
+            self._published = after
+        if after != before:
+            self.bus.emit(LifecycleEvent("blocking", "update", "blocking", before, after))
 
     def _raise_alerts(self) -> None:
         """Every alarm not yet raised becomes a system alert (stored, on MQTT and in the web view), one per

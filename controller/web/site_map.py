@@ -1,4 +1,5 @@
-"""Draws one landing of the site as SVG: rooms by kind, cells labelled, activity, sensors and blockers.
+"""Draws one landing of the site as SVG: rooms by kind, cells labelled, activity, sensors, blocking zones and
+blockers.
 
 Coordinates come in site metres (x east, y north) and go out in SVG user units (y down). Every state is
 shown by text and a fill pattern as well as colour, so the map reads without colour vision.
@@ -45,9 +46,27 @@ class SensorMark:
 
 @dataclass(frozen=True)
 class BlockerMark:
+    """A blocker unit: "on" (radiating over a zone), "off", "tripped" (an interlock took it out of service
+    until an admin resets it) or "out of service" (the node says it is offline or stopped)."""
+
     id: str
     zones: tuple[str, ...]
-    state: str  # "on", "off", "fault" or "unknown" (blocking control not reporting)
+    state: str
+
+
+@dataclass(frozen=True)
+class ZoneMark:
+    """A blocking zone: "on", "off", "waiting for approval" or "out of service" (no unit in service);
+    `why` is the reason it is on (manual, schedule, reactive, ...) or who asked for it."""
+
+    id: str
+    state: str
+    why: str = ""
+
+    @property
+    def caption(self) -> str:
+        words = {"on": "BLOCKING ON", "out of service": "OUT OF SERVICE"}.get(self.state, self.state)
+        return f"Blocking zone {self.id}: {words}" + (f" ({self.why})" if self.why else "")
 
 
 class Frame:
@@ -113,11 +132,13 @@ def render_landing(
     blockers: list[BlockerMark],
     heat: dict[str, int] | None = None,
     wing: str | None = None,
+    zones: Sequence[ZoneMark] = (),
 ) -> Markup:
     """The SVG of one landing; each cell is a focusable group carrying `data-cell` for live updates.
 
     With `heat` (emissions per cell) cells are shaded in five steps and show their count instead.
     With `wing` the drawing zooms to that wing (the rest of the landing is cut off at the edges).
+    `zones` are drawn as an outline around their rooms on this landing, with their state written beside it.
     """
     rooms = [room for room in site.rooms if room.landing == landing]
     outside = {zone.id for zone in site.zones if zone.kind == "outside"}
@@ -149,6 +170,10 @@ def render_landing(
     if heat is not None:  # the heat map is about where phones were, not about equipment
         parts.append("</svg>")
         return Markup("\n".join(parts))
+    for zone in zones:
+        zone_rooms = [room for room in rooms if room.zone == zone.id]
+        if zone_rooms:
+            parts.append(_zone(zone, zone_rooms, frame))
     for placement in site.sensors:
         if _on_landing(placement.position[2], landing, site.floor_height_m):
             parts.append(_sensor(placement, frame, sensors.get(placement.id)))
@@ -256,13 +281,32 @@ def _sensor(placement: Any, frame: Frame, mark: SensorMark | None) -> str:
     )
 
 
+def _zone(zone: ZoneMark, rooms: list[Any], frame: Frame) -> str:
+    """The rectangle around the zone's rooms, its outline drawn by state (solid thick when blocking, dashed
+    when off), and the state in words under its lower left corner; it lets clicks through to the cells."""
+    xs = [p[0] for room in rooms for p in room.polygon]
+    ys = [p[1] for room in rooms for p in room.polygon]
+    corners = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
+    drawn = [frame.xy(x, y) for x, y in corners]
+    left = min(p[0] for p in drawn)
+    bottom = max(p[1] for p in drawn)
+    state = zone.state.replace(" ", "-")
+    return (
+        f'<g class="zone zone-{escape(state)}" data-zone="{escape(zone.id)}" role="img" '
+        f'aria-label="{escape(zone.caption)}"><title>{escape(zone.caption)}</title>'
+        f'<polygon points="{frame.points(corners)}"/>'
+        f'<text x="{left + 2:.1f}" y="{bottom + 14:.1f}" class="zone-label">{escape(zone.caption)}</text></g>'
+    )
+
+
 def _blocker(placement: Any, frame: Frame, mark: BlockerMark | None) -> str:
     x, y = frame.xy(placement.position[0], placement.position[1])
     state = mark.state if mark else "unknown"
     zones = ", ".join(placement.zones)
     label = f"Blocker {placement.id} for zones {zones}: {state}"
     return (
-        f'<g class="blocker blocker-{escape(state)}" tabindex="0" role="img" aria-label="{escape(label)}">'
+        f'<g class="blocker blocker-{escape(state.replace(" ", "-"))}" data-blocker="{escape(placement.id)}" '
+        f'tabindex="0" role="img" aria-label="{escape(label)}">'
         f"<title>{escape(label)}</title>"
         f'<polygon points="{x:.1f},{y - 9:.1f} {x + 9:.1f},{y + 7:.1f} {x - 9:.1f},{y + 7:.1f}"/>'
         f'<text x="{x + 11:.1f}" y="{y + 4:.1f}" class="blocker-label">{escape(placement.id)} {escape(state.upper())}'

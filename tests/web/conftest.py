@@ -133,3 +133,22 @@ def record(controller: Controller, *sightings: Sighting) -> None:
         db.commit()
     for event in events:
         controller.bus.emit(event)
+
+
+def sensor_heard(controller: Controller, sensor_id: str, availability: str) -> None:
+    """What ingest stores when a sensor says it is online or offline: it was heard just now."""
+    from controller.db.reports import SensorState
+
+    with controller.sessions() as db:
+        state = db.get(SensorState, sensor_id) or SensorState(
+            id=sensor_id, messages_received=10, messages_lost=0, duplicates=0
+        )
+        state.availability, state.last_seen = availability, time.time()
+        db.merge(state)
+        db.commit()
+
+
+def switch_on(controller: Controller, zone: str = "cells-A", who: str = "olive") -> None:
+    """An officer switches a zone's blocking on, as the Blocking page and the API do."""
+    blocking = controller.blocking
+    blocking.act(who, "on", zone, lambda now: blocking.policy.request_on(zone, who, now))

@@ -10,9 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.web.browser import SCREENS, SCREENSHOTS, chromium, log_in, serving, shoot
-from tests.web.conftest import Phone, record, sighting
+from tests.web.conftest import Phone, record, sensor_heard, sighting, switch_on
 
 pytestmark = pytest.mark.slow
+LIVE_WITHIN_S = 1.0  # issue 8: updates arrive within 1 s without reloading
 
 
 def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, controller):
@@ -102,3 +103,36 @@ def test_incident_queue_and_alerts_update_without_a_reload(app, controller):
         expect(page.locator("#alerts-panel")).to_contain_text("Active alerts (1)")
         page.get_by_role("button", name=re.compile("^Acknowledge alert")).click()
         expect(page.locator("#alerts-panel")).to_contain_text("Active alerts (0)")
+
+
+def _shown_after(page, selector: str, change) -> float:
+    """Seconds from `change()` until `selector` is on the page (a DOM wait, not a polling assertion)."""
+    started = time.monotonic()
+    change()
+    page.wait_for_selector(selector, timeout=5000)
+    return time.monotonic() - started
+
+
+def test_a_sensor_going_offline_and_a_blocking_switch_reach_an_open_map_within_a_second(app, controller):
+    sensor = "A1-1"  # on landing 1, with blocker BLK-A
+    sensor_heard(controller, sensor, "online")
+    with serving(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        log_in(page, base, "olive")
+        page.goto(f"{base}/map?landing=1")
+        expect(page.locator("#stream-state")).to_have_text("live: connected")
+        expect(page.locator(f'g[data-sensor="{sensor}"]')).to_have_class(re.compile("sensor-ok"))
+        expect(page.locator('g[data-blocker="BLK-A"]')).to_have_attribute("aria-label", re.compile(": off$"))
+
+        elapsed = _shown_after(
+            page, f'g.sensor-fault[data-sensor="{sensor}"]', lambda: sensor_heard(controller, sensor, "offline")
+        )
+        assert elapsed <= LIVE_WITHIN_S, f"the offline sensor showed on the map {elapsed:.2f} s after it went offline"
+        page.wait_for_selector(f'#faulty-sensors li[data-sensor="{sensor}"]', timeout=1000)
+        expect(page.locator("#faulty-sensors")).to_contain_text(f"sensor {sensor} is offline")
+
+        elapsed = _shown_after(page, 'g.blocker-on[data-blocker="BLK-A"]', lambda: switch_on(controller))
+        assert elapsed <= LIVE_WITHIN_S, f"the blocker showed ON {elapsed:.2f} s after the zone was switched on"
+        expect(page.locator('g[data-zone="cells-A"]')).to_contain_text("Blocking zone cells-A: BLOCKING ON (manual)")
+        expect(page.locator("#blocking-zones")).to_contain_text("unit BLK-A (cells-A): ON")
+        shoot(page, "map-blocking", "laptop")

@@ -40,3 +40,16 @@ def test_sensor_health_is_a_symbol_and_a_shape_not_only_a_colour():
     svg = str(render_landing(site, 0, {}, marks, []))
     group = re.search(rf'<g class="sensor sensor-fault" data-sensor="{sensor.id}".*?</g>', svg, re.S).group(0)
     assert ">!</text>" in group and "sensor silent for 300 s" in group
+
+
+def test_a_blocking_zone_is_framed_over_its_rooms_with_its_state_in_words():
+    from controller.web.site_map import BlockerMark, ZoneMark
+    from tests.web.conftest import SITE
+
+    zone = ZoneMark("cells-A", "on", "manual")
+    svg = str(render_landing(SITE, 1, {}, {}, [BlockerMark("BLK-A", ("cells-A",), "on")], zones=[zone]))
+    group = re.search(r'<g class="zone zone-on" data-zone="cells-A".*?</g>', svg, re.S).group(0)
+    assert ">Blocking zone cells-A: BLOCKING ON (manual)</text>" in group, "the state is written, not only drawn"
+    assert re.search(r'<g class="blocker blocker-on" data-blocker="BLK-A".*?>BLK-A ON</text>', svg, re.S)
+    off = str(render_landing(SITE, 0, {}, {}, [], zones=[ZoneMark("cells-A", "out of service", "no unit")]))
+    assert 'class="zone zone-out-of-service"' in off and "OUT OF SERVICE (no unit)" in off, "every landing of the zone"

@@ -1,8 +1,9 @@
-"""The live site map: one landing at a time, cells lit by open incidents, sensors and blockers marked."""
+"""The live site map: one landing at a time, cells lit by open incidents, sensors, blockers and their zones marked."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -13,7 +14,7 @@ from controller.api.sensors import sensor_views
 from controller.db.incidents import AlertRecord, IncidentRecord
 from controller.runtime import Controller
 from controller.web.session import ControllerDep, Officer, Reader, check_csrf
-from controller.web.site_map import BlockerMark, CellMark, SensorMark, landings, render_landing
+from controller.web.site_map import BlockerMark, CellMark, SensorMark, ZoneMark, landings, render_landing
 from controller.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -65,9 +66,41 @@ def sensor_marks(controller: Controller) -> dict[str, SensorMark]:
     return {view.id: SensorMark(view.id, view.healthy, tuple(view.problems)) for view in sensor_views(controller)}
 
 
-def blocker_marks(controller: Controller) -> list[BlockerMark]:
-    # Blocking control (h-blocking) is not in this controller yet: every blocker shows "unknown".
-    return [BlockerMark(b.id, tuple(b.zones), "unknown") for b in controller.site.blockers]
+@dataclass(frozen=True)
+class Blocking:
+    """What the map shows of blocking: every unit's state and every zone a unit covers."""
+
+    blockers: list[BlockerMark]
+    zones: list[ZoneMark]
+
+
+def blocking_marks(controller: Controller) -> Blocking:
+    state = controller.blocking.snapshot()
+    tripped = set(state["tripped_units"])
+    waiting = set(state["awaiting_decision"])
+    offline = {u["unit"] for u in state["units"] if u["availability"] in ("offline", "stopped")}
+    radiating = {unit for z in state["zones"] if z["on"] for unit in z["units"]} - tripped - waiting - offline
+
+    def unit_state(unit: str) -> str:
+        if unit in tripped:
+            return "tripped"
+        return "out of service" if unit in offline else "on" if unit in radiating else "off"
+
+    zones = []
+    for z in state["zones"]:
+        if not z["units"] or z["never_block"]:
+            continue
+        if z["on"]:
+            zones.append(ZoneMark(z["zone"], "on", z["reason"]))
+        elif z["pending_by"]:
+            zones.append(ZoneMark(z["zone"], "waiting for approval", f"asked by {z['pending_by']}"))
+        elif not set(z["units"]) - tripped - offline:
+            zones.append(ZoneMark(z["zone"], "out of service", "no unit in service"))
+        else:
+            emergency = state["emergency_by"]
+            zones.append(ZoneMark(z["zone"], "off", f"emergency all-off by {emergency}" if emergency else ""))
+    blockers = [BlockerMark(b.id, tuple(b.zones), unit_state(b.id)) for b in controller.site.blockers]
+    return Blocking(blockers, zones)
 
 
 def _landing(controller: Controller, landing: int | None) -> int:
@@ -92,14 +125,23 @@ def _wing(controller: Controller, wing: str | None) -> str | None:
 
 
 def map_svg(controller: Controller, landing: int, wing: str | None, incidents: list[IncidentRecord]):
+    blocking = blocking_marks(controller)
     return render_landing(
         controller.site,
         landing,
         cell_marks(incidents, controller.clock()),
         sensor_marks(controller),
-        blocker_marks(controller),
+        blocking.blockers,
         wing=wing,
+        zones=blocking.zones,
     )
+
+
+def equipment(controller: Controller) -> dict[str, Any]:
+    """The side lists of sensors with problems, blockers and blocking zones (the page and its live redraw)."""
+    blocking = blocking_marks(controller)
+    faulty = [mark for mark in sensor_marks(controller).values() if not mark.healthy]
+    return {"faulty_sensors": faulty, "blockers": blocking.blockers, "zones": blocking.zones}
 
 
 WingQuery = Annotated[str | None, Query(max_length=16)]
@@ -116,7 +158,6 @@ def live_map(
     shown = _landing(controller, landing)
     zoom = _wing(controller, wing)
     incidents = open_incidents(controller)
-    sensors = sensor_marks(controller)
     return render(
         request,
         "map.html",
@@ -128,10 +169,9 @@ def live_map(
         wings=wings(controller),
         svg=map_svg(controller, shown, zoom, incidents),
         incidents=incidents,
-        faulty_sensors=[mark for mark in sensors.values() if not mark.healthy],
         alerts=active_alerts(controller),
-        blockers=blocker_marks(controller),
         live_s=LIVE_S,
+        **equipment(controller),
     )
 
 
@@ -149,6 +189,12 @@ def landing_fragment(
 def alerts_fragment(request: Request, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
     """The active-alerts panel alone, redrawn when an alert event arrives."""
     return render(request, "alerts_panel.html", viewer, alerts=active_alerts(controller))
+
+
+@router.get("/map/equipment")
+def equipment_fragment(request: Request, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
+    """The sensors-with-problems and blocking lists alone, redrawn when a sensors or blocking event arrives."""
+    return render(request, "map_equipment.html", viewer, **equipment(controller))
 
 
 @router.post("/alerts/{alert_id}/acknowledge")

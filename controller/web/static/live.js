@@ -1,5 +1,6 @@
 // Live updates for the control room: one EventSource on the controller's /api/events stream; redraws the
-// map landing, the incident list and the queue from server-rendered fragments, and announces new incidents.
+// map landing, the incident list, the queue and the sensor and blocking lists from server-rendered fragments,
+// and announces new incidents.
 (() => {
   "use strict";
   const url = document.body.dataset.live;
@@ -39,6 +40,17 @@
   function redrawAlerts() {
     const panel = document.getElementById("alerts-panel");
     if (panel) refresh("alerts", panel.dataset.refresh, (html) => { panel.innerHTML = html; });
+  }
+
+  function redrawEquipment() {
+    const panel = document.getElementById("equipment-panel");
+    if (panel) refresh("equipment", panel.dataset.refresh, (html) => { panel.innerHTML = html; });
+  }
+
+  // A sensor's health or the blocking state changed: its marks on the map and the side lists.
+  function onEquipment() {
+    redrawMap();
+    redrawEquipment();
   }
 
   function onAlert(message) {
@@ -102,9 +114,12 @@
     source.addEventListener("error", () => { if (state) state.textContent = "live: reconnecting…"; });
     source.addEventListener("incident", onIncident);
     source.addEventListener("alert", onAlert);
+    source.addEventListener("sensors", onEquipment);
+    source.addEventListener("blocking", onEquipment);
   }
 
-  // Keep the "NOW" marks honest when nothing new arrives: a cell goes quiet after its live window.
+  // Keep the "NOW" marks honest when nothing new arrives: a cell goes quiet after its live window (no event
+  // says so). Sensors and blocking come as events.
   setInterval(redrawMap, 30000);
 
   document.addEventListener("click", (e) => {
