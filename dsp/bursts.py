@@ -383,14 +383,29 @@ def plateau(profile: np.ndarray) -> float:
     """Typical level of a burst's body in a profile: the median of the values above half of a robust
     maximum (the tenth-highest share of values), so a spike riding on the burst does not set it and
     the noise around a short burst does not dilute it."""
-    ranked = np.sort(profile)[::-1]
-    robust_max = ranked[min(len(ranked) - 1, len(ranked) // 10)]
-    return float(np.median(ranked[ranked >= 0.5 * robust_max]))
+    return _plateau_kernel(np.asarray(profile, np.float64))
+
+
+@njit(cache=True, nogil=True)
+def _plateau_kernel(profile: np.ndarray) -> float:
+    ranked = np.sort(profile)
+    n = ranked.shape[0]
+    robust_max = ranked[n - 1 - min(n - 1, n // 10)]
+    return np.median(ranked[np.searchsorted(ranked, 0.5 * robust_max) :])
 
 
 def smooth3(profile: np.ndarray) -> np.ndarray:
     """3-point moving average that keeps the length (edges repeat the end values)."""
-    return ndimage.uniform_filter1d(profile.astype(np.float64), 3, mode="nearest")
+    return _smooth3_kernel(np.asarray(profile, np.float64))
+
+
+@njit(cache=True, nogil=True)
+def _smooth3_kernel(profile: np.ndarray) -> np.ndarray:
+    n = profile.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = (profile[max(i - 1, 0)] + profile[i] + profile[min(i + 1, n - 1)]) / 3.0
+    return out
 
 
 def _crossings(profile: np.ndarray, peak: int, level: float, max_dip: int = 2) -> tuple[float, float]:

@@ -19,6 +19,7 @@ frames cannot tell the two apart; the samples can.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,19 +157,32 @@ def _transient_in_window(span: np.ndarray, window: int, max_beside: float, min_s
     """
     if span.shape[0] < 6 * window:
         return False
-    centred = span.astype(np.complex128) - span.mean()
-    power = centred.real**2 + centred.imag**2
+    return _transient_kernel(span, window, max_beside, min_sigma)
+
+
+@njit(cache=True, nogil=True)
+def _transient_kernel(span: np.ndarray, window: int, max_beside: float, min_sigma: float) -> bool:
+    n = span.shape[0]
+    mean = span.astype(np.complex128).mean()
+    power = np.empty(n)
+    for i in range(n):
+        centred = complex(span[i]) - mean
+        power[i] = centred.real * centred.real + centred.imag * centred.imag
     # only windows with a whole window of the span on either side: at the span's ends the start of a
     # long burst would look short
-    sums = np.convolve(power, np.ones(window), mode="valid")[window : power.shape[0] - 2 * window + 1]
-    peak = window + int(np.argmax(sums))  # samples peak .. peak + window - 1
+    total = power[window : 2 * window].sum()
+    best, peak = total, window  # samples peak .. peak + window - 1
+    for start in range(window + 1, n - 2 * window + 1):
+        total += power[start + window - 1] - power[start - 1]
+        if total > best:
+            best, peak = total, start
     low, high = peak - window, peak + 2 * window
-    level = float(np.median(np.concatenate((power[:low], power[high:])))) / np.log(2)
-    strongest = float(power[peak : peak + window].sum()) - window * level
-    before = float(power[low:peak].sum()) - (peak - low) * level
-    after = float(power[peak + window : high].sum()) - (high - peak - window) * level
+    level = np.median(np.concatenate((power[:low], power[high:]))) / math.log(2.0)
+    strongest = power[peak : peak + window].sum() - window * level
+    before = power[low:peak].sum() - (peak - low) * level
+    after = power[peak + window : high].sum() - (high - peak - window) * level
     beside = max(before, 0.0) + max(after, 0.0)
-    return strongest >= min_sigma * np.sqrt(window) * level and beside <= max_beside * strongest
+    return strongest >= min_sigma * math.sqrt(window) * level and beside <= max_beside * strongest
 
 
 @njit(cache=True, nogil=True)
