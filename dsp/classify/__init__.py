@@ -48,14 +48,14 @@ def classify_candidates(
     """Label each candidate in `ready` (time-ordered), seeing the others in `window` as its context.
 
     A candidate's own log-likelihoods are kept on it once it has been labelled (its context was then
-    complete), so a long stream costs each burst one evaluation, plus one for each time it is the
-    same-channel neighbour of a burst being labelled before it is labelled itself.
+    complete), so a long stream costs each burst one evaluation, plus one for each call in which it is
+    the same-channel neighbour of a burst labelled before it.
     """
     seen = _Window(window, band_plan, context_s)
     labelled = []
     for candidate in ready:
         context = seen.context(candidate)
-        candidate.log_likelihoods = _log_likelihoods(candidate, context)
+        candidate.log_likelihoods = seen.log_likelihoods(candidate, context)
         labelled.append(_label(candidate, context, seen, band_plan))
     return labelled
 
@@ -68,6 +68,7 @@ class _Window:
         self.position = {id(c): i for i, c in enumerate(candidates)}
         self.band_plan = band_plan
         self.context_s = context_s
+        self.unlabelled: dict[int, dict[str, float]] = {}  # the same window gives the same answer
 
     def context(self, candidate: Candidate) -> Context:
         near = (self.all.end_s > candidate.start_s - self.context_s) & (
@@ -79,10 +80,13 @@ class _Window:
         neighbours = self.all.subset(np.flatnonzero(near))
         return Context(neighbours, self.band_plan.technologies(candidate.low_hz, candidate.high_hz))
 
-    def log_likelihoods(self, candidate: Candidate) -> dict[str, float]:
+    def log_likelihoods(self, candidate: Candidate, context: Context | None = None) -> dict[str, float]:
         if candidate.log_likelihoods is not None:
             return candidate.log_likelihoods
-        return _log_likelihoods(candidate, self.context(candidate))
+        key = id(candidate)
+        if key not in self.unlabelled:
+            self.unlabelled[key] = _log_likelihoods(candidate, context or self.context(candidate))
+        return self.unlabelled[key]
 
 
 def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]:
