@@ -50,7 +50,22 @@ def percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{fraction * 100:.0f} %"
 
 
+def duration(seconds: float) -> str:
+    """A span in hours, minutes and seconds, leaving out zeros: 45 s, 2 min, 1 h 30 min, 1 min 30 s."""
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if n]
+    return " ".join(parts) or "0 s"
+
+
+def clock_time(seconds_of_day: float) -> str:
+    minutes = round(seconds_of_day / 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 templates.env.filters["utc"] = utc_time
+templates.env.filters["duration"] = duration
+templates.env.filters["clock_time"] = clock_time
 templates.env.filters["mhz"] = mhz
 templates.env.filters["percent"] = percent
 

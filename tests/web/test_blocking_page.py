@@ -3,6 +3,8 @@ emergency all-off needs its confirmation."""
 
 from __future__ import annotations
 
+import re
+
 from tests.web.conftest import log_in, page_csrf
 
 
@@ -54,3 +56,30 @@ def test_a_tripped_unit_is_shown_and_only_an_admin_resets_it_from_the_page(clien
     page = client.post("/blocking/units/BLK-A/reset", data={"csrf": csrf}, follow_redirects=True).text
     assert "Unit BLK-A is back in service" in page and "reset: off until a zone of it is switched on" in page
     assert blocking.policy.tripped_units == set() and blocking.policy.active_units() == set()
+
+
+def test_the_policies_in_force_are_shown_in_words_and_local_time(client, controller):
+    from controller.blocking.policy import PolicyConfig, Schedule
+
+    controller.blocking.policy.config = PolicyConfig(
+        reactive_zones=frozenset({"cells-A"}),
+        reactive_hold_s=90.0,
+        reactive_cooldown_s=300.0,
+        max_on_s=5400.0,
+        schedules=(Schedule("cells-A", 19.5 * 3600, 7.5 * 3600),),
+    )
+    log_in(client, "olive")
+    page = client.get("/blocking").text
+    assert re.search(r'id="policy-reactive">cells-A: blocking\s+switches on by itself', page)
+    assert 'id="policy-hold">1 min 30 s: how long a reactive switch-on lasts' in page
+    assert 'id="policy-cooldown">5 min: rest after' in page
+    assert 'id="policy-max-on">1 h 30 min: no zone stays on longer' in page
+    assert "<tr><td>cells-A</td><td>19:30</td><td>07:30 (next day)</td></tr>" in page, "a night schedule"
+
+
+def test_without_policies_the_page_says_blocking_is_only_by_hand(client):
+    log_in(client, "olive")
+    page = client.get("/blocking").text
+    assert "none: blocking switches on only by hand or by schedule" in page
+    assert "No schedules: no zone switches on by the clock." in page
+    assert 'id="policy-max-on">30 min' in page, "the configured default maximum on-time"

@@ -445,3 +445,43 @@ def test_sensor_page_shows_clock_sync_loss_and_spool_depth_as_ingest_stores_them
     assert "10 of 1000 (1.00 %)" in row, "loss is counted by seq gaps"
     assert "42 reports" in row, "spool depth comes from the sensor's stats"
     assert "✓ healthy" in row
+
+
+def test_patterns_over_a_chosen_date_range_count_only_that_range(client, controller):
+    tz = controller.config.tz
+    inside = datetime(2026, 3, 11, 14, 30, tzinfo=tz).timestamp()  # a Wednesday afternoon, local time
+    record(controller, *(sighting(Phone(cell), inside + 60 * k) for k, cell in enumerate(("A-1-02", "A-1-03"))))
+    record(controller, sighting(Phone("A-1-02"), datetime(2026, 3, 20, 9, 0, tzinfo=tz).timestamp()))
+    log_in(client, "vera")
+    page = client.get("/patterns?from=2026-03-09&to=2026-03-15&landing=1").text
+    assert "2 located emissions from 2026-03-09 to 2026-03-15" in page, "the emission of 20 March is outside"
+    assert "Cell A-1-02: 1 emissions" in page and "Cell A-1-03: 1 emissions" in page
+    assert 'value="2026-03-09"' in page and 'value="2026-03-15"' in page, "the chosen range stays in the form"
+
+
+def test_a_bad_or_backwards_date_range_is_explained(client):
+    log_in(client, "vera")
+    backwards = client.get("/patterns?from=2026-03-15&to=2026-03-09")
+    assert backwards.status_code == 400
+    assert "the period must start before it ends: from 2026-03-15 is after to 2026-03-09" in backwards.text
+    bad = client.get("/patterns?from=15/03/2026&to=2026-03-20")
+    assert bad.status_code == 400 and "give the dates as year-month-day, e.g. 2026-11-23" in bad.text
+    half = client.get("/patterns?from=2026-03-15")
+    assert half.status_code == 400 and "give both dates of the period" in half.text
+
+
+def test_patterns_show_when_in_the_week_phones_are_used_and_the_busiest_wings(client, controller):
+    tz = controller.config.tz
+    wednesday_2pm = datetime(2026, 3, 11, 14, 5, tzinfo=tz).timestamp()
+    saturday_11pm = datetime(2026, 3, 14, 23, 10, tzinfo=tz).timestamp()
+    cells = ("A-1-02", "A-1-03", "A-1-04", "A-0-01")  # four phones in one hour
+    record(controller, *(sighting(Phone(cell), wednesday_2pm + 60 * k) for k, cell in enumerate(cells)))
+    record(controller, sighting(Phone("A-0-05"), saturday_11pm))
+    log_in(client, "vera")
+    page = client.get("/patterns?from=2026-03-09&to=2026-03-15").text
+    grid = re.search(r'<svg[^>]*aria-label="Emissions by hour of day and day of week.*?</svg>', page, re.S).group(0)
+    assert "<title>Wed 14:00: 4 emissions</title>" in grid and "<title>Sat 23:00: 1 emissions</title>" in grid
+    assert "<title>Wed 15:00: 0 emissions</title>" in grid
+    assert grid.count("emissions</title>") == 7 * 24, "every hour of every day has its square"
+    wings = re.search(r'<svg[^>]*aria-label="Busiest wings".*?</svg>', page, re.S).group(0)
+    assert re.search(r">A</text><rect[^>]*/><text[^>]*>5</text>", wings), "wing A: all five emissions"

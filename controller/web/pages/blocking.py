@@ -1,4 +1,5 @@
-"""Blocking: each zone's state and why, switching and approval, emergency all-off, interlock alarms.
+"""Blocking: each zone's state and why, the policies in force, switching and approval, emergency all-off,
+interlock alarms.
 
 The rules (never-block zones, the two-person rule, the emergency latch) are enforced by the blocking
 control below this page; a refusal comes back here as a message naming the rule.
@@ -27,7 +28,15 @@ def _back(message: str | None = None) -> RedirectResponse:
 def blocking_page(
     request: Request, viewer: Operator, controller: ControllerDep, message: str | None = None
 ) -> HTMLResponse:
-    return render(request, "blocking.html", viewer, state=controller.blocking.snapshot(), message=message)
+    return render(
+        request,
+        "blocking.html",
+        viewer,
+        state=controller.blocking.snapshot(),
+        policy=controller.blocking.policy.config,
+        tz=controller.config.timezone,
+        message=message,
+    )
 
 
 @router.post("/blocking/zones/{zone_id}/{action}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -17,6 +18,25 @@ from controller.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+class WindowError(ValueError):
+    """A period or window the officer typed that cannot be searched; the message says why."""
+
+
+def _dates(first: str, last: str, tz: ZoneInfo) -> tuple[float, float]:
+    """From the start of `first` to the end of `last` (both days included), in the site's local time."""
+    if not first or not last:
+        raise WindowError("give both dates of the period, from and to (or neither, for the last N days)")
+    try:
+        first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        raise WindowError(f"give the dates as year-month-day, e.g. 2026-11-23 (got {first!r} and {last!r})") from None
+    if first_day > last_day:
+        raise WindowError(f"the period must start before it ends: from {first} is after to {last}")
+    since = datetime.combine(first_day, time(), tz)
+    until = datetime.combine(last_day + timedelta(days=1), time(), tz)
+    return since.timestamp(), until.timestamp()
+
+
 @router.get("/patterns")
 def patterns_page(
     request: Request,
@@ -24,8 +44,18 @@ def patterns_page(
     controller: ControllerDep,
     days: Annotated[int, Query(ge=1, le=366)] = 28,
     landing: Annotated[int | None, Query(ge=-10, le=100)] = None,
+    first: Annotated[str, Query(alias="from", max_length=32)] = "",
+    last: Annotated[str, Query(alias="to", max_length=32)] = "",
 ) -> HTMLResponse:
+    error = None
     since_s, until_s = period_bounds(days, controller.clock())
+    period = f"in the last {days} days"
+    if first or last:
+        try:
+            since_s, until_s = _dates(first, last, controller.config.tz)
+            period = f"from {first} to {last}"
+        except WindowError as exc:
+            error = str(exc)
     with controller.sessions() as db:
         pattern = activity_pattern(db, since_s, until_s, controller.config.tz)
     available = landings(controller.site)
@@ -35,6 +65,11 @@ def patterns_page(
         request,
         "patterns.html",
         viewer,
+        status_code=400 if error else 200,
+        error=error,
+        period=period,
+        first=first,
+        last=last,
         days=days,
         landing=shown,
         landings=available,
@@ -47,10 +82,6 @@ def patterns_page(
         total=pattern.total,
         tz=controller.config.timezone,
     )
-
-
-class WindowError(ValueError):
-    """A lookup window the officer typed that cannot be searched; the message says why."""
 
 
 def _window(start: str, end: str) -> tuple[float, float]:
