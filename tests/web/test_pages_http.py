@@ -485,3 +485,59 @@ def test_patterns_show_when_in_the_week_phones_are_used_and_the_busiest_wings(cl
     assert grid.count("emissions</title>") == 7 * 24, "every hour of every day has its square"
     wings = re.search(r'<svg[^>]*aria-label="Busiest wings".*?</svg>', page, re.S).group(0)
     assert re.search(r">A</text><rect[^>]*/><text[^>]*>5</text>", wings), "wing A: all five emissions"
+
+
+def test_incident_detail_shows_the_timeline_the_location_confidence_and_the_runners_up(client, controller):
+    now = time.time()
+    phone = Phone("A-0-03")
+    # 700 s apart: separate emissions (over the 600 s silence that ends one) of one incident (under its 1800 s gap)
+    record(controller, *(sighting(phone, now - 700 * k, confidence=0.9) for k in reversed(range(3))))
+    incident = _only_incident(controller)
+    log_in(client, "vera")
+    page = client.get(f"/incidents/{incident.id}").text
+    assert "<dt>Location</dt><dd>90 % confident (rss)</dd>" in page
+    assert "<dt>Runners-up</dt><dd>A-0-02 (6 %)</dd>" in page, "the next most likely cell and its probability"
+    timeline = page.split('id="timeline"')[1]
+    assert "Timeline (3 emissions)" in timeline
+    row = r"<tr><td>([^<]+)</td><td>([\d.]+) s</td>.*?<td>(A-0-03)</td><td>(90 %)</td><td>(\d)</td></tr>"
+    rows = re.findall(row, timeline, re.S)
+    assert len(rows) == 3, f"one row per emission, oldest first: {rows}"
+    assert [row[0] for row in rows] == sorted(row[0] for row in rows)
+    assert all(row[1] == "1.000" and row[4] == "3" for row in rows), "duration and the number of sensors heard"
+
+
+def _drafted(client, controller, drafter: str) -> str:
+    record(controller, sighting(Phone("A-0-03"), time.time()))
+    log_in(client, drafter)
+    path = _draft(client, _only_incident(controller).id).headers["location"]
+    client.cookies.clear()
+    return path
+
+
+def test_an_authoriser_who_did_not_draft_rejects_a_request_with_a_reason(client, controller):
+    path = _drafted(client, controller, "olive")
+    log_in(client, "arthur")
+    response = client.post(
+        f"{path}/reject", data={"csrf": page_csrf(client), "reason": "identifier not from this handset"}
+    )
+    assert response.status_code == 200 and response.url.path == path
+    assert '<span class="badge">rejected</span>' in response.text
+    assert "<dt>Reason</dt><dd>identifier not from this handset</dd>" in response.text
+    assert 'id="authorise"' not in response.text, "a decided request offers no decision"
+
+
+def test_an_officer_may_not_reject_a_request(client, controller):
+    path = _drafted(client, controller, "olive")
+    log_in(client, "oscar")
+    response = client.post(f"{path}/reject", data={"csrf": page_csrf(client), "reason": "no"})
+    assert response.status_code == 403
+    assert '<span class="badge">drafted</span>' in client.get(path).text
+
+
+def test_the_drafter_may_not_reject_their_own_request_even_as_an_authoriser(client, controller):
+    controller.accounts.create_user("dual", PASSWORD, ["officer", "authoriser"])
+    path = _drafted(client, controller, "dual")
+    log_in(client, "dual")
+    response = client.post(f"{path}/reject", data={"csrf": page_csrf(client), "reason": "changed my mind"})
+    assert response.status_code in (403, 409), "two people decide a request, never its drafter alone"
+    assert '<span class="badge">drafted</span>' in client.get(path).text
