@@ -152,3 +152,18 @@ def switch_on(controller: Controller, zone: str = "cells-A", who: str = "olive")
     """An officer switches a zone's blocking on, as the Blocking page and the API do."""
     blocking = controller.blocking
     blocking.act(who, "on", zone, lambda now: blocking.policy.request_on(zone, who, now))
+
+
+def draft_request(client: TestClient, incident_id: str, **overrides: str):
+    """Post the draft-request form for an incident as the logged-in officer; the answer is not followed."""
+    form = {
+        "csrf": page_csrf(client, f"/requests/new?incident={incident_id}"),
+        "incident": incident_id,
+        "kind": "imei",
+        "value": VALID_IMEI,
+        "source": "seized_handset",
+        "source_reference": "exhibit JB/1",
+        "grounds": "phone used in cell A-0-03",
+        "operator": "EE",
+    }
+    return client.post("/requests/new", data={**form, **overrides}, follow_redirects=False)

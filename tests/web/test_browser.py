@@ -7,13 +7,26 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from controller.db.incidents import IncidentRecord
 from tests.web.browser import SCREENS, SCREENSHOTS, chromium, log_in, serving, shoot
-from tests.web.conftest import Phone, record, sensor_heard, sighting, switch_on
+from tests.web.conftest import Phone, draft_request, record, sensor_heard, sighting, switch_on
+from tests.web.conftest import log_in as log_in_over_http
 
 pytestmark = pytest.mark.slow
 LIVE_WITHIN_S = 1.0  # issue 8: updates arrive within 1 s without reloading
+
+
+def _tab_to(page, selector: str, presses: int = 60) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user gets there (no click, no scripted focus)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(selector) => document.activeElement.matches(selector)", selector):
+            return
+    raise AssertionError(f"{presses} presses of Tab never reached {selector}")
 
 
 def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, controller):
@@ -27,13 +40,13 @@ def test_landings_switch_in_place_and_the_keyboard_reaches_everything(app, contr
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "main"
 
-        page.click("[data-landing-link='1']")
+        _tab_to(page, "[data-landing-link='1']")
+        page.keyboard.press("Enter")
         live_cell = page.locator('g[data-cell="A-1-06"]')
         expect(live_cell).to_have_class(re.compile("state-live"))
         expect(page.locator("#landing-number")).to_have_text("1")
         assert page.url.endswith("/map?landing=1")
-        link = page.locator("a.cell-link", has=live_cell)
-        link.focus()
+        _tab_to(page, 'a.cell-link:has(g[data-cell="A-1-06"])')
         outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none", "a focused cell must show where the keyboard is"
         page.keyboard.press("Enter")
@@ -44,12 +57,31 @@ def test_every_page_at_wall_and_laptop_size(app, controller):
     window_start = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
     record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
     record(controller, sighting(Phone("A-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
+    incident_id = _incident_in(controller, "A-1-06")
+    with TestClient(app, base_url="http://127.0.0.1") as officer:  # one request, drafted: the same at both sizes
+        log_in_over_http(officer, "olive")
+        drafted = draft_request(officer, incident_id, operator="Vodafone")
+        assert drafted.status_code == 303, drafted.text
+        request_path = drafted.headers["location"]
     lookup = "/lookup?start=2026-11-20T14:00&end=2026-11-20T14:10"
     sheet = lookup.replace("/lookup?", "/lookup/sheet?") + "&wing=A"
+    draft_form = f"/requests/new?incident={incident_id}"
     pages = {
-        "olive": ["/map", "/incidents", "/sensors", "/patterns", lookup, sheet, "/requests", "/blocking"],
+        "olive": [
+            "/map",
+            "/incidents",
+            "/sensors",
+            "/patterns",
+            lookup,
+            sheet,
+            "/requests",
+            draft_form,
+            request_path,
+            "/blocking",
+        ],
         "audrey": ["/audit"],
     }
+    names = {draft_form: "request-new", request_path: "request-detail"}
     with serving(app) as base, chromium() as browser:
         for screen, (width, height) in SCREENS.items():
             page = browser.new_page(viewport={"width": width, "height": height})
@@ -61,13 +93,20 @@ def test_every_page_at_wall_and_laptop_size(app, controller):
                 for path in paths:
                     response = page.goto(base + path)
                     assert response.status == 200, f"{path} as {user}"
-                    name = path.strip("/").split("?")[0].replace("/", "-")
+                    name = names.get(path) or path.strip("/").split("?")[0].replace("/", "-")
                     shoot(page, name, screen)
                     if path == "/incidents":
                         page.click("tbody#incident-rows a >> nth=0")
                         shoot(page, "incident", screen)
             page.close()
-    assert len(list(SCREENSHOTS.glob("*-laptop.png"))) >= 11
+    for name in ("request-new", "request-detail"):
+        assert all((SCREENSHOTS / f"{name}-{screen}.png").exists() for screen in SCREENS), f"{name} at both sizes"
+    assert len(list(SCREENSHOTS.glob("*-laptop.png"))) >= 13
+
+
+def _incident_in(controller, cell_id: str) -> str:
+    with controller.sessions() as db:
+        return db.scalars(select(IncidentRecord.id).where(IncidentRecord.cell_id == cell_id)).one()
 
 
 def test_tasking_sheet_prints_without_the_application_around_it(app, controller):

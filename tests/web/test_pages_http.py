@@ -14,8 +14,8 @@ from tests.web.conftest import (
     PASSWORD,
     SENSOR_IDS,
     SITE,
-    VALID_IMEI,
     Phone,
+    draft_request,
     log_in,
     page_csrf,
     record,
@@ -315,25 +315,11 @@ def test_audit_page_names_the_first_broken_entry(client, controller):
     assert f"Chain BROKEN after {good} good entries" in page and f"entry seq={good + 1}" in page
 
 
-def _draft(client, incident_id: str, **overrides):
-    form = {
-        "csrf": page_csrf(client, f"/requests/new?incident={incident_id}"),
-        "incident": incident_id,
-        "kind": "imei",
-        "value": VALID_IMEI,
-        "source": "seized_handset",
-        "source_reference": "exhibit JB/1",
-        "grounds": "phone used in cell A-0-03",
-        "operator": "EE",
-    }
-    return client.post("/requests/new", data={**form, **overrides}, follow_redirects=False)
-
-
 def test_officer_drafts_a_request_and_another_person_authorises_it_then_downloads_the_pack(client, controller):
     record(controller, sighting(Phone("A-0-03"), time.time()))
     incident = _only_incident(controller)
     log_in(client, "olive")
-    response = _draft(client, incident.id)
+    response = draft_request(client, incident.id)
     assert response.status_code == 303, response.text
     request_path = response.headers["location"]
     page = client.get(request_path).text
@@ -356,7 +342,7 @@ def test_the_drafter_cannot_authorise_even_when_holding_the_authoriser_role(clie
     incident = _only_incident(controller)
     controller.accounts.create_user("dual", PASSWORD, ["officer", "authoriser"])
     log_in(client, "dual")
-    request_path = _draft(client, incident.id).headers["location"]
+    request_path = draft_request(client, incident.id).headers["location"]
     assert 'id="authorise"' not in client.get(request_path).text, "the page hides it"
     response = client.post(f"{request_path}/authorise", data={"csrf": page_csrf(client)})
     assert response.status_code in (403, 409), "the server refuses it too"
@@ -369,7 +355,7 @@ def test_a_bad_identifier_is_explained_and_leaves_no_case_behind(client, control
     record(controller, sighting(Phone("A-0-03"), time.time()))
     incident = _only_incident(controller)
     log_in(client, "olive")
-    response = _draft(client, incident.id, value="1234")
+    response = draft_request(client, incident.id, value="1234")
     assert response.status_code == 400 and 'id="draft-error"' in response.text
     assert "1234" in response.text, "what the officer typed is kept in the form"
     with controller.sessions() as db:
@@ -509,7 +495,7 @@ def test_incident_detail_shows_the_timeline_the_location_confidence_and_the_runn
 def _drafted(client, controller, drafter: str) -> str:
     record(controller, sighting(Phone("A-0-03"), time.time()))
     log_in(client, drafter)
-    path = _draft(client, _only_incident(controller).id).headers["location"]
+    path = draft_request(client, _only_incident(controller).id).headers["location"]
     client.cookies.clear()
     return path
 
