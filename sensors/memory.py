@@ -3,21 +3,26 @@
 Linux maps a shared library's pages around every page fault (fault-around, large page-cache folios),
 so LLVM's 180 MB library (llvmlite, under numba) is about 90 MB resident after `import numba`, though
 numba's cached kernels use little of it once running. MADV_RANDOM turns that read-around off for a
-library's mappings and MADV_PAGEOUT hands back what start-up touched; a page used again comes back alone
-from the page cache. (Pinning malloc's mmap threshold would return the detector's freed arrays to the
-kernel too, but measured 25 % more detector CPU from faulting fresh pages every dwell: not done.)
-Linux only: elsewhere, or on a kernel without MADV_PAGEOUT (before 5.4), each call does nothing.
+library's mappings and MADV_DONTNEED unmaps what start-up touched from a read-only mapping that holds
+none of its own (copy-on-write) pages: such a mapping is the file's content, so a page used again comes
+back from the page cache unchanged. MADV_PAGEOUT, used before, handed back nothing on some kernels (a
+Firecracker guest on an Intel Xeon box). (Pinning malloc's mmap threshold would return the detector's
+freed arrays to the kernel too, but measured 25 % more detector CPU from faulting fresh pages every
+dwell: not done.) Linux only: elsewhere each call does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import re
 import sys
+from collections.abc import Iterable
 from functools import cache
 
 MADV_RANDOM = 1
-MADV_PAGEOUT = 21
+MADV_DONTNEED = 4
+_MAPPING_HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$")
 
 
 @cache
@@ -33,28 +38,38 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def release_library_pages(name_part: str = ".so") -> int:
-    """Stop read-around on the mappings of libraries whose path holds `name_part` and page out their
-    read-only pages (a private read-only mapping is the file's content: nothing is lost). Returns the
-    number of mappings advised."""
+    """Stop read-around on the mappings of libraries whose path holds `name_part` and unmap the pages of
+    those that are read-only and unmodified (relocated read-only data has copy-on-write pages and is
+    left alone). Returns the number of mappings advised."""
     libc = _libc()
     if libc is None:
         return 0
-    advised = 0
     try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            lines = maps.readlines()
+        with open("/proc/self/smaps", encoding="utf-8") as smaps:
+            mappings = _library_mappings(smaps, name_part)
     except OSError:
         return 0
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 6 or name_part not in fields[5]:
-            continue
-        low, high = (int(value, 16) for value in fields[0].split("-"))
+    for low, high, unmodified_read_only in mappings:
         libc.madvise(low, high - low, MADV_RANDOM)
-        if "w" not in fields[1]:
-            libc.madvise(low, high - low, MADV_PAGEOUT)
-        advised += 1
-    return advised
+        if unmodified_read_only:
+            libc.madvise(low, high - low, MADV_DONTNEED)
+    return len(mappings)
+
+
+def _library_mappings(smaps: Iterable[str], name_part: str) -> list[tuple[int, int, bool]]:
+    """(start, end, read-only with no copy-on-write pages) of each mapping whose path holds `name_part`."""
+    mappings: list[tuple[int, int, bool]] = []
+    wanted = False
+    for line in smaps:
+        header = _MAPPING_HEADER.match(line)
+        if header:
+            low, high, permissions, path = header.groups()
+            wanted = name_part in path
+            if wanted:
+                mappings.append((int(low, 16), int(high, 16), "w" not in permissions))
+        elif wanted and line.startswith("Anonymous:") and int(line.split()[1]) > 0:
+            mappings[-1] = (*mappings[-1][:2], False)
+    return mappings
 
 
 def warm_up_kernels(sample_rate_hz: float = 2.4e6) -> None:
