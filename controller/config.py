@@ -25,6 +25,18 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BlockingSchedule(Section):
+    """Blocking wanted in a zone every day from `start` to `end`, local time (before `start`: past midnight).
+    The policy still refuses never-block zones, zones without a unit in service and an emergency all-off."""
+
+    zone: str = Field(description="Zone id, as in the site model")
+    start: time = Field(description="Switch on, local time HH:MM")
+    end: time = Field(description="Switch off, local time HH:MM")
+
+    def seconds_of_day(self) -> tuple[float, float]:
+        return tuple(float(t.hour * 3600 + t.minute * 60 + t.second) for t in (self.start, self.end))
+
+
 class BlockingConfig(Section):
     reactive_zones: list[str] = Field(
         default_factory=list, description="Zones whose blocking switches on by itself on confirmed phone activity"
@@ -32,6 +44,7 @@ class BlockingConfig(Section):
     reactive_hold_s: float = Field(default=120.0, gt=0, description="How long a reactive switch-on lasts")
     reactive_cooldown_s: float = Field(default=300.0, ge=0, description="Rest after a hold before the next one")
     max_on_s: float = Field(default=1800.0, gt=0, description="No zone stays on longer than this")
+    schedules: list[BlockingSchedule] = Field(default_factory=list, description="Daily blocking windows")
     leak_limit_dbm: float = Field(
         default=-95.0,
         description="Perimeter reading of a unit's noise in an uplink band above which the unit is switched off "

@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from cellward.config import ConfigError
 from cellward.messages import ActivityReport, BlockerHeartbeat, BlockerState, DetectionBatch
 from cellward.messages.envelope import Envelope
 from controller.audit import record
 from controller.blocking.interlocks import Alarm, Interlocks
-from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig
+from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig, Schedule
 from controller.blocking.units import UnitLink
 from controller.events import LifecycleEvent
 from controller.sighting import Sighting
@@ -26,12 +27,27 @@ ALARMS_KEPT = 200  # the latest alarms shown with the blocking state; every one 
 OWN_EMISSION_AFTERGLOW_S = 1.0
 
 if TYPE_CHECKING:
+    from cellward.site import Site
+    from controller.config import BlockingConfig
     from controller.runtime import Controller
+
+
+def _check_zones(config: BlockingConfig, site: Site) -> None:
+    """A zone the site does not have, named in the `blocking:` section, is a configuration error."""
+    zones = {zone.id for zone in site.zones}
+    named = [(f"reactive_zones[{i}]", zone) for i, zone in enumerate(config.reactive_zones)]
+    named += [(f"schedules[{i}].zone", schedule.zone) for i, schedule in enumerate(config.schedules)]
+    for where, zone in named:
+        if zone not in zones:
+            raise ConfigError(
+                f"blocking.{where}: no zone {zone!r} in site {site.name!r} (zones: {', '.join(sorted(zones))})"
+            )
 
 
 class BlockingControl:
     def __init__(self, controller: Controller) -> None:
         config = controller.config.blocking
+        _check_zones(config, controller.site)
         self.policy = BlockingPolicy(
             controller.site,
             PolicyConfig(
@@ -39,6 +55,7 @@ class BlockingControl:
                 reactive_hold_s=config.reactive_hold_s,
                 reactive_cooldown_s=config.reactive_cooldown_s,
                 max_on_s=config.max_on_s,
+                schedules=tuple(Schedule(s.zone, *s.seconds_of_day()) for s in config.schedules),
             ),
         )
         self.interlocks = Interlocks(self.policy, config.leak_limit_dbm, config.heartbeat_timeout_s)

@@ -3,18 +3,21 @@ until an admin clears it, and every step (refusals too) is in the audit log."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cellward.config import ConfigError
 from controller.app import create_app
 from controller.audit import AuditEntry, verify_database
 from controller.blocking.control import OWN_EMISSION_AFTERGLOW_S
 from controller.blocking.policy import PolicyConfig
 from controller.events import LifecycleEvent
 from controller.sighting import Sighting
+from tests.controller.conftest import write_config
 from tests.controller.test_api import login, make_user
 
 
@@ -117,3 +120,34 @@ def test_a_known_phone_heard_again_switches_an_idle_reactive_zone_on_but_never_p
     assert policy.state["cells-A"].hold_until_s == hold_until_s, "activity of a known phone does not extend the hold"
     controller.bus.emit(LifecycleEvent("incident", "new", "inc-2", None, state))
     assert policy.state["cells-A"].hold_until_s > hold_until_s, "a new phone in the zone does"
+
+
+def test_a_daily_schedule_from_the_config_switches_its_zone_by_the_clock(world, tmp_path, database_url, mosquitto):
+    windows = [
+        {"zone": "cells-A", "start": "19:30", "end": "07:30"},
+        {"zone": "staff", "start": "00:00", "end": "23:59"},
+    ]
+    world.config_path = write_config(tmp_path, database_url, mosquitto.port, blocking={"schedules": windows})
+    blocking = world.start(with_ingest=False).blocking
+
+    def tick_at(hour: float) -> list[tuple[str, bool, str]]:
+        changes = blocking.act("system", "tick", "*", lambda now: blocking.policy.tick(now, hour * 3600))
+        return [(c.zone_id, c.on, c.reason) for c in changes]
+
+    assert tick_at(12) == []
+    assert tick_at(23) == [("cells-A", True, "schedule")]  # the staff zone is never blocked, scheduled or not
+    assert tick_at(3) == []
+    assert tick_at(8) == [("cells-A", False, "schedule")]
+
+
+@pytest.mark.parametrize(
+    ("blocking", "where"),
+    [
+        ({"schedules": [{"zone": "cells-Z", "start": "19:30", "end": "07:30"}]}, "schedules[0].zone"),
+        ({"reactive_zones": ["cells-A", "cells-Z"]}, "reactive_zones[1]"),
+    ],
+)
+def test_a_zone_the_site_lacks_is_a_configuration_error(world, tmp_path, database_url, mosquitto, blocking, where):
+    world.config_path = write_config(tmp_path, database_url, mosquitto.port, blocking=blocking)
+    with pytest.raises(ConfigError, match=rf"blocking\.{re.escape(where)}: no zone 'cells-Z'"):
+        world.start(with_ingest=False)
