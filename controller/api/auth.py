@@ -18,6 +18,7 @@ from controller.api.deps import (
     LoggedIn,
     RowIdPath,
     TokenDep,
+    csrf_token_for,
     set_session_cookie,
 )
 from controller.api.models.auth import LoginRequest, LoginResponse, Me, UserCreate, UserOut, UserUpdate
@@ -48,7 +49,11 @@ def login(body: LoginRequest, response: Response, controller: ControllerDep) -> 
     principal = controller.accounts.resolve(token)
     assert principal is not None  # just created
     return LoginResponse(
-        token=token, expires_at=session.expires_at, username=principal.username, roles=sorted(principal.roles)
+        token=token,
+        expires_at=session.expires_at,
+        csrf_token=csrf_token_for(token),
+        username=principal.username,
+        roles=sorted(principal.roles),
     )
 
 

@@ -84,8 +84,9 @@ def test_login_sets_an_httponly_samesite_cookie_that_also_authenticates(client):
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     assert client.get("/api/auth/me").json()["username"] == "admin", "the cookie alone authenticates"
-    client.post("/api/auth/logout")
-    client.cookies.clear()
+    assert client.post("/api/auth/logout").status_code == 403, "a state-changing call on the cookie needs the token"
+    csrf = {"X-CSRF-Token": response.json()["csrf_token"]}
+    assert client.post("/api/auth/logout", headers=csrf).status_code == 204
     assert client.get("/api/auth/me").status_code == 401
 
 

@@ -16,6 +16,9 @@ class LoginRequest(BaseModel):
 class LoginResponse(BaseModel):
     token: str = Field(description="Session token: send as `Authorization: Bearer <token>` (also set as a cookie)")
     expires_at: float = Field(description="Expiry, UTC epoch seconds")
+    csrf_token: str = Field(
+        description="Send as `X-CSRF-Token` with a state-changing call that only the cookie authenticates"
+    )
     username: str
     roles: list[str]
 
