@@ -18,13 +18,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from cellward.ports import free_port
 from cellward.recording import write_recording
 from cellward.signing import NodeKey
+from sensors.scan_plan import ScanConfig
 
 FS = 2.4e6
 CENTRE_HZ = 897.0e6
@@ -55,7 +58,18 @@ def _proc_status_mb(pid: int, field: str) -> float:
     return float("nan")
 
 
-def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float, float]:
+def _dwells(port: int) -> float:
+    """The node's dwell count from its /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("cellward_sensor_dwells_total"):
+                return float(line.split()[-1])
+    raise RuntimeError("the sensor's /metrics has no cellward_sensor_dwells_total")
+
+
+def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float, float, float]:
+    """CPU % of one core, peak and final RSS (MB), and dwells searched per second."""
+    port = free_port()
     config = {
         "site": "bench",
         "sensor_id": "bench-1",
@@ -63,7 +77,7 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
         "mqtt": {"host": "127.0.0.1", "port": 9, "reconnect_max_s": 30},  # discard port: nobody listens
         "signing_key": str(directory / "bench.pem"),
         "state_dir": str(directory / f"state-{recording.stem}"),
-        "http": None,
+        "http": {"host": "127.0.0.1", "port": port},
         "stats_interval_s": 10,
     }
     path = directory / f"{recording.stem}.yaml"
@@ -77,9 +91,9 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
         time.sleep(warmup_s)
         if process.poll() is not None:
             raise RuntimeError(f"the sensor exited early with status {process.returncode}")
-        cpu0, wall0 = _proc_cpu_s(process.pid), time.monotonic()
+        dwells0, cpu0, wall0 = _dwells(port), _proc_cpu_s(process.pid), time.monotonic()
         time.sleep(seconds)
-        cpu1, wall1 = _proc_cpu_s(process.pid), time.monotonic()
+        dwells1, cpu1, wall1 = _dwells(port), _proc_cpu_s(process.pid), time.monotonic()
         hwm, rss = _proc_status_mb(process.pid, "VmHWM"), _proc_status_mb(process.pid, "VmRSS")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -87,7 +101,8 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-    return 100 * (cpu1 - cpu0) / (wall1 - wall0), hwm, rss
+    wall = wall1 - wall0
+    return 100 * (cpu1 - cpu0) / wall, hwm, rss, (dwells1 - dwells0) / wall
 
 
 def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
@@ -104,10 +119,11 @@ def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
         )
         print(
             f"one sensor, SigMF replay at {FS / 1e6:.1f} MS/s in real time, {seconds:.0f} s after {warmup_s:.0f} s "
-            "warm-up; targets: <= 10 % of one core, <= 200 MB"
+            "warm-up; targets: <= 10 % of one core, <= 200 MB; a node that keeps up searches every slot "
+            f"({1 / ScanConfig().slot_s:.0f} dwells a second)"
         )
-        print(f"{'case':<24}{'CPU % of one core':>20}{'peak RSS MB':>14}{'RSS at end MB':>16}")
+        print(f"{'case':<24}{'CPU % of one core':>20}{'peak RSS MB':>14}{'RSS at end MB':>16}{'dwells/s':>10}")
         for label, recording in cases:
-            cpu, hwm, rss = _measure(directory, recording, seconds, warmup_s)
-            print(f"{label:<24}{cpu:>20.1f}{hwm:>14.0f}{rss:>16.0f}")
+            cpu, hwm, rss, dwells = _measure(directory, recording, seconds, warmup_s)
+            print(f"{label:<24}{cpu:>20.1f}{hwm:>14.0f}{rss:>16.0f}{dwells:>10.2f}")
     return 0
