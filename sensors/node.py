@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from cellward.messages.wire_time import utc_text
 from cellward.recording import write_recording
 from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
+from dsp.burst import Burst
 from dsp.detector import Detector
 from dsp.noise_floor import FloorMemory
 from sensors.activity import ActivityAggregator, Dwell
@@ -60,10 +62,10 @@ from sensors.memory import release_library_pages
 from sensors.metrics import HealthServer, NodeMetrics
 from sensors.publisher import Publisher
 from sensors.scan_focus import FocusReceiver
-from sensors.scan_plan import ScanPlan, ScanSchedule
+from sensors.scan_plan import ScanPlan, ScanSchedule, Tuning
 from sensors.snippet_upload import SnippetNotDeliverable, delivery_limit_bytes, snippet_chunks
 from sensors.sources import EndOfRecording, IQSource, SourceError, SourceFault, build_source
-from sensors.spectrum_stream import SpectrumStream
+from sensors.spectrum_stream import DwellSpectrum, SpectrumStream
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
 from sensors.system_health import CpuMeter, rss_mb, temperature_c
@@ -147,6 +149,9 @@ class SensorNode:
         self._last_loop_s = time.monotonic()
         self._last_clock_state: ClockState | None = None
         self._detector: Detector | None = None  # one for every dwell, restarted (`_detector_for`)
+        # a dwell is searched while the next is read: a node with a phone in band keeps every slot
+        self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detector")
+        self._searching: tuple[Future[list[Burst]], Tuning, Dwell, DwellSpectrum | None, Detector] | None = None
         self._floor_memories = FloorMemories()
         self._slot = -1
 
@@ -208,6 +213,8 @@ class SensorNode:
             sd_notify("WATCHDOG=1")
 
     def _shutdown(self) -> None:
+        self._finish_search()
+        self._searcher.shutdown()
         if self.state != "fault":  # a node that stops because of a fault keeps saying why
             self.state = "stopping"
         self._flush_reports(final=True)
@@ -254,6 +261,7 @@ class SensorNode:
             self.gains = GainController(self.config.gain, self.source.gains_db())
 
     def _source_failed(self, detail: str) -> None:
+        self._finish_search()  # what was heard before the failure is reported
         self.counts.source_faults += 1
         self.source.close()
         self.source_open = False
@@ -311,9 +319,9 @@ class SensorNode:
             self.log.warning(
                 "gain_at_noise_floor", band=tuning.band, centre_hz=tuning.centre_hz, clipped=clipped, detail=detail
             )
+        self._finish_search()  # the previous dwell's search ran while this one was read; the detector is free
         spectrum = self.spectrum_stream.tap(self.clock())
         detector = self._detector_for(fs, centre, spectrum, self._floor_memories.for_dwell(tuning.centre_hz, fs, gain))
-        bursts = detector.process(samples) + detector.flush()
         half_span = cfg.usable_fraction * fs / 2
         dwell = Dwell(
             centre_hz=centre,
@@ -325,6 +333,16 @@ class SensorNode:
             calibration_db=self.config.power_calibration.calibration_db(gain),
             clipped_fraction=clipped,
         )
+        search = self._searcher.submit(lambda: detector.process(samples) + detector.flush())
+        self._searching = (search, tuning, dwell, spectrum, detector)
+
+    def _finish_search(self) -> None:
+        """Report the dwell whose samples the detector has been searching (while the next one was read)."""
+        if self._searching is None:
+            return
+        search, tuning, dwell, spectrum, detector = self._searching
+        self._searching = None
+        bursts = search.result()
         if spectrum is not None:
             self.spectrum_stream.publish(spectrum, detector.geometry, dwell, tuning.band, self.clock())
         kept = self.aggregator.add(dwell, bursts)
@@ -333,7 +351,7 @@ class SensorNode:
             release_library_pages()  # numba's kernels are loaded: what LLVM and the rest touched can go back
         self.counts.bursts += kept
         if kept:
-            self.schedule.note_activity(tuning, start_s)
+            self.schedule.note_activity(tuning, dwell.start_s)
         self._flush_reports()
 
     def _detector_for(
@@ -559,6 +577,7 @@ class SensorNode:
                 self._ack(checked.command, checked.id, "rejected", checked.detail)
                 continue
             self.log.info("command", command=checked.command, id=checked.id, sender=checked.sender)
+            self._finish_search()  # a command may pause, retune or reconfigure: the last dwell is reported first
             try:
                 self._execute(checked)
             except SourceFault as exc:
