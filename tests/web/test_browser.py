@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from controller.audit import record as audit_record
 from controller.db.incidents import IncidentRecord
 from tests.web.browser import SCREENS, SCREENSHOTS, chromium, log_in, serving, shoot
 from tests.web.conftest import Phone, draft_request, record, sensor_heard, sighting, switch_on
@@ -58,6 +59,9 @@ def test_every_page_at_wall_and_laptop_size(app, controller):
     record(controller, *(sighting(Phone("A-0-05"), window_start + 30 * k) for k in range(3)))
     record(controller, sighting(Phone("A-1-06", "gsm", ("Vodafone",), 897.4e6, "B8"), time.time()))
     incident_id = _incident_in(controller, "A-1-06")
+    with controller.sessions() as db:  # details without a space to break at (a purge's cutoff, digests)
+        audit_record(db, "system", "test.unbroken", "config:" + "f" * 64, {"sha256": "0123456789abcdef" * 8})
+        db.commit()
     with TestClient(app, base_url="http://127.0.0.1") as officer:  # one request, drafted: the same at both sizes
         log_in_over_http(officer, "olive")
         drafted = draft_request(officer, incident_id, operator="Vodafone")
