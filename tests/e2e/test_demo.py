@@ -57,6 +57,15 @@ def _incidents(db: Path) -> list[dict]:
         return []
 
 
+def _placed(incidents: list[dict]) -> str:
+    """Every incident as technology, operators, cell and runners-up: what a missing phone was taken for."""
+    return "\n".join(
+        f"  {inc['technology']} {inc['operators']} {inc['wing']}-{inc['landing']} {inc['cell_id']} "
+        f"runners {inc['runners_up']}"
+        for inc in sorted(incidents, key=lambda r: r["created_at"])
+    )
+
+
 def _detections(db: Path) -> list[str]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         return [r[0] for r in conn.execute("select raw from messages where schema = 'cellward.detections/1'")]
@@ -114,7 +123,7 @@ def test_demo_phones_become_incidents_in_their_cells_and_ctrl_c_stops_everything
 
     incidents = _incidents(db)
     missing = sorted(set(LOCATED_PHONES) - set(found))
-    assert not missing, f"no incident on the right landing with the right cell for {missing}"
+    assert not missing, f"no incident on the right landing with the right cell for {missing}:\n{_placed(incidents)}"
     epoch0 = _scenario_epoch(tmp_path / "scenario.yaml")
     located_rss = [
         (i["created_at"], i["first_seen"], i["freq_hz"], i["technology"]) for i in incidents if i["method"] == "rss"

@@ -23,7 +23,7 @@ import yaml
 
 from cellward.demo import broker_command, launch, prepare
 from cellward.site import load_site, reference_site_path
-from tests.e2e.test_demo import LOCATED_PHONES, _found, _incidents
+from tests.e2e.test_demo import LOCATED_PHONES, _found, _incidents, _placed
 
 pytestmark = pytest.mark.slow
 WARM_UP_S = 180.0
@@ -161,5 +161,5 @@ def test_broker_killed_for_30_s_and_controller_killed_under_load_lose_no_report(
 
     found = _found(incidents, load_site(reference_site_path()))
     missing = sorted(set(LOCATED_PHONES) - set(found))
-    assert not missing, f"no incident (right landing and cell) for {missing} after the faults"
+    assert not missing, f"no incident (right landing and cell) for {missing} after the faults:\n{_placed(incidents)}"
     assert twice == [], f"redelivered or resent reports counted an emission twice: {twice[:10]}"
