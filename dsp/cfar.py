@@ -197,12 +197,13 @@ def _search_boxes(
     positions spend most of their time outside their vector body, and float32 fills twice the lanes of
     float64. Those sums are within 2^-22 of the largest time sum of the exact ones, so the block is tested
     against the threshold lowered by more than that; only rows of a block that passes are tested exactly
-    (float64), one by one, so the result is the float64 test's.
+    (float64 sums, formed once per block for all the boxes of its duration), one by one, so the result is
+    the float64 test's.
     """
     frames, ntiles = integral.shape[0] - 1, integral.shape[1] - 1
     width = ntiles + 1
     block = np.empty((SEARCH_ROWS, width), np.float32)
-    row_sums = np.empty((1, width), np.float64)
+    exact = np.empty((SEARCH_ROWS, width), np.float64)
     hits = np.empty(ntiles, np.bool_)
     footprints = np.empty(ntiles, np.bool_)
     rounding = 1e-12 * integral[frames, ntiles]  # the float64 sums' own error, far above it
@@ -219,6 +220,7 @@ def _search_boxes(
             rows = min(SEARCH_ROWS, starts - row0)
             _time_sums(integral, kt, row0 * step_t, step_t, block[:rows])
             flat = block[:rows].reshape(rows * width)
+            exact_ready = False  # the float64 sums, formed once for every box of this duration that needs them
             largest = 0.0  # time sums grow along frequency: the last of each row is its largest
             for r in range(rows):
                 t0 = (row0 + r) * step_t
@@ -232,12 +234,14 @@ def _search_boxes(
                 # positions that straddle two rows are tested too: they only cost a closer look at the block
                 if not _any_exceeds(flat, kf, lowered):
                     continue
+                if not exact_ready:
+                    _time_sums(integral, kt, row0 * step_t, step_t, exact[:rows])
+                    exact_ready = True
                 positions = ntiles - kf + 1
                 step_f = max(1, kf // 4)
                 for r in range(rows):
                     t0 = (row0 + r) * step_t
-                    _time_sums(integral, kt, t0, 1, row_sums)
-                    if not _row_exceeds(row_sums[0], kf, positions, thr, hits):
+                    if not _row_exceeds(exact[r], kf, positions, thr, hits):
                         continue
                     if not seed_boxes:
                         crossed |= _mark_footprints(hits, positions, step_f, kf, footprints, region, t0, kt)
