@@ -4,8 +4,9 @@ The sensor runs as its own process (`cellward sensor run`) on a SigMF replay pac
 the figures are the whole node's: reading and converting 8-bit samples (as the RTL-SDR source does with
 a dongle), gain and clipping checks, the detector on every dwell, activity reports, signing and the
 SQLite spool (the broker is unreachable, so every message is spooled). CPU is measured from
-/proc/<pid>/stat over a window that starts after a warm-up (imports, numba compilation); peak RSS is
-the kernel's high-water mark (VmHWM), start-up included; RSS at end is VmRSS when the window closes.
+/proc/<pid>/stat over a window that starts a warm-up after the node's first dwell (imports and, in a fresh
+checkout, numba's compilation come before it); peak RSS is the kernel's high-water mark (VmHWM), start-up
+included; RSS at end is VmRSS when the window closes. Dwells per second come from the node's /metrics.
 Two recordings: receiver noise only (most of a sensor's life) and a GSM call in the band.
 """
 
@@ -31,6 +32,7 @@ from sensors.scan_plan import ScanConfig
 
 FS = 2.4e6
 CENTRE_HZ = 897.0e6
+STARTUP_TIMEOUT_S = 300.0  # compiling every numba kernel in a fresh checkout takes minutes on a slow box
 
 
 def _recording(directory: Path, name: str, with_phone: bool) -> Path:
@@ -67,6 +69,21 @@ def _dwells(port: int) -> float:
     raise RuntimeError("the sensor's /metrics has no cellward_sensor_dwells_total")
 
 
+def _wait_until_scanning(process: subprocess.Popen, port: int, timeout_s: float) -> None:
+    """Until the node has searched a dwell: a first run in a fresh tree compiles numba's kernels first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the sensor exited early with status {process.returncode}")
+        try:
+            if _dwells(port) > 0:
+                return
+        except OSError:  # its /metrics is not up yet
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the sensor searched no dwell within {timeout_s:.0f} s")
+
+
 def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float, float, float]:
     """CPU % of one core, peak and final RSS (MB), and dwells searched per second."""
     port = free_port()
@@ -88,6 +105,7 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
         stderr=subprocess.DEVNULL,
     )
     try:
+        _wait_until_scanning(process, port, STARTUP_TIMEOUT_S)
         time.sleep(warmup_s)
         if process.poll() is not None:
             raise RuntimeError(f"the sensor exited early with status {process.returncode}")
