@@ -151,7 +151,7 @@ class SensorNode:
         self._detector: Detector | None = None  # one for every dwell, restarted (`_detector_for`)
         # a dwell is searched while the next is read: a node with a phone in band keeps every slot
         self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detector")
-        self._searching: tuple[Future[list[Burst]], Tuning, Dwell, DwellSpectrum | None, Detector] | None = None
+        self._searching: tuple[Future[list[Burst]], Tuning, Dwell, DwellSpectrum | None] | None = None
         self._floor_memories = FloorMemories()
         self._slot = -1
 
@@ -334,17 +334,17 @@ class SensorNode:
             clipped_fraction=clipped,
         )
         search = self._searcher.submit(lambda: detector.process(samples) + detector.flush())
-        self._searching = (search, tuning, dwell, spectrum, detector)
+        self._searching = (search, tuning, dwell, spectrum)
 
     def _finish_search(self) -> None:
         """Report the dwell whose samples the detector has been searching (while the next one was read)."""
         if self._searching is None:
             return
-        search, tuning, dwell, spectrum, detector = self._searching
+        search, tuning, dwell, spectrum = self._searching
         self._searching = None
         bursts = search.result()
         if spectrum is not None:
-            self.spectrum_stream.publish(spectrum, detector.geometry, dwell, tuning.band, self.clock())
+            self.spectrum_stream.publish(spectrum, self._detector.geometry, dwell, tuning.band, self.clock())
         kept = self.aggregator.add(dwell, bursts)
         self.counts.dwells += 1
         if self.counts.dwells == WARM_DWELLS:

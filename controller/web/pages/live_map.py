@@ -67,14 +67,24 @@ def sensor_marks(controller: Controller) -> dict[str, SensorMark]:
 
 
 @dataclass(frozen=True)
-class Blocking:
-    """What the map shows of blocking: every unit's state and every zone a unit covers."""
+class Equipment:
+    """What the map and its side lists show of sensors and blocking, read once per request."""
 
+    sensors: dict[str, SensorMark]
     blockers: list[BlockerMark]
-    zones: list[ZoneMark]
+    zones: list[ZoneMark]  # every zone a unit covers
+
+    def side_lists(self) -> dict[str, Any]:
+        faulty = [mark for mark in self.sensors.values() if not mark.healthy]
+        return {"faulty_sensors": faulty, "blockers": self.blockers, "zones": self.zones}
 
 
-def blocking_marks(controller: Controller) -> Blocking:
+def equipment(controller: Controller) -> Equipment:
+    return Equipment(sensor_marks(controller), *blocking_marks(controller))
+
+
+def blocking_marks(controller: Controller) -> tuple[list[BlockerMark], list[ZoneMark]]:
+    """Every unit's state and every zone a unit covers."""
     state = controller.blocking.snapshot()
     tripped = set(state["tripped_units"])
     waiting = set(state["awaiting_decision"])
@@ -100,7 +110,7 @@ def blocking_marks(controller: Controller) -> Blocking:
             emergency = state["emergency_by"]
             zones.append(ZoneMark(z["zone"], "off", f"emergency all-off by {emergency}" if emergency else ""))
     blockers = [BlockerMark(b.id, tuple(b.zones), unit_state(b.id)) for b in controller.site.blockers]
-    return Blocking(blockers, zones)
+    return blockers, zones
 
 
 def _landing(controller: Controller, landing: int | None) -> int:
@@ -124,24 +134,16 @@ def _wing(controller: Controller, wing: str | None) -> str | None:
     return wing or None
 
 
-def map_svg(controller: Controller, landing: int, wing: str | None, incidents: list[IncidentRecord]):
-    blocking = blocking_marks(controller)
+def map_svg(controller: Controller, landing: int, wing: str | None, incidents: list[IncidentRecord], marks: Equipment):
     return render_landing(
         controller.site,
         landing,
         cell_marks(incidents, controller.clock()),
-        sensor_marks(controller),
-        blocking.blockers,
+        marks.sensors,
+        marks.blockers,
         wing=wing,
-        zones=blocking.zones,
+        zones=marks.zones,
     )
-
-
-def equipment(controller: Controller) -> dict[str, Any]:
-    """The side lists of sensors with problems, blockers and blocking zones (the page and its live redraw)."""
-    blocking = blocking_marks(controller)
-    faulty = [mark for mark in sensor_marks(controller).values() if not mark.healthy]
-    return {"faulty_sensors": faulty, "blockers": blocking.blockers, "zones": blocking.zones}
 
 
 WingQuery = Annotated[str | None, Query(max_length=16)]
@@ -158,6 +160,7 @@ def live_map(
     shown = _landing(controller, landing)
     zoom = _wing(controller, wing)
     incidents = open_incidents(controller)
+    marks = equipment(controller)
     return render(
         request,
         "map.html",
@@ -167,11 +170,11 @@ def live_map(
         landings=landings(controller.site),
         wing=zoom,
         wings=wings(controller),
-        svg=map_svg(controller, shown, zoom, incidents),
+        svg=map_svg(controller, shown, zoom, incidents, marks),
         incidents=incidents,
         alerts=active_alerts(controller),
         live_s=LIVE_S,
-        **equipment(controller),
+        **marks.side_lists(),
     )
 
 
@@ -181,7 +184,7 @@ def landing_fragment(
 ) -> HTMLResponse:
     """Just the SVG of one landing, for switching landings and redrawing without a page load."""
     shown = _landing(controller, landing)
-    svg = map_svg(controller, shown, _wing(controller, wing), open_incidents(controller))
+    svg = map_svg(controller, shown, _wing(controller, wing), open_incidents(controller), equipment(controller))
     return HTMLResponse(str(svg))
 
 
@@ -194,7 +197,7 @@ def alerts_fragment(request: Request, viewer: Reader, controller: ControllerDep)
 @router.get("/map/equipment")
 def equipment_fragment(request: Request, viewer: Reader, controller: ControllerDep) -> HTMLResponse:
     """The sensors-with-problems and blocking lists alone, redrawn when a sensors or blocking event arrives."""
-    return render(request, "map_equipment.html", viewer, **equipment(controller))
+    return render(request, "map_equipment.html", viewer, **equipment(controller).side_lists())
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
