@@ -71,9 +71,19 @@ def band_limited(samples: np.ndarray, sample_rate_hz: float, low_hz: float, high
         return samples
     padded = scipy.fft.next_fast_len(n)
     spectrum = scipy.fft.fft(samples.astype(np.complex64, copy=False), padded)
-    freqs = np.fft.fftfreq(padded, 1 / sample_rate_hz)
-    spectrum[(freqs < low_hz) | (freqs > high_hz)] = 0
-    return scipy.fft.ifft(spectrum)[:n]
+    _zero_outside(spectrum, 1 / sample_rate_hz, low_hz, high_hz)
+    return scipy.fft.ifft(spectrum, overwrite_x=True)[:n]
+
+
+@njit(cache=True, nogil=True)
+def _zero_outside(spectrum: np.ndarray, sample_spacing_s: float, low_hz: float, high_hz: float) -> None:
+    """Zero the bins of an FFT whose frequencies (as np.fft.fftfreq computes them) lie outside [low_hz, high_hz]."""
+    n = spectrum.shape[0]
+    hz_per_bin = 1.0 / (n * sample_spacing_s)
+    for k in range(n):
+        freq_hz = (k if k < (n + 1) // 2 else k - n) * hz_per_bin
+        if freq_hz < low_hz or freq_hz > high_hz:
+            spectrum[k] = 0
 
 
 def envelope_kurtosis(band: np.ndarray, noise_power: float, sample_rate_hz: float) -> float:
@@ -108,16 +118,27 @@ def cyclic_prefix_score(band: np.ndarray, sample_rate_hz: float, useful_s: float
     cp_len = max(1, round(cp_s * sample_rate_hz))
     if band.shape[0] - lag < 4 * period:
         return math.nan
-    return _folded_cp_peak_to_rms(band.astype(np.complex64, copy=False), lag, period, round(period), cp_len)
+    # floor(i mod period) without a floating-point remainder per sample: with period = num / 2^shift exactly,
+    # it is ((i * 2^shift) mod num) >> shift, the remainder kept in integers from one sample to the next
+    num, den = float(period).as_integer_ratio()
+    shift = den.bit_length() - 1
+    return _folded_cp_peak_to_rms(band.astype(np.complex64, copy=False), lag, num, shift, round(period), cp_len)
 
 
 @njit(cache=True, nogil=True)
-def _folded_cp_peak_to_rms(band: np.ndarray, lag: int, period: float, phases: int, cp_len: int) -> float:
+def _folded_cp_peak_to_rms(band: np.ndarray, lag: int, num: int, shift: int, phases: int, cp_len: int) -> float:
     n = band.shape[0] - lag
     folded = np.zeros(phases, np.complex128)
+    step = np.int64(1) << shift
+    remainder = np.int64(0)
     for i in range(n):
-        phase = math.floor(i % period) % phases
+        phase = remainder >> shift
+        if phase >= phases:  # under period: at most phases
+            phase -= phases
         folded[phase] += complex(band[i]) * np.conj(complex(band[i + lag]))
+        remainder += step
+        if remainder >= num:
+            remainder -= num
     # sum over every CP-long window of the fold, wrapping round the symbol period
     window = 0j
     for i in range(cp_len):
