@@ -84,18 +84,38 @@ def wall_crossings(
     n, nw = a.shape[0], walls.shape[0]
     count = np.zeros(n, np.int64)
     loss = np.zeros(n)
-    # Each wall's plan bounding box once, so the common case (a wall nowhere near the path) is four compares.
+    if n == 0:
+        return count, loss
+    # Each wall's plan bounding box once, so the common case (a wall nowhere near the path) is four compares;
+    # and only the walls within the box around every segment: callers pass one room's points to one sensor.
+    x0, x1 = min(a[:, 0].min(), b[:, 0].min()), max(a[:, 0].max(), b[:, 0].max())
+    y0, y1 = min(a[:, 1].min(), b[:, 1].min()), max(a[:, 1].max(), b[:, 1].max())
+    z0, z1 = min(a[:, 2].min(), b[:, 2].min()), max(a[:, 2].max(), b[:, 2].max())
     box = np.empty((nw, 4))
+    near = np.empty(nw, np.int64)
+    n_near = 0
     for w in range(nw):
         box[w, 0], box[w, 1] = min(walls[w, 0], walls[w, 2]), min(walls[w, 1], walls[w, 3])
         box[w, 2], box[w, 3] = max(walls[w, 0], walls[w, 2]), max(walls[w, 1], walls[w, 3])
+        if (
+            wall_z[w, 1] < z0
+            or wall_z[w, 0] > z1
+            or box[w, 2] < x0
+            or box[w, 0] > x1
+            or box[w, 3] < y0
+            or box[w, 1] > y1
+        ):
+            continue
+        near[n_near] = w
+        n_near += 1
     for k in range(n):
         px, py, pz = a[k, 0], a[k, 1], a[k, 2]
         rx, ry, rz = b[k, 0] - px, b[k, 1] - py, b[k, 2] - pz
         xmin, xmax = min(px, px + rx), max(px, px + rx)
         ymin, ymax = min(py, py + ry), max(py, py + ry)
         zmin, zmax = min(pz, pz + rz), max(pz, pz + rz)
-        for w in range(nw):
+        for c in range(n_near):
+            w = near[c]
             if wall_z[w, 1] < zmin or wall_z[w, 0] > zmax:
                 continue  # a wall of another storey
             if box[w, 2] < xmin or box[w, 0] > xmax or box[w, 3] < ymin or box[w, 1] > ymax:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cellward.site import Site
+from cellward.site.geometry import wall_crossings
 from cellward.site.propagation import PropagationModel, PropagationParams, outdoor_path_loss_db
 
 C = 299_792_458.0
@@ -209,3 +210,42 @@ def test_parameters_refuse_unknown_names_and_bad_values() -> None:
         PropagationParams(sigma=3.0)
     with pytest.raises(ValidationError, match="decorrelation_m"):
         PropagationParams(decorrelation_m=0.0)
+
+
+def _walls_crossed_one_by_one(a, b, walls: np.ndarray, wall_z: np.ndarray) -> list[int]:
+    """The kernel's rule, wall by wall: plan views cross strictly inside the segment, within the wall's height."""
+    crossed = []
+    r = np.subtract(b, a)
+    for w, ((qx, qy, ex, ey), (bottom, top)) in enumerate(zip(walls, wall_z, strict=True)):
+        s = (ex - qx, ey - qy)
+        denom = r[0] * s[1] - r[1] * s[0]
+        if denom == 0.0:
+            continue
+        dx, dy = qx - a[0], qy - a[1]
+        t, u = (dx * s[1] - dy * s[0]) / denom, (dx * r[1] - dy * r[0]) / denom
+        if 1e-9 < t < 1.0 - 1e-9 and 0.0 <= u <= 1.0 and bottom <= a[2] + t * r[2] < top:
+            crossed.append(w)
+    return crossed
+
+
+def test_each_call_tests_the_walls_near_its_segments_and_finds_every_crossing(reference_site: Site) -> None:
+    """The kernel leaves out walls outside the box around a call's segments; a room's points to a sensor
+    across the site, and to one in the room's own wing, must cross exactly the walls a test of each finds."""
+    geometry = reference_site.geometry
+    losses = np.arange(1.0, len(geometry.wall_segments) + 1.0)
+    rng = np.random.default_rng(5)
+    room = reference_site.rooms[40]
+    xy = np.asarray(room.polygon, float)
+    points = np.column_stack(
+        [rng.uniform(xy[:, 0].min(), xy[:, 0].max(), 60), rng.uniform(xy[:, 1].min(), xy[:, 1].max(), 60)]
+    )
+    points = np.column_stack([points, np.full(60, room.landing * 3.0 + 1.2)])
+    checked = 0
+    for sensor in (reference_site.sensors[0], reference_site.sensors[-1]):
+        far = np.broadcast_to(np.asarray(sensor.position, float), points.shape)
+        count, loss = wall_crossings(points, far, geometry.wall_segments, geometry.wall_z, losses)
+        for k in range(len(points)):
+            crossed = _walls_crossed_one_by_one(points[k], far[k], geometry.wall_segments, geometry.wall_z)
+            assert count[k] == len(crossed) and loss[k] == sum(losses[crossed])
+            checked += len(crossed)
+    assert checked > 100, "the paths cross walls, so the comparison has something to compare"
