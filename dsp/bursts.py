@@ -95,89 +95,138 @@ def find_regions(
         mask_tiles = labels[rows, cols] == label
         mask = np.repeat(mask_tiles, tile_bins, axis=1)
         excess = (z[rows, cols.start * tile_bins : cols.stop * tile_bins] - 1.0) * mask
-        parts = _xy_cut(excess, mask, 0, config)
+        parts = _xy_cut(excess, mask, config)
         for f0, f1, b0, b1 in parts:
             bin0, bin1 = cols.start * tile_bins + b0, cols.start * tile_bins + b1
             regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, split=len(parts) > 1))
     return regions
 
 
-def _xy_cut(
-    excess: np.ndarray, mask: np.ndarray, depth: int, config: SegmentationConfig
-) -> list[tuple[int, int, int, int]]:
-    """Recursively cut a component where its time or frequency profile drops to noise."""
-    frames, bins = excess.shape
-    whole = [(0, frames - 1, 0, bins - 1)]
-    if depth >= config.max_split_depth:
-        return whole
-    for axis, min_gap in ((0, config.min_gap_frames), (1, config.min_gap_bins)):
-        profile = excess.sum(axis=1 - axis)
-        cells = np.maximum(mask.sum(axis=1 - axis), 1)
-        runs = _active_runs(profile, cells, min_gap, config)
-        if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
-            runs = _join_skirts(runs, excess, mask, axis, config)
-        runs = _stretch(runs, len(profile), min_gap)
-        if len(runs) > 1:
-            parts = []
-            for lo, hi in runs:
-                sub = excess[lo : hi + 1] if axis == 0 else excess[:, lo : hi + 1]
-                sub_mask = mask[lo : hi + 1] if axis == 0 else mask[:, lo : hi + 1]
-                for f0, f1, b0, b1 in _xy_cut(sub, sub_mask, depth + 1, config):
-                    if axis == 0:
-                        parts.append((lo + f0, lo + f1, b0, b1))
-                    else:
-                        parts.append((f0, f1, lo + b0, lo + b1))
-            return parts
-    return whole
+def _xy_cut(excess: np.ndarray, mask: np.ndarray, config: SegmentationConfig) -> list[tuple[int, int, int, int]]:
+    """Cut a component (float32 excess and its mask, frames x bins) where its time or frequency profile drops
+    to noise, recursively; returns its parts as (first frame, last frame, first bin, last bin)."""
+    parts = _xy_cut_kernel(
+        excess,
+        mask,
+        config.min_gap_frames,
+        config.min_gap_bins,
+        config.split_fraction,
+        config.split_sigma,
+        config.weak_part_factor,
+        config.max_split_depth,
+    )
+    return [(int(f0), int(f1), int(b0), int(b1)) for f0, f1, b0, b1 in parts]
 
 
+@njit(cache=True, nogil=True)
+def _xy_cut_kernel(
+    excess: np.ndarray,
+    mask: np.ndarray,
+    min_gap_frames: int,
+    min_gap_bins: int,
+    split_fraction: float,
+    split_sigma: float,
+    weak_part_factor: int,
+    max_depth: int,
+) -> np.ndarray:
+    """Depth first, a part is cut along time if its time profile splits into runs (`_active_runs`), else along
+    frequency (weak runs that are a strong one's skirt rejoined, `_join_skirts`), until it does not split or
+    `max_depth` cuts deep. Sums are formed in numpy's order (`_pairwise_sum`), so that every test compares the
+    same float32 values as numpy's reductions of the same arrays would."""
+    parts = []
+    stack = [(0, excess.shape[0] - 1, 0, excess.shape[1] - 1, 0)]
+    while len(stack) > 0:
+        f0, f1, b0, b1, depth = stack.pop()
+        split = False
+        if depth < max_depth:
+            x = excess[f0 : f1 + 1, b0 : b1 + 1]
+            m = mask[f0 : f1 + 1, b0 : b1 + 1]
+            for axis in range(2):
+                if axis == 0:
+                    profile, cells, min_gap, length = _row_sums(x), _row_counts(m), min_gap_frames, f1 - f0 + 1
+                else:
+                    profile, cells, min_gap, length = _column_sums(x), _column_counts(m), min_gap_bins, b1 - b0 + 1
+                cells = np.maximum(cells, 1)
+                lows, highs = _active_runs(profile, cells, min_gap, split_fraction, split_sigma, weak_part_factor)
+                if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
+                    lows, highs = _join_skirts(lows, highs, x, m, excess.shape[1], min_gap, split_fraction, split_sigma)
+                lows, highs = _stretch(lows, highs, length, min_gap)
+                if lows.shape[0] > 1:
+                    for r in range(lows.shape[0] - 1, -1, -1):  # popped in order
+                        if axis == 0:
+                            stack.append((f0 + lows[r], f0 + highs[r], b0, b1, depth + 1))
+                        else:
+                            stack.append((f0, f1, b0 + lows[r], b0 + highs[r], depth + 1))
+                    split = True
+                    break
+        if not split:
+            parts.append((f0, f1, b0, b1))
+    out = np.empty((len(parts), 4), np.int64)
+    for i in range(len(parts)):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = parts[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _join_skirts(
-    runs: list[tuple[int, int]], excess: np.ndarray, mask: np.ndarray, axis: int, config: SegmentationConfig
-) -> list[tuple[int, int]]:
-    """Rejoin a weak part to its strong neighbour when it lives exactly where the strong one does.
+    lows: np.ndarray,
+    highs: np.ndarray,
+    x: np.ndarray,
+    m: np.ndarray,
+    full_bins: int,
+    min_gap: int,
+    split_fraction: float,
+    split_sigma: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rejoin a weak part (a run of bins of x) to its strong neighbour when it lives exactly where the strong
+    one does.
 
-    The spectral skirt of a strong burst (or the ramp of a long one) is weak and beside it, but it
-    occupies the same frames (bins) as the burst itself; a separate weak emission has a support of its
-    own along the other axis. A skirt also lies beside its burst, within two gaps of it: a part further off is
-    an emission of its own even where it lies inside the other's frames (a short burst beside a long one).
+    The spectral skirt of a strong burst is weak and beside it, but it occupies the same frames as the burst
+    itself; a separate weak emission has a support of its own in time. A skirt also lies beside its burst,
+    within two gaps of it: a part further off is an emission of its own even where it lies inside the other's
+    frames (a short burst beside a long one). `full_bins` is the width of the array x is a view of.
     """
-    if len(runs) < 2:
-        return runs
-    runs = list(runs)
-    min_gap = config.min_gap_frames if axis == 0 else config.min_gap_bins
-    supports = [_support(excess, mask, lo, hi, axis, config) for lo, hi in runs]
-    levels = [excess[lo : hi + 1].mean() if axis == 0 else excess[:, lo : hi + 1].mean() for lo, hi in runs]
+    count = lows.shape[0]
+    if count < 2:
+        return lows, highs
+    lows, highs = lows.copy(), highs.copy()
+    supports = np.empty((count, x.shape[0]), np.bool_)
+    levels = np.empty(count, np.float32)
+    for i in range(count):
+        part, part_mask = x[:, lows[i] : highs[i] + 1], m[:, lows[i] : highs[i] + 1]
+        profile = _smooth3_kernel(_row_sums(part).astype(np.float64))
+        cells = np.maximum(_row_counts(part_mask), 1)
+        supports[i] = profile > split_sigma * np.sqrt(2.0 * cells / 3.0)
+        levels[i] = np.float32(np.float64(_full_sum(part, full_bins)) / part.size)  # numpy's float32 mean
     i = 0
-    while i < len(runs) - 1:
+    while i < count - 1:
         weak, strong = (i, i + 1) if levels[i] < levels[i + 1] else (i + 1, i)
         inside = np.count_nonzero(supports[weak] & supports[strong])
-        beside = runs[i + 1][0] - runs[i][1] - 1 <= 2 * min_gap
-        if beside and (
-            levels[weak] < config.split_fraction * levels[strong] * 2
-            and inside >= 0.8 * max(np.count_nonzero(supports[weak]), 1)
-        ):
-            runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
-            supports[i : i + 2] = [supports[i] | supports[i + 1]]
-            levels[i : i + 2] = [max(levels[i], levels[i + 1])]
+        beside = lows[i + 1] - highs[i] - 1 <= 2 * min_gap
+        skirt = levels[weak] < np.float32(split_fraction) * levels[strong] * np.float32(2)
+        if beside and skirt and inside >= 0.8 * max(np.count_nonzero(supports[weak]), 1):
+            highs[i] = highs[i + 1]
+            supports[i] |= supports[i + 1]
+            levels[i] = max(levels[i], levels[i + 1])
+            lows[i + 1 : count - 1] = lows[i + 2 : count].copy()
+            highs[i + 1 : count - 1] = highs[i + 2 : count].copy()
+            supports[i + 1 : count - 1] = supports[i + 2 : count].copy()
+            levels[i + 1 : count - 1] = levels[i + 2 : count].copy()
+            count -= 1
         else:
             i += 1
-    return runs
+    return lows[:count], highs[:count]
 
 
-def _support(
-    excess: np.ndarray, mask: np.ndarray, lo: int, hi: int, axis: int, config: SegmentationConfig
-) -> np.ndarray:
-    """Where along the other axis the part [lo, hi] of `axis` holds significant excess."""
-    part = excess[lo : hi + 1] if axis == 0 else excess[:, lo : hi + 1]
-    part_mask = mask[lo : hi + 1] if axis == 0 else mask[:, lo : hi + 1]
-    profile = smooth3(part.sum(axis=axis))
-    cells = np.maximum(part_mask.sum(axis=axis), 1)
-    return profile > config.split_sigma * np.sqrt(2.0 * cells / 3.0)
-
-
+@njit(cache=True, nogil=True)
 def _active_runs(
-    profile: np.ndarray, cells: np.ndarray, min_gap: int, config: SegmentationConfig
-) -> list[tuple[int, int]]:
+    profile: np.ndarray,
+    cells: np.ndarray,
+    min_gap: int,
+    split_fraction: float,
+    split_sigma: float,
+    weak_part_factor: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Parts of a component along one axis that are separate emissions: runs that each hold significant
     energy, separated by quiet gaps or by a fall of more than 1/`split_fraction` in level.
 
@@ -186,37 +235,124 @@ def _active_runs(
     correlated: about twice the variance of independent ones) and *strong* above `split_fraction` of the
     peak. A significant but weak stretch at least `weak_part_factor` gaps long beside a strong one is a
     weaker emission in its own right (a weak wide PUSCH under a strong one-block PUSCH); shorter weak
-    stretches are the skirts of the strong one.
+    stretches are the skirts of the strong one. Returns the runs' first and last indices.
     """
-    mean = smooth3(profile / cells)
+    mean = _smooth3_kernel(profile.astype(np.float64) / cells)
     noise_sigma = np.sqrt(2.0 / (3.0 * cells))
-    significant = mean > config.split_sigma * noise_sigma
-    level = np.where(significant, np.where(mean > config.split_fraction * mean.max(), 2, 1), 0)
-    runs = _level_runs(level, min_gap, config.weak_part_factor * min_gap)
-    runs = [
-        (lo, hi)
-        for lo, hi in runs
-        if profile[lo : hi + 1].sum() > 2 * config.split_sigma * np.sqrt(2.0 * cells[lo : hi + 1].sum())
-    ]
-    return runs
+    strong = split_fraction * mean.max()
+    level = np.zeros(mean.shape[0], np.int64)
+    for i in range(mean.shape[0]):
+        if mean[i] > split_sigma * noise_sigma[i]:
+            level[i] = 2 if mean[i] > strong else 1
+    count, lows, highs = _absorbed_level_runs(level, min_gap, weak_part_factor * min_gap)
+    kept = 0
+    for r in range(count):
+        lo, hi = lows[r], highs[r]
+        if _pairwise_sum(profile[lo : hi + 1]) > 2 * split_sigma * np.sqrt(2.0 * cells[lo : hi + 1].sum()):
+            lows[kept], highs[kept] = lo, hi
+            kept += 1
+    return lows[:kept], highs[:kept]
 
 
-def _stretch(runs: list[tuple[int, int]], length: int, min_gap: int) -> list[tuple[int, int]]:
+@njit(cache=True, nogil=True)
+def _stretch(lows: np.ndarray, highs: np.ndarray, length: int, min_gap: int) -> tuple[np.ndarray, np.ndarray]:
     """Runs of a profile `length` long stretched across the gaps between them so that no energy falls between
     parts, but not across long quiet stretches: a short burst beside a long one would otherwise be measured
     over the noise of the long one's frames."""
-    if len(runs) <= 1:
-        return runs
+    count = lows.shape[0]
+    if count <= 1:
+        return lows, highs
     reach = 2 * min_gap
-    edges = [0] + [(runs[i][1] + runs[i + 1][0] + 1) // 2 for i in range(len(runs) - 1)] + [length]
-    return [(max(edges[i], lo - reach), min(edges[i + 1] - 1, hi + reach)) for i, (lo, hi) in enumerate(runs)]
+    stretched_lows, stretched_highs = np.empty(count, np.int64), np.empty(count, np.int64)
+    for i in range(count):
+        edge_before = 0 if i == 0 else (highs[i - 1] + lows[i] + 1) // 2
+        edge_after = length if i == count - 1 else (highs[i] + lows[i + 1] + 1) // 2
+        stretched_lows[i] = max(edge_before, lows[i] - reach)
+        stretched_highs[i] = min(edge_after - 1, highs[i] + reach)
+    return stretched_lows, stretched_highs
 
 
-def _level_runs(level: np.ndarray, min_gap: int, min_weak: int) -> list[tuple[int, int]]:
-    """Runs of constant non-zero level; quiet gaps shorter than `min_gap` and weak (level 1) stretches
-    shorter than `min_weak` are absorbed by their neighbours."""
-    count, lows, highs = _absorbed_level_runs(level.astype(np.int64), min_gap, min_weak)
-    return [(int(lows[i]), int(highs[i])) for i in range(count)]
+@njit(cache=True, nogil=True)
+def _pairwise_sum(a: np.ndarray) -> np.float32:
+    """Sum of a 1-d float32 array (any stride) as numpy's add.reduce forms it: pairwise in blocks of at most
+    128, each with eight interleaved partial sums."""
+    n = a.shape[0]
+    if n < 8:
+        total = np.float32(0.0)
+        for i in range(n):
+            total += a[i]
+        return total
+    if n <= 128:
+        partial = a[:8].copy()
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                partial[j] += a[i + j]
+            i += 8
+        total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + (
+            (partial[4] + partial[5]) + (partial[6] + partial[7])
+        )
+        for k in range(i, n):
+            total += a[k]
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(a[:half]) + _pairwise_sum(a[half:])
+
+
+@njit(cache=True, nogil=True)
+def _row_sums(x: np.ndarray) -> np.ndarray:
+    """x.sum(axis=1) of a float32 view, as numpy forms it."""
+    out = np.empty(x.shape[0], np.float32)
+    for t in range(x.shape[0]):
+        out[t] = _pairwise_sum(x[t])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _column_sums(x: np.ndarray) -> np.ndarray:
+    """x.sum(axis=0) of a float32 view, as numpy forms it: row after row, or pairwise down a single column."""
+    if x.shape[1] == 1:
+        return np.array([_pairwise_sum(x[:, 0])], np.float32)
+    out = np.zeros(x.shape[1], np.float32)
+    for t in range(x.shape[0]):
+        out += x[t]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _full_sum(x: np.ndarray, full_bins: int) -> np.float32:
+    """x.sum() of a float32 view of rows `full_bins` long, as numpy forms it: pairwise over all of it when it
+    is contiguous or one column; otherwise pairwise over the whole rows that fill numpy's 8192-element buffer,
+    buffer after buffer."""
+    frames, bins = x.shape
+    if bins == 1:
+        return _pairwise_sum(x[:, 0])
+    if bins == full_bins or frames == 1:
+        return _pairwise_sum(x.copy().reshape(frames * bins))
+    rows = max(1, 8192 // bins)
+    total = np.float32(0.0)
+    for t in range(0, frames, rows):
+        total += _pairwise_sum(x[t : t + rows].copy().reshape(-1))
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _row_counts(m: np.ndarray) -> np.ndarray:
+    out = np.zeros(m.shape[0], np.int64)
+    for t in range(m.shape[0]):
+        for k in range(m.shape[1]):
+            out[t] += m[t, k]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _column_counts(m: np.ndarray) -> np.ndarray:
+    out = np.zeros(m.shape[1], np.int64)
+    for t in range(m.shape[0]):
+        for k in range(m.shape[1]):
+            out[k] += m[t, k]
+    return out
 
 
 @njit(cache=True, nogil=True)
