@@ -71,6 +71,43 @@ def locate_in_polygons(
     return found
 
 
+# Segments to one receiver are tested in runs of at most this many against the walls near the run: callers
+# pass points in rooms or rooms in order, so a run's box is small, and it bounds the cost of a run that is not.
+RUN_SEGMENTS = 128
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_end(b: np.ndarray, start: int, most: int) -> int:
+    """End of the run of segments from `start` that share their end point b, at most `most` long."""
+    stop = min(b.shape[0], start + most)
+    for k in range(start + 1, stop):
+        if b[k, 0] != b[start, 0] or b[k, 1] != b[start, 1] or b[k, 2] != b[start, 2]:
+            return k
+    return stop
+
+
+@numba.njit(cache=True, nogil=True)
+def _walls_near(a: np.ndarray, b: np.ndarray, box: np.ndarray, wall_z: np.ndarray, near: np.ndarray) -> int:
+    """Fill `near` with the walls (plan boxes, heights) that reach into the box around the segments a -> b;
+    return how many."""
+    x0, x1 = min(a[:, 0].min(), b[:, 0].min()), max(a[:, 0].max(), b[:, 0].max())
+    y0, y1 = min(a[:, 1].min(), b[:, 1].min()), max(a[:, 1].max(), b[:, 1].max())
+    z0, z1 = min(a[:, 2].min(), b[:, 2].min()), max(a[:, 2].max(), b[:, 2].max())
+    found = 0
+    for w in range(box.shape[0]):
+        if not (
+            wall_z[w, 1] < z0
+            or wall_z[w, 0] > z1
+            or box[w, 2] < x0
+            or box[w, 0] > x1
+            or box[w, 3] < y0
+            or box[w, 1] > y1
+        ):
+            near[found] = w
+            found += 1
+    return found
+
+
 @numba.njit(cache=True, nogil=True)
 def wall_crossings(
     a: np.ndarray, b: np.ndarray, walls: np.ndarray, wall_z: np.ndarray, wall_loss_db: np.ndarray
@@ -84,31 +121,18 @@ def wall_crossings(
     n, nw = a.shape[0], walls.shape[0]
     count = np.zeros(n, np.int64)
     loss = np.zeros(n)
-    if n == 0:
-        return count, loss
-    # Each wall's plan bounding box once, so the common case (a wall nowhere near the path) is four compares;
-    # and only the walls within the box around every segment: callers pass one room's points to one sensor.
-    x0, x1 = min(a[:, 0].min(), b[:, 0].min()), max(a[:, 0].max(), b[:, 0].max())
-    y0, y1 = min(a[:, 1].min(), b[:, 1].min()), max(a[:, 1].max(), b[:, 1].max())
-    z0, z1 = min(a[:, 2].min(), b[:, 2].min()), max(a[:, 2].max(), b[:, 2].max())
+    # Each wall's plan bounding box once, so the common case (a wall nowhere near the path) is four compares.
     box = np.empty((nw, 4))
-    near = np.empty(nw, np.int64)
-    n_near = 0
     for w in range(nw):
         box[w, 0], box[w, 1] = min(walls[w, 0], walls[w, 2]), min(walls[w, 1], walls[w, 3])
         box[w, 2], box[w, 3] = max(walls[w, 0], walls[w, 2]), max(walls[w, 1], walls[w, 3])
-        if (
-            wall_z[w, 1] < z0
-            or wall_z[w, 0] > z1
-            or box[w, 2] < x0
-            or box[w, 0] > x1
-            or box[w, 3] < y0
-            or box[w, 1] > y1
-        ):
-            continue
-        near[n_near] = w
-        n_near += 1
+    near = np.empty(nw, np.int64)
+    n_near = 0
+    run_end = 0
     for k in range(n):
+        if k == run_end:
+            run_end = _run_end(b, k, RUN_SEGMENTS)
+            n_near = _walls_near(a[k:run_end], b[k:run_end], box, wall_z, near)
         px, py, pz = a[k, 0], a[k, 1], a[k, 2]
         rx, ry, rz = b[k, 0] - px, b[k, 1] - py, b[k, 2] - pz
         xmin, xmax = min(px, px + rx), max(px, px + rx)

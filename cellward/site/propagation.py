@@ -28,6 +28,9 @@ from cellward.site.shadowing import ShadowingMaps
 from cellward.site.site import Site
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
+# Point-to-sensor paths per call when a table is built: large enough to spread numpy's per-call cost, small
+# enough that the temporaries stay a few MB.
+TABLE_SEGMENTS_PER_CALL = 50_000
 
 __all__ = ["PathLossTerms", "PropagationModel", "PropagationParams", "fading_db", "outdoor_path_loss_db"]
 
@@ -210,9 +213,15 @@ class PropagationModel:
         """Mean path loss (N, S) from every tx point (N, 3) to every sensor (default: all of the site's)."""
         sensors = self.site.sensors if sensors is None else sensors
         tx_points = np.atleast_2d(np.asarray(tx_points, float))
-        table = np.empty((len(tx_points), len(sensors)))
-        for j, sensor in enumerate(sensors):
-            table[:, j] = self.path_loss_db_many(tx_points, sensor.position, freq_hz)
+        n = len(tx_points)
+        table = np.empty((n, len(sensors)))
+        # Every point to a group of sensors in one call, sensor by sensor: numpy's per-call cost spread over
+        # the group, the kernel's runs of one receiver intact, and the arrays bounded.
+        per_call = max(1, TABLE_SEGMENTS_PER_CALL // max(n, 1))
+        for first in range(0, len(sensors), per_call):
+            group = np.array([s.position for s in sensors[first : first + per_call]], float).reshape(-1, 3)
+            loss = self.path_loss_db_many(np.tile(tx_points, (len(group), 1)), np.repeat(group, n, axis=0), freq_hz)
+            table[:, first : first + len(group)] = loss.reshape(len(group), n).T
         return table
 
     # -- shadowing and fading ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cellward.site import Site
-from cellward.site.geometry import wall_crossings
+from cellward.site.geometry import RUN_SEGMENTS, wall_crossings
 from cellward.site.propagation import PropagationModel, PropagationParams, outdoor_path_loss_db
 
 C = 299_792_458.0
@@ -228,24 +228,40 @@ def _walls_crossed_one_by_one(a, b, walls: np.ndarray, wall_z: np.ndarray) -> li
     return crossed
 
 
-def test_each_call_tests_the_walls_near_its_segments_and_finds_every_crossing(reference_site: Site) -> None:
-    """The kernel leaves out walls outside the box around a call's segments; a room's points to a sensor
-    across the site, and to one in the room's own wing, must cross exactly the walls a test of each finds."""
+def test_each_run_of_segments_tests_the_walls_near_it_and_finds_every_crossing(reference_site: Site) -> None:
+    """The kernel tests each run of segments to one receiver (and of at most RUN_SEGMENTS) only against the walls
+    in the box around the run. A room's points to a sensor across the site and to one in the room's own wing, in
+    runs and shuffled, must cross exactly the walls a test of each finds."""
     geometry = reference_site.geometry
     losses = np.arange(1.0, len(geometry.wall_segments) + 1.0)
     rng = np.random.default_rng(5)
     room = reference_site.rooms[40]
     xy = np.asarray(room.polygon, float)
+    n = RUN_SEGMENTS + 40
     points = np.column_stack(
-        [rng.uniform(xy[:, 0].min(), xy[:, 0].max(), 60), rng.uniform(xy[:, 1].min(), xy[:, 1].max(), 60)]
+        [
+            rng.uniform(xy[:, 0].min(), xy[:, 0].max(), n),
+            rng.uniform(xy[:, 1].min(), xy[:, 1].max(), n),
+            np.full(n, room.landing * 3.0 + 1.2),
+        ]
     )
-    points = np.column_stack([points, np.full(60, room.landing * 3.0 + 1.2)])
-    checked = 0
-    for sensor in (reference_site.sensors[0], reference_site.sensors[-1]):
-        far = np.broadcast_to(np.asarray(sensor.position, float), points.shape)
-        count, loss = wall_crossings(points, far, geometry.wall_segments, geometry.wall_z, losses)
-        for k in range(len(points)):
-            crossed = _walls_crossed_one_by_one(points[k], far[k], geometry.wall_segments, geometry.wall_z)
-            assert count[k] == len(crossed) and loss[k] == sum(losses[crossed])
-            checked += len(crossed)
-    assert checked > 100, "the paths cross walls, so the comparison has something to compare"
+    receivers = [reference_site.sensors[0].position, reference_site.sensors[-1].position]
+    a = np.concatenate([points, points])
+    b = np.repeat(np.asarray(receivers, float), n, axis=0)
+    shuffled = rng.permutation(len(a))
+    crossed = 0
+    for order in (np.arange(len(a)), shuffled):
+        count, loss = wall_crossings(a[order], b[order], geometry.wall_segments, geometry.wall_z, losses)
+        for k, row in enumerate(order):
+            walls = _walls_crossed_one_by_one(a[row], b[row], geometry.wall_segments, geometry.wall_z)
+            assert count[k] == len(walls) and loss[k] == sum(losses[walls])
+            crossed += len(walls)
+    assert crossed > 200, "the paths cross walls, so the comparison has something to compare"
+
+
+def test_a_table_to_every_sensor_equals_each_sensor_on_its_own(reference_site: Site) -> None:
+    model = PropagationModel(reference_site)
+    points = np.array([[10.0, 5.0, 1.2], [-30.0, 12.0, 4.0], [60.0, -40.0, 7.5]])
+    table = model.path_loss_table_db(points, 1747e6)
+    for j, sensor in enumerate(reference_site.sensors):
+        assert np.array_equal(table[:, j], model.path_loss_db_many(points, sensor.position, 1747e6))
