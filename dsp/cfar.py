@@ -206,6 +206,9 @@ def _search_boxes(
     exact = np.empty((SEARCH_ROWS, width), np.float64)
     hits = np.empty(ntiles, np.bool_)
     footprints = np.empty(ntiles, np.bool_)
+    # the seed centres of a block's rows, from every box of its duration, laid over seeds and region once
+    centres = np.zeros((SEARCH_ROWS, ntiles), np.bool_)
+    centred = np.zeros(SEARCH_ROWS, np.bool_)
     rounding = 1e-12 * integral[frames, ntiles]  # the float64 sums' own error, far above it
     crossed = False
     nboxes = box_frames.shape[0]
@@ -247,12 +250,20 @@ def _search_boxes(
                         crossed |= _mark_footprints(hits, positions, step_f, kf, footprints, region, t0, kt)
                         continue
                     for j in range(0, positions, step_f):
-                        if not hits[j]:
-                            continue
-                        crossed = True
-                        # mark the centres of the step x step positions this one stands for
-                        _mark(seeds, t0 + kt // 2, step_t, j + kf // 2, step_f)
-                        _mark(region, t0 + kt // 2, step_t, j + kf // 2, step_f)
+                        if hits[j]:
+                            # the centres of the step x step positions this one stands for
+                            crossed = centred[r] = True
+                            for k in range(j + kf // 2, min(j + kf // 2 + step_f, ntiles)):
+                                centres[r, k] = True
+            for r in range(rows):
+                if centred[r]:
+                    t0 = (row0 + r) * step_t + kt // 2
+                    for t in range(t0, min(t0 + step_t, frames)):
+                        for k in range(ntiles):
+                            seeds[t, k] |= centres[r, k]
+                            region[t, k] |= centres[r, k]
+                    centres[r] = False
+                    centred[r] = False
     return crossed
 
 
@@ -274,13 +285,6 @@ def _time_sums(integral: np.ndarray, frames: int, t0: int, step: int, out: np.nd
         ahead, behind, row = integral[t0 + r * step + frames], integral[t0 + r * step], out[r]
         for j in range(width):
             row[j] = ahead[j] - behind[j]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _mark(cells: np.ndarray, t0: int, frames: int, j0: int, tiles: int) -> None:
-    for t in range(t0, min(t0 + frames, cells.shape[0])):
-        for j in range(j0, min(j0 + tiles, cells.shape[1])):
-            cells[t, j] = True
 
 
 @njit(cache=True, nogil=True, inline="always")
