@@ -84,14 +84,9 @@ def find_regions(
     if not seeds.any():
         return []
     labels, count = ndimage.label(region_map, structure=EIGHT_CONNECTED)
-    if count == 0:
-        return []
-    seeded = np.unique(labels[seeds])
-    seeded = seeded[seeded > 0]
-    boxes = ndimage.find_objects(labels)
     regions: list[Region] = []
-    for label in seeded:
-        rows, cols = boxes[label - 1]
+    for label, row0, row1, col0, col1 in _seeded_boxes(labels, count, seeds).tolist():
+        rows, cols = slice(row0, row1), slice(col0, col1)
         mask_tiles = labels[rows, cols] == label
         mask = np.repeat(mask_tiles, tile_bins, axis=1)
         excess = (z[rows, cols.start * tile_bins : cols.stop * tile_bins] - 1.0) * mask
@@ -100,6 +95,29 @@ def find_regions(
             bin0, bin1 = cols.start * tile_bins + b0, cols.start * tile_bins + b1
             regions.append(Region(rows.start + f0, rows.start + f1, bin0, bin1, split=len(parts) > 1))
     return regions
+
+
+@njit(cache=True, nogil=True)
+def _seeded_boxes(labels: np.ndarray, count: int, seeds: np.ndarray) -> np.ndarray:
+    """(label, first row, row after the last, first column, column after the last) of each of the `count`
+    labelled components that holds a seed, by label: what np.unique and ndimage.find_objects give, in one pass."""
+    frames, tiles = labels.shape
+    boxes = np.empty((count + 1, 4), np.int64)
+    boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3] = frames, -1, tiles, -1
+    seeded = np.zeros(count + 1, np.bool_)
+    for t in range(frames):
+        for j in range(tiles):
+            label = labels[t, j]
+            if label > 0:
+                boxes[label, 0], boxes[label, 1] = min(boxes[label, 0], t), t + 1
+                boxes[label, 2], boxes[label, 3] = min(boxes[label, 2], j), max(boxes[label, 3], j + 1)
+                seeded[label] |= seeds[t, j]
+    found = np.flatnonzero(seeded)
+    out = np.empty((found.shape[0], 5), np.int64)
+    for i in range(found.shape[0]):
+        out[i, 0] = found[i]
+        out[i, 1:] = boxes[found[i]]
+    return out
 
 
 def _xy_cut(excess: np.ndarray, mask: np.ndarray, config: SegmentationConfig) -> list[tuple[int, int, int, int]]:
