@@ -64,13 +64,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cellward.messages import REPORT_CHANNEL_HZ, BurstRecord, DetectionBatch
+from cellward.messages import REPORT_CHANNEL_HZ, DetectionBatch, ReportColumns
 from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.horizon import ArrivalHorizon
 from controller.level_fit import compile_kernels
@@ -111,9 +109,6 @@ CO_LOCATED_TOP = 2
 # edge burst beside it, and a PUSCH split by a fading dip a gap narrower than a block: neither counts.
 RESOURCE_BLOCK_HZ = 180e3
 MIN_AT_ONCE_S = 0.2e-3
-_technology = attrgetter("technology")
-_start = attrgetter("start")
-_numbers = attrgetter("freq_hz", "bandwidth_hz", "duration_s", "power_dbm", "snr_db")
 
 
 def averaged(emissions: list[Emissions]) -> HeardEmission:
@@ -214,61 +209,96 @@ class SiteLocating:
             if band.uplink_low_hz < max_freq_hz:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))
 
-    def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None:
+    def add_reports(
+        self, sensor_id: str, batch: DetectionBatch, received_at: float, columns: ReportColumns | None = None
+    ) -> None:
+        """`columns`: the batch's reports as columns when the caller has them already (ingest stores them too)."""
+        table = ReportColumns.of(batch.reports) if columns is None else columns
+        shown = np.minimum(table.bursts_listed, self.bursts_per_report)  # per report, the bursts correlated
         window_ends: dict[bool, list[float]] = {False: [], True: []}  # per cut_early
-        listed: list[BurstRecord] = []
-        cut: list[bool] = []
-        for report in batch.reports:
-            window_start_s = report.window_start.timestamp()
-            window_end_s = round(window_start_s + report.window_s, 3)
-            window_ends[report.cut_early].append(window_end_s)
-            channel = round(report.freq_hz / REPORT_CHANNEL_HZ)
-            if report.clipped_fraction > MAX_CLIPPED_FRACTION:
+        clipped: list[int] = []
+        listed_until = self._listed_until(table, shown)
+        for i, (
+            start_s,
+            window_s,
+            channel,
+            clipped_fraction,
+            technology,
+            band,
+            operators,
+            last_s,
+            cut_early,
+        ) in enumerate(
+            zip(
+                table.window_start_s,
+                table.window_s,
+                np.rint(np.divide(table.freq_hz, REPORT_CHANNEL_HZ)).astype(int).tolist(),
+                table.clipped_fraction,
+                table.technology,
+                table.band,
+                table.operators,
+                table.last_burst_s,
+                table.cut_early,
+                strict=True,
+            )
+        ):
+            end_s = round(start_s + window_s, 3)
+            window_ends[cut_early].append(end_s)
+            if clipped_fraction > MAX_CLIPPED_FRACTION:
                 # kept raw; its levels are compressed and its bursts may be intermodulation: heard, not listed
-                self._unlisted.add(channel, sensor_id, window_start_s, window_end_s)
+                self._unlisted.add(channel, sensor_id, start_s, end_s)
+                clipped.append(i)
                 continue
-            key = (report.technology, channel)
-            self._channel[key] = self._channel_any[channel] = (report.band, tuple(report.operators), received_at)
-            if report.technology in PHONE_TECHNOLOGIES:
+            key = (technology, channel)
+            self._channel[key] = self._channel_any[channel] = (band, tuple(operators), received_at)
+            if technology in PHONE_TECHNOLOGIES:
                 network = self._network(key)
-                last_s = report.last_burst.timestamp()
                 heard = self._sensor_heard.setdefault(network[1:], {})
                 heard[sensor_id] = max(last_s, heard.get(sensor_id, last_s))
-                if not report.cut_early and last_s > self._heard_not_new.get(network, float("-inf")):
+                if not cut_early and last_s > self._heard_not_new.get(network, float("-inf")):
                     self._heard_not_new[network] = last_s
-            bursts = report.bursts[: self.bursts_per_report]
-            if report.burst_count > len(bursts):
-                after_s = bursts[-1].start.timestamp() + bursts[-1].duration_s if bursts else window_start_s
-                self._unlisted.add(channel, sensor_id, after_s, window_end_s)
-            listed.extend(bursts)
-            cut.extend([report.cut_early] * len(bursts))
+            if table.burst_count[i] > shown[i]:
+                self._unlisted.add(channel, sensor_id, listed_until[i], end_s)
         self._arrivals.arrived(received_at, window_ends[False])
         if window_ends[False]:
             self._reported_until[sensor_id] = max(self._reported_until.get(sensor_id, -np.inf), *window_ends[False])
         self._prompt_arrivals.arrived(received_at, window_ends[True])
-        # Columns in C-level passes over the listed bursts, not a Python statement per burst.
+        listed = table.bursts
         codes = self._phone_codes
-        technology = np.array([codes.get(t, -1) for t in map(_technology, listed)], dtype=np.int64)
-        phone = technology >= 0  # energy that is not a phone uplink is kept raw, never an incident
+        technology = np.array([codes.get(t, -1) for t in listed.technology], dtype=np.int64)
+        # energy that is not a phone uplink is kept raw, never an incident
+        phone = (technology >= 0) & (listed.rank < self.bursts_per_report)
+        if clipped:
+            phone &= ~np.isin(listed.report, clipped)
         if not phone.any():
             return
-        numbers = np.array(list(map(_numbers, listed)), dtype=float).reshape(-1, 5)[phone]
-        start = np.array(list(map(datetime.timestamp, map(_start, listed))))[phone]
+        start = listed.start_s[phone]
         bursts = Bursts(
             sensor=np.full(len(start), self.correlator.sensor_code(sensor_id)),
             technology=technology[phone],
-            freq_hz=numbers[:, 0],
-            bandwidth_hz=numbers[:, 1],
+            freq_hz=listed.freq_hz[phone],
+            bandwidth_hz=listed.bandwidth_hz[phone],
             start_s=start,
-            end_s=start + numbers[:, 2],
-            power_dbm=numbers[:, 3],
+            end_s=start + listed.duration_s[phone],
+            power_dbm=listed.power_dbm[phone],
             bursts=np.ones(len(start), dtype=np.int64),
-            snr_db=numbers[:, 4],
+            snr_db=listed.snr_db[phone],
         )
         self.correlator.add_bursts(bursts)
-        prompt = np.array(cut)[phone]
+        prompt = np.asarray(table.cut_early, dtype=bool)[listed.report[phone]]
         if prompt.any():
             self.prompt.add_bursts(bursts.take(prompt))
+
+    @staticmethod
+    def _listed_until(table: ReportColumns, shown: np.ndarray) -> list[float]:
+        """Per report, the end of its last correlated burst, or its window's start when it lists none: after it,
+        the sensor may have heard bursts it did not list."""
+        listed = table.bursts
+        if len(listed.start_s) == 0:
+            return list(table.window_start_s)
+        last = np.cumsum(table.bursts_listed) - table.bursts_listed + shown - 1
+        ends = (listed.start_s + listed.duration_s)[np.maximum(last, 0)]
+        return np.where(shown > 0, ends, table.window_start_s).tolist()
 
     @property
     def wait_s(self) -> float:

@@ -6,10 +6,12 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from itertools import repeat
+from typing import Protocol
 
+import numpy as np
 import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from cellward.messages import (
     DetectionBatch,
     Envelope,
     MessageError,
+    ReportColumns,
     SensorStats,
     SensorStatus,
     SnippetChunk,
@@ -90,10 +93,10 @@ class RawMessage:
 @dataclass(slots=True)
 class Checked:
     raw: RawMessage
-    wire: dict[str, Any]
     message: Envelope
     digest: str
     from_blocker: bool = False
+    columns: ReportColumns | None = None  # a stored detections batch's reports, read by store and locating
 
 
 def _leaf_schema(topic: SensorTopic | None, site_id: str) -> str | None:
@@ -110,7 +113,9 @@ def _leaf_schema(topic: SensorTopic | None, site_id: str) -> str | None:
 class Locating(Protocol):
     """Correlation + location behind one face (controller/locating.py wraps h-locate's classes)."""
 
-    def add_reports(self, sensor_id: str, batch: DetectionBatch, received_at: float) -> None: ...
+    def add_reports(
+        self, sensor_id: str, batch: DetectionBatch, received_at: float, columns: ReportColumns | None = None
+    ) -> None: ...
 
     def ready(self, now_s: float) -> list[Sighting]: ...
 
@@ -196,7 +201,7 @@ class Pipeline:
         if message.schema_name != expected:
             raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
         digest = hashlib.sha256(wire["sig"].encode()).hexdigest()
-        return Checked(raw, wire, message, digest, from_blocker=topic.kind == "blocker")
+        return Checked(raw, message, digest, from_blocker=topic.kind == "blocker")
 
     # -- one batch ----------------------------------------------------------------------------------------
 
@@ -216,10 +221,13 @@ class Pipeline:
             self._db = db
             try:
                 accepted, counted = self._sequence(db, checked)
-                self._store(db, accepted)
                 for item in accepted:
                     if isinstance(item.message, DetectionBatch):
-                        self.locating.add_reports(item.message.sender, item.message, item.raw.received_at)
+                        item.columns = ReportColumns.of(item.message.reports)
+                self._store(db, accepted)
+                for item in accepted:
+                    if item.columns is not None:
+                        self.locating.add_reports(item.message.sender, item.message, item.raw.received_at, item.columns)
                 sightings = self.locating.ready(now)
                 self.metrics.sightings.inc(len(sightings))
                 events = self.controller.incidents.process(db, sightings)
@@ -359,26 +367,10 @@ class Pipeline:
         ]
         ids = list(db.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
         reports = [
-            (
-                message_id,
-                item.message.sender,
-                item.raw.received_at,
-                window_start := report.window_start.timestamp(),
-                window_start + report.window_s,
-                report.freq_hz,
-                report.bandwidth_hz,
-                report.band,
-                _json_text(report.operators),
-                report.technology,
-                report.burst_count,
-                report.duty_cycle,
-                report.mean_power_dbm,
-                report.peak_power_dbm,
-                report.snr_db,
-            )
+            row
             for message_id, item in zip(ids, accepted, strict=True)
-            if isinstance(item.message, DetectionBatch)
-            for report in item.message.reports
+            if item.columns is not None
+            for row in _report_rows(message_id, item.message.sender, item.raw.received_at, item.columns)
         ]
         if reports:
             append_rows(db, Report.__table__, REPORT_COLUMNS, reports)
@@ -394,6 +386,30 @@ class Pipeline:
         for sighting in sightings:
             if sighting.received_at is not None:
                 self.metrics.report_to_incident_seconds.observe(max(0.0, now - sighting.received_at))
+
+
+def _report_rows(message_id: int, sender: str, received_at: float, table: ReportColumns) -> Iterator[tuple]:
+    """A batch's report rows in the order of REPORT_COLUMNS."""
+    window_end = np.add(table.window_start_s, table.window_s).tolist()
+    n = len(window_end)
+    return zip(
+        repeat(message_id, n),
+        repeat(sender, n),
+        repeat(received_at, n),
+        table.window_start_s,
+        window_end,
+        table.freq_hz,
+        table.bandwidth_hz,
+        table.band,
+        map(_json_text, table.operators),
+        table.technology,
+        table.burst_count,
+        table.duty_cycle,
+        table.mean_power_dbm,
+        table.peak_power_dbm,
+        table.snr_db,
+        strict=True,
+    )
 
 
 def _json_text(values: list[str]) -> str:

@@ -35,6 +35,7 @@ from cellward.messages.detections import (
     ActivityReport,
     BurstRecord,
     DetectionBatch,
+    ReportColumns,
 )
 from cellward.messages.envelope import ClockState, Envelope, NodeId, Technology
 from cellward.messages.parse import MESSAGE_MODELS, MessageError, parse_message
@@ -114,6 +115,7 @@ __all__ = [
     "NodeId",
     "PauseParams",
     "RefusalReason",
+    "ReportColumns",
     "ScanFocus",
     "SensorState",
     "SensorStats",

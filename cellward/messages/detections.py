@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain
+from operator import attrgetter
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from cellward.messages.envelope import ClockState, Envelope, Technology, WireModel
@@ -69,3 +74,92 @@ class DetectionBatch(Envelope):
     schema_name: Literal["cellward.detections/1"] = Field(default="cellward.detections/1", alias="schema")
     clock: ClockState
     reports: list[ActivityReport] = Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)
+
+
+_bursts_of = attrgetter("bursts")
+_report_fields = attrgetter(
+    "freq_hz",
+    "bandwidth_hz",
+    "band",
+    "operators",
+    "technology",
+    "window_s",
+    "burst_count",
+    "duty_cycle",
+    "mean_power_dbm",
+    "peak_power_dbm",
+    "snr_db",
+    "clipped_fraction",
+    "cut_early",
+)
+_report_times = attrgetter("window_start", "last_burst")
+_burst_numbers = attrgetter("duration_s", "freq_hz", "bandwidth_hz", "power_dbm", "snr_db")
+_burst_start = attrgetter("start")
+_burst_technology = attrgetter("technology")
+
+
+@dataclass(frozen=True, slots=True)
+class BurstColumns:
+    """The bursts listed in a batch's reports, in report order, as arrays; times in UTC epoch seconds."""
+
+    report: np.ndarray  # index of the report that lists the burst
+    rank: np.ndarray  # position in its report's list
+    start_s: np.ndarray
+    duration_s: np.ndarray
+    freq_hz: np.ndarray
+    bandwidth_hz: np.ndarray
+    power_dbm: np.ndarray
+    snr_db: np.ndarray
+    technology: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportColumns:
+    """A detections batch as columns, one entry per report (the field's values as validated; times in UTC
+    epoch seconds), built in C-level passes: ingest reads each field of tens of thousands of reports a second,
+    and attribute by attribute, datetime by datetime, that cost more than validating them."""
+
+    freq_hz: tuple[float, ...]
+    bandwidth_hz: tuple[float, ...]
+    band: tuple[str | None, ...]
+    operators: tuple[list[str], ...]
+    technology: tuple[str, ...]
+    window_s: tuple[float, ...]
+    burst_count: tuple[int, ...]
+    duty_cycle: tuple[float, ...]
+    mean_power_dbm: tuple[float, ...]
+    peak_power_dbm: tuple[float, ...]
+    snr_db: tuple[float, ...]
+    clipped_fraction: tuple[float, ...]
+    cut_early: tuple[bool, ...]
+    window_start_s: list[float]
+    last_burst_s: list[float]
+    bursts_listed: list[int]
+    bursts: BurstColumns
+
+    @classmethod
+    def of(cls, reports: list[ActivityReport]) -> ReportColumns:
+        fields = tuple(zip(*map(_report_fields, reports), strict=True)) or ((),) * 13
+        times = list(map(datetime.timestamp, chain.from_iterable(map(_report_times, reports))))
+        listed = list(map(len, map(_bursts_of, reports)))
+        bursts = list(chain.from_iterable(map(_bursts_of, reports)))
+        numbers = np.array(list(map(_burst_numbers, bursts)), dtype=float).reshape(-1, 5)
+        report = np.repeat(np.arange(len(reports)), listed)
+        first = np.cumsum(listed) - listed
+        return cls(
+            *fields,
+            window_start_s=times[0::2],
+            last_burst_s=times[1::2],
+            bursts_listed=listed,
+            bursts=BurstColumns(
+                report=report,
+                rank=np.arange(len(bursts)) - first[report],
+                start_s=np.fromiter(map(datetime.timestamp, map(_burst_start, bursts)), float, len(bursts)),
+                duration_s=numbers[:, 0],
+                freq_hz=numbers[:, 1],
+                bandwidth_hz=numbers[:, 2],
+                power_dbm=numbers[:, 3],
+                snr_db=numbers[:, 4],
+                technology=list(map(_burst_technology, bursts)),
+            ),
+        )
