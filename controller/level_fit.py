@@ -44,18 +44,24 @@ def robust_fit(
             num[p] += offset[s, p] * w[s, c]
             den[p] += w[s, c]
     tx = np.minimum(np.maximum(num / den, tx_min), tx_max)
+    # Rounds go on only for the points whose power still moves: one that comes back unchanged (most often the
+    # clip, far from the phone) would come back unchanged from every further round.
+    moving = np.arange(points)
     for _ in range(steps):
-        num[:] = 0.0
-        den[:] = 0.0
+        num[moving] = 0.0
+        den[moving] = 0.0
         for s in range(sensors):
-            for p in range(points):
+            for p in moving:
                 c = p if per_point else 0
                 r = offset[s, p] - tx[p]
                 inlier = 1.0 / (1.0 + math.exp(0.5 * r * r * spread[s, c] - favour[s, c]))
                 weight = w_out[s, c] + inlier * spread[s, c]
                 num[p] += offset[s, p] * weight
                 den[p] += weight
-        tx = np.minimum(np.maximum(num / den, tx_min), tx_max)
+        fit = np.minimum(np.maximum(num[moving] / den[moving], tx_min), tx_max)
+        moved = fit != tx[moving]
+        tx[moving] = fit
+        moving = moving[moved]
     loglik = np.zeros(points)
     for s in range(sensors):
         for p in range(points):
@@ -63,8 +69,9 @@ def robust_fit(
             r = offset[s, p] - tx[p]
             core = core_peak[s, c] - 0.5 * r * r * w[s, c]
             odds = favour[s, c] - 0.5 * r * r * spread[s, c]
-            # log(e^core + e^outlier), outlier = core - odds, without overflow either way
-            loglik[p] += core + math.log1p(math.exp(-odds)) if odds >= 0.0 else core - odds + math.log1p(math.exp(odds))
+            # log(e^core + e^outlier), outlier = core - odds: the larger plus a log1p that cannot overflow
+            # (without a branch on the sign of odds, which the processor could not predict)
+            loglik[p] += core - min(odds, 0.0) + math.log1p(math.exp(-abs(odds)))
     return loglik, tx
 
 

@@ -93,3 +93,24 @@ def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
+
+
+def test_points_whose_power_stops_moving_keep_the_fit_every_round_would_give() -> None:
+    """Rounds stop early for points whose power comes back unchanged (clipped, far from the phone): every point,
+    clipped or not, gets the power and log-likelihood of all the rounds run on every point (numpy below)."""
+    rng = np.random.default_rng(3)
+    offset = rng.normal(0.0, 12.0, size=(9, 400)) + rng.uniform(-60.0, 80.0, size=400)
+    w = np.full((9, 1), 1 / 20.0)
+    w_out = 1.0 / (1.0 / w + 15.0**2)
+    priors = math.log1p(-EPS), math.log(EPS)
+    loglik, tx = robust_fit(offset, w, w_out, *priors, 3, -40.0, 33.0)
+    want = np.clip((offset * w).sum(axis=0) / w.sum(), -40.0, 33.0)
+    for _ in range(3):
+        r = offset - want
+        core = priors[0] + 0.5 * (np.log(w) - r * r * w)
+        outlier = priors[1] + 0.5 * (np.log(w_out) - r * r * w_out)
+        weight = w_out + (w - w_out) / (1.0 + np.exp(outlier - core))
+        want = np.clip((offset * weight).sum(axis=0) / weight.sum(axis=0), -40.0, 33.0)
+    assert ((tx == 33.0) | (tx == -40.0)).sum() > 100, "too few clipped points to test stopping early"
+    assert tx == pytest.approx(want, abs=1e-9)
+    assert loglik == pytest.approx([mixture_loglik(offset[:, p], w[:, 0], w_out[:, 0], want[p]) for p in range(400)])
