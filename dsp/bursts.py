@@ -291,8 +291,8 @@ def _stretch(lows: np.ndarray, highs: np.ndarray, length: int, min_gap: int) -> 
 
 
 @njit(cache=True, nogil=True)
-def _pairwise_sum(a: np.ndarray) -> np.float32:
-    """Sum of a 1-d float32 array (any stride) as numpy's add.reduce forms it: pairwise in blocks of at most
+def _pairwise_sum(a: np.ndarray) -> float:
+    """Sum of a 1-d float32 or float64 array (any stride) as numpy's add.reduce forms it: pairwise in blocks of at most
     128, each with eight interleaved partial sums."""
     n = a.shape[0]
     if n < 8:
@@ -320,8 +320,8 @@ def _pairwise_sum(a: np.ndarray) -> np.float32:
 
 @njit(cache=True, nogil=True)
 def _row_sums(x: np.ndarray) -> np.ndarray:
-    """x.sum(axis=1) of a float32 view, as numpy forms it."""
-    out = np.empty(x.shape[0], np.float32)
+    """x.sum(axis=1) of a float view, as numpy forms it."""
+    out = np.empty(x.shape[0], x.dtype)
     for t in range(x.shape[0]):
         out[t] = _pairwise_sum(x[t])
     return out
@@ -329,18 +329,18 @@ def _row_sums(x: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _column_sums(x: np.ndarray) -> np.ndarray:
-    """x.sum(axis=0) of a float32 view, as numpy forms it: row after row, or pairwise down a single column."""
+    """x.sum(axis=0) of a float view, as numpy forms it: row after row, or pairwise down a single column."""
     if x.shape[1] == 1:
-        return np.array([_pairwise_sum(x[:, 0])], np.float32)
-    out = np.zeros(x.shape[1], np.float32)
+        return np.array([_pairwise_sum(x[:, 0])], x.dtype)
+    out = np.zeros(x.shape[1], x.dtype)
     for t in range(x.shape[0]):
         out += x[t]
     return out
 
 
 @njit(cache=True, nogil=True)
-def _full_sum(x: np.ndarray, full_bins: int) -> np.float32:
-    """x.sum() of a float32 view of rows `full_bins` long, as numpy forms it: pairwise over all of it when it
+def _full_sum(x: np.ndarray, full_bins: int) -> float:
+    """x.sum() of a float view of rows `full_bins` long, as numpy forms it: pairwise over all of it when it
     is contiguous or one column; otherwise pairwise over the whole rows that fill numpy's 8192-element buffer,
     buffer after buffer."""
     frames, bins = x.shape
@@ -471,45 +471,60 @@ def measure(
     f0, b0, excess = widened_excess(region, z, config)
     if excess.size == 0:
         return None
-    coarse_time = excess.sum(axis=1)
-    if coarse_time.max() <= 0:
+    found, start, end, low_edge, high_edge, power, noise_power, peak, z_sum, frames, bins = _measure_kernel(
+        excess, floor_per_bin[b0:], config.edge_fraction, config.edge_sigma
+    )
+    if not found:
         return None
-    core = core_frames(coarse_time)
-    freq_profile = smooth3(excess[core].mean(axis=0))
-    peak = int(np.argmax(freq_profile))
-    if freq_profile[peak] <= 0:
-        return None
-    # an edge must stand clear of the profile's own noise (about 1/sqrt(frames) per bin, smoothed by 3)
-    noise_level = config.edge_sigma / math.sqrt(3.0 * np.count_nonzero(core))
-    edge_level = max(config.edge_fraction * plateau(freq_profile), noise_level)
-    low_edge, high_edge = _crossings(freq_profile, peak, edge_level)
-    k0 = max(0, math.floor(low_edge + 0.5))
-    k1 = min(excess.shape[1] - 1, math.ceil(high_edge - 0.5))
-    if k1 < k0:
-        return None
-    floors = floor_per_bin[b0 + k0 : b0 + k1 + 1]
-    time_profile = (excess[:, k0 : k1 + 1] * floors).sum(axis=1)
-    if time_profile.max() <= 0:
-        return None
-    start, end = _crossings(time_profile, int(np.argmax(time_profile)), 0.5 * plateau(time_profile))
-    inside = slice(max(0, math.ceil(start)), min(len(time_profile), math.floor(end) + 1))
-    if inside.stop <= inside.start:
-        top = int(np.argmax(time_profile))
-        inside = slice(top, top + 1)
-    power = float(time_profile[inside].mean())
-    cells = excess[inside, k0 : k1 + 1]
     return Measurement(
         start_frame=f0 + start,
         end_frame=f0 + end,
         low_bin=b0 + low_edge,
         high_bin=b0 + high_edge,
         power=max(power, 1e-30),
-        noise_power=float(floors.sum()),
+        noise_power=noise_power,
         peak_bin=b0 + peak,
-        z_sum=float(cells.sum()) + cells.size,
-        frames=cells.shape[0],
-        bins=cells.shape[1],
+        z_sum=z_sum,
+        frames=frames,
+        bins=bins,
     )
+
+
+@njit(cache=True, nogil=True)
+def _measure_kernel(
+    excess: np.ndarray, floor_per_bin: np.ndarray, edge_fraction: float, edge_sigma: float
+) -> tuple[bool, float, float, float, float, float, float, int, float, int, int]:
+    """`measure` on the widened region's excess (float64, frames x bins) and the floor from its first bin on:
+    whether a burst was found, its start, end, low and high edge (fractional frames and bins of excess), power,
+    noise power, peak bin, sum of Z over its cells and their frames and bins. Sums in numpy's order."""
+    nothing = (False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0, 0)
+    if _row_sums(excess).max() <= 0:
+        return nothing
+    freq_profile, core_count = core_profile(excess)
+    peak = int(np.argmax(freq_profile))
+    if freq_profile[peak] <= 0:
+        return nothing
+    # an edge must stand clear of the profile's own noise (about 1/sqrt(frames) per bin, smoothed by 3)
+    noise_level = edge_sigma / math.sqrt(3.0 * core_count)
+    edge_level = max(edge_fraction * plateau(freq_profile), noise_level)
+    low_edge, high_edge = _crossings_kernel(freq_profile, peak, edge_level, 2)
+    k0 = max(0, math.floor(low_edge + 0.5))
+    k1 = min(excess.shape[1] - 1, math.ceil(high_edge - 0.5))
+    if k1 < k0:
+        return nothing
+    floors = floor_per_bin[k0 : k1 + 1]
+    time_profile = _row_sums(excess[:, k0 : k1 + 1] * floors)
+    if time_profile.max() <= 0:
+        return nothing
+    top = int(np.argmax(time_profile))
+    start, end = _crossings_kernel(time_profile, top, 0.5 * plateau(time_profile), 2)
+    first, stop = max(0, math.ceil(start)), min(time_profile.shape[0], math.floor(end) + 1)
+    if stop <= first:
+        first, stop = top, top + 1
+    power = _pairwise_sum(time_profile[first:stop]) / (stop - first)
+    cells = excess[first:stop, k0 : k1 + 1]
+    z_sum = _full_sum(cells, excess.shape[1]) + cells.size
+    return True, start, end, low_edge, high_edge, power, _pairwise_sum(floors), peak, z_sum, stop - first, k1 - k0 + 1
 
 
 def widened_excess(region: Region, z: np.ndarray, config: SegmentationConfig) -> tuple[int, int, np.ndarray]:
@@ -521,9 +536,11 @@ def widened_excess(region: Region, z: np.ndarray, config: SegmentationConfig) ->
     return f0, b0, z[f0 : f1 + 1, b0 : b1 + 1].astype(np.float64) - 1.0
 
 
+@njit(cache=True, nogil=True)
 def core_frames(time_profile: np.ndarray) -> np.ndarray:
     """Frames well inside the burst: frames that straddle an abrupt start or end spread the burst's
-    power over every bin (a click), so they would widen the measured band of a strong burst."""
+    power over every bin (a click), so they would widen the measured band of a strong burst.
+    `time_profile`: float64."""
     core = time_profile >= 0.7 * plateau(time_profile)
     if not core.any():  # no frame stands above the floor (no plateau): every frame is as much core as any
         return np.ones_like(core)
@@ -533,15 +550,23 @@ def core_frames(time_profile: np.ndarray) -> np.ndarray:
     return inner if inner.any() else core
 
 
-def plateau(profile: np.ndarray) -> float:
-    """Typical level of a burst's body in a profile: the median of the values above half of a robust
-    maximum (the tenth-highest share of values), so a spike riding on the burst does not set it and
-    the noise around a short burst does not dilute it."""
-    return _plateau_kernel(np.asarray(profile, np.float64))
+@njit(cache=True, nogil=True)
+def core_profile(excess: np.ndarray) -> tuple[np.ndarray, int]:
+    """The 3-bin smoothed mean excess over the core frames of `excess` (float64, frames x bins), and how many
+    core frames there are: smooth3(excess[core_frames(excess.sum(axis=1))].mean(axis=0)), summed as numpy does."""
+    core = core_frames(_row_sums(excess))
+    rows = np.flatnonzero(core)
+    core_excess = np.empty((rows.shape[0], excess.shape[1]), np.float64)
+    for i in range(rows.shape[0]):
+        core_excess[i] = excess[rows[i]]
+    return _smooth3_kernel(_column_sums(core_excess) / rows.shape[0]), rows.shape[0]
 
 
 @njit(cache=True, nogil=True)
-def _plateau_kernel(profile: np.ndarray) -> float:
+def plateau(profile: np.ndarray) -> float:
+    """Typical level of a burst's body in a profile (float64): the median of the values above half of a robust
+    maximum (the tenth-highest share of values), so a spike riding on the burst does not set it and
+    the noise around a short burst does not dilute it."""
     ranked = np.sort(profile)
     n = ranked.shape[0]
     robust_max = ranked[n - 1 - min(n - 1, n // 10)]

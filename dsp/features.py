@@ -20,7 +20,7 @@ import numpy as np
 import scipy.fft
 from numba import njit
 
-from dsp.bursts import Measurement, core_frames, smooth3
+from dsp.bursts import Measurement, core_profile
 
 #  useful symbol length and normal cyclic prefix (36.211 / 38.211), seconds
 MIN_CP_BURST_S = 0.6e-3
@@ -49,8 +49,7 @@ def burst_features(
 
 
 def _spectral_shape(z_region: np.ndarray, bin_hz: float) -> dict[str, float]:
-    excess = z_region.astype(np.float64) - 1.0
-    profile = smooth3(excess[core_frames(excess.sum(axis=1))].mean(axis=0))
+    profile, _ = core_profile(z_region.astype(np.float64) - 1.0)
     peak = float(profile.max())
     if peak <= 0:
         return {"bw_3db_hz": 0.0, "flatness": 0.0}
