@@ -40,6 +40,7 @@ from controller.released import ReleasedEmissions
 from controller.sensor_clocks import SensorClocks
 
 BUCKET_HZ = 100e3
+_BUCKET_BITS = 40  # a bucket number fits: 2^40 buckets of 100 kHz
 # Released emissions remembered to recognise stragglers (controller/released.py): a resend after a broker
 # outage of a minute still finds the emission its sensor's bursts belonged to.
 RELEASED_KEPT_S = 90.0
@@ -371,9 +372,11 @@ class Correlator:
         names = np.array(self.technologies)
         technology_rank = np.argsort(np.argsort(names, kind="stable"))[held.technology]
         bucket = np.rint(held.freq_hz / BUCKET_HZ).astype(np.int64)
-        keys, inverse = np.unique(np.stack([technology_rank, bucket]), axis=1, return_inverse=True)
-        new_run = np.r_[True, (np.diff(keys[0]) != 0) | (np.diff(keys[1]) > 1)]
-        return (np.cumsum(new_run) - 1)[inverse.ravel()]
+        # one integer per (technology, bucket): numpy's unique over rows of a 2-D array is ten times slower
+        keys, inverse = np.unique((technology_rank << _BUCKET_BITS) | bucket, return_inverse=True)
+        rank, bucket = keys >> _BUCKET_BITS, keys & ((1 << _BUCKET_BITS) - 1)
+        new_run = np.r_[True, (np.diff(rank) != 0) | (np.diff(bucket) > 1)]
+        return (np.cumsum(new_run) - 1)[inverse]
 
     def _group(self, batch: Bursts, run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Group label per row of `batch` (sorted by run, then start), labels in creation order, and a rank
