@@ -63,9 +63,10 @@ log = logging.getLogger(__name__)
 # A phone's transmit power range (dBm): LTE/NR power control reaches -40, GSM 900 peaks at 33.
 TX_POWER_MIN_DBM = -40.0
 TX_POWER_MAX_DBM = 33.0
-# Non-detection terms are evaluated best point first, in chunks growing from FIRST_CENSORED_CHUNK, until the
-# points not yet evaluated together carry less than e^-NEGLIGIBLE_NATS (~5e-5) of the best point's weight.
-FIRST_CENSORED_CHUNK = 32
+# Non-detection terms are evaluated best point first, FIRST_CENSORED_CHUNK points and then as many as may still
+# matter, until the points not yet evaluated together carry less than e^-NEGLIGIBLE_NATS (~5e-5) of the best
+# point's weight.
+FIRST_CENSORED_CHUNK = 16
 NEGLIGIBLE_NATS = 10.0
 # Fine scoring: the likeliest rooms until they hold all but REFINE_TAIL of the coarse posterior, at most
 # REFINE_ROOMS of them. Fine per-room tables and the model levels they are built from are kept, least recently
@@ -416,26 +417,32 @@ class Locator:
 
         A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
         eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so the fit to the detections
-        alone bounds every point from above. With `prune`, points are evaluated best bound first, in growing
-        chunks, until the best evaluated point stands NEGLIGIBLE_NATS plus the log of the count left above the
-        next bound: all points left out then weigh less than e^-NEGLIGIBLE_NATS of it together, and stay -inf.
+        alone bounds every point from above. With `prune`, points are evaluated best bound first: the points
+        after the k-th weigh at most their count times e^(k-th bound), so once the best evaluated point stands
+        NEGLIGIBLE_NATS above that, all points left out weigh less than e^-NEGLIGIBLE_NATS of it together, and
+        stay -inf. After a first chunk, each chunk is the better half of the points the best so far cannot yet
+        rule out, as a better point found among them rules out more of the rest.
         """
-        out = np.full_like(loglik, -np.inf)
         missed = np.asarray(missed_idx, dtype=np.int64)
         level = np.ascontiguousarray(table.level_db)
         variance = table.variance_db2
         variance = np.ascontiguousarray(variance[:, :1] if _is_compact(variance) else variance)
         terms = (sens_dbm, self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
-        order = np.argsort(-loglik) if prune else np.arange(len(loglik))
-        done, chunk = 0, FIRST_CENSORED_CHUNK if prune else len(loglik)
-        while done < len(order):
-            rows = order[done : done + chunk]
+        if not prune:
+            return loglik + censored_sum(level, variance, missed, np.arange(len(loglik)), tx_dbm, *terms)
+        out = np.full_like(loglik, -np.inf)
+        order = np.argsort(-loglik)
+        # The points from the k-th on are negligible once the best evaluated point reaches cutoff[k]; -cutoff rises
+        # with k, so a binary search finds the first point that the best so far rules out.
+        rising = -(loglik[order] + NEGLIGIBLE_NATS + np.log(np.arange(len(order), 0, -1)))
+        done, chunk, best = 0, FIRST_CENSORED_CHUNK, -np.inf
+        while chunk > 0:
+            rows = np.sort(order[done : done + chunk])  # in table order: the kernel reads along the table's rows
             out[rows] = loglik[rows] + censored_sum(level, variance, missed, rows, tx_dbm, *terms)
             done += len(rows)
-            left = len(order) - done
-            if left and out[order[:done]].max() >= loglik[order[done]] + NEGLIGIBLE_NATS + math.log(left):
-                break
-            chunk *= 2
+            best = max(best, float(out[rows].max()))
+            undecided = max(0, int(np.searchsorted(rising, -best)) - done)
+            chunk = undecided if undecided <= FIRST_CENSORED_CHUNK else (undecided + 1) // 2
         return out
 
     def _room_scores(self, emission: HeardEmission) -> _RoomScores:
