@@ -266,7 +266,7 @@ def _active_runs(
     kept = 0
     for r in range(count):
         lo, hi = lows[r], highs[r]
-        if _pairwise_sum(profile[lo : hi + 1]) > 2 * split_sigma * np.sqrt(2.0 * cells[lo : hi + 1].sum()):
+        if pairwise_sum(profile[lo : hi + 1]) > 2 * split_sigma * np.sqrt(2.0 * cells[lo : hi + 1].sum()):
             lows[kept], highs[kept] = lo, hi
             kept += 1
     return lows[:kept], highs[:kept]
@@ -291,7 +291,7 @@ def _stretch(lows: np.ndarray, highs: np.ndarray, length: int, min_gap: int) -> 
 
 
 @njit(cache=True, nogil=True)
-def _pairwise_sum(a: np.ndarray) -> float:
+def pairwise_sum(a: np.ndarray) -> float:
     """Sum of a 1-d float32 or float64 array (any stride) as numpy's add.reduce forms it: pairwise in blocks of at most
     128, each with eight interleaved partial sums."""
     n = a.shape[0]
@@ -315,7 +315,7 @@ def _pairwise_sum(a: np.ndarray) -> float:
         return total
     half = n // 2
     half -= half % 8
-    return _pairwise_sum(a[:half]) + _pairwise_sum(a[half:])
+    return pairwise_sum(a[:half]) + pairwise_sum(a[half:])
 
 
 @njit(cache=True, nogil=True)
@@ -323,7 +323,7 @@ def _row_sums(x: np.ndarray) -> np.ndarray:
     """x.sum(axis=1) of a float view, as numpy forms it."""
     out = np.empty(x.shape[0], x.dtype)
     for t in range(x.shape[0]):
-        out[t] = _pairwise_sum(x[t])
+        out[t] = pairwise_sum(x[t])
     return out
 
 
@@ -331,7 +331,7 @@ def _row_sums(x: np.ndarray) -> np.ndarray:
 def _column_sums(x: np.ndarray) -> np.ndarray:
     """x.sum(axis=0) of a float view, as numpy forms it: row after row, or pairwise down a single column."""
     if x.shape[1] == 1:
-        return np.array([_pairwise_sum(x[:, 0])], x.dtype)
+        return np.array([pairwise_sum(x[:, 0])], x.dtype)
     out = np.zeros(x.shape[1], x.dtype)
     for t in range(x.shape[0]):
         out += x[t]
@@ -345,13 +345,13 @@ def _full_sum(x: np.ndarray, full_bins: int) -> float:
     buffer after buffer."""
     frames, bins = x.shape
     if bins == 1:
-        return _pairwise_sum(x[:, 0])
+        return pairwise_sum(x[:, 0])
     if bins == full_bins or frames == 1:
-        return _pairwise_sum(x.copy().reshape(frames * bins))
+        return pairwise_sum(x.copy().reshape(frames * bins))
     rows = max(1, 8192 // bins)
     total = np.float32(0.0)
     for t in range(0, frames, rows):
-        total += _pairwise_sum(x[t : t + rows].copy().reshape(-1))
+        total += pairwise_sum(x[t : t + rows].copy().reshape(-1))
     return total
 
 
@@ -521,10 +521,10 @@ def _measure_kernel(
     first, stop = max(0, math.ceil(start)), min(time_profile.shape[0], math.floor(end) + 1)
     if stop <= first:
         first, stop = top, top + 1
-    power = _pairwise_sum(time_profile[first:stop]) / (stop - first)
+    power = pairwise_sum(time_profile[first:stop]) / (stop - first)
     cells = excess[first:stop, k0 : k1 + 1]
     z_sum = _full_sum(cells, excess.shape[1]) + cells.size
-    return True, start, end, low_edge, high_edge, power, _pairwise_sum(floors), peak, z_sum, stop - first, k1 - k0 + 1
+    return True, start, end, low_edge, high_edge, power, pairwise_sum(floors), peak, z_sum, stop - first, k1 - k0 + 1
 
 
 def widened_excess(region: Region, z: np.ndarray, config: SegmentationConfig) -> tuple[int, int, np.ndarray]:

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.fft
 from numba import njit
 
-from dsp.bursts import Measurement, core_profile
+from dsp.bursts import Measurement, core_profile, pairwise_sum
 
 #  useful symbol length and normal cyclic prefix (36.211 / 38.211), seconds
 MIN_CP_BURST_S = 0.6e-3
@@ -97,17 +97,30 @@ def envelope_kurtosis(band: np.ndarray, noise_power: float, sample_rate_hz: floa
         return math.nan
     chunk = min(inner.shape[0], max(32, round(100e-6 * sample_rate_hz)))
     chunks = inner.shape[0] // chunk
-    p = (np.abs(inner[: chunks * chunk].astype(np.complex128)) ** 2).reshape(chunks, chunk)
-    m2, m4 = p.mean(axis=1), (p * p).mean(axis=1)
-    s = m2 - noise_power
+    # numpy's |z| (its own vectorised hypot, which numba's abs does not reproduce to the last bit)
+    power = np.abs(inner[: chunks * chunk].astype(np.complex128)) ** 2
+    # noise_power**2 as Python's pow gives it (not always the product numba would form)
+    return _chunked_kurtosis(power.reshape(chunks, chunk), noise_power, 2 * noise_power**2)
+
+
+@njit(cache=True, nogil=True)
+def _chunked_kurtosis(power: np.ndarray, noise_power: float, twice_noise_squared: float) -> float:
+    """`envelope_kurtosis` from the envelope's power (chunks x samples), its means summed as numpy sums them."""
+    chunks, chunk = power.shape
+    s = np.empty(chunks, np.float64)
+    m4 = np.empty(chunks, np.float64)
+    for c in range(chunks):
+        s[c] = pairwise_sum(power[c]) / chunk - noise_power
+        m4[c] = pairwise_sum(power[c] * power[c]) / chunk
     usable = s > 0.5 * noise_power
     if not usable.any():
         return math.nan
     s, m4 = s[usable], m4[usable]
-    corrected = (m4 - 4 * s * noise_power - 2 * noise_power**2) / (s * s)
+    corrected = (m4 - 4 * s * noise_power - twice_noise_squared) / (s * s)
     weights = s * s
     # E|s|^4 >= (E|s|^2)^2 for any signal: a value below 1 is noise in the estimate, not the signal
-    return max(1.0, float((corrected * weights).sum() / weights.sum()))
+    kurtosis = pairwise_sum(corrected * weights) / pairwise_sum(weights)
+    return kurtosis if kurtosis > 1.0 else 1.0
 
 
 def cyclic_prefix_score(band: np.ndarray, sample_rate_hz: float, useful_s: float, cp_s: float) -> float:
