@@ -41,7 +41,7 @@ import copy
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ import numpy as np
 from cellward.site.fading import fading_db
 from controller.byte_budget_cache import ByteBudgetCache
 from controller.correlate import HeardEmission
-from controller.level_fit import censored_sum, robust_fit
+from controller.level_fit import censored_sum, loglik_at, robust_fit
 from dsp.band_plan import BandPlan
 
 if TYPE_CHECKING:
@@ -403,32 +403,40 @@ class Locator:
         fading_var = self.fading_std_db**2 / det.bursts
         w = 1.0 / (_pick(table.variance_db2, det.heard) + fading_var[:, None])
         w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
-        loglik, tx_dbm = robust_fit(
-            offset, w, w_out, *self._log_priors, TX_FIT_STEPS, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM
-        )
+        fit = (offset, w, w_out, *self._log_priors)
+        pruned = prune and bool(det.missed)  # the exact fit only at the points the censoring loop reaches
+        loglik, tx_dbm = robust_fit(*fit, TX_FIT_STEPS, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM, not pruned)
         if det.missed:
-            loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, prune)
+            exact_at = functools.partial(loglik_at, *fit, tx_dbm) if pruned else None
+            loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, exact_at)
         return loglik, tx_dbm
 
     def _add_censored(
-        self, loglik: np.ndarray, tx_dbm: np.ndarray, table: _Table, missed_idx: list[int], sens_dbm: float, prune: bool
+        self,
+        loglik: np.ndarray,
+        tx_dbm: np.ndarray,
+        table: _Table,
+        missed_idx: list[int],
+        sens_dbm: float,
+        exact_at: Callable[[np.ndarray], np.ndarray] | None,
     ) -> np.ndarray:
         """Add the non-detection terms, evaluated only where they can matter.
 
         A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
         eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so the fit to the detections
-        alone bounds every point from above. With `prune`, points are evaluated best bound first: the points
-        after the k-th weigh at most their count times e^(k-th bound), so once the best evaluated point stands
-        NEGLIGIBLE_NATS above that, all points left out weigh less than e^-NEGLIGIBLE_NATS of it together, and
-        stay -inf. After a first chunk, each chunk is the better half of the points the best so far cannot yet
-        rule out, as a better point found among them rules out more of the rest.
+        alone bounds every point from above. Without `exact_at`, `loglik` is that fit and every point is
+        evaluated. With it, `loglik` is an upper bound on the fit and `exact_at(rows)` the fit at some points,
+        which are evaluated best bound first: the points after the k-th weigh at most their count times e^(k-th
+        bound), so once the best evaluated point stands NEGLIGIBLE_NATS above that, all points left out weigh less
+        than e^-NEGLIGIBLE_NATS of it together, and stay -inf. After a first chunk, each chunk is the better half
+        of the points the best so far cannot yet rule out, as a better point found among them rules out more.
         """
         missed = np.asarray(missed_idx, dtype=np.int64)
         level = np.ascontiguousarray(table.level_db)
         variance = table.variance_db2
         variance = np.ascontiguousarray(variance[:, :1] if _is_compact(variance) else variance)
         terms = (sens_dbm, self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
-        if not prune:
+        if exact_at is None:
             return loglik + censored_sum(level, variance, missed, np.arange(len(loglik)), tx_dbm, *terms)
         out = np.full_like(loglik, -np.inf)
         order = np.argsort(-loglik)
@@ -437,8 +445,8 @@ class Locator:
         rising = -(loglik[order] + NEGLIGIBLE_NATS + np.log(np.arange(len(order), 0, -1)))
         done, chunk, best = 0, FIRST_CENSORED_CHUNK, -np.inf
         while chunk > 0:
-            rows = np.sort(order[done : done + chunk])  # in table order: the kernel reads along the table's rows
-            out[rows] = loglik[rows] + censored_sum(level, variance, missed, rows, tx_dbm, *terms)
+            rows = np.sort(order[done : done + chunk])  # in table order: the kernels read along the table's rows
+            out[rows] = exact_at(rows) + censored_sum(level, variance, missed, rows, tx_dbm, *terms)
             done += len(rows)
             best = max(best, float(out[rows].max()))
             undecided = max(0, int(np.searchsorted(rising, -best)) - done)
