@@ -204,10 +204,10 @@ def _search_boxes(
     width = ntiles + 1
     block = np.empty((SEARCH_ROWS, width), np.float32)
     exact = np.empty((SEARCH_ROWS, width), np.float64)
-    hits = np.empty(ntiles, np.bool_)
+    hits = np.empty(ntiles, np.uint8)  # uint8 rather than bool, so that ORs of them vectorise
     footprints = np.empty(ntiles, np.bool_)
     # the seed centres of a block's rows, from every box of its duration, laid over seeds and region once
-    centres = np.zeros((SEARCH_ROWS, ntiles), np.bool_)
+    centres = np.zeros((SEARCH_ROWS, ntiles), np.uint8)
     centred = np.zeros(SEARCH_ROWS, np.bool_)
     rounding = 1e-12 * integral[frames, ntiles]  # the float64 sums' own error, far above it
     crossed = False
@@ -249,20 +249,26 @@ def _search_boxes(
                     if not seed_boxes:
                         crossed |= _mark_footprints(hits, positions, step_f, kf, footprints, region, t0, kt)
                         continue
+                    if step_f == 1:  # every position is on the grid: a plain OR, which the compiler vectorises
+                        row = centres[r, kf // 2 : kf // 2 + positions]
+                        for j in range(positions):
+                            row[j] |= hits[j]
+                        crossed = centred[r] = True
+                        continue
                     for j in range(0, positions, step_f):
                         if hits[j]:
                             # the centres of the step x step positions this one stands for
                             crossed = centred[r] = True
                             for k in range(j + kf // 2, min(j + kf // 2 + step_f, ntiles)):
-                                centres[r, k] = True
+                                centres[r, k] = 1
             for r in range(rows):
                 if centred[r]:
                     t0 = (row0 + r) * step_t + kt // 2
                     for t in range(t0, min(t0 + step_t, frames)):
                         for k in range(ntiles):
-                            seeds[t, k] |= centres[r, k]
-                            region[t, k] |= centres[r, k]
-                    centres[r] = False
+                            seeds[t, k] |= centres[r, k] != 0
+                            region[t, k] |= centres[r, k] != 0
+                    centres[r] = 0
                     centred[r] = False
     return crossed
 
