@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from cellward.messages.envelope import ClockState, Envelope, Technology, WireModel
-from cellward.messages.wire_time import UtcMs, UtcUs
+from cellward.messages.wire_time import UtcMs, UtcUs, UtcUsText, texts_epoch_s
 
 MAX_BURSTS_PER_REPORT = 64
 MAX_REPORTS_PER_BATCH = 1000
@@ -24,7 +24,7 @@ REPORT_CHANNEL_HZ = 200e3
 class BurstRecord(WireModel):
     """One burst inside a report, so the controller can match the same burst heard at several sensors."""
 
-    start: UtcUs = Field(description="burst start, UTC, us resolution")
+    start: UtcUsText = Field(description="burst start, UTC, us resolution, as wire text (ReportColumns reads it)")
     duration_s: float = Field(gt=0, description="burst length, s")
     freq_hz: float = Field(gt=0, description="centre of the occupied band, Hz")
     bandwidth_hz: float = Field(gt=0, description="occupied bandwidth, Hz")
@@ -154,7 +154,7 @@ class ReportColumns:
             bursts=BurstColumns(
                 report=report,
                 rank=np.arange(len(bursts)) - first[report],
-                start_s=np.fromiter(map(datetime.timestamp, map(_burst_start, bursts)), float, len(bursts)),
+                start_s=texts_epoch_s(list(map(_burst_start, bursts)), 6),
                 duration_s=numbers[:, 0],
                 freq_hz=numbers[:, 1],
                 bandwidth_hz=numbers[:, 2],

@@ -160,6 +160,13 @@ MODEL_ONLY = {
     "snippet count disagrees with total": _mutated(_snippet, ["count"], 2),
     "snippet offset not index times chunk": _mutated(_snippet, ["offset"], 5),
     "snippet metadata too large": _mutated(_snippet, ["meta", "annotations"], [{"core:comment": "x" * 17000}]),
+    "burst start on a day that is not": _mutated(
+        _detections, ["reports", 0, "bursts", 0, "start"], "2026-02-29T06:55:00.101204Z"
+    ),
+    "burst start at hour 24": _mutated(
+        _detections, ["reports", 0, "bursts", 0, "start"], "2026-11-23T24:55:00.101204Z"
+    ),
+    "first burst in month 13": _mutated(_detections, ["reports", 0, "first_burst"], "2026-13-23T06:55:00.101204Z"),
 }
 
 

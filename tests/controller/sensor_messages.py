@@ -61,7 +61,7 @@ def activity_report(
         snr_db=25.0,
         noise_floor_dbm=-100.0,
         first_burst=bursts[0].start,
-        last_burst=bursts[-1].start + timedelta(seconds=0.000546),
+        last_burst=start + timedelta(seconds=(len(bursts) - 1) * spacing_s + 0.000546),
         gain_db=28.0,
         calibration_db=-32.5,
         clipped_fraction=0.0,

@@ -140,7 +140,7 @@ def _reports(
     the bursts given, says the sensor heard more than it listed; `snr_db` replaces the bursts' in-band SNR."""
     from datetime import UTC, datetime
 
-    from cellward.messages import DetectionBatch
+    from cellward.messages import DetectionBatch, utc_text
     from tests.contract.examples import report
 
     def utc(t: float) -> datetime:
@@ -160,7 +160,7 @@ def _reports(
                     "bursts": [
                         b.model_copy(
                             update={
-                                "start": utc(t),
+                                "start": utc_text(T + t, 6),
                                 "freq_hz": mhz * 1e6,
                                 "power_dbm": level,
                                 **({} if snr_db is None else {"snr_db": snr_db}),
