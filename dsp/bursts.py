@@ -301,15 +301,13 @@ def pairwise_sum(a: np.ndarray) -> float:
             total += a[i]
         return total
     if n <= 128:
-        partial = a[:8].copy()
+        p0, p1, p2, p3, p4, p5, p6, p7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
         i = 8
         while i < n - n % 8:
-            for j in range(8):
-                partial[j] += a[i + j]
+            p0, p1, p2, p3 = p0 + a[i], p1 + a[i + 1], p2 + a[i + 2], p3 + a[i + 3]
+            p4, p5, p6, p7 = p4 + a[i + 4], p5 + a[i + 5], p6 + a[i + 6], p7 + a[i + 7]
             i += 8
-        total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + (
-            (partial[4] + partial[5]) + (partial[6] + partial[7])
-        )
+        total = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))
         for k in range(i, n):
             total += a[k]
         return total
