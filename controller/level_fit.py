@@ -169,16 +169,21 @@ def censored_sum(
     out = np.zeros(rows.shape[0])
     for i in range(missed.shape[0]):
         s = missed[i]
+        core_sd = math.sqrt(variance[s, 0] + fading_var)
+        wide_sd = math.sqrt(variance[s, 0] + fading_var + outlier_var)
         for j in range(rows.shape[0]):
             p = rows[j]
-            var = variance[s, p if per_point else 0] + fading_var
+            if per_point:
+                core_sd = math.sqrt(variance[s, p] + fading_var)
+                wide_sd = math.sqrt(variance[s, p] + fading_var + outlier_var)
             margin = sensitivity_dbm - tx[p] - level[s, p]
-            z_core = margin / math.sqrt(var)
-            z_wide = margin / math.sqrt(var + outlier_var)
+            z_core = margin / core_sd
+            z_wide = margin / wide_sd
             if margin > 0.0:
-                # most missed sensors are far: 1 - P(miss) is the small tail, so log1p of it keeps every digit
-                heard = p_core * _tail(z_core) + p_outlier * _tail(z_wide)
-                out[j] += math.log1p(-heard)
+                # most missed sensors are far: P(heard) is a small tail, and log(1 - it) is exact to 1e-16 nats
+                out[j] += math.log(1.0 - (p_core * _tail(z_core) + p_outlier * _tail(z_wide)))
+            elif z_core > -30.0:  # Phi(z) far above underflow: the mixture's probability itself, one logarithm
+                out[j] += math.log(p_core * _phi(z_core) + p_outlier * _phi(z_wide))
             elif p_outlier > 0.0:
                 core = log_prior_core + log_ndtr(z_core)
                 wide = log_prior_outlier + log_ndtr(z_wide)
@@ -187,6 +192,12 @@ def censored_sum(
             else:
                 out[j] += log_ndtr(z_core)
     return out
+
+
+@njit(cache=True)
+def _phi(z: float) -> float:
+    """Phi(z), the standard normal distribution function."""
+    return 0.5 * math.erfc(-z * _SQRT_HALF)
 
 
 @njit(cache=True)

@@ -131,3 +131,18 @@ def test_the_bound_on_the_fit_is_above_it_by_little_and_the_exact_fit_can_be_had
     assert (bound >= exact).all() and (bound - exact).max() <= 0.008 * 12
     rows = np.array([3, 17, 18, 250])
     assert np.array_equal(loglik_at(offset, w, w_out, *priors, tx, rows), exact[rows])
+
+
+@pytest.mark.parametrize("margin_db", [-400.0, -150.0, -5.0, 0.0, 3.0, 60.0])
+def test_a_miss_costs_the_mixtures_log_probability_however_loud_the_phone_should_have_been(margin_db: float) -> None:
+    """Far below the sensitivity (a plain tail), just at it, and so far above it that Phi(z) underflows: the
+    same log probability as scipy's log_ndtr gives, with and without outliers."""
+    level, variance = np.array([[-100.0 - margin_db]]), np.array([[16.0]])
+    index = np.zeros(1, dtype=np.int64)
+    margin_args = (index, index, np.zeros(1), -100.0, 4.0, 225.0)
+    z_core, z_wide = margin_db / math.sqrt(20.0), margin_db / math.sqrt(245.0)
+    mixture = np.logaddexp(math.log1p(-EPS) + scipy_log_ndtr(z_core), math.log(EPS) + scipy_log_ndtr(z_wide))
+    got = censored_sum(level, variance, *margin_args, math.log1p(-EPS), math.log(EPS))
+    assert got[0] == pytest.approx(mixture, rel=1e-9, abs=1e-15)
+    plain = censored_sum(level, variance, *margin_args, 0.0, -math.inf)
+    assert plain[0] == pytest.approx(scipy_log_ndtr(z_core), rel=1e-9, abs=1e-15)
