@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Protocol
 
 import numpy as np
@@ -147,7 +147,8 @@ class Pipeline:
         self.locating = locating
         self.metrics = controller.metrics
         self.tracker = SeqTracker(controller.config.ingest.max_missing_tracked, self._stored_digest)
-        self.detection_sinks: list[Callable[[DetectionBatch], None]] = []  # told each stored batch, after commit
+        # told each stored batch (and its reports as columns), after the commit
+        self.detection_sinks: list[Callable[[DetectionBatch, ReportColumns], None]] = []
         self._db: Session | None = None
         self.sensors: dict[str, SensorState] = {}
 
@@ -239,10 +240,10 @@ class Pipeline:
         # after the commit: the blocking control writes its own audit entries
         self.controller.blocking.unit_messages([item.message for item in accepted if item.from_blocker])
         for item in accepted:
-            if isinstance(item.message, DetectionBatch):
+            if item.columns is not None:
                 self.controller.blocking.perimeter_reports(item.message)
                 for sink in self.detection_sinks:
-                    sink(item.message)
+                    sink(item.message, item.columns)
         self._count(events, sightings)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         return events
@@ -366,15 +367,15 @@ class Pipeline:
             for item in accepted
         ]
         ids = list(db.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
-        reports = [
-            row
-            for message_id, item in zip(ids, accepted, strict=True)
-            if item.columns is not None
-            for row in _report_rows(message_id, item.message.sender, item.raw.received_at, item.columns)
+        stored = [
+            (message_id, item) for message_id, item in zip(ids, accepted, strict=True) if item.columns is not None
         ]
-        if reports:
-            append_rows(db, Report.__table__, REPORT_COLUMNS, reports)
-            self.metrics.reports_stored.inc(len(reports))
+        report_rows = itertools.chain.from_iterable(
+            _report_rows(message_id, item.message.sender, item.raw.received_at, item.columns)
+            for message_id, item in stored
+        )
+        append_rows(db, Report.__table__, REPORT_COLUMNS, report_rows)
+        self.metrics.reports_stored.inc(sum(len(item.columns.freq_hz) for _, item in stored))
 
     def _count(self, events: list[LifecycleEvent], sightings: list[Sighting]) -> None:
         now = time.time()
@@ -393,9 +394,9 @@ def _report_rows(message_id: int, sender: str, received_at: float, table: Report
     window_end = np.add(table.window_start_s, table.window_s).tolist()
     n = len(window_end)
     return zip(
-        repeat(message_id, n),
-        repeat(sender, n),
-        repeat(received_at, n),
+        itertools.repeat(message_id, n),
+        itertools.repeat(sender, n),
+        itertools.repeat(received_at, n),
         table.window_start_s,
         window_end,
         table.freq_hz,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from cellward.messages import (
     SCAN_FOCUS_SCHEMA,
     DetectionBatch,
+    ReportColumns,
     ScanFocus,
     epoch_s,
     parse_utc,
@@ -36,12 +37,12 @@ class RecentPhoneChannels:
         self.config = config
         self.last_heard_s: dict[int, float] = {}  # channel centre (Hz) -> end of the last phone burst on it
 
-    def note(self, batch: DetectionBatch) -> None:
-        """Take the phone channels of one stored detections batch."""
-        for report in batch.reports:
-            if report.technology in PHONE_TECHNOLOGIES:
-                channel = round(report.freq_hz)
-                heard = epoch_s(report.last_burst)
+    def note(self, batch: DetectionBatch, columns: ReportColumns | None = None) -> None:
+        """Take the phone channels of one stored detections batch (`columns`: its reports as columns, if made)."""
+        table = ReportColumns.of(batch.reports) if columns is None else columns
+        for technology, freq_hz, heard in zip(table.technology, table.freq_hz, table.last_burst_s, strict=True):
+            if technology in PHONE_TECHNOLOGIES:
+                channel = round(freq_hz)
                 if heard > self.last_heard_s.get(channel, -float("inf")):
                     self.last_heard_s[channel] = heard
 
