@@ -65,9 +65,11 @@ TX_POWER_MIN_DBM = -40.0
 TX_POWER_MAX_DBM = 33.0
 # Non-detection terms are evaluated best point first, FIRST_CENSORED_CHUNK points and then as many as may still
 # matter, until the points not yet evaluated together carry less than e^-NEGLIGIBLE_NATS (~5e-5) of the best
-# point's weight.
+# point's weight. The bounds of the points that may matter are first tightened by the terms of the LOUD_MISSED
+# missed sensors that the best point so far should have heard best.
 FIRST_CENSORED_CHUNK = 16
 NEGLIGIBLE_NATS = 10.0
+LOUD_MISSED = 32
 # Fine scoring: the likeliest rooms until they hold all but REFINE_TAIL of the coarse posterior, at most
 # REFINE_ROOMS of them. Fine per-room tables and the model levels they are built from are kept, least recently
 # used dropped first, within a byte budget each (they grow with the number of sensors).
@@ -424,12 +426,13 @@ class Locator:
 
         A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
         eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so the fit to the detections
-        alone bounds every point from above. Without `exact_at`, `loglik` is that fit and every point is
-        evaluated. With it, `loglik` is an upper bound on the fit and `exact_at(rows)` the fit at some points,
-        which are evaluated best bound first: the points after the k-th weigh at most their count times e^(k-th
-        bound), so once the best evaluated point stands NEGLIGIBLE_NATS above that, all points left out weigh less
-        than e^-NEGLIGIBLE_NATS of it together, and stay -inf. After a first chunk, each chunk is the better half
-        of the points the best so far cannot yet rule out, as a better point found among them rules out more.
+        alone, or plus the terms of only some missed sensors, bounds a point from above. Without `exact_at`,
+        `loglik` is that fit and every point is evaluated. With it, `loglik` is an upper bound on the fit and
+        `exact_at(rows)` the fit at some points, which are evaluated best bound first, in two sets, until the
+        points left out of each weigh less than half e^-NEGLIGIBLE_NATS of the best evaluated point together (they
+        stay -inf). After a first chunk, the candidates are the points that the best so far cannot rule out on
+        their fit; their bounds are tightened by the LOUD_MISSED sensors that the best point should have heard best
+        (most of the censoring there), and each chunk is the better half of the candidates not yet ruled out.
         """
         missed = np.asarray(missed_idx, dtype=np.int64)
         level = np.ascontiguousarray(table.level_db)
@@ -439,18 +442,28 @@ class Locator:
         if exact_at is None:
             return loglik + censored_sum(level, variance, missed, np.arange(len(loglik)), tx_dbm, *terms)
         out = np.full_like(loglik, -np.inf)
-        order = np.argsort(-loglik)
-        # The points from the k-th on are negligible once the best evaluated point reaches cutoff[k]; -cutoff rises
-        # with k, so a binary search finds the first point that the best so far rules out.
-        rising = -(loglik[order] + NEGLIGIBLE_NATS + np.log(np.arange(len(order), 0, -1)))
-        done, chunk, best = 0, FIRST_CENSORED_CHUNK, -np.inf
-        while chunk > 0:
-            rows = np.sort(order[done : done + chunk])  # in table order: the kernels read along the table's rows
+
+        def evaluate(rows: np.ndarray) -> float:
+            rows = np.sort(rows)  # in table order: the kernels read along the table's rows
             out[rows] = exact_at(rows) + censored_sum(level, variance, missed, rows, tx_dbm, *terms)
-            done += len(rows)
-            best = max(best, float(out[rows].max()))
-            undecided = max(0, int(np.searchsorted(rising, -best)) - done)
+            return float(out[rows].max())
+
+        order = np.argsort(-loglik)
+        best = evaluate(order[:FIRST_CENSORED_CHUNK])
+        rest = order[FIRST_CENSORED_CHUNK:]
+        candidates = rest[: _undecided(loglik[rest], best)]
+        bound = loglik[candidates]
+        if len(candidates) > FIRST_CENSORED_CHUNK and len(missed) > LOUD_MISSED:
+            candidates = np.sort(candidates)
+            loud = np.sort(missed[np.argsort(level[missed, np.argmax(out)])[-LOUD_MISSED:]])
+            bound = loglik[candidates] + censored_sum(level, variance, loud, candidates, tx_dbm, *terms)
+            by_bound = np.argsort(-bound)
+            candidates, bound = candidates[by_bound], bound[by_bound]
+        done = 0
+        while undecided := _undecided(bound[done:], best):
             chunk = undecided if undecided <= FIRST_CENSORED_CHUNK else (undecided + 1) // 2
+            best = max(best, evaluate(candidates[done : done + chunk]))
+            done += chunk
         return out
 
     def _room_scores(self, emission: HeardEmission) -> _RoomScores:
@@ -550,6 +563,13 @@ class Locator:
             landing_confidence=float(landing_p[n] / max(wing_p[w], 1e-300)),
             room_posterior={self.rooms[i].id: float(p_room[i]) for i in order[:10]},
         )
+
+
+def _undecided(bounds: np.ndarray, best: float) -> int:
+    """How many of some points, by upper bounds on their log-likelihood (highest first), the best point so far
+    cannot rule out: the points after them weigh less than half e^-NEGLIGIBLE_NATS of it together."""
+    slack = NEGLIGIBLE_NATS + math.log(2.0) + np.log(np.arange(len(bounds), 0, -1))
+    return int(np.searchsorted(-(bounds + slack), -best))  # -(bounds + slack) rises
 
 
 def _compact(table: np.ndarray) -> np.ndarray:

@@ -229,10 +229,12 @@ def test_bench_reliability_counts_answers_per_confidence_bin():
 def test_censoring_best_first_leaves_the_posterior_as_scoring_every_point_would(site, model, monkeypatch):
     """The non-detection terms are evaluated best point first until the rest cannot matter: over shadowed
     weak phones in every cell (some sensors miss them), the room posterior equals the one from every point's
-    terms within 1e-4, even when the first chunk is one point (so the stopping rule decides at every step)."""
+    terms within 1e-4, even when the first chunk is one point (so the stopping rule decides at every step) and
+    the candidates' bounds are tightened by one missed sensor's terms."""
     from controller import locate
 
     monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 1)
+    monkeypatch.setattr(locate, "LOUD_MISSED", 1)
     rng = np.random.default_rng(5)
     shadowing = [{s.id: float(rng.normal(0.0, 4.0)) for s in site.sensors} for _ in site.cells]
     emissions = [
