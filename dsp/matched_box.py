@@ -62,13 +62,23 @@ def _best_box(excess: np.ndarray, step_t: int, step_k: int) -> tuple[int, int, i
             integral[t + 1, k + 1] = integral[t, k + 1] + acc
     best, box = 0.0, (0, -1, 0, -1)
     column = np.empty(bins + 1, np.float64)
+    reach = np.empty(bins, np.float64)  # at each k0 on the grid: the largest column at a far edge from k0 on
+    grid_end = (bins - 1) // step_k * step_k
     for t0 in range(0, frames, step_t):
         for t1 in range(t0, frames, step_t):
             t_end = min(t1 + step_t, frames) if t1 + step_t >= frames else t1 + 1
             for k in range(bins + 1):
                 column[k] = integral[t_end, k] - integral[t0, k]
             height = t_end - t0
+            # the largest sum any rectangle of these frames from k0 on can have, over a single bin's cells, bounds
+            # its score (rounding is monotone, so the bound holds for the computed scores): skip what cannot win
+            highest = -np.inf
+            for k1 in range(grid_end, -1, -step_k):
+                highest = max(highest, column[bins if k1 + step_k >= bins else k1 + 1])
+                reach[k1] = highest
             for k0 in range(0, bins, step_k):
+                if (reach[k0] - column[k0]) / np.sqrt(height) <= best:
+                    continue
                 for k1 in range(k0, bins, step_k):
                     k_end = bins if k1 + step_k >= bins else k1 + 1
                     total = column[k_end] - column[k0]
