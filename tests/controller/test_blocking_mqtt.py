@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -58,7 +59,7 @@ def audit(controller, prefix: str = "blocking.") -> list[tuple[str, str, str]]:
 
 def wideband(report):
     """The report as a blocker's leakage looks: one 35 MHz-wide burst held for the whole dwell."""
-    burst = report.bursts[0].model_copy(update={"bandwidth_hz": 35e6, "duration_s": 0.09})
+    burst = replace(report.bursts[0], bandwidth_hz=35e6, duration_s=0.09)
     return report.model_copy(update={"bursts": [burst]})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -158,13 +160,12 @@ def _reports(
                     **({"first_burst": utc(min(starts)), "last_burst": utc(max(starts) + 546e-6)} if starts else {}),
                     **({} if operators is None else {"operators": operators}),
                     "bursts": [
-                        b.model_copy(
-                            update={
-                                "start": utc_text(T + t, 6),
-                                "freq_hz": mhz * 1e6,
-                                "power_dbm": level,
-                                **({} if snr_db is None else {"snr_db": snr_db}),
-                            }
+                        replace(
+                            b,
+                            start=utc_text(T + t, 6),
+                            freq_hz=mhz * 1e6,
+                            power_dbm=level,
+                            **({} if snr_db is None else {"snr_db": snr_db}),
                         )
                         for b, t in zip(report(len(starts), len(starts)).bursts, starts, strict=True)
                     ],
@@ -331,7 +332,7 @@ def test_an_lte_allocation_off_the_channel_raster_keeps_its_reports_band_and_ope
             r.model_copy(
                 update={
                     "technology": "lte",
-                    "bursts": [b.model_copy(update={"technology": "lte", "freq_hz": 883.061e6}) for b in r.bursts],
+                    "bursts": [replace(b, technology="lte", freq_hz=883.061e6) for b in r.bursts],
                 }
             )
             for r in batch.reports
@@ -526,7 +527,7 @@ def test_a_burst_labelled_otherwise_than_its_report_keeps_the_reports_band_and_o
             r.model_copy(
                 update={
                     "technology": "nr",
-                    "bursts": [b.model_copy(update={"technology": "lte"}) for b in r.bursts],
+                    "bursts": [replace(b, technology="lte") for b in r.bursts],
                 }
             )
             for r in batch.reports
