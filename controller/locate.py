@@ -224,6 +224,7 @@ class Locator:
         self.points = np.asarray(points, dtype=float)
         self.point_room = np.asarray(owner, dtype=np.intp)
         per_room = np.bincount(self.point_room, minlength=len(self.rooms))
+        self._room_starts = np.concatenate(([0], np.cumsum(per_room)[:-1]))  # each room's points follow its start
         room_prior = np.array([priors.get(r.kind, DEFAULT_OTHER_PRIOR) for r in self.rooms], dtype=float)
         with np.errstate(divide="ignore"):
             self.log_room_prior = np.log(room_prior)
@@ -481,7 +482,7 @@ class Locator:
         if refine:
             table = _Table(table.level_db, _widened(table.variance_db2, COARSE_SPREAD_DB**2), table.fingerprinted, None)
         loglik, tx_dbm = self._point_loglik(table, det, prune=True)
-        scores = _RoomScores.of(loglik + self.log_prior, self.point_room, self.points, tx_dbm, len(self.rooms))
+        scores = _RoomScores.of(loglik + self.log_prior, self._room_starts, self.points, tx_dbm)
         scores.heard, scores.missed = len(det.heard), len(det.missed)
         if not refine:
             return scores
@@ -617,26 +618,21 @@ class _RoomScores:
     missed: int = 0
 
     @classmethod
-    def of(
-        cls, log_post: np.ndarray, point_room: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray, rooms: int
-    ) -> _RoomScores:
+    def of(cls, log_post: np.ndarray, room_starts: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray) -> _RoomScores:
+        """From per-point scores, each room's points contiguous from its start in `room_starts`."""
         top = log_post.max()
         weight = np.exp(log_post - top) if np.isfinite(top) else np.ones_like(log_post)
-        mass = np.bincount(point_room, weights=weight, minlength=rooms)
+        mass = np.add.reduceat(weight, room_starts)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_room = np.log(mass) + top
-            position = np.stack(
-                [np.bincount(point_room, weights=weight * points[:, k], minlength=rooms) / mass for k in range(3)],
-                axis=1,
-            )
+            position = np.add.reduceat(weight[:, None] * points, room_starts) / mass[:, None]
         # A room with no mass at all: its first point's position, so the mixture stays finite.
-        firsts = np.unique(point_room, return_index=True)
         empty = ~np.isfinite(position).all(axis=1)
-        position[empty] = points[firsts[1][np.searchsorted(firsts[0], np.flatnonzero(empty))]]
-        best_point = np.full(rooms, -1, dtype=np.intp)
-        order = np.lexsort((-log_post, point_room))
-        starts = np.unique(point_room[order], return_index=True)
-        best_point[starts[0]] = order[starts[1]]
+        position[empty] = points[room_starts[empty]]
+        # each room's likeliest point, the first of equals
+        room_of = np.repeat(np.arange(len(room_starts)), np.diff(room_starts, append=len(log_post)))
+        at_max = log_post == np.maximum.reduceat(log_post, room_starts)[room_of]
+        best_point = np.minimum.reduceat(np.where(at_max, np.arange(len(log_post)), len(log_post)), room_starts)
         return cls(log_room, position, tx_dbm[best_point])
 
     def replace(self, room: int, log_post: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray) -> None:
