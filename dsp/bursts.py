@@ -149,7 +149,7 @@ def _xy_cut_kernel(
 ) -> np.ndarray:
     """Depth first, a part is cut along time if its time profile splits into runs (`_active_runs`), else along
     frequency (weak runs that are a strong one's skirt rejoined, `_join_skirts`), until it does not split or
-    `max_depth` cuts deep. Sums are formed in numpy's order (`_pairwise_sum`), so that every test compares the
+    `max_depth` cuts deep. Sums are formed in numpy's order (`pairwise_sum`), so that every test compares the
     same float32 values as numpy's reductions of the same arrays would."""
     parts = []
     stack = [(0, excess.shape[0] - 1, 0, excess.shape[1] - 1, 0)]
