@@ -42,15 +42,24 @@ def robust_fit(
     core_peak, favour, spread = _mixture_terms(w, w_out, log_prior_core, log_prior_outlier)
     num = np.zeros(points)
     den = np.zeros(points)
+    # Every round's weights lie between w_out and w: weighting each offset above tx_max least and each below it
+    # most gives the lowest pull any round can have; when it still pulls up, every round ends at the clip.
+    # Likewise, below tx_min.
+    least_up = np.zeros(points)
+    least_down = np.zeros(points)
     for s in range(sensors):  # sensors outer, points inner: the tables are read along their rows
         for p in range(points):
             c = p if per_point else 0
             num[p] += offset[s, p] * w[s, c]
             den[p] += w[s, c]
+            above = offset[s, p] - tx_max
+            least_up[p] += above * (w_out[s, c] if above > 0.0 else w[s, c])
+            below = tx_min - offset[s, p]
+            least_down[p] += below * (w_out[s, c] if below > 0.0 else w[s, c])
     tx = np.minimum(np.maximum(num / den, tx_min), tx_max)
     # Rounds go on only for the points whose power still moves: one that comes back unchanged (most often the
     # clip, far from the phone) would come back unchanged from every further round.
-    moving = np.arange(points)
+    moving = np.flatnonzero((least_up < 0.0) & (least_down < 0.0))
     for _ in range(steps):
         num[moving] = 0.0
         den[moving] = 0.0
