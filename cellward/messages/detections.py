@@ -69,7 +69,8 @@ class ActivityReport(WireModel):
 
     @model_validator(mode="after")
     def _unique_operators(self) -> ActivityReport:
-        if len(set(self.operators)) != len(self.operators):
+        operators = self.operators
+        if len(operators) > 1 and len(set(operators)) != len(operators):  # most channels have one operator
             raise ValueError("operators must not repeat")
         return self
 
@@ -81,7 +82,8 @@ class DetectionBatch(Envelope):
 
 
 _bursts_of = attrgetter("bursts")
-_report_fields = attrgetter(
+# Fields ReportColumns takes as they are, each in one pass over the reports (no tuple per report).
+_REPORT_FIELDS = (
     "freq_hz",
     "bandwidth_hz",
     "band",
@@ -96,10 +98,7 @@ _report_fields = attrgetter(
     "clipped_fraction",
     "cut_early",
 )
-_report_times = attrgetter("window_start", "last_burst")
-_burst_numbers = attrgetter("duration_s", "freq_hz", "bandwidth_hz", "power_dbm", "snr_db")
-_burst_start = attrgetter("start")
-_burst_technology = attrgetter("technology")
+_BURST_NUMBERS = ("duration_s", "freq_hz", "bandwidth_hz", "power_dbm", "snr_db")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +122,19 @@ class ReportColumns:
     epoch seconds), built in C-level passes: ingest reads each field of tens of thousands of reports a second,
     and attribute by attribute, datetime by datetime, that cost more than validating them."""
 
-    freq_hz: tuple[float, ...]
-    bandwidth_hz: tuple[float, ...]
-    band: tuple[str | None, ...]
-    operators: tuple[list[str], ...]
-    technology: tuple[str, ...]
-    window_s: tuple[float, ...]
-    burst_count: tuple[int, ...]
-    duty_cycle: tuple[float, ...]
-    mean_power_dbm: tuple[float, ...]
-    peak_power_dbm: tuple[float, ...]
-    snr_db: tuple[float, ...]
-    clipped_fraction: tuple[float, ...]
-    cut_early: tuple[bool, ...]
+    freq_hz: list[float]
+    bandwidth_hz: list[float]
+    band: list[str | None]
+    operators: list[list[str]]
+    technology: list[str]
+    window_s: list[float]
+    burst_count: list[int]
+    duty_cycle: list[float]
+    mean_power_dbm: list[float]
+    peak_power_dbm: list[float]
+    snr_db: list[float]
+    clipped_fraction: list[float]
+    cut_early: list[bool]
     window_start_s: list[float]
     last_burst_s: list[float]
     bursts_listed: list[int]
@@ -143,27 +142,21 @@ class ReportColumns:
 
     @classmethod
     def of(cls, reports: list[ActivityReport]) -> ReportColumns:
-        fields = tuple(zip(*map(_report_fields, reports), strict=True)) or ((),) * 13
-        times = list(map(datetime.timestamp, chain.from_iterable(map(_report_times, reports))))
         listed = list(map(len, map(_bursts_of, reports)))
         bursts = list(chain.from_iterable(map(_bursts_of, reports)))
-        numbers = np.array(list(map(_burst_numbers, bursts)), dtype=float).reshape(-1, 5)
+        n = len(bursts)
+        numbers = {name: np.fromiter(map(attrgetter(name), bursts), float, n) for name in _BURST_NUMBERS}
         report = np.repeat(np.arange(len(reports)), listed)
-        first = np.cumsum(listed) - listed
         return cls(
-            *fields,
-            window_start_s=times[0::2],
-            last_burst_s=times[1::2],
+            **{name: list(map(attrgetter(name), reports)) for name in _REPORT_FIELDS},
+            window_start_s=list(map(datetime.timestamp, map(attrgetter("window_start"), reports))),
+            last_burst_s=list(map(datetime.timestamp, map(attrgetter("last_burst"), reports))),
             bursts_listed=listed,
             bursts=BurstColumns(
                 report=report,
-                rank=np.arange(len(bursts)) - first[report],
-                start_s=texts_epoch_s(list(map(_burst_start, bursts)), 6),
-                duration_s=numbers[:, 0],
-                freq_hz=numbers[:, 1],
-                bandwidth_hz=numbers[:, 2],
-                power_dbm=numbers[:, 3],
-                snr_db=numbers[:, 4],
-                technology=list(map(_burst_technology, bursts)),
+                rank=np.arange(n) - (np.cumsum(listed) - listed)[report],
+                start_s=texts_epoch_s(list(map(attrgetter("start"), bursts)), 6),
+                technology=list(map(attrgetter("technology"), bursts)),
+                **numbers,
             ),
         )

@@ -72,7 +72,7 @@ def test_a_burst_start_given_by_code_is_kept_as_the_text_it_is_written_as() -> N
 def test_report_columns_hold_each_reports_and_listed_bursts_fields() -> None:
     reports = [report(5, 3), report(1, 0, noise_floor_dbm=None), report(2, 2)]
     table = ReportColumns.of(DetectionBatch(**HEAD, clock=CLOCK, reports=reports).reports)
-    assert table.freq_hz == tuple(r.freq_hz for r in reports) and table.operators == tuple(r.operators for r in reports)
+    assert table.freq_hz == [r.freq_hz for r in reports] and table.operators == [r.operators for r in reports]
     assert table.window_start_s == [r.window_start.timestamp() for r in reports]
     assert table.last_burst_s == [r.last_burst.timestamp() for r in reports]
     assert table.bursts_listed == [3, 0, 2]
