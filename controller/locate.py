@@ -402,7 +402,8 @@ class Locator:
         n_points = table.level_db.shape[1]
         if not det.heard:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM)
-        offset = det.levels_dbm[:, None] - table.level_db[det.heard]  # (heard, points): r_s - G[c, s]
+        offset = table.level_db[det.heard]
+        np.subtract(det.levels_dbm[:, None], offset, out=offset)  # (heard, points): r_s - G[c, s], in place
         fading_var = self.fading_std_db**2 / det.bursts
         w = 1.0 / (_pick(table.variance_db2, det.heard) + fading_var[:, None])
         w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
