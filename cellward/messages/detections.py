@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from cellward.messages.envelope import ClockState, Envelope, Technology, WireModel
+from cellward.messages.envelope import ClockState, Envelope, Technology
 from cellward.messages.wire_time import UtcMs, UtcUs, UtcUsText, texts_epoch_s
 
 MAX_BURSTS_PER_REPORT = 64
@@ -37,8 +37,10 @@ class BurstRecord:
     technology: Technology
 
 
-class ActivityReport(WireModel):
-    """One sensor, one channel, one window: what was heard there and how loud."""
+@pydantic_dataclass(frozen=True, slots=True, kw_only=True, config=ConfigDict(extra="forbid"))
+class ActivityReport:
+    """One sensor, one channel, one window: what was heard there and how loud. A slotted dataclass, like
+    BurstRecord: ingest validates tens of thousands a second."""
 
     freq_hz: float = Field(gt=0, description="channel centre, Hz")
     bandwidth_hz: float = Field(gt=0, description="channel width of the scan raster, Hz")

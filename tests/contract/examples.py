@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -292,7 +293,7 @@ def snippet_chunks(data: bytes, capture: str = "c-1") -> list[SnippetChunk]:
 def all_examples() -> list[Envelope]:
     """One or more model-built messages of every kind, covering the nullable and optional branches."""
     messages: list[Envelope] = [Availability(**HEAD, state=state) for state in ("online", "stopped", "offline")]
-    cut = report(1, 1).model_copy(update={"window_s": 0.225, "cut_early": True})
+    cut = replace(report(1, 1), window_s=0.225, cut_early=True)
     messages.append(DetectionBatch(**HEAD, clock=CLOCK, reports=[report(), report(200, 64, None), cut]))
     messages += [status(), status("fault", "dongle unplugged: usb read failed")]
     messages += [stats(), stats(None)]

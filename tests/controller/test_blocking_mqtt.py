@@ -60,7 +60,7 @@ def audit(controller, prefix: str = "blocking.") -> list[tuple[str, str, str]]:
 def wideband(report):
     """The report as a blocker's leakage looks: one 35 MHz-wide burst held for the whole dwell."""
     burst = replace(report.bursts[0], bandwidth_hz=35e6, duration_s=0.09)
-    return report.model_copy(update={"bursts": [burst]})
+    return replace(report, bursts=[burst])
 
 
 def switch(controller, zone: str, on: bool, actor: str = "officer1"):

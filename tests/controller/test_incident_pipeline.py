@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
@@ -117,20 +118,22 @@ def test_a_new_phone_reported_early_then_by_whole_windows_is_one_incident_refine
         first_at, cut = second + timedelta(seconds=0.1), second + timedelta(seconds=0.19)
         early = {s: activity_report(first_at, [level, level - 0.3]) for s, level in heard.items()}
         rest = {
-            s: activity_report(second + timedelta(seconds=0.6), [level + 0.2, level - 0.1]).model_copy(
-                update={"window_start": cut, "window_s": 0.81}
+            s: replace(
+                activity_report(second + timedelta(seconds=0.6), [level + 0.2, level - 0.1]),
+                window_start=cut,
+                window_s=0.81,
             )
             for s, level in heard.items()
         }
         for sensor_id in sorted(set(heard) - {late}):
-            cut_report = early[sensor_id].model_copy(update={"window_s": 0.19, "cut_early": True})
+            cut_report = replace(early[sensor_id], window_s=0.19, cut_early=True)
             publisher.publish(*world.nodes[sensor_id].detections([cut_report]))
         new = wait_for(lambda: listener.on("incidents"), what="the incident from the early reports")[0]
         assert new["type"] == "new" and new["after"]["cell_id"] == cell.id
         for sensor_id in sorted(heard):
             if sensor_id == late:
-                whole = early[sensor_id].model_copy(
-                    update={"bursts": early[sensor_id].bursts + rest[sensor_id].bursts, "burst_count": 4}
+                whole = replace(
+                    early[sensor_id], bursts=early[sensor_id].bursts + rest[sensor_id].bursts, burst_count=4
                 )
                 publisher.publish(*world.nodes[sensor_id].detections([whole]))
             else:

@@ -76,7 +76,7 @@ def _heard_by(reports: dict[str, float]) -> list[dict[str, float]]:
 
     locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
     for sensor_id, clipped in reports.items():
-        batch = DetectionBatch.model_construct(reports=[report(1, 1).model_copy(update={"clipped_fraction": clipped})])
+        batch = DetectionBatch.model_construct(reports=[replace(report(1, 1), clipped_fraction=clipped)])
         locating.add_reports(sensor_id, batch, 0.0)
     return [s.sensor_powers_dbm for s in locating.ready(1e10)]
 
@@ -151,8 +151,9 @@ def _reports(
     reports = []
     for mhz, starts in bursts.items():
         reports.append(
-            report(max(burst_count or 0, len(starts)), len(starts)).model_copy(
-                update={
+            replace(
+                report(max(burst_count or 0, len(starts)), len(starts)),
+                **{
                     "freq_hz": mhz * 1e6,
                     "window_start": utc(start_s),
                     "window_s": window_s,
@@ -169,7 +170,7 @@ def _reports(
                         )
                         for b, t in zip(report(len(starts), len(starts)).bursts, starts, strict=True)
                     ],
-                }
+                },
             )
         )
     return DetectionBatch.model_construct(reports=reports)
@@ -329,11 +330,12 @@ def test_an_lte_allocation_off_the_channel_raster_keeps_its_reports_band_and_ope
     for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
         batch = _reports(1.0, {883.0: [0.1]}, level=level)
         lte = [
-            r.model_copy(
-                update={
+            replace(
+                r,
+                **{
                     "technology": "lte",
                     "bursts": [replace(b, technology="lte", freq_hz=883.061e6) for b in r.bursts],
-                }
+                },
             )
             for r in batch.reports
         ]
@@ -351,9 +353,7 @@ def test_phones_of_one_operator_in_two_bands_are_two_phones_to_the_locator():
     locating = SiteLocating(load_site(small_site_path()), delay_s=0.0)
     for sensor, level in (("A0-1", -55.0), ("A1-1", -70.0)):
         batch = _reports(1.0, {905.8: [0.1], 1710.2: [0.3]}, level=level)
-        located = [
-            r.model_copy(update={"band": "B8" if r.freq_hz < 1e9 else "B3", "operators": ["O2"]}) for r in batch.reports
-        ]
+        located = [replace(r, band="B8" if r.freq_hz < 1e9 else "B3", operators=["O2"]) for r in batch.reports]
         locating.add_reports(sensor, batch.model_copy(update={"reports": located}), T + 1.01)
     sightings = locating.ready(T + 1.2)
     assert sorted((s.band, s.operators) for s in sightings) == [("B3", ("O2",)), ("B8", ("O2",))]
@@ -524,11 +524,12 @@ def test_a_burst_labelled_otherwise_than_its_report_keeps_the_reports_band_and_o
     for sensor in ("A0-1", "A1-1"):
         batch = _reports(1.0, {883.0: [0.1]}, operators=["Vodafone"])
         mixed = [
-            r.model_copy(
-                update={
+            replace(
+                r,
+                **{
                     "technology": "nr",
                     "bursts": [replace(b, technology="lte") for b in r.bursts],
-                }
+                },
             )
             for r in batch.reports
         ]

@@ -10,6 +10,7 @@ from collections.abc import Hashable
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from cellward.latency import burst_starts, on_air_latencies, percentile
 from cellward.messages import REPORT_CHANNEL_HZ, ActivityReport, DetectionBatch
@@ -115,7 +116,8 @@ def _first_sightings(published: list[tuple[float, str, ActivityReport]], site: S
     arrivals: dict[float, dict[str, list[ActivityReport]]] = defaultdict(lambda: defaultdict(list))
     for at_s, sensor_id, report in published:
         arrivals[round(at_s + TRANSPORT_S, 2)][sensor_id].append(report)
-    wire = [json.dumps({"reports": [r.model_dump(mode="json") for r in batch]}) for batch in _batches(published)]
+    as_wire = TypeAdapter(list[ActivityReport]).dump_python
+    wire = [json.dumps({"reports": as_wire(batch, mode="json")}) for batch in _batches(published)]
     heard = burst_starts(wire)
     latencies: dict[tuple, float] = {}
     start_s, end_s = min(arrivals), max(arrivals) + 1.0
