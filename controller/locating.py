@@ -217,7 +217,6 @@ class SiteLocating:
         shown = np.minimum(table.bursts_listed, self.bursts_per_report)  # per report, the bursts correlated
         window_ends: dict[bool, list[float]] = {False: [], True: []}  # per cut_early
         clipped: list[int] = []
-        listed_until = self._listed_until(table, shown)
         for i, (
             start_s,
             window_s,
@@ -228,6 +227,8 @@ class SiteLocating:
             operators,
             last_s,
             cut_early,
+            truncated,
+            listed_until_s,
         ) in enumerate(
             zip(
                 table.window_start_s,
@@ -239,6 +240,8 @@ class SiteLocating:
                 table.operators,
                 table.last_burst_s,
                 table.cut_early,
+                np.greater(table.burst_count, shown).tolist(),
+                self._listed_until(table, shown),
                 strict=True,
             )
         ):
@@ -255,10 +258,10 @@ class SiteLocating:
                 network = self._network(key)
                 heard = self._sensor_heard.setdefault(network[1:], {})
                 heard[sensor_id] = max(last_s, heard.get(sensor_id, last_s))
-                if not cut_early and last_s > self._heard_not_new.get(network, float("-inf")):
+                if not cut_early and last_s > self._heard_not_new.get(network, -np.inf):
                     self._heard_not_new[network] = last_s
-            if table.burst_count[i] > shown[i]:
-                self._unlisted.add(channel, sensor_id, listed_until[i], end_s)
+            if truncated:
+                self._unlisted.add(channel, sensor_id, listed_until_s, end_s)
         self._arrivals.arrived(received_at, window_ends[False])
         if window_ends[False]:
             self._reported_until[sensor_id] = max(self._reported_until.get(sensor_id, -np.inf), *window_ends[False])
