@@ -19,7 +19,7 @@ _SOFTPLUS_STEP = 0.5
 _SOFTPLUS_KNOTS = np.log1p(np.exp(-np.arange(0.0, 40.0 + _SOFTPLUS_STEP, _SOFTPLUS_STEP)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # IEEE division: no zero check in the loops (no weight is 0)
 def robust_fit(
     offset: np.ndarray,
     w: np.ndarray,
