@@ -1,7 +1,7 @@
 """The locator's compiled likelihood kernels: the robust transmit-power fit to the heard levels and its
-log-likelihood (each point's EM rounds run in registers, where numpy made a dozen passes over (sensors, points)
-arrays per round), and the log probability that the sensors that did not hear an emission missed it (one pass,
-where numpy built five temporaries and called log_ndtr twice over them).
+log-likelihood (or a cheap upper bound on it, with the exact value at chosen points), and the log probability that
+the sensors that did not hear an emission missed it. Each replaces numpy that made a dozen passes over
+(sensors, points) temporaries.
 
 Per-sensor arrays of shape (sensors, 1) stand for the same value at every point (a locator without a
 calibration survey), so they are read at column 0."""
