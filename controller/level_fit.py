@@ -133,7 +133,7 @@ def _log_mixture(core: float, odds: float) -> float:
 def _softplus_above(x: float) -> float:
     """An upper bound on log(1 + e^-x), x >= 0, from the chords of _SOFTPLUS_KNOTS."""
     at = x / _SOFTPLUS_STEP
-    if at >= _SOFTPLUS_KNOTS.shape[0] - 1:
+    if not at < _SOFTPLUS_KNOTS.shape[0] - 1:  # beyond the table, or NaN: never an index out of it
         return _SOFTPLUS_KNOTS[-1]
     k = int(at)
     return _SOFTPLUS_KNOTS[k] + (at - k) * (_SOFTPLUS_KNOTS[k + 1] - _SOFTPLUS_KNOTS[k])
