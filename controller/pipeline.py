@@ -96,7 +96,7 @@ class Checked:
     message: Envelope
     digest: str
     from_blocker: bool = False
-    columns: ReportColumns | None = None  # a stored detections batch's reports, read by store and locating
+    columns: ReportColumns | None = None  # a detections batch's reports, read by store and locating
 
 
 def _leaf_schema(topic: SensorTopic | None, site_id: str) -> str | None:
@@ -202,7 +202,9 @@ class Pipeline:
         if message.schema_name != expected:
             raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
         digest = hashlib.sha256(wire["sig"].encode()).hexdigest()
-        return Checked(raw, message, digest, from_blocker=topic.kind == "blocker")
+        # read now, while the reports just made are still in the CPU's caches: later, a batch of them is not
+        columns = ReportColumns.of(message.reports) if isinstance(message, DetectionBatch) else None
+        return Checked(raw, message, digest, from_blocker=topic.kind == "blocker", columns=columns)
 
     # -- one batch ----------------------------------------------------------------------------------------
 
@@ -222,9 +224,6 @@ class Pipeline:
             self._db = db
             try:
                 accepted, counted = self._sequence(db, checked)
-                for item in accepted:
-                    if isinstance(item.message, DetectionBatch):
-                        item.columns = ReportColumns.of(item.message.reports)
                 self._store(db, accepted)
                 for item in accepted:
                     if item.columns is not None:
