@@ -439,7 +439,8 @@ class Locator:
         missed = np.asarray(missed_idx, dtype=np.int64)
         level = np.ascontiguousarray(table.level_db)
         variance = table.variance_db2
-        variance = np.ascontiguousarray(variance[:, :1] if _is_compact(variance) else variance)
+        # writable copies: a read-only view is another signature to the kernel, compiled on the first phone
+        variance = variance[:, :1].copy() if _is_compact(variance) else np.ascontiguousarray(variance)
         terms = (sens_dbm, self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
         if exact_at is None:
             return loglik + censored_sum(level, variance, missed, np.arange(len(loglik)), tx_dbm, *terms)
@@ -576,7 +577,7 @@ def _undecided(bounds: np.ndarray, best: float) -> int:
 
 def _compact(table: np.ndarray) -> np.ndarray:
     """A (sensors, points) table, stored once per sensor when it does not vary with the point (no survey)."""
-    if (table == table[:, :1]).all():
+    if table.shape[1] > 1 and (table == table[:, :1]).all():
         return np.broadcast_to(table[:, :1].copy(), table.shape)  # a copy: a view would keep the whole table
     return np.ascontiguousarray(table)
 

@@ -82,18 +82,31 @@ def test_censored_sum_is_the_mixtures_miss_probability_summed_over_the_missed_se
 
 
 def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
-    """In a fresh interpreter (here other tests have long compiled it): nothing compiled on import, the
-    locator's signature compiled by compile_kernels."""
+    """In a fresh interpreter (here other tests have long compiled it): nothing compiled on import, and after
+    compile_kernels locating phones compiles nothing more (a signature first met there, such as a read-only
+    table, cost a second of compiling on a fresh install, or a cache load, on the first phone located)."""
     probe = (
         "from controller.level_fit import censored_sum, compile_kernels, loglik_at, robust_fit\n"
         "kernels = robust_fit, loglik_at, censored_sum\n"
         "assert not any(kernel.signatures for kernel in kernels), 'compiled on import'\n"
         "compile_kernels()\n"
         "print(*(len(kernel.signatures) for kernel in kernels))\n"
+        "from tests.controller.test_locate import emission_from\n"
+        "from cellward.site import load_site, small_site_path\n"
+        "from cellward.site.propagation import PropagationModel\n"
+        "from controller.locate import Locator\n"
+        "site = load_site(small_site_path())\n"
+        "model = PropagationModel(site)\n"
+        "locator = Locator(site, model)\n"
+        "for cell in site.cells[:4]:\n"
+        "    locator.locate(emission_from(model, site, cell.centroid, -25.0))  # weak: most sensors miss it\n"
+        "print(*(len(kernel.signatures) for kernel in kernels))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1", "1", "1"]
+    compiled, after_locating = done.stdout.splitlines()
+    assert compiled.split() == ["1", "1", "1"]
+    assert after_locating == compiled, "locating compiled a signature compile_kernels had not"
 
 
 def test_points_whose_power_stops_moving_keep_the_fit_every_round_would_give() -> None:
