@@ -17,6 +17,7 @@ from cellward.messages.snippet import SnippetChunk
 from cellward.messages.spectrum import SpectrumFrame
 from cellward.messages.stats import SensorStats
 from cellward.messages.status import SensorStatus
+from cellward.messages.wire_time import WIRE_CONTEXT
 
 MESSAGE_MODELS: dict[str, type[Envelope]] = {
     "cellward.availability/1": Availability,
@@ -50,7 +51,7 @@ def parse_message(data: Any) -> Envelope:
     if model is None:
         raise MessageError(f"unknown schema {name!r}; known: {', '.join(sorted(MESSAGE_MODELS))}")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=WIRE_CONTEXT)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:5])
         raise MessageError(f"invalid {name} message: {problems}") from None

@@ -78,8 +78,15 @@ def texts_epoch_s(texts: list[str], digits: int) -> np.ndarray:
     return (seconds * 10**6 + number(20, 20 + digits) * 10 ** (6 - digits)) / 1e6
 
 
-def _from_code(value: datetime | float) -> datetime:
+# The validation context of a message read off the wire (`parse_message`): there a timestamp must be text, as
+# the schemas say; a JSON number would otherwise pass as epoch seconds.
+WIRE_CONTEXT = {"wire": True}
+
+
+def _from_code(value: datetime | float, info: cs.ValidationInfo | None = None) -> datetime:
     """Datetimes (aware) and epoch seconds handed over by code; wire text never comes this way."""
+    if info is not None and info.context is not None and info.context.get("wire"):
+        raise ValueError("a timestamp on the wire is text")
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("timestamps must carry a time zone (UTC)")
@@ -103,12 +110,12 @@ class _WireTime:
             [cs.datetime_schema(strict=True), cs.int_schema(strict=True), cs.float_schema(strict=True)]
         )
         if self.text:
-            choices = [wire, cs.no_info_after_validator_function(self._text_from_code, from_code)]
+            choices = [wire, cs.with_info_after_validator_function(self._text_from_code, from_code)]
             serialization = None
         else:
             choices = [
                 cs.chain_schema([wire, cs.datetime_schema()]),
-                cs.no_info_after_validator_function(_from_code, from_code),
+                cs.with_info_after_validator_function(_from_code, from_code),
             ]
             serialization = cs.plain_serializer_function_ser_schema(
                 lambda m: format_utc(m, self.digits), return_schema=cs.str_schema()
@@ -122,8 +129,8 @@ class _WireTime:
             serialization=serialization,
         )
 
-    def _text_from_code(self, value: datetime | float) -> str:
-        return format_utc(_from_code(value), self.digits)
+    def _text_from_code(self, value: datetime | float, info: cs.ValidationInfo) -> str:
+        return format_utc(_from_code(value, info), self.digits)
 
     def __get_pydantic_json_schema__(self, _schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         return handler(cs.datetime_schema())

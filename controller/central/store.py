@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from cellward.messages.wire_time import WIRE_CONTEXT
 from cellward.signing import Keyring, SignatureError, verify_message
 from controller.central.tables import CentralAlert, CentralIncident, CentralRequest, CentralStream
 from controller.wire import (
@@ -58,7 +59,7 @@ class CentralStore:
         try:
             wire = json.loads(payload)
             verify_message(wire, keyring)
-            message = LEAVES[leaf][1].model_validate(wire)
+            message = LEAVES[leaf][1].model_validate(wire, context=WIRE_CONTEXT)
         except (ValueError, UnicodeDecodeError, TypeError, AttributeError) as exc:
             reason = "invalid" if isinstance(exc, ValidationError) else "bad_json"
             raise Rejected(reason, str(exc)[:300]) from None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from cellward.messages import BurstRecord, DetectionBatch, ReportColumns, UtcUs
+from cellward.messages import BurstRecord, DetectionBatch, MessageError, ReportColumns, UtcUs, parse_message
 from cellward.messages.wire_time import UtcUsText, texts_epoch_s
 from tests.contract.examples import CLOCK, HEAD, report
 
@@ -82,3 +82,17 @@ def test_report_columns_hold_each_reports_and_listed_bursts_fields() -> None:
     assert table.bursts.start_s.tolist() == [_instant(b.start).timestamp() for _, _, b in listed]
     assert np.array_equal(table.bursts.power_dbm, [b.power_dbm for _, _, b in listed])
     assert table.bursts.technology == [b.technology for _, _, b in listed]
+
+
+def test_a_message_off_the_wire_with_a_number_for_a_timestamp_is_refused() -> None:
+    """Code may hand a model epoch seconds; a message read off the wire must carry text, as the schemas say."""
+    at = datetime(2026, 11, 23, 7, 0, 0, 101000, tzinfo=UTC)
+    wire = DetectionBatch(**HEAD, clock=CLOCK, reports=[report(2, 2)]).to_wire()
+    assert parse_message(wire).ts.tzinfo is not None, "the example itself is a valid message"
+    for field, value in (("ts", at.timestamp()), ("ts", int(at.timestamp()))):
+        with pytest.raises(MessageError, match="ts: not a wire timestamp"):
+            parse_message({**wire, field: value})
+    burst = {**wire["reports"][0]["bursts"][0], "start": at.timestamp()}
+    with pytest.raises(MessageError, match="start: not a wire timestamp"):
+        parse_message({**wire, "reports": [{**wire["reports"][0], "bursts": [burst]}]})
+    assert DetectionBatch(**{**HEAD, "ts": at.timestamp()}, clock=CLOCK, reports=[report(2, 2)]).ts == at
