@@ -161,9 +161,9 @@ def _xy_cut_kernel(
             m = mask[f0 : f1 + 1, b0 : b1 + 1]
             for axis in range(2):
                 if axis == 0:
-                    profile, cells, min_gap, length = _row_sums(x), _row_counts(m), min_gap_frames, f1 - f0 + 1
+                    profile, cells, min_gap, length = _row_sums(x), _mask_counts(m, True), min_gap_frames, f1 - f0 + 1
                 else:
-                    profile, cells, min_gap, length = _column_sums(x), _column_counts(m), min_gap_bins, b1 - b0 + 1
+                    profile, cells, min_gap, length = _column_sums(x), _mask_counts(m, False), min_gap_bins, b1 - b0 + 1
                 cells = np.maximum(cells, 1)
                 lows, highs = _active_runs(profile, cells, min_gap, split_fraction, split_sigma, weak_part_factor)
                 if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
@@ -213,7 +213,7 @@ def _join_skirts(
     for i in range(count):
         part, part_mask = x[:, lows[i] : highs[i] + 1], m[:, lows[i] : highs[i] + 1]
         profile = _smooth3_kernel(_row_sums(part).astype(np.float64))
-        cells = np.maximum(_row_counts(part_mask), 1)
+        cells = np.maximum(_mask_counts(part_mask, True), 1)
         supports[i] = profile > split_sigma * np.sqrt(2.0 * cells / 3.0)
         levels[i] = np.float32(np.float64(_full_sum(part, full_bins)) / part.size)  # numpy's float32 mean
     i = 0
@@ -354,20 +354,12 @@ def _full_sum(x: np.ndarray, full_bins: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _row_counts(m: np.ndarray) -> np.ndarray:
-    out = np.zeros(m.shape[0], np.int64)
+def _mask_counts(m: np.ndarray, per_row: bool) -> np.ndarray:
+    """Cells set in each row (frame) of a mask, or in each column (bin)."""
+    out = np.zeros(m.shape[0] if per_row else m.shape[1], np.int64)
     for t in range(m.shape[0]):
         for k in range(m.shape[1]):
-            out[t] += m[t, k]
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _column_counts(m: np.ndarray) -> np.ndarray:
-    out = np.zeros(m.shape[1], np.int64)
-    for t in range(m.shape[0]):
-        for k in range(m.shape[1]):
-            out[k] += m[t, k]
+            out[t if per_row else k] += m[t, k]
     return out
 
 
