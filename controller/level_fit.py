@@ -98,12 +98,15 @@ def loglik_at(
 ) -> np.ndarray:
     """`robust_fit`'s log-likelihood at the points `rows` (in table order, best), given its transmit powers."""
     per_point = w.shape[1] > 1
+    # the mixture's terms of these points only: it is called chunk after chunk on a few of many points
+    columns = rows if per_point else np.zeros(1, np.int64)
+    w, w_out = w[:, columns], w_out[:, columns]
     core_peak, favour, spread = _mixture_terms(w, w_out, log_prior_core, log_prior_outlier)
     loglik = np.zeros(rows.shape[0])
     for s in range(offset.shape[0]):
         for j in range(rows.shape[0]):
             p = rows[j]
-            c = p if per_point else 0
+            c = j if per_point else 0
             r = offset[s, p] - tx[p]
             loglik[j] += _log_mixture(
                 core_peak[s, c] - 0.5 * r * r * w[s, c], favour[s, c] - 0.5 * r * r * spread[s, c]

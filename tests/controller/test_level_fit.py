@@ -144,6 +144,10 @@ def test_the_bound_on_the_fit_is_above_it_by_little_and_the_exact_fit_can_be_had
     assert (bound >= exact).all() and (bound - exact).max() <= 0.008 * 12
     rows = np.array([3, 17, 18, 250])
     assert np.array_equal(loglik_at(offset, w, w_out, *priors, tx, rows), exact[rows])
+    w_survey = rng.uniform(1 / 30.0, 1 / 10.0, size=offset.shape)  # a calibration survey: a precision per point
+    w_out = 1.0 / (1.0 / w_survey + 15.0**2)
+    exact, tx = robust_fit(offset, w_survey, w_out, *priors, 3, -40.0, 33.0, True)
+    assert np.array_equal(loglik_at(offset, w_survey, w_out, *priors, tx, rows), exact[rows])
 
 
 @pytest.mark.parametrize("margin_db", [-400.0, -150.0, -5.0, 0.0, 3.0, 60.0])
