@@ -83,9 +83,9 @@ def texts_epoch_s(texts: list[str], digits: int) -> np.ndarray:
 WIRE_CONTEXT = {"wire": True}
 
 
-def _from_code(value: datetime | float, info: cs.ValidationInfo | None = None) -> datetime:
+def _from_code(value: datetime | float, info: cs.ValidationInfo) -> datetime:
     """Datetimes (aware) and epoch seconds handed over by code; wire text never comes this way."""
-    if info is not None and info.context is not None and info.context.get("wire"):
+    if info.context is not None and info.context.get("wire"):
         raise ValueError("a timestamp on the wire is text")
     if isinstance(value, datetime):
         if value.tzinfo is None:
