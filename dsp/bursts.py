@@ -497,7 +497,7 @@ def _measure_kernel(
     # an edge must stand clear of the profile's own noise (about 1/sqrt(frames) per bin, smoothed by 3)
     noise_level = edge_sigma / math.sqrt(3.0 * core_count)
     edge_level = max(edge_fraction * plateau(freq_profile), noise_level)
-    low_edge, high_edge = _crossings_kernel(freq_profile, peak, edge_level, 2)
+    low_edge, high_edge = _crossings(freq_profile, peak, edge_level, 2)
     k0 = max(0, math.floor(low_edge + 0.5))
     k1 = min(excess.shape[1] - 1, math.ceil(high_edge - 0.5))
     if k1 < k0:
@@ -507,7 +507,7 @@ def _measure_kernel(
     if time_profile.max() <= 0:
         return nothing
     top = int(np.argmax(time_profile))
-    start, end = _crossings_kernel(time_profile, top, 0.5 * plateau(time_profile), 2)
+    start, end = _crossings(time_profile, top, 0.5 * plateau(time_profile), 2)
     first, stop = max(0, math.ceil(start)), min(time_profile.shape[0], math.floor(end) + 1)
     if stop <= first:
         first, stop = top, top + 1
@@ -577,18 +577,15 @@ def _smooth3_kernel(profile: np.ndarray) -> np.ndarray:
     return out
 
 
-def _crossings(profile: np.ndarray, peak: int, level: float, max_dip: int = 2) -> tuple[float, float]:
-    """Fractional indices where `profile` crosses `level` on either side of `peak`, interpolated linearly.
+@njit(cache=True, nogil=True)
+def _crossings(profile: np.ndarray, peak: int, level: float, max_dip: int) -> tuple[float, float]:
+    """Fractional indices where `profile` (float64) crosses `level` on either side of `peak`, interpolated
+    linearly.
 
     Dips below the level inside the span (a DMRS comb, a notched DC bin, the noise of a long weak burst)
     do not end it if they are at most `max_dip` cells or a quarter of the span found so far. Where the
     profile is still above the level at the end of the array, the edge is half a cell beyond it.
     """
-    return _crossings_kernel(np.asarray(profile, np.float64), peak, float(level), max_dip)
-
-
-@njit(cache=True, nogil=True)
-def _crossings_kernel(profile: np.ndarray, peak: int, level: float, max_dip: int) -> tuple[float, float]:
     n = profile.shape[0]
     lo = hi = peak
     grown = True
