@@ -64,6 +64,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -128,6 +129,31 @@ def averaged(emissions: list[Emissions]) -> HeardEmission:
     )
     merged = replace(last, bursts=rows, start_s=emissions[0].start_s)
     return merged.heard(0)
+
+
+def _window_ends_s(start_s: np.ndarray, window_s: list[float]) -> np.ndarray:
+    """Per report, its window's end to the millisecond, rounded as Python's round does (exactly; numpy's scales
+    by 1000 and can land a last bit away), once per distinct end: a batch's windows mostly end together."""
+    ends_s, inverse = np.unique(start_s + np.asarray(window_s, dtype=float), return_inverse=True)
+    return np.array([round(end_s, 3) for end_s in ends_s.tolist()])[inverse]
+
+
+def _latest(times_s: list[tuple[tuple, float]]) -> dict[tuple, float]:
+    """Per distinct key of (key, time) pairs, its latest time: set in time order, the last setting stays."""
+    return dict(sorted(times_s, key=itemgetter(1)))
+
+
+def _network(channel: tuple[str, int], context: tuple[str | None, tuple[str, ...], float | None]) -> tuple:
+    """Technology, band and operators (else the channel) of a (technology, channel) key, given its context
+    (`SiteLocating._context`)."""
+    band, operators, _ = context
+    return (channel[0], band, operators or channel)
+
+
+def _who(network: tuple, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
+    """What looks like one phone: its network, the sensors that heard it and, when several phones of the
+    network are heard at once, a GSM phone's channel (an LTE / NR phone's allocations move over its carrier)."""
+    return (*network, sensors, channel if at_once > 1 and channel[0] == "gsm" else None)
 
 
 def outvoted(emissions: Emissions, tolerance_s: float) -> np.ndarray:
@@ -215,64 +241,28 @@ class SiteLocating:
         """`columns`: the batch's reports as columns when the caller has them already (ingest stores them too)."""
         table = ReportColumns.of(batch.reports) if columns is None else columns
         shown = np.minimum(table.bursts_listed, self.bursts_per_report)  # per report, the bursts correlated
-        window_ends: dict[bool, list[float]] = {False: [], True: []}  # per cut_early
-        clipped: list[int] = []
-        for i, (
-            start_s,
-            window_s,
-            channel,
-            clipped_fraction,
-            technology,
-            band,
-            operators,
-            last_s,
-            cut_early,
-            truncated,
-            listed_until_s,
-        ) in enumerate(
-            zip(
-                table.window_start_s,
-                table.window_s,
-                np.rint(np.divide(table.freq_hz, REPORT_CHANNEL_HZ)).astype(int).tolist(),
-                table.clipped_fraction,
-                table.technology,
-                table.band,
-                table.operators,
-                table.last_burst_s,
-                table.cut_early,
-                np.greater(table.burst_count, shown).tolist(),
-                self._listed_until(table, shown),
-                strict=True,
-            )
-        ):
-            end_s = round(start_s + window_s, 3)
-            window_ends[cut_early].append(end_s)
-            if clipped_fraction > MAX_CLIPPED_FRACTION:
-                # kept raw; its levels are compressed and its bursts may be intermodulation: heard, not listed
-                self._unlisted.add(channel, sensor_id, start_s, end_s)
-                clipped.append(i)
-                continue
-            key = (technology, channel)
-            self._channel[key] = self._channel_any[channel] = (band, tuple(operators), received_at)
-            if technology in PHONE_TECHNOLOGIES:
-                network = self._network(key)
-                heard = self._sensor_heard.setdefault(network[1:], {})
-                heard[sensor_id] = max(last_s, heard.get(sensor_id, last_s))
-                if not cut_early and last_s > self._heard_not_new.get(network, -np.inf):
-                    self._heard_not_new[network] = last_s
-            if truncated:
-                self._unlisted.add(channel, sensor_id, listed_until_s, end_s)
-        self._arrivals.arrived(received_at, window_ends[False])
-        if window_ends[False]:
-            self._reported_until[sensor_id] = max(self._reported_until.get(sensor_id, -np.inf), *window_ends[False])
-        self._prompt_arrivals.arrived(received_at, window_ends[True])
+        channel = np.rint(np.divide(table.freq_hz, REPORT_CHANNEL_HZ)).astype(int)
+        window_start_s = np.array(table.window_start_s, dtype=float)
+        end_s = _window_ends_s(window_start_s, table.window_s)
+        # kept raw; its levels are compressed and its bursts may be intermodulation: heard, not listed
+        clipped = np.greater(table.clipped_fraction, MAX_CLIPPED_FRACTION)
+        truncated = ~clipped & np.greater(table.burst_count, shown)
+        unlisted = clipped | truncated
+        unlisted_from_s = np.where(clipped, window_start_s, self._listed_until(table, shown))
+        self._unlisted.add(channel[unlisted], sensor_id, unlisted_from_s[unlisted], end_s[unlisted])
+        self._note_channels(sensor_id, table, channel, ~clipped, received_at)
+        cut_early = np.array(table.cut_early, dtype=bool)
+        window_ends = np.unique(end_s[~cut_early]).tolist()
+        self._arrivals.arrived(received_at, window_ends)
+        if window_ends:
+            self._reported_until[sensor_id] = max(self._reported_until.get(sensor_id, -np.inf), window_ends[-1])
+        self._prompt_arrivals.arrived(received_at, np.unique(end_s[cut_early]).tolist())
         listed = table.bursts
         codes = self._phone_codes
-        technology = np.array([codes.get(t, -1) for t in listed.technology], dtype=np.int64)
+        technology = np.fromiter(map(codes.get, listed.technology, itertools.repeat(-1)), np.int64, len(listed.start_s))
         # energy that is not a phone uplink is kept raw, never an incident
         phone = (technology >= 0) & (listed.rank < self.bursts_per_report)
-        if clipped:
-            phone &= ~np.isin(listed.report, clipped)
+        phone &= ~clipped[listed.report]
         if not phone.any():
             return
         start = listed.start_s[phone]
@@ -292,16 +282,49 @@ class SiteLocating:
         if prompt.any():
             self.prompt.add_bursts(bursts.take(prompt))
 
+    def _note_channels(
+        self, sensor_id: str, table: ReportColumns, channel: np.ndarray, kept: np.ndarray, received_at: float
+    ) -> None:
+        """Take the context of each `kept` report's (technology, channel), the last report's winning, and when each
+        network was last heard: by this sensor, and in a report that was not cut (not new to the site)."""
+        kept = kept.tolist()
+        keys = list(itertools.compress(zip(table.technology, channel.tolist(), strict=True), kept))
+        contexts = list(
+            itertools.compress(
+                zip(table.band, map(tuple, table.operators), itertools.repeat(received_at, len(kept)), strict=True),
+                kept,
+            )
+        )
+        self._channel.update(zip(keys, contexts, strict=True))
+        self._channel_any.update(zip(map(itemgetter(1), keys), contexts, strict=True))
+        heard = [
+            (_network(key, context), last_s, cut_early)
+            for key, context, last_s, cut_early in zip(
+                keys,
+                contexts,
+                itertools.compress(table.last_burst_s, kept),
+                itertools.compress(table.cut_early, kept),
+                strict=True,
+            )
+            if key[0] in PHONE_TECHNOLOGIES
+        ]
+        for network, last_s in _latest([(network, last_s) for network, last_s, _ in heard]).items():
+            by_sensor = self._sensor_heard.setdefault(network[1:], {})
+            by_sensor[sensor_id] = max(last_s, by_sensor.get(sensor_id, last_s))
+        for network, last_s in _latest([(network, last_s) for network, last_s, cut in heard if not cut]).items():
+            if last_s > self._heard_not_new.get(network, -np.inf):
+                self._heard_not_new[network] = last_s
+
     @staticmethod
-    def _listed_until(table: ReportColumns, shown: np.ndarray) -> list[float]:
+    def _listed_until(table: ReportColumns, shown: np.ndarray) -> np.ndarray:
         """Per report, the end of its last correlated burst, or its window's start when it lists none: after it,
         the sensor may have heard bursts it did not list."""
         listed = table.bursts
         if len(listed.start_s) == 0:
-            return list(table.window_start_s)
+            return np.array(table.window_start_s, dtype=float)
         last = np.cumsum(table.bursts_listed) - table.bursts_listed + shown - 1
         ends = (listed.start_s + listed.duration_s)[np.maximum(last, 0)]
-        return np.where(shown > 0, ends, table.window_start_s).tolist()
+        return np.where(shown > 0, ends, table.window_start_s)
 
     @property
     def wait_s(self) -> float:
@@ -354,9 +377,12 @@ class SiteLocating:
         sensors = emissions.bursts.sensor.tolist()
         offsets = emissions.offsets.tolist()
         heard_set = [frozenset(sensors[offsets[i] : offsets[i + 1]]) for i in range(len(emissions))]
-        devices, groups, members = self._frame_groups(emissions, channel, start_s)
+        # per distinct channel, not per emission: a busy second has thousands of emissions on a few hundred
+        context = {key: self._context(key) for key in set(channel)}
+        network = {key: _network(key, found) for key, found in context.items()}
+        devices, groups, members = self._frame_groups(emissions, channel, start_s, context)
         wrong_technology = outvoted(emissions, self.correlator.clock_tolerance_s)
-        unlisted = self._unlisted_by(emissions, channel, start_s, heard_set, prompt=not hold)
+        unlisted = self._unlisted_by(emissions, channel, start_s, heard_set, network if not hold else None)
 
         def locatable(i: int) -> bool:
             # not outvoted, nor not listed by most sensors that heard the channel then; a prompt emission of a
@@ -366,9 +392,12 @@ class SiteLocating:
                 return False
             if heard_by[i] == 1 and self._too_weak(emissions, i):
                 return False
-            return hold or not self._site_knows(channel[i], start_s[i]) or self._heard_close(emissions, i)
+            return hold or not self._site_knows(network[channel[i]], start_s[i]) or self._heard_close(emissions, i)
 
-        whos = [self._who(channel[i], heard_set[i], devices[i]) for i in range(len(emissions))]
+        whos = [
+            _who(network[key], key, sensors, at_once)
+            for key, sensors, at_once in zip(channel, heard_set, devices, strict=True)
+        ]
         # Per channel and slot the emission showing the most phones at once, then heard by the most sensors, of
         # those whose phone was not located within relocate_s: a phone the site has just placed does not take
         # its channel's slot from another phone there (on a busy channel that one was never located).
@@ -456,17 +485,18 @@ class SiteLocating:
         channel: list[tuple[str, int]],
         start_s: list[float],
         heard: list[frozenset[int]],
-        prompt: bool,
+        prompt_network: dict[tuple[str, int], tuple] | None,
     ) -> list[frozenset[str]]:
         """Per emission: the sensors that may have heard it without listing it, counted as neither hearers nor
-        misses: they heard its channel then without listing it (controller.unlisted), or, for a `prompt`
-        emission, they heard its network within SITE_KNOWS_S, so it was not new to them and they did not cut."""
+        misses: they heard its channel then without listing it (controller.unlisted), or, for prompt emissions
+        (`prompt_network`: each channel's network), they heard its network within SITE_KNOWS_S, so it was not
+        new to them and they did not cut."""
         names = emissions.sensor_ids
         out = []
         covering = self._unlisted.covering([key[1] for key in channel], start_s)
         for key, at_s, codes, unknown in zip(channel, start_s, heard, covering, strict=True):
-            if prompt:
-                recent = self._sensor_heard.get(self._network(key)[1:], {})
+            if prompt_network is not None:
+                recent = self._sensor_heard.get(prompt_network[key][1:], {})
                 unknown |= {sensor for sensor, t in recent.items() if t >= at_s - SITE_KNOWS_S}
             out.append(frozenset(unknown - {names[c] for c in codes}) if unknown else frozenset())
         return out
@@ -477,16 +507,6 @@ class SiteLocating:
         takes the channel's last report of any technology, not no band and no operator at all."""
         return self._channel.get(channel) or self._channel_any.get(channel[1], (None, (), None))
 
-    def _network(self, channel: tuple[str, int]) -> tuple:
-        """Technology, band and operators (else the channel) of a (technology, channel) key."""
-        band, operators, _ = self._context(channel)
-        return (channel[0], band, operators or channel)
-
-    def _who(self, channel: tuple[str, int], sensors: frozenset[int], at_once: int) -> tuple:
-        """What looks like one phone: its network, the sensors that heard it and, when several phones of the
-        network are heard at once, a GSM phone's channel (an LTE / NR phone's allocations move over its carrier)."""
-        return (*self._network(channel), sensors, channel if at_once > 1 and channel[0] == "gsm" else None)
-
     def _heard_close(self, emissions: Emissions, i: int) -> bool:
         """Whether a sensor heard emission `i` CLOSE_MARGIN_DB above its sensitivity: beside that sensor, whatever
         else of its network the site hears (a new phone there), not a far one heard now and then."""
@@ -494,26 +514,30 @@ class SiteLocating:
         bandwidth = float(emissions.bursts.bandwidth_hz[strongest])
         return float(emissions.bursts.power_dbm[strongest]) >= self.locator.sensitivity_dbm(bandwidth) + CLOSE_MARGIN_DB
 
-    def _site_knows(self, channel: tuple[str, int], start_s: float) -> bool:
+    def _site_knows(self, network: tuple, start_s: float) -> bool:
         """Whether a sensor reported this network, without cutting its window (it was not new to that sensor),
         within SITE_KNOWS_S before `start_s`. Then only far sensors, which hear the phone now and then, found
         it new: located from their prompt reports alone it would land near them, far from the phone."""
-        return start_s - self._heard_not_new.get(self._network(channel), float("-inf")) <= SITE_KNOWS_S
+        return start_s - self._heard_not_new.get(network, float("-inf")) <= SITE_KNOWS_S
 
     def _frame_groups(
-        self, emissions: Emissions, channel: list[tuple[str, int]], start_s: list[float]
+        self,
+        emissions: Emissions,
+        channel: list[tuple[str, int]],
+        start_s: list[float],
+        context: dict[tuple[str, int], tuple[str | None, tuple[str, ...], float | None]],
     ) -> tuple[list[int], list[list[int]], dict[int, list[int]]]:
         """Per emission index: how many phones of its network its groups show at once (1 when nothing says
         more) and the ids of its groups; and each group's members. A group: emissions of one network that may
         be from one place and that a common sensor heard at once where one phone cannot send them both: GSM
         bursts on two or more ARFCNs in one TDMA frame, or LTE / NR allocations overlapping in time on
-        frequencies apart (`apart_at_once`)."""
+        frequencies apart (`apart_at_once`). `context`: each channel's (`_context`)."""
         n = len(emissions)
         devices, groups = [1] * n, [[] for _ in range(n)]
         members: dict[int, list[int]] = {}
         by_network: dict[tuple, list[int]] = {}
         for i, key in enumerate(channel):
-            band, operators, _ = self._context(key)
+            band, operators, _ = context[key]
             if key[0] == "gsm" and operators:
                 by_network.setdefault(("gsm", operators), []).append(i)
             elif key[0] in ("lte", "nr") and operators and band is not None:

@@ -556,3 +556,15 @@ PUSCH = (0.0, 3e-3, 1760e6, 6 * RB)  # start, end, centre, bandwidth
 def test_two_lte_allocations_are_two_phones_only_when_one_phone_cannot_send_both(other, two_phones, why):
     assert apart_at_once(PUSCH, other) is two_phones, why
     assert apart_at_once(other, PUSCH) is two_phones, why
+
+
+def test_window_ends_are_rounded_to_the_millisecond_as_python_rounds_them():
+    """The ends of one window must compare equal whichever way they were computed: numpy's rounding scales by
+    1000 and lands a millisecond away from Python's for about one end in twenty-five at epoch magnitudes."""
+    from controller.locating import _window_ends_s
+
+    start_s = np.array([1800000099.2215, 1800000059.4305, 1800000099.2215, 1800000036.0115])
+    window_s = [0.5, 0.0, 0.5, 0.5]
+    expected = [round(start + window, 3) for start, window in zip(start_s.tolist(), window_s, strict=True)]
+    assert _window_ends_s(start_s, window_s).tolist() == expected
+    assert np.round(start_s + window_s, 3).tolist() != expected, "these ends are where the two roundings differ"
