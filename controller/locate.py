@@ -32,7 +32,8 @@ within a few tens of centimetres of the phone's position, so six points per cell
 poorly: the rooms holding almost all the coarse posterior (at most REFINE_ROOMS) are scored again on a
 fine grid (`fine_grid_m`, 0.3 m), whose per-room tables are computed on first use and cached; the answer
 is chosen among them. On the reference site this raised cell accuracy from 79 % to 87 % for single bursts
-(docs/benchmarks.md).
+(docs/benchmarks.md). On both grids the non-detection terms are evaluated only at the points that can
+matter (`Locator._add_censored`).
 """
 
 from __future__ import annotations
@@ -395,10 +396,12 @@ class Locator:
     def log_likelihood(self, emission: HeardEmission) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Log-likelihood per coarse candidate point, ML transmit power per point, sensors heard and missed."""
         det = self._detections(emission)
-        loglik, tx_dbm = self._point_loglik(self._table(emission.freq_hz), det, prune=True)
+        loglik, tx_dbm = self._point_loglik(self._table(emission.freq_hz), det)
         return loglik, tx_dbm, len(det.heard), len(det.missed)
 
-    def _point_loglik(self, table: _Table, det: _Detections, prune: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _point_loglik(self, table: _Table, det: _Detections) -> tuple[np.ndarray, np.ndarray]:
+        """Log-likelihood per point of a table (-inf where it cannot matter: `_add_censored`) and the transmit
+        power fitted there."""
         n_points = table.level_db.shape[1]
         if not det.heard:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM)
@@ -408,10 +411,11 @@ class Locator:
         w = 1.0 / (_pick(table.variance_db2, det.heard) + fading_var[:, None])
         w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)
         fit = (offset, w, w_out, *self._log_priors)
-        pruned = prune and bool(det.missed)  # the exact fit only at the points the censoring loop reaches
-        loglik, tx_dbm = robust_fit(*fit, TX_FIT_STEPS, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM, not pruned)
-        if det.missed:
-            exact_at = functools.partial(loglik_at, *fit, tx_dbm) if pruned else None
+        # with missed sensors, the exact fit only at the points the censoring loop reaches
+        exact = not det.missed
+        loglik, tx_dbm = robust_fit(*fit, TX_FIT_STEPS, TX_POWER_MIN_DBM, TX_POWER_MAX_DBM, exact)
+        if not exact:
+            exact_at = functools.partial(loglik_at, *fit, tx_dbm)
             loglik = self._add_censored(loglik, tx_dbm, table, det.missed, det.sensitivity_dbm, exact_at)
         return loglik, tx_dbm
 
@@ -422,19 +426,20 @@ class Locator:
         table: _Table,
         missed_idx: list[int],
         sens_dbm: float,
-        exact_at: Callable[[np.ndarray], np.ndarray] | None,
+        exact_at: Callable[[np.ndarray], np.ndarray],
     ) -> np.ndarray:
         """Add the non-detection terms, evaluated only where they can matter.
 
         A miss is as likely to be an outlier as a level: its probability is the mixture's, (1 - eps) Phi(z) +
         eps Phi(z'), with z' from the outlier spread. Censoring terms are <= 0, so the fit to the detections
-        alone, or plus the terms of only some missed sensors, bounds a point from above. Without `exact_at`,
-        `loglik` is that fit and every point is evaluated. With it, `loglik` is an upper bound on the fit and
-        `exact_at(rows)` the fit at some points, which are evaluated best bound first, in two sets, until the
-        points left out of each weigh less than half e^-NEGLIGIBLE_NATS of the best evaluated point together (they
-        stay -inf). After a first chunk, the candidates are the points that the best so far cannot rule out on
-        their fit; their bounds are tightened by the LOUD_MISSED sensors that the best point should have heard best
-        (most of the censoring there), and each chunk is the better half of the candidates not yet ruled out.
+        alone, or plus the terms of only some missed sensors, bounds a point from above. `loglik` is an upper
+        bound on the fit and `exact_at(rows)` the fit at some points, which are evaluated best bound first, in two
+        sets, until the points left out of each weigh less than half e^-NEGLIGIBLE_NATS of the best evaluated point
+        together (they stay -inf). After a first chunk, the candidates are the points that the best so far cannot
+        rule out on their fit; their bounds are tightened by the LOUD_MISSED sensors that the best point should
+        have heard best (most of the censoring there), and each chunk is the better half of the candidates not yet
+        ruled out. On a fine room's table the best is that room's, so each room's summed likelihood is exact
+        within a factor 1 + e^-NEGLIGIBLE_NATS, however small it is next to the others.
         """
         missed = np.asarray(missed_idx, dtype=np.int64)
         level = np.ascontiguousarray(table.level_db)
@@ -442,8 +447,6 @@ class Locator:
         # writable copies: a read-only view is another signature to the kernel, compiled on the first phone
         variance = variance[:, :1].copy() if _is_compact(variance) else np.ascontiguousarray(variance)
         terms = (sens_dbm, self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
-        if exact_at is None:
-            return loglik + censored_sum(level, variance, missed, np.arange(len(loglik)), tx_dbm, *terms)
         out = np.full_like(loglik, -np.inf)
 
         def evaluate(rows: np.ndarray) -> float:
@@ -483,7 +486,7 @@ class Locator:
         table = self._table(emission.freq_hz)
         if refine:
             table = _Table(table.level_db, _widened(table.variance_db2, COARSE_SPREAD_DB**2), table.fingerprinted, None)
-        loglik, tx_dbm = self._point_loglik(table, det, prune=True)
+        loglik, tx_dbm = self._point_loglik(table, det)
         scores = _RoomScores.of(loglik + self.log_prior, self._room_starts, self.points, tx_dbm)
         scores.heard, scores.missed = len(det.heard), len(det.missed)
         if not refine:
@@ -495,7 +498,7 @@ class Locator:
         scores.log_post[order[count:]] = -np.inf
         for room in order[:count]:
             points, fine = self._fine_table(emission.freq_hz, int(room))
-            fine_ll, fine_tx = self._point_loglik(fine, det, prune=False)
+            fine_ll, fine_tx = self._point_loglik(fine, det)
             log_post = fine_ll + self.log_room_prior[room] - math.log(len(points))
             scores.replace(int(room), log_post, points, fine_tx)
         return scores

@@ -227,10 +227,10 @@ def test_bench_reliability_counts_answers_per_confidence_bin():
 
 
 def test_censoring_best_first_leaves_the_posterior_as_scoring_every_point_would(site, model, monkeypatch):
-    """The non-detection terms are evaluated best point first until the rest cannot matter: over shadowed
-    weak phones in every cell (some sensors miss them), the room posterior equals the one from every point's
-    terms within 1e-4, even when the first chunk is one point (so the stopping rule decides at every step) and
-    the candidates' bounds are tightened by one missed sensor's terms."""
+    """The non-detection terms are evaluated best point first until the rest cannot matter, on the coarse grid
+    and on each fine room's: over shadowed weak phones in every cell (some sensors miss them), the room posterior
+    equals the one from every point's terms within 1e-4, even when the first chunk is one point (so the stopping
+    rule decides at every step) and the candidates' bounds are tightened by one missed sensor's terms."""
     from controller import locate
 
     monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 1)
@@ -249,6 +249,33 @@ def test_censoring_best_first_leaves_the_posterior_as_scoring_every_point_would(
         assert fast.room_id == full.room_id
         for room, p in full.room_posterior.items():
             assert fast.room_posterior.get(room, 0.0) == pytest.approx(p, abs=1e-4), room
+
+
+def test_each_finely_scored_room_keeps_its_likelihood_within_e_minus_10_of_every_points_terms(site, model, monkeypatch):
+    """On a fine room's table the censoring loop stops relative to that room's own best point, so every room
+    scored finely, even one far less likely than the winner, keeps its summed likelihood within a factor
+    1 + e^-NEGLIGIBLE_NATS of the sum over all its points (the left-out points weigh less than that together)."""
+    from controller import locate
+
+    monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 1)
+    rng = np.random.default_rng(7)
+    shadowing = [{s.id: float(rng.normal(0.0, 6.0)) for s in site.sensors} for _ in site.cells]
+    emissions = [
+        emission_from(model, site, cell_point(Locator(site, model), cell), -30.0, shadowing[i])
+        for i, cell in enumerate(site.cells)
+    ]
+    best_first = [Locator(site, model)._room_scores(e).log_post for e in emissions]
+    monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 10**9)
+    everywhere = [Locator(site, model)._room_scores(e).log_post for e in emissions]
+    scored = 0
+    for fast, full in zip(best_first, everywhere, strict=True):
+        finite = np.isfinite(full)
+        assert np.array_equal(np.isfinite(fast), finite), "a room scored finely lost all its points"
+        # log(1 - e^-10) below the full sum at worst, never above it (beyond rounding)
+        assert np.all(fast[finite] - full[finite] <= 1e-9), "left-out points can only lower a room's sum"
+        assert np.all(fast[finite] - full[finite] >= np.log1p(-np.exp(-locate.NEGLIGIBLE_NATS))), "bound broken"
+        scored += int(finite.sum())
+    assert scored > 2 * len(emissions), "too few rooms were scored finely to test the bound"
 
 
 def test_fine_tables_stay_within_their_byte_budget_and_locate_as_when_all_are_kept(site, model):
