@@ -120,6 +120,20 @@ def test_the_focus_keeps_the_most_recent_channels_within_the_activity_window() -
     assert focus.current(start_s + 100) == []
 
 
+def test_a_channel_reported_twice_in_a_batch_keeps_its_last_burst_and_ties_keep_report_order() -> None:
+    """One batch may hold a channel's cut report and the rest of its window; channels heard last at one moment
+    are kept, when too many, in the order they were first reported."""
+    focus = RecentPhoneChannels(ScanFocusConfig(active_s=30, max_channels=2))
+    t0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    seconds = [(1745.0e6, 5), (882.4e6, 0), (897.4e6, 8), (882.4e6, 5), (897.4e6, 2)]
+    heard = [(hz, t0 + timedelta(seconds=s)) for hz, s in seconds]
+    reports = [activity_report(at, [-60.0], freq_hz=hz, technology="gsm") for hz, at in heard]
+    focus.note(_batch({897.4e6: t0}).model_copy(update={"reports": reports}))
+    last_s = focus.last_heard_s[897_400_000] - t0.timestamp()
+    assert 8.0 <= last_s < 8.01, f"its latest burst (its report's at 8 s), not its last report's: {last_s} s"
+    assert focus.current(t0.timestamp() + 9) == [897_400_000, 1_745_000_000], "1745 MHz was reported before 882.4"
+
+
 def test_a_control_channel_that_is_not_a_frequency_is_refused_by_path() -> None:
     from pydantic import ValidationError
 
