@@ -44,20 +44,32 @@ class AlertEngine:
     def __init__(self, rules: AlertRules, clock: Callable[[], float] = time.time) -> None:
         self.rules = rules
         self.clock = clock
-        # Latest alert per key. Every alert is created and ended through this engine (under the incident
-        # engine's lock), so the cache stays true and busy cells cost no database look-up per sighting.
-        self._latest: dict[str, AlertRecord | None] = {}
+        # Latest alert per key that can still throttle: active, or created within the longest throttle window
+        # when the cache was loaded. A key without one is fired afresh, whatever older alerts it had. Every alert
+        # is created and ended through this engine (under the incident engine's lock), so the cache stays true
+        # and no sighting costs a database look-up, not even a new incident's first alert.
+        self._latest: dict[str, AlertRecord] = {}
+        self._loaded = False
 
     def reset(self) -> None:
-        """Forget the cache (after a failed batch was rolled back)."""
+        """Forget the cache (after a failed batch was rolled back); it is read again on the next alert."""
         self._latest.clear()
+        self._loaded = False
 
     def _latest_for(self, db: Session, key: str) -> AlertRecord | None:
-        if key not in self._latest:
-            self._latest[key] = db.scalar(
-                select(AlertRecord).where(AlertRecord.key == key).order_by(AlertRecord.created_at.desc()).limit(1)
-            )
-        return self._latest[key]
+        if not self._loaded:
+            self._load(db)
+        return self._latest.get(key)
+
+    def _load(self, db: Session) -> None:
+        since = self.clock() - max(rule.throttle_s for _, rule in self.rules)
+        query = (
+            select(AlertRecord)
+            .where(AlertRecord.active.is_(True) | (AlertRecord.created_at >= since))
+            .order_by(AlertRecord.created_at)
+        )
+        self._latest = {alert.key: alert for alert in db.scalars(query)}  # the latest per key wins
+        self._loaded = True
 
     def rule(self, name: str) -> AlertRule:
         return getattr(self.rules, name)

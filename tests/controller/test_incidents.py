@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cellward.messages import DetectionBatch
 from controller.alerts import AlertEngine
@@ -653,3 +653,41 @@ def test_the_next_cells_phone_of_the_network_is_another_once_the_first_fell_sile
     feed(sighting(DAY + 25.4, cell="A-2-12", band="B3", freq_hz=1750e6))  # another band: another phone
     feed(sighting(DAY + 25.6, cell="A-2-05"))  # not next door
     assert sorted(r.cell_id for r in incidents(sessions)) == ["A-2-05", "A-2-12", "A-2-13", "A-2-14", "A-2-15"]
+
+
+def test_alert_throttling_survives_a_restart_and_reads_the_alerts_once(world):
+    _, sessions, _, clock, _, _ = world
+    rules = AlertRules()
+
+    def fire(engine: AlertEngine, key: str):
+        with sessions() as db:
+            outcome = engine.fire(db, "new_incident", key, "incident", "a phone")
+            db.commit()
+        return outcome.type
+
+    assert fire(AlertEngine(rules, clock), "new_incident:A-2-14") == "new"
+    clock.now = DAY + 10
+    restarted = AlertEngine(rules, clock)
+    assert fire(restarted, "new_incident:A-2-14") == "update", "an active alert throttles after a restart"
+    with sessions() as db:
+        restarted.end(db, "new_incident:A-2-14")
+        db.commit()
+    clock.now = DAY + 30
+    assert fire(AlertEngine(rules, clock), "new_incident:A-2-14") == "update", "ended, but within its throttle"
+    clock.now = DAY + 4000
+    assert fire(AlertEngine(rules, clock), "new_incident:A-2-14") == "new", "ended and older than every throttle"
+
+    statements = []
+
+    def listener(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        fresh = AlertEngine(rules, clock)
+        assert [fire(fresh, f"new_incident:B-1-{n:02d}") for n in range(1, 6)] == ["new"] * 5
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    reads = [sql for sql in statements if sql.lstrip().startswith("SELECT") and "FROM alerts" in sql]
+    assert len(reads) == 1, "new keys cost no look-up each"
