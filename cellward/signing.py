@@ -209,3 +209,43 @@ def verify_message(message: Mapping[str, Any], keyring: Keyring) -> None:
     if data != fast and _verifies(keyring.keys[sender], signature, data):
         return
     raise BadSignature(f"signature of message from {sender!r} does not match its content or key")
+
+
+def signed_payload(message: Mapping[str, Any]) -> bytes:
+    """A signed message as it is published: the canonical form with `sig` in its sorted place. The receiver then
+    finds the signed bytes by cutting the `sig` member out (`verify_payload`) instead of writing them again."""
+    try:
+        text = json.dumps(message, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise BadSignature(f"message cannot be put in canonical form: {exc}") from None
+    return text.encode("utf-8")
+
+
+def verify_payload(payload: bytes, sender: str, sig: str, keyring: Keyring) -> bool:
+    """Whether `payload` less its one `"sig":"<sig>"` member is what `sender` signed, so a message written by
+    `signed_payload` is verified without parsing it into objects and serialising them again; False when it is
+    not (another writer's layout, or a forgery): the caller then rebuilds the canonical bytes (`verify_message`).
+
+    Sound for a payload that parses to a message whose top-level `sig` is `sig`: a signer signs only canonical
+    bytes of a message without `sig`, so if the bytes left verify, the member cut out cannot have been nested
+    (the top-level `sig` would then be left in them), and the payload is the signed message with that member
+    added at the top level."""
+    member = b'"sig":"' + sig.encode() + b'"'
+    keys = keyring.keys.get(sender)
+    if not keys or payload.count(b'"sig":"') != 1:
+        return False
+    start = payload.find(member)
+    if start < 0:
+        return False
+    end = start + len(member)
+    if payload[end : end + 1] == b",":
+        signed = payload[:start] + payload[end + 1 :]
+    elif payload[start - 1 : start] == b",":
+        signed = payload[: start - 1] + payload[end:]
+    else:
+        signed = payload[:start] + payload[end:]
+    try:
+        signature = base64.b64decode(sig, validate=True)
+    except ValueError:
+        return False
+    return _verifies(keys, signature, signed)

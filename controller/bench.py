@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from cellward.messages import ActivityReport, BurstRecord, ClockState, DetectionBatch, sensor_topic
 from cellward.ports import free_port
-from cellward.signing import Keyring, NodeKey, sign_message
+from cellward.signing import Keyring, NodeKey, sign_message, signed_payload
 from controller.config import ControllerConfig, DatabaseConfig, IngestConfig, MqttConfig
 from controller.db.incidents import IncidentRecord
 from controller.gc_tuning import tune_for_ingest
@@ -223,7 +223,7 @@ def _payloads(site, phones, levels, keys, t0: float, windows: int, rng) -> list[
                 window.append(
                     (
                         sensor_topic(SITE_ID, sensor.id, "detections"),
-                        json.dumps(wire).encode(),
+                        signed_payload(wire),
                         firsts.get(j, []) if chunk_start == 0 else [],
                     )
                 )

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -30,8 +31,10 @@ from cellward.messages import (
     parse_message,
     parse_sensor_topic,
 )
+from cellward.messages.parse import MESSAGE_MODELS
 from cellward.messages.topics import SensorTopic, parse_blocker_topic
-from cellward.signing import Keyring, SignatureError, UnknownSender, verify_message
+from cellward.messages.wire_time import WIRE_CONTEXT
+from cellward.signing import Keyring, SignatureError, UnknownSender, verify_message, verify_payload
 from controller.db.bulk import append_rows
 from controller.db.reports import Message, Report, SensorState, SensorStream
 from controller.events import LifecycleEvent
@@ -177,7 +180,32 @@ class Pipeline:
             raise Rejected("bad_topic", f"not a sensor or blocker stream of site {self.site_id}: {raw.topic}")
         self.metrics.messages_received.labels(kind=topic.leaf).inc()
         try:
-            wire = orjson.loads(raw.payload)
+            message = MESSAGE_MODELS[expected].model_validate_json(raw.payload, context=WIRE_CONTEXT)
+        except ValidationError:
+            message = None  # the long way names what is wrong with it
+        if message is None or not _verifies_as_published(raw.payload, message, self.keyring):
+            # validated again from the very object whose signature is checked, whatever the two parsers do with
+            # oddities such as repeated keys
+            try:
+                message = parse_message(self._signed_wire(raw.payload))
+            except MessageError as exc:
+                raise Rejected("invalid", str(exc)) from None
+        if message.sender != topic.sensor_id or message.site != self.site_id:
+            raise Rejected(
+                "sender_mismatch",
+                f"message from {message.sender} of site {message.site} published on {raw.topic}",
+            )
+        if message.schema_name != expected:
+            raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
+        digest = hashlib.sha256(message.sig.encode()).hexdigest()
+        # read now, while the reports just made are still in the CPU's caches: later, a batch of them is not
+        columns = ReportColumns.of(message.reports) if isinstance(message, DetectionBatch) else None
+        return Checked(raw, message, digest, from_blocker=topic.kind == "blocker", columns=columns)
+
+    def _signed_wire(self, payload: bytes) -> dict:
+        """The payload as a JSON object whose signature verifies over its canonical form."""
+        try:
+            wire = orjson.loads(payload)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Rejected("bad_json", f"payload is not JSON: {exc}") from None
         if not isinstance(wire, dict):
@@ -190,21 +218,7 @@ class Pipeline:
             raise Rejected("unknown_sender", str(exc)) from None
         except SignatureError as exc:
             raise Rejected("bad_signature", str(exc)) from None
-        try:
-            message = parse_message(wire)
-        except MessageError as exc:
-            raise Rejected("invalid", str(exc)) from None
-        if message.sender != topic.sensor_id or message.site != self.site_id:
-            raise Rejected(
-                "sender_mismatch",
-                f"message from {message.sender} of site {message.site} published on {raw.topic}",
-            )
-        if message.schema_name != expected:
-            raise Rejected("bad_topic", f"{message.schema_name} does not belong on {raw.topic}")
-        digest = hashlib.sha256(wire["sig"].encode()).hexdigest()
-        # read now, while the reports just made are still in the CPU's caches: later, a batch of them is not
-        columns = ReportColumns.of(message.reports) if isinstance(message, DetectionBatch) else None
-        return Checked(raw, message, digest, from_blocker=topic.kind == "blocker", columns=columns)
+        return wire
 
     # -- one batch ----------------------------------------------------------------------------------------
 
@@ -386,6 +400,12 @@ class Pipeline:
         for sighting in sightings:
             if sighting.received_at is not None:
                 self.metrics.report_to_incident_seconds.observe(max(0.0, now - sighting.received_at))
+
+
+def _verifies_as_published(payload: bytes, message: Envelope, keyring: Keyring) -> bool:
+    """A message its sender published as `signed_payload` writes it (every cellward node does) is verified on its
+    bytes, without a JSON object to serialise again: about a third of checking a detections batch."""
+    return message.sig is not None and verify_payload(payload, message.sender, message.sig, keyring)
 
 
 def _report_rows(message_id: int, sender: str, received_at: float, table: ReportColumns) -> Iterator[tuple]:

@@ -13,7 +13,6 @@ Availability is published directly at each connect: `online` with a fresh seq, a
 from __future__ import annotations
 
 import contextlib
-import json
 import ssl
 import threading
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cellward.messages import ACKED_SCHEMAS, Availability, Envelope, ack_topic, command_topic, scan_focus_topic
 from cellward.messages.topics import node_topic
-from cellward.signing import Keyring, NodeKey, sign_message
+from cellward.signing import Keyring, NodeKey, sign_message, signed_payload
 from sensors.resend import AckReceiver
 from sensors.spool import Spool
 from sensors.structured_log import node_logger
@@ -72,10 +71,6 @@ def anchor_mqtt_paths(config: MqttConfig, base: Path) -> None:
             value = getattr(config.tls, name)
             if value is not None and not value.is_absolute():
                 setattr(config.tls, name, base / value)
-
-
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class Publisher:
@@ -154,7 +149,7 @@ class Publisher:
 
     def _availability(self, state: str, seq: int) -> bytes:
         message = Availability(site=self.site, sender=self.sensor_id, ts=self.clock(), seq=seq, state=state)
-        return encode(sign_message(message.to_wire(), self.key))
+        return signed_payload(sign_message(message.to_wire(), self.key))
 
     def _arm_will(self) -> None:
         """Take two availability numbers for the next connection: `online`, then the will's."""
@@ -202,7 +197,7 @@ class Publisher:
 
         def build(seq: int) -> bytes:
             numbered = message.model_copy(update={"seq": seq})
-            return encode(sign_message(numbered.to_wire(), self.key))
+            return signed_payload(sign_message(numbered.to_wire(), self.key))
 
         seq = self.spool.enqueue(message.schema_name, self._topic(leaf), build, retain)
         self._wake.set()
@@ -216,7 +211,7 @@ class Publisher:
         if not self.connected.is_set():
             return False
         numbered = message.model_copy(update={"seq": self.spool.next_seq(message.schema_name)})
-        payload = encode(sign_message(numbered.to_wire(), self.key))
+        payload = signed_payload(sign_message(numbered.to_wire(), self.key))
         info = self._client.publish(self._topic(leaf), payload, qos=0)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 

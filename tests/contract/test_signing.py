@@ -18,7 +18,9 @@ from cellward.signing import (
     UnknownSender,
     canonical_json,
     sign_message,
+    signed_payload,
     verify_message,
+    verify_payload,
 )
 from tests.contract.examples import T0, report
 
@@ -159,3 +161,40 @@ def test_nan_cannot_be_signed_or_verified(key: NodeKey, keyring: Keyring) -> Non
     signed["clock"]["offset_s"] = float("nan")  # orjson would write null; the canonical form refuses NaN
     with pytest.raises(BadSignature, match="canonical form"):
         verify_message(signed, keyring)
+
+
+def test_a_published_payload_is_the_canonical_form_with_its_sig_in_place(key: NodeKey, keyring: Keyring) -> None:
+    signed = sign_message(wire_batch(), key)
+    payload = signed_payload(signed)
+    assert json.loads(payload) == signed
+    assert payload.replace(f',"sig":"{signed["sig"]}"'.encode(), b"") != payload
+    assert verify_payload(payload, "s-1", signed["sig"], keyring)
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last", "alone"])
+def test_the_sig_member_is_cut_out_wherever_it_sits(key: NodeKey, keyring: Keyring, where: str) -> None:
+    body = {"alone": {}, "first": {"z": 1}, "middle": {"a": 1, "z": 2}, "last": {"a": 1, "b": [1.5, "x"]}}[where]
+    sig = key.sign(canonical_json(body))
+    text = canonical_json(body).decode()[1:-1]
+    member = f'"sig":"{sig}"'
+    payload = {
+        "alone": "{" + member + "}",
+        "first": "{" + member + "," + text + "}",
+        "middle": "{" + text.replace(",", "," + member + ",", 1) + "}",
+        "last": "{" + text + "," + member + "}",
+    }[where].encode()
+    assert verify_payload(payload, "s-1", sig, keyring)
+
+
+def test_payload_verification_refuses_what_it_cannot_vouch_for(key: NodeKey, keyring: Keyring) -> None:
+    signed = sign_message(wire_batch(), key)
+    payload = signed_payload(signed)
+    sig = signed["sig"]
+    assert not verify_payload(payload.replace(b'"seq":1', b'"seq":2'), "s-1", sig, keyring), "tampered"
+    assert not verify_payload(payload, "s-2", sig, keyring), "a sender without a key"
+    other = Keyring()
+    other.add("s-1", NodeKey.generate("s-1").public_b64)
+    assert not verify_payload(payload, "s-1", sig, other), "another key"
+    assert not verify_payload(json.dumps(signed).encode(), "s-1", sig, keyring), "another layout: the long way"
+    twice = payload.replace(b'"clock":{', f'"clock":{{"sig":"{sig}",'.encode())
+    assert not verify_payload(twice, "s-1", sig, keyring), "a second sig member: which one was signed is unclear"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from cellward.messages import (
@@ -17,7 +16,7 @@ from cellward.messages import (
     SourceInfo,
     sensor_topic,
 )
-from cellward.signing import NodeKey, sign_message
+from cellward.signing import NodeKey, sign_message, signed_payload
 
 CLOCK = ClockState(state="synced", source="chrony", offset_s=0.0002)
 
@@ -87,7 +86,7 @@ class SensorNode:
 
     def _signed(self, leaf: str, message) -> tuple[str, bytes]:
         wire = sign_message(message.to_wire(), self.key)
-        return sensor_topic(self.site, self.sensor_id, leaf), json.dumps(wire).encode()
+        return sensor_topic(self.site, self.sensor_id, leaf), signed_payload(wire)
 
     def detections(self, reports: list[ActivityReport], seq: int | None = None) -> tuple[str, bytes]:
         return self._signed(

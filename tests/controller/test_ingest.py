@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from cellward.signing import NodeKey, sign_message
+from cellward.signing import NodeKey, sign_message, signed_payload
 from controller.db.reports import Message, Report, SensorState
 from tests.controller.conftest import SITE_ID, wait_for
 from tests.controller.sensor_messages import activity_report
@@ -47,26 +47,28 @@ def test_signed_detections_are_stored_with_their_reports(world, publisher):
 
 
 BAD_KINDS = ["bad_json", "unsigned", "bad_signature", "unknown_sender", "invalid", "sender_mismatch", "bad_topic"]
+# A node writes its messages as `signed_payload` does; a writer of another JSON layout is verified the long way.
+LAYOUTS = {"as published": signed_payload, "another layout": lambda wire: json.dumps(wire).encode()}
 
 
-def bad_message(kind: str, node, other_node) -> tuple[str, bytes]:
+def bad_message(kind: str, node, other_node, write=signed_payload) -> tuple[str, bytes]:
     topic, payload = node.detections(one_report())
     wire = json.loads(payload)
     if kind == "bad_json":
         return topic, b"{not json"
     if kind == "unsigned":
         wire.pop("sig")
-        return topic, json.dumps(wire).encode()
+        return topic, write(wire)
     if kind == "bad_signature":
         wire["reports"][0]["mean_power_dbm"] = -20.0  # tampered after signing
-        return topic, json.dumps(wire).encode()
+        return topic, write(wire)
     if kind == "unknown_sender":
         stranger = NodeKey.generate("s-stranger")
         wire["sender"] = "s-stranger"
-        return topic.replace(node.sensor_id, "s-stranger"), json.dumps(sign_message(wire, stranger)).encode()
+        return topic.replace(node.sensor_id, "s-stranger"), write(sign_message(wire, stranger))
     if kind == "invalid":
         wire["reports"][0]["duty_cycle"] = 7.5  # a fraction cannot exceed 1
-        return topic, json.dumps(sign_message(wire, node.key)).encode()
+        return topic, write(sign_message(wire, node.key))
     if kind == "sender_mismatch":
         return topic.replace(node.sensor_id, other_node.sensor_id), payload  # node's message on another's topic
     if kind == "bad_topic":
@@ -74,18 +76,36 @@ def bad_message(kind: str, node, other_node) -> tuple[str, bytes]:
     raise AssertionError(kind)
 
 
-def test_each_kind_of_bad_message_is_rejected_counted_and_does_not_stop_ingest(world, publisher):
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_each_kind_of_bad_message_is_rejected_counted_and_does_not_stop_ingest(world, publisher, layout):
     controller = world.start()
     node, other = list(world.nodes.values())[:2]
     for kind in BAD_KINDS:
-        publisher.publish(*bad_message(kind, node, other))
-    publisher.publish(*node.detections(one_report()))  # a good one after all the bad ones
+        publisher.publish(*bad_message(kind, node, other, LAYOUTS[layout]))
+    topic, payload = node.detections(one_report())
+    publisher.publish(topic, LAYOUTS[layout](json.loads(payload)))  # a good one after all the bad ones
     wait_for(lambda: stored(controller, Report) == 1, what="the good message after the bad ones")
     for kind in BAD_KINDS:
         assert counter(controller, "cellward_controller_messages_rejected_total", reason=kind) == 1, (
             f"a {kind} message must be rejected and counted once"
         )
     assert stored(controller) == 1, "nothing from the bad messages may be stored"
+
+
+def test_a_signature_moved_inside_the_message_is_not_the_messages_signature(world, publisher):
+    """Cut out of a nested object, the sig member leaves exactly the signed bytes: the check on the bytes alone would
+    pass. The message's own (top-level) signature is what counts, and this message has none."""
+    controller = world.start()
+    node = next(iter(world.nodes.values()))
+    topic, payload = node.detections(one_report())
+    sig = json.loads(payload)["sig"]
+    member = f'"sig":"{sig}"'.encode()
+    moved = payload.replace(b"," + member, b"").replace(b'"clock":{', b'"clock":{' + member + b",")
+    publisher.publish(topic, moved)
+    publisher.publish(*node.detections(one_report()))
+    wait_for(lambda: stored(controller, Report) == 1, what="the good message after the moved one")
+    assert counter(controller, "cellward_controller_messages_rejected_total", reason="unsigned") == 1
+    assert stored(controller) == 1
 
 
 def test_redelivered_messages_are_idempotent_and_old_seqs_with_new_content_are_replays(world, publisher):
