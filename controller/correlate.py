@@ -27,7 +27,6 @@ was released is a straggler of an emission already handed out, and is counted, n
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -439,22 +438,8 @@ class Correlator:
         # as the bound they split each burst into one emission per sensor or a few, each located from a
         # fraction of the sensors that heard it.
         gsm = self.technologies.index("gsm") if "gsm" in self.technologies else -1
-        technology = batch.technology[rows].tolist()
-        all_gsm = all(t == gsm for t in technology)
-        own: dict[str, list[int]] = {}
-        for k, sensor_id in enumerate(sensor_ids):
-            if technology[k] == gsm:
-                own.setdefault(sensor_id, []).append(k)
-        min_gap_s = min(
-            (
-                abs(start[b] - start[a])
-                for ks in own.values()
-                for a, b in itertools.combinations(ks, 2)
-                if self._same_channel(freq[a], bandwidth[a], freq[b], bandwidth[b])
-            ),
-            default=math.inf,
-        )
-        join_s = min(self.clock_tolerance_s, 0.5 * min_gap_s)
+        all_gsm = bool((batch.technology[rows] == gsm).all())
+        join_s = min(self.clock_tolerance_s, 0.5 * self._own_gap_s(batch, rows, gsm))
 
         groups: list[list[int]] = []  # local indices, reference first
         heard: list[set[str]] = []  # the sensors in each group
@@ -466,6 +451,10 @@ class Correlator:
             for k in remaining:
                 counts[sensor_ids[k]] = counts.get(sensor_ids[k], 0) + 1
             reference = _reference(counts, all_gsm)
+            if not groups:
+                nearest = self._joined_nearest(batch, rows, self.codes.sensor(reference), join_s)
+                if nearest is not None:
+                    return nearest
             rest: list[int] = []
             for k in remaining:
                 if sensor_ids[k] == reference:
@@ -501,6 +490,44 @@ class Correlator:
                 if not joined:
                     remaining.append(k)
         return [rows[members].tolist() for members in groups]
+
+    def _own_gap_s(self, batch: Bursts, rows: np.ndarray, gsm: int) -> float:
+        """The smallest start difference of two GSM bursts one sensor heard on one channel among `rows` (inf
+        when there are none): each pair, as one matrix (a cluster has at most a few hundred rows)."""
+        own = rows[batch.technology[rows] == gsm]
+        sensor, start = batch.sensor[own], batch.start_s[own]
+        freq, bandwidth = batch.freq_hz[own], batch.bandwidth_hz[own]
+        pair = np.triu(sensor[:, None] == sensor[None, :], 1) & self._same_channel(
+            freq[:, None], bandwidth[:, None], freq[None, :], bandwidth[None, :]
+        )
+        return float(np.abs(start[None, :] - start[:, None])[pair].min()) if pair.any() else math.inf
+
+    def _joined_nearest(self, batch: Bursts, rows: np.ndarray, reference: int, join_s: float) -> list[list[int]] | None:
+        """The groups of a cluster in one pass when the reference-grid loop's first round would leave nothing over
+        (the usual cluster with a sensor's several bursts: a multislot GSM phone, or two phones on one ARFCN):
+        every row on one channel, and each row of the other sensors within `join_s` of the anchor the loop tries
+        first (its nearest), no two rows of one sensor with the same. Then each of those rows joins that anchor,
+        in the loop's order (closest first, then by row); None otherwise."""
+        freq, bandwidth = batch.freq_hz[rows], batch.bandwidth_hz[rows]
+        if (freq != freq[0]).any() or (bandwidth != bandwidth[0]).any():
+            return None
+        sensor, start = batch.sensor[rows], batch.start_s[rows]
+        anchor_rows = np.flatnonzero(sensor == reference)
+        anchors = start[anchor_rows]  # in order: a cluster's rows come in start order
+        others = np.flatnonzero(sensor != reference)
+        t = start[others]
+        # the loop's candidates: the two anchors either side of the start, nearest first, the lower on a tie
+        candidate = np.searchsorted(anchors, t, side="right")[:, None] + np.arange(-2, 2)
+        exists = (candidate >= 0) & (candidate < len(anchors))
+        distance = np.where(exists, np.abs(anchors[np.clip(candidate, 0, len(anchors) - 1)] - t[:, None]), math.inf)
+        first = np.argmin(distance, axis=1)
+        nearest = candidate[np.arange(len(others)), first]
+        distance = distance[np.arange(len(others)), first]
+        if (distance > join_s).any() or len(np.unique(sensor[others] * len(anchors) + nearest)) < len(others):
+            return None
+        order = np.lexsort((others, distance, nearest))
+        joined = np.split(others[order], np.searchsorted(nearest[order], np.arange(1, len(anchors))))
+        return [rows[np.r_[anchor, members]].tolist() for anchor, members in zip(anchor_rows, joined, strict=True)]
 
     def _same_channel(self, freq_a, bandwidth_a, freq_b, bandwidth_b):
         """Centres within the tolerance of the narrower bandwidth, bandwidths within a factor of two (scalars

@@ -263,3 +263,62 @@ def test_the_simulators_sensor_clocks_are_learnt_from_its_evening() -> None:
     centre = np.median(list(truth_by_id.values()))
     for sensor_id, offset in learnt.items():
         assert offset == pytest.approx(truth_by_id[sensor_id] - centre, abs=20e-6), sensor_id
+
+
+def _phones_on_one_channel(rng: np.random.Generator) -> list[Observation]:
+    """One moment of up to three phones on one GSM ARFCN a timeslot or two apart (or an LTE carrier's bursts as
+    far apart), each heard by some of twelve sensors whose clocks disagree by up to ±60 µs, or ±200 µs (every
+    other moment on a 15 µs grid, so that bursts lie exactly as far from two others); now and then a sensor
+    also hears a stray burst, on the channel, just off it, or on the next 100 kHz, which a burst of the same
+    sensor may then compete with."""
+    slot_s = 576.9e-6
+    technology, bandwidth_hz = ("gsm", GSM_BW) if rng.random() < 0.7 else ("lte", 1.4e6)
+    grid_s = 2.0**-16 if rng.random() < 0.5 else 0.0
+    jitter_s = 60e-6 if rng.random() < 0.7 else 200e-6
+
+    def burst(sensor: int, offset_s: float, freq_hz: float = 890.2e6) -> Observation:
+        offset_s = round(offset_s / grid_s) * grid_s if grid_s else offset_s
+        power_dbm = float(rng.choice([-80.0, -60.0]))
+        return Observation(
+            f"s{sensor}", freq_hz, bandwidth_hz, technology, T0 + offset_s, T0 + offset_s + 546e-6, power_dbm
+        )
+
+    observations = [
+        burst(sensor, rng.uniform(-jitter_s, jitter_s) + slot * slot_s)
+        for slot in rng.choice(4, size=rng.integers(1, 4), replace=False)
+        for sensor in range(12)
+        if rng.random() < 0.7
+    ]
+    for _ in range(rng.choice([0, 0, 0, 1, 2])):
+        freq_hz = 890.2e6 + float(rng.choice([0.0, 30e3, 100e3]))
+        observations.append(burst(int(rng.integers(12)), rng.uniform(0.0, 4 * slot_s), freq_hz))
+    return observations
+
+
+def test_the_one_pass_grouping_of_a_cluster_is_the_reference_grid_loops(monkeypatch):
+    """A cluster where each burst's nearest anchor is free takes one pass instead of the loop: the same
+    emissions, with the same members joined in the same order, on random moments of phones sharing a channel."""
+    rng = np.random.default_rng(7)
+    joined_nearest, split_cluster = Correlator._joined_nearest, Correlator._split_cluster
+    tried: list[bool] = []  # per cluster that reached the loop, whether the one pass took it
+
+    def grouped(observations: list[Observation], one_pass) -> tuple[list, list]:
+        splits = []
+        with monkeypatch.context() as patched:
+            patched.setattr(Correlator, "_joined_nearest", one_pass)
+            patched.setattr(
+                Correlator, "_split_cluster", lambda *args: splits.append(split_cluster(*args)) or splits[-1]
+            )
+            correlator = Correlator(clock_tolerance_s=0.005)
+            correlator.add_many(observations)
+            return list(correlator.flush()), splits
+
+    def recorded(*args):
+        groups = joined_nearest(*args)
+        tried.append(groups is not None)
+        return groups
+
+    for _ in range(300):
+        observations = _phones_on_one_channel(rng)
+        assert grouped(observations, recorded) == grouped(observations, lambda *args: None)
+    assert 0.25 * len(tried) < sum(tried) < len(tried), f"one pass for {sum(tried)} of {len(tried)} clusters: both ways"
