@@ -77,12 +77,14 @@ def robust_fit(
         moving = moving[moved]
     loglik = np.zeros(points)
     for s in range(sensors):
-        for p in range(points):
-            c = p if per_point else 0
-            r = offset[s, p] - tx[p]
-            core = core_peak[s, c] - 0.5 * r * r * w[s, c]
-            odds = favour[s, c] - 0.5 * r * r * spread[s, c]
-            loglik[p] += _log_mixture(core, odds) if exact else core - min(odds, 0.0) + _softplus_above(abs(odds))
+        if per_point:
+            for p in range(points):
+                r = offset[s, p] - tx[p]
+                loglik[p] += _level_loglik(r, core_peak[s, p], w[s, p], favour[s, p], spread[s, p], exact)
+        else:  # the sensor's terms read once and its offsets as a row, not indexed again per point: a tighter loop
+            row, peak, w_s, favour_s, spread_s = offset[s], core_peak[s, 0], w[s, 0], favour[s, 0], spread[s, 0]
+            for p in range(points):
+                loglik[p] += _level_loglik(row[p] - tx[p], peak, w_s, favour_s, spread_s, exact)
     return loglik, tx
 
 
@@ -107,10 +109,7 @@ def loglik_at(
         for j in range(rows.shape[0]):
             p = rows[j]
             c = j if per_point else 0
-            r = offset[s, p] - tx[p]
-            loglik[j] += _log_mixture(
-                core_peak[s, c] - 0.5 * r * r * w[s, c], favour[s, c] - 0.5 * r * r * spread[s, c]
-            )
+            loglik[j] += _level_loglik(offset[s, p] - tx[p], core_peak[s, c], w[s, c], favour[s, c], spread[s, c], True)
     return loglik
 
 
@@ -123,6 +122,14 @@ def _mixture_terms(
     core_peak = log_prior_core + 0.5 * np.log(w)
     favour = core_peak - log_prior_outlier - 0.5 * np.log(w_out)
     return core_peak, favour, w - w_out
+
+
+@njit(cache=True, inline="always")
+def _level_loglik(r: float, core_peak: float, w: float, favour: float, spread: float, exact: bool) -> float:
+    """One level's log-likelihood at residual r (`_mixture_terms`), or without `exact` its upper bound."""
+    core = core_peak - 0.5 * r * r * w
+    odds = favour - 0.5 * r * r * spread
+    return _log_mixture(core, odds) if exact else core - min(odds, 0.0) + _softplus_above(abs(odds))
 
 
 @njit(cache=True)

@@ -163,3 +163,19 @@ def test_a_miss_costs_the_mixtures_log_probability_however_loud_the_phone_should
     assert got[0] == pytest.approx(mixture, rel=1e-9, abs=1e-15)
     plain = censored_sum(level, variance, *margin_args, 0.0, -math.inf)
     assert plain[0] == pytest.approx(scipy_log_ndtr(z_core), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_precisions_given_once_per_sensor_fit_as_the_same_precisions_at_every_point(exact: bool) -> None:
+    """A table without a survey holds one precision per sensor and the fit reads it in a loop of its own: the
+    powers and the log-likelihood (or its bound) are those of the same precisions repeated at every point, bit for
+    bit."""
+    rng = np.random.default_rng(6)
+    offset = rng.normal(0.0, 10.0, size=(7, 250)) + rng.uniform(-50.0, 60.0, size=250)
+    w = rng.uniform(1 / 30.0, 1 / 10.0, size=(7, 1))
+    w_out = 1.0 / (1.0 / w + 15.0**2)
+    priors = math.log1p(-EPS), math.log(EPS)
+    compact = robust_fit(offset, w, w_out, *priors, 3, -40.0, 33.0, exact)
+    every = robust_fit(offset, np.repeat(w, 250, axis=1), np.repeat(w_out, 250, axis=1), *priors, 3, -40.0, 33.0, exact)
+    assert np.array_equal(compact[1], every[1])
+    assert np.array_equal(compact[0], every[0])
