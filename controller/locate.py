@@ -487,7 +487,7 @@ class Locator:
         if refine:
             table = _Table(table.level_db, _widened(table.variance_db2, COARSE_SPREAD_DB**2), table.fingerprinted, None)
         loglik, tx_dbm = self._point_loglik(table, det)
-        scores = _RoomScores.of(loglik + self.log_prior, self._room_starts, self.points, tx_dbm)
+        scores = _RoomScores.of(loglik + self.log_prior, self._room_starts, self.point_room, self.points, tx_dbm)
         scores.heard, scores.missed = len(det.heard), len(det.missed)
         if not refine:
             return scores
@@ -623,8 +623,11 @@ class _RoomScores:
     missed: int = 0
 
     @classmethod
-    def of(cls, log_post: np.ndarray, room_starts: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray) -> _RoomScores:
-        """From per-point scores, each room's points contiguous from its start in `room_starts`."""
+    def of(
+        cls, log_post: np.ndarray, room_starts: np.ndarray, room_of: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray
+    ) -> _RoomScores:
+        """From per-point scores, each room's points contiguous from its start in `room_starts` (`room_of`: the
+        room of each point)."""
         top = log_post.max()
         weight = np.exp(log_post - top) if np.isfinite(top) else np.ones_like(log_post)
         mass = np.add.reduceat(weight, room_starts)
@@ -635,7 +638,6 @@ class _RoomScores:
         empty = ~np.isfinite(position).all(axis=1)
         position[empty] = points[room_starts[empty]]
         # each room's likeliest point, the first of equals
-        room_of = np.repeat(np.arange(len(room_starts)), np.diff(room_starts, append=len(log_post)))
         at_max = log_post == np.maximum.reduceat(log_post, room_starts)[room_of]
         best_point = np.minimum.reduceat(np.where(at_max, np.arange(len(log_post)), len(log_post)), room_starts)
         return cls(log_room, position, tx_dbm[best_point])
