@@ -138,7 +138,7 @@ def _window_ends_s(start_s: np.ndarray, window_s: list[float]) -> np.ndarray:
     return np.array([round(end_s, 3) for end_s in ends_s.tolist()])[inverse]
 
 
-def latest_per_key(times_s: list[tuple[Hashable, float]]) -> dict[Hashable, float]:
+def _latest(times_s: list[tuple[Hashable, float]]) -> dict[Hashable, float]:
     """Per distinct key of (key, time) pairs, its latest time: set in time order, the last setting stays."""
     return dict(sorted(times_s, key=itemgetter(1)))
 
@@ -308,10 +308,10 @@ class SiteLocating:
             )
             if key[0] in PHONE_TECHNOLOGIES
         ]
-        for network, last_s in latest_per_key([(network, last_s) for network, last_s, _ in heard]).items():
+        for network, last_s in _latest([(network, last_s) for network, last_s, _ in heard]).items():
             by_sensor = self._sensor_heard.setdefault(network[1:], {})
             by_sensor[sensor_id] = max(last_s, by_sensor.get(sensor_id, last_s))
-        for network, last_s in latest_per_key([(network, last_s) for network, last_s, cut in heard if not cut]).items():
+        for network, last_s in _latest([(network, last_s) for network, last_s, cut in heard if not cut]).items():
             if last_s > self._heard_not_new.get(network, -np.inf):
                 self._heard_not_new[network] = last_s
 

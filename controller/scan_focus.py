@@ -8,12 +8,9 @@ A sensor on its own revisits only what it heard itself, so in revisit slots it w
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Callable
-
-import numpy as np
 
 from cellward.messages import (
     SCAN_FOCUS_SCHEMA,
@@ -26,7 +23,7 @@ from cellward.messages import (
     utc_text,
 )
 from controller.config import ScanFocusConfig
-from controller.locating import PHONE_TECHNOLOGIES, latest_per_key
+from controller.locating import PHONE_TECHNOLOGIES
 from controller.publisher import Publisher
 from sensors.scan_plan import FocusHistory, SiteFocus
 
@@ -43,13 +40,11 @@ class RecentPhoneChannels:
     def note(self, batch: DetectionBatch, columns: ReportColumns | None = None) -> None:
         """Take the phone channels of one stored detections batch (`columns`: its reports as columns, if made)."""
         table = ReportColumns.of(batch.reports) if columns is None else columns
-        phone = list(map(PHONE_TECHNOLOGIES.__contains__, table.technology))
-        channels = np.rint(np.compress(phone, table.freq_hz)).astype(np.int64).tolist()  # as round() does: half to even
-        latest = latest_per_key(list(zip(channels, itertools.compress(table.last_burst_s, phone), strict=True)))
-        for channel in dict.fromkeys(channels):  # new channels in report order: current() keeps it among equal times
-            heard_s = latest[channel]
-            if heard_s > self.last_heard_s.get(channel, -float("inf")):
-                self.last_heard_s[channel] = heard_s
+        for technology, freq_hz, heard in zip(table.technology, table.freq_hz, table.last_burst_s, strict=True):
+            if technology in PHONE_TECHNOLOGIES:
+                channel = round(freq_hz)
+                if heard > self.last_heard_s.get(channel, -float("inf")):
+                    self.last_heard_s[channel] = heard
 
     def current(self, now_s: float) -> list[int]:
         """The channels heard within `active_s`, the most recent `max_channels`, ascending."""
