@@ -60,6 +60,8 @@ def robust_fit(
     # Rounds go on only for the points whose power still moves: one that comes back unchanged (most often the
     # clip, far from the phone) would come back unchanged from every further round.
     moving = np.flatnonzero((least_up < 0.0) & (least_down < 0.0))
+    if not per_point:  # and those the first round would leave at the clip (with a survey's precisions, it finds them)
+        moving = moving[~_held_at_clip(offset, w_out[:, 0], favour[:, 0], spread[:, 0], tx, moving, tx_min, tx_max)]
     for _ in range(steps):
         num[moving] = 0.0
         den[moving] = 0.0
@@ -86,6 +88,59 @@ def robust_fit(
             for p in range(points):
                 loglik[p] += _level_loglik(row[p] - tx[p], peak, w_s, favour_s, spread_s, exact)
     return loglik, tx
+
+
+@njit(cache=True, error_model="numpy")
+def _held_at_clip(
+    offset: np.ndarray,
+    w_out: np.ndarray,
+    favour: np.ndarray,
+    spread: np.ndarray,
+    tx: np.ndarray,
+    moving: np.ndarray,
+    tx_min: float,
+    tx_max: float,
+) -> np.ndarray:
+    """Whether the first EM round surely leaves each point of `moving` at the clip it starts at, as it does most
+    far points, so that every round would: found without the round's exponentials. w_out, favour, spread: one per
+    sensor.
+
+    In the round a level weighs w_out + spread / (1 + e^a), a = r^2 spread / 2 - favour at the clip. The Taylor
+    polynomial of e^a to degree 5 is below it for every a (the remainder is even), so e^a lies between it and 1 /
+    that of e^-a (where positive). With each level that pulls past the clip weighted least and each other most,
+    a pull past the clip by more than rounding can move the round's weighted mean (1e-10 of the sum of weighted
+    magnitudes, far above it) leaves the point at the clip."""
+    held = np.zeros(moving.shape[0], dtype=np.bool_)
+    clipped = moving[(tx[moving] == tx_max) | (tx[moving] == tx_min)]
+    at = tx[clipped]
+    past_sign = np.where(at == tx_max, 1.0, -1.0)  # a residual of this sign pulls past the clip
+    pull = np.zeros(clipped.shape[0])  # the least pull past the clip the round can have
+    magnitude = np.zeros(clipped.shape[0])
+    levels = np.empty(clipped.shape[0])
+    for s in range(offset.shape[0]):
+        row, w_out_s, favour_s, spread_s = offset[s], w_out[s], favour[s], spread[s]
+        for k in range(clipped.shape[0]):  # gathered first, so that the loop below is vectorised
+            levels[k] = row[clipped[k]]
+        for k in range(clipped.shape[0]):
+            r = levels[k] - at[k]
+            a = 0.5 * r * r * spread_s - favour_s
+            exp_below = _exp_taylor(a)
+            inverse_below = _exp_taylor(-a)
+            exp_below = exp_below if exp_below > 0.0 else 0.0
+            inverse_below = inverse_below if inverse_below > 0.0 else 0.0
+            most = w_out_s + spread_s / (1.0 + exp_below)
+            least = w_out_s + spread_s * inverse_below / (inverse_below + 1.0)
+            past = r * past_sign[k]
+            pull[k] += past * (least if past > 0.0 else most)
+            magnitude[k] += most * (abs(levels[k]) + abs(at[k]) + 1.0)
+    held[np.searchsorted(moving, clipped[pull > 1e-10 * magnitude])] = True
+    return held
+
+
+@njit(cache=True, inline="always")
+def _exp_taylor(a: float) -> float:
+    """1 + a + a^2/2 + ... + a^5/120, below e^a for every a."""
+    return 1.0 + a * (1.0 + a * (0.5 + a * (1.0 / 6.0 + a * (1.0 / 24.0 + a * (1.0 / 120.0)))))
 
 
 @njit(cache=True)

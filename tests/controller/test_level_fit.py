@@ -179,3 +179,41 @@ def test_precisions_given_once_per_sensor_fit_as_the_same_precisions_at_every_po
     every = robust_fit(offset, np.repeat(w, 250, axis=1), np.repeat(w_out, 250, axis=1), *priors, 3, -40.0, 33.0, exact)
     assert np.array_equal(compact[1], every[1])
     assert np.array_equal(compact[0], every[0])
+
+
+def test_a_point_held_at_the_clip_is_one_the_first_round_leaves_there() -> None:
+    """Points whose plain mean is clipped but which the rounds might still pull back: the bound on the first round
+    without its exponentials holds a point only when that round (numpy below) leaves it at the clip, never one
+    it moves, and it holds most of those, including points whose pull past the clip is a hair's breadth."""
+    from controller.level_fit import _held_at_clip, _mixture_terms
+
+    rng = np.random.default_rng(8)
+    sensors, points = 9, 4000
+    centre = rng.choice([36.0, -44.0], size=points) + rng.normal(0.0, 4.0, size=points)
+    offset = centre + rng.normal(0.0, 14.0, size=(sensors, points))
+    w = rng.uniform(1 / 30.0, 1 / 10.0, size=(sensors, 1))
+    w_out = 1.0 / (1.0 / w + 15.0**2)
+    _, favour, spread = _mixture_terms(w, w_out, math.log1p(-EPS), math.log(EPS))
+    tx = np.clip((offset * w).sum(axis=0) / w.sum(), -40.0, 33.0)
+    moving = np.arange(points)
+    held = _held_at_clip(offset, w_out[:, 0], favour[:, 0], spread[:, 0], tx, moving, -40.0, 33.0)
+    r = offset - tx
+    weight = w_out + spread / (1.0 + np.exp(0.5 * r * r * spread - favour))
+    after = np.clip((offset * weight).sum(axis=0) / weight.sum(axis=0), -40.0, 33.0)
+    stays = after == tx
+    assert stays.sum() > 500 and (~stays).sum() > 500, "too few points on either side to test the bound"
+    assert not (held & ~stays).any(), "held a point that the first round moves"
+    assert held.sum() > 0.8 * stays.sum(), "the bound holds too few of the points the round leaves at the clip"
+    # At a hair's breadth: a clip 1e-9 dB beyond where a round would leave the power unchanged (a fixed point of
+    # the rounds), so that the first round pulls it back inside by that much: never held.
+    for p in range(50):
+        level, at = offset[:, p : p + 1], float(tx[p])
+        for _ in range(200):
+            r = level - at
+            weight = w_out + spread / (1.0 + np.exp(0.5 * r * r * spread - favour))
+            at = float((level * weight).sum() / weight.sum())
+        beyond = at + 1e-9 if tx[p] == 33.0 else at - 1e-9
+        limits = (-40.0, beyond) if tx[p] == 33.0 else (beyond, 33.0)
+        one = np.zeros(1, dtype=np.int64)
+        got = _held_at_clip(level, w_out[:, 0], favour[:, 0], spread[:, 0], np.array([beyond]), one, *limits)
+        assert not got[0], f"held point {p} at {beyond} dBm, 1e-9 dB past where the rounds stop"
