@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from sqlalchemy import event, select
+from sqlalchemy import event as sqlalchemy_events
+from sqlalchemy import select
 
 from cellward.messages import DetectionBatch
 from controller.alerts import AlertEngine
@@ -683,11 +684,11 @@ def test_alert_throttling_survives_a_restart_and_reads_the_alerts_once(world):
         statements.append(statement)
 
     engine = sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", listener)
+    sqlalchemy_events.listen(engine, "before_cursor_execute", listener)
     try:
         fresh = AlertEngine(rules, clock)
         assert [fire(fresh, f"new_incident:B-1-{n:02d}") for n in range(1, 6)] == ["new"] * 5
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        sqlalchemy_events.remove(engine, "before_cursor_execute", listener)
     reads = [sql for sql in statements if sql.lstrip().startswith("SELECT") and "FROM alerts" in sql]
     assert len(reads) == 1, "new keys cost no look-up each"
