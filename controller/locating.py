@@ -132,8 +132,9 @@ def averaged(emissions: list[Emissions]) -> HeardEmission:
 
 
 def _window_ends_s(start_s: np.ndarray, window_s: list[float]) -> np.ndarray:
-    """Per report, its window's end to the millisecond, rounded as Python's round does (exactly; numpy's scales
-    by 1000 and can land a last bit away), once per distinct end: a batch's windows mostly end together."""
+    """Per report, its window's end to the millisecond, rounded as Python's round does (correctly; numpy's scales
+    by 1000 first, and an end near half a millisecond can round the other way), once per distinct end: a
+    batch's windows mostly end together."""
     ends_s, inverse = np.unique(start_s + np.asarray(window_s, dtype=float), return_inverse=True)
     return np.array([round(end_s, 3) for end_s in ends_s.tolist()])[inverse]
 

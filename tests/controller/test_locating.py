@@ -560,7 +560,8 @@ def test_two_lte_allocations_are_two_phones_only_when_one_phone_cannot_send_both
 
 def test_window_ends_are_rounded_to_the_millisecond_as_python_rounds_them():
     """The ends of one window must compare equal whichever way they were computed: numpy's rounding scales by
-    1000 and lands a millisecond away from Python's for about one end in twenty-five at epoch magnitudes."""
+    1000 first, and at epoch magnitudes about one end in twenty-five that is near half a millisecond then rounds
+    the other way from Python's."""
     from controller.locating import _window_ends_s
 
     start_s = np.array([1800000099.2215, 1800000059.4305, 1800000099.2215, 1800000036.0115])
