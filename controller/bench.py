@@ -417,7 +417,6 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
     try:
         load = _build_load(n_sensors, seconds, rate, workdir)
         site, phones, payloads, offered, windows = load.site, load.phones, load.payloads, load.offered, load.windows
-        load.payloads = []
         controller = Controller(_config(load, workdir, database, port), site)
         new_incidents: dict[tuple, float] = {}
         listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-listener")
@@ -435,6 +434,9 @@ def run_bench(n_sensors: int, seconds: float, rate: float, database: str) -> int
         controller.start(with_ingest=True)
         if not controller.ingest.wait_subscribed(300):
             raise RuntimeError("the controller did not subscribe")
+        # nothing is published yet, so the ingest worker is idle while the locator is shared
+        print(f"  warming the locator: {_warm_locator(load, controller.ingest.locating):.0f} s of CPU", flush=True)
+        load.payloads = []
         tune_for_ingest()
         results: mp.Queue = mp.get_context("fork").Queue()
         publisher = mp.get_context("fork").Process(target=_publisher, args=(port, payloads, results))
