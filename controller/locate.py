@@ -51,7 +51,7 @@ import numpy as np
 from cellward.site.fading import fading_db
 from controller.byte_budget_cache import ByteBudgetCache
 from controller.correlate import HeardEmission
-from controller.level_fit import censored_sum, loglik_at, robust_fit
+from controller.level_fit import censored_sum, censoring_table, loglik_at, robust_fit
 from dsp.band_plan import BandPlan
 
 if TYPE_CHECKING:
@@ -446,7 +446,10 @@ class Locator:
         variance = table.variance_db2
         # writable copies: a read-only view is another signature to the kernel, compiled on the first phone
         variance = variance[:, :1].copy() if _is_compact(variance) else np.ascontiguousarray(variance)
-        terms = (sens_dbm, self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
+        # the table for the spread of the unsurveyed points (a survey only narrows some): most sensors read it
+        spreads = (self.fading_std_db**2, self.outlier_variance_db2, *self._log_priors)
+        table = censoring_table(float(variance[missed[0]].max()), *spreads)
+        terms = (sens_dbm, *spreads, table)
         out = np.full_like(loglik, -np.inf)
 
         def evaluate(rows: np.ndarray) -> float:

@@ -12,7 +12,14 @@ import pytest
 from scipy.optimize import minimize_scalar
 from scipy.special import log_ndtr as scipy_log_ndtr
 
-from controller.level_fit import censored_sum, log_ndtr, loglik_at, robust_fit
+from controller.level_fit import (
+    CENSOR_MAX_ERROR,
+    censored_sum,
+    censoring_table,
+    log_ndtr,
+    loglik_at,
+    robust_fit,
+)
 
 EPS = 0.05
 
@@ -70,13 +77,15 @@ def test_censored_sum_is_the_mixtures_miss_probability_summed_over_the_missed_se
     missed, rows = np.array([0, 2, 3]), np.array([5, 1, 3])
     sens, fading_var, outlier_var = -95.0, 9.0, 225.0
     priors = math.log1p(-EPS), math.log(EPS)
-    got = censored_sum(level, variance, missed, rows, tx, sens, fading_var, outlier_var, *priors)
+    table = censoring_table(16.0, fading_var, outlier_var, *priors)  # for none of these variances: all exact
+    got = censored_sum(level, variance, missed, rows, tx, sens, fading_var, outlier_var, *priors, table)
     margin = sens - tx[rows][None, :] - level[np.ix_(missed, rows)]
     var = variance[np.ix_(missed, rows)] + fading_var
     core = priors[0] + scipy_log_ndtr(margin / np.sqrt(var))
     wide = priors[1] + scipy_log_ndtr(margin / np.sqrt(var + outlier_var))
     assert got == pytest.approx(np.logaddexp(core, wide).sum(axis=0), rel=1e-9)
-    compact = censored_sum(level, variance[:, :1].copy(), missed, rows, tx, sens, fading_var, 0.0, 0.0, -math.inf)
+    no_outliers = (fading_var, 0.0, 0.0, -math.inf)
+    compact = censored_sum(level, variance[:, :1].copy(), missed, rows, tx, sens, *no_outliers, table)
     plain = scipy_log_ndtr(margin / np.sqrt(variance[missed, :1] + fading_var)).sum(axis=0)
     assert compact == pytest.approx(plain, rel=1e-9)
 
@@ -150,19 +159,21 @@ def test_the_bound_on_the_fit_is_above_it_by_little_and_the_exact_fit_can_be_had
     assert np.array_equal(loglik_at(offset, w_survey, w_out, *priors, tx, rows), exact[rows])
 
 
-@pytest.mark.parametrize("margin_db", [-400.0, -150.0, -5.0, 0.0, 3.0, 60.0])
+@pytest.mark.parametrize("margin_db", [-400.0, -150.0, -5.0, 0.0, 3.0, 60.0, 1000.0])
 def test_a_miss_costs_the_mixtures_log_probability_however_loud_the_phone_should_have_been(margin_db: float) -> None:
-    """Far below the sensitivity (a plain tail), just at it, and so far above it that Phi(z) underflows: the
-    same log probability as scipy's log_ndtr gives, with and without outliers."""
+    """Far below the sensitivity (a plain tail), just at it, and so far above it that Phi(z) underflows (beyond
+    the table, exact): the same log probability as scipy's log_ndtr gives, with and without outliers."""
     level, variance = np.array([[-100.0 - margin_db]]), np.array([[16.0]])
     index = np.zeros(1, dtype=np.int64)
     margin_args = (index, index, np.zeros(1), -100.0, 4.0, 225.0)
     z_core, z_wide = margin_db / math.sqrt(20.0), margin_db / math.sqrt(245.0)
     mixture = np.logaddexp(math.log1p(-EPS) + scipy_log_ndtr(z_core), math.log(EPS) + scipy_log_ndtr(z_wide))
-    got = censored_sum(level, variance, *margin_args, math.log1p(-EPS), math.log(EPS))
-    assert got[0] == pytest.approx(mixture, rel=1e-9, abs=1e-15)
-    plain = censored_sum(level, variance, *margin_args, 0.0, -math.inf)
-    assert plain[0] == pytest.approx(scipy_log_ndtr(z_core), rel=1e-9, abs=1e-15)
+    priors = math.log1p(-EPS), math.log(EPS)
+    got = censored_sum(level, variance, *margin_args, *priors, censoring_table(16.0, 4.0, 225.0, *priors))
+    assert got[0] == pytest.approx(mixture, rel=1e-9, abs=CENSOR_MAX_ERROR)
+    plain_table = censoring_table(16.0, 4.0, 225.0, 0.0, -math.inf)
+    plain = censored_sum(level, variance, *margin_args, 0.0, -math.inf, plain_table)
+    assert plain[0] == pytest.approx(scipy_log_ndtr(z_core), rel=1e-9, abs=CENSOR_MAX_ERROR)
 
 
 @pytest.mark.parametrize("exact", [True, False])
@@ -217,3 +228,43 @@ def test_a_point_held_at_the_clip_is_one_the_first_round_leaves_there() -> None:
         one = np.zeros(1, dtype=np.int64)
         got = _held_at_clip(level, w_out[:, 0], favour[:, 0], spread[:, 0], np.array([beyond]), one, *limits)
         assert not got[0], f"held point {p} at {beyond} dBm, 1e-9 dB past where the rounds stop"
+
+
+@pytest.mark.parametrize(
+    ("spread_var", "fading_var", "outlier_var", "eps"),
+    [
+        (29.0, 19.1, 225.0, EPS),  # the locator's coarse spread with one burst's fading
+        (20.0, 19.1, 225.0, EPS),  # its fine spread
+        (16.0, 4.0, 225.0, 1e-4),  # rare outliers: a sharp crossover, more knots
+        (16.0, 4.0, 225.0, 0.0),  # no outliers: log Phi itself
+        (1.0, 0.0, 225.0, EPS),  # a narrow core
+        (0.01, 0.0, 400.0, 0.3),  # an outlier spread 200 times the core's: the pieces end early
+    ],
+)
+def test_the_censoring_table_is_within_its_bound_of_scipys_mixture_over_every_margin(
+    spread_var: float, fading_var: float, outlier_var: float, eps: float
+) -> None:
+    """16 margins inside every piece, every knot, both ends of the pieces and 1e-9 dB either side of them, and
+    margins far beyond them: within CENSOR_MAX_ERROR nats of the mixture written out with scipy's log_ndtr."""
+    priors = math.log1p(-eps), math.log(eps) if eps > 0.0 else -math.inf
+    table = censoring_table(spread_var, fading_var, outlier_var, *priors)
+    pieces, step = table.coef.shape[0], 1.0 / table.inv_step
+    assert pieces > 1000, "the table was given up"
+    high = table.low_db + pieces * step
+    inside = table.low_db + step * (np.arange(pieces)[:, None] + (np.arange(16) + 0.5) / 16)
+    ends = [table.low_db + d for d in (-1e-9, 0.0, 1e-9)] + [high + d for d in (-1e-9, 0.0, 1e-9)]
+    beyond = [table.low_db - 100.0, table.low_db * 3.0, high + 50.0, high * 3.0]
+    margin = np.concatenate([inside.ravel(), table.low_db + step * np.arange(pieces + 1), ends, beyond])
+    level = (-100.0 - margin)[None, :]  # sensitivity -100 dBm, transmit power 0 dBm
+    points = np.arange(margin.size)
+    one = np.zeros(1, dtype=np.int64)
+    got = censored_sum(
+        level, np.array([[spread_var]]), one, points, np.zeros(margin.size), -100.0, fading_var, outlier_var,
+        *priors, table,
+    )  # fmt: skip
+    z_core = margin / math.sqrt(spread_var + fading_var)
+    z_wide = margin / math.sqrt(spread_var + fading_var + outlier_var)
+    want = np.logaddexp(priors[0] + scipy_log_ndtr(z_core), priors[1] + scipy_log_ndtr(z_wide))
+    # beyond the pieces the exact function: as close to scipy as log_ndtr is
+    excess = np.abs(got - want) - 1e-13 * np.abs(want)
+    assert excess.max() <= CENSOR_MAX_ERROR, f"{excess.max():.2e} nats too far at margin {margin[excess.argmax()]} dB"
