@@ -62,9 +62,9 @@ beside that sensor, and it is located at once.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable
+import operator
+from collections.abc import Callable
 from dataclasses import replace
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -131,17 +131,13 @@ def averaged(emissions: list[Emissions]) -> HeardEmission:
     return merged.heard(0)
 
 
-def _window_ends_s(start_s: np.ndarray, window_s: list[float]) -> np.ndarray:
+def _window_ends_s(start_s: list[float], window_s: list[float]) -> list[float]:
     """Per report, its window's end to the millisecond, rounded as Python's round does (correctly; numpy's scales
     by 1000 first, and an end near half a millisecond can round the other way), once per distinct end: a
     batch's windows mostly end together."""
-    ends_s, inverse = np.unique(start_s + np.asarray(window_s, dtype=float), return_inverse=True)
-    return np.array([round(end_s, 3) for end_s in ends_s.tolist()])[inverse]
-
-
-def _latest(times_s: list[tuple[Hashable, float]]) -> dict[Hashable, float]:
-    """Per distinct key of (key, time) pairs, its latest time: set in time order, the last setting stays."""
-    return dict(sorted(times_s, key=itemgetter(1)))
+    ends_s = list(map(operator.add, start_s, window_s))
+    rounded = {end_s: round(end_s, 3) for end_s in set(ends_s)}
+    return list(map(rounded.__getitem__, ends_s))
 
 
 def _network(channel: tuple[str, int], context: tuple[str | None, tuple[str, ...], float | None]) -> tuple:
@@ -244,20 +240,19 @@ class SiteLocating:
         shown = np.minimum(table.bursts_listed, self.bursts_per_report)  # per report, the bursts correlated
         channel = np.rint(np.divide(table.freq_hz, REPORT_CHANNEL_HZ)).astype(int)
         window_start_s = np.array(table.window_start_s, dtype=float)
-        end_s = _window_ends_s(window_start_s, table.window_s)
+        end_s = _window_ends_s(table.window_start_s, table.window_s)
         # kept raw; its levels are compressed and its bursts may be intermodulation: heard, not listed
         clipped = np.greater(table.clipped_fraction, MAX_CLIPPED_FRACTION)
         truncated = ~clipped & np.greater(table.burst_count, shown)
         unlisted = clipped | truncated
         unlisted_from_s = np.where(clipped, window_start_s, self._listed_until(table, shown))
-        self._unlisted.add(channel[unlisted], sensor_id, unlisted_from_s[unlisted], end_s[unlisted])
+        self._unlisted.add(channel[unlisted], sensor_id, unlisted_from_s[unlisted], np.array(end_s)[unlisted])
         self._note_channels(sensor_id, table, channel, ~clipped, received_at)
-        cut_early = np.array(table.cut_early, dtype=bool)
-        window_ends = np.unique(end_s[~cut_early]).tolist()
+        window_ends = sorted(set(itertools.compress(end_s, map(operator.not_, table.cut_early))))
         self._arrivals.arrived(received_at, window_ends)
         if window_ends:
             self._reported_until[sensor_id] = max(self._reported_until.get(sensor_id, -np.inf), window_ends[-1])
-        self._prompt_arrivals.arrived(received_at, np.unique(end_s[cut_early]).tolist())
+        self._prompt_arrivals.arrived(received_at, sorted(set(itertools.compress(end_s, table.cut_early))))
         listed = table.bursts
         codes = self._phone_codes
         technology = np.fromiter(map(codes.get, listed.technology, itertools.repeat(-1)), np.int64, len(listed.start_s))
@@ -284,37 +279,30 @@ class SiteLocating:
             self.prompt.add_bursts(bursts.take(prompt))
 
     def _note_channels(
-        self, sensor_id: str, table: ReportColumns, channel: np.ndarray, kept: np.ndarray, received_at: float
+        self, sensor_id: str, table: ReportColumns, channels: np.ndarray, kept: np.ndarray, received_at: float
     ) -> None:
         """Take the context of each `kept` report's (technology, channel), the last report's winning, and when each
         network was last heard: by this sensor, and in a report that was not cut (not new to the site)."""
-        kept = kept.tolist()
-        keys = list(itertools.compress(zip(table.technology, channel.tolist(), strict=True), kept))
-        contexts = list(
-            itertools.compress(
-                zip(table.band, map(tuple, table.operators), itertools.repeat(received_at, len(kept)), strict=True),
-                kept,
-            )
-        )
-        self._channel.update(zip(keys, contexts, strict=True))
-        self._channel_any.update(zip(map(itemgetter(1), keys), contexts, strict=True))
-        heard = [
-            (_network(key, context), last_s, cut_early)
-            for key, context, last_s, cut_early in zip(
-                keys,
-                contexts,
-                itertools.compress(table.last_burst_s, kept),
-                itertools.compress(table.cut_early, kept),
-                strict=True,
-            )
-            if key[0] in PHONE_TECHNOLOGIES
-        ]
-        for network, last_s in _latest([(network, last_s) for network, last_s, _ in heard]).items():
-            by_sensor = self._sensor_heard.setdefault(network[1:], {})
-            by_sensor[sensor_id] = max(last_s, by_sensor.get(sensor_id, last_s))
-        for network, last_s in _latest([(network, last_s) for network, last_s, cut in heard if not cut]).items():
-            if last_s > self._heard_not_new.get(network, -np.inf):
-                self._heard_not_new[network] = last_s
+        for technology, channel, band, operators, last_s, cut_early, keep in zip(
+            table.technology,
+            channels.tolist(),
+            table.band,
+            table.operators,
+            table.last_burst_s,
+            table.cut_early,
+            kept.tolist(),
+            strict=True,
+        ):
+            if not keep:
+                continue
+            key = (technology, channel)
+            context = self._channel[key] = self._channel_any[channel] = (band, tuple(operators), received_at)
+            if technology in PHONE_TECHNOLOGIES:
+                network = _network(key, context)
+                by_sensor = self._sensor_heard.setdefault(network[1:], {})
+                by_sensor[sensor_id] = max(last_s, by_sensor.get(sensor_id, last_s))
+                if not cut_early and last_s > self._heard_not_new.get(network, -np.inf):
+                    self._heard_not_new[network] = last_s
 
     @staticmethod
     def _listed_until(table: ReportColumns, shown: np.ndarray) -> np.ndarray:

@@ -564,8 +564,8 @@ def test_window_ends_are_rounded_to_the_millisecond_as_python_rounds_them():
     the other way from Python's."""
     from controller.locating import _window_ends_s
 
-    start_s = np.array([1800000099.2215, 1800000059.4305, 1800000099.2215, 1800000036.0115])
+    start_s = [1800000099.2215, 1800000059.4305, 1800000099.2215, 1800000036.0115]
     window_s = [0.5, 0.0, 0.5, 0.5]
-    expected = [round(start + window, 3) for start, window in zip(start_s.tolist(), window_s, strict=True)]
-    assert _window_ends_s(start_s, window_s).tolist() == expected
-    assert np.round(start_s + window_s, 3).tolist() != expected, "these ends are where the two roundings differ"
+    expected = [round(start + window, 3) for start, window in zip(start_s, window_s, strict=True)]
+    assert _window_ends_s(start_s, window_s) == expected
+    assert np.round(np.add(start_s, window_s), 3).tolist() != expected, "these ends are where the two roundings differ"
