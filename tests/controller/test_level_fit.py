@@ -268,3 +268,16 @@ def test_the_censoring_table_is_within_its_bound_of_scipys_mixture_over_every_ma
     # beyond the pieces the exact function: as close to scipy as log_ndtr is
     excess = np.abs(got - want) - 1e-13 * np.abs(want)
     assert excess.max() <= CENSOR_MAX_ERROR, f"{excess.max():.2e} nats too far at margin {margin[excess.argmax()]} dB"
+
+
+def test_the_rounds_exponential_is_within_1e_13_of_e_to_the_a_and_clamped_beyond_64() -> None:
+    """The EM rounds' polynomial e^a against numpy's, at 2e5 a over [-64, 64] and its ends; beyond them e^+-64."""
+    from controller.level_fit import EXP_CLAMP, _exp_bounded
+
+    rng = np.random.default_rng(9)
+    a = np.concatenate([np.linspace(-EXP_CLAMP, EXP_CLAMP, 100_001), rng.uniform(-EXP_CLAMP, EXP_CLAMP, 100_000)])
+    got = np.array([_exp_bounded(float(x)) for x in a])
+    assert np.abs(got / np.exp(a) - 1.0).max() <= 1e-13
+    for beyond, clamp in [(-1e300, -EXP_CLAMP), (-65.0, -EXP_CLAMP), (65.0, EXP_CLAMP), (math.inf, EXP_CLAMP)]:
+        assert _exp_bounded(beyond) == _exp_bounded(clamp)
+    assert math.isnan(_exp_bounded(math.nan))
