@@ -88,7 +88,8 @@ def robust_fit(
     return loglik, tx
 
 
-@njit(cache=True, error_model="numpy")
+# contract: the polynomial's multiply-adds fused (rounded once, not twice); no flag that could change a comparison
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _em_round(
     rows: np.ndarray,
     at: np.ndarray,
