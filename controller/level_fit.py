@@ -88,6 +88,18 @@ def robust_fit(
     return loglik, tx
 
 
+@njit(cache=True)
+def heard_offsets(level: np.ndarray, heard: np.ndarray, levels_dbm: np.ndarray) -> np.ndarray:
+    """levels_dbm[i] - level[heard[i], p]: the (heard, points) offsets `robust_fit` takes, in one pass (numpy took
+    a gather and a subtraction, twice the time)."""
+    out = np.empty((heard.shape[0], level.shape[1]))
+    for i in range(heard.shape[0]):
+        row, measured = level[heard[i]], levels_dbm[i]
+        for p in range(level.shape[1]):
+            out[i, p] = measured - row[p]
+    return out
+
+
 # contract: the polynomial's multiply-adds fused (rounded once, not twice); no flag that could change a comparison
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _em_round(
@@ -458,8 +470,9 @@ def compile_kernels() -> None:
     """Compile (or load from numba's cache) now: compiling takes seconds, which must not land on the first
     phone a controller locates."""
     one = np.ones((1, 1))
-    robust_fit(one, one, one, 0.0, -math.inf, 1, -40.0, 33.0, True)
     index = np.zeros(1, dtype=np.int64)
+    heard_offsets(one, index, np.zeros(1))
+    robust_fit(one, one, one, 0.0, -math.inf, 1, -40.0, 33.0, True)
     loglik_at(one, one, one, 0.0, -math.inf, np.zeros(1), index)
     table = censoring_table(1.0, 1.0, 1.0, 0.0, -math.inf)
     censored_sum(one, one, index, index, np.zeros(1), -100.0, 1.0, 1.0, 0.0, -math.inf, table)

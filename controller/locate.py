@@ -51,7 +51,7 @@ import numpy as np
 from cellward.site.fading import fading_db
 from controller.byte_budget_cache import ByteBudgetCache
 from controller.correlate import HeardEmission
-from controller.level_fit import censored_sum, censoring_table, loglik_at, robust_fit
+from controller.level_fit import censored_sum, censoring_table, heard_offsets, loglik_at, robust_fit
 from dsp.band_plan import BandPlan
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class _Table:
 class _Detections:
     """One emission's levels by sensor index: who heard it (level, bursts averaged) and who listened in vain."""
 
-    heard: list[int]
+    heard: np.ndarray  # int64 sensor indices
     levels_dbm: np.ndarray
     bursts: np.ndarray
     missed: list[int]
@@ -386,7 +386,7 @@ class Locator:
         )
         heard_set = set(heard)
         return _Detections(
-            heard,
+            np.asarray(heard, dtype=np.int64),
             np.asarray(levels, dtype=float),
             np.asarray(bursts, dtype=float),
             [s for s in listening if s not in heard_set],
@@ -403,10 +403,9 @@ class Locator:
         """Log-likelihood per point of a table (-inf where it cannot matter: `_add_censored`) and the transmit
         power fitted there."""
         n_points = table.level_db.shape[1]
-        if not det.heard:
+        if det.heard.size == 0:
             return np.zeros(n_points), np.full(n_points, TX_POWER_MIN_DBM)
-        offset = table.level_db[det.heard]
-        np.subtract(det.levels_dbm[:, None], offset, out=offset)  # (heard, points): r_s - G[c, s], in place
+        offset = heard_offsets(table.level_db, det.heard, det.levels_dbm)  # (heard, points): r_s - G[c, s]
         fading_var = self.fading_std_db**2 / det.bursts
         w = 1.0 / (_pick(table.variance_db2, det.heard) + fading_var[:, None])
         w_out = 1.0 / (1.0 / w + self.outlier_variance_db2)

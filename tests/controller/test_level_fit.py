@@ -95,8 +95,8 @@ def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
     compile_kernels locating phones compiles nothing more (a signature first met there, such as a read-only
     table, cost a second of compiling on a fresh install, or a cache load, on the first phone located)."""
     probe = (
-        "from controller.level_fit import censored_sum, compile_kernels, loglik_at, robust_fit\n"
-        "kernels = robust_fit, loglik_at, censored_sum\n"
+        "from controller.level_fit import censored_sum, compile_kernels, heard_offsets, loglik_at, robust_fit\n"
+        "kernels = heard_offsets, robust_fit, loglik_at, censored_sum\n"
         "assert not any(kernel.signatures for kernel in kernels), 'compiled on import'\n"
         "compile_kernels()\n"
         "print(*(len(kernel.signatures) for kernel in kernels))\n"
@@ -114,7 +114,7 @@ def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     compiled, after_locating = done.stdout.splitlines()
-    assert compiled.split() == ["1", "1", "1"]
+    assert compiled.split() == ["1", "1", "1", "1"]
     assert after_locating == compiled, "locating compiled a signature compile_kernels had not"
 
 
@@ -291,3 +291,12 @@ def test_the_rounds_exponential_is_within_1e_13_of_e_to_the_a_and_clamped_beyond
     for beyond, clamp in [(-1e300, -EXP_CLAMP), (-65.0, -EXP_CLAMP), (65.0, EXP_CLAMP), (math.inf, EXP_CLAMP)]:
         assert _exp_bounded(beyond) == _exp_bounded(clamp)
     assert math.isnan(_exp_bounded(math.nan))
+
+
+def test_heard_offsets_are_each_heard_level_minus_its_sensors_row_bit_for_bit() -> None:
+    from controller.level_fit import heard_offsets
+
+    rng = np.random.default_rng(10)
+    level = rng.uniform(-120.0, -40.0, size=(6, 50))
+    heard, levels = np.array([4, 0, 2]), rng.uniform(-90.0, -50.0, size=3)
+    assert np.array_equal(heard_offsets(level, heard, levels), levels[:, None] - level[heard])
