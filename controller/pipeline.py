@@ -38,6 +38,7 @@ from cellward.signing import Keyring, SignatureError, UnknownSender, verify_mess
 from controller.db.bulk import append_rows
 from controller.db.reports import Message, Report, SensorState, SensorStream
 from controller.events import LifecycleEvent
+from controller.gc_tuning import collector_paused
 from controller.sequence import SeqTracker, SeqVerdict
 from controller.sighting import Sighting
 from controller.snippet_receiver import SnippetRejected
@@ -224,6 +225,10 @@ class Pipeline:
 
     def process(self, batch: list[RawMessage]) -> list[LifecycleEvent]:
         """Everything in `batch` is decided and committed when this returns (then the caller acks)."""
+        with collector_paused():
+            return self._process(batch)
+
+    def _process(self, batch: list[RawMessage]) -> list[LifecycleEvent]:
         started = time.perf_counter()
         checked: list[Checked] = []
         for raw in batch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from controller.gc_tuning import YOUNG_COLLECTION_THRESHOLD, tune_for_ingest
+from controller.gc_tuning import YOUNG_COLLECTION_THRESHOLD, collector_paused, tune_for_ingest
 
 
 def test_startup_objects_are_frozen_and_young_collections_wait_for_many_more_objects() -> None:
@@ -18,3 +18,25 @@ def test_startup_objects_are_frozen_and_young_collections_wait_for_many_more_obj
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_no_collection_runs_inside_a_batch_and_the_collector_comes_back_after_it() -> None:
+    collections_before = sum(stats["collections"] for stats in gc.get_stats())
+    with collector_paused():
+        assert not gc.isenabled()
+        alive = [[i] for i in range(200_000)]  # far past every threshold
+        assert sum(stats["collections"] for stats in gc.get_stats()) == collections_before
+    assert gc.isenabled() and alive
+    try:
+        with collector_paused():
+            raise RuntimeError("a failed batch")
+    except RuntimeError:
+        pass
+    assert gc.isenabled(), "a failed batch leaves the collector on"
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
