@@ -300,3 +300,19 @@ def test_heard_offsets_are_each_heard_level_minus_its_sensors_row_bit_for_bit() 
     level = rng.uniform(-120.0, -40.0, size=(6, 50))
     heard, levels = np.array([4, 0, 2]), rng.uniform(-90.0, -50.0, size=3)
     assert np.array_equal(heard_offsets(level, heard, levels), levels[:, None] - level[heard])
+
+
+def test_a_levels_log_mixture_is_within_2e_11_of_numpy_at_every_odds() -> None:
+    """log(1 + e^-x), the mixture's term that the exact log-likelihood adds to the likelier component: from cubic
+    pieces over [0, 40), checked at 4e5 x from 0 to beyond their end (exact there), the end and 1e-12 below it."""
+    from controller.level_fit import SOFTPLUS_PIECES_END, _softplus
+
+    x = np.concatenate(
+        [
+            np.linspace(0.0, SOFTPLUS_PIECES_END + 1.0, 400_001),
+            [SOFTPLUS_PIECES_END - 1e-12, SOFTPLUS_PIECES_END, 800.0],
+        ]
+    )
+    got = np.array([_softplus(float(v)) for v in x])
+    assert np.abs(got - np.log1p(np.exp(-x))).max() <= 2e-11
+    assert math.isnan(_softplus(math.nan))
