@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cellward.messages import REPORT_CHANNEL_HZ, DetectionBatch, ReportColumns
+from cellward.messages.wire_time import EPOCH_TEXT, texts_epoch_s
 from controller.correlate import Bursts, Correlator, Emissions, HeardEmission
 from controller.horizon import ArrivalHorizon
 from controller.level_fit import compile_kernels
@@ -228,6 +229,7 @@ class SiteLocating:
         before ingest starts: on the reference site one table takes seconds, and compiling does too, which must
         not land on the first incident."""
         compile_kernels()
+        texts_epoch_s([EPOCH_TEXT], 6)  # the batches' burst times are read by a compiled pass too
         for band in self.locator.band_plan.bands:
             if band.uplink_low_hz < max_freq_hz:
                 self.locator.predicted_levels_db(0.5 * (band.uplink_low_hz + band.uplink_high_hz))

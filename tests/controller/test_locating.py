@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -569,3 +571,22 @@ def test_window_ends_are_rounded_to_the_millisecond_as_python_rounds_them():
     expected = [round(start + window, 3) for start, window in zip(start_s, window_s, strict=True)]
     assert _window_ends_s(start_s, window_s) == expected
     assert np.round(np.add(start_s, window_s), 3).tolist() != expected, "these ends are where the two roundings differ"
+
+
+def test_warming_up_compiles_the_kernel_that_reads_burst_times() -> None:
+    """In a fresh interpreter: the first batch must not compile it (or load it from numba's cache)."""
+    probe = (
+        "from cellward.messages.wire_time_kernel import epoch_s\n"
+        "from cellward.messages.wire_time import texts_epoch_s\n"
+        "from cellward.site import load_site, small_site_path\n"
+        "from controller.locating import SiteLocating\n"
+        "assert not epoch_s.signatures, 'compiled on import'\n"
+        "SiteLocating(load_site(small_site_path()), delay_s=0.0).warm_up()\n"
+        "warm = len(epoch_s.signatures)\n"
+        "texts_epoch_s(['2026-12-06T21:00:00.123Z'], 3)\n"
+        "texts_epoch_s(['2026-12-06T21:00:00.123456Z'], 6)\n"
+        "print(warm, len(epoch_s.signatures))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "1"], "compiled by the warm-up, and nothing more for either resolution"
