@@ -482,12 +482,47 @@ def _tail(z: float) -> float:
     return 0.5 * math.erfc(z * _SQRT_HALF) if z < 8.5 else 0.0
 
 
+@njit(cache=True, error_model="numpy")
+def room_sums(
+    log_post: np.ndarray, room_starts: np.ndarray, points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per room, its points contiguous from its start: the log of its summed posterior weight e^log_post, its
+    posterior-mean position (its first point's when it has no weight at all) and its likeliest point (the first
+    of equals). In one pass; numpy took a dozen over the coarse grid's points."""
+    n, rooms = log_post.shape[0], room_starts.shape[0]
+    top = log_post.max() if n else -np.inf
+    flat = not np.isfinite(top)  # no point has any weight: every point weighs the same (and each room nothing)
+    log_room = np.empty(rooms)
+    position = np.empty((rooms, 3))
+    best = np.empty(rooms, dtype=np.int64)
+    for r in range(rooms):
+        start = room_starts[r]
+        end = room_starts[r + 1] if r + 1 < rooms else n
+        mass, x, y, z = 0.0, 0.0, 0.0, 0.0
+        best[r] = start
+        for p in range(start, end):
+            weight = 1.0 if flat else math.exp(log_post[p] - top)
+            mass += weight
+            x += weight * points[p, 0]
+            y += weight * points[p, 1]
+            z += weight * points[p, 2]
+            if log_post[p] > log_post[best[r]]:
+                best[r] = p
+        log_room[r] = np.log(mass) + top
+        if mass > 0.0:
+            position[r, 0], position[r, 1], position[r, 2] = x / mass, y / mass, z / mass
+        else:
+            position[r, :] = points[start]
+    return log_room, position, best
+
+
 def compile_kernels() -> None:
     """Compile (or load from numba's cache) now: compiling takes seconds, which must not land on the first
     phone a controller locates."""
     one = np.ones((1, 1))
     index = np.zeros(1, dtype=np.int64)
     heard_offsets(one, index, np.zeros(1))
+    room_sums(np.zeros(1), index, np.zeros((1, 3)))
     robust_fit(one, one, one, 0.0, -math.inf, 1, -40.0, 33.0, True)
     loglik_at(one, one, one, 0.0, -math.inf, np.zeros(1), index)
     table = censoring_table(1.0, 1.0, 1.0, 0.0, -math.inf)

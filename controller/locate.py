@@ -51,7 +51,7 @@ import numpy as np
 from cellward.site.fading import fading_db
 from controller.byte_budget_cache import ByteBudgetCache
 from controller.correlate import HeardEmission
-from controller.level_fit import censored_sum, censoring_table, heard_offsets, loglik_at, robust_fit
+from controller.level_fit import censored_sum, censoring_table, heard_offsets, loglik_at, robust_fit, room_sums
 from dsp.band_plan import BandPlan
 
 if TYPE_CHECKING:
@@ -489,7 +489,7 @@ class Locator:
         if refine:
             table = _Table(table.level_db, _widened(table.variance_db2, COARSE_SPREAD_DB**2), table.fingerprinted, None)
         loglik, tx_dbm = self._point_loglik(table, det)
-        scores = _RoomScores.of(loglik + self.log_prior, self._room_starts, self.point_room, self.points, tx_dbm)
+        scores = _RoomScores.of(loglik + self.log_prior, self._room_starts, self.points, tx_dbm)
         scores.heard, scores.missed = len(det.heard), len(det.missed)
         if not refine:
             return scores
@@ -625,23 +625,10 @@ class _RoomScores:
     missed: int = 0
 
     @classmethod
-    def of(
-        cls, log_post: np.ndarray, room_starts: np.ndarray, room_of: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray
-    ) -> _RoomScores:
-        """From per-point scores, each room's points contiguous from its start in `room_starts` (`room_of`: the
-        room of each point)."""
-        top = log_post.max()
-        weight = np.exp(log_post - top) if np.isfinite(top) else np.ones_like(log_post)
-        mass = np.add.reduceat(weight, room_starts)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_room = np.log(mass) + top
-            position = np.add.reduceat(weight[:, None] * points, room_starts) / mass[:, None]
-        # A room with no mass at all: its first point's position, so the mixture stays finite.
-        empty = ~np.isfinite(position).all(axis=1)
-        position[empty] = points[room_starts[empty]]
-        # each room's likeliest point, the first of equals
-        at_max = log_post == np.maximum.reduceat(log_post, room_starts)[room_of]
-        best_point = np.minimum.reduceat(np.where(at_max, np.arange(len(log_post)), len(log_post)), room_starts)
+    def of(cls, log_post: np.ndarray, room_starts: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray) -> _RoomScores:
+        """From per-point scores, each room's points contiguous from its start in `room_starts`; a room with no
+        weight at all is placed at its first point, so that the mixture of positions stays finite."""
+        log_room, position, best_point = room_sums(log_post, room_starts, points)
         return cls(log_room, position, tx_dbm[best_point])
 
     def replace(self, room: int, log_post: np.ndarray, points: np.ndarray, tx_dbm: np.ndarray) -> None:

@@ -96,7 +96,8 @@ def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
     table, cost a second of compiling on a fresh install, or a cache load, on the first phone located)."""
     probe = (
         "from controller.level_fit import censored_sum, compile_kernels, heard_offsets, loglik_at, robust_fit\n"
-        "kernels = heard_offsets, robust_fit, loglik_at, censored_sum\n"
+        "from controller.level_fit import room_sums\n"
+        "kernels = heard_offsets, robust_fit, loglik_at, censored_sum, room_sums\n"
         "assert not any(kernel.signatures for kernel in kernels), 'compiled on import'\n"
         "compile_kernels()\n"
         "print(*(len(kernel.signatures) for kernel in kernels))\n"
@@ -114,7 +115,7 @@ def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     compiled, after_locating = done.stdout.splitlines()
-    assert compiled.split() == ["1", "1", "1", "1"]
+    assert compiled.split() == ["1"] * 5
     assert after_locating == compiled, "locating compiled a signature compile_kernels had not"
 
 
@@ -316,3 +317,29 @@ def test_a_levels_log_mixture_is_within_2e_11_of_numpy_at_every_odds() -> None:
     got = np.array([_softplus(float(v)) for v in x])
     assert np.abs(got - np.log1p(np.exp(-x))).max() <= 2e-11
     assert math.isnan(_softplus(math.nan))
+
+
+def test_room_sums_are_numpys_per_room_sums_positions_and_first_likeliest_points() -> None:
+    """Against numpy's segment reductions: rooms of one and of many points, a room whose points all have no weight
+    (placed at its first point), ties for the likeliest point (the first wins), and a grid with no weight at all."""
+    from controller.level_fit import room_sums
+
+    rng = np.random.default_rng(11)
+    starts = np.array([0, 1, 5, 6, 12])
+    log_post = rng.normal(-20.0, 8.0, size=20)
+    log_post[6:12] = -np.inf
+    log_post[13] = log_post[15] = log_post[12:20].max() + 1.0
+    points = rng.uniform(0.0, 30.0, size=(20, 3))
+    log_room, position, best = room_sums(log_post, starts, points)
+    weight = np.exp(log_post - log_post.max())
+    mass = np.add.reduceat(weight, starts)
+    with np.errstate(divide="ignore"):
+        assert log_room == pytest.approx(np.log(mass) + log_post.max(), rel=1e-13)
+    with np.errstate(invalid="ignore"):
+        want = np.add.reduceat(weight[:, None] * points, starts) / mass[:, None]
+    want[3] = points[6]
+    assert position == pytest.approx(want, rel=1e-13)
+    assert best.tolist() == [0, int(np.argmax(log_post[1:5])) + 1, 5, 6, 13]
+    log_room, position, best = room_sums(np.full(20, -np.inf), starts, points)
+    assert (log_room == -np.inf).all() and best.tolist() == starts.tolist()
+    assert position[2] == pytest.approx(points[5]) and position[4] == pytest.approx(points[12:].mean(axis=0))
