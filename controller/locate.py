@@ -436,9 +436,10 @@ class Locator:
         sets, until the points left out of each weigh less than half e^-NEGLIGIBLE_NATS of the best evaluated point
         together (they stay -inf). After a first chunk, the candidates are the points that the best so far cannot
         rule out on their fit; their bounds are tightened by the LOUD_MISSED sensors that the best point should
-        have heard best (most of the censoring there), and each chunk is the better half of the candidates not yet
-        ruled out. On a fine room's table the best is that room's, so each room's summed likelihood is exact
-        within a factor 1 + e^-NEGLIGIBLE_NATS, however small it is next to the others.
+        have heard best (most of the censoring there), whose terms are kept for the candidates evaluated later, and
+        each chunk is the better half of the candidates not yet ruled out. On a fine room's table the best is that
+        room's, so each room's summed likelihood is exact within a factor 1 + e^-NEGLIGIBLE_NATS, however small it
+        is next to the others.
         """
         missed = np.asarray(missed_idx, dtype=np.int64)
         level = np.ascontiguousarray(table.level_db)
@@ -451,9 +452,12 @@ class Locator:
         terms = (sens_dbm, *spreads, table)
         out = np.full_like(loglik, -np.inf)
 
-        def evaluate(rows: np.ndarray) -> float:
-            rows = np.sort(rows)  # in table order: the kernels read along the table's rows
-            out[rows] = exact_at(rows) + censored_sum(level, variance, missed, rows, tx_dbm, *terms)
+        def evaluate(rows: np.ndarray, sensors: np.ndarray = missed, known: np.ndarray | None = None) -> float:
+            """The fit plus the terms of `sensors` at rows, plus the other missed sensors' terms there (`known`)."""
+            by_row = np.argsort(rows)  # in table order: the kernels read along the table's rows
+            rows = rows[by_row]
+            censored = censored_sum(level, variance, sensors, rows, tx_dbm, *terms)
+            out[rows] = exact_at(rows) + censored + (0.0 if known is None else known[by_row])
             return float(out[rows].max())
 
         order = np.argsort(-loglik)
@@ -461,16 +465,22 @@ class Locator:
         rest = order[FIRST_CENSORED_CHUNK:]
         candidates = rest[: _undecided(loglik[rest], best)]
         bound = loglik[candidates]
+        quiet, loud_terms = missed, np.zeros(len(candidates))
         if len(candidates) > FIRST_CENSORED_CHUNK and len(missed) > LOUD_MISSED:
             candidates = np.sort(candidates)
-            loud = np.sort(missed[np.argsort(level[missed, np.argmax(out)])[-LOUD_MISSED:]])
-            bound = loglik[candidates] + censored_sum(level, variance, loud, candidates, tx_dbm, *terms)
+            is_loud = np.zeros(len(missed), dtype=bool)
+            is_loud[np.argsort(level[missed, np.argmax(out)])[-LOUD_MISSED:]] = True
+            quiet = missed[~is_loud]
+            # the loud sensors' terms tighten the bounds and are the evaluated candidates' terms from them
+            loud_terms = censored_sum(level, variance, np.sort(missed[is_loud]), candidates, tx_dbm, *terms)
+            bound = loglik[candidates] + loud_terms
             by_bound = np.argsort(-bound)
-            candidates, bound = candidates[by_bound], bound[by_bound]
+            candidates, bound, loud_terms = candidates[by_bound], bound[by_bound], loud_terms[by_bound]
         done = 0
         while undecided := _undecided(bound[done:], best):
             chunk = undecided if undecided <= FIRST_CENSORED_CHUNK else (undecided + 1) // 2
-            best = max(best, evaluate(candidates[done : done + chunk]))
+            span = slice(done, done + chunk)
+            best = max(best, evaluate(candidates[span], quiet, loud_terms[span]))
             done += chunk
         return out
 
