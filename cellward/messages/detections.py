@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import chain
 from operator import attrgetter
 from typing import Literal
@@ -13,7 +12,7 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from cellward.messages.envelope import ClockState, Envelope, Technology
-from cellward.messages.wire_time import UtcMs, UtcUs, UtcUsText, texts_epoch_s
+from cellward.messages.wire_time import UtcMsText, UtcUsText, texts_epoch_s
 
 MAX_BURSTS_PER_REPORT = 64
 MAX_REPORTS_PER_BATCH = 1000
@@ -47,7 +46,7 @@ class ActivityReport:
     band: str | None = Field(description="uplink band (B8, ...), None outside every uplink band")
     operators: list[str] = Field(description="operators licensed in the channel")
     technology: Technology = Field(description="technology most bursts were classified as")
-    window_start: UtcMs = Field(description="start of the window, UTC")
+    window_start: UtcMsText = Field(description="start of the window, UTC, as wire text (ReportColumns reads it)")
     window_s: float = Field(gt=0, le=3600, description="window length, s")
     listen_s: float = Field(ge=0, description="seconds actually listened to this channel in the window")
     burst_count: int = Field(ge=1, description="bursts in the window, all of them")
@@ -56,8 +55,8 @@ class ActivityReport:
     peak_power_dbm: float = Field(description="strongest burst power, dBm")
     snr_db: float = Field(description="SNR of the strongest burst, dB")
     noise_floor_dbm: float | None = Field(description="noise in the channel bandwidth, dBm; None when not measured")
-    first_burst: UtcUs = Field(description="start of the first burst, UTC")
-    last_burst: UtcUs = Field(description="end of the last burst, UTC")
+    first_burst: UtcUsText = Field(description="start of the first burst, UTC, as wire text")
+    last_burst: UtcUsText = Field(description="end of the last burst, UTC, as wire text")
     gain_db: float = Field(description="tuner gain used, dB")
     calibration_db: float = Field(description="added to dBFS to obtain dBm at this gain")
     clipped_fraction: float = Field(ge=0, le=1, description="fraction of ADC samples at full scale")
@@ -151,8 +150,8 @@ class ReportColumns:
         report = np.repeat(np.arange(len(reports)), listed)
         return cls(
             **{name: list(map(attrgetter(name), reports)) for name in _REPORT_FIELDS},
-            window_start_s=list(map(datetime.timestamp, map(attrgetter("window_start"), reports))),
-            last_burst_s=list(map(datetime.timestamp, map(attrgetter("last_burst"), reports))),
+            window_start_s=texts_epoch_s(list(map(attrgetter("window_start"), reports)), 3).tolist(),
+            last_burst_s=texts_epoch_s(list(map(attrgetter("last_burst"), reports)), 6).tolist(),
             bursts_listed=listed,
             bursts=BurstColumns(
                 report=report,

@@ -50,6 +50,11 @@ def parse_utc(text: str, digits: int | None = None) -> datetime:
     return datetime.fromisoformat(f"{match.group(1)}.{match.group(2):0<6}+00:00")
 
 
+def text_epoch_s(text: str) -> float:
+    """Wire text -> UTC epoch seconds (one at a time; `texts_epoch_s` converts a batch)."""
+    return parse_utc(text).timestamp()
+
+
 def epoch_s(moment: datetime) -> float:
     """Aware datetime -> UTC epoch seconds (the form code works in)."""
     return moment.timestamp()
@@ -134,3 +139,5 @@ UtcUs = Annotated[datetime, _WireTime(6)]
 # A listed burst's start, kept as its wire text: the controller reads them as columns by the hundred thousand a
 # second (`texts_epoch_s`), and a datetime per burst cost more than checking and parsing them all.
 UtcUsText = Annotated[str, _WireTime(6, text=True)]
+# A report's window start, kept as its wire text for the same reason.
+UtcMsText = Annotated[str, _WireTime(3, text=True)]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from cellward.config import ConfigError
 from cellward.messages import ActivityReport, BlockerHeartbeat, BlockerState, DetectionBatch
 from cellward.messages.envelope import Envelope
+from cellward.messages.wire_time import text_epoch_s
 from controller.audit import record
 from controller.blocking.interlocks import Alarm, Interlocks
 from controller.blocking.policy import BlockingPolicy, BlockingRefused, Change, PolicyConfig, Schedule
@@ -137,7 +138,7 @@ class BlockingControl:
         if not readings:
             return []
         loudest = max(readings, key=lambda r: r.peak_power_dbm)
-        at = loudest.first_burst.timestamp()
+        at = text_epoch_s(loudest.first_burst)
         return self.act(
             "system",
             "interlock",

@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from cellward.messages import BurstRecord, DetectionBatch, MessageError, ReportColumns, UtcUs, parse_message
-from cellward.messages.wire_time import UtcUsText, texts_epoch_s
+from cellward.messages.wire_time import UtcUsText, text_epoch_s, texts_epoch_s
 from tests.contract.examples import CLOCK, HEAD, report
 
 
@@ -73,8 +73,8 @@ def test_report_columns_hold_each_reports_and_listed_bursts_fields() -> None:
     reports = [report(5, 3), report(1, 0, noise_floor_dbm=None), report(2, 2)]
     table = ReportColumns.of(DetectionBatch(**HEAD, clock=CLOCK, reports=reports).reports)
     assert table.freq_hz == [r.freq_hz for r in reports] and table.operators == [r.operators for r in reports]
-    assert table.window_start_s == [r.window_start.timestamp() for r in reports]
-    assert table.last_burst_s == [r.last_burst.timestamp() for r in reports]
+    assert table.window_start_s == [text_epoch_s(r.window_start) for r in reports]
+    assert table.last_burst_s == [text_epoch_s(r.last_burst) for r in reports]
     assert table.bursts_listed == [3, 0, 2]
     listed = [(i, rank, b) for i, r in enumerate(reports) for rank, b in enumerate(r.bursts)]
     assert table.bursts.report.tolist() == [i for i, _, _ in listed]

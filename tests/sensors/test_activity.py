@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from cellward.messages.wire_time import text_epoch_s
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
 from sensors.activity import ActivityAggregator, Dwell
@@ -40,8 +41,8 @@ def test_bursts_become_one_report_per_channel_and_window_with_its_figures() -> N
     assert report.noise_floor_dbm == pytest.approx(-20 - 20 + 10 * math.log10(200 / 180) - 42, abs=0.01)
     assert report.clipped_fraction == pytest.approx(0.0005), "the clipped share is averaged over the dwells"
     assert report.gain_db == 30.0 and report.calibration_db == -42.0
-    assert report.first_burst.timestamp() == pytest.approx(T0 + 0.011, abs=1e-6)
-    assert report.last_burst.timestamp() == pytest.approx(T0 + 0.512546, abs=1e-6)
+    assert text_epoch_s(report.first_burst) == pytest.approx(T0 + 0.011, abs=1e-6)
+    assert text_epoch_s(report.last_burst) == pytest.approx(T0 + 0.512546, abs=1e-6)
     assert [b.power_dbm for b in report.bursts] == [-72.0, -62.0, -72.0], "bursts listed in time order"
 
 
@@ -57,7 +58,7 @@ def test_channels_and_windows_are_kept_apart_and_non_phone_energy_is_left_out() 
     agg.add(_dwell(T0 + 0.2), [_burst(0.0, -30.0), _burst(0.0, -30.0, freq_hz=897.0e6)])
     agg.add(_dwell(T0 + 1.2), [_burst(0.0, -30.0), _burst(0.0, -30.0, technology="unknown")])
     reports = agg.close_windows(T0 + 3)
-    assert [(r.window_start.timestamp(), r.freq_hz) for r in reports] == [
+    assert [(text_epoch_s(r.window_start), r.freq_hz) for r in reports] == [
         (T0, 897.0e6),
         (T0, 897.4e6),
         (T0 + 1, 897.4e6),
@@ -73,13 +74,13 @@ def test_new_activity_is_reported_at_the_end_of_the_dwell_that_first_heard_it() 
     agg = _prompt()
     agg.add(_dwell(T0 + 0.135), [_burst(0.0103, -30.0), _burst(0.0149, -20.0)])
     (early,) = agg.close_windows(T0 + 0.225)
-    assert early.cut_early and early.window_start.timestamp() == pytest.approx(T0)
+    assert early.cut_early and text_epoch_s(early.window_start) == pytest.approx(T0)
     # the cut is the dwell's end (rounded up to the ms of window_start on the wire)
-    assert early.window_start.timestamp() + early.window_s == pytest.approx(T0 + 0.225, abs=1e-6)
+    assert text_epoch_s(early.window_start) + early.window_s == pytest.approx(T0 + 0.225, abs=1e-6)
     assert early.burst_count == 2 and early.listen_s == pytest.approx(0.09)
-    assert early.first_burst.timestamp() == pytest.approx(T0 + 0.1453, abs=1e-6)
-    assert early.last_burst.timestamp() == pytest.approx(T0 + 0.149900 + 0.000546, abs=1e-6)
-    assert early.window_start.timestamp() + early.window_s - early.first_burst.timestamp() <= 0.09, (
+    assert text_epoch_s(early.first_burst) == pytest.approx(T0 + 0.1453, abs=1e-6)
+    assert text_epoch_s(early.last_burst) == pytest.approx(T0 + 0.149900 + 0.000546, abs=1e-6)
+    assert text_epoch_s(early.window_start) + early.window_s - text_epoch_s(early.first_burst) <= 0.09, (
         "published within one dwell of the first burst, by the data's own timestamps"
     )
     # the rest of the window: only the bursts after the cut, in a report starting where the early one ended
@@ -87,8 +88,8 @@ def test_new_activity_is_reported_at_the_end_of_the_dwell_that_first_heard_it() 
     assert agg.close_windows(T0 + 0.99) == [], "activity already reported in this window waits for its end"
     (rest,) = agg.close_windows(T0 + 1.0)
     assert not rest.cut_early and rest.burst_count == 3 and rest.listen_s == pytest.approx(0.09)
-    assert rest.window_start.timestamp() == pytest.approx(T0 + 0.225, abs=1e-6)
-    assert rest.window_start.timestamp() + rest.window_s == pytest.approx(T0 + 1.0)
+    assert text_epoch_s(rest.window_start) == pytest.approx(T0 + 0.225, abs=1e-6)
+    assert text_epoch_s(rest.window_start) + rest.window_s == pytest.approx(T0 + 1.0)
     assert early.burst_count + rest.burst_count == 5, "no burst lost or counted twice across the cut"
     starts = [b.start for b in early.bursts + rest.bursts]
     assert len(set(starts)) == 5 and starts == sorted(starts)

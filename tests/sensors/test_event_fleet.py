@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from cellward.latency import burst_starts, on_air_latencies, percentile
 from cellward.messages import REPORT_CHANNEL_HZ, ActivityReport, DetectionBatch
+from cellward.messages.wire_time import text_epoch_s
 from cellward.site import Site, load_site, reference_site_path
 from dsp.band_plan import BandPlan
 from sensors.activity import novelty_group
@@ -73,9 +74,9 @@ def test_new_activity_leaves_within_one_dwell_of_its_first_burst_and_no_burst_is
     assert all(r.cut_early for r in first.values()), "the first report of every ARFCN or network is cut at its dwell"
     for at_s, _, report in published:
         if report.cut_early:
-            end_s = report.window_start.timestamp() + report.window_s
+            end_s = text_epoch_s(report.window_start) + report.window_s
             assert end_s == pytest.approx(at_s, abs=1e-3), "published when its dwell ends"
-            assert end_s - report.first_burst.timestamp() <= dwell_s + 1e-3, "within one dwell of the first burst"
+            assert end_s - text_epoch_s(report.first_burst) <= dwell_s + 1e-3, "within one dwell of the first burst"
     assert sum(r.burst_count for _, _, r in published) == heard, "every burst heard is reported once"
     plain, plain_heard = runs[False]
     assert plain_heard == heard and sum(r.burst_count for _, _, r in plain) == heard
@@ -91,13 +92,13 @@ def test_only_arfcns_or_networks_silent_for_quiet_s_are_cut_so_steady_activity_a
     for reports in by_group.values():
         for cut in (r for r in reports if r.cut_early):
             cuts += 1
-            dwell_start_s = cut.window_start.timestamp() + cut.window_s - dwell_s - 1e-3
+            dwell_start_s = text_epoch_s(cut.window_start) + cut.window_s - dwell_s - 1e-3
             before = [
-                (r.last_burst if r.last_burst.timestamp() < dwell_start_s else r.first_burst).timestamp()
+                text_epoch_s(r.last_burst if text_epoch_s(r.last_burst) < dwell_start_s else r.first_burst)
                 for r in reports
-                if r.first_burst.timestamp() < dwell_start_s
+                if text_epoch_s(r.first_burst) < dwell_start_s
             ]
-            silent_s = cut.first_burst.timestamp() - max(before, default=-1e12)
+            silent_s = text_epoch_s(cut.first_burst) - max(before, default=-1e12)
             assert silent_s > quiet_s, "its ARFCN or network was heard lately"
     assert cuts >= 10
     batches = {prompt: len({(at, s) for at, s, _ in runs[prompt][0]}) for prompt in (True, False)}
