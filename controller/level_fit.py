@@ -69,14 +69,23 @@ def robust_fit(
     least_up = np.zeros(points)
     least_down = np.zeros(points)
     for s in range(sensors):  # sensors outer, points inner: the tables are read along their rows
-        for p in range(points):
-            c = p if per_point else 0
-            num[p] += offset[s, p] * w[s, c]
-            den[p] += w[s, c]
-            above = offset[s, p] - tx_max
-            least_up[p] += above * (w_out[s, c] if above > 0.0 else w[s, c])
-            below = tx_min - offset[s, p]
-            least_down[p] += below * (w_out[s, c] if below > 0.0 else w[s, c])
+        if per_point:
+            for p in range(points):
+                num[p] += offset[s, p] * w[s, p]
+                den[p] += w[s, p]
+                above = offset[s, p] - tx_max
+                least_up[p] += above * (w_out[s, p] if above > 0.0 else w[s, p])
+                below = tx_min - offset[s, p]
+                least_down[p] += below * (w_out[s, p] if below > 0.0 else w[s, p])
+        else:  # the sensor's precisions held, so that the choice between them is a blend, not a gather
+            row, w_s, w_out_s = offset[s], w[s, 0], w_out[s, 0]
+            for p in range(points):
+                num[p] += row[p] * w_s
+                den[p] += w_s
+                above = row[p] - tx_max
+                least_up[p] += above * (w_out_s if above > 0.0 else w_s)
+                below = tx_min - row[p]
+                least_down[p] += below * (w_out_s if below > 0.0 else w_s)
     tx = np.minimum(np.maximum(num / den, tx_min), tx_max)
     # Rounds go on only for the points whose power still moves: one that comes back unchanged (most often the
     # clip, far from the phone) would come back unchanged from every further round.
