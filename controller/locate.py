@@ -586,8 +586,16 @@ class Locator:
 def _undecided(bounds: np.ndarray, best: float) -> int:
     """How many of some points, by upper bounds on their log-likelihood (highest first), the best point so far
     cannot rule out: the points after them weigh less than half e^-NEGLIGIBLE_NATS of it together."""
-    slack = NEGLIGIBLE_NATS + math.log(2.0) + np.log(np.arange(len(bounds), 0, -1))
+    n = len(bounds)
+    if n == 0:
+        return 0
+    # log n, log (n - 1), ... log 1: how many points are left from each on
+    left = _LOG_COUNTS[n - 1 :: -1] if n <= len(_LOG_COUNTS) else np.log(np.arange(n, 0, -1))
+    slack = NEGLIGIBLE_NATS + math.log(2.0) + left
     return int(np.searchsorted(-(bounds + slack), -best))  # -(bounds + slack) rises
+
+
+_LOG_COUNTS = np.log(np.arange(1.0, 8193.0))  # log 1 ... log 8192, read backwards by _undecided
 
 
 def _compact(table: np.ndarray) -> np.ndarray:
