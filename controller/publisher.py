@@ -8,6 +8,8 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter, deque
+from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -50,6 +52,7 @@ class Publisher:
         self.key = _signing_key(controller.config.signing_key_file, self.sender)
         self.lock = threading.Lock()
         self.will_seq: int | None = None
+        self._reserved: dict[str, deque[int]] = {}  # message name -> seqs persisted ahead for it, in order
 
     def next_seq(self, name: str, count: int = 1) -> int:
         """Reserve `count` seqs of `name` (persisted); returns the last of them."""
@@ -62,8 +65,21 @@ class Publisher:
             db.commit()
             return row.seq
 
+    def reserve_for(self, events: Iterable[LifecycleEvent]) -> None:
+        """Persist the seqs of the lifecycle messages `events` will go out as, in one transaction per message
+        name instead of one per message: a batch that opened 18 incidents spent 30 ms committing seqs one by one
+        before their messages left."""
+        counts = Counter(LIFECYCLE_MESSAGES[event.kind][0] for event in events if event.kind in LIFECYCLE_MESSAGES)
+        for name, count in counts.items():
+            last = self.next_seq(name, count)
+            with self.lock:
+                self._reserved.setdefault(name, deque()).extend(range(last - count + 1, last + 1))
+
     def _envelope(self, name: str) -> dict[str, Any]:
-        return {"site": self.site, "sender": self.sender, "ts": time.time(), "seq": self.next_seq(name)}
+        with self.lock:
+            reserved = self._reserved.get(name)
+            seq = reserved.popleft() if reserved else None
+        return {"site": self.site, "sender": self.sender, "ts": time.time(), "seq": seq or self.next_seq(name)}
 
     def _finish(self, wire: dict[str, Any]) -> bytes:
         wire = sign_message(wire, self.key)

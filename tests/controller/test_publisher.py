@@ -1,0 +1,64 @@
+"""The controller's lifecycle messages: seqs persisted per batch of events, handed out in order, no gaps."""
+
+from __future__ import annotations
+
+from sqlalchemy import event as sqlalchemy_events
+
+from controller.alerts import alert_state
+from controller.db.incidents import AlertRecord
+from controller.events import LifecycleEvent
+from tests.controller.conftest import wait_for
+from tests.controller.test_incident_pipeline import Listener
+
+
+def alert_event(n: int) -> LifecycleEvent:
+    alert = AlertRecord(
+        id=f"00000000-0000-4000-8000-{n:012d}",
+        rule="sensor_silent",
+        alert_class="system",
+        severity="high",
+        incident_id=None,
+        sensor_id="s-1",
+        key=f"sensor_silent:s-{n}",
+        message="silent",
+        active=True,
+        occurrences=1,
+        created_at=1.0e9,
+        last_at=1.0e9,
+        ended_at=None,
+        acknowledged_by=None,
+    )
+    return LifecycleEvent("alert", "new", alert.id, None, alert_state(alert))
+
+
+def test_a_batch_of_events_persists_its_seqs_at_once_and_publishes_them_in_order(world, mosquitto):
+    listener = Listener(mosquitto.port)
+    controller = world.start()
+    try:
+        publisher = controller.ingest.publisher
+        writes = []
+
+        def listen(_conn, _cursor, statement, *_):
+            if statement.lstrip().startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in statement:
+                writes.append(statement)
+
+        engine = controller.sessions.kw["bind"]
+        sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
+        try:
+            events = [alert_event(n) for n in range(3)]
+            state = LifecycleEvent("sensors", "update", "sensors", None, {})  # the live view's, not a message
+            publisher.reserve_for([*events, state])
+            assert len(writes) == 1, "one write for the batch's alerts"
+            for event in events:
+                publisher.lifecycle(event)
+            assert len(writes) == 1, "the messages took the seqs reserved for them"
+            publisher.lifecycle(alert_event(3))
+            assert len(writes) == 2, "an event nobody reserved for persists its own seq"
+        finally:
+            sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
+        alerts = wait_for(lambda: len(listener.on("alerts")) == 4 and listener.on("alerts"), what="four alerts")
+        seqs = [body["seq"] for body in alerts]
+        assert seqs == list(range(seqs[0], seqs[0] + 4)), "in publish order, without a gap"
+        assert [body["id"] for body in alerts] == [alert_event(n).id for n in range(4)]
+    finally:
+        listener.close()
