@@ -60,6 +60,7 @@ class Ingest:
         controller.metrics.watch_locating(locating)
         self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
         self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=200_000)
+        self.pipeline.waiting_since = self._oldest_waiting
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.mqtt_client_id, protocol=mqtt.MQTTv5)
         self.client.manual_ack_set(True)
         if config.mqtt.username is not None:
@@ -133,6 +134,10 @@ class Ingest:
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         # Blocking when the queue is full pushes back on the broker instead of dropping anything.
         self.queue.put(RawMessage(message.topic, message.payload, time.time(), message.mid, bool(message.retain)))
+
+    def _oldest_waiting(self) -> float | None:
+        with self.queue.mutex:
+            return self.queue.queue[0].received_at if self.queue.queue else None
 
     # -- life cycle -----------------------------------------------------------------------------------------
 
@@ -213,6 +218,7 @@ class Ingest:
             for raw in batch:
                 if raw.mid:
                     self.client.ack(raw.mid, 1)
+            self.publisher.reserve_for(events)
             for event in events:
                 self.controller.bus.emit(event)
             self.acks.tick(self.connected)  # after the commit: acks say only what the database holds

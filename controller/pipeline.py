@@ -155,6 +155,8 @@ class Pipeline:
         self.detection_sinks: list[Callable[[DetectionBatch, ReportColumns], None]] = []
         self._db: Session | None = None
         self.sensors: dict[str, SensorState] = {}
+        # when the oldest message not yet in a batch arrived (the ingest queue's head), None when none waits
+        self.waiting_since: Callable[[], float | None] = lambda: None
 
     def load_state(self) -> None:
         """Read seq bookkeeping and sensor rows back after a (re)start."""
@@ -203,6 +205,14 @@ class Pipeline:
         columns = ReportColumns.of(message.reports) if isinstance(message, DetectionBatch) else None
         return Checked(raw, message, digest, from_blocker=topic.kind == "blocker", columns=columns)
 
+    def _settled_until(self) -> float:
+        """The time up to which every report that arrived is in the correlation: now, once this batch is checked
+        and stored (a window whose reports all came in it may be due already, without waiting for another
+        batch), but never past a message still waiting in the queue."""
+        now = self.controller.clock()
+        waiting = self.waiting_since()
+        return now if waiting is None else min(now, waiting)
+
     def _signed_wire(self, payload: bytes) -> dict:
         """The payload as a JSON object whose signature verifies over its canonical form."""
         try:
@@ -238,7 +248,6 @@ class Pipeline:
                 self.metrics.messages_rejected.labels(reason=exc.reason).inc()
                 log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
         checked = [item for item in checked if not self._side_channel(item)]
-        now = self.controller.clock()
         with self.controller.sessions() as db:
             self._db = db
             try:
@@ -247,7 +256,7 @@ class Pipeline:
                 for item in accepted:
                     if item.columns is not None:
                         self.locating.add_reports(item.message.sender, item.message, item.raw.received_at, item.columns)
-                sightings = self.locating.ready(now)
+                sightings = self.locating.ready(self._settled_until())
                 self.metrics.sightings.inc(len(sightings))
                 events = self.controller.incidents.process(db, sightings)
                 db.commit()

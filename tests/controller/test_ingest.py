@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -216,3 +217,31 @@ def test_a_stalled_controller_holds_at_most_receive_maximum_messages_and_loses_n
     release.set()
     wait_for(lambda: stored(running, Report) == 100, what="every message, once the stall ends")
     assert len(handed_over) == 100, "each message handed over once"
+
+
+def test_a_window_all_in_one_batch_is_located_in_it_unless_a_later_report_still_waits(sqlite_world):
+    """After a batch is checked and stored, the correlation's horizon counts the time now, so a window whose
+    reports all came in the batch is located at once; but never past a message still waiting in the queue,
+    which may be the window's last report."""
+    from controller.ingest import Ingest
+    from controller.pipeline import RawMessage
+    from tests.controller.test_incident_pipeline import phone_in
+
+    controller = sqlite_world.start(with_ingest=False)
+    ingest = Ingest(controller)  # not started: no broker, no worker; the test takes its queue's part
+    ingest.pipeline.load_state()
+    cell = sqlite_world.site.cells[0]
+    arrived = time.time() - 0.5  # longer ago than the correlation wait
+    start = datetime.fromtimestamp(arrived - 1.0, UTC)
+    batch = []
+    for sensor_id, level in phone_in(sqlite_world, cell.id).items():
+        topic, payload = sqlite_world.nodes[sensor_id].detections([activity_report(start, [level, level - 0.3])])
+        batch.append(RawMessage(topic, payload, arrived))
+    *taken, late = batch
+    ingest.queue.put(late)
+    assert ingest.pipeline.process(taken) == [], "a report of the window still waits: nothing is located yet"
+    ingest.queue.get_nowait()
+    events = ingest.pipeline.process([late])
+    new = [event for event in events if event.kind == "incident" and event.type == "new"]
+    assert len(new) == 1 and new[0].after["cell_id"] == cell.id, "located in the batch that completed the window"
+    assert stored(controller, Report) == len(batch)
