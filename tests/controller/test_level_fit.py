@@ -4,8 +4,6 @@ the log probability that the sensors which did not hear it missed it."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from controller.level_fit import (
     loglik_at,
     robust_fit,
 )
+from tests.support.fresh_interpreter import run_fresh
 
 EPS = 0.05
 
@@ -112,9 +111,7 @@ def test_compiling_ahead_leaves_the_fit_ready_for_its_first_phone() -> None:
         "    locator.locate(emission_from(model, site, cell.centroid, -25.0))  # weak: most sensors miss it\n"
         "print(*(len(kernel.signatures) for kernel in kernels))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    compiled, after_locating = done.stdout.splitlines()
+    compiled, after_locating = run_fresh(probe).splitlines()
     assert compiled.split() == ["1"] * 5
     assert after_locating == compiled, "locating compiled a signature compile_kernels had not"
 

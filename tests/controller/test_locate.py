@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -90,6 +91,14 @@ def test_fine_scoring_places_phones_between_the_coarse_points(site, model):
 def cell_point(locator, cell) -> tuple[float, float, float]:
     """One of the locator's candidate points in the cell (the model changes by whole walls across a cell)."""
     return tuple(locator.points[locator.point_room == locator.room_index[cell.id]][0])
+
+
+def weak_shadowed_phones(site, model, shadowing_db: float, seed: int) -> list[HeardEmission]:
+    """A weak phone (-30 dBm) in every cell, each sensor's level shadowed at random: some sensors miss each."""
+    rng = np.random.default_rng(seed)
+    point = functools.partial(cell_point, Locator(site, model))
+    shadowed = [{s.id: float(rng.normal(0.0, shadowing_db)) for s in site.sensors} for _ in site.cells]
+    return [emission_from(model, site, point(cell), -30.0, shadowed[i]) for i, cell in enumerate(site.cells)]
 
 
 def test_located_cell_carries_wing_landing_zone_and_runners_up(site, model, locator):
@@ -235,12 +244,7 @@ def test_censoring_best_first_leaves_the_posterior_as_scoring_every_point_would(
 
     monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 1)
     monkeypatch.setattr(locate, "LOUD_MISSED", 1)
-    rng = np.random.default_rng(5)
-    shadowing = [{s.id: float(rng.normal(0.0, 4.0)) for s in site.sensors} for _ in site.cells]
-    emissions = [
-        emission_from(model, site, cell_point(Locator(site, model), cell), -30.0, shadowing[i])
-        for i, cell in enumerate(site.cells)
-    ]
+    emissions = weak_shadowed_phones(site, model, shadowing_db=4.0, seed=5)
     best_first = [Locator(site, model).locate(e) for e in emissions]
     monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 10**9)
     everywhere = [Locator(site, model).locate(e) for e in emissions]
@@ -258,12 +262,7 @@ def test_each_finely_scored_room_keeps_its_likelihood_within_e_minus_10_of_every
     from controller import locate
 
     monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 1)
-    rng = np.random.default_rng(7)
-    shadowing = [{s.id: float(rng.normal(0.0, 6.0)) for s in site.sensors} for _ in site.cells]
-    emissions = [
-        emission_from(model, site, cell_point(Locator(site, model), cell), -30.0, shadowing[i])
-        for i, cell in enumerate(site.cells)
-    ]
+    emissions = weak_shadowed_phones(site, model, shadowing_db=6.0, seed=7)
     best_first = [Locator(site, model)._room_scores(e).log_post for e in emissions]
     monkeypatch.setattr(locate, "FIRST_CENSORED_CHUNK", 10**9)
     everywhere = [Locator(site, model)._room_scores(e).log_post for e in emissions]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -16,6 +14,7 @@ from controller.locate import Locator
 from controller.locating import RESOURCE_BLOCK_HZ, apart_at_once, averaged
 from controller.location_bench import Building, Truth, random_point_in_room
 from controller.observations import Observation
+from tests.support.fresh_interpreter import run_fresh
 
 CORRELATOR = Correlator()  # one for all: sensor codes must mean the same in every emission averaged
 
@@ -587,6 +586,4 @@ def test_warming_up_compiles_the_kernel_that_reads_burst_times() -> None:
         "texts_epoch_s(['2026-12-06T21:00:00.123456Z'], 6)\n"
         "print(warm, len(epoch_s.signatures))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1", "1"], "compiled by the warm-up, and nothing more for either resolution"
+    assert run_fresh(probe).split() == ["1", "1"], "compiled by the warm-up, and nothing more for either resolution"
