@@ -42,9 +42,13 @@ class KeyFileError(ValueError):
 
 def canonical_json(message: Mapping[str, Any]) -> bytes:
     """The bytes that are signed: `message` without `sig`, sorted keys, compact, UTF-8."""
-    body = {key: value for key, value in message.items() if key != "sig"}
+    return _canonical_bytes({key: value for key, value in message.items() if key != "sig"})
+
+
+def _canonical_bytes(obj: Mapping[str, Any]) -> bytes:
+    """Sorted keys, compact, UTF-8, no NaN (firmware-interface/data-format.md)."""
     try:
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
         raise BadSignature(f"message cannot be put in canonical form: {exc}") from None
     return text.encode("utf-8")
@@ -214,11 +218,7 @@ def verify_message(message: Mapping[str, Any], keyring: Keyring) -> None:
 def signed_payload(message: Mapping[str, Any]) -> bytes:
     """A signed message as it is published: the canonical form with `sig` in its sorted place. The receiver then
     finds the signed bytes by cutting the `sig` member out (`verify_payload`) instead of writing them again."""
-    try:
-        text = json.dumps(message, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError as exc:
-        raise BadSignature(f"message cannot be put in canonical form: {exc}") from None
-    return text.encode("utf-8")
+    return _canonical_bytes(message)
 
 
 def verify_payload(payload: bytes, sender: str, sig: str, keyring: Keyring) -> bool:

@@ -58,9 +58,8 @@ class Ingest:
             )
         self.locating = locating
         controller.metrics.watch_locating(locating)
-        self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating)
         self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=200_000)
-        self.pipeline.waiting_since = self._oldest_waiting
+        self.pipeline = Pipeline(controller, Keyring.load(config.sensor_keyring), locating, self._oldest_waiting)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.mqtt_client_id, protocol=mqtt.MQTTv5)
         self.client.manual_ack_set(True)
         if config.mqtt.username is not None:
@@ -218,7 +217,10 @@ class Ingest:
             for raw in batch:
                 if raw.mid:
                     self.client.ack(raw.mid, 1)
-            self.publisher.reserve_for(events)
+            try:
+                self.publisher.reserve_for(events)
+            except Exception:  # as a failing sink: each message then persists its own seq, ingest goes on
+                log.exception("event=seq_reservation_failed site=%s", self.controller.config.site_id)
             for event in events:
                 self.controller.bus.emit(event)
             self.acks.tick(self.connected)  # after the commit: acks say only what the database holds

@@ -144,7 +144,15 @@ class Rejected(Exception):  # noqa: N818 - carries the counted reason, not an er
 
 
 class Pipeline:
-    def __init__(self, controller, keyring: Keyring, locating: Locating) -> None:
+    def __init__(
+        self,
+        controller,
+        keyring: Keyring,
+        locating: Locating,
+        waiting_since: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        """`waiting_since`: when the oldest message not yet in a batch arrived (the ingest queue's head), None when
+        none waits."""
         self.controller = controller
         self.site_id = controller.config.site_id
         self.keyring = keyring
@@ -155,8 +163,7 @@ class Pipeline:
         self.detection_sinks: list[Callable[[DetectionBatch, ReportColumns], None]] = []
         self._db: Session | None = None
         self.sensors: dict[str, SensorState] = {}
-        # when the oldest message not yet in a batch arrived (the ingest queue's head), None when none waits
-        self.waiting_since: Callable[[], float | None] = lambda: None
+        self.waiting_since = waiting_since
 
     def load_state(self) -> None:
         """Read seq bookkeeping and sensor rows back after a (re)start."""

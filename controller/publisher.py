@@ -3,7 +3,6 @@ on MQTT."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -16,7 +15,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
 from cellward.messages import Availability, Command, Envelope, command_topic
-from cellward.signing import NodeKey, sign_message
+from cellward.signing import NodeKey, sign_message, signed_payload
 from controller.db.reports import PublishSeq
 from controller.events import LifecycleEvent
 from controller.wire import (
@@ -79,11 +78,12 @@ class Publisher:
         with self.lock:
             reserved = self._reserved.get(name)
             seq = reserved.popleft() if reserved else None
-        return {"site": self.site, "sender": self.sender, "ts": time.time(), "seq": seq or self.next_seq(name)}
+        if seq is None:
+            seq = self.next_seq(name)
+        return {"site": self.site, "sender": self.sender, "ts": time.time(), "seq": seq}
 
     def _finish(self, wire: dict[str, Any]) -> bytes:
-        wire = sign_message(wire, self.key)
-        return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
+        return signed_payload(sign_message(wire, self.key))
 
     def availability_payload(self, state: str, seq: int | None = None) -> bytes:
         head = self._envelope(AVAILABILITY_SCHEMA)

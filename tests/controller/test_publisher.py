@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import event as sqlalchemy_events
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from controller.alerts import alert_state
 from controller.db.incidents import AlertRecord
+from controller.db.reports import Report
 from controller.events import LifecycleEvent
 from tests.controller.conftest import wait_for
-from tests.controller.test_incident_pipeline import Listener
+from tests.controller.sensor_messages import activity_report
+from tests.controller.test_incident_pipeline import Listener, phone_in
 
 
 def alert_event(n: int) -> LifecycleEvent:
@@ -62,3 +68,32 @@ def test_a_batch_of_events_persists_its_seqs_at_once_and_publishes_them_in_order
         assert [body["id"] for body in alerts] == [alert_event(n).id for n in range(4)]
     finally:
         listener.close()
+
+
+def test_a_failed_seq_reservation_does_not_stop_ingest(world, publisher, mosquitto):
+    """As a failing event sink: the batch's messages then persist their own seqs, and the next batch is taken."""
+    listener = Listener(mosquitto.port)
+    controller = world.start()
+    try:
+
+        def unavailable(_events):
+            raise OperationalError("UPDATE publish_seq", {}, Exception("database unavailable"))
+
+        controller.ingest.publisher.reserve_for = unavailable
+        cell = world.site.cells[0]
+        start = datetime.now(UTC)
+        for sensor_id, level in phone_in(world, cell.id).items():
+            publisher.publish(*world.nodes[sensor_id].detections([activity_report(start, [level, level - 0.3])]))
+        incidents = wait_for(lambda: listener.on("incidents"), what="the incident on MQTT")
+        assert incidents[0]["after"]["cell_id"] == cell.id and incidents[0]["seq"] >= 1
+        later = datetime.now(UTC)
+        node = next(iter(world.nodes.values()))
+        publisher.publish(*node.detections([activity_report(later, [-70.0, -70.5])]))
+        wait_for(lambda: stored_reports(controller) > len(phone_in(world, cell.id)), what="the next batch stored")
+    finally:
+        listener.close()
+
+
+def stored_reports(controller) -> int:
+    with controller.sessions() as db:
+        return db.scalar(select(func.count()).select_from(Report)) or 0
