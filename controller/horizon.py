@@ -66,6 +66,14 @@ class ArrivalHorizon:
             self.horizon_s = max(self.horizon_s, self._arrivals.popleft()[1])
         return self.horizon_s
 
+    def next_due_s(self) -> float | None:
+        """When `advance` will next move the horizon (the first waiting arrival that carries a later window end,
+        plus the wait), None while nothing would move it."""
+        for arrived_at, end_s in self._arrivals:
+            if end_s > self.horizon_s:
+                return arrived_at + self._wait_s
+        return None
+
     def _forget_old_windows(self) -> None:
         oldest_s = self._latest_end_s - SPREAD_MEMORY_S
         for end_s in [end for end in self._windows if end < oldest_s]:

@@ -21,8 +21,9 @@ from paho.mqtt.properties import Properties
 from cellward.signing import Keyring
 from controller.acks import SensorAcks
 from controller.captures import expire_overdue
+from controller.gc_tuning import collector_paused
 from controller.housekeeping import check_sensors, prune_raw
-from controller.pipeline import Pipeline, RawMessage
+from controller.pipeline import Checked, Pipeline, RawMessage
 from controller.publisher import Publisher
 from controller.scan_focus import ScanFocusPublisher
 
@@ -34,6 +35,8 @@ SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker queues for us while we a
 RECEIVE_MAXIMUM = 8000
 HEALTH_INTERVAL_S = 5.0
 IDLE_TICK_S = 0.1
+QUIET_GAP_S = 0.002  # no message for this long: the sensors' burst of reports is in
+MIN_WAIT_S = 0.001  # a window due already, with nothing queued, is settled by an empty batch
 
 
 class Ingest:
@@ -178,26 +181,51 @@ class Ingest:
 
     # -- worker (the only database writer of ingest data) -------------------------------------------------
 
-    def _take_batch(self) -> list[RawMessage]:
+    def _take_batch(self) -> tuple[list[RawMessage], list[Checked]]:
+        """What has come in, and what of it passed its checks: each message is checked as it is taken, so waiting
+        for the rest of the sensors' burst of reports is not idle. A batch closes when no message came for
+        QUIET_GAP_S, at `batch_wait_s` or at `batch_max`; a busy worker finds the next one already full. Empty
+        when nothing came before the correlation next has a window due or a tick passed."""
         ingest = self.controller.config.ingest
         try:
-            first = self.queue.get(timeout=IDLE_TICK_S)
+            first = self.queue.get(timeout=self._idle_wait_s())
         except queue.Empty:
-            return []
+            return [], []
         batch = [first]
-        deadline = time.monotonic() + ingest.batch_wait_s
-        while len(batch) < ingest.batch_max:
-            try:
-                batch.append(self.queue.get_nowait())
-            except queue.Empty:
-                if time.monotonic() >= deadline or self._stop.is_set():
-                    break
-                time.sleep(0.002)
-        return batch
+        with collector_paused():  # the batch's messages live until it is stored (controller/gc_tuning.py)
+            checked = [self.pipeline.check(first)]
+            deadline = time.monotonic() + ingest.batch_wait_s
+            while len(batch) < ingest.batch_max:
+                try:
+                    raw = self.queue.get_nowait()
+                except queue.Empty:
+                    left_s = deadline - time.monotonic()
+                    if left_s <= 0 or self._stop.is_set():
+                        break
+                    try:
+                        raw = self.queue.get(timeout=min(QUIET_GAP_S, left_s))
+                    except queue.Empty:
+                        break
+                batch.append(raw)
+                checked.append(self.pipeline.check(raw))
+        return batch, [item for item in checked if item is not None]
+
+    def _idle_wait_s(self) -> float:
+        """How long to wait for a message: until the correlation has a window due, so that it is located then
+        and not at the next tick, at most a tick."""
+        due_s = self.locating.next_due_s()
+        if due_s is None:
+            return IDLE_TICK_S
+        return min(IDLE_TICK_S, max(MIN_WAIT_S, due_s - self.controller.clock()))
 
     def _run(self) -> None:
         while True:
-            batch = self._take_batch()
+            try:
+                batch, checked = self._take_batch()
+            except Exception:  # a check that failed unexpectedly: as a batch that failed, nothing of it acknowledged
+                log.exception("event=batch_failed site=%s stage=check", self.controller.config.site_id)
+                self._recover()
+                continue
             if self._stop.is_set() and not batch:
                 if self.queue.empty():
                     return
@@ -208,7 +236,7 @@ class Ingest:
                 metrics.ingest_lag_seconds.set(time.time() - batch[0].received_at)
                 metrics.correlation_wait_seconds.set(self.locating.wait_s)
             try:
-                events = self.pipeline.process(batch)
+                events = self.pipeline.process(batch, checked)
             except Exception:
                 # Nothing of this batch was acknowledged: reconnecting makes the broker redeliver it.
                 log.exception("event=batch_failed site=%s messages=%d", self.controller.config.site_id, len(batch))

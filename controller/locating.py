@@ -338,6 +338,11 @@ class SiteLocating:
         ids = self.correlator.sensor_ids
         return {ids[code]: float(clocks.offset_s[code]) for code in range(len(clocks.learnt)) if clocks.learnt[code]}
 
+    def next_due_s(self) -> float | None:
+        """When `ready` will next have a window to settle (arrival time), None while no report waits for one."""
+        due = [d for d in (self._arrivals.next_due_s(), self._prompt_arrivals.next_due_s()) if d is not None]
+        return min(due, default=None)
+
     def ready(self, now_s: float) -> list[Sighting]:
         sightings = []
         horizon_s = self._arrivals.advance(now_s)

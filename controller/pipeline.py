@@ -182,7 +182,16 @@ class Pipeline:
 
     # -- checks that need no database -------------------------------------------------------------------
 
-    def check(self, raw: RawMessage) -> Checked:
+    def check(self, raw: RawMessage) -> Checked | None:
+        """`raw` decoded, verified and validated; None when it is refused (counted and logged)."""
+        try:
+            return self._checked(raw)
+        except Rejected as exc:
+            self.metrics.messages_rejected.labels(reason=exc.reason).inc()
+            log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
+            return None
+
+    def _checked(self, raw: RawMessage) -> Checked:
         """Decode, verify and validate one message; raise Rejected with the counted reason."""
         topic = parse_sensor_topic(raw.topic) or parse_blocker_topic(raw.topic)
         expected = _leaf_schema(topic, self.site_id)
@@ -240,20 +249,16 @@ class Pipeline:
 
     # -- one batch ----------------------------------------------------------------------------------------
 
-    def process(self, batch: list[RawMessage]) -> list[LifecycleEvent]:
-        """Everything in `batch` is decided and committed when this returns (then the caller acks)."""
+    def process(self, batch: list[RawMessage], checked: list[Checked] | None = None) -> list[LifecycleEvent]:
+        """Everything in `batch` is decided and committed when this returns (then the caller acks). `checked`: what
+        `check` passed of `batch`, in order, when the caller checked each message as it came in."""
         with collector_paused():
-            return self._process(batch)
+            if checked is None:
+                checked = [item for item in map(self.check, batch) if item is not None]
+            return self._process(checked)
 
-    def _process(self, batch: list[RawMessage]) -> list[LifecycleEvent]:
+    def _process(self, checked: list[Checked]) -> list[LifecycleEvent]:
         started = time.perf_counter()
-        checked: list[Checked] = []
-        for raw in batch:
-            try:
-                checked.append(self.check(raw))
-            except Rejected as exc:
-                self.metrics.messages_rejected.labels(reason=exc.reason).inc()
-                log.warning("event=message_rejected reason=%s topic=%s detail=%s", exc.reason, raw.topic, exc)
         checked = [item for item in checked if not self._side_channel(item)]
         with self.controller.sessions() as db:
             self._db = db

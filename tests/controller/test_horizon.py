@@ -53,6 +53,19 @@ def test_the_wait_falls_back_once_the_straggling_windows_are_older_than_its_memo
     assert horizon.wait_s == pytest.approx(0.1)
 
 
+def test_the_horizon_is_next_due_when_the_first_report_of_a_later_window_has_waited():
+    horizon = ArrivalHorizon(0.1, 1.0)
+    assert horizon.next_due_s() is None, "nothing waits"
+    horizon.arrived(10.02, [10.0])
+    horizon.arrived(10.03, [10.0])
+    assert horizon.next_due_s() == pytest.approx(10.12)
+    assert horizon.advance(10.12) == 10.0
+    horizon.arrived(10.2, [10.0])  # a straggler of the settled window moves nothing
+    assert horizon.next_due_s() is None
+    horizon.arrived(11.04, [11.0])
+    assert horizon.next_due_s() == pytest.approx(11.04 + horizon.wait_s), "the straggler before it is passed over"
+
+
 def test_bad_bounds_are_refused_in_the_horizon_and_in_the_config():
     with pytest.raises(ValueError, match="min_wait_s <= max_wait_s"):
         ArrivalHorizon(0.5, 0.2)

@@ -39,7 +39,10 @@ def test_signed_detections_are_stored_with_their_reports(world, publisher):
     node = next(iter(world.nodes.values()))
     publisher.publish(*node.detections(one_report()))
     wait_for(lambda: stored(controller, Report) == 1, what="the report to be stored")
-    assert counter(controller, "cellward_controller_messages_accepted_total", kind="detections") == 1
+    wait_for(
+        lambda: counter(controller, "cellward_controller_messages_accepted_total", kind="detections") == 1,
+        what="the count, made just after the commit",
+    )
     assert counter(controller, "cellward_controller_ingest_backlog") == 0, "nothing else was waiting"
     lag = counter(controller, "cellward_controller_ingest_lag_seconds")
     assert 0 < lag < 5, f"the batch was taken {lag} s after it arrived"
@@ -204,7 +207,7 @@ def test_a_stalled_controller_holds_at_most_receive_maximum_messages_and_loses_n
     ingest = running.ingest
     release = threading.Event()
     process = ingest.pipeline.process
-    monkeypatch.setattr(ingest.pipeline, "process", lambda batch: release.wait(60) and process(batch))
+    monkeypatch.setattr(ingest.pipeline, "process", lambda *batch: release.wait(60) and process(*batch))
     handed_over = []
     put = ingest.queue.put
     monkeypatch.setattr(ingest.queue, "put", lambda item: handed_over.append(item) or put(item))
@@ -245,3 +248,73 @@ def test_a_window_all_in_one_batch_is_located_in_it_unless_a_later_report_still_
     new = [event for event in events if event.kind == "incident" and event.type == "new"]
     assert len(new) == 1 and new[0].after["cell_id"] == cell.id, "located in the batch that completed the window"
     assert stored(controller, Report) == len(batch)
+
+
+def test_a_batch_is_checked_as_it_is_taken_and_closes_when_the_burst_of_reports_is_in(sqlite_world):
+    """Messages are checked while the rest of a burst comes in; a refused one is counted at once, and still in
+    the batch (to be acknowledged with it). The batch closes once the queue stays quiet, not at batch_wait_s."""
+    from controller.ingest import Ingest
+    from controller.pipeline import RawMessage
+
+    controller = sqlite_world.start(with_ingest=False)
+    controller.config.ingest.batch_wait_s = 30.0
+    ingest = Ingest(controller)  # not started: no broker, no worker; the test takes the queue's other side
+    ingest.pipeline.load_state()
+    nodes = list(sqlite_world.nodes.values())[:3]
+    good = [RawMessage(*node.detections(one_report()), time.time()) for node in nodes]
+    forged = RawMessage(good[0].topic, good[0].payload.replace(b'"seq":1', b'"seq":2'), time.time())
+    for raw in (good[0], forged, *good[1:]):
+        ingest.queue.put(raw)
+    started = time.monotonic()
+    batch, checked = ingest._take_batch()
+    assert time.monotonic() - started < 10.0, "closed when the queue went quiet"
+    assert batch == [good[0], forged, *good[1:]]
+    assert [item.raw for item in checked] == good
+    assert counter(controller, "cellward_controller_messages_rejected_total", reason="bad_signature") == 1
+    ingest.pipeline.process(batch, checked)
+    assert stored(controller, Report) == len(good)
+
+
+def test_an_idle_worker_wakes_when_a_window_is_due_not_at_the_next_tick(sqlite_world):
+    """With nothing queued, the worker waits only until the correlation has a window due, so the window is
+    located then and not up to a tick later."""
+    from controller.ingest import IDLE_TICK_S, Ingest
+    from controller.pipeline import RawMessage
+    from tests.controller.test_incident_pipeline import phone_in
+
+    controller = sqlite_world.start(with_ingest=False)
+    ingest = Ingest(controller)
+    ingest.pipeline.load_state()
+    assert ingest._idle_wait_s() == IDLE_TICK_S, "nothing waits for correlation"
+    cell = sqlite_world.site.cells[0]
+    wait_s = controller.config.ingest.correlation_delay_s
+    arrived = time.time() - wait_s / 2
+    start = datetime.fromtimestamp(arrived - 1.0, UTC)
+    batch = [
+        RawMessage(*sqlite_world.nodes[sensor_id].detections([activity_report(start, [level])]), arrived)
+        for sensor_id, level in phone_in(sqlite_world, cell.id).items()
+    ]
+    assert ingest.pipeline.process(batch) == [], "its wait is not up yet"
+    assert ingest.locating.next_due_s() == pytest.approx(arrived + wait_s)
+    assert 0 < ingest._idle_wait_s() <= wait_s / 2 < IDLE_TICK_S
+    assert ingest._take_batch() == ([], []), "woken with nothing queued"
+    events = ingest.pipeline.process([])
+    assert [event.after["cell_id"] for event in events if event.kind == "incident" and event.type == "new"] == [cell.id]
+
+
+def test_a_check_that_fails_unexpectedly_fails_its_batch_which_the_broker_delivers_again(world, publisher, monkeypatch):
+    running = world.start()
+    check = running.ingest.pipeline.check
+    failures = []
+
+    def failing_once(raw):
+        if not failures:
+            failures.append(raw)
+            raise RuntimeError("a bug in a check")
+        return check(raw)
+
+    monkeypatch.setattr(running.ingest.pipeline, "check", failing_once)
+    node = next(iter(world.nodes.values()))
+    publisher.publish(*node.detections(one_report()))
+    wait_for(lambda: stored(running, Report) == 1, timeout_s=20, what="the message, delivered again")
+    assert len(failures) == 1 and running.ingest._worker.is_alive()
