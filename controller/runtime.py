@@ -18,6 +18,7 @@ from controller.blocking.control import BlockingControl
 from controller.captures import resolve_in_flight
 from controller.config import ControllerConfig
 from controller.db.base import make_engine, make_session_factory
+from controller.db.checkpoint import WalCheckpointer
 from controller.db.migrate import upgrade_database
 from controller.events import EventBus, LifecycleEvent
 from controller.incidents import IncidentEngine
@@ -41,7 +42,9 @@ class Controller:
         self.config = config
         self.site = site
         self.clock = clock
-        self.engine = make_engine(config.database.url)
+        self.engine = make_engine(config.database.url, checkpoint_on_commit=False)
+        sqlite = self.engine.dialect.name == "sqlite"
+        self.checkpointer = WalCheckpointer(self.engine) if sqlite else None  # started with the controller
         self.sessions = make_session_factory(self.engine)
         audit_hooks.install(self.sessions)  # logins, user admin, incident transitions/notes, alert acks
         self.metrics = ControllerMetrics()
@@ -80,6 +83,8 @@ class Controller:
 
     def start(self, with_ingest: bool = True) -> None:
         upgrade_database(self.engine)
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         record_config(self.sessions, self.config, self.config.site_id)
         self.accounts.bootstrap()
         self.incidents.load_open()
@@ -105,6 +110,8 @@ class Controller:
         if self.ingest is not None:
             self.ingest.stop()
             self.ingest = None
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
         log.info("event=controller_stopped site=%s", self.config.site_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,25 +39,29 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, checkpoint_on_commit: bool = True) -> None:
     # WAL lets the API read while ingest writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    if not checkpoint_on_commit:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
-def make_engine(url: str | URL = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
-    """An engine for `url`: SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL uses psycopg 3."""
+def make_engine(url: str | URL = DEFAULT_DATABASE_URL, checkpoint_on_commit: bool = True, **kwargs) -> Engine:
+    """An engine for `url`: SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL uses psycopg 3.
+    `checkpoint_on_commit=False`: SQLite's WAL is not copied into the database by the commits that grow it
+    past 1000 pages; a `WalCheckpointer` must do it (controller/db/checkpoint.py)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, checkpoint_on_commit=checkpoint_on_commit))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)

@@ -77,3 +77,60 @@ def test_bulk_append_writes_rows_the_orm_reads_back_and_rolls_back_with_the_tran
     with sessions() as session, pytest.raises(ValueError, match="no column"):
         append_rows(session, Report.__table__, ("sensor_id", "not_a_column"), [("s1", 1)])
     engine.dispose()
+
+
+def _write_megabytes(engine, count: int, pause_s: float = 0.0) -> None:
+    import time
+
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS blob (data BLOB)"))
+        connection.commit()
+        for _ in range(count):
+            connection.execute(text("INSERT INTO blob VALUES (randomblob(1048576))"))
+            connection.commit()
+            time.sleep(pause_s)
+
+
+def _wal_bytes(sqlite_url: str) -> int:
+    from pathlib import Path
+
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_without_checkpoints_on_commit_the_log_grows_until_the_checkpointer_copies_and_empties_it(sqlite_url):
+    from controller.db.checkpoint import WalCheckpointer
+
+    engine = make_engine(sqlite_url, checkpoint_on_commit=False)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+    _write_megabytes(engine, 12)
+    assert _wal_bytes(sqlite_url) > 12e6, "no commit copied the log into the database"
+    checkpointer = WalCheckpointer(engine)
+    done = checkpointer.checkpoint()
+    assert not done.busy and done.wal_pages > 3000 and done.copied_pages == done.wal_pages
+    checkpointer.stop()  # never started: it only empties the log
+    assert _wal_bytes(sqlite_url) == 0
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM blob")).scalar() == 12
+    engine.dispose()
+
+
+def test_the_checkpointer_thread_keeps_the_log_from_growing_while_ingest_writes(sqlite_url):
+    from controller.db.checkpoint import WalCheckpointer
+
+    engine = make_engine(sqlite_url, checkpoint_on_commit=False)
+    checkpointer = WalCheckpointer(engine, interval_s=0.01)
+    checkpointer.start()
+    _write_megabytes(engine, 16, pause_s=0.05)
+    assert _wal_bytes(sqlite_url) < 6e6, "the log starts again once a checkpoint copied it all"
+    checkpointer.stop()
+    assert _wal_bytes(sqlite_url) == 0
+    engine.dispose()
+
+
+def test_an_unknown_checkpoint_mode_is_refused(sqlite_url):
+    from controller.db.checkpoint import WalCheckpointer
+
+    with pytest.raises(ValueError, match="unknown checkpoint mode"):
+        WalCheckpointer(make_engine(sqlite_url)).checkpoint("NOW")
