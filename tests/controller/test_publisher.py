@@ -97,3 +97,31 @@ def test_a_failed_seq_reservation_does_not_stop_ingest(world, publisher, mosquit
 def stored_reports(controller) -> int:
     with controller.sessions() as db:
         return db.scalar(select(func.count()).select_from(Report)) or 0
+
+
+def test_a_health_check_raising_an_alert_per_sensor_persists_their_seqs_in_one_write(sqlite_world):
+    """Every sensor of a site never heard is silent at the first health check: one alert each, whose seqs
+    are reserved together, not committed one by one while ingest waits."""
+    from controller.ingest import Ingest
+
+    controller = sqlite_world.start(with_ingest=False)
+    ingest = Ingest(controller)  # not started: the test runs its housekeeping itself
+    ingest.pipeline.load_state()
+    controller.bus.add_sink(ingest.publisher.lifecycle)
+    emitted = []
+    controller.bus.add_sink(emitted.append)
+    writes = []
+
+    def listen(_conn, _cursor, statement, *_):
+        if statement.lstrip().startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in statement:
+            writes.append(statement)
+
+    engine = controller.sessions.kw["bind"]
+    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
+    try:
+        ingest._periodic()
+    finally:
+        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
+    silent = [e for e in emitted if e.kind == "alert" and e.type == "new" and e.after["rule"] == "sensor_silent"]
+    assert len(silent) == len(sqlite_world.site.sensors) > 1
+    assert len(writes) == 1, "one write for the health check's alerts"
