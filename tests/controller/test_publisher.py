@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import event as sqlalchemy_events
@@ -15,6 +17,23 @@ from controller.events import LifecycleEvent
 from tests.controller.conftest import wait_for
 from tests.controller.sensor_messages import activity_report
 from tests.controller.test_incident_pipeline import Listener, phone_in
+
+
+@contextmanager
+def seq_writes(controller) -> Iterator[list[str]]:
+    """The statements that write the controller's lifecycle seqs while the block runs."""
+    writes: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_):
+        if statement.lstrip().startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in statement:
+            writes.append(statement)
+
+    engine = controller.sessions.kw["bind"]
+    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield writes
+    finally:
+        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
 
 
 def alert_event(n: int) -> LifecycleEvent:
@@ -42,15 +61,7 @@ def test_a_batch_of_events_persists_its_seqs_at_once_and_publishes_them_in_order
     controller = world.start()
     try:
         publisher = controller.ingest.publisher
-        writes = []
-
-        def listen(_conn, _cursor, statement, *_):
-            if statement.lstrip().startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in statement:
-                writes.append(statement)
-
-        engine = controller.sessions.kw["bind"]
-        sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
-        try:
+        with seq_writes(controller) as writes:
             events = [alert_event(n) for n in range(3)]
             state = LifecycleEvent("sensors", "update", "sensors", None, {})  # the live view's, not a message
             publisher.reserve_for([*events, state])
@@ -60,8 +71,6 @@ def test_a_batch_of_events_persists_its_seqs_at_once_and_publishes_them_in_order
             assert len(writes) == 1, "the messages took the seqs reserved for them"
             publisher.lifecycle(alert_event(3))
             assert len(writes) == 2, "an event nobody reserved for persists its own seq"
-        finally:
-            sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
         alerts = wait_for(lambda: len(listener.on("alerts")) == 4 and listener.on("alerts"), what="four alerts")
         seqs = [body["seq"] for body in alerts]
         assert seqs == list(range(seqs[0], seqs[0] + 4)), "in publish order, without a gap"
@@ -110,18 +119,8 @@ def test_a_health_check_raising_an_alert_per_sensor_persists_their_seqs_in_one_w
     controller.bus.add_sink(ingest.publisher.lifecycle)
     emitted = []
     controller.bus.add_sink(emitted.append)
-    writes = []
-
-    def listen(_conn, _cursor, statement, *_):
-        if statement.lstrip().startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in statement:
-            writes.append(statement)
-
-    engine = controller.sessions.kw["bind"]
-    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
-    try:
+    with seq_writes(controller) as writes:
         ingest._periodic()
-    finally:
-        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
     silent = [e for e in emitted if e.kind == "alert" and e.type == "new" and e.after["rule"] == "sensor_silent"]
     assert len(silent) == len(sqlite_world.site.sensors) > 1
     assert len(writes) == 1, "one write for the health check's alerts"
