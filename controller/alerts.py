@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -118,10 +118,13 @@ class AlertEngine:
 
     def end(self, db: Session, key: str, actor: str | None = None) -> list[LifecycleEvent]:
         """End the active alerts for `key` (condition cleared, incident closed)."""
-        events = []
-        for alert in db.scalars(select(AlertRecord).where(AlertRecord.key == key, AlertRecord.active.is_(True))):
-            events.append(self._end(alert, actor))
-        return events
+        query = select(AlertRecord).where(AlertRecord.key == key, AlertRecord.active.is_(True))
+        return self.end_records(db.scalars(query), actor)
+
+    def end_records(self, alerts: Iterable[AlertRecord], actor: str | None = None) -> list[LifecycleEvent]:
+        """End these alerts, already read, that are still active: a caller holding them saves a query per key
+        (a health check may end one per sensor at once)."""
+        return [self._end(alert, actor) for alert in alerts if alert.active]
 
     def end_for_incident(self, db: Session, incident_id: str, actor: str | None) -> list[LifecycleEvent]:
         query = select(AlertRecord).where(AlertRecord.incident_id == incident_id, AlertRecord.active.is_(True))

@@ -25,12 +25,11 @@ def check_sensors(
     learnt_offsets = learnt_offsets or {}
     states = {state.id: state for state in db.scalars(select(SensorState))}
     sensor_ids = {sensor.id for sensor in controller.site.sensors} | set(states)
-    active = {
-        alert.key: alert
-        for alert in db.scalars(
-            select(AlertRecord).where(AlertRecord.alert_class == "system", AlertRecord.active.is_(True))
-        )
-    }
+    active: dict[str, list[AlertRecord]] = {}
+    for alert in db.scalars(
+        select(AlertRecord).where(AlertRecord.alert_class == "system", AlertRecord.active.is_(True))
+    ):
+        active.setdefault(alert.key, []).append(alert)
     events: list[LifecycleEvent] = []
     for sensor_id in sorted(sensor_ids):
         found = sensor_problems(
@@ -44,7 +43,7 @@ def check_sensors(
                 if event is not None:
                     events.append(event)
             elif rule not in problems and key in active:
-                events.extend(controller.alerts.end(db, key))
+                events.extend(controller.alerts.end_records(active[key]))
     return events
 
 

@@ -134,3 +134,39 @@ def test_a_clock_the_bursts_show_off_the_others_raises_clock_drift_though_its_da
         ended = check_sensors(controller, db, now, {sensor_id: 0.001})
         db.commit()
     assert [(e.type, e.after["rule"]) for e in ended if e.after["sensor_id"] == sensor_id] == [("end", "clock_drift")]
+
+
+def test_a_health_check_ends_every_sensors_alert_with_one_read_of_the_alerts(world):
+    """When every sensor of a site is heard at last, their "never heard" alerts end together, from the one
+    read of the active alerts the check makes, not a query per sensor."""
+    from sqlalchemy import event as sqlalchemy_events
+
+    controller = world.start(with_ingest=False)
+    now = time.time()
+    with controller.sessions() as db:
+        raised = check_sensors(controller, db, now)
+        db.commit()
+    assert len(raised) == len(world.site.sensors) > 1 and {e.type for e in raised} == {"new"}
+    with controller.sessions() as db:
+        for sensor in world.site.sensors:
+            db.add(SensorState(id=sensor.id, messages_received=1, messages_lost=0, duplicates=0, last_seen=now))
+        db.commit()
+    reads = []
+
+    def listen(_conn, _cursor, statement, *_):
+        if statement.lstrip().startswith("SELECT") and "FROM alerts" in statement:
+            reads.append(statement)
+
+    engine = controller.sessions.kw["bind"]
+    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
+    try:
+        with controller.sessions() as db:
+            ended = check_sensors(controller, db, now + 1)
+            db.commit()
+    finally:
+        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
+    assert [e.type for e in ended] == ["end"] * len(world.site.sensors)
+    assert len(reads) == 1
+    assert count(controller, AlertRecord) == len(world.site.sensors)
+    with controller.sessions() as db:
+        assert not db.scalars(select(AlertRecord).where(AlertRecord.active.is_(True))).all()
