@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 import yaml
+from sqlalchemy import event as sqlalchemy_events
 
 from cellward.signing import Keyring
 from controller.config import load_controller_config
@@ -143,6 +145,23 @@ def publisher(mosquitto) -> Iterator[Publisher]:
     pub = Publisher(mosquitto.port)
     yield pub
     pub.close()
+
+
+@contextmanager
+def statements(controller, wanted: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The SQL statements `wanted` picks out of those the controller's database runs while the block runs."""
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_):
+        if wanted(statement.lstrip()):
+            seen.append(statement)
+
+    engine = controller.sessions.kw["bind"]
+    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
 
 
 def wait_for(condition, timeout_s: float = 30.0, what: str = "condition"):

@@ -10,6 +10,7 @@ from controller.db.incidents import AlertRecord, IncidentRecord
 from controller.db.reports import Message, Report, SensorState
 from controller.housekeeping import check_sensors, prune_raw
 from controller.sighting import Sighting
+from tests.controller.conftest import statements
 
 
 def one_online_sensor(world, clock_offset_s: float, received: int, lost: int) -> tuple[object, str, float]:
@@ -139,8 +140,6 @@ def test_a_clock_the_bursts_show_off_the_others_raises_clock_drift_though_its_da
 def test_a_health_check_ends_every_sensors_alert_with_one_read_of_the_alerts(world):
     """When every sensor of a site is heard at last, their "never heard" alerts end together, from the one
     read of the active alerts the check makes, not a query per sensor."""
-    from sqlalchemy import event as sqlalchemy_events
-
     controller = world.start(with_ingest=False)
     now = time.time()
     with controller.sessions() as db:
@@ -151,20 +150,10 @@ def test_a_health_check_ends_every_sensors_alert_with_one_read_of_the_alerts(wor
         for sensor in world.site.sensors:
             db.add(SensorState(id=sensor.id, messages_received=1, messages_lost=0, duplicates=0, last_seen=now))
         db.commit()
-    reads = []
-
-    def listen(_conn, _cursor, statement, *_):
-        if statement.lstrip().startswith("SELECT") and "FROM alerts" in statement:
-            reads.append(statement)
-
-    engine = controller.sessions.kw["bind"]
-    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
-    try:
-        with controller.sessions() as db:
-            ended = check_sensors(controller, db, now + 1)
-            db.commit()
-    finally:
-        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
+    alert_reads = statements(controller, lambda sql: sql.startswith("SELECT") and "FROM alerts" in sql)
+    with alert_reads as reads, controller.sessions() as db:
+        ended = check_sensors(controller, db, now + 1)
+        db.commit()
     assert [e.type for e in ended] == ["end"] * len(world.site.sensors)
     assert len(reads) == 1
     assert count(controller, AlertRecord) == len(world.site.sensors)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -14,26 +11,14 @@ from controller.alerts import alert_state
 from controller.db.incidents import AlertRecord
 from controller.db.reports import Report
 from controller.events import LifecycleEvent
-from tests.controller.conftest import wait_for
+from tests.controller.conftest import statements, wait_for
 from tests.controller.sensor_messages import activity_report
 from tests.controller.test_incident_pipeline import Listener, phone_in
 
 
-@contextmanager
-def seq_writes(controller) -> Iterator[list[str]]:
+def seq_writes(controller):
     """The statements that write the controller's lifecycle seqs while the block runs."""
-    writes: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_):
-        if statement.lstrip().startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in statement:
-            writes.append(statement)
-
-    engine = controller.sessions.kw["bind"]
-    sqlalchemy_events.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield writes
-    finally:
-        sqlalchemy_events.remove(engine, "before_cursor_execute", listen)
+    return statements(controller, lambda sql: sql.startswith("UPDATE publish_seq") or "INSERT INTO publish_seq" in sql)
 
 
 def alert_event(n: int) -> LifecycleEvent:
