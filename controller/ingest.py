@@ -237,7 +237,7 @@ class Ingest:
                 metrics.ingest_lag_seconds.set(time.time() - batch[0].received_at)
                 metrics.correlation_wait_seconds.set(self.locating.wait_s)
             try:
-                events = self.pipeline.process(batch, checked)
+                events = self.pipeline.process_checked(checked)
             except Exception:
                 # Nothing of this batch was acknowledged: reconnecting makes the broker redeliver it.
                 log.exception("event=batch_failed site=%s messages=%d", self.controller.config.site_id, len(batch))

@@ -249,15 +249,15 @@ class Pipeline:
 
     # -- one batch ----------------------------------------------------------------------------------------
 
-    def process(self, batch: list[RawMessage], checked: list[Checked] | None = None) -> list[LifecycleEvent]:
-        """Everything in `batch` is decided and committed when this returns (then the caller acks). `checked`: what
-        `check` passed of `batch`, in order, when the caller checked each message as it came in."""
+    def process(self, batch: list[RawMessage]) -> list[LifecycleEvent]:
+        """Everything in `batch` is decided and committed when this returns (then the caller acks)."""
         with collector_paused():
-            if checked is None:
-                checked = [item for item in map(self.check, batch) if item is not None]
-            return self._process(checked)
+            return self.process_checked([item for item in map(self.check, batch) if item is not None])
 
-    def _process(self, checked: list[Checked]) -> list[LifecycleEvent]:
+    @collector_paused()
+    def process_checked(self, checked: list[Checked]) -> list[LifecycleEvent]:
+        """What `check` passed of a batch, in order, decided and committed when this returns (then the caller acks
+        the batch): for a caller that checked each message as it came in."""
         started = time.perf_counter()
         checked = [item for item in checked if not self._side_channel(item)]
         with self.controller.sessions() as db:

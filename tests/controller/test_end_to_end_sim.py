@@ -3,6 +3,7 @@ sensors over MQTT, becomes an incident in that cell."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -100,8 +101,8 @@ def test_scripted_burner_in_a_known_cell_becomes_an_incident_in_that_cell(sqlite
             return db.scalar(select(func.count()).select_from(Message)) == count
 
     published = 0
-    for window in sorted({window for window, _ in dict(batches)}):
-        for (_, sensor_id), reports in [item for item in batches if item[0][0] == window]:
+    for window, window_batches in itertools.groupby(batches, key=lambda item: item[0][0]):
+        for (_, sensor_id), reports in window_batches:
             publisher.publish(*sqlite_world.nodes[sensor_id].detections(reports))
             published += 1
         wait_for(lambda count=published: stored(count), timeout_s=30, what=f"window {window}'s batches to be stored")

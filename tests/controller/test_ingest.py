@@ -206,8 +206,8 @@ def test_a_stalled_controller_holds_at_most_receive_maximum_messages_and_loses_n
     running = world.start()
     ingest = running.ingest
     release = threading.Event()
-    process = ingest.pipeline.process
-    monkeypatch.setattr(ingest.pipeline, "process", lambda *batch: release.wait(60) and process(*batch))
+    process = ingest.pipeline.process_checked
+    monkeypatch.setattr(ingest.pipeline, "process_checked", lambda checked: release.wait(60) and process(checked))
     handed_over = []
     put = ingest.queue.put
     monkeypatch.setattr(ingest.queue, "put", lambda item: handed_over.append(item) or put(item))
@@ -271,7 +271,7 @@ def test_a_batch_is_checked_as_it_is_taken_and_closes_when_the_burst_of_reports_
     assert batch == [good[0], forged, *good[1:]]
     assert [item.raw for item in checked] == good
     assert counter(controller, "cellward_controller_messages_rejected_total", reason="bad_signature") == 1
-    ingest.pipeline.process(batch, checked)
+    ingest.pipeline.process_checked(checked)
     assert stored(controller, Report) == len(good)
 
 
