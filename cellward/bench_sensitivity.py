@@ -9,7 +9,7 @@ import numpy as np
 
 from dsp.burst import Burst
 from dsp.cfar import CfarConfig
-from dsp.detector import Detector
+from dsp.detector import Detector, DetectorConfig
 from sim.signals import gsm, lte, nr
 from sim.signals.ideal_detector import ideal_pd, ideal_snr_db_at
 from sim.signals.ofdm import NATIVE_FFT, to_capture_rate
@@ -23,9 +23,9 @@ SNR_POINTS_DB = np.arange(-7.0, 7.0, 1.0)  # from below where the ideal detector
 BURSTS_PER_POINT = 40
 
 
-def detect(scene: Scene) -> tuple[list[Burst], list[TruthBurst]]:
+def detect(scene: Scene, config: DetectorConfig | None = None) -> tuple[list[Burst], list[TruthBurst]]:
     x, truth = scene.render_complex()
-    detector = Detector(scene.sample_rate_hz, scene.center_freq_hz)
+    detector = Detector(scene.sample_rate_hz, scene.center_freq_hz, config)
     bursts: list[Burst] = []
     for i in range(0, len(x), 1 << 17):
         bursts += detector.process(x[i : i + (1 << 17)])

@@ -154,6 +154,19 @@ def bench_sensitivity(
     raise typer.Exit(run_sensitivity(output))
 
 
+@bench_app.command("roc")
+def bench_roc(
+    output: Annotated[Path, typer.Option(help="Where to save the ROC plot (PNG)")] = Path("docs/roc.png"),
+    noise_seconds: Annotated[
+        int, typer.Option(min=1, help="Seconds of receiver noise per tuning (three tunings) per setting")
+    ] = 20,
+) -> None:
+    """Pd against the CFAR's false-alarm probability per technology beside the ideal, and detections on noise."""
+    from cellward.bench_roc import run_roc
+
+    raise typer.Exit(run_roc(output, noise_seconds))
+
+
 @bench_app.command("system")
 def bench_system(
     copies: Annotated[int, typer.Option(help="Event-mode nodes at each of the reference site's 76 positions")] = 4,
