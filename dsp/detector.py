@@ -47,6 +47,9 @@ class DetectorConfig:
     impulses: ImpulseConfig = field(default_factory=ImpulseConfig)
 
 
+DC_WINDOW_S = 0.01
+
+
 @functools.cache
 def _shipped_band_plan() -> BandPlan:
     """The UK plan shipped with cellward, parsed once rather than for every detector (1.6 ms each time)."""
@@ -258,7 +261,7 @@ class Detector:
         cut = frames if final else frames - boxes.max_frames - 2
         open_starts = [region.frame0 for region in regions if region.frame1 >= cut]
         keep_from = min([max(0, cut - boxes.max_frames), *open_starts])
-        floor = self.floor.mean_power_per_bin()
+        floor = _notched_floor(self.floor.mean_power_per_bin(), self.config.dc_notch_bins)
         closed = [part for r in regions if r.frame1 < cut and (part := self._unreported_part(r)) is not None]
         self._reported.extend((self._frame0 + r.frame0, self._frame0 + r.frame1, r.bin0, r.bin1) for r in closed)
         measured = [(r, measure(r, z, floor, self.config.segmentation)) for r in closed]
@@ -313,8 +316,11 @@ class Detector:
         high_hz = g.bin_offset_hz(m.high_bin)
         local_start = int(start_sample) - self._frame0 * g.hop
         local_end = int(np.ceil(end_sample)) - self._frame0 * g.hop
+        burst_samples = self._samples.view[max(0, local_start) : max(0, local_end)]
+        if self._holds_dc(low_hz, high_hz):
+            burst_samples = burst_samples - self._dc_offset_around(local_start, local_end)
         features = burst_features(
-            self._samples.view[max(0, local_start) : max(0, local_end)],
+            burst_samples,
             g.sample_rate_hz,
             low_hz,
             high_hz,
@@ -337,6 +343,19 @@ class Detector:
             cut_at_end=last_frame is not None and m.end_frame > last_frame,
             features=features,
         )
+
+    def _holds_dc(self, low_hz: float, high_hz: float) -> bool:
+        """Whether a band reaches into the notched DC-spike bins."""
+        notch_hz = (self.config.dc_notch_bins - 0.5) * self.geometry.bin_hz
+        return self.config.dc_notch_bins > 0 and low_hz < notch_hz and high_hz > -notch_hz
+
+    def _dc_offset_around(self, local_start: int, local_end: int) -> np.complex64:
+        """The dongle's DC offset: the mean of the samples from `DC_WINDOW_S` before a burst to as long after it.
+        A burst's features read its envelope, and a constant added to it would make a constant envelope swing
+        with the burst's phase; the signals in the window average out over its tens of thousands of samples."""
+        reach = round(DC_WINDOW_S * self.geometry.sample_rate_hz)
+        samples = self._samples.view
+        return np.complex64(samples[max(0, local_start - reach) : max(0, local_end + reach)].mean())
 
     def _clears(self, m: Measurement, false_alarm_probability: float) -> bool:
         """Whether the sum of Z over the measured cells passes the test at `false_alarm_probability` and stands
@@ -382,6 +401,21 @@ class Detector:
         self._pending = [c for c in self._pending if id(c) not in ready_ids]
         self._history = (context + ready)[-256:]
         return labelled
+
+
+def _notched_floor(floor: np.ndarray, notch_bins: int) -> np.ndarray:
+    """The floor under z's notch: the DC-spike bins hold their neighbours' Z, so they are measured against their
+    neighbours' floor. Their own floor is the spike's power, 10-26 dB over the noise on a dongle with a DC offset,
+    and would swamp a burst's power profile (and its SNR, and the noise its envelope is corrected for) with the
+    noise of the few notched cells."""
+    if notch_bins <= 0:
+        return floor
+    centre = floor.shape[0] // 2
+    notched = floor.copy()
+    notched[centre - notch_bins + 1 : centre + notch_bins] = 0.5 * (
+        floor[centre - notch_bins] + floor[centre + notch_bins]
+    )
+    return notched
 
 
 @njit(cache=True, nogil=True)
