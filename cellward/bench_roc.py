@@ -15,11 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cellward.bench_sensitivity import FS, SENSITIVITY_CASES, detect, isolated
+from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, SENSITIVITY_CASES, detect, isolated
 from dsp.cfar import CfarConfig
 from dsp.detector import Detector, DetectorConfig
 from sim.signals.ideal_detector import ideal_pd, ideal_snr_db_at
-from sim.signals.receiver import Receiver
 from sim.signals.scene import Scene
 from sim.signals.scoring import match
 
@@ -60,13 +59,12 @@ def ideal_detection_probability(technology: str, false_alarm_probability: float)
 
 def noise_count(false_alarm_probability: float, seconds_per_tuning: int, seed: int = 400) -> NoiseCount:
     """Detections on receiver noise alone at each technology's tuning, a second rendered at a time."""
-    receiver = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
     detections = phone_labelled = 0
     for tuning, (center_freq_hz, _, _) in enumerate(SENSITIVITY_CASES.values()):
         detector = Detector(FS, center_freq_hz, detector_config(false_alarm_probability))
         heard = []
         for second in range(seconds_per_tuning):
-            scene = Scene(FS, center_freq_hz, 1.0, receiver, seed=seed + 1000 * tuning + second, start_s=second)
+            scene = Scene(FS, center_freq_hz, 1.0, CLEAN_RECEIVER, seed=seed + 1000 * tuning + second, start_s=second)
             heard += detector.process(scene.render_complex()[0])
         heard += detector.flush()
         detections += len(heard)

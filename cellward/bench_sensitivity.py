@@ -21,6 +21,8 @@ from sim.signals.truth import BurstWave, Emission, TruthBurst
 FS = 2.4e6
 SNR_POINTS_DB = np.arange(-7.0, 7.0, 1.0)  # from below where the ideal detector reaches Pd 0.9 for every case
 BURSTS_PER_POINT = 40
+# a dongle without its flaws: noise only, so that Pd against SNR is the detector's and not the receiver's
+CLEAN_RECEIVER = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
 
 
 def detect(scene: Scene, config: DetectorConfig | None = None) -> tuple[list[Burst], list[TruthBurst]]:
@@ -59,8 +61,7 @@ def isolated(technology: str, fc: float, snr_db: float, seed: int) -> Scene:
                     "PUSCH",
                 )
             )
-    receiver = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
-    return Scene(FS, fc, 0.03 + 0.008 * BURSTS_PER_POINT, receiver, seed).add(
+    return Scene(FS, fc, 0.03 + 0.008 * BURSTS_PER_POINT, CLEAN_RECEIVER, seed).add(
         Emission(technology, fc, tuple(waves), snr_db)
     )
 

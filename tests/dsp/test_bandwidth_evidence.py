@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from cellward.bench_sensitivity import FS, detect
+from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, detect
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
 from dsp.classify import Candidate, classify_candidates
@@ -132,7 +132,7 @@ def test_weak_one_resource_block_lte_bursts_are_still_lte(channel: str) -> None:
         )
     labels: Counter[str] = Counter()
     for seed, snr_db in ((4, 5.0), (5, 6.0), (6, 7.0)):
-        receiver = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
-        scene = Scene(FS, B20_TUNER_HZ, 0.52, receiver, seed).add(Emission("lte", B20_TUNER_HZ, tuple(waves), snr_db))
+        emission = Emission("lte", B20_TUNER_HZ, tuple(waves), snr_db)
+        scene = Scene(FS, B20_TUNER_HZ, 0.52, CLEAN_RECEIVER, seed).add(emission)
         labels += matched_labels(scene)[0]
     assert labels["lte"] >= 0.95 * labels.total(), f"{channel} at 5-7 dB labelled {dict(labels)}"

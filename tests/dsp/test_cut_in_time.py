@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from cellward.bench_sensitivity import FS, detect
+from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, detect
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
 from dsp.classify import Candidate, classify_candidates
@@ -23,14 +23,12 @@ from dsp.classify.evidence import GSM_FRAME_S, grid_matches
 from dsp.subframes import split_into_subframes
 from sim.signals import gsm, lte
 from sim.signals.ofdm import to_capture_rate
-from sim.signals.receiver import Receiver
 from sim.signals.scene import Scene
 from sim.signals.truth import BurstWave, Emission
 
 CAPTURE_S = 0.03
 B8_TUNER_HZ = 897.0e6  # GSM and LTE both deployed
 B20_TUNER_HZ = 847.0e6  # LTE only: a PUCCH slot in B8 is as much a GSM burst's shape as LTE's
-CLEAN = Receiver(noise_sigma_lsb=3.0, ppm=0.0, dc_offset_lsb=0.0, iq_gain_db=0.0, iq_phase_deg=0.0)
 NORMAL_BURST_S = gsm.NORMAL_BITS * gsm.BIT_S
 
 
@@ -55,7 +53,8 @@ def straddling(duration_s: float, inside_s: float, edge: str) -> float:
 
 
 def detect_emission(technology: str, tuner_hz: float, waves: list[BurstWave], snr_db: float, seed: int) -> list[Burst]:
-    scene = Scene(FS, tuner_hz, CAPTURE_S, CLEAN, seed).add(Emission(technology, tuner_hz, tuple(waves), snr_db))
+    emission = Emission(technology, tuner_hz, tuple(waves), snr_db)
+    scene = Scene(FS, tuner_hz, CAPTURE_S, CLEAN_RECEIVER, seed).add(emission)
     return detect(scene)[0]
 
 
