@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, SENSITIVITY_CASES, detect, isolated
+from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, SENSITIVITY_CASES, detect, isolated, save_plot
 from dsp.cfar import CfarConfig
 from dsp.detector import Detector, DetectorConfig
 from sim.signals.ideal_detector import ideal_pd, ideal_snr_db_at
@@ -101,8 +101,6 @@ def run_roc(output: Path, noise_seconds_per_tuning: int) -> int:
     pd_axis.set(
         xlabel="false-alarm probability per test", ylabel="probability of detection", title="ROC", ylim=(0, 1.02)
     )
-    pd_axis.legend(fontsize=7)
-    pd_axis.grid(alpha=0.3)
     seconds = counts[0].seconds
     for attribute, style, label in (
         ("detections", "ko-", "every detection"),
@@ -120,9 +118,4 @@ def run_roc(output: Path, noise_seconds_per_tuning: int) -> int:
         ylabel="per minute on receiver noise",
         title=f"On receiver noise, {seconds:g} s per setting",
     )
-    noise_axis.legend(fontsize=7)
-    noise_axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(output, dpi=110)
-    print(f"plot: {output}")
-    return 0
+    return save_plot(figure, [pd_axis, noise_axis], output, legend_size=7)

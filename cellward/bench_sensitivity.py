@@ -112,8 +112,14 @@ def run_sensitivity(output: Path) -> int:
         axis.plot(SNR_POINTS_DB, ideal, f"{colour}--", label=f"{technology} (ideal energy detector)")
     axis.axhline(0.9, color="grey", linewidth=0.5)
     axis.set(xlabel="in-band SNR (dB)", ylabel="probability of detection", title="Detection against SNR")
-    axis.legend(fontsize=8)
-    axis.grid(alpha=0.3)
+    return save_plot(figure, [axis], output)
+
+
+def save_plot(figure, axes: list, output: Path, legend_size: int = 8) -> int:
+    """Legends and grids on `axes`, the figure saved to `output` (PNG); the bench's exit status."""
+    for axis in axes:
+        axis.legend(fontsize=legend_size)
+        axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(output, dpi=110)
     print(f"plot: {output}")
