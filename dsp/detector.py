@@ -38,6 +38,7 @@ FFT_CHUNK_FRAMES = 256  # frames transformed and normalised together: they stay 
 class DetectorConfig:
     target_bin_hz: float = 10e3
     dc_notch_bins: int = 2
+    dc_offset_window_s: float = 0.01  # either side of a burst across the notch: the samples' mean is the DC offset
     usable_fraction: float = 0.88  # of the sample rate; the decimator's roll-off and aliases lie outside
     context_s: float = 0.03
     max_buffer_s: float = 1.0
@@ -45,9 +46,6 @@ class DetectorConfig:
     cfar: CfarConfig = field(default_factory=CfarConfig)
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     impulses: ImpulseConfig = field(default_factory=ImpulseConfig)
-
-
-DC_WINDOW_S = 0.01
 
 
 @functools.cache
@@ -350,10 +348,10 @@ class Detector:
         return self.config.dc_notch_bins > 0 and low_hz < notch_hz and high_hz > -notch_hz
 
     def _dc_offset_around(self, local_start: int, local_end: int) -> np.complex64:
-        """The dongle's DC offset: the mean of the samples from `DC_WINDOW_S` before a burst to as long after it.
+        """The dongle's DC offset: the mean of the samples from `dc_offset_window_s` before a burst to as long after it.
         A burst's features read its envelope, and a constant added to it would make a constant envelope swing
         with the burst's phase; the signals in the window average out over its tens of thousands of samples."""
-        reach = round(DC_WINDOW_S * self.geometry.sample_rate_hz)
+        reach = round(self.config.dc_offset_window_s * self.geometry.sample_rate_hz)
         samples = self._samples.view
         return np.complex64(samples[max(0, local_start - reach) : max(0, local_end + reach)].mean())
 
