@@ -12,19 +12,21 @@ verification and classification stages stay as shipped. For each setting the ben
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, SENSITIVITY_CASES, detect, isolated, save_plot
+from dsp.burst import Burst
 from dsp.cfar import CfarConfig
 from dsp.detector import Detector, DetectorConfig
 from sim.signals.ideal_detector import ideal_pd, ideal_snr_db_at
 from sim.signals.scene import Scene
 from sim.signals.scoring import match
+from sim.signals.truth import PHONE_TECHNOLOGIES
 
 FALSE_ALARM_PROBABILITIES = (1e-6, 1e-8, 1e-10, 1e-12, 1e-14)
 SNR_ABOVE_IDEAL_DB = 1.0
-PHONES = ("gsm", "lte", "nr")
 
 
 @dataclass(frozen=True)
@@ -57,19 +59,26 @@ def ideal_detection_probability(technology: str, false_alarm_probability: float)
     return ideal_pd(roc_snr_db(technology), duration_s, bandwidth_hz, false_alarm_probability)
 
 
-def noise_count(false_alarm_probability: float, seconds_per_tuning: int, seed: int = 400) -> NoiseCount:
-    """Detections on receiver noise alone at each technology's tuning, a second rendered at a time."""
-    detections = phone_labelled = 0
+def noise_counts(
+    false_alarm_probabilities: Sequence[float], seconds_per_tuning: int, seed: int = 400
+) -> list[NoiseCount]:
+    """Detections on receiver noise alone at each technology's tuning, one detector per setting; each second is
+    rendered once and heard by them all (rendering costs several times what detecting does)."""
+    heard: list[list[Burst]] = [[] for _ in false_alarm_probabilities]
     for tuning, (center_freq_hz, _, _) in enumerate(SENSITIVITY_CASES.values()):
-        detector = Detector(FS, center_freq_hz, detector_config(false_alarm_probability))
-        heard = []
+        detectors = [Detector(FS, center_freq_hz, detector_config(p)) for p in false_alarm_probabilities]
         for second in range(seconds_per_tuning):
             scene = Scene(FS, center_freq_hz, 1.0, CLEAN_RECEIVER, seed=seed + 1000 * tuning + second, start_s=second)
-            heard += detector.process(scene.render_complex()[0])
-        heard += detector.flush()
-        detections += len(heard)
-        phone_labelled += sum(burst.technology in PHONES for burst in heard)
-    return NoiseCount(float(seconds_per_tuning * len(SENSITIVITY_CASES)), detections, phone_labelled)
+            samples = scene.render_complex()[0]
+            for detector, bursts in zip(detectors, heard, strict=True):
+                bursts += detector.process(samples)
+        for detector, bursts in zip(detectors, heard, strict=True):
+            bursts += detector.flush()
+    seconds = float(seconds_per_tuning * len(SENSITIVITY_CASES))
+    return [
+        NoiseCount(seconds, len(bursts), sum(burst.technology in PHONE_TECHNOLOGIES for burst in bursts))
+        for bursts in heard
+    ]
 
 
 def run_roc(output: Path, noise_seconds_per_tuning: int) -> int:
@@ -85,7 +94,7 @@ def run_roc(output: Path, noise_seconds_per_tuning: int) -> int:
     figure, (pd_axis, noise_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
     curves = {t: [detection_probability(t, p) for p in probabilities] for t in SENSITIVITY_CASES}
     ideals = {t: [ideal_detection_probability(t, p) for p in probabilities] for t in SENSITIVITY_CASES}
-    counts = [noise_count(p, noise_seconds_per_tuning) for p in probabilities]
+    counts = noise_counts(probabilities, noise_seconds_per_tuning)
     for k, p in enumerate(probabilities):
         cells = " ".join(f"{curves[t][k]:8.2f} ({ideals[t][k]:5.2f})" for t in SENSITIVITY_CASES)
         count = counts[k]

@@ -3,7 +3,7 @@ found on bursts and on noise alike, and the detector stays below the ideal energ
 
 from __future__ import annotations
 
-from cellward.bench_roc import detection_probability, ideal_detection_probability, noise_count
+from cellward.bench_roc import detection_probability, ideal_detection_probability, noise_counts
 
 
 def test_a_looser_false_alarm_probability_finds_more_bursts_and_never_beats_the_ideal() -> None:
@@ -16,7 +16,7 @@ def test_a_looser_false_alarm_probability_finds_more_bursts_and_never_beats_the_
 
 
 def test_a_looser_false_alarm_probability_raises_false_detections_on_noise() -> None:
-    loose, shipped = noise_count(1e-6, 2), noise_count(1e-10, 2)
+    loose, shipped = noise_counts((1e-6, 1e-10), 2)
     assert loose.detections > 0, "1e-6 per test found nothing in 6 s of noise: the setting does not reach the CFAR"
     assert shipped.detections == 0, f"the shipped 1e-10 found {shipped.detections} detections in 6 s of noise"
     assert loose.seconds == shipped.seconds == 6.0
