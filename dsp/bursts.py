@@ -149,8 +149,9 @@ def _xy_cut_kernel(
 ) -> np.ndarray:
     """Depth first, a part is cut along time if its time profile splits into runs (`_active_runs`), else along
     frequency (weak runs that are a strong one's skirt rejoined, `_join_skirts`), until it does not split or
-    `max_depth` cuts deep. Sums are formed in numpy's order (`pairwise_sum`), so that every test compares the
-    same float32 values as numpy's reductions of the same arrays would."""
+    `max_depth` cuts deep; a part cut out along frequency is first trimmed in time to its one run, if it has one.
+    Sums are formed in numpy's order (`pairwise_sum`), so that every test compares the same float32 values as
+    numpy's reductions of the same arrays would."""
     parts = []
     stack = [(0, excess.shape[0] - 1, 0, excess.shape[1] - 1, 0)]
     while len(stack) > 0:
@@ -165,10 +166,20 @@ def _xy_cut_kernel(
                 else:
                     profile, cells, min_gap, length = _column_sums(x), _mask_counts(m, False), min_gap_bins, b1 - b0 + 1
                 cells = np.maximum(cells, 1)
-                lows, highs = _active_runs(profile, cells, min_gap, split_fraction, split_sigma, weak_part_factor)
+                lows, highs = _active_runs(
+                    profile, cells, min_gap, split_fraction, split_sigma, weak_part_factor, axis == 1
+                )
                 if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
                     lows, highs = _join_skirts(lows, highs, x, m, excess.shape[1], min_gap, split_fraction, split_sigma)
                 lows, highs = _stretch(lows, highs, length, min_gap)
+                if axis == 0 and depth > 0 and lows.shape[0] == 1:
+                    # a part cut out along frequency keeps the frames of the whole: a short burst's part would span
+                    # a long neighbour's frames, and the burst fill too little of them for its plateau to be found
+                    first, last = max(0, lows[0] - 2 * min_gap), min(length - 1, highs[0] + 2 * min_gap)
+                    if first > 0 or last < length - 1:
+                        stack.append((f0 + first, f0 + last, b0, b1, depth + 1))
+                        split = True
+                        break
                 if lows.shape[0] > 1:
                     for r in range(lows.shape[0] - 1, -1, -1):  # popped in order
                         if axis == 0:
@@ -202,7 +213,9 @@ def _join_skirts(
     The spectral skirt of a strong burst is weak and beside it, but it occupies the same frames as the burst
     itself; a separate weak emission has a support of its own in time. A skirt also lies beside its burst,
     within two gaps of it: a part further off is an emission of its own even where it lies inside the other's
-    frames (a short burst beside a long one). `full_bins` is the width of the array x is a view of.
+    frames (a short burst beside a long one). And a skirt is far weaker than its burst in the skirt's own frames:
+    over all the frames of the part a short emission beside a long one is diluted to look as weak as a skirt.
+    `full_bins` is the width of the array x is a view of.
     """
     count = lows.shape[0]
     if count < 2:
@@ -221,7 +234,10 @@ def _join_skirts(
         weak, strong = (i, i + 1) if levels[i] < levels[i + 1] else (i + 1, i)
         inside = np.count_nonzero(supports[weak] & supports[strong])
         beside = lows[i + 1] - highs[i] - 1 <= 2 * min_gap
-        skirt = levels[weak] < np.float32(split_fraction) * levels[strong] * np.float32(2)
+        # weaker than the strong one in its own frames: over the whole part a short emission's level is diluted
+        skirt = _mean_in_frames(x, supports[weak], lows[weak], highs[weak]) < 2 * split_fraction * _mean_in_frames(
+            x, supports[weak], lows[strong], highs[strong]
+        )
         if beside and skirt and inside >= 0.8 * max(np.count_nonzero(supports[weak]), 1):
             highs[i] = highs[i + 1]
             supports[i] |= supports[i + 1]
@@ -237,6 +253,17 @@ def _join_skirts(
 
 
 @njit(cache=True, nogil=True)
+def _mean_in_frames(x: np.ndarray, frames: np.ndarray, low: int, high: int) -> float:
+    """Mean of x over the `frames` (a mask of its rows) and the columns `low`..`high`."""
+    total, cells = 0.0, 0
+    for t in np.flatnonzero(frames):
+        for k in range(low, high + 1):
+            total += x[t, k]
+        cells += high - low + 1
+    return total / max(cells, 1)
+
+
+@njit(cache=True, nogil=True)
 def _active_runs(
     profile: np.ndarray,
     cells: np.ndarray,
@@ -244,6 +271,7 @@ def _active_runs(
     split_fraction: float,
     split_sigma: float,
     weak_part_factor: int,
+    to_valleys: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parts of a component along one axis that are separate emissions: runs that each hold significant
     energy, separated by quiet gaps or by a fall of more than 1/`split_fraction` in level.
@@ -263,6 +291,11 @@ def _active_runs(
         if mean[i] > split_sigma * noise_sigma[i]:
             level[i] = 2 if mean[i] > strong else 1
     count, lows, highs = _absorbed_level_runs(level, min_gap, weak_part_factor * min_gap)
+    if to_valleys:
+        lows, highs = _weak_runs_to_valleys(
+            mean, lows, highs, count, strong, split_fraction, weak_part_factor * min_gap
+        )
+        count = lows.shape[0]
     kept = 0
     for r in range(count):
         lo, hi = lows[r], highs[r]
@@ -270,6 +303,62 @@ def _active_runs(
             lows[kept], highs[kept] = lo, hi
             kept += 1
     return lows[:kept], highs[:kept]
+
+
+@njit(cache=True, nogil=True)
+def _weak_runs_to_valleys(
+    mean: np.ndarray,
+    lows: np.ndarray,
+    highs: np.ndarray,
+    count: int,
+    strong: float,
+    split_fraction: float,
+    min_weak: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give the part of a weak run that belongs to the strong run it touches back to that run.
+
+    Weak and strong are told apart against the peak of the whole part, so one emission that sits near that line (a
+    PUCCH slot in the frames of a long PUSCH: diluted in its columns' means, and its columns masked over more or
+    fewer frames) straddles it and is cut in two. A weak run is split at its deepest point (the valley between two
+    emissions, or its far end); the side that touches a strong run joins it unless it peaks under `split_fraction`
+    of that run's level where they meet (its nearest `min_weak` cells: further off it may hold other emissions), so a
+    weak emission in its own right stays apart. What is left keeps its own run if at least `min_weak` long, else goes
+    to the strong run on its side, as its skirt."""
+    peaks = np.empty(count)
+    for r in range(count):
+        peaks[r] = mean[lows[r] : highs[r] + 1].max()
+    out_lows, out_highs = lows[:count].copy(), highs[:count].copy()
+    keep = np.ones(count, np.bool_)
+    for r in range(count):
+        if peaks[r] > strong:
+            continue
+        left = r > 0 and peaks[r - 1] > strong and highs[r - 1] + 1 == lows[r]
+        right = r < count - 1 and peaks[r + 1] > strong and highs[r] + 1 == lows[r + 1]
+        if not (left or right):
+            continue
+        lo, hi = lows[r], highs[r]
+        valley = lo + np.argmin(mean[lo : hi + 1])
+        if left:
+            meets = mean[max(lows[r - 1], lo - min_weak) : lo].max()
+            if mean[lo : valley + 1].max() > split_fraction * meets:
+                out_highs[r - 1], lo = valley, valley + 1
+        if right and lo <= hi:
+            start = max(lo, valley)
+            meets = mean[hi + 1 : min(highs[r + 1], hi + min_weak) + 1].max()
+            if mean[start : hi + 1].max() > split_fraction * meets:
+                out_lows[r + 1], hi = start, start - 1
+        if hi < lo:
+            keep[r] = False
+        elif hi - lo + 1 < min_weak and (lo, hi) != (lows[r], highs[r]):
+            keep[r] = False
+            if right and hi + 1 == out_lows[r + 1]:
+                out_lows[r + 1] = lo
+            elif left and lo - 1 == out_highs[r - 1]:
+                out_highs[r - 1] = hi
+            else:
+                keep[r] = True
+        out_lows[r], out_highs[r] = lo, hi
+    return out_lows[keep], out_highs[keep]
 
 
 @njit(cache=True, nogil=True)
