@@ -10,6 +10,10 @@ leaves it where it was. Gating on a six-cell mean rather than on the cell itself
 signal's cells are exponentially distributed too, and a single-cell gate lets its low cells through.
 Noise almost never reaches the gate on a six-cell mean, so the tracked level is the noise median,
 ln 2 times the mean noise power per bin, the unit the detector normalises by.
+A weak phone that transmits continuously is held off by a second, slow gate: the three-bin sum averaged
+over about `slow_gate_frames` frames more than `slow_gate_db` above the floor. At 6-8 dB a phone's six-cell
+means dip under the fast gate often enough (a third of its frames at 6 dB) for the floor to rise to meet it
+within half a second; their average does not, while a burst's onset still closes the fast gate at once.
 The first spectra of a stream seed the floor with a low per-bin quantile (`seed_quantile`, scaled to
 the mean of exponential noise), robust to bursts that occupy a bin most of that time: a data session
 under way when a dwell starts would otherwise seed its bins high, and the floor steps down only about
@@ -36,6 +40,8 @@ from dsp.spectrum import shifted_power_row
 class FloorConfig:
     step_nepers: float = 2e-3
     gate_db: float = 6.0
+    slow_gate_db: float = 4.5  # on the three-bin sum averaged over about `slow_gate_frames`
+    slow_gate_frames: int = 16
     gated_step_nepers: float = 2e-6  # about 0.08 dB/s at 2.4 MS/s: a gain change must reseed instead
     seed_frames: int = 256
     seed_quantile: float = 0.2
@@ -77,11 +83,15 @@ class NoiseFloor:
         self._mean_per_tracked = 1.0 / math.log(2)
         self.inverse_mean = np.ones(nfft, np.float32)  # 1 / (mean noise power per bin)
         self.previous_sums = np.zeros(nfft, np.float32)  # last spectrum's three-bin sums, for the gate
+        self.smoothed_sums = np.zeros(nfft, np.float32)  # the three-bin sums' running mean, for the slow gate
         self.seeded = False
         c = config
         self._kernel_arguments = (  # the state arrays change in place, so one tuple serves every call
             self.inverse_mean,
             self.previous_sums,
+            self.smoothed_sums,
+            np.float32(1.0 / c.slow_gate_frames),
+            np.float32(3.0 * 10 ** (c.slow_gate_db / 10)),
             np.float32(math.exp(0.5 * c.step_nepers)),  # the level steps down: its reciprocal up
             np.float32(math.exp(-0.5 * c.step_nepers)),
             np.float32(math.exp(-0.5 * c.gated_step_nepers)),
@@ -99,6 +109,7 @@ class NoiseFloor:
             level = self.memory.recall(level)
         self.inverse_mean[:] = 1.0 / np.maximum(level, 1e-30)
         self.previous_sums[:] = _three_bin_sums(spectra[0])
+        self.smoothed_sums[:] = 3.0 * level  # noise: the slow gate starts open
         self.seeded = True
 
     def normalise(self, spectra: np.ndarray, out: np.ndarray) -> None:
@@ -134,6 +145,9 @@ def _track_and_normalise(
     from_fft: bool,
     inverse_mean: np.ndarray,
     previous_sums: np.ndarray,
+    smoothed_sums: np.ndarray,
+    smoothing: float,
+    slow_gate_sum: float,
     inverse_step_down: float,
     inverse_step_up: float,
     inverse_gated_step_up: float,
@@ -142,7 +156,8 @@ def _track_and_normalise(
     out: np.ndarray,
 ) -> None:
     """z = P / floor per cell; the floor steps toward the median, or leaks when the six-cell sum (three
-    bins in this frame and the last) exceeds `gate_sum` floors. Edge bins repeat themselves.
+    bins in this frame and the last) exceeds `gate_sum` floors or the three-bin sum's running mean (weight
+    `smoothing` on each new frame) exceeds `slow_gate_sum`. Edge bins repeat themselves.
 
     frames_in: power spectra (float32), or with `from_fft` unshifted FFT frames (complex64) whose
     shifted |X|^2 / nfft^2 is the power."""
@@ -169,7 +184,8 @@ def _track_and_normalise(
             inverse = inverse_mean[k]
             z = row[k] * inverse
             z_row[k] = z
-            gated = (sums[k] + previous_sums[k]) * inverse >= gate_sum
+            smoothed_sums[k] += smoothing * (sums[k] - smoothed_sums[k])
+            gated = (sums[k] + previous_sums[k]) * inverse >= gate_sum or smoothed_sums[k] * inverse >= slow_gate_sum
             below = z * mean_per_tracked < np.float32(1.0)
             step = inverse_gated_step_up if gated else (inverse_step_down if below else inverse_step_up)
             inverse_mean[k] = inverse * step
