@@ -174,7 +174,7 @@ def _xy_cut_kernel(
                 lows, highs = _stretch(lows, highs, length, min_gap)
                 if axis == 0 and depth > 0 and lows.shape[0] == 1:
                     # a part cut out along frequency keeps the frames of the whole: a short burst's part would span
-                    # a long neighbour's frames, and the burst fill too little of them for its plateau to be found
+                    # a long neighbour's frames, and the burst would fill too little of them for its plateau to be found
                     first, last = max(0, lows[0] - 2 * min_gap), min(length - 1, highs[0] + 2 * min_gap)
                     if first > 0 or last < length - 1:
                         stack.append((f0 + first, f0 + last, b0, b1, depth + 1))
@@ -281,7 +281,9 @@ def _active_runs(
     correlated: about twice the variance of independent ones) and *strong* above `split_fraction` of the
     peak. A significant but weak stretch at least `weak_part_factor` gaps long beside a strong one is a
     weaker emission in its own right (a weak wide PUSCH under a strong one-block PUSCH); shorter weak
-    stretches are the skirts of the strong one. Returns the runs' first and last indices.
+    stretches are the skirts of the strong one. With `to_valleys` (along frequency), the part of a weak run that
+    belongs to the strong run it touches is given back to it (`_weak_runs_to_valleys`). Returns the runs' first
+    and last indices.
     """
     mean = _smooth3_kernel(profile.astype(np.float64) / cells)
     noise_sigma = np.sqrt(2.0 / (3.0 * cells))
