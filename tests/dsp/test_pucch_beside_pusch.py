@@ -12,13 +12,18 @@ import pytest
 
 from cellward.bench_sensitivity import CLEAN_RECEIVER, FS, detect
 from sim.signals import lte
+from sim.signals.ofdm import to_capture_rate
 from sim.signals.scene import Scene
 from sim.signals.scoring import match
-from sim.signals.truth import Emission
+from sim.signals.truth import BurstWave, Emission
 
 CARRIER_HZ = 847.0e6
-CARRIER_RBS = 15  # 3 MHz: PUCCH at +-1.26 MHz would fall outside the capture, so the slots sit nearer the middle
 SLOTS = 12
+
+
+def one_block(native: np.ndarray, start_s: float, offset_hz: float, duration_s: float, channel: str) -> BurstWave:
+    samples = to_capture_rate(native, lte.NATIVE_RATE_HZ, FS)
+    return BurstWave(start_s, samples, offset_hz, lte.RB_HZ, duration_s, channel)
 
 
 def pusch_with_pucch_slots(seed: int) -> Scene:
@@ -27,9 +32,9 @@ def pusch_with_pucch_slots(seed: int) -> Scene:
     waves = []
     for k in range(SLOTS):
         start = 0.02 + 0.012 * k
-        waves.append(lte._wave(lte.pusch_samples(1, 5, rng), start, 270e3, lte.RB_HZ, 5e-3, "PUSCH", FS))
+        waves.append(one_block(lte.pusch_samples(1, 5, rng), start, 270e3, 5e-3, "PUSCH"))
         slot_start = start + 1e-3 * (1 + k % 4)
-        waves.append(lte._wave(lte.pucch_slot_samples(rng), slot_start, -450e3, lte.RB_HZ, lte.SLOT_S, "ACK", FS))
+        waves.append(one_block(lte.pucch_slot_samples(rng), slot_start, -450e3, lte.SLOT_S, "ACK"))
     emission = Emission("lte", CARRIER_HZ, tuple(waves), 20.0)
     return Scene(FS, CARRIER_HZ, 0.18, CLEAN_RECEIVER, seed).add(emission)
 
