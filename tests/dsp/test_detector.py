@@ -191,6 +191,16 @@ def test_a_long_burst_filling_most_of_the_band_has_no_holes(bandwidth_hz: float,
     assert len(bursts) == 1 and bursts[0].duration_s == pytest.approx(rect.duration_s, abs=150e-6), bursts
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_long_weak_emission_comes_out_in_few_pieces(seed: int) -> None:
+    # one resource block at 6 dB for 0.4 s: its component takes in noise cells up to half a wide box off it (1.7 MHz
+    # in all), over which its frames dipped to noise by chance, and the cut in time left it in 38-47 pieces
+    rect = Rect(0.2, 0.4, -300e3, 180e3, 6.0)
+    bursts = detect(scene(FS, 0.6, [rect], NOISE, seed=seed))
+    assert all(overlaps(b, rect) for b in bursts), bursts
+    assert len(bursts) <= 3 and sum(b.duration_s for b in bursts) > 0.95 * rect.duration_s, bursts
+
+
 def test_a_short_wide_burst_across_dc_keeps_its_duration() -> None:
     rect = Rect(start_s=0.011953125, duration_s=0.0004, offset_hz=0.0, bandwidth_hz=900e3, snr_db=26.0)
     bursts = detect(scene(FS, 0.05, [rect], NOISE, seed=2))
