@@ -163,21 +163,14 @@ def _xy_cut_kernel(
             for axis in range(2):
                 if axis == 0:
                     profile, cells = _row_sums(x), np.maximum(_mask_counts(m, True), 1)
-                    energy, energy_cells = _energy_rows(x, m, split_sigma, profile, cells)
+                    also_significant = _significant_in_own_columns(x, m, split_sigma, profile, cells)
                     min_gap, length = min_gap_frames, f1 - f0 + 1
                 else:
                     profile, cells = _column_sums(x), np.maximum(_mask_counts(m, False), 1)
-                    energy, energy_cells, min_gap, length = profile, cells, min_gap_bins, b1 - b0 + 1
+                    also_significant = np.zeros(profile.shape[0], np.bool_)
+                    min_gap, length = min_gap_bins, b1 - b0 + 1
                 lows, highs = _active_runs(
-                    profile,
-                    cells,
-                    energy,
-                    energy_cells,
-                    min_gap,
-                    split_fraction,
-                    split_sigma,
-                    weak_part_factor,
-                    axis == 1,
+                    profile, cells, also_significant, min_gap, split_fraction, split_sigma, weak_part_factor, axis == 1
                 )
                 if axis == 1:  # in time, short weak stretches (ramps) are already absorbed by _active_runs
                     lows, highs = _join_skirts(lows, highs, x, m, excess.shape[1], min_gap, split_fraction, split_sigma)
@@ -207,35 +200,36 @@ def _xy_cut_kernel(
 
 
 @njit(cache=True, nogil=True)
-def _energy_rows(
+def _significant_in_own_columns(
     x: np.ndarray, m: np.ndarray, split_sigma: float, row_sums: np.ndarray, row_cells: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The rows' sums of x and counts of m over only the columns that hold energy over the part's frames, where
-    it matters: about the rows whose whole sums are not significant (`_significant`); elsewhere the whole rows'.
+) -> np.ndarray:
+    """Rows (frames) whose whole sums are not significant (`_significant`) but whose sums over only the columns that
+    hold energy over the part's frames are.
 
     The low-threshold map joins noise cells to a long emission along its whole length, and the seeds of wide boxes
     stand up to half a box off it, so a weak emission's component can span many times its band; over all of it the
     emission's frames dipped to noise by chance, and it was cut in pieces."""
     quiet = ~_significant(row_sums, row_cells, split_sigma)[1]
-    sums, counts = row_sums.copy(), row_cells.copy()
+    found = np.zeros(row_sums.shape[0], np.bool_)
     if not quiet.any():
-        return sums, counts
+        return found
     keep = _significant(_column_sums(x), np.maximum(_mask_counts(m, False), 1), split_sigma)[1]
     kept = np.count_nonzero(keep)
     if kept == 0 or kept == keep.shape[0]:
-        return sums, counts
+        return found
     weights = keep.astype(np.float64)
+    sums, counts = row_sums.copy(), row_cells.copy()
     rows = x.shape[0]
     for t in range(rows):
         if not (quiet[t] or (t > 0 and quiet[t - 1]) or (t + 1 < rows and quiet[t + 1])):
-            continue  # only quiet rows are tested on these sums, smoothed with their neighbours
+            continue  # only quiet rows are tested, on sums smoothed with their neighbours'
         row, mask_row = x[t], m[t]
         total, count = 0.0, 0
         for k in range(row.shape[0]):
             total += row[k] * weights[k]
             count += mask_row[k] and keep[k]
         sums[t], counts[t] = total, max(count, 1)
-    return sums, counts
+    return quiet & _significant(sums, counts, split_sigma)[1]
 
 
 @njit(cache=True, nogil=True)
@@ -317,8 +311,7 @@ def _mean_in_frames(x: np.ndarray, frames: np.ndarray, low: int, high: int) -> f
 def _active_runs(
     profile: np.ndarray,
     cells: np.ndarray,
-    energy: np.ndarray,
-    energy_cells: np.ndarray,
+    also_significant: np.ndarray,
     min_gap: int,
     split_fraction: float,
     split_sigma: float,
@@ -330,16 +323,15 @@ def _active_runs(
 
     The profile is the excess summed across the other axis over `cells` cells; its 3-point smoothed mean
     per cell is *significant* above `split_sigma` noise standard deviations (`_significant`) and *strong*
-    above `split_fraction` of the peak. A point is also significant where `energy`, the same sum over only the
-    cells that hold energy (`energy_cells` of them, `_energy_rows`), is: in time, a weak emission's mean over a
-    wide component can dip to noise where its own columns do not. A significant but weak stretch at least
-    `weak_part_factor` gaps long beside a strong one is a weaker emission in its own right (a weak wide PUSCH
-    under a strong one-block PUSCH); shorter weak stretches are the skirts of the strong one. With `to_valleys` (along
-    frequency), the part of a weak run that belongs to the strong run it touches is given back to it
-    (`_weak_runs_to_valleys`). Returns the runs' first and last indices.
+    above `split_fraction` of the peak, and also where `also_significant` says (in time: a weak emission's mean over
+    a wide component can dip to noise where its own columns do not, `_significant_in_own_columns`). A
+    significant but weak stretch at least `weak_part_factor` gaps long beside a strong one is a weaker emission
+    in its own right (a weak wide PUSCH under a strong one-block PUSCH); shorter weak stretches are the skirts
+    of the strong one. With `to_valleys` (along frequency), the part of a weak run that belongs to the strong
+    run it touches is given back to it (`_weak_runs_to_valleys`). Returns the runs' first and last indices.
     """
     mean, significant = _significant(profile, cells, split_sigma)
-    significant |= _significant(energy, energy_cells, split_sigma)[1]
+    significant |= also_significant
     strong = split_fraction * mean.max()
     level = np.zeros(mean.shape[0], np.int64)
     for i in range(mean.shape[0]):
