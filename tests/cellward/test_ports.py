@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import random
 import socket
+import subprocess
+import sys
+from contextlib import ExitStack
 
 from cellward import ports
 from cellward.ports import free_port
@@ -27,3 +32,46 @@ def test_a_port_something_listens_on_is_not_handed_out(monkeypatch):
         ports._handed_out.discard(taken + 1)
         ports._handed_out.discard(taken + 2)
         assert free_port() in (taken + 1, taken + 2)
+
+
+CLAIMING_CHILD = """
+import sys
+from cellward import ports
+low = int(sys.argv[1])
+ports.LOWEST_PORT = low
+ports._below_ephemeral = lambda: low + 3
+print(sorted({ports.free_port() for _ in range(3)}), flush=True)
+sys.stdin.read()  # holds its ports until the test closes its stdin
+"""
+
+
+def test_a_port_another_live_process_was_handed_is_not_handed_out_until_that_process_ends(monkeypatch):
+    """Two processes drawing side by side (pytest's workers) must not share a port one of them has not bound yet
+    or has let go of between a stop and a restart (a broker outage)."""
+    low = _bindable_run(4)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLAIMING_CHILD, str(low)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert json.loads(child.stdout.readline()) == [low, low + 1, low + 2]
+        monkeypatch.setattr(ports, "LOWEST_PORT", low)
+        monkeypatch.setattr(ports, "_below_ephemeral", lambda: low + 4)
+        handed = [free_port(attempts=50) for _ in range(2)]
+        assert handed[0] == low + 3 and not low <= handed[1] < low + 3, f"claimed by the other process: {handed}"
+    finally:
+        child.communicate("")
+    monkeypatch.setattr(ports, "_below_ephemeral", lambda: low + 3)
+    assert free_port() in (low, low + 1, low + 2), "an ended process's claims are gone with it"
+
+
+def _bindable_run(count: int) -> int:
+    """The first of `count` consecutive ports below the ephemeral range that can be bound now."""
+    while True:
+        low = random.randint(ports.LOWEST_PORT, ports._below_ephemeral() - count - 1)
+        try:
+            with ExitStack() as stack:
+                for port in range(low, low + count):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            return low
+        except OSError:
+            continue
