@@ -36,6 +36,9 @@ from numba import njit
 from dsp.spectrum import shifted_power_row
 
 
+SILENT_BIN_LEVEL = 1e-30  # stands in for a bin that read exactly zero (a dongle delivering zeros)
+
+
 @dataclass(frozen=True, slots=True)
 class FloorConfig:
     step_nepers: float = 2e-3
@@ -51,6 +54,13 @@ class FloorConfig:
 class FloorMemory:
     """The seeds of one tuning's last `depth` dwells (mean noise power per bin), for the next dwell's seed.
 
+    A dwell's seed is remembered as it came, except in bins that stand out from the change the whole band saw
+    (the median over the bins of fresh / remembered): there the remembered level is kept. A rise of the floor
+    itself (the receiver's noise, broadband interference) lifts every bin alike and is taken up once most
+    remembered dwells hold it; a phone on for minutes (a video upload on a steady allocation) lifts only its
+    own bins and is never learnt as floor: remembering its seeds as they came, a tuning went deaf to it from
+    the fourth dwell on.
+
     Only meaningful for dwells at one centre frequency, sample rate and gain: the caller keeps one per tuning and
     starts a new one when the gain changes."""
 
@@ -59,12 +69,18 @@ class FloorMemory:
     _seeds: deque[np.ndarray] = field(default_factory=deque, repr=False)
 
     def recall(self, fresh: np.ndarray) -> np.ndarray:
-        """The level to seed with, given this dwell's own `fresh` estimate, which is remembered."""
-        level = fresh
+        """The level to seed with, given this dwell's own `fresh` estimate, which is remembered (see above)."""
+        level = remembered = fresh
         if self._seeds:
-            median = np.median(np.stack(self._seeds), axis=0)
+            median = np.maximum(np.median(np.stack(self._seeds), axis=0), SILENT_BIN_LEVEL)
             level = np.where(fresh > self.margin * median, median, fresh)
-        self._seeds.append(fresh)
+            ratio = fresh / median
+            # the median over the bins, then again without those that stand out from it: a phone across a fifth
+            # of the band lifts the plain median by a quarter of a dB
+            band_change = float(np.median(ratio))
+            band_change = float(np.median(ratio[ratio <= self.margin * band_change]))
+            remembered = np.where(ratio > self.margin * band_change, median, fresh)
+        self._seeds.append(remembered)
         while len(self._seeds) > self.depth:
             self._seeds.popleft()
         return level
@@ -107,7 +123,7 @@ class NoiseFloor:
         level = np.quantile(spectra[: self.config.seed_frames], q, axis=0).astype(np.float64) / -math.log1p(-q)
         if self.memory is not None:
             level = self.memory.recall(level)
-        self.inverse_mean[:] = 1.0 / np.maximum(level, 1e-30)
+        self.inverse_mean[:] = 1.0 / np.maximum(level, SILENT_BIN_LEVEL)
         self.previous_sums[:] = _three_bin_sums(spectra[0])
         self.smoothed_sums[:] = 3.0 * level  # noise: the slow gate starts open
         self.seeded = True

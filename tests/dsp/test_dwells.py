@@ -29,3 +29,19 @@ def test_bursts_of_later_dwells_keep_the_streams_times_whatever_the_blocks() -> 
 def test_a_dwell_must_last() -> None:
     with pytest.raises(ValueError, match="more than 0 s"):
         Dwells(FS, CENTRE_HZ, 0.0)
+
+
+def test_an_emission_on_through_every_dwell_is_heard_in_every_one_at_its_level() -> None:
+    """A phone on for minutes on a steady allocation (a video upload) lifts every seed of its tuning in its own
+    bins; learnt as floor, it went unheard from the fourth dwell on."""
+    quiet_s, dwell_s, dwells = 0.18, 0.09, 16
+    samples = scene(FS, quiet_s + dwells * dwell_s, [Rect(quiet_s, dwells * dwell_s, -300e3, 540e3, 15.0)], seed=5)
+    bursts = heard(samples, len(samples))
+    per_dwell = [
+        [b for b in bursts if quiet_s + k * dwell_s <= b.start_s < quiet_s + (k + 1) * dwell_s and b.snr_db > 10]
+        for k in range(dwells)
+    ]
+    covered_ms = [round(sum(b.duration_s for b in found) * 1e3) for found in per_dwell]
+    assert all(ms >= 85 for ms in covered_ms), f"ms of each dwell heard: {covered_ms}"
+    snr_db = [max(b.snr_db for b in found) for found in per_dwell]
+    assert max(snr_db) - min(snr_db) < 1.0, f"its level must not sink as the dwells go on: {snr_db}"

@@ -97,3 +97,18 @@ def test_a_real_rise_of_the_floor_is_taken_up_once_it_holds_in_most_remembered_d
     after_rise = [np.median(seeded_floor_db(noise(int(DWELL_S * FS), 4e-4, rng), memory, 4e-4)) for _ in range(4)]
     assert all(level < -5.0 for level in after_rise[:3]), f"held back while most dwells remember less: {after_rise}"
     assert abs(after_rise[3]) < 0.3, f"a 6 dB rise should be taken up at the fourth dwell: {after_rise}"
+
+
+def test_a_phone_on_through_every_dwell_is_never_learnt_as_floor_but_a_rise_of_the_whole_band_is() -> None:
+    memory, rng = FloorMemory(), np.random.default_rng(9)
+    for _ in range(2):
+        seeded_floor_db(noise(int(DWELL_S * FS), 1e-4, rng), memory, 1e-4)
+    phone_bins = []
+    for seed in range(10):
+        busy = scene(FS, DWELL_S, [Rect(0.0, DWELL_S, -300e3, 540e3, 15.0)], noise_power=1e-4, seed=20 + seed)
+        phone_bins.append(round(float(seeded_floor_db(busy, memory, 1e-4)[PHONE_BINS].mean()), 2))
+    assert max(map(abs, phone_bins)) < 0.5, (
+        f"phone's bins seeded this far off the noise (dB), dwell by dwell: {phone_bins}"
+    )
+    risen = [np.median(seeded_floor_db(noise(int(DWELL_S * FS), 4e-4, rng), memory, 4e-4)) for _ in range(4)]
+    assert abs(risen[3]) < 0.3, f"a 6 dB rise of the whole band is still taken up at the fourth dwell: {risen}"
