@@ -35,7 +35,6 @@ from numba import njit
 
 from dsp.spectrum import shifted_power_row
 
-
 SILENT_BIN_LEVEL = 1e-30  # stands in for a bin that read exactly zero (a dongle delivering zeros)
 
 
@@ -55,35 +54,50 @@ class FloorMemory:
     """The seeds of one tuning's last `depth` dwells (mean noise power per bin), for the next dwell's seed.
 
     A dwell's seed is remembered as it came, except in bins that stand out from the change the whole band saw
-    (the median over the bins of fresh / remembered): there the remembered level is kept. A rise of the floor
-    itself (the receiver's noise, broadband interference) lifts every bin alike and is taken up once most
-    remembered dwells hold it; a phone on for minutes (a video upload on a steady allocation) lifts only its
-    own bins and is never learnt as floor: remembering its seeds as they came, a tuning went deaf to it from
-    the fourth dwell on.
+    (`band_change`): there the remembered level is kept. A rise of the floor itself (the receiver's noise,
+    broadband interference) lifts every bin alike and is taken up once most remembered dwells hold it; a phone
+    on for minutes (a video upload on a steady allocation) lifts only its own bins and is never learnt as
+    floor: remembering its seeds as they came, a tuning went deaf to it from the fourth dwell on.
 
-    Only meaningful for dwells at one centre frequency, sample rate and gain: the caller keeps one per tuning and
-    starts a new one when the gain changes."""
+    For one centre frequency and sample rate. Seeds are in full-scale units, so they hold for one gain: after
+    `gain_changed`, the next seed's change of the whole band rescales every remembered one (a phone close
+    enough to make the sensor back its gain off is on when it does, and a memory started afresh learnt it).
+    """
 
     depth: int = 5
     margin: float = 1.5  # 1.8 dB: about twice the spread of two 256-frame seeds of one bin
     _seeds: deque[np.ndarray] = field(default_factory=deque, repr=False)
+    _rescale: bool = field(default=False, repr=False)
+
+    def gain_changed(self) -> None:
+        """The next seed is at another gain: rescale what is remembered by the change it shows."""
+        self._rescale = True
 
     def recall(self, fresh: np.ndarray) -> np.ndarray:
         """The level to seed with, given this dwell's own `fresh` estimate, which is remembered (see above)."""
         level = remembered = fresh
         if self._seeds:
             median = np.maximum(np.median(np.stack(self._seeds), axis=0), SILENT_BIN_LEVEL)
+            if self._rescale:
+                scale = band_change(fresh / median, self.margin)
+                self._seeds = deque(seed * scale for seed in self._seeds)
+                median = np.maximum(median * scale, SILENT_BIN_LEVEL)
             level = np.where(fresh > self.margin * median, median, fresh)
             ratio = fresh / median
-            # the median over the bins, then again without those that stand out from it: a phone across a fifth
-            # of the band lifts the plain median by a quarter of a dB
-            band_change = float(np.median(ratio))
-            band_change = float(np.median(ratio[ratio <= self.margin * band_change]))
-            remembered = np.where(ratio > self.margin * band_change, median, fresh)
+            remembered = np.where(ratio > self.margin * band_change(ratio, self.margin), median, fresh)
+        self._rescale = False
         self._seeds.append(remembered)
         while len(self._seeds) > self.depth:
             self._seeds.popleft()
         return level
+
+
+def band_change(ratio: np.ndarray, margin: float) -> float:
+    """The change of the whole band from per-bin ratios (new / old level): their median, then the median again
+    without the bins over `margin` times it. A phone across a fifth of the band lifts the plain median by a
+    quarter of a dB."""
+    first = float(np.median(ratio))
+    return float(np.median(ratio[ratio <= margin * first]))
 
 
 class NoiseFloor:

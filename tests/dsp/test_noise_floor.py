@@ -112,3 +112,16 @@ def test_a_phone_on_through_every_dwell_is_never_learnt_as_floor_but_a_rise_of_t
     )
     risen = [np.median(seeded_floor_db(noise(int(DWELL_S * FS), 4e-4, rng), memory, 4e-4)) for _ in range(4)]
     assert abs(risen[3]) < 0.3, f"a 6 dB rise of the whole band is still taken up at the fourth dwell: {risen}"
+
+
+def test_after_a_gain_change_a_phone_on_as_the_dwell_is_seeded_is_not_taken_for_the_new_floor() -> None:
+    """A phone close enough to make the sensor back its gain off is on when the next dwell is seeded."""
+    memory, rng = FloorMemory(), np.random.default_rng(10)
+    for _ in range(3):
+        seeded_floor_db(noise(int(DWELL_S * FS), 4e-4, rng), memory, 4e-4)
+    memory.gain_changed()  # 6 dB less: the receiver's noise a quarter of what it was
+    busy = scene(FS, DWELL_S, [Rect(0.0, DWELL_S, -300e3, 540e3, 15.0)], noise_power=1e-4, seed=11)
+    seeded = seeded_floor_db(busy, memory, 1e-4)
+    quiet_bins = np.setdiff1d(np.arange(GEOMETRY.nfft), PHONE_BINS)
+    assert abs(seeded[PHONE_BINS].mean()) < 0.5, f"phone's bins seeded {seeded[PHONE_BINS].mean():.1f} dB off the noise"
+    assert abs(np.median(seeded[quiet_bins])) < 0.3, "the quiet bins should take the new gain's floor at once"
