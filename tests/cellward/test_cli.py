@@ -12,7 +12,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from cellward.recording import write_recording
+from cellward.recording import open_recording, write_recording
 from sim.signals import gsm, lte
 from sim.signals.scene import Scene
 
@@ -85,7 +85,22 @@ def truncated(tmp: Path, source: Path) -> Path:
     return tmp / "cut.sigmf-meta"
 
 
-@pytest.mark.parametrize("case", ["missing", "truncated", "unsupported", "garbage"])
+def with_a_nan_sample(tmp: Path, source: Path) -> Path:
+    """The recording as cf32, one sample half way through not a number."""
+    recording = open_recording(source)
+    samples = np.concatenate(list(recording.blocks()))
+    samples[samples.size // 2] = complex(np.nan, 0.0)
+    return write_recording(
+        tmp / "nan",
+        [samples],
+        datatype="cf32_le",
+        sample_rate_hz=recording.sample_rate_hz,
+        center_freq_hz=recording.center_freq_hz,
+        description="nan",
+    )
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "unsupported", "garbage", "nan-sample"])
 def test_detect_errors_are_one_line_on_stderr_with_nothing_on_stdout(
     tmp_path: Path, phone_recording: Path, case: str
 ) -> None:
@@ -99,6 +114,8 @@ def test_detect_errors_are_one_line_on_stderr_with_nothing_on_stdout(
         path = tmp_path / "odd.sigmf-meta"
         path.write_text(json.dumps(meta))
         (tmp_path / "odd.sigmf-data").write_bytes(b"\x00" * 16)
+    elif case == "nan-sample":
+        path = with_a_nan_sample(tmp_path, phone_recording)
     else:
         path = tmp_path / "junk.sigmf-meta"
         path.write_text("not json at all")

@@ -461,6 +461,18 @@ def test_a_file_that_shrinks_while_being_read_raises_instead_of_padding(tmp_path
         list(blocks)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_cf32_sample_that_is_not_a_number_is_refused_naming_it(tmp_path: Path, bad: float) -> None:
+    x = samples(1000)
+    x[734] = complex(0.1, bad)
+    meta = write(tmp_path / "nan", x, "cf32_le")
+    blocks = open_recording(meta).blocks(300)
+    assert len(next(blocks)) == 300 and len(next(blocks)) == 300, "the blocks before it read as usual"
+    with pytest.raises(RecordingError, match=r"nan\.sigmf-data: sample 734 is NaN or infinite") as caught:
+        next(blocks)
+    assert "\n" not in str(caught.value)
+
+
 def test_checksum_is_verified_only_on_request(tmp_path: Path) -> None:
     meta = write(tmp_path / "c", samples(100))
     open_recording(meta, verify_checksum=True)
