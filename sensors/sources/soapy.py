@@ -121,5 +121,8 @@ class SoapySource:
                 self.counters.usb_errors += 1
                 raise SourceFault(f"SoapySDR read failed (error {result.ret})")
             got += result.ret
+        if not np.isfinite(out.view(np.float32)).all():  # passed on, they would blind the detector's floor
+            self.counters.usb_errors += 1
+            raise SourceFault("SoapySDR delivered samples that are NaN or infinite: a corrupt transfer")
         self.counters.samples_in += num_samples
         return out

@@ -43,6 +43,7 @@ class FakeDevice:
         self.settings: dict[str, object] = {}
         self.active = False
         self.unplugged = False
+        self.corrupt = False  # a transfer that delivers a NaN
         self._next = 0
         FakeDevice.last = self
 
@@ -95,6 +96,8 @@ class FakeDevice:
         self._alive()
         n = min(num, MAX_READ)
         buffs[0][:n] = (self._next + np.arange(n)) / 1e6
+        if self.corrupt:
+            buffs[0][n // 2] = complex(np.nan, 0.0)
         self._next += n
         return StreamResult(n)
 
@@ -143,3 +146,11 @@ def test_soapy_device_that_goes_away_is_a_source_fault(soapy: types.ModuleType, 
         call(source)
     assert source.counters.usb_errors == 1, "counted for stats and /metrics"
     source.close()  # releasing a device that is gone does not raise either
+
+
+def test_a_read_holding_nan_or_infinity_is_a_source_fault_not_samples(soapy: types.ModuleType) -> None:
+    source, device = _opened()
+    device.corrupt = True
+    with pytest.raises(SourceFault, match="NaN or infinite"):
+        source.read(10_000)
+    assert source.counters.usb_errors == 1 and source.counters.samples_in == 0
