@@ -97,7 +97,8 @@ def band_change(ratio: np.ndarray, margin: float) -> float:
     without the bins over `margin` times it. A phone across a fifth of the band lifts the plain median by a
     quarter of a dB."""
     first = float(np.median(ratio))
-    return float(np.median(ratio[ratio <= margin * first]))
+    kept = ratio[ratio <= margin * first]
+    return float(np.median(kept)) if kept.size else first  # none kept: ratios that are not numbers
 
 
 class NoiseFloor:
