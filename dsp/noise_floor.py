@@ -59,7 +59,8 @@ class FloorMemory:
 
     A dwell is seeded with the mean of its own seed and the remembered ones within `margin` of their median, but
     at the median where its own stands over `margin` times it, and at its own where it and its neighbours fell
-    under the median by that much (a fall of the floor is taken at once; one bin seeded low is chance).
+    under the median by that much (a fall of the floor is taken at once, and replaces what was remembered there:
+    noise cannot be under the noise, so that held a signal; one bin seeded low is chance).
     A dwell's seed is remembered as it came, except in bins that stand out from the change the whole band saw
     (`band_change`): there the remembered level is kept. A rise of the floor itself (the receiver's noise,
     broadband interference) lifts every bin alike and is taken up once most remembered dwells hold it; a phone
@@ -89,7 +90,6 @@ class FloorMemory:
             if self._rescale:
                 scale = band_change(fresh / median, self.margin)
                 seeds *= scale
-                self._seeds = deque(seeds)
                 median = np.maximum(median * scale, SILENT_BIN_LEVEL)
             ratio = fresh / median
             dropped = uniform_filter1d(ratio, DROP_BINS, mode="nearest") * self.margin < 1.0
@@ -97,6 +97,8 @@ class FloorMemory:
                 ratio > self.margin, median, np.where(dropped, fresh, _pooled(fresh, seeds, median, self.margin))
             )
             remembered = np.where(ratio > self.margin * band_change(ratio, self.margin), median, fresh)
+            seeds[:, dropped] = fresh[dropped]  # what was remembered there held a signal: power only adds to noise
+            self._seeds = deque(seeds)
         self._rescale = False
         self._seeds.append(remembered)
         while len(self._seeds) > self.depth:

@@ -49,3 +49,20 @@ def test_an_emission_on_through_every_dwell_is_heard_in_every_one_at_its_level_a
     assert all(ms >= 85 for ms in covered_ms), f"ms of each dwell heard: {covered_ms}"
     snr_db = [max(b.snr_db for b in found) for found in per_dwell]
     assert max(snr_db) - min(snr_db) < 1.0, f"its level must not sink as the dwells go on: {snr_db}"
+
+
+def test_a_phone_on_from_the_first_dwell_is_heard_in_every_dwell_once_one_has_started_without_it() -> None:
+    """A node that starts while a phone streams learns the phone as that tuning's floor (there is nothing to
+    check the first seed against). A dwell that starts in a pause of the phone shows the real floor, which must
+    then be kept: before, the phone was learnt again in the next dwell and went unheard while it lasted."""
+    dwell_s, pause_s = 0.09, 0.02
+    first_on, back_at = 5 * dwell_s, 5 * dwell_s + pause_s  # the sixth dwell starts in the pause
+    samples = scene(
+        FS,
+        12 * dwell_s,
+        [Rect(0.0, first_on, -300e3, 540e3, 15.0), Rect(back_at, 12 * dwell_s - back_at, -300e3, 540e3, 15.0)],
+        seed=6,
+    )
+    bursts = heard(samples, len(samples))
+    heard_in = sorted({int(b.start_s // dwell_s) for b in bursts if b.snr_db > 10})
+    assert set(range(5, 12)) <= set(heard_in), f"dwells the phone was heard in: {heard_in}"

@@ -142,17 +142,23 @@ def test_a_tunings_later_dwells_are_seeded_closer_to_the_noise_than_one_dwell_al
     assert np.mean(pooled_ratio < 0.8) < 0.01, f"{np.mean(pooled_ratio < 0.8):.4f} of bins seeded over 20 % low"
 
 
-def test_a_fall_of_the_floor_across_neighbouring_bins_is_taken_at_once() -> None:
-    """A phone on through a tuning's first dwell is learnt as its floor; once it stops, that floor must fall at
-    the next dwell, or the phone is not heard when it starts again."""
+def test_a_fall_of_the_floor_across_neighbouring_bins_is_taken_at_once_and_kept() -> None:
+    """A phone on through a tuning's first dwells is learnt as its floor. Once a dwell starts without it, that
+    floor must fall, and stay down: noise cannot be under the noise, so what the memory held there was a signal.
+    Forgotten only as the memory turned over, the phone was learnt again as soon as it came back."""
     memory, rng = FloorMemory(), np.random.default_rng(13)
+
+    def phone_on(seed: int) -> np.ndarray:
+        return scene(FS, DWELL_S, [Rect(0.0, DWELL_S, -300e3, 540e3, 10.0)], noise_power=1e-4, seed=seed)
+
     for seed in range(memory.depth):
-        on = scene(FS, DWELL_S, [Rect(0.0, DWELL_S, -300e3, 540e3, 10.0)], noise_power=1e-4, seed=30 + seed)
-        seeded_floor_db(on, memory, 1e-4)
+        seeded_floor_db(phone_on(30 + seed), memory, 1e-4)
     stopped = seeded_floor_db(noise(int(DWELL_S * FS), 1e-4, rng), memory, 1e-4)
     assert abs(float(stopped[PHONE_BINS].mean())) < 0.3, (
         f"seeded {stopped[PHONE_BINS].mean():.1f} dB off once it stopped"
     )
+    back = [float(seeded_floor_db(phone_on(40 + seed), memory, 1e-4)[PHONE_BINS].mean()) for seed in range(3)]
+    assert max(map(abs, back)) < 0.5, f"the phone's bins seeded this far off the noise (dB) once it was back: {back}"
 
 
 def test_a_weak_phone_across_most_of_the_band_in_the_remembered_seeds_does_not_pull_the_rest_low() -> None:
