@@ -171,3 +171,16 @@ def test_a_weak_phone_across_most_of_the_band_in_the_remembered_seeds_does_not_p
     quiet = seeded_floor_db(noise(int(DWELL_S * FS), 1e-4, rng), memory, 1e-4)
     untouched = quiet[GEOMETRY.nfft // 2 - 100 : GEOMETRY.nfft // 2 - 70]
     assert abs(float(np.median(untouched))) < 0.3, f"bins it never reached seeded {np.median(untouched):.2f} dB off"
+
+
+@pytest.mark.parametrize("frames", [256, 100])
+def test_the_seed_is_each_bins_quantile_of_the_first_spectra(frames: int) -> None:
+    """np.quantile's answer for a full seed (its rank q (n - 1) is whole at 256 frames); the nearest rank for fewer."""
+    spectra = np.random.default_rng(15).exponential(1.0, (frames + 50, GEOMETRY.nfft)).astype(np.float32)
+    floor = NoiseFloor(GEOMETRY.nfft)
+    floor.seed(spectra[:frames])
+    q = floor.config.seed_quantile
+    expected = np.sort(spectra[:frames], axis=0)[round(q * (frames - 1))] / -np.log1p(-q)
+    if frames == 256:
+        assert np.array_equal(np.sort(spectra[:frames], axis=0)[51], np.quantile(spectra[:frames], q, axis=0))
+    np.testing.assert_allclose(floor.mean_power_per_bin(), expected, rtol=1e-6)
