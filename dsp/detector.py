@@ -152,45 +152,60 @@ class Detector:
 
     def _append(self, final: bool = False) -> None:
         """Spectra, floor-normalised, of the frames that the samples appended since the last call complete."""
-        g = self.geometry
-        samples = self._samples.view
         computed = self._next_frame - self._frame0
-        new = g.frames_in(samples.shape[0]) - computed
+        new = self.geometry.frames_in(self._samples.view.shape[0]) - computed
         if new <= 0 and not self._unnormalised:
             return
         new = max(new, 0)
-        tapped = self.spectrum_tap is not None and new > 0
-        if self.floor.seeded:
-            z = self._reserve_frames(new)
-            base = len(self._z) - new
-            # the floor reads the FFT output directly; power spectra are only formed for a tap
-            spectra = np.empty((new, g.nfft), np.float32) if tapped else None
-            chunk = self._ffts.chunk_frames
-            for first in range(0, new, chunk):
-                count = min(chunk, new - first)
-                fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
-                if spectra is not None:
-                    shifted_power(fft, spectra[first : first + count])
-                self.floor.normalise_fft(fft, z[first : first + count])
-                self._prepare_frames(base + first, base + first + count, notch=True)  # while they are in cache
-            if spectra is not None:
-                self.spectrum_tap(spectra)
-        else:
-            # the floor is seeded from a full `seed_frames` of power spectra, whatever the block size
-            spectra = np.empty((new, g.nfft), np.float32)
-            power_spectra(samples[computed * g.hop :], self._window, g.hop, spectra)
-            if tapped:
+        if not self.floor.seeded:
+            seeding = self._seed_from(computed, new, final)
+            computed, new = computed + seeding, new - seeding
+        if self.floor.seeded and new > 0:
+            self._normalise_chunks(computed, new)
+
+    def _seed_from(self, computed: int, new: int, final: bool) -> int:
+        """Hold the power spectra of the first of `new` frames from frame `computed` that the floor's seed still
+        needs, and once it has them all (or at the `final` call, what there is) seed the floor and normalise them;
+        returns how many frames it took. The rest go through the chunks as for a seeded floor: a sensor's
+        dwell arrives as one block, and its 1,685 frames' power spectra at once were 1.7 MB out of cache."""
+        g = self.geometry
+        held = sum(len(s) for s in self._unnormalised)
+        count = min(new, self.config.floor.seed_frames - held)
+        if count > 0:
+            spectra = np.empty((count, g.nfft), np.float32)
+            power_spectra(self._samples.view[computed * g.hop :], self._window, g.hop, spectra)
+            if self.spectrum_tap is not None:
                 self.spectrum_tap(spectra)
             self._unnormalised.append(spectra)
-            held = sum(len(s) for s in self._unnormalised)
-            if held == 0 or (held < self.config.floor.seed_frames and not final):
-                self._next_frame += new
-                return
-            spectra = np.concatenate(self._unnormalised)
-            self._unnormalised = []
-            z = self._reserve_frames(spectra.shape[0])
-            self.floor.normalise(spectra, z)
-            self._prepare_frames(len(self._z) - spectra.shape[0], len(self._z), notch=True)
+            held += count
+            self._next_frame += count
+        if held == 0 or (held < self.config.floor.seed_frames and not final):
+            return max(count, 0)
+        spectra = np.concatenate(self._unnormalised)
+        self._unnormalised = []
+        z = self._reserve_frames(spectra.shape[0])
+        self.floor.normalise(spectra, z)
+        self._prepare_frames(len(self._z) - spectra.shape[0], len(self._z), notch=True)
+        return max(count, 0)
+
+    def _normalise_chunks(self, computed: int, new: int) -> None:
+        """Normalise `new` frames from frame `computed` with the seeded floor, a cache-sized chunk at a time."""
+        g = self.geometry
+        samples = self._samples.view
+        z = self._reserve_frames(new)
+        base = len(self._z) - new
+        # the floor reads the FFT output directly; power spectra are only formed for a tap
+        spectra = np.empty((new, g.nfft), np.float32) if self.spectrum_tap is not None else None
+        chunk = self._ffts.chunk_frames
+        for first in range(0, new, chunk):
+            count = min(chunk, new - first)
+            fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
+            if spectra is not None:
+                shifted_power(fft, spectra[first : first + count])
+            self.floor.normalise_fft(fft, z[first : first + count])
+            self._prepare_frames(base + first, base + first + count, notch=True)  # while they are in cache
+        if spectra is not None:
+            self.spectrum_tap(spectra)
         self._next_frame += new
 
     def _reserve_frames(self, count: int) -> np.ndarray:
