@@ -170,7 +170,7 @@ class Detector:
         dwell arrives as one block, and its 1,685 frames' power spectra at once were 1.7 MB out of cache."""
         g = self.geometry
         held = sum(len(s) for s in self._unnormalised)
-        count = min(new, self.config.floor.seed_frames - held)
+        count = min(new, self.config.floor.seed_frames - held)  # never negative: no more than the seed is held
         if count > 0:
             spectra = np.empty((count, g.nfft), np.float32)
             power_spectra(self._samples.view[computed * g.hop :], self._window, g.hop, spectra)
@@ -180,13 +180,13 @@ class Detector:
             held += count
             self._next_frame += count
         if held == 0 or (held < self.config.floor.seed_frames and not final):
-            return max(count, 0)
+            return count
         spectra = np.concatenate(self._unnormalised)
         self._unnormalised = []
         z = self._reserve_frames(spectra.shape[0])
         self.floor.normalise(spectra, z)
         self._prepare_frames(len(self._z) - spectra.shape[0], len(self._z), notch=True)
-        return max(count, 0)
+        return count
 
     def _normalise_chunks(self, computed: int, new: int) -> None:
         """Normalise `new` frames from frame `computed` with the seeded floor, a cache-sized chunk at a time."""
