@@ -3,10 +3,11 @@
 All contenders process the same recording in the same run (the machines are shared and noisy, so
 only ratios measured together mean anything):
 - the complete detector, reading and converting the SigMF file included, on a busy uplink capture
-  (about 550 bursts a second) and on receiver noise alone;
-- three ways to get power spectra from numba code: scipy.fft between two numba kernels (the choice in
-  dsp/spectrum.py), pocketfft called from compiled code through rocket-fft on a batch of windowed frames
-  inside one kernel, and pocketfft called frame by frame inside the loop;
+  (about 550 bursts a second) and on receiver noise alone, with each of its FFT libraries (pocketfft, the
+  default, and FFTW);
+- four ways to get power spectra from numba code: scipy.fft (pocketfft) or FFTW between two numba kernels
+  (dsp/spectrum.py with each library), pocketfft called from compiled code through rocket-fft on a batch
+  of windowed frames inside one kernel, and pocketfft called frame by frame inside the loop;
 - floors: numpy's complex64 FFT + |X|^2, and FFTW (pyFFTW, an FFTW_MEASURE plan, one thread).
 Every contender frames the samples the same way: Hann window, nfft and hop as the detector uses.
 """
@@ -26,7 +27,7 @@ import rocket_fft  # noqa: F401  (numpy.fft inside numba)
 from numba import njit
 
 from cellward.recording import open_recording, write_recording
-from dsp.spectrum import power_spectra, shifted_power
+from dsp.spectrum import CHUNK_FRAMES, FrameFFTs, shifted_power
 
 SAMPLE_RATE_HZ = 2.4e6
 CENTER_FREQ_HZ = 897.0e6
@@ -39,6 +40,7 @@ def run_bench(seconds: float, repeats: int) -> int:
     from dsp.spectrum import SpectrumGeometry
 
     geometry = SpectrumGeometry.for_rate(SAMPLE_RATE_HZ)
+    pocketfft_spectra, fftw_spectra = (_library_spectra(geometry, library) for library in ("pocketfft", "fftw"))
     with tempfile.TemporaryDirectory() as tmp:
         meta = write_recording(
             Path(tmp) / "bench",
@@ -58,9 +60,12 @@ def run_bench(seconds: float, repeats: int) -> int:
             description="cellward bench dsp: receiver noise only",
         )
         contenders: dict[str, Callable[[], object]] = {
-            "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta),
-            "detector, noise only (read+convert+detect)": lambda: _detect_file(quiet),
-            "spectra: scipy.fft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, power_spectra),
+            "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta, "pocketfft"),
+            "detector, noise only (read+convert+detect)": lambda: _detect_file(quiet, "pocketfft"),
+            "detector with FFTW, busy uplink": lambda: _detect_file(meta, "fftw"),
+            "detector with FFTW, noise only": lambda: _detect_file(quiet, "fftw"),
+            "spectra: scipy.fft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, pocketfft_spectra),
+            "spectra: FFTW + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, fftw_spectra),
             "spectra: rocket-fft on a batch in one kernel": lambda: _spectra(samples, geometry, _batch_in_kernel),
             "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _per_frame_fft),
             "floor: numpy FFT + |X|^2": lambda: _numpy_floor(samples, geometry),
@@ -108,11 +113,11 @@ def noise_workload(seconds: float):
         yield receiver.receive(np.zeros(int(SAMPLE_RATE_HZ), np.complex64), rng)[0]
 
 
-def _detect_file(meta: Path) -> int:
-    from dsp.detector import Detector
+def _detect_file(meta: Path, fft_library: str) -> int:
+    from dsp.detector import Detector, DetectorConfig
 
     recording = open_recording(meta)
-    detector = Detector(recording.sample_rate_hz, recording.center_freq_hz)
+    detector = Detector(recording.sample_rate_hz, recording.center_freq_hz, DetectorConfig(fft_library=fft_library))
     count = 0
     for samples, fill in recording.block_fills(BLOCK_SAMPLES):  # as `cellward detect` reads
         count += len(detector.process_into(samples, fill))
@@ -126,6 +131,12 @@ def _spectra(samples: np.ndarray, geometry, kernel: Callable) -> None:
         frames = geometry.frames_in(block.size)
         out = np.empty((frames, geometry.nfft), np.float32)
         kernel(block, window, geometry.hop, out)
+
+
+def _library_spectra(geometry, fft_library: str) -> Callable:
+    """dsp/spectrum's power spectra with `fft_library`, its buffer and plans made once, as the detector's are."""
+    ffts = FrameFFTs(geometry.window(), geometry.hop, CHUNK_FRAMES, fft_library)
+    return lambda block, window, hop, out: ffts.power_spectra(block, out)
 
 
 @njit(cache=True, nogil=True)

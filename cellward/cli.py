@@ -46,11 +46,15 @@ def detect(
             help="Hear it as a sensor node does: the detector restarted every DWELL_S seconds (0: one stream)"
         ),
     ] = 0.0,
+    fft_library: Annotated[
+        str,
+        typer.Option(help="The detector's FFT: pocketfft, or fftw (GPL; needs cellward[fftw]), about a third faster"),
+    ] = "pocketfft",
 ) -> None:
     """Find phone uplink bursts in a SigMF recording; print one JSON object per burst, in time order."""
     from cellward.detect import run_detect
 
-    raise typer.Exit(run_detect(recording, block_samples, dwell_s))
+    raise typer.Exit(run_detect(recording, block_samples, dwell_s, fft_library))
 
 
 @app.command()

@@ -12,17 +12,19 @@ from dataclasses import replace
 import numpy as np
 
 from dsp.burst import Burst
-from dsp.detector import Detector
+from dsp.detector import Detector, DetectorConfig
 from dsp.noise_floor import FloorMemory
 
 
 class Dwells:
-    def __init__(self, sample_rate_hz: float, center_freq_hz: float, dwell_s: float) -> None:
+    def __init__(
+        self, sample_rate_hz: float, center_freq_hz: float, dwell_s: float, config: DetectorConfig | None = None
+    ) -> None:
         if dwell_s <= 0:
             raise ValueError(f"a dwell lasts more than 0 s, got {dwell_s}")
         self.sample_rate_hz = sample_rate_hz
         self.center_freq_hz = center_freq_hz
-        self.detector = Detector(sample_rate_hz, center_freq_hz)
+        self.detector = Detector(sample_rate_hz, center_freq_hz, config)
         self.floor_memory = FloorMemory()
         self.dwell = max(1, round(dwell_s * sample_rate_hz))
         self._held = np.empty(0, np.complex64)  # the start of a dwell that runs on into the next samples

@@ -1,9 +1,8 @@
-"""Short-time power spectra: framing and window in a numba kernel, one scipy.fft call per chunk of frames
-(into one reused buffer), |X|^2 and the fftshift in a second kernel.
+"""Short-time power spectra: framing and window in a numba kernel, the FFT of a chunk of frames in place by the
+configured library (`dsp.fft_libraries`), |X|^2 and the fftshift in a second kernel.
 
-`cellward bench dsp` measures this against pocketfft called from inside numba code (rocket-fft, on a
-batch or frame by frame) and against bare numpy and FFTW FFT+|X|^2 over the same samples: scipy.fft
-between two kernels was the fastest in every run (1.2-1.6x the FFTW floor on 2026-11-23).
+`cellward bench dsp` measures this, with each library, against pocketfft called from inside numba code
+(rocket-fft, on a batch or frame by frame) and against bare numpy and FFTW FFT+|X|^2 over the same samples.
 """
 
 from __future__ import annotations
@@ -11,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 from numba import njit
+
+from dsp.fft_libraries import in_place_batches
+
+CHUNK_FRAMES = 256  # frames transformed together, then normalised while they are in the L2 cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,44 +52,47 @@ class SpectrumGeometry:
         return (bin_index - self.nfft / 2) * self.bin_hz
 
 
-def power_spectra(samples: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+def power_spectra(
+    samples: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray, fft_library: str = "pocketfft"
+) -> None:
     """Fill out[t, k] with |FFT(w * x[t*hop : t*hop+nfft])|^2 / nfft^2, frequency ascending (fftshifted).
 
     samples: complex64 (n,); window: float32 (nfft,); out: float32 (frames, nfft). With the window
     normalised as in `SpectrumGeometry.window`, sum_k out[t, k] is the mean power of frame t in
     full-scale units, so a bin holds power per bin (noise density x bin width).
     """
-    frames = np.empty(out.shape, np.complex64)
-    shifted_power(_fft_windowed(samples, np.repeat(window, 2), hop, frames), out)
+    FrameFFTs(window, hop, min(CHUNK_FRAMES, max(out.shape[0], 1)), fft_library).power_spectra(samples, out)
 
 
 class FrameFFTs:
-    """Unshifted, unscaled FFTs of Hann-windowed frames, a chunk of frames at a time into one reused buffer:
-    a few hundred frames keep the transform and the kernels after it in cache, and the window and buffer
-    are prepared once rather than per chunk."""
+    """Unshifted, unscaled FFTs of windowed frames, a chunk of frames at a time into one reused buffer: a few
+    hundred frames keep the transform and the kernels after it in cache, and the window, buffer and the FFT
+    library's plans are prepared once rather than per chunk."""
 
-    def __init__(self, geometry: SpectrumGeometry, chunk_frames: int) -> None:
-        self.hop = geometry.hop
+    def __init__(self, window: np.ndarray, hop: int, chunk_frames: int, fft_library: str = "pocketfft") -> None:
+        self.hop = hop
         self.chunk_frames = chunk_frames
-        self._window = np.repeat(geometry.window(), 2)  # for interleaved real and imaginary parts
-        self._frames = np.empty((chunk_frames, geometry.nfft), np.complex64)
+        self._window = np.repeat(np.asarray(window, np.float32), 2)  # for interleaved real and imaginary parts
+        self._batches = in_place_batches(fft_library, chunk_frames, window.shape[0])
 
     def chunk(self, samples: np.ndarray, count: int) -> np.ndarray:
         """FFT(w * x[t*hop : t*hop+nfft]) for t < `count` <= `chunk_frames` (complex64 (count, nfft)), valid
         until the next call. `samples`: C-contiguous complex64."""
-        return _fft_windowed(samples, self._window, self.hop, self._frames[:count])
+        values = np.ascontiguousarray(samples, np.complex64).view(np.float32)
+        _scale_interleaved(values, self._window, 2 * self.hop, self._batches.frames[:count].view(np.float32))
+        return self._batches.transform(count)
 
-
-def _fft_windowed(samples: np.ndarray, window_pairs: np.ndarray, hop: int, frames: np.ndarray) -> np.ndarray:
-    """frames[t, i] = samples[t * hop + i] * window[i], transformed in place; `window_pairs` repeats each
-    window value for the real and imaginary parts."""
-    values = np.ascontiguousarray(samples, np.complex64).view(np.float32)
-    _scale_interleaved(values, window_pairs, 2 * hop, frames.view(np.float32))
-    return scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True)
+    def power_spectra(self, samples: np.ndarray, out: np.ndarray) -> None:
+        """`power_spectra` of `samples` into `out` (frames, nfft), a chunk at a time."""
+        for first in range(0, out.shape[0], self.chunk_frames):
+            count = min(self.chunk_frames, out.shape[0] - first)
+            shifted_power(self.chunk(samples[first * self.hop :], count), out[first : first + count])
 
 
 @njit(cache=True, nogil=True)
 def _scale_interleaved(values: np.ndarray, window: np.ndarray, hop: int, frames: np.ndarray) -> None:
+    """frames[t] = values[t*hop : t*hop + width] * window, on float32 views of complex arrays (`window` and `hop`
+    counted in floats: each window value twice, for the real and imaginary parts)."""
     # On float32 views of the complex arrays the product is a plain float loop, which the compiler
     # vectorises, provided it indexes slices by the loop counter alone (an offset index costs 7x).
     width = window.shape[0]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cellward.config import load_yaml_model
 from cellward.messages import NodeId
+from dsp.fft_libraries import check_fft_library
 from sensors.gain import GainConfig, PowerCalibration
 from sensors.publisher import MqttConfig, anchor_mqtt_paths
 from sensors.scan_plan import ScanConfig
@@ -91,6 +92,17 @@ class SensorConfig(BaseModel):
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
     http: HttpConfig | None = Field(default_factory=HttpConfig, description="null disables /metrics and /health")
     stats_interval_s: float = Field(default=30.0, gt=0)
+    fft_library: str = Field(
+        default="pocketfft",
+        description="the detector's FFT: pocketfft, or fftw (about a third less CPU on a quiet band; FFTW is "
+        "GPL-2.0-or-later, installed with cellward[fftw])",
+    )
+
+    @field_validator("fft_library")
+    @classmethod
+    def _fft_library_installed(cls, library: str) -> str:
+        check_fft_library(library)
+        return library
 
 
 def _resolve(base: Path, path: Path | None) -> Path | None:

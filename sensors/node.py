@@ -41,7 +41,7 @@ from cellward.recording import write_recording
 from cellward.signing import Keyring, NodeKey
 from dsp.band_plan import BandPlan
 from dsp.burst import Burst
-from dsp.detector import Detector
+from dsp.detector import Detector, DetectorConfig
 from dsp.noise_floor import FloorMemory
 from sensors.activity import ActivityAggregator, Dwell
 from sensors.clock_sync import ClockMonitor
@@ -365,7 +365,12 @@ class SensorNode:
         a dwell allocates (and faults in) none of them. A new one only if the sample rate changes."""
         if self._detector is None or self._detector.sample_rate_hz != fs:
             self._detector = Detector(
-                fs, centre, band_plan=self.band_plan, spectrum_tap=spectrum_tap, floor_memory=floor_memory
+                fs,
+                centre,
+                DetectorConfig(fft_library=self.config.fft_library),
+                band_plan=self.band_plan,
+                spectrum_tap=spectrum_tap,
+                floor_memory=floor_memory,
             )
         else:
             self._detector.restart(centre, spectrum_tap, floor_memory)

@@ -77,6 +77,18 @@ def test_detect_in_dwells_hears_the_recording_as_a_node_does(phone_recording: Pa
     assert refused.returncode == 2 and refused.stdout == "" and "--dwell-s" in refused.stderr
 
 
+def test_detect_with_fftw_finds_what_pocketfft_finds(phone_recording: Path) -> None:
+    default = [json.loads(line) for line in cellward("detect", str(phone_recording)).stdout.splitlines()]
+    run = cellward("detect", str(phone_recording), "--fft-library", "fftw")
+    assert run.returncode == 0, run.stderr
+    fftw = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["technology"] for r in fftw] == [r["technology"] for r in default] and len(default) >= 40
+    assert max(abs(a["start_s"] - b["start_s"]) for a, b in zip(fftw, default, strict=True)) < 5e-6
+    refused = cellward("detect", str(phone_recording), "--fft-library", "mkl")
+    assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.strip().splitlines()) == 1
+    assert refused.stderr.startswith("cellward detect: --fft-library: unknown FFT library 'mkl'"), refused.stderr
+
+
 def truncated(tmp: Path, source: Path) -> Path:
     meta = json.loads(source.read_text())
     (tmp / "cut.sigmf-meta").write_text(json.dumps(meta))

@@ -57,6 +57,17 @@ def test_bad_value_is_reported_with_its_line(tmp_path: Path) -> None:
     assert code == 2 and "line 2: sensor_id" in output, output
 
 
+def test_an_unknown_fft_library_is_reported_with_its_line_and_the_choices(tmp_path: Path) -> None:
+    code, output = _run(tmp_path, GOOD + "fft_library: mkl\n")
+    assert code == 2 and "line 9: fft_library" in output and "choose one of pocketfft, fftw" in output, output
+
+
+def test_the_fftw_library_is_taken_when_installed(tmp_path: Path) -> None:
+    make_keys(tmp_path)
+    (tmp_path / "sensor.yaml").write_text(GOOD + "fft_library: fftw\n")
+    assert load_sensor_config(tmp_path / "sensor.yaml").fft_library == "fftw"
+
+
 def test_missing_signing_key_says_how_to_make_one(tmp_path: Path) -> None:
     code, output = _run(tmp_path, GOOD.replace("sensor.pem", "missing.pem"))
     assert code == 2 and "cellward sensor keygen" in output, output
