@@ -236,11 +236,12 @@ def sensor_keygen(
 @bench_app.command("sensor")
 def bench_sensor(
     seconds: Annotated[float, typer.Option(help="Seconds of real-time scanning to measure")] = 30.0,
+    fft_library: Annotated[str, typer.Option(help="The node's fft_library: pocketfft or fftw")] = "pocketfft",
 ) -> None:
     """CPU share of one core and peak RSS of one sensor scanning continuously at 2.4 MS/s."""
     from sensors.bench import run_bench
 
-    raise typer.Exit(run_bench(seconds))
+    raise typer.Exit(run_bench(seconds, fft_library=fft_library))
 
 
 @controller_app.command("run")

@@ -84,7 +84,9 @@ def _wait_until_scanning(process: subprocess.Popen, port: int, timeout_s: float)
     raise RuntimeError(f"the sensor searched no dwell within {timeout_s:.0f} s")
 
 
-def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) -> tuple[float, float, float, float]:
+def _measure(
+    directory: Path, recording: Path, seconds: float, warmup_s: float, fft_library: str
+) -> tuple[float, float, float, float]:
     """CPU % of one core, peak and final RSS (MB), and dwells searched per second."""
     port = free_port()
     config = {
@@ -96,6 +98,7 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
         "state_dir": str(directory / f"state-{recording.stem}"),
         "http": {"host": "127.0.0.1", "port": port},
         "stats_interval_s": 10,
+        "fft_library": fft_library,
     }
     path = directory / f"{recording.stem}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -123,7 +126,7 @@ def _measure(directory: Path, recording: Path, seconds: float, warmup_s: float) 
     return 100 * (cpu1 - cpu0) / wall, hwm, rss, (dwells1 - dwells0) / wall
 
 
-def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
+def run_bench(seconds: float, warmup_s: float = 8.0, fft_library: str = "pocketfft") -> int:
     with tempfile.TemporaryDirectory(prefix="cellward-bench-sensor-") as tmp:
         directory = Path(tmp)
         NodeKey.generate("bench-1").save(directory / "bench.pem")
@@ -138,10 +141,10 @@ def run_bench(seconds: float, warmup_s: float = 8.0) -> int:
         print(
             f"one sensor, SigMF replay at {FS / 1e6:.1f} MS/s in real time, {seconds:.0f} s after {warmup_s:.0f} s "
             "warm-up; targets: <= 10 % of one core, <= 200 MB; a node that keeps up searches every slot "
-            f"({1 / ScanConfig().slot_s:.0f} dwells a second)"
+            f"({1 / ScanConfig().slot_s:.0f} dwells a second); the detector's FFT by {fft_library}"
         )
         print(f"{'case':<24}{'CPU % of one core':>20}{'peak RSS MB':>14}{'RSS at end MB':>16}{'dwells/s':>10}")
         for label, recording in cases:
-            cpu, hwm, rss, dwells = _measure(directory, recording, seconds, warmup_s)
+            cpu, hwm, rss, dwells = _measure(directory, recording, seconds, warmup_s, fft_library)
             print(f"{label:<24}{cpu:>20.1f}{hwm:>14.0f}{rss:>16.0f}{dwells:>10.2f}")
     return 0
