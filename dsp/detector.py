@@ -189,15 +189,12 @@ class Detector:
     def _normalise_chunks(self, computed: int, new: int) -> None:
         """Normalise `new` frames from frame `computed` with the seeded floor, a cache-sized chunk at a time."""
         g = self.geometry
-        samples = self._samples.view
         z = self._reserve_frames(new)
         base = len(self._z) - new
         # the floor reads the FFT output directly; power spectra are only formed for a tap
         spectra = np.empty((new, g.nfft), np.float32) if self.spectrum_tap is not None else None
-        chunk = self._ffts.chunk_frames
-        for first in range(0, new, chunk):
-            count = min(chunk, new - first)
-            fft = self._ffts.chunk(samples[(computed + first) * g.hop :], count)
+        for first, fft in self._ffts.chunks(self._samples.view[computed * g.hop :], new):
+            count = fft.shape[0]
             if spectra is not None:
                 shifted_power(fft, spectra[first : first + count])
             self.floor.normalise_fft(fft, z[first : first + count])

@@ -7,6 +7,7 @@ configured library (`dsp.fft_libraries`), |X|^2 and the fftshift in a second ker
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,11 +83,16 @@ class FrameFFTs:
         _scale_interleaved(values, self._window, 2 * self.hop, self._batches.frames[:count].view(np.float32))
         return self._batches.transform(count)
 
+    def chunks(self, samples: np.ndarray, frames: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first, the `chunk` of frames first, first + 1, ...) over the first `frames` frames of `samples`, a chunk
+        at a time; each valid until the next."""
+        for first in range(0, frames, self.chunk_frames):
+            yield first, self.chunk(samples[first * self.hop :], min(self.chunk_frames, frames - first))
+
     def power_spectra(self, samples: np.ndarray, out: np.ndarray) -> None:
         """`power_spectra` of `samples` into `out` (frames, nfft), a chunk at a time."""
-        for first in range(0, out.shape[0], self.chunk_frames):
-            count = min(self.chunk_frames, out.shape[0] - first)
-            shifted_power(self.chunk(samples[first * self.hop :], count), out[first : first + count])
+        for first, fft in self.chunks(samples, out.shape[0]):
+            shifted_power(fft, out[first : first + fft.shape[0]])
 
 
 @njit(cache=True, nogil=True)
