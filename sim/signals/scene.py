@@ -59,11 +59,12 @@ class Scene:
                 lead = round(burst.lead_s * fs)
                 active = samples[lead : lead + max(1, round(burst.duration_s * fs))]
                 scale = np.sqrt(power / np.mean(np.abs(active) ** 2))
-                index = np.arange(first, first + samples.shape[0])
-                keep = (index >= 0) & (index < self.num_samples)
-                index = index[keep]
-                absolute_s = self.start_s + index / fs
-                signal[index] += scale * samples[keep] * np.exp(2j * np.pi * offset * absolute_s)
+                begin = max(first, 0)
+                end = max(begin, min(first + samples.shape[0], self.num_samples))  # the part inside the capture
+                absolute_s = self.start_s + np.arange(begin, end) / fs
+                signal[begin:end] += (
+                    scale * samples[begin - first : end - first] * np.exp(2j * np.pi * offset * absolute_s)
+                )
                 start_s = max(burst.start_s, self.start_s)
                 end_s = min(burst.start_s + burst.duration_s, self.start_s + self.num_samples / fs)
                 if end_s <= start_s:
