@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,36 @@ def test_scenes_are_deterministic_for_a_seed() -> None:
 
     assert np.array_equal(render(9), render(9))
     assert not np.array_equal(render(9), render(10))
+
+
+@dataclass(frozen=True)
+class SignalTap(Receiver):
+    """A receiver that keeps what reaches it instead of quantising it: where a scene put its emissions."""
+
+    signals: list[np.ndarray] = field(default_factory=list)
+
+    def receive(self, signal_lsb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        self.signals.append(signal_lsb)
+        return np.zeros(2 * signal_lsb.shape[0], np.uint8), 0.0
+
+
+def test_a_capture_rendered_in_two_windows_holds_what_one_window_holds() -> None:
+    """Windows that start or end inside a burst (a sensor's dwells, the simulator's seconds) place its samples as
+    one capture over both does, the spur running on across the join."""
+    rng = np.random.default_rng(3)
+    emissions = (
+        gsm.call(FS, 897.4e6, 2, 0.0, 0.1, 20.0, rng),
+        non_phone.cw(FS, 896.7e6, 0.0, 0.1, 25.0, rng),
+    )
+    tap = SignalTap()
+    _, truth, _ = Scene(FS, 897e6, 0.1, tap).add(*emissions).render()
+    join = round((truth[3].start_s + 0.3e-3) * FS)  # inside the call's fourth burst
+    Scene(FS, 897e6, join / FS, tap).add(*emissions).render()
+    _, second_truth, _ = Scene(FS, 897e6, 0.1 - join / FS, tap, start_s=join / FS).add(*emissions).render()
+    whole, first, second = tap.signals
+    assert first.shape[0] == join and second.shape[0] == whole.shape[0] - join
+    np.testing.assert_allclose(np.concatenate((first, second)), whole, rtol=0, atol=1e-6 * np.abs(whole).max())
+    assert second_truth[0].start_s == pytest.approx(join / FS), "the cut burst is in the second window's truth"
 
 
 def test_receiver_quantises_to_eight_bits_and_counts_clipping() -> None:
