@@ -49,13 +49,14 @@ def classify_candidates(
 
     A candidate's own log-likelihoods are kept on it once it has been labelled (its context was then
     complete), so a long stream costs each burst one evaluation, plus one for each call in which it is
-    the same-channel neighbour of a burst labelled before it.
+    the same-channel neighbour of a burst labelled before it. Within a call each candidate's context and
+    log-likelihoods are formed once, however many of its neighbours look it up.
     """
     seen = _Window(window, band_plan, context_s)
     labelled = []
     for candidate in ready:
         context = seen.context(candidate)
-        candidate.log_likelihoods = seen.log_likelihoods(candidate, context)
+        candidate.log_likelihoods = seen.log_likelihoods(candidate)
         labelled.append(_label(candidate, context, seen, band_plan))
     return labelled
 
@@ -68,25 +69,40 @@ class _Window:
         self.position = {id(c): i for i, c in enumerate(candidates)}
         self.band_plan = band_plan
         self.context_s = context_s
-        self.unlabelled: dict[int, dict[str, float]] = {}  # the same window gives the same answer
+        # the same window gives the same answer: each formed once per candidate, by id
+        self.contexts: dict[int, Context] = {}
+        self.unlabelled: dict[int, dict[str, float]] = {}
+        self.shortfalls: dict[int, tuple[tuple[str, float], ...]] = {}
 
     def context(self, candidate: Candidate) -> Context:
-        near = (self.all.end_s > candidate.start_s - self.context_s) & (
-            self.all.start_s < candidate.end_s + self.context_s
-        )
-        own = self.position.get(id(candidate))
-        if own is not None:
-            near[own] = False
-        neighbours = self.all.subset(np.flatnonzero(near))
-        return Context(neighbours, self.band_plan.technologies(candidate.low_hz, candidate.high_hz))
+        key = id(candidate)
+        if key not in self.contexts:
+            near = (self.all.end_s > candidate.start_s - self.context_s) & (
+                self.all.start_s < candidate.end_s + self.context_s
+            )
+            own = self.position.get(key)
+            if own is not None:
+                near[own] = False
+            neighbours = self.all.subset(np.flatnonzero(near))
+            self.contexts[key] = Context(neighbours, self.band_plan.technologies(candidate.low_hz, candidate.high_hz))
+        return self.contexts[key]
 
-    def log_likelihoods(self, candidate: Candidate, context: Context | None = None) -> dict[str, float]:
+    def log_likelihoods(self, candidate: Candidate) -> dict[str, float]:
         if candidate.log_likelihoods is not None:
             return candidate.log_likelihoods
         key = id(candidate)
         if key not in self.unlabelled:
-            self.unlabelled[key] = _log_likelihoods(candidate, context or self.context(candidate))
+            self.unlabelled[key] = _log_likelihoods(candidate, self.context(candidate))
         return self.unlabelled[key]
+
+    def shortfall(self, candidate: Candidate) -> tuple[tuple[str, float], ...]:
+        """Each technology's log-likelihood less the best one's, for a same-channel neighbour's evidence."""
+        key = id(candidate)
+        if key not in self.shortfalls:
+            theirs = self.log_likelihoods(candidate)
+            best = max(theirs.values())
+            self.shortfalls[key] = tuple((technology, value - best) for technology, value in theirs.items())
+        return self.shortfalls[key]
 
 
 def _log_likelihoods(candidate: Candidate, context: Context) -> dict[str, float]:
@@ -98,10 +114,8 @@ def _label(candidate: Candidate, context: Context, seen: _Window, band_plan: Ban
     own = candidate.log_likelihoods
     channel_evidence = dict.fromkeys(own, 0.0)
     for index in np.flatnonzero(same_channel(candidate, context.neighbours)):
-        theirs = seen.log_likelihoods(context.neighbours.candidate(index))
-        best = max(theirs.values())
-        for technology, value in theirs.items():
-            channel_evidence[technology] += value - best
+        for technology, shortfall in seen.shortfall(context.neighbours.candidate(index)):
+            channel_evidence[technology] += shortfall
     # the channel shifts the odds but cannot overrule a burst's own clear evidence
     total = {t: v + max(channel_evidence[t], -NEIGHBOUR_CAP) for t, v in own.items()}
     log_posterior = {t: v + math.log(_prior(t, context)) for t, v in total.items() if _prior(t, context) > 0}
