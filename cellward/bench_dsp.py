@@ -3,8 +3,9 @@
 All contenders process the same recording in the same run (the machines are shared and noisy, so
 only ratios measured together mean anything):
 - the complete detector, reading and converting the SigMF file included, on a busy uplink capture
-  (about 550 bursts a second) and on receiver noise alone, with each of its FFT libraries (pocketfft, the
-  default, and FFTW);
+  (about 550 bursts a second), on the demo's landing (one GSM call, an SMS, a VoLTE phone, a CW spur and
+  impulses: about 360 bursts a second) and on receiver noise alone, with each of its FFT libraries
+  (pocketfft, the default, and FFTW);
 - four ways to get power spectra from numba code: scipy.fft (pocketfft) or FFTW between two numba kernels
   (dsp/spectrum.py with each library), pocketfft called from compiled code through rocket-fft on a batch
   of windowed frames inside one kernel, and pocketfft called frame by frame inside the loop;
@@ -31,6 +32,7 @@ from dsp.spectrum import CHUNK_FRAMES, FrameFFTs, shifted_power
 
 SAMPLE_RATE_HZ = 2.4e6
 CENTER_FREQ_HZ = 897.0e6
+LANDING_FREQ_HZ = 897.1e6  # where sim.signals.workloads.demo_landing tunes
 BLOCK_SAMPLES = 1 << 18
 
 
@@ -51,6 +53,14 @@ def run_bench(seconds: float, repeats: int) -> int:
             description="cellward bench dsp workload",
         )
         samples = np.concatenate(list(open_recording(meta).blocks(BLOCK_SAMPLES)))
+        landing = write_recording(
+            Path(tmp) / "landing",
+            landing_workload(seconds),
+            datatype="cu8",
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            center_freq_hz=LANDING_FREQ_HZ,
+            description="cellward bench dsp: the demo's landing",
+        )
         quiet = write_recording(
             Path(tmp) / "quiet",
             noise_workload(seconds),
@@ -61,8 +71,10 @@ def run_bench(seconds: float, repeats: int) -> int:
         )
         contenders: dict[str, Callable[[], object]] = {
             "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta, "pocketfft"),
+            "detector, a landing (read+convert+detect)": lambda: _detect_file(landing, "pocketfft"),
             "detector, noise only (read+convert+detect)": lambda: _detect_file(quiet, "pocketfft"),
             "detector with FFTW, busy uplink": lambda: _detect_file(meta, "fftw"),
+            "detector with FFTW, a landing": lambda: _detect_file(landing, "fftw"),
             "detector with FFTW, noise only": lambda: _detect_file(quiet, "fftw"),
             "spectra: scipy.fft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, pocketfft_spectra),
             "spectra: FFTW + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, fftw_spectra),
@@ -101,6 +113,14 @@ def bench_workload(seconds: float):
     from sim.signals.workloads import busy_uplink
 
     return busy_uplink(SAMPLE_RATE_HZ, CENTER_FREQ_HZ, seconds, seed=7)
+
+
+def landing_workload(seconds: float):
+    """The demo's landing, a second at a time: what a sensor tuned to a landing with a phone in a call hears."""
+    from sim.signals.workloads import demo_landing
+
+    for second in range(int(np.ceil(seconds))):
+        yield demo_landing(min(1.0, seconds - second), seed=second, sample_rate_hz=SAMPLE_RATE_HZ).render()[0]
 
 
 def noise_workload(seconds: float):
