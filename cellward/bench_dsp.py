@@ -20,7 +20,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -44,30 +44,14 @@ def run_bench(seconds: float, repeats: int) -> int:
     geometry = SpectrumGeometry.for_rate(SAMPLE_RATE_HZ)
     pocketfft_spectra, fftw_spectra = (_library_spectra(geometry, library) for library in ("pocketfft", "fftw"))
     with tempfile.TemporaryDirectory() as tmp:
-        meta = write_recording(
-            Path(tmp) / "bench",
-            bench_workload(seconds),
-            datatype="cu8",
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            center_freq_hz=CENTER_FREQ_HZ,
-            description="cellward bench dsp workload",
-        )
+        directory = Path(tmp)
+        meta = _write_cu8(directory / "bench", bench_workload(seconds), CENTER_FREQ_HZ, "cellward bench dsp workload")
         samples = np.concatenate(list(open_recording(meta).blocks(BLOCK_SAMPLES)))
-        landing = write_recording(
-            Path(tmp) / "landing",
-            landing_workload(seconds),
-            datatype="cu8",
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            center_freq_hz=LANDING_FREQ_HZ,
-            description="cellward bench dsp: the demo's landing",
+        landing = _write_cu8(
+            directory / "landing", landing_workload(seconds), LANDING_FREQ_HZ, "cellward bench dsp: the demo's landing"
         )
-        quiet = write_recording(
-            Path(tmp) / "quiet",
-            noise_workload(seconds),
-            datatype="cu8",
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            center_freq_hz=CENTER_FREQ_HZ,
-            description="cellward bench dsp: receiver noise only",
+        quiet = _write_cu8(
+            directory / "quiet", noise_workload(seconds), CENTER_FREQ_HZ, "cellward bench dsp: receiver noise only"
         )
         contenders: dict[str, Callable[[], object]] = {
             "detector, busy uplink (read+convert+detect)": lambda: _detect_file(meta, "pocketfft"),
@@ -131,6 +115,18 @@ def noise_workload(seconds: float):
     receiver = Receiver.varied(rng)
     for _ in range(int(np.ceil(seconds))):
         yield receiver.receive(np.zeros(int(SAMPLE_RATE_HZ), np.complex64), rng)[0]
+
+
+def _write_cu8(path: Path, blocks: Iterable[np.ndarray], center_freq_hz: float, description: str) -> Path:
+    """A cu8 SigMF recording of `blocks`, as a dongle's samples are stored."""
+    return write_recording(
+        path,
+        blocks,
+        datatype="cu8",
+        sample_rate_hz=SAMPLE_RATE_HZ,
+        center_freq_hz=center_freq_hz,
+        description=description,
+    )
 
 
 def _detect_file(meta: Path, fft_library: str) -> int:
