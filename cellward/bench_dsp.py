@@ -32,7 +32,6 @@ from dsp.spectrum import CHUNK_FRAMES, FrameFFTs, shifted_power
 
 SAMPLE_RATE_HZ = 2.4e6
 CENTER_FREQ_HZ = 897.0e6
-LANDING_FREQ_HZ = 897.1e6  # where sim.signals.workloads.demo_landing tunes
 BLOCK_SAMPLES = 1 << 18
 
 
@@ -40,6 +39,7 @@ def run_bench(seconds: float, repeats: int) -> int:
     """Print the throughput table; returns the exit status."""
     _pin_to_one_core()
     from dsp.spectrum import SpectrumGeometry
+    from sim.signals.workloads import DEMO_LANDING_FREQ_HZ
 
     geometry = SpectrumGeometry.for_rate(SAMPLE_RATE_HZ)
     pocketfft_spectra, fftw_spectra = (_library_spectra(geometry, library) for library in ("pocketfft", "fftw"))
@@ -48,7 +48,10 @@ def run_bench(seconds: float, repeats: int) -> int:
         meta = _write_cu8(directory / "bench", bench_workload(seconds), CENTER_FREQ_HZ, "cellward bench dsp workload")
         samples = np.concatenate(list(open_recording(meta).blocks(BLOCK_SAMPLES)))
         landing = _write_cu8(
-            directory / "landing", landing_workload(seconds), LANDING_FREQ_HZ, "cellward bench dsp: the demo's landing"
+            directory / "landing",
+            landing_workload(seconds),
+            DEMO_LANDING_FREQ_HZ,
+            "cellward bench dsp: the demo's landing",
         )
         quiet = _write_cu8(
             directory / "quiet", noise_workload(seconds), CENTER_FREQ_HZ, "cellward bench dsp: receiver noise only"

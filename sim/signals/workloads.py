@@ -10,12 +10,14 @@ from sim.signals import gsm, lte, non_phone, nr
 from sim.signals.receiver import Receiver
 from sim.signals.scene import Scene
 
+DEMO_LANDING_FREQ_HZ = 897.1e6  # the demo landing's tuning, in B8
+
 
 def demo_landing(seconds: float, seed: int, sample_rate_hz: float = 2.4e6) -> Scene:
     """A sensor on a landing tuned to 897.1 MHz (B8): a GSM call, an SMS, a VoLTE phone, a CW spur and
     some impulses."""
     rng = np.random.default_rng(seed)
-    fs, fc = sample_rate_hz, 897.1e6
+    fs, fc = sample_rate_hz, DEMO_LANDING_FREQ_HZ
     return Scene(fs, fc, seconds, Receiver.varied(rng), seed).add(
         gsm.call(fs, gsm.uplink_arfcn_hz(33), 4, 0.0, seconds, 18.0, rng, fading_db=2.0),
         gsm.access(fs, gsm.uplink_arfcn_hz(38), [0.05 * seconds], 14.0, rng),
