@@ -166,17 +166,44 @@ def box_detections(
     tiles_map: float32 (frames, ntiles), non-negative (sums of Z). seeds, region: bool (frames, ntiles),
     cleared by the caller.
     """
+    integral = _integral_image(tiles_map)
+    if _search_boxes(integral, box_frames, box_tiles, thresholds, is_seed, True, seeds, region):
+        _search_boxes(integral, box_frames, box_tiles, thresholds, is_seed, False, seeds, region)
+
+
+@njit(cache=True, nogil=True)
+def _integral_image(tiles_map: np.ndarray) -> np.ndarray:
+    """integral[t, j] = the sum of tiles_map[:t, :j], in float64 (so long buffers keep their precision).
+
+    A row's running sum along frequency is one chain of dependent additions; four rows are summed side by side
+    so that their chains overlap (1.7x faster than row by row, with the same additions in the same order). Each
+    row is written whole in one go: a first pass down the zero column, over memory just allocated, cost the
+    detector more than the overlap saves."""
     frames, ntiles = tiles_map.shape
-    integral = np.empty((frames + 1, ntiles + 1), np.float64)  # only its first row and column need zeros
+    integral = np.empty((frames + 1, ntiles + 1), np.float64)
     integral[0, :] = 0.0
-    for t in range(frames):
+    grouped = frames - frames % 4
+    for t in range(0, grouped, 4):
+        above, row0, row1, row2, row3 = integral[t], integral[t + 1], integral[t + 2], integral[t + 3], integral[t + 4]
+        tiles0, tiles1, tiles2, tiles3 = tiles_map[t], tiles_map[t + 1], tiles_map[t + 2], tiles_map[t + 3]
+        row0[0] = row1[0] = row2[0] = row3[0] = 0.0
+        acc0 = acc1 = acc2 = acc3 = 0.0
+        for j in range(ntiles):
+            acc0 += tiles0[j]
+            acc1 += tiles1[j]
+            acc2 += tiles2[j]
+            acc3 += tiles3[j]
+            sum0 = above[j + 1] + acc0
+            sum1 = sum0 + acc1
+            sum2 = sum1 + acc2
+            row0[j + 1], row1[j + 1], row2[j + 1], row3[j + 1] = sum0, sum1, sum2, sum2 + acc3
+    for t in range(grouped, frames):
         integral[t + 1, 0] = 0.0
         acc = 0.0
         for j in range(ntiles):
             acc += tiles_map[t, j]
             integral[t + 1, j + 1] = integral[t, j + 1] + acc
-    if _search_boxes(integral, box_frames, box_tiles, thresholds, is_seed, True, seeds, region):
-        _search_boxes(integral, box_frames, box_tiles, thresholds, is_seed, False, seeds, region)
+    return integral
 
 
 @njit(cache=True, nogil=True)

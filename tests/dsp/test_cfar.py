@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from dsp.cfar import BoxBank, CfarConfig, box_detections, box_sum_threshold, correlation_inflation, tile_sums
+from dsp.cfar import (
+    BoxBank,
+    CfarConfig,
+    _integral_image,
+    box_detections,
+    box_sum_threshold,
+    correlation_inflation,
+    tile_sums,
+)
 from dsp.noise_floor import NoiseFloor
 from dsp.spectrum import SpectrumGeometry, power_spectra
 from tests.dsp.synthetic import noise
@@ -107,6 +115,14 @@ def test_the_box_search_marks_what_testing_every_box_one_by_one_marks() -> None:
     assert expected_seeds.any() and expected_region.sum() > expected_seeds.sum(), "the bursts seed and spread"
     assert np.array_equal(seeds, expected_seeds)
     assert np.array_equal(region, expected_region)
+
+
+@pytest.mark.parametrize("frames", [0, 1, 3, 4, 6, 131])
+def test_the_integral_image_adds_as_running_sums_along_frequency_then_time(frames: int) -> None:
+    tiles = np.random.default_rng(frames).exponential(4.0, (frames, 64)).astype(np.float32)
+    expected = np.zeros((frames + 1, 65))
+    expected[1:, 1:] = np.cumsum(np.cumsum(tiles.astype(np.float64), axis=1), axis=0)  # cumsum adds in order
+    np.testing.assert_array_equal(_integral_image(tiles), expected)
 
 
 def test_box_bank_matches_phone_burst_shapes() -> None:
