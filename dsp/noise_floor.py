@@ -221,11 +221,10 @@ def _track_and_normalise(
     shifted |X|^2 / nfft^2 is the power."""
     frames, nbins = out.shape
     values = frames_in.view(np.float32)  # for `from_fft`, each row's real and imaginary parts interleaved
-    row = np.empty(nbins, np.float32)
-    sums = np.empty(nbins, np.float32)
-    # loops index slices by their counter alone, so that the compiler vectorises them
-    inner_sums, before, after = sums[1 : nbins - 1], row[: nbins - 2], row[2:]
-    inner = row[1 : nbins - 1]
+    padded = np.empty(nbins + 2, np.float32)  # the row's power with its edge bins repeated beyond it
+    row = padded[1 : nbins + 1]
+    # the loop indexes slices by its counter alone, so that the compiler vectorises it
+    before, after = padded[:nbins], padded[2:]
     for t in range(frames):
         if from_fft:
             shifted_power_row(values[t], row)
@@ -233,18 +232,17 @@ def _track_and_normalise(
             source = frames_in[t]
             for k in range(nbins):
                 row[k] = source[k].real
-        for k in range(nbins - 2):
-            inner_sums[k] = before[k] + inner[k] + after[k]
-        sums[0] = row[0] + row[0] + row[1]
-        sums[nbins - 1] = row[nbins - 2] + row[nbins - 1] + row[nbins - 1]
+        padded[0], padded[nbins + 1] = row[0], row[nbins - 1]
         z_row = out[t]
         for k in range(nbins):
+            three_bin_sum = before[k] + row[k] + after[k]
             inverse = inverse_mean[k]
             z = row[k] * inverse
             z_row[k] = z
-            smoothed_sums[k] += smoothing * (sums[k] - smoothed_sums[k])
-            gated = (sums[k] + previous_sums[k]) * inverse >= gate_sum or smoothed_sums[k] * inverse >= slow_gate_sum
+            smoothed_sums[k] += smoothing * (three_bin_sum - smoothed_sums[k])
+            fast_gate = (three_bin_sum + previous_sums[k]) * inverse >= gate_sum
+            gated = fast_gate or smoothed_sums[k] * inverse >= slow_gate_sum
             below = z * mean_per_tracked < np.float32(1.0)
             step = inverse_gated_step_up if gated else (inverse_step_down if below else inverse_step_up)
             inverse_mean[k] = inverse * step
-            previous_sums[k] = sums[k]
+            previous_sums[k] = three_bin_sum
