@@ -103,7 +103,7 @@ def provision_command(
 @bench_app.command("dsp")
 def bench_dsp(
     seconds: Annotated[float, typer.Option(help="Seconds of 2.4 MS/s signal to process per run")] = 4.0,
-    repeats: Annotated[int, typer.Option(help="Runs of each contender; the best is reported")] = 3,
+    repeats: Annotated[int, typer.Option(help="Runs of each contender; the best is reported")] = 10,
 ) -> None:
     """Detector throughput on one core next to bare numpy and FFTW FFT+|X|^2 floors, same samples."""
     from cellward.bench_dsp import run_bench
