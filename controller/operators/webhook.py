@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-import httpx
+import httpx2
 
 from controller.operators.adapter import DeliveryError, DeliveryResult, OutgoingMessage
 from controller.requests.config import WebhookRoute
@@ -20,7 +20,7 @@ class WebhookAdapter:
     def __init__(self, route: WebhookRoute) -> None:
         context = ssl.create_default_context(cafile=str(route.ca_file))
         context.load_cert_chain(str(route.cert_file), str(route.key_file))
-        self.client = httpx.Client(base_url=route.url.rstrip("/"), verify=context, timeout=route.timeout_s)
+        self.client = httpx2.Client(base_url=route.url.rstrip("/"), verify=context, timeout=route.timeout_s)
 
     def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         reference = message.body.get("operator_reference")
@@ -42,7 +42,7 @@ class WebhookAdapter:
         headers = {"Idempotency-Key": key} if key else {}
         try:
             response = self.client.request(method, path, json=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise DeliveryError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from None
         if response.status_code >= 500 or response.status_code in _RETRYABLE:
             raise DeliveryError(f"{method} {path}: operator answered {response.status_code}")

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from controller.serve import build
@@ -53,8 +53,8 @@ def test_controller_run_serves_safe_mode_over_http_and_exits_cleanly_on_sigterm(
 
         def health():
             try:
-                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
-            except httpx.HTTPError:
+                return httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
+            except httpx2.HTTPError:
                 return None
 
         body = wait_for(health, timeout_s=30, what="the safe-mode API to come up")

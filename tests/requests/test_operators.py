@@ -8,7 +8,7 @@ import ssl
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import jsonschema
 import pytest
 import yaml
@@ -160,12 +160,12 @@ def test_withdrawal_and_carve_out_reach_the_operator(webhook_world, mock):
 
 def test_unknown_and_untrusted_clients_are_refused_by_mutual_tls(mock, pki):
     anonymous = ssl.create_default_context(cafile=str(pki.ca_file))  # trusts the server, shows no certificate
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{mock.url}/v1/orders/x", verify=anonymous)
+    with pytest.raises(httpx2.HTTPError):
+        httpx2.get(f"{mock.url}/v1/orders/x", verify=anonymous)
     rogue = ssl.create_default_context(cafile=str(pki.ca_file))
     rogue.load_cert_chain(str(pki.rogue_cert), str(pki.rogue_key))
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{mock.url}/v1/orders/x", verify=rogue)
+    with pytest.raises(httpx2.HTTPError):
+        httpx2.get(f"{mock.url}/v1/orders/x", verify=rogue)
 
 
 def test_operator_refusing_a_message_is_not_retried(mock, pki):
