@@ -6,9 +6,9 @@ only ratios measured together mean anything):
   (about 550 bursts a second), on the demo's landing (one GSM call, an SMS, a VoLTE phone, a CW spur and
   impulses: about 360 bursts a second) and on receiver noise alone, with each of its FFT libraries
   (pocketfft, the default, and FFTW);
-- four ways to get power spectra from numba code: scipy.fft (pocketfft) or FFTW between two numba kernels
-  (dsp/spectrum.py with each library), pocketfft called from compiled code through rocket-fft on a batch
-  of windowed frames inside one kernel, and pocketfft called frame by frame inside the loop;
+- four ways to get power spectra from numba code: dsp/spectrum.py with each library (pocketfft called from
+  compiled code through rocket-fft, or FFTW, on a batch of windowed frames in place), the same pocketfft
+  through scipy.fft between the same two numba kernels, and pocketfft called frame by frame inside the loop;
 - floors: numpy's complex64 FFT + |X|^2, and FFTW (pyFFTW, an FFTW_MEASURE plan, one thread).
 Every contender frames the samples the same way: Hann window, nfft and hop as the detector uses.
 """
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import rocket_fft  # noqa: F401  (numpy.fft inside numba)
+import scipy.fft
 from numba import njit
 
 from cellward.recording import open_recording, write_recording
@@ -43,6 +44,7 @@ def run_bench(seconds: float, repeats: int) -> int:
 
     geometry = SpectrumGeometry.for_rate(SAMPLE_RATE_HZ)
     pocketfft_spectra, fftw_spectra = (_library_spectra(geometry, library) for library in ("pocketfft", "fftw"))
+    scipy_spectra = _scipy_spectra(geometry)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         meta = _write_cu8(directory / "bench", bench_workload(seconds), CENTER_FREQ_HZ, "cellward bench dsp workload")
@@ -63,9 +65,9 @@ def run_bench(seconds: float, repeats: int) -> int:
             "detector with FFTW, busy uplink": lambda: _detect_file(meta, "fftw"),
             "detector with FFTW, a landing": lambda: _detect_file(landing, "fftw"),
             "detector with FFTW, noise only": lambda: _detect_file(quiet, "fftw"),
-            "spectra: scipy.fft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, pocketfft_spectra),
+            "spectra: pocketfft + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, pocketfft_spectra),
             "spectra: FFTW + numba (dsp/spectrum)": lambda: _spectra(samples, geometry, fftw_spectra),
-            "spectra: rocket-fft on a batch in one kernel": lambda: _spectra(samples, geometry, _batch_in_kernel),
+            "spectra: scipy.fft between numba kernels": lambda: _spectra(samples, geometry, scipy_spectra),
             "spectra: rocket-fft inside the frame loop": lambda: _spectra(samples, geometry, _per_frame_fft),
             "floor: numpy FFT + |X|^2": lambda: _numpy_floor(samples, geometry),
             "floor: FFTW (MEASURE, 1 thread) + |X|^2": _fftw_floor(samples, geometry),
@@ -158,13 +160,17 @@ def _library_spectra(geometry, fft_library: str) -> Callable:
     return lambda block, window, hop, out: ffts.power_spectra(block, out)
 
 
-@njit(cache=True, nogil=True)
-def _batch_in_kernel(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
-    frames = np.empty(out.shape, np.complex64)
-    for t in range(out.shape[0]):
-        for i in range(window.shape[0]):
-            frames[t, i] = block[t * hop + i] * window[i]
-    shifted_power(np.fft.fft(frames), out)
+def _scipy_spectra(geometry) -> Callable:
+    """dsp/spectrum's power spectra with scipy.fft's binding of pocketfft in place of rocket-fft's."""
+    ffts = FrameFFTs(geometry.window(), geometry.hop, CHUNK_FRAMES)
+
+    def kernel(block: np.ndarray, window: np.ndarray, hop: int, out: np.ndarray) -> None:
+        for first in range(0, out.shape[0], CHUNK_FRAMES):
+            frames = ffts.windowed(block[first * hop :], min(CHUNK_FRAMES, out.shape[0] - first))
+            fft = scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True)
+            shifted_power(fft, out[first : first + fft.shape[0]])
+
+    return kernel
 
 
 @njit(cache=True, nogil=True)

@@ -48,7 +48,7 @@ def detect(
     ] = 0.0,
     fft_library: Annotated[
         str,
-        typer.Option(help="The detector's FFT: pocketfft, or fftw (GPL; needs cellward[fftw]), about a third faster"),
+        typer.Option(help="The detector's FFT: pocketfft, or fftw (GPL; needs cellward[fftw]), about a tenth faster"),
     ] = "pocketfft",
 ) -> None:
     """Find phone uplink bursts in a SigMF recording; print one JSON object per burst, in time order."""

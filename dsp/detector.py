@@ -44,7 +44,7 @@ class DetectorConfig:
     cfar: CfarConfig = field(default_factory=CfarConfig)
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     impulses: ImpulseConfig = field(default_factory=ImpulseConfig)
-    fft_library: str = "pocketfft"  # or "fftw" (GPL; see dsp/fft_libraries): about a third less CPU on noise
+    fft_library: str = "pocketfft"  # or "fftw" (GPL; see dsp/fft_libraries): about a tenth less CPU on noise
 
 
 @functools.cache

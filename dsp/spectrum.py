@@ -1,8 +1,9 @@
 """Short-time power spectra: framing and window in a numba kernel, the FFT of a chunk of frames in place by the
 configured library (`dsp.fft_libraries`), |X|^2 and the fftshift in a second kernel.
 
-`cellward bench dsp` measures this, with each library, against pocketfft called from inside numba code
-(rocket-fft, on a batch or frame by frame) and against bare numpy and FFTW FFT+|X|^2 over the same samples.
+`cellward bench dsp` measures this, with each library, against the same pocketfft through scipy.fft between
+the kernels and called frame by frame inside one, and against bare numpy and FFTW FFT+|X|^2 over the same
+samples.
 """
 
 from __future__ import annotations
@@ -79,9 +80,15 @@ class FrameFFTs:
     def chunk(self, samples: np.ndarray, count: int) -> np.ndarray:
         """FFT(w * x[t*hop : t*hop+nfft]) for t < `count` <= `chunk_frames` (complex64 (count, nfft)), valid
         until the next call. `samples`: C-contiguous complex64."""
-        values = np.ascontiguousarray(samples, np.complex64).view(np.float32)
-        _scale_interleaved(values, self._window, 2 * self.hop, self._batches.frames[:count].view(np.float32))
+        self.windowed(samples, count)
         return self._batches.transform(count)
+
+    def windowed(self, samples: np.ndarray, count: int) -> np.ndarray:
+        """w * x[t*hop : t*hop+nfft] for t < `count` <= `chunk_frames`, in the buffer `chunk` transforms."""
+        frames = self._batches.frames[:count]
+        values = np.ascontiguousarray(samples, np.complex64).view(np.float32)
+        _scale_interleaved(values, self._window, 2 * self.hop, frames.view(np.float32))
+        return frames
 
     def chunks(self, samples: np.ndarray, frames: int) -> Iterator[tuple[int, np.ndarray]]:
         """(first, the `chunk` of frames first, first + 1, ...) over the first `frames` frames of `samples`, a chunk

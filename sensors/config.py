@@ -94,7 +94,7 @@ class SensorConfig(BaseModel):
     stats_interval_s: float = Field(default=30.0, gt=0)
     fft_library: str = Field(
         default="pocketfft",
-        description="the detector's FFT: pocketfft, or fftw (about a third less CPU on a quiet band; FFTW is "
+        description="the detector's FFT: pocketfft, or fftw (about a tenth less CPU on a quiet band; FFTW is "
         "GPL-2.0-or-later, installed with cellward[fftw])",
     )
 

@@ -1,10 +1,10 @@
 """The FFT under the short-time spectrum: batches of frames transformed in place in a reused buffer, by one of
 the libraries below, chosen by config (`DetectorConfig.fft_library`, a sensor's `fft_library`).
 
-- `pocketfft` (scipy.fft; BSD-3-Clause): the default.
+- `pocketfft` (BSD-3-Clause, called from numba code through rocket-fft): the default.
 - `fftw` (pyFFTW over FFTW; FFTW is GPL-2.0-or-later, so an installation or image that ships it is bound by
-  the GPL; `pip install 'cellward[fftw]'`): measured plans transform the detector's 256-point frames in two
-  fifths to a half of pocketfft's time (`cellward bench dsp`). Measured plans are chosen by timing, so two
+  the GPL; `pip install 'cellward[fftw]'`): measured plans transform the detector's 256-point frames in about
+  two thirds of pocketfft's time (`cellward bench dsp`). Measured plans are chosen by timing, so two
   processes can add in a different order and agree only to float32 rounding (about 1e-7 of a frame's largest
   bin); within one process FFTW's wisdom gives every plan of a shape the same algorithm.
 

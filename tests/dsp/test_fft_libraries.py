@@ -1,5 +1,5 @@
-"""The short-time spectrum's FFT by each library: numpy's spectra to float32 rounding, any batch size, and
-clear errors for a library that is unknown or not installed."""
+"""The short-time spectrum's FFT by each library: numpy's spectra to float32 rounding, any batch size, pocketfft's
+bits whichever way it is called, and clear errors for a library that is unknown or not installed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.fft
 
 from dsp.detector import Detector, DetectorConfig
 from dsp.fft_libraries import FFT_LIBRARIES, check_fft_library, in_place_batches
@@ -38,6 +39,19 @@ def test_power_spectra_are_the_definitions_with_every_library(library: str, fram
     expected = numpy_spectra(x)
     error = np.abs(out - expected).max(axis=1) / expected.max(axis=1)
     assert error.max() < 2e-6, f"{library}: worst frame {error.max():.2e} of its largest bin off"
+
+
+@pytest.mark.parametrize("count", [1, 7, 149, CHUNK_FRAMES])
+def test_pocketfft_in_compiled_code_gives_scipy_ffts_bits(count: int) -> None:
+    """rocket-fft's binding of pocketfft (AVX2 where the CPU has it) and scipy.fft's agree to the bit, so the
+    detector's output does not depend on the binding or the CPU's vector units."""
+    batches = in_place_batches("pocketfft", CHUNK_FRAMES, GEOMETRY.nfft)
+    rng = np.random.default_rng(count)
+    x = (rng.normal(size=(count, GEOMETRY.nfft)) + 1j * rng.normal(size=(count, GEOMETRY.nfft))).astype(np.complex64)
+    batches.frames[:count] = x
+    transformed = batches.transform(count)
+    assert np.shares_memory(transformed, batches.frames), "transformed in place"
+    np.testing.assert_array_equal(transformed, scipy.fft.fft(x, axis=1))
 
 
 def test_fftw_gives_a_frame_the_same_spectrum_in_a_batch_of_any_size() -> None:
