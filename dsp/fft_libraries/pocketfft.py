@@ -1,8 +1,8 @@
 """pocketfft called from compiled code through rocket-fft's low-level interface, in place on a plain numpy
 buffer. rocket-fft carries an AVX2/FMA build of pocketfft beside its generic one and loads the one the CPU can
-run. Either gives the same bits as scipy.fft, which binds the same pocketfft, in about two thirds of its time
-on the detector's 256-point batches: scipy.fft adds its dispatch and copies the rows through buffers of its own
-(`cellward bench dsp`, docs/benchmarks.md)."""
+run. On the detector's 256-point frames either gives the same bits as scipy.fft, which binds the same pocketfft
+(some other lengths round differently, by about 2e-7), in about two thirds of its time: scipy.fft adds its
+dispatch and copies the rows through buffers of its own (`cellward bench dsp`, docs/benchmarks.md)."""
 
 from __future__ import annotations
 
