@@ -242,4 +242,23 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
+        f"numba compiles for {_numba_target()}"
+    )
+
+
+def _numba_target() -> str:
+    """The CPU numba compiles the kernels for and its widest vectors. The ratios to numpy's floor depend on it (our
+    kernels are vectorised, numpy's FFT is not), and "AMD EPYC" names three generations of core;
+    NUMBA_CPU_NAME and NUMBA_CPU_FEATURES measure a narrower target on the same box."""
+    import llvmlite.binding as llvm
+    from numba.core import codegen, config
+
+    name = config.CPU_NAME or llvm.get_host_cpu_name()
+    features = set((config.CPU_FEATURES or codegen.get_host_cpu_features()).split(","))
+    vectors = next(
+        (label for flag, label in (("+avx512f", "AVX-512"), ("+avx2", "AVX2"), ("+neon", "NEON")) if flag in features),
+        "no wide vectors",
+    )
+    return f"{name} ({vectors})"
