@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ import rocket_fft  # noqa: F401  (numpy.fft inside numba)
 import scipy.fft
 from numba import njit
 
+from cellward.machine import describe_machine
 from cellward.recording import open_recording, write_recording
 from dsp.spectrum import CHUNK_FRAMES, FrameFFTs, shifted_power
 
@@ -83,7 +83,7 @@ def run_bench(seconds: float, repeats: int) -> int:
     msps = {name: samples.size / t / 1e6 for name, t in best.items()}
     fftw = msps["floor: FFTW (MEASURE, 1 thread) + |X|^2"]
     numpy_floor = msps["floor: numpy FFT + |X|^2"]
-    print(f"cellward bench dsp  {dt.date.today().isoformat()}  {_machine()}")
+    print(f"cellward bench dsp  {dt.date.today().isoformat()}  {describe_machine()}")
     print(
         f"{seconds:g} s at {SAMPLE_RATE_HZ / 1e6:g} MS/s, nfft {geometry.nfft}, hop {geometry.hop}, "
         f"best of {repeats}, CPU time"
@@ -231,34 +231,3 @@ def _pin_to_one_core() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-
-
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-        f"numba compiles for {_numba_target()}"
-    )
-
-
-def _numba_target() -> str:
-    """The CPU numba compiles the kernels for and its widest vectors. The ratios to numpy's floor depend on it (our
-    kernels are vectorised, numpy's FFT is not), and "AMD EPYC" names three generations of core;
-    NUMBA_CPU_NAME and NUMBA_CPU_FEATURES measure a narrower target on the same box."""
-    import llvmlite.binding as llvm
-    from numba.core import codegen, config
-
-    name = config.CPU_NAME or llvm.get_host_cpu_name()
-    features = set((config.CPU_FEATURES or codegen.get_host_cpu_features()).split(","))
-    vectors = next(
-        (label for flag, label in (("+avx512f", "AVX-512"), ("+avx2", "AVX2"), ("+neon", "NEON")) if flag in features),
-        "no wide vectors",
-    )
-    return f"{name} ({vectors})"

@@ -13,7 +13,6 @@ Two recordings: receiver noise only (most of a sensor's life) and a GSM call in 
 from __future__ import annotations
 
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from cellward.machine import describe_machine
 from cellward.ports import free_port
 from cellward.recording import write_recording
 from cellward.signing import NodeKey
@@ -134,10 +134,7 @@ def run_bench(seconds: float, warmup_s: float = 8.0, fft_library: str = "pocketf
             ("receiver noise only", _recording(directory, "quiet", with_phone=False)),
             ("GSM call in band", _recording(directory, "gsm", with_phone=True)),
         ]
-        print(
-            f"cellward bench sensor  {time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}"
-        )
+        print(f"cellward bench sensor  {time.strftime('%Y-%m-%d')}  {describe_machine()}")
         print(
             f"one sensor, SigMF replay at {FS / 1e6:.1f} MS/s in real time, {seconds:.0f} s after {warmup_s:.0f} s "
             "warm-up; targets: <= 10 % of one core, <= 200 MB; a node that keeps up searches every slot "

@@ -1,11 +1,11 @@
-"""`cellward bench dsp` names the target numba compiles for, since the ratios it prints depend on it."""
+"""The benchmarks name the target numba compiles for, since the ratios they print depend on it."""
 
 from __future__ import annotations
 
 import pytest
 from numba.core import config
 
-from cellward.bench_dsp import _numba_target
+from cellward.machine import numba_target
 
 
 @pytest.mark.parametrize(
@@ -22,4 +22,4 @@ def test_the_bench_names_the_cpu_and_widest_vectors_numba_compiles_for(
 ) -> None:
     monkeypatch.setattr(config, "CPU_NAME", name)
     monkeypatch.setattr(config, "CPU_FEATURES", features)
-    assert _numba_target() == expected
+    assert numba_target() == expected
