@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from sensors.sources.base import nearest_gain
@@ -56,8 +57,8 @@ def clipped_fraction(samples: np.ndarray, full_scale: float = 0.99) -> float:
     """Share of I and Q components at the ADC's full scale (an 8-bit dongle tops out at +-1.0)."""
     if samples.size == 0:
         return 0.0
-    components = samples.view(np.float32)
-    return float(np.count_nonzero(np.abs(components) >= full_scale)) / components.size
+    components = np.ascontiguousarray(samples, np.complex64).view(np.float32)
+    return _count_at_or_over(components, np.float32(full_scale)) / components.size
 
 
 def noise_sigma_lsb(samples: np.ndarray, lsb: float = 1 / 127.5) -> float:
@@ -75,7 +76,28 @@ def noise_sigma_lsb(samples: np.ndarray, lsb: float = 1 / 127.5) -> float:
 def peak_dbfs(samples: np.ndarray) -> float:
     if samples.size == 0:
         return -200.0
-    return float(10 * np.log10(max(float(np.max(samples.real**2 + samples.imag**2)), 1e-20)))
+    components = np.ascontiguousarray(samples, np.complex64).view(np.float32)
+    return float(10 * np.log10(max(_peak_power(components), 1e-20)))
+
+
+# The node checks every dwell with these two. numpy's temporaries (|x|, a mask, I^2, Q^2 and their sum, each a dwell
+# long, just allocated) cost it 0.56 ms a dwell; one pass each over the samples gives the same figures.
+@njit(cache=True, nogil=True)
+def _count_at_or_over(values: np.ndarray, level: np.float32) -> int:
+    count = 0
+    for i in range(values.shape[0]):
+        count += abs(values[i]) >= level
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _peak_power(components: np.ndarray) -> float:
+    """The largest I^2 + Q^2 of interleaved I and Q, in float32 arithmetic as numpy's on complex64."""
+    peak = np.float32(0.0)
+    for i in range(components.shape[0] // 2):
+        power = components[2 * i] * components[2 * i] + components[2 * i + 1] * components[2 * i + 1]
+        peak = power if power > peak else peak
+    return peak
 
 
 @dataclass

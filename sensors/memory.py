@@ -73,14 +73,17 @@ def _library_mappings(smaps: Iterable[str], name_part: str) -> list[tuple[int, i
 
 
 def warm_up_kernels(sample_rate_hz: float = 2.4e6) -> None:
-    """Run the converter and the detector once on silence, so that loading numba's cached kernels (LLVM's
-    busiest moment, tens of MB for a second) happens before the rest of the node's memory is in place."""
+    """Run the converter, the gain checks and the detector once on silence, so that loading numba's cached kernels
+    (LLVM's busiest moment, tens of MB for a second) happens before the rest of the node's memory is in place."""
     import numpy as np
 
     from cellward.recording import to_complex64
     from dsp.detector import Detector
+    from sensors.gain import clipped_fraction, peak_dbfs
 
     silence = to_complex64(np.full(2 * round(0.09 * sample_rate_hz), 128, np.uint8), "cu8")
+    clipped_fraction(silence)
+    peak_dbfs(silence)
     detector = Detector(sample_rate_hz, 900e6)
     detector.process(silence)
     detector.flush()

@@ -127,6 +127,7 @@ class SensorNode:
         self.cpu = CpuMeter()  # over each stats interval
         self.metrics_cpu = CpuMeter()  # over the last few seconds, for /metrics
         self._metrics_cpu_at = time.monotonic()
+        self._host_figures_at = -math.inf  # the figures /metrics reads from files, at most once a second
         self.counts = Counts()
         self.started_at = clock()
         self.state = "starting"
@@ -483,10 +484,8 @@ class SensorNode:
             m.cpu_percent.set(self.metrics_cpu.percent())
             self._metrics_cpu_at = time.monotonic()
         m.spool_depth.set(self.spool.depth)
-        m.spool_dropped.set(self.spool.dropped_total)
         if self.publisher.acks is not None:
             m.spool_held.set(self.spool.held)
-            m.spool_dropped_unconfirmed.set(self.spool.dropped_unconfirmed_total)
             m.count("resent", self.publisher.acks.resent)
             m.count("acks_rejected", self.publisher.acks.rejected)
         if self.focus is not None:
@@ -494,14 +493,25 @@ class SensorNode:
             now = self.clock()
             focus = self.focus.at(now)
             m.scan_focus_channels.set(len(focus.channels_hz) if focus and focus.expires_s > now else 0)
-        m.rss_mb.set(rss_mb())
-        temperature = temperature_c()
-        m.temperature_c.set(temperature if temperature is not None else math.nan)
+        if time.monotonic() - self._host_figures_at >= 1.0:
+            self._update_host_figures()
         clock_state = self.clock_monitor.state()
         m.clock_offset_s.set(clock_state.offset_s if clock_state.offset_s is not None else math.nan)
         m.clock_synced.set({"synced": 1, "unsynced": 0}.get(clock_state.state, -1))
         m.mqtt_connected.set(1 if self.publisher.connected.is_set() else 0)
         m.ppm.set(self.ppm)
+
+    def _update_host_figures(self) -> None:
+        """The gauges read from /proc, /sys and the spool's database: every dwell, they cost the node 0.45 ms
+        of its 3 ms."""
+        m = self.metrics
+        m.rss_mb.set(rss_mb())
+        temperature = temperature_c()
+        m.temperature_c.set(temperature if temperature is not None else math.nan)
+        m.spool_dropped.set(self.spool.dropped_total)
+        if self.publisher.acks is not None:
+            m.spool_dropped_unconfirmed.set(self.spool.dropped_unconfirmed_total)
+        self._host_figures_at = time.monotonic()
 
     def health(self) -> tuple[bool, dict]:
         """Healthy when the loop turned recently and the node is not in fault."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensors.gain import GainConfig, GainController, PowerCalibration, clipped_fraction, noise_sigma_lsb
+from sensors.gain import (
+    GainConfig,
+    GainController,
+    PowerCalibration,
+    clipped_fraction,
+    noise_sigma_lsb,
+    peak_dbfs,
+)
 from sensors.sources.base import R820T_GAINS_DB
 from sensors.sources.scene import SceneConfig, SceneEmitter, SceneSource
 
@@ -17,6 +24,29 @@ def test_clipping_is_counted_on_full_scale_components() -> None:
     x = np.full(1000, 0.1 + 0.1j, np.complex64)
     x[:10] = 1.0 + 0.0j
     assert clipped_fraction(x) == 10 / 2000
+
+
+def test_the_clipped_share_and_the_peak_are_numpys_figures_exactly() -> None:
+    """The node's one-pass kernels against numpy's definitions on dongle samples (8-bit steps), at every length
+    parity, scaled so that some dwells clip and some do not, and on a strided view and complex128."""
+    rng = np.random.default_rng(3)
+    clipping = 0
+    for trial in range(60):
+        steps = rng.integers(0, 256, size=2 * int(rng.integers(1, 5000))).astype(np.float32)
+        scale = np.float32(1.0 if trial % 3 == 0 else rng.uniform(0.2, 1.0))
+        x = ((steps - 127.5) / 127.5 * scale).view(np.complex64)
+        components = x.view(np.float32)
+        assert clipped_fraction(x) == np.count_nonzero(np.abs(components) >= 0.99) / components.size, trial
+        clipping += clipped_fraction(x) > 0
+        power = x.real**2 + x.imag**2
+        assert peak_dbfs(x) == float(10 * np.log10(max(float(power.max()), 1e-20))), trial
+    assert clipping >= 20, "a third of the dwells reach full scale"
+    strided = x[::3]
+    assert clipped_fraction(strided) == clipped_fraction(strided.copy())
+    assert peak_dbfs(x.astype(np.complex128)) == peak_dbfs(x)
+    assert clipped_fraction(np.zeros(0, np.complex64)) == 0.0
+    assert peak_dbfs(np.zeros(0, np.complex64)) == -200.0
+    assert peak_dbfs(np.zeros(8, np.complex64)) == -200.0, "silence reads as the floor of the scale"
 
 
 def test_a_phone_close_by_drives_the_gain_down_until_it_stops_clipping() -> None:
