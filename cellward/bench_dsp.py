@@ -108,11 +108,10 @@ def run_bench(seconds: float, repeats: int) -> int:
 def target_verdict(noise_msps: float, busy_msps: float, fftw_msps: float, numpy_msps: float) -> str:
     """The throughput target of SYSTEM.md 4 read per sample, on receiver noise (the floors' own work), with the
     busy uplink's margin over what a scanning node needs beside it: the bursts' work grows with the bursts."""
+    from sensors.scan_plan import ScanConfig
 
     def judged(ratio: float, target: float) -> str:
         return f"{ratio:.2f}x ({'met' if ratio >= target else 'NOT met'}: >= {target:g})"
-
-    from sensors.scan_plan import ScanConfig
 
     plan = ScanConfig()
     busy_real_time = busy_msps * 1e6 / SAMPLE_RATE_HZ

@@ -57,7 +57,7 @@ def clipped_fraction(samples: np.ndarray, full_scale: float = 0.99) -> float:
     """Share of I and Q components at the ADC's full scale (an 8-bit dongle tops out at +-1.0)."""
     if samples.size == 0:
         return 0.0
-    components = np.ascontiguousarray(samples, np.complex64).view(np.float32)
+    components = _interleaved(samples)
     return _count_at_or_over(components, np.float32(full_scale)) / components.size
 
 
@@ -76,8 +76,12 @@ def noise_sigma_lsb(samples: np.ndarray, lsb: float = 1 / 127.5) -> float:
 def peak_dbfs(samples: np.ndarray) -> float:
     if samples.size == 0:
         return -200.0
-    components = np.ascontiguousarray(samples, np.complex64).view(np.float32)
-    return float(10 * np.log10(max(_peak_power(components), 1e-20)))
+    return float(10 * np.log10(max(_peak_power(_interleaved(samples)), 1e-20)))
+
+
+def _interleaved(samples: np.ndarray) -> np.ndarray:
+    """I and Q of each sample side by side, float32, for the kernels below."""
+    return np.ascontiguousarray(samples, np.complex64).view(np.float32)
 
 
 # The node checks every dwell with these two. numpy's temporaries (|x|, a mask, I^2, Q^2 and their sum, each a dwell

@@ -42,12 +42,11 @@ def test_host_figures_are_read_once_a_second_and_exported_from_the_first_dwell(
         dwells_before = running.node.counts.dwells
         time.sleep(3.0)
         dwells = running.node.counts.dwells - dwells_before
-        window = [t for t in reads if t >= reads[0]]
 
     assert first_dwells >= 1 and re.search(r"^cellward_sensor_rss_mb\{[^}]*\} 123\.0$", metrics, re.M), (
         "the figure is in /metrics from the first dwell on"
     )
     assert dwells >= 16, f"the node scanned its eight dwells a second ({dwells} in 3 s)"
-    span_s = window[-1] - window[0]
-    assert len(window) <= span_s / 1.0 + 1, f"{len(window)} reads in {span_s:.1f} s: at most one a second"
-    assert len(window) >= 3, "and still read every second"
+    span_s = reads[-1] - reads[0]
+    assert len(reads) <= span_s / 1.0 + 1, f"{len(reads)} reads in {span_s:.1f} s: at most one a second"
+    assert len(reads) >= 3, "and still read every second"
