@@ -25,7 +25,9 @@ def numba_target() -> str:
     from numba.core import codegen, config
 
     name = config.CPU_NAME or llvm.get_host_cpu_name()
-    features = set((config.CPU_FEATURES or codegen.get_host_cpu_features()).split(","))
+    # as numba's own codegen reads it: an empty string (NUMBA_CPU_NAME=generic) means no features, not the host's
+    chosen = config.CPU_FEATURES if config.CPU_FEATURES is not None else codegen.get_host_cpu_features()
+    features = set(chosen.split(","))
     vectors = next(
         (label for flag, label in (("+avx512f", "AVX-512"), ("+avx2", "AVX2"), ("+neon", "NEON")) if flag in features),
         "no wide vectors",

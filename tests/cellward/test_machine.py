@@ -15,6 +15,7 @@ from cellward.machine import numba_target
         ("znver5", "+avx2,+avx512f,+avx512bw", "znver5 (AVX-512)"),
         ("cortex-a72", "+neon,+crc", "cortex-a72 (NEON)"),
         ("x86-64", "+sse2,-avx", "x86-64 (no wide vectors)"),
+        ("generic", "", "generic (no wide vectors)"),  # NUMBA_CPU_NAME=generic: none, not the host's
     ],
 )
 def test_the_bench_names_the_cpu_and_widest_vectors_numba_compiles_for(

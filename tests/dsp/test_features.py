@@ -30,7 +30,7 @@ def test_the_band_filter_keeps_the_band_and_zeroes_the_rest_as_its_definition_do
     inside = np.exp(2j * np.pi * 100e3 * t)
     outside = np.exp(2j * np.pi * 700e3 * t)
     samples = (inside + outside).astype(np.complex64)
-    padded = next(m for m in range(n, 2 * n + 8) if max(_largest_prime_factor(m), 1) <= 11)
+    padded = next(m for m in range(n, 2 * n + 8) if _largest_prime_factor(m) <= 11)
     spectrum = np.fft.fft(samples.astype(np.complex128), padded)
     freqs = np.fft.fftfreq(padded, 1 / fs)
     spectrum[(freqs < low_hz) | (freqs > high_hz)] = 0
